@@ -1,0 +1,39 @@
+# fastpod: `make run` and `make test` work on a fresh Debian machine as root.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint typecheck unit other-pythons bench clean
+
+run: $(STAMP)
+	$(BIN)/fastpod validate examples/manifests
+
+test: $(STAMP) lint typecheck unit other-pythons
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check fastpod tests bench
+	$(BIN)/ruff format --check fastpod tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/pytest
+
+# Imports fastpod and runs the manifest tests on every other supported Python found here.
+other-pythons:
+	scripts/test-other-pythons
+
+bench: $(STAMP)
+	$(BIN)/pytest bench --benchmark-only --benchmark-columns=min,median,mean,ops -p no:randomly
+
+clean:
+	rm -rf $(VENV) .venv-3.* build *.egg-info

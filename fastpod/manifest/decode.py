@@ -1,0 +1,190 @@
+"""Manifest bytes → a defaulted, validated Pod, as the kubelet's file and URL sources do it.
+
+``decode_pod`` is the file source's rule (exactly one Pod per file); ``decode_pod_list`` is
+the URL source's (a Pod, or a PodList / List of Pods, all valid or none taken).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import cache
+from typing import Any
+
+import msgspec
+
+from fastpod.manifest.defaults import apply_api_defaults, apply_static_pod_defaults
+from fastpod.manifest.documents import (
+    MAX_MANIFEST_BYTES,
+    Document,
+    SyntaxProblem,
+    load_document,
+    locate,
+)
+from fastpod.manifest.paths import FieldPath, MapKey, from_msgspec
+from fastpod.manifest.problems import ManifestError, Problem
+from fastpod.manifest.static_pod_rules import static_pod_warnings
+from fastpod.manifest.validation import validate_pod
+from fastpod.model import Pod, PodSource
+
+LIST_KINDS = ("PodList", "List")
+
+
+class DecodedPod(msgspec.Struct, frozen=True):
+    """A pod ready to run, and what the manifest did that deserves a warning."""
+
+    pod: Pod
+    warnings: list[Problem]
+
+
+def decode_pod(data: bytes, source: PodSource, node_name: str) -> DecodedPod:
+    """The one Pod of a manifest file; raises :class:`ManifestError` naming every problem."""
+    document = _load(data, source)
+    _require_pod_kind(document.value, data, source, lists_allowed=False)
+    warnings = []
+    if document.extra_documents:
+        warnings.append(Problem((), f"only the first YAML document is read, as the kubelet "
+                                    f"does; {document.extra_documents} more ignored"))
+    decoded = _decode_item(document.value, (), data, source, node_name)
+    return DecodedPod(decoded.pod, [*warnings, *decoded.warnings])
+
+
+def decode_pod_list(data: bytes, source: PodSource, node_name: str) -> list[DecodedPod]:
+    """The pods of a manifest URL body: a Pod or a list of Pods; one bad item rejects all."""
+    document = _load(data, source)
+    raw = document.value
+    _require_pod_kind(raw, data, source, lists_allowed=True)
+    if raw.get("kind") not in LIST_KINDS:
+        return [_decode_item(raw, (), data, source, node_name)]
+    items = raw.get("items") or []
+    if not isinstance(items, list):
+        raise _error(source, data, [Problem(("items",), "must be a list of Pods")])
+    decoded, problems = [], []
+    for index, item in enumerate(items):
+        try:
+            if isinstance(item, dict) and item.get("kind", "Pod") != "Pod":
+                raise ManifestError(source.location, [Problem(
+                    ("items", index, "kind"), f"a list item must be a Pod, not {item['kind']!r}")])
+            decoded.append(_decode_item(item, ("items", index), data, source, node_name))
+        except ManifestError as error:
+            problems.extend(error.problems)
+    if problems:
+        raise ManifestError(source.location, problems)
+    return decoded
+
+
+def _load(data: bytes, source: PodSource) -> Document:
+    if len(data) > MAX_MANIFEST_BYTES:
+        raise ManifestError(source.location, [Problem(
+            (), f"is {len(data)} bytes, more than the {MAX_MANIFEST_BYTES} bytes (10 MiB) "
+                f"the kubelet reads")])
+    document = load_document(data)
+    if isinstance(document, SyntaxProblem):
+        raise ManifestError(source.location, [Problem(
+            (), f"not valid YAML or JSON: {document.message}", document.line, document.column)])
+    return document
+
+
+def _require_pod_kind(raw: Any, data: bytes, source: PodSource, *, lists_allowed: bool) -> None:
+    if not isinstance(raw, dict):
+        shape = "empty" if raw is None else f"a {type(raw).__name__}, not an object"
+        raise _error(source, data, [Problem((), f"not a Pod: the document is {shape}")])
+    kind, api_version = raw.get("kind"), raw.get("apiVersion")
+    if kind in LIST_KINDS and not lists_allowed:
+        raise _error(source, data, [Problem(("kind",), (
+            f"a manifest file holds exactly one Pod, not a {kind}; "
+            "only a manifest URL may serve a list"))])
+    problems = []
+    if kind != "Pod" and kind not in (LIST_KINDS if lists_allowed else ()):
+        problems.append(Problem(("kind",), "Required value: kind must be Pod" if kind is None
+                                else f"Unsupported value: {kind!r}: a static pod is a Pod"))
+    if api_version != "v1":
+        problems.append(Problem(("apiVersion",), "Required value: apiVersion must be v1"
+                                if api_version is None
+                                else f"Unsupported value: {api_version!r}: Pods are v1"))
+    if problems:
+        raise _error(source, data, problems)
+
+
+def _decode_item(
+    raw: Any, prefix: FieldPath, data: bytes, source: PodSource, node_name: str
+) -> DecodedPod:
+    try:
+        pod = msgspec.convert(raw, Pod)
+    except msgspec.ValidationError as error:
+        message, _, where = str(error).partition(" - at `")
+        path = (*prefix, *from_msgspec(where.rstrip("`")))
+        raise _error(source, data, [Problem(path, message)]) from None
+    warnings = [Problem((*prefix, *path), "unknown field, ignored")
+                for path in unknown_fields(raw, Pod)]
+    if not pod.metadata.name:
+        raise _error(source, data, [Problem((*prefix, "metadata", "name"),
+                                            "Required value: name is needed for the pod")])
+    apply_api_defaults(pod)
+    apply_static_pod_defaults(pod, source, node_name)
+    problems = validate_pod(pod)
+    if problems:
+        raise _error(source, data, [_prefixed(problem, prefix) for problem in problems])
+    warnings.extend(_prefixed(problem, prefix) for problem in static_pod_warnings(pod))
+    return DecodedPod(pod, [_located(problem, data) for problem in warnings])
+
+
+def _prefixed(problem: Problem, prefix: FieldPath) -> Problem:
+    return Problem((*prefix, *problem.path), problem.message) if prefix else problem
+
+
+def _error(source: PodSource, data: bytes, problems: list[Problem]) -> ManifestError:
+    return ManifestError(source.location, [_located(problem, data) for problem in problems])
+
+
+def _located(problem: Problem, data: bytes) -> Problem:
+    if problem.line is not None or not problem.path:
+        return problem
+    position = locate(data, problem.path)
+    if position is None:
+        return problem
+    return Problem(problem.path, problem.message, *position)
+
+
+Schema = dict[str, "Schema | None"]
+"""For a Struct type: its JSON field names, each with the schema of its nested Struct."""
+
+
+def unknown_fields(raw: Any, struct_type: type[msgspec.Struct]) -> Iterator[FieldPath]:
+    """Paths of the fields in ``raw`` that ``struct_type`` does not know (they are ignored)."""
+    return _walk(raw, _schema(struct_type), ())
+
+
+def _walk(raw: Any, schema: Schema, path: FieldPath) -> Iterator[FieldPath]:
+    if isinstance(raw, list):
+        for index, item in enumerate(raw):
+            yield from _walk(item, schema, (*path, index))
+        return
+    if not isinstance(raw, dict):
+        return
+    for key, value in raw.items():
+        if key not in schema:
+            yield (*path, key if isinstance(key, str) else MapKey(str(key)))
+            continue
+        child = schema[key]
+        if child is not None and value is not None:
+            yield from _walk(value, child, (*path, key))
+
+
+@cache
+def _schema(struct_type: type[msgspec.Struct]) -> Schema:
+    info = msgspec.inspect.type_info(struct_type)
+    assert isinstance(info, msgspec.inspect.StructType)
+    return {field.encode_name: _nested(field.type) for field in info.fields}
+
+
+def _nested(field_type: msgspec.inspect.Type) -> Schema | None:
+    if isinstance(field_type, msgspec.inspect.StructType):
+        return _schema(field_type.cls)
+    if isinstance(field_type, msgspec.inspect.ListType):
+        return _nested(field_type.item_type)
+    if isinstance(field_type, msgspec.inspect.UnionType):
+        for member in field_type.types:
+            nested = _nested(member)
+            if nested is not None:
+                return nested
+    return None

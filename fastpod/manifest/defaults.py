@@ -1,0 +1,213 @@
+"""Defaulting: the API server's defaults, then the kubelet's static-pod rules.
+
+Both functions take a freshly decoded pod, fill it in place and return it: the decoder
+owns that object, and copying every nested Struct would cost more than the parse saves.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+
+import msgspec
+
+from fastpod.model import (
+    Container,
+    EmptyDirVolumeSource,
+    HTTPGetAction,
+    LifecycleHandler,
+    ObjectFieldSelector,
+    ObjectMeta,
+    Pod,
+    PodSecurityContext,
+    PodSource,
+    PodSpec,
+    Probe,
+    Toleration,
+    Volume,
+    VOLUME_SOURCES,
+)
+
+CONFIG_HASH = "kubernetes.io/config.hash"
+CONFIG_SOURCE = "kubernetes.io/config.source"
+CONFIG_SEEN = "kubernetes.io/config.seen"
+
+FILE_POD_TOLERATION = Toleration(operator="Exists", effect="NoExecute")
+"""Every file pod tolerates every NoExecute taint, so node taints never evict it."""
+
+_canonical = msgspec.json.Encoder(order="deterministic")
+
+
+def apply_api_defaults(pod: Pod) -> Pod:
+    """Fill in what the API server's v1 defaulting would (``SetDefaults_Pod`` and friends)."""
+    spec = pod.spec
+    if spec.restart_policy is None:
+        spec.restart_policy = "Always"
+    if spec.termination_grace_period_seconds is None:
+        spec.termination_grace_period_seconds = 30
+    if spec.dns_policy is None:
+        spec.dns_policy = "ClusterFirst"
+    if spec.security_context is None:
+        spec.security_context = PodSecurityContext()
+    if spec.scheduler_name is None:
+        spec.scheduler_name = "default-scheduler"
+    if spec.enable_service_links is None:
+        spec.enable_service_links = True
+    if spec.service_account_name is None and spec.service_account is not None:
+        spec.service_account_name = spec.service_account
+    for container in _all_containers(spec):
+        _default_container(container, host_network=bool(spec.host_network))
+    for volume in spec.volumes or ():
+        _default_volume(volume)
+    return pod
+
+
+def _all_containers(spec: PodSpec) -> list[Container]:
+    return [*(spec.init_containers or ()), *(spec.containers or ())]
+
+
+def _default_container(container: Container, *, host_network: bool) -> None:
+    if container.image_pull_policy is None and isinstance(container.image, str):
+        container.image_pull_policy = default_pull_policy(container.image)
+    if container.termination_message_path is None:
+        container.termination_message_path = "/dev/termination-log"
+    if container.termination_message_policy is None:
+        container.termination_message_policy = "File"
+    for port in container.ports or ():
+        if port.protocol is None:
+            port.protocol = "TCP"
+        if host_network and not port.host_port:
+            port.host_port = port.container_port
+    resources = container.resources
+    if resources is not None and resources.limits:
+        # A limit without a request requests the limit (SetDefaults_Pod).
+        requests = dict(resources.requests or {})
+        for name, limit in resources.limits.items():
+            requests.setdefault(name, limit)
+        resources.requests = requests
+    for probe in (container.liveness_probe, container.readiness_probe, container.startup_probe):
+        if probe is not None:
+            _default_probe(probe)
+    if container.lifecycle is not None:
+        for hook in (container.lifecycle.post_start, container.lifecycle.pre_stop):
+            if hook is not None:
+                _default_handler(hook)
+    for variable in container.env or ():
+        if variable.value_from is not None:
+            _default_field_selector(variable.value_from.field_ref)
+
+
+def _default_probe(probe: Probe) -> None:
+    if probe.timeout_seconds is None:
+        probe.timeout_seconds = 1
+    if probe.period_seconds is None:
+        probe.period_seconds = 10
+    if probe.success_threshold is None:
+        probe.success_threshold = 1
+    if probe.failure_threshold is None:
+        probe.failure_threshold = 3
+    if probe.http_get is not None:
+        _default_http_get(probe.http_get)
+
+
+def _default_handler(handler: LifecycleHandler) -> None:
+    if handler.http_get is not None:
+        _default_http_get(handler.http_get)
+
+
+def _default_http_get(action: HTTPGetAction) -> None:
+    if action.path is None:
+        action.path = "/"
+    if action.scheme is None:
+        action.scheme = "HTTP"
+
+
+def _default_field_selector(selector: ObjectFieldSelector | None) -> None:
+    if selector is not None and selector.api_version is None:
+        selector.api_version = "v1"
+
+
+def _default_volume(volume: Volume) -> None:
+    if all(getattr(volume, field) is None for field in VOLUME_SOURCES):
+        volume.empty_dir = EmptyDirVolumeSource()
+    if volume.host_path is not None and volume.host_path.type is None:
+        volume.host_path.type = ""
+    for source in (volume.secret, volume.config_map):
+        if source is not None and source.default_mode is None:
+            source.default_mode = 0o644
+    if volume.downward_api is not None:
+        if volume.downward_api.default_mode is None:
+            volume.downward_api.default_mode = 0o644
+        for item in volume.downward_api.items or ():
+            _default_field_selector(item.field_ref)
+    if volume.projected is not None:
+        if volume.projected.default_mode is None:
+            volume.projected.default_mode = 0o644
+        for projection in volume.projected.sources or ():
+            token = projection.service_account_token
+            if token is not None and token.expiration_seconds is None:
+                token.expiration_seconds = 3600
+
+
+
+def default_pull_policy(image: str) -> str:
+    """``Always`` for ``:latest`` or an untagged image, else ``IfNotPresent`` (digests too)."""
+    if "@" in image:
+        return "IfNotPresent"
+    last_component = image.rsplit("/", 1)[-1]
+    if ":" not in last_component:
+        return "Always"
+    return "Always" if last_component.rsplit(":", 1)[1] == "latest" else "IfNotPresent"
+
+
+def pod_uid(pod: Pod, source: PodSource, node_name: str) -> str:
+    """32 hex characters naming this content from this source on this node.
+
+    Like the kubelet's, it covers the whole decoded and defaulted pod, then the source
+    (``host:<node>file:<path>`` for files, ``url:<url>`` for URLs), so any change of
+    content, node or path gives a new UID, and a reformatted but equal manifest does not.
+    """
+    digest = hashlib.md5(_canonical.encode(pod), usedforsecurity=False)
+    if source.kind == "file":
+        digest.update(f"host:{node_name}".encode())
+        digest.update(f"file:{source.location}".encode())
+    else:
+        digest.update(f"url:{source.location}".encode())
+    return digest.hexdigest()
+
+
+def apply_static_pod_defaults(pod: Pod, source: PodSource, node_name: str) -> Pod:
+    """The kubelet's ``applyDefaults``: UID, node-suffixed name, namespace, annotations."""
+    metadata = pod.metadata
+    if not metadata.uid:
+        metadata.uid = pod_uid(pod, source, node_name)
+    metadata.name = f"{metadata.name}-{node_name}"
+    if not metadata.namespace:
+        metadata.namespace = "default"
+    pod.spec.node_name = node_name
+    annotations = dict(metadata.annotations or {})
+    annotations[CONFIG_HASH] = metadata.uid
+    annotations[CONFIG_SOURCE] = source.kind
+    metadata.annotations = annotations
+    if source.kind == "file":
+        tolerations = list(pod.spec.tolerations or ())
+        if FILE_POD_TOLERATION not in tolerations:
+            tolerations.append(FILE_POD_TOLERATION)
+        pod.spec.tolerations = tolerations
+    return pod
+
+
+def stamp_first_seen(metadata: ObjectMeta, when: datetime) -> None:
+    """Record when a pod was first seen, once: ``config.seen`` never changes for a UID."""
+    annotations = dict(metadata.annotations or {})
+    annotations.setdefault(CONFIG_SEEN, format_seen(when))
+    metadata.annotations = annotations
+
+
+def format_seen(when: datetime) -> str:
+    """The kubelet's ``RFC3339NanoFixed`` layout, e.g. ``2026-11-24T04:13:38.000000000Z``."""
+    stamp = when.strftime("%Y-%m-%dT%H:%M:%S")
+    nanos = f"{when.microsecond * 1000:09d}"
+    offset = when.strftime("%z")
+    zone = "Z" if offset in ("", "+0000") else f"{offset[:3]}:{offset[3:]}"
+    return f"{stamp}.{nanos}{zone}"

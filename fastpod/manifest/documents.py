@@ -1,0 +1,173 @@
+"""Manifest bytes → plain documents, read exactly as the kubelet reads them.
+
+The kubelet converts YAML to JSON with go-yaml v2 (YAML 1.1) before decoding, so its
+scalars resolve differently from PyYAML's defaults: ``y``/``n`` are booleans too, ``1e3``
+is a float, ``12:30`` is a string (no base-60 numbers) and timestamps stay strings. The
+loader below is PyYAML's C loader with go-yaml's resolution rules. Only the first YAML
+document of a stream is read, as ``yaml.Unmarshal`` does.
+
+Parsing is the cost of a cold scan, so the fast path keeps no positions; when a problem must
+be reported, :func:`locate` parses again to find the line of a field.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+import yaml
+
+from fastpod.manifest.paths import FieldPath, MapKey
+
+if not hasattr(yaml, "CSafeLoader"):  # pragma: no cover - depends on how PyYAML was built
+    raise ImportError(
+        "PyYAML was built without libyaml; fastpod refuses to parse manifests 8x slower. "
+        "Install libyaml (Debian: libyaml-dev) and reinstall PyYAML."
+    )
+
+MAX_MANIFEST_BYTES = 10 * 1024 * 1024
+"""The kubelet reads at most 10 MiB of a manifest file or URL body."""
+
+
+class KubeYamlLoader(yaml.CSafeLoader):
+    """PyYAML's C loader with go-yaml v2's scalar resolution (see the module docstring)."""
+
+
+KubeYamlLoader.yaml_implicit_resolvers = {}
+KubeYamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool",
+    re.compile(r"^(?:y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE"
+               r"|on|On|ON|off|Off|OFF)$"),
+    list("yYnNtTfFoO"),
+)
+KubeYamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:int",
+    re.compile(r"^[-+]?(?:0b[01_]+|0x[0-9a-fA-F_]+|[0-9][0-9_]*)$"),
+    list("-+0123456789"),
+)
+KubeYamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+               r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"),
+    list("-+.0123456789"),
+)
+KubeYamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""]
+)
+KubeYamlLoader.add_implicit_resolver("tag:yaml.org,2002:merge", re.compile(r"^<<$"), ["<"])
+
+
+def _construct_octal_aware_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
+    # Go's ParseInt(base 0) reads a leading 0 as octal, as PyYAML does, but a lone
+    # "0_" style or "08" must not become a traceback: fall back to decimal digits.
+    text = str(loader.construct_scalar(node)).replace("_", "")
+    sign = -1 if text.startswith("-") else 1
+    digits = text.lstrip("+-")
+    if digits.startswith("0b"):
+        return sign * int(digits[2:], 2)
+    if digits.startswith("0x"):
+        return sign * int(digits[2:], 16)
+    if len(digits) > 1 and digits.startswith("0") and set(digits) <= set("01234567"):
+        return sign * int(digits, 8)
+    return sign * int(digits)
+
+
+KubeYamlLoader.add_constructor("tag:yaml.org,2002:int", _construct_octal_aware_int)
+
+
+@dataclass(frozen=True, slots=True)
+class SyntaxProblem:
+    """Bytes that are not YAML or JSON at all, with where the parser gave up."""
+
+    message: str
+    line: int | None
+    column: int | None
+
+
+class Document(msgspec.Struct, frozen=True):
+    """The first document of a manifest as plain Python values, and what else was there."""
+
+    value: Any
+    extra_documents: int = 0
+
+
+def looks_like_json(data: bytes) -> bool:
+    """Whether the bytes start like a JSON object, so the JSON fast path may try them."""
+    return data.lstrip()[:1] == b"{"
+
+
+def load_document(data: bytes) -> Document | SyntaxProblem:
+    """Parse manifest bytes (YAML 1.1 or JSON) into the first document's plain values."""
+    if looks_like_json(data):
+        try:
+            return Document(msgspec.json.decode(data))
+        except msgspec.DecodeError:
+            pass  # Not strict JSON (comments, trailing commas...): YAML may still read it.
+    loader = KubeYamlLoader(data)
+    try:
+        value = loader.get_data() if loader.check_data() else None
+        return Document(value, _count_documents(loader))
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        message = " ".join(part for part in (error.context, error.problem) if part)
+        if mark is None:
+            return SyntaxProblem(message, None, None)
+        return SyntaxProblem(message, mark.line + 1, mark.column + 1)
+    except yaml.YAMLError as error:
+        return SyntaxProblem(str(error), None, None)
+    except (ValueError, TypeError, RecursionError) as error:
+        # A scalar the constructor cannot build, or nesting too deep to read.
+        return SyntaxProblem(f"cannot read value: {error}", None, None)
+    finally:
+        loader.dispose()
+
+
+def _count_documents(loader: KubeYamlLoader) -> int:
+    # The kubelet never reads past the first document, so a broken later one is no error;
+    # it is still counted, to warn that it is ignored.
+    count = 0
+    try:
+        while loader.check_node():
+            loader.get_node()
+            count += 1
+    except (yaml.YAMLError, ValueError, RecursionError):
+        count += 1
+    return count
+
+
+def locate(data: bytes, path: FieldPath) -> tuple[int, int] | None:
+    """The 1-based line and column of the field at ``path`` in the first document, if any.
+
+    Walks as deep as the document goes: a missing field is placed at its nearest parent.
+    """
+    loader = KubeYamlLoader(data)
+    try:
+        node = loader.get_node() if loader.check_node() else None
+    except (yaml.YAMLError, ValueError, RecursionError):
+        return None
+    finally:
+        loader.dispose()
+    if node is None:
+        return None
+    found: yaml.Node = node
+    for segment in path:
+        child = _child(found, segment)
+        if child is None:
+            break
+        found = child
+    return found.start_mark.line + 1, found.start_mark.column + 1
+
+
+def _child(node: yaml.Node, segment: str | int) -> yaml.Node | None:
+    if isinstance(node, yaml.SequenceNode) and isinstance(segment, int):
+        items: list[yaml.Node] = node.value
+        return items[segment] if 0 <= segment < len(items) else None
+    if isinstance(node, yaml.MappingNode) and isinstance(segment, str):
+        pairs: list[tuple[yaml.Node, yaml.Node]] = node.value
+        for key, value in pairs:
+            if key.value == str(segment):
+                # A map entry's own key is where a reader looks for a problem with it.
+                return key if isinstance(segment, MapKey) else value
+    return None

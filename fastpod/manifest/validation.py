@@ -1,0 +1,278 @@
+"""Validation of a defaulted pod: the API server's pod-creation rules a static pod can break.
+
+Every problem is reported, each at its field path, so one run of ``fastpod validate`` shows
+everything to fix. Containers are checked in :mod:`container_validation`; what static pods
+may not use at all (it needs an API server) in :mod:`static_pod_rules`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterator
+
+from fastpod.manifest import names
+from fastpod.manifest.container_validation import (
+    VOLUME_FIELD_PATHS,
+    relative_path_problems,
+    validate_container,
+    validate_field_ref,
+    validate_resource_field_ref,
+    validate_resources,
+    validate_seccomp,
+)
+from fastpod.manifest.field_errors import (
+    duplicate,
+    forbidden,
+    invalid,
+    invalid_each,
+    required,
+    unsupported,
+)
+from fastpod.manifest.paths import FieldPath, MapKey
+from fastpod.manifest.problems import Problem
+from fastpod.manifest.quantity import QuantityError, parse_quantity
+from fastpod.manifest.static_pod_rules import static_pod_problems
+from fastpod.model import (
+    VOLUME_SOURCES,
+    DownwardAPIVolumeSource,
+    ObjectMeta,
+    Pod,
+    PodSecurityContext,
+    PodSpec,
+    Volume,
+)
+
+RESTART_POLICIES = ("Always", "Never", "OnFailure")
+DNS_POLICIES = ("ClusterFirst", "ClusterFirstWithHostNet", "Default", "None")
+HOST_PATH_TYPES = ("", "BlockDevice", "CharDevice", "Directory", "DirectoryOrCreate", "File",
+                   "FileOrCreate", "Socket")
+TOLERATION_OPERATORS = ("Equal", "Exists")
+TAINT_EFFECTS = ("NoExecute", "NoSchedule", "PreferNoSchedule")
+ANNOTATIONS_MAX_BYTES = 256 * 1024
+MAX_ID = 2147483647
+
+
+def validate_pod(pod: Pod) -> list[Problem]:
+    """Every reason the API server would refuse to create this (defaulted) pod."""
+    return [
+        *_metadata(pod.metadata),
+        *_spec(pod.spec),
+        *static_pod_problems(pod),
+    ]
+
+
+def _metadata(metadata: ObjectMeta) -> Iterator[Problem]:
+    path: FieldPath = ("metadata",)
+    if not metadata.name:
+        yield required((*path, "name"), "name is needed for the pod")
+    else:
+        yield from invalid_each((*path, "name"), metadata.name,
+                                names.dns1123_subdomain(metadata.name))
+    if metadata.namespace:
+        yield from invalid_each((*path, "namespace"), metadata.namespace,
+                                names.dns1123_label(metadata.namespace))
+    for key, value in (metadata.labels or {}).items():
+        here = (*path, "labels", MapKey(key))
+        yield from invalid_each(here, key, names.qualified_name(key))
+        yield from invalid_each(here, value, names.label_value(value))
+    annotations = metadata.annotations or {}
+    for key in annotations:
+        yield from invalid_each((*path, "annotations", MapKey(key)), key,
+                                names.qualified_name(key))
+    size = sum(len(key) + len(value) for key, value in annotations.items())
+    if size > ANNOTATIONS_MAX_BYTES:
+        yield Problem((*path, "annotations"),
+                      f"Too long: must have at most {ANNOTATIONS_MAX_BYTES} bytes")
+
+
+def _spec(spec: PodSpec) -> Iterator[Problem]:
+    path: FieldPath = ("spec",)
+    volume_names = yield from _volumes(spec.volumes or [], (*path, "volumes"))
+    yield from _containers(spec, path, volume_names)
+    if spec.restart_policy not in RESTART_POLICIES:
+        yield unsupported((*path, "restartPolicy"), spec.restart_policy, RESTART_POLICIES)
+    if spec.dns_policy not in DNS_POLICIES:
+        yield unsupported((*path, "dnsPolicy"), spec.dns_policy, DNS_POLICIES)
+    elif spec.dns_policy == "None" and spec.dns_config is None:
+        yield required((*path, "dnsConfig"), "must provide `dnsConfig` when `dnsPolicy` is None")
+    grace = spec.termination_grace_period_seconds
+    if grace is not None and grace < 0:
+        yield invalid((*path, "terminationGracePeriodSeconds"), grace,
+                      "must be greater than or equal to 0")
+    deadline = spec.active_deadline_seconds
+    if deadline is not None and deadline < 1:
+        yield invalid((*path, "activeDeadlineSeconds"), deadline,
+                      "must be between 1 and 2147483647, inclusive")
+    for name in ("hostname", "subdomain"):
+        value = getattr(spec, name)
+        if value:
+            yield from invalid_each((*path, name), value, names.dns1123_label(value))
+    if spec.priority_class_name:
+        yield from invalid_each((*path, "priorityClassName"), spec.priority_class_name,
+                                names.dns1123_subdomain(spec.priority_class_name))
+    for key, value in (spec.node_selector or {}).items():
+        here = (*path, "nodeSelector", MapKey(key))
+        yield from invalid_each(here, key, names.qualified_name(key))
+        yield from invalid_each(here, value, names.label_value(value))
+    yield from _tolerations(spec, path)
+    yield from _host_aliases(spec, path)
+    if spec.security_context is not None:
+        yield from _pod_security_context(spec.security_context, (*path, "securityContext"))
+    if spec.resources is not None:
+        yield from validate_resources(spec.resources, (*path, "resources"))
+    if spec.ephemeral_containers:
+        yield forbidden((*path, "ephemeralContainers"), "cannot be set on create")
+    if spec.scheduling_gates and spec.node_name:
+        yield forbidden((*path, "schedulingGates"),
+                        "cannot be set when spec.nodeName is set, and the kubelet sets it on "
+                        "every static pod")
+
+
+def _containers(spec: PodSpec, path: FieldPath, volume_names: set[str]) -> Iterator[Problem]:
+    if not spec.containers:
+        yield required((*path, "containers"))
+    groups = (("initContainers", spec.init_containers or []),
+              ("containers", spec.containers or []))
+    all_names = {container.name for _, group in groups for container in group if container.name}
+    seen: set[str] = set()
+    for field, group in groups:
+        for index, container in enumerate(group):
+            here = (*path, field, index)
+            if not container.name:
+                yield required((*here, "name"))
+            else:
+                yield from invalid_each((*here, "name"), container.name,
+                                        names.dns1123_label(container.name))
+                if container.name in seen:
+                    yield duplicate((*here, "name"), container.name)
+                seen.add(container.name)
+            yield from validate_container(
+                container, here, volume_names=volume_names, container_names=all_names,
+                host_network=bool(spec.host_network), is_init=field == "initContainers",
+            )
+
+
+def _volumes(volumes: list[Volume], path: FieldPath) -> Iterator[Problem]:
+    # Also returns the declared names, for volume mounts to refer to.
+    declared: set[str] = set()
+    for index, volume in enumerate(volumes):
+        here = (*path, index)
+        if not volume.name:
+            yield required((*here, "name"))
+        else:
+            yield from invalid_each((*here, "name"), volume.name,
+                                    names.dns1123_label(volume.name))
+            if volume.name in declared:
+                yield duplicate((*here, "name"), volume.name)
+            declared.add(volume.name)
+        sources = [name for name in VOLUME_SOURCES if getattr(volume, name) is not None]
+        if len(sources) > 1:
+            yield forbidden(here, "may not specify more than 1 volume type")
+        yield from _volume_source(volume, here)
+    return declared
+
+
+def _volume_source(volume: Volume, path: FieldPath) -> Iterator[Problem]:
+    if volume.host_path is not None:
+        here = (*path, "hostPath")
+        host_path = volume.host_path.path
+        if not host_path:
+            yield required((*here, "path"))
+        elif ".." in host_path.split("/"):
+            yield invalid((*here, "path"), host_path, "must not contain '..'")
+        if volume.host_path.type not in HOST_PATH_TYPES:
+            yield unsupported((*here, "type"), volume.host_path.type, HOST_PATH_TYPES)
+    if volume.empty_dir is not None:
+        here = (*path, "emptyDir")
+        medium = volume.empty_dir.medium or ""
+        if medium not in ("", "Memory") and not medium.startswith("HugePages"):
+            yield unsupported((*here, "medium"), medium, ("", "Memory", "HugePages"))
+        if volume.empty_dir.size_limit is not None:
+            try:
+                parse_quantity(volume.empty_dir.size_limit)
+            except QuantityError as error:
+                yield invalid((*here, "sizeLimit"), str(volume.empty_dir.size_limit), str(error))
+    if volume.downward_api is not None:
+        yield from _downward_api(volume.downward_api, (*path, "downwardAPI"))
+    for index, projection in enumerate((volume.projected and volume.projected.sources) or ()):
+        here = (*path, "projected", "sources", index)
+        if projection.downward_api is not None:
+            yield from _downward_api(projection.downward_api, (*here, "downwardAPI"))
+    if volume.image is not None:
+        here = (*path, "image")
+        if not volume.image.reference:
+            yield required((*here, "reference"))
+        if volume.image.pull_policy not in (None, "Always", "IfNotPresent", "Never"):
+            yield unsupported((*here, "pullPolicy"), volume.image.pull_policy,
+                              ("Always", "IfNotPresent", "Never"))
+
+
+def _downward_api(source: DownwardAPIVolumeSource, path: FieldPath) -> Iterator[Problem]:
+    for index, item in enumerate(source.items or ()):
+        here = (*path, "items", index)
+        if not item.path:
+            yield required((*here, "path"))
+        else:
+            yield from relative_path_problems((*here, "path"), item.path)
+        if (item.field_ref is None) == (item.resource_field_ref is None):
+            yield invalid(here, "", "must specify exactly one of `fieldRef` and "
+                                    "`resourceFieldRef`")
+        if item.field_ref is not None:
+            yield from validate_field_ref(item.field_ref, (*here, "fieldRef"),
+                                          VOLUME_FIELD_PATHS)
+        if item.resource_field_ref is not None:
+            yield from validate_resource_field_ref(
+                item.resource_field_ref, (*here, "resourceFieldRef"), frozenset(),
+                container_required=True,
+            )
+        if item.mode is not None and not 0 <= item.mode <= 0o777:
+            yield invalid((*here, "mode"), item.mode,
+                          "must be a number between 0 and 0777 (octal), both inclusive")
+
+
+def _tolerations(spec: PodSpec, path: FieldPath) -> Iterator[Problem]:
+    for index, toleration in enumerate(spec.tolerations or ()):
+        here = (*path, "tolerations", index)
+        operator = toleration.operator or "Equal"
+        if toleration.key:
+            yield from invalid_each((*here, "key"), toleration.key,
+                                    names.qualified_name(toleration.key))
+        elif operator != "Exists":
+            yield invalid((*here, "operator"), operator,
+                          "operator must be Exists when `key` is empty, which means "
+                          "\"match all values and all keys\"")
+        if operator not in TOLERATION_OPERATORS:
+            yield unsupported((*here, "operator"), operator, TOLERATION_OPERATORS)
+        elif operator == "Exists" and toleration.value:
+            yield invalid((*here, "operator"), toleration.value,
+                          "value must be empty when `operator` is 'Exists'")
+        if toleration.effect and toleration.effect not in TAINT_EFFECTS:
+            yield unsupported((*here, "effect"), toleration.effect, TAINT_EFFECTS)
+        if toleration.toleration_seconds is not None and toleration.effect != "NoExecute":
+            yield invalid((*here, "effect"), toleration.effect or "",
+                          "effect must be 'NoExecute' when `tolerationSeconds` is set")
+
+
+def _host_aliases(spec: PodSpec, path: FieldPath) -> Iterator[Problem]:
+    for index, alias in enumerate(spec.host_aliases or ()):
+        here = (*path, "hostAliases", index)
+        try:
+            ipaddress.ip_address(alias.ip or "")
+        except ValueError:
+            yield invalid((*here, "ip"), alias.ip or "", "must be a valid IP address")
+        for position, hostname in enumerate(alias.hostnames or ()):
+            yield from invalid_each((*here, "hostnames", position), hostname,
+                                    names.dns1123_subdomain(hostname))
+
+
+def _pod_security_context(context: PodSecurityContext, path: FieldPath) -> Iterator[Problem]:
+    for name, value in (("runAsUser", context.run_as_user), ("runAsGroup", context.run_as_group),
+                        ("fsGroup", context.fs_group)):
+        if value is not None and not 0 <= value <= MAX_ID:
+            yield invalid((*path, name), value, f"must be between 0 and {MAX_ID}, inclusive")
+    for index, group in enumerate(context.supplemental_groups or ()):
+        if not 0 <= group <= MAX_ID:
+            yield invalid((*path, "supplementalGroups", index), group,
+                          f"must be between 0 and {MAX_ID}, inclusive")
+    if context.seccomp_profile is not None:
+        yield from validate_seccomp(context.seccomp_profile, (*path, "seccompProfile"))

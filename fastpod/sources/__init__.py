@@ -1,0 +1,1 @@
+"""Where manifests come from: the manifest directory (or file) and the manifest URL."""

@@ -1,0 +1,90 @@
+"""``fastpod validate``: check manifests as the kubelet would read them, without running them."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal, TextIO
+
+import msgspec
+import yaml
+
+from fastpod.manifest import DecodedPod, ManifestError, Problem, decode_pod
+from fastpod.manifest.defaults import stamp_first_seen
+from fastpod.model import PodSource
+from fastpod.sources.listing import list_manifests, read_manifest
+
+OutputFormat = Literal["text", "json", "yaml"]
+
+
+@dataclass(frozen=True, slots=True)
+class ValidateOptions:
+    """What to validate, for which node, and how to print it."""
+
+    paths: list[str]
+    node_name: str
+    output: OutputFormat = "text"
+
+
+def run(options: ValidateOptions, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    """Validate every manifest under the paths; 0 when all are valid, 1 otherwise."""
+    report = err if options.output != "text" else out
+    pods: list[DecodedPod] = []
+    failed = False
+    for path in options.paths:
+        try:
+            listing = list_manifests(path)
+        except OSError as error:
+            print(f"{path}: error: {error.strerror or error}", file=report)
+            failed = True
+            continue
+        for skipped, reason in listing.skipped:
+            print(f"{skipped}: skipped: {reason}", file=report)
+        for manifest in listing.files:
+            decoded = _validate_file(manifest, options.node_name, report)
+            if decoded is None:
+                failed = True
+            else:
+                pods.append(decoded)
+    if options.output != "text" and pods:
+        out.write(_render(pods, options.output))
+    return 1 if failed else 0
+
+
+def _validate_file(path: str, node_name: str, report: TextIO) -> DecodedPod | None:
+    try:
+        decoded = decode_pod(read_manifest(path), PodSource("file", path), node_name)
+    except OSError as error:
+        print(f"{path}: error: {error.strerror or error}", file=report)
+        return None
+    except ManifestError as error:
+        for problem in error.problems:
+            print(_line(path, "error", problem), file=report)
+        return None
+    for warning in decoded.warnings:
+        print(_line(path, "warning", warning), file=report)
+    print(f"{path}: OK ({decoded.pod.metadata.namespace}/{decoded.pod.metadata.name})",
+          file=report)
+    return decoded
+
+
+def _line(path: str, severity: str, problem: Problem) -> str:
+    where = f"{path}:{problem.line}" if problem.line is not None else path
+    field = f"{problem.field}: " if problem.path else ""
+    return f"{where}: {severity}: {field}{problem.message}"
+
+
+def _render(pods: list[DecodedPod], output: OutputFormat) -> str:
+    now = datetime.now(UTC)
+    documents = []
+    for decoded in pods:
+        stamp_first_seen(decoded.pod.metadata, now)
+        documents.append(msgspec.to_builtins(decoded.pod))
+    if len(documents) == 1:
+        document = documents[0]
+    else:
+        document = {"apiVersion": "v1", "kind": "List", "items": documents}
+    if output == "json":
+        return msgspec.json.format(msgspec.json.encode(document), indent=2).decode() + "\n"
+    return yaml.dump(document, Dumper=yaml.CSafeDumper, sort_keys=False, allow_unicode=True)
