@@ -343,9 +343,7 @@ class VolumeProjection(ApiObject):
 
     secret: ObjectVolumeSource | None = None
     config_map: ObjectVolumeSource | None = None
-    downward_api: DownwardAPIVolumeSource | None = msgspec.field(
-        default=None, name="downwardAPI"
-    )
+    downward_api: DownwardAPIVolumeSource | None = msgspec.field(default=None, name="downwardAPI")
     service_account_token: ServiceAccountTokenProjection | None = None
     cluster_trust_bundle: Opaque = None
     pod_certificate: Opaque = None
@@ -371,9 +369,7 @@ class Volume(ApiObject):
     name: str | None = None
     host_path: HostPathVolumeSource | None = None
     empty_dir: EmptyDirVolumeSource | None = None
-    downward_api: DownwardAPIVolumeSource | None = msgspec.field(
-        default=None, name="downwardAPI"
-    )
+    downward_api: DownwardAPIVolumeSource | None = msgspec.field(default=None, name="downwardAPI")
     projected: ProjectedVolumeSource | None = None
     image: ImageVolumeSource | None = None
     secret: ObjectVolumeSource | None = None

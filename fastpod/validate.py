@@ -64,8 +64,7 @@ def _validate_file(path: str, node_name: str, report: TextIO) -> DecodedPod | No
         return None
     for warning in decoded.warnings:
         print(_line(path, "warning", warning), file=report)
-    print(f"{path}: OK ({decoded.pod.metadata.namespace}/{decoded.pod.metadata.name})",
-          file=report)
+    print(f"{path}: OK ({decoded.pod.metadata.namespace}/{decoded.pod.metadata.name})", file=report)
     return decoded
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Generator, Iterator, Set
+from collections.abc import Generator, Iterator, Sequence, Set
 from fractions import Fraction
 
 from fastpod.manifest import names
@@ -31,8 +31,8 @@ from fastpod.model import (
     Probe,
     ResourceFieldSelector,
     ResourceRequirements,
-    SecurityContext,
     SeccompProfile,
+    SecurityContext,
     TCPSocketAction,
 )
 
@@ -44,20 +44,34 @@ SECCOMP_TYPES = ("Localhost", "RuntimeDefault", "Unconfined")
 HTTP_SCHEMES = ("HTTP", "HTTPS")
 MAX_ID = 2147483647
 
-ENV_FIELD_PATHS = frozenset({
-    "metadata.name", "metadata.namespace", "metadata.uid", "spec.nodeName",
-    "spec.serviceAccountName", "status.hostIP", "status.hostIPs", "status.podIP",
-    "status.podIPs",
-})
+ENV_FIELD_PATHS = frozenset(
+    {
+        "metadata.name",
+        "metadata.namespace",
+        "metadata.uid",
+        "spec.nodeName",
+        "spec.serviceAccountName",
+        "status.hostIP",
+        "status.hostIPs",
+        "status.podIP",
+        "status.podIPs",
+    }
+)
 """Pod fields an environment variable may take (``metadata.labels['k']`` also works)."""
 
 VOLUME_FIELD_PATHS = ENV_FIELD_PATHS | {"metadata.labels", "metadata.annotations"}
 """Pod fields a downward API volume may write."""
 
-RESOURCE_FIELDS = frozenset({
-    "limits.cpu", "limits.memory", "limits.ephemeral-storage",
-    "requests.cpu", "requests.memory", "requests.ephemeral-storage",
-})
+RESOURCE_FIELDS = frozenset(
+    {
+        "limits.cpu",
+        "limits.memory",
+        "limits.ephemeral-storage",
+        "requests.cpu",
+        "requests.memory",
+        "requests.ephemeral-storage",
+    }
+)
 _SUBSCRIPTED_FIELD = re.compile(r"^metadata\.(labels|annotations)\['(.+)'\]$")
 _HTTP_TOKEN = re.compile(r"^[-!#$%&'*+.^_`|~0-9A-Za-z]+$")
 _STANDARD_RESOURCES = frozenset({"cpu", "memory", "ephemeral-storage"})
@@ -76,13 +90,17 @@ def validate_container(
     if not container.image:
         yield required((*path, "image"))
     elif container.image != container.image.strip():
-        yield invalid((*path, "image"), container.image,
-                      "must not have leading or trailing whitespace")
+        yield invalid(
+            (*path, "image"), container.image, "must not have leading or trailing whitespace"
+        )
     if container.image_pull_policy not in PULL_POLICIES:
         yield unsupported((*path, "imagePullPolicy"), container.image_pull_policy, PULL_POLICIES)
     if container.termination_message_policy not in TERMINATION_MESSAGE_POLICIES:
-        yield unsupported((*path, "terminationMessagePolicy"),
-                          container.termination_message_policy, TERMINATION_MESSAGE_POLICIES)
+        yield unsupported(
+            (*path, "terminationMessagePolicy"),
+            container.termination_message_policy,
+            TERMINATION_MESSAGE_POLICIES,
+        )
     yield from _restart_policy(container, path, is_init=is_init)
     yield from _ports(container, path, host_network=host_network)
     for index, variable in enumerate(container.env or ()):
@@ -117,14 +135,21 @@ def _ports(container: Container, path: FieldPath, *, host_network: bool) -> Iter
         if port.container_port is None:
             yield required((*here, "containerPort"))
         else:
-            yield from invalid_each((*here, "containerPort"), port.container_port,
-                                    names.port_number(port.container_port))
+            yield from invalid_each(
+                (*here, "containerPort"),
+                port.container_port,
+                names.port_number(port.container_port),
+            )
         if port.host_port:
-            yield from invalid_each((*here, "hostPort"), port.host_port,
-                                    names.port_number(port.host_port))
+            yield from invalid_each(
+                (*here, "hostPort"), port.host_port, names.port_number(port.host_port)
+            )
             if host_network and port.host_port != port.container_port:
-                yield invalid((*here, "hostPort"), port.host_port,
-                              "must match `containerPort` when `hostNetwork` is true")
+                yield invalid(
+                    (*here, "hostPort"),
+                    port.host_port,
+                    "must match `containerPort` when `hostNetwork` is true",
+                )
         if port.protocol not in PROTOCOLS:
             yield unsupported((*here, "protocol"), port.protocol, PROTOCOLS)
 
@@ -133,29 +158,42 @@ def _env_var(variable: EnvVar, path: FieldPath, container_names: Set[str]) -> It
     if not variable.name:
         yield required((*path, "name"))
     else:
-        yield from invalid_each((*path, "name"), variable.name,
-                                names.environment_variable_name(variable.name))
+        yield from invalid_each(
+            (*path, "name"), variable.name, names.environment_variable_name(variable.name)
+        )
     source = variable.value_from
     if source is None:
         return
     here = (*path, "valueFrom")
     if variable.value:
         yield invalid(here, "", "may not be specified when `value` is not empty")
-    chosen = [name for name, value in (
-        ("fieldRef", source.field_ref), ("resourceFieldRef", source.resource_field_ref),
-        ("configMapKeyRef", source.config_map_key_ref), ("secretKeyRef", source.secret_key_ref),
-        ("fileKeyRef", source.file_key_ref),
-    ) if value is not None]
+    chosen = [
+        name
+        for name, value in (
+            ("fieldRef", source.field_ref),
+            ("resourceFieldRef", source.resource_field_ref),
+            ("configMapKeyRef", source.config_map_key_ref),
+            ("secretKeyRef", source.secret_key_ref),
+            ("fileKeyRef", source.file_key_ref),
+        )
+        if value is not None
+    ]
     if not chosen:
-        yield invalid(here, "", "must specify one of: `fieldRef`, `resourceFieldRef`, "
-                                "`configMapKeyRef` or `secretKeyRef`")
+        yield invalid(
+            here,
+            "",
+            "must specify one of: `fieldRef`, `resourceFieldRef`, "
+            "`configMapKeyRef` or `secretKeyRef`",
+        )
     elif len(chosen) > 1:
         yield invalid(here, "", "may not have more than one field specified at a time")
     if source.field_ref is not None:
         yield from validate_field_ref(source.field_ref, (*here, "fieldRef"), ENV_FIELD_PATHS)
     if source.resource_field_ref is not None:
         yield from validate_resource_field_ref(
-            source.resource_field_ref, (*here, "resourceFieldRef"), container_names,
+            source.resource_field_ref,
+            (*here, "resourceFieldRef"),
+            container_names,
             container_required=False,
         )
 
@@ -172,8 +210,9 @@ def validate_field_ref(
         return
     subscripted = _SUBSCRIPTED_FIELD.match(field_path)
     if subscripted is not None:
-        yield from invalid_each((*path, "fieldPath"), field_path,
-                                names.qualified_name(subscripted.group(2)))
+        yield from invalid_each(
+            (*path, "fieldPath"), field_path, names.qualified_name(subscripted.group(2))
+        )
     elif field_path not in supported:
         yield unsupported((*path, "fieldPath"), field_path, sorted(supported))
 
@@ -216,16 +255,21 @@ def _volume_mounts(container: Container, path: FieldPath, volumes: Set[str]) -> 
         if mount.sub_path:
             yield from relative_path_problems((*here, "subPath"), mount.sub_path)
             if mount.sub_path_expr:
-                yield invalid((*here, "subPathExpr"), mount.sub_path_expr,
-                              "subPathExpr and subPath are mutually exclusive")
+                yield invalid(
+                    (*here, "subPathExpr"),
+                    mount.sub_path_expr,
+                    "subPathExpr and subPath are mutually exclusive",
+                )
         if mount.mount_propagation is not None:
             if mount.mount_propagation not in MOUNT_PROPAGATIONS:
-                yield unsupported((*here, "mountPropagation"), mount.mount_propagation,
-                                  MOUNT_PROPAGATIONS)
+                yield unsupported(
+                    (*here, "mountPropagation"), mount.mount_propagation, MOUNT_PROPAGATIONS
+                )
             elif mount.mount_propagation == "Bidirectional" and not _privileged(container):
-                yield forbidden((*here, "mountPropagation"),
-                                "Bidirectional mount propagation is available only to "
-                                "privileged containers")
+                yield forbidden(
+                    (*here, "mountPropagation"),
+                    "Bidirectional mount propagation is available only to privileged containers",
+                )
 
 
 def _privileged(container: Container) -> bool:
@@ -256,9 +300,12 @@ def validate_resources(resources: ResourceRequirements, path: FieldPath) -> Iter
             if section == "limits":
                 limits[name] = amount
             elif name in limits and amount > limits[name]:
-                yield invalid(here, str(raw),
-                              f"must be less than or equal to {name} limit of "
-                              f"{(resources.limits or {})[name]}")
+                yield invalid(
+                    here,
+                    str(raw),
+                    f"must be less than or equal to {name} limit of "
+                    f"{(resources.limits or {})[name]}",
+                )
 
 
 def _resource_name_ok(name: str) -> bool:
@@ -280,14 +327,17 @@ def _quantity(path: FieldPath, raw: object) -> Generator[Problem, None, Fraction
 
 
 def _probes_and_hooks(container: Container, path: FieldPath, *, is_init: bool) -> Iterator[Problem]:
-    probes = (("livenessProbe", container.liveness_probe),
-              ("readinessProbe", container.readiness_probe),
-              ("startupProbe", container.startup_probe))
+    probes = (
+        ("livenessProbe", container.liveness_probe),
+        ("readinessProbe", container.readiness_probe),
+        ("startupProbe", container.startup_probe),
+    )
     if is_init and container.restart_policy != "Always":
         for name, value in (*probes, ("lifecycle", container.lifecycle)):
             if value is not None:
-                yield forbidden((*path, name), "may not be set for init containers without "
-                                               "restartPolicy=Always")
+                yield forbidden(
+                    (*path, name), "may not be set for init containers without restartPolicy=Always"
+                )
         return
     for name, probe in probes:
         if probe is not None:
@@ -300,35 +350,57 @@ def _probes_and_hooks(container: Container, path: FieldPath, *, is_init: bool) -
 
 
 def _probe(probe: Probe, path: FieldPath, *, single_success: bool) -> Iterator[Problem]:
-    handlers = [(name, value) for name, value in (
-        ("exec", probe.exec), ("httpGet", probe.http_get),
-        ("tcpSocket", probe.tcp_socket), ("grpc", probe.grpc),
-    ) if value is not None]
+    handlers = [
+        (name, value)
+        for name, value in (
+            ("exec", probe.exec),
+            ("httpGet", probe.http_get),
+            ("tcpSocket", probe.tcp_socket),
+            ("grpc", probe.grpc),
+        )
+        if value is not None
+    ]
     yield from _one_handler(handlers, path)
-    for name in ("initialDelaySeconds", "timeoutSeconds", "periodSeconds",
-                 "successThreshold", "failureThreshold"):
+    for name in (
+        "initialDelaySeconds",
+        "timeoutSeconds",
+        "periodSeconds",
+        "successThreshold",
+        "failureThreshold",
+    ):
         value = getattr(probe, _snake(name))
         if value is not None and value < 0:
             yield invalid((*path, name), value, "must be greater than or equal to 0")
     if single_success and probe.success_threshold not in (None, 1):
         yield invalid((*path, "successThreshold"), probe.success_threshold, "must be 1")
-    if probe.termination_grace_period_seconds is not None and \
-            probe.termination_grace_period_seconds <= 0:
-        yield invalid((*path, "terminationGracePeriodSeconds"),
-                      probe.termination_grace_period_seconds, "must be greater than 0")
+    if (
+        probe.termination_grace_period_seconds is not None
+        and probe.termination_grace_period_seconds <= 0
+    ):
+        yield invalid(
+            (*path, "terminationGracePeriodSeconds"),
+            probe.termination_grace_period_seconds,
+            "must be greater than 0",
+        )
 
 
 def _hook(hook: LifecycleHandler, path: FieldPath) -> Iterator[Problem]:
-    handlers = [(name, value) for name, value in (
-        ("exec", hook.exec), ("httpGet", hook.http_get),
-        ("tcpSocket", hook.tcp_socket), ("sleep", hook.sleep),
-    ) if value is not None]
+    handlers = [
+        (name, value)
+        for name, value in (
+            ("exec", hook.exec),
+            ("httpGet", hook.http_get),
+            ("tcpSocket", hook.tcp_socket),
+            ("sleep", hook.sleep),
+        )
+        if value is not None
+    ]
     yield from _one_handler(handlers, path)
     if hook.sleep is not None and (hook.sleep.seconds is None or hook.sleep.seconds <= 0):
         yield invalid((*path, "sleep", "seconds"), hook.sleep.seconds, "must be greater than 0")
 
 
-def _one_handler(handlers: list[tuple[str, object]], path: FieldPath) -> Iterator[Problem]:
+def _one_handler(handlers: Sequence[tuple[str, object]], path: FieldPath) -> Iterator[Problem]:
     if not handlers:
         yield required(path, "must specify a handler type")
         return
@@ -342,9 +414,11 @@ def _one_handler(handlers: list[tuple[str, object]], path: FieldPath) -> Iterato
             yield unsupported((*here, "scheme"), handler.scheme, HTTP_SCHEMES)
         for index, header in enumerate(handler.http_headers or ()):
             if not header.name or not _HTTP_TOKEN.match(header.name):
-                yield invalid((*here, "httpHeaders", index, "name"), header.name or "",
-                              "a valid HTTP header must consist of alphanumeric characters "
-                              "or '-'")
+                yield invalid(
+                    (*here, "httpHeaders", index, "name"),
+                    header.name or "",
+                    "a valid HTTP header must consist of alphanumeric characters or '-'",
+                )
     elif isinstance(handler, TCPSocketAction):
         yield from _port(handler.port, (*here, "port"))
     elif isinstance(handler, GRPCAction):
@@ -375,8 +449,9 @@ def _security_context(context: SecurityContext, path: FieldPath) -> Iterator[Pro
         if value is not None and not 0 <= value <= MAX_ID:
             yield invalid((*path, name), value, f"must be between 0 and {MAX_ID}, inclusive")
     if context.privileged and context.allow_privilege_escalation is False:
-        yield invalid(path, "", "cannot set `allowPrivilegeEscalation` to false and "
-                                "`privileged` to true")
+        yield invalid(
+            path, "", "cannot set `allowPrivilegeEscalation` to false and `privileged` to true"
+        )
     if context.seccomp_profile is not None:
         yield from validate_seccomp(context.seccomp_profile, (*path, "seccompProfile"))
 
@@ -388,5 +463,8 @@ def validate_seccomp(profile: SeccompProfile, path: FieldPath) -> Iterator[Probl
     elif profile.type == "Localhost" and not profile.localhost_profile:
         yield required((*path, "localhostProfile"), "must be set when seccomp type is Localhost")
     elif profile.type != "Localhost" and profile.localhost_profile:
-        yield invalid((*path, "localhostProfile"), profile.localhost_profile,
-                      "can only be set when seccomp type is Localhost")
+        yield invalid(
+            (*path, "localhostProfile"),
+            profile.localhost_profile,
+            "can only be set when seccomp type is Localhost",
+        )

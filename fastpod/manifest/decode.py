@@ -42,8 +42,13 @@ def decode_pod(data: bytes, source: PodSource, node_name: str) -> DecodedPod:
     _require_pod_kind(document.value, data, source, lists_allowed=False)
     warnings = []
     if document.extra_documents:
-        warnings.append(Problem((), f"only the first YAML document is read, as the kubelet "
-                                    f"does; {document.extra_documents} more ignored"))
+        warnings.append(
+            Problem(
+                (),
+                f"only the first YAML document is read, as the kubelet "
+                f"does; {document.extra_documents} more ignored",
+            )
+        )
     decoded = _decode_item(document.value, (), data, source, node_name)
     return DecodedPod(decoded.pod, [*warnings, *decoded.warnings])
 
@@ -62,8 +67,15 @@ def decode_pod_list(data: bytes, source: PodSource, node_name: str) -> list[Deco
     for index, item in enumerate(items):
         try:
             if isinstance(item, dict) and item.get("kind", "Pod") != "Pod":
-                raise ManifestError(source.location, [Problem(
-                    ("items", index, "kind"), f"a list item must be a Pod, not {item['kind']!r}")])
+                raise ManifestError(
+                    source.location,
+                    [
+                        Problem(
+                            ("items", index, "kind"),
+                            f"a list item must be a Pod, not {item['kind']!r}",
+                        )
+                    ],
+                )
             decoded.append(_decode_item(item, ("items", index), data, source, node_name))
         except ManifestError as error:
             problems.extend(error.problems)
@@ -74,13 +86,29 @@ def decode_pod_list(data: bytes, source: PodSource, node_name: str) -> list[Deco
 
 def _load(data: bytes, source: PodSource) -> Document:
     if len(data) > MAX_MANIFEST_BYTES:
-        raise ManifestError(source.location, [Problem(
-            (), f"is {len(data)} bytes, more than the {MAX_MANIFEST_BYTES} bytes (10 MiB) "
-                f"the kubelet reads")])
+        raise ManifestError(
+            source.location,
+            [
+                Problem(
+                    (),
+                    f"is {len(data)} bytes, more than the {MAX_MANIFEST_BYTES} bytes (10 MiB) "
+                    f"the kubelet reads",
+                )
+            ],
+        )
     document = load_document(data)
     if isinstance(document, SyntaxProblem):
-        raise ManifestError(source.location, [Problem(
-            (), f"not valid YAML or JSON: {document.message}", document.line, document.column)])
+        raise ManifestError(
+            source.location,
+            [
+                Problem(
+                    (),
+                    f"not valid YAML or JSON: {document.message}",
+                    document.line,
+                    document.column,
+                )
+            ],
+        )
     return document
 
 
@@ -90,17 +118,38 @@ def _require_pod_kind(raw: Any, data: bytes, source: PodSource, *, lists_allowed
         raise _error(source, data, [Problem((), f"not a Pod: the document is {shape}")])
     kind, api_version = raw.get("kind"), raw.get("apiVersion")
     if kind in LIST_KINDS and not lists_allowed:
-        raise _error(source, data, [Problem(("kind",), (
-            f"a manifest file holds exactly one Pod, not a {kind}; "
-            "only a manifest URL may serve a list"))])
+        raise _error(
+            source,
+            data,
+            [
+                Problem(
+                    ("kind",),
+                    (
+                        f"a manifest file holds exactly one Pod, not a {kind}; "
+                        "only a manifest URL may serve a list"
+                    ),
+                )
+            ],
+        )
     problems = []
     if kind != "Pod" and kind not in (LIST_KINDS if lists_allowed else ()):
-        problems.append(Problem(("kind",), "Required value: kind must be Pod" if kind is None
-                                else f"Unsupported value: {kind!r}: a static pod is a Pod"))
+        problems.append(
+            Problem(
+                ("kind",),
+                "Required value: kind must be Pod"
+                if kind is None
+                else f"Unsupported value: {kind!r}: a static pod is a Pod",
+            )
+        )
     if api_version != "v1":
-        problems.append(Problem(("apiVersion",), "Required value: apiVersion must be v1"
-                                if api_version is None
-                                else f"Unsupported value: {api_version!r}: Pods are v1"))
+        problems.append(
+            Problem(
+                ("apiVersion",),
+                "Required value: apiVersion must be v1"
+                if api_version is None
+                else f"Unsupported value: {api_version!r}: Pods are v1",
+            )
+        )
     if problems:
         raise _error(source, data, problems)
 
@@ -114,11 +163,15 @@ def _decode_item(
         message, _, where = str(error).partition(" - at `")
         path = (*prefix, *from_msgspec(where.rstrip("`")))
         raise _error(source, data, [Problem(path, message)]) from None
-    warnings = [Problem((*prefix, *path), "unknown field, ignored")
-                for path in unknown_fields(raw, Pod)]
+    warnings = [
+        Problem((*prefix, *path), "unknown field, ignored") for path in unknown_fields(raw, Pod)
+    ]
     if not pod.metadata.name:
-        raise _error(source, data, [Problem((*prefix, "metadata", "name"),
-                                            "Required value: name is needed for the pod")])
+        raise _error(
+            source,
+            data,
+            [Problem((*prefix, "metadata", "name"), "Required value: name is needed for the pod")],
+        )
     apply_api_defaults(pod)
     apply_static_pod_defaults(pod, source, node_name)
     problems = validate_pod(pod)

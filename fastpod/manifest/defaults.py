@@ -12,6 +12,7 @@ from datetime import datetime
 import msgspec
 
 from fastpod.model import (
+    VOLUME_SOURCES,
     Container,
     EmptyDirVolumeSource,
     HTTPGetAction,
@@ -25,7 +26,6 @@ from fastpod.model import (
     Probe,
     Toleration,
     Volume,
-    VOLUME_SOURCES,
 )
 
 CONFIG_HASH = "kubernetes.io/config.hash"
@@ -147,7 +147,6 @@ def _default_volume(volume: Volume) -> None:
             token = projection.service_account_token
             if token is not None and token.expiration_seconds is None:
                 token.expiration_seconds = 3600
-
 
 
 def default_pull_policy(image: str) -> str:

@@ -34,12 +34,16 @@ MAX_MANIFEST_BYTES = 10 * 1024 * 1024
 class KubeYamlLoader(yaml.CSafeLoader):
     """PyYAML's C loader with go-yaml v2's scalar resolution (see the module docstring)."""
 
+    bool_values = {**yaml.CSafeLoader.bool_values, "y": True, "n": False}
+
 
 KubeYamlLoader.yaml_implicit_resolvers = {}
 KubeYamlLoader.add_implicit_resolver(
     "tag:yaml.org,2002:bool",
-    re.compile(r"^(?:y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE"
-               r"|on|On|ON|off|Off|OFF)$"),
+    re.compile(
+        r"^(?:y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE"
+        r"|on|On|ON|off|Off|OFF)$"
+    ),
     list("yYnNtTfFoO"),
 )
 KubeYamlLoader.add_implicit_resolver(
@@ -49,8 +53,10 @@ KubeYamlLoader.add_implicit_resolver(
 )
 KubeYamlLoader.add_implicit_resolver(
     "tag:yaml.org,2002:float",
-    re.compile(r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
-               r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"),
+    re.compile(
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+    ),
     list("-+.0123456789"),
 )
 KubeYamlLoader.add_implicit_resolver(
@@ -107,7 +113,7 @@ def load_document(data: bytes) -> Document | SyntaxProblem:
             pass  # Not strict JSON (comments, trailing commas...): YAML may still read it.
     loader = KubeYamlLoader(data)
     try:
-        value = loader.get_data() if loader.check_data() else None
+        value = loader.get_data() if loader.check_data() else None  # type: ignore[no-untyped-call]
         return Document(value, _count_documents(loader))
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
@@ -152,22 +158,24 @@ def locate(data: bytes, path: FieldPath) -> tuple[int, int] | None:
     if node is None:
         return None
     found: yaml.Node = node
+    marked: yaml.Node = node
     for segment in path:
-        child = _child(found, segment)
-        if child is None:
+        step = _child(found, segment)
+        if step is None:
             break
-        found = child
-    return found.start_mark.line + 1, found.start_mark.column + 1
+        # A field is shown at its key, where a reader looks, even when its value
+        # is a block that starts on the next line.
+        marked, found = step
+    return marked.start_mark.line + 1, marked.start_mark.column + 1
 
 
-def _child(node: yaml.Node, segment: str | int) -> yaml.Node | None:
+def _child(node: yaml.Node, segment: str | int) -> tuple[yaml.Node, yaml.Node] | None:
     if isinstance(node, yaml.SequenceNode) and isinstance(segment, int):
         items: list[yaml.Node] = node.value
-        return items[segment] if 0 <= segment < len(items) else None
+        return (items[segment], items[segment]) if 0 <= segment < len(items) else None
     if isinstance(node, yaml.MappingNode) and isinstance(segment, str):
         pairs: list[tuple[yaml.Node, yaml.Node]] = node.value
         for key, value in pairs:
             if key.value == str(segment):
-                # A map entry's own key is where a reader looks for a problem with it.
-                return key if isinstance(segment, MapKey) else value
+                return key, value
     return None

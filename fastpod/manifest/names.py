@@ -112,8 +112,10 @@ def environment_variable_name(value: str) -> list[str]:
     """An env var name: printable ASCII but ``=`` (Kubernetes 1.32's relaxed rule)."""
     if value and all(" " <= char <= "~" and char != "=" for char in value):
         return []
-    return ["a valid environment variable name must consist only of printable ASCII "
-            "characters other than '='"]
+    return [
+        "a valid environment variable name must consist only of printable ASCII "
+        "characters other than '='"
+    ]
 
 
 def port_number(value: int) -> list[str]:

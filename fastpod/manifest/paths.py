@@ -19,9 +19,7 @@ def render(path: FieldPath) -> str:
     """The path as the API server prints it: ``spec.containers[0].ports[1].name``."""
     parts: list[str] = []
     for segment in path:
-        if isinstance(segment, int):
-            parts.append(f"[{segment}]")
-        elif isinstance(segment, MapKey):
+        if isinstance(segment, int | MapKey):
             parts.append(f"[{segment}]")
         else:
             parts.append(f".{segment}" if parts else segment)

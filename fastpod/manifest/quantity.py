@@ -42,7 +42,8 @@ rejects:
   those are almost always a mistake (a lost value, a template placeholder) and
   are rejected here;
 * an exponent must lie within ``±(2**31 - 1)``; Kubernetes narrows it to an
-  int32 and wraps, hangs or fails beyond that;
+  int32 and wraps, hangs or fails beyond that (and near those edges it can
+  wrap its scale arithmetic; this module computes such values exactly);
 * the magnitude of a value must be below ``10**1000`` ("quantity too large").
   Kubernetes has no such bound, but a larger value serves no resource and
   computing ``1e2000000000`` exactly would take gigabytes (it hangs Kubernetes
@@ -86,11 +87,25 @@ _INT_CHUNK: Final = 4000
 """Digit strings longer than this are converted piecewise (Python's default limit is 4300)."""
 
 _DECIMAL_SUFFIXES: Final[dict[str, int]] = {
-    "n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18,
+    "n": -9,
+    "u": -6,
+    "m": -3,
+    "": 0,
+    "k": 3,
+    "M": 6,
+    "G": 9,
+    "T": 12,
+    "P": 15,
+    "E": 18,
 }
 """Decimal SI suffix -> power of ten."""
 _BINARY_SUFFIXES: Final[dict[str, int]] = {
-    "Ki": 10, "Mi": 20, "Gi": 30, "Ti": 40, "Pi": 50, "Ei": 60,
+    "Ki": 10,
+    "Mi": 20,
+    "Gi": 30,
+    "Ti": 40,
+    "Pi": 50,
+    "Ei": 60,
 }
 """Binary SI suffix -> power of two."""
 _SUFFIX_HINT: Final = (
@@ -128,7 +143,7 @@ def _describe(value: object) -> str:
     if isinstance(value, int) and value.bit_length() > 4 * _MAX_REPR:
         return f"<{type(value).__name__} of {value.bit_length()} bits>"
     text = repr(value)
-    return text if len(text) <= _MAX_REPR else f"{text[:_MAX_REPR - 5]}...{text[-2:]}"
+    return text if len(text) <= _MAX_REPR else f"{text[: _MAX_REPR - 5]}...{text[-2:]}"
 
 
 def parse_quantity(value: str | int | float) -> Fraction:
@@ -297,11 +312,7 @@ def _reject_int64_overflow(whole: str, fraction: str, power_of_ten: int, value: 
     and then parsing fails instead of falling back to its exact slow path.
     """
     mantissa = (whole.lstrip("0") or "0") + fraction
-    if (
-        len(mantissa) == 19
-        and power_of_ten - len(fraction) >= -9
-        and int(mantissa) > _INT64_MAX
-    ):
+    if len(mantissa) == 19 and power_of_ten - len(fraction) >= -9 and int(mantissa) > _INT64_MAX:
         raise QuantityError(
             value,
             "Kubernetes cannot parse a 19-digit number above 9223372036854775807 "
@@ -318,7 +329,7 @@ def _decimal_nanos(significant: str, exponent: int) -> int:
     """
     shift = exponent + 9
     if shift >= 0:
-        return int(significant) * 10**shift
+        return int(significant) * _pow10(shift)
     kept = len(significant) + shift
     if kept <= 0:
         return 1  # below 1n: round up to 1n
@@ -339,10 +350,7 @@ def _binary_nanos(significant: str, exponent: int, magnitude: int, power_of_two:
         return 1  # below 10**-28 * 2**60 < 1n: round up to 1n
     mantissa = _int_from_digits(significant) << power_of_two
     shift = exponent + 9
-    if shift >= 0:
-        nanos = mantissa * 10**shift
-    else:
-        nanos = -(-mantissa // 10**-shift)
+    nanos = mantissa * _pow10(shift) if shift >= 0 else -(-mantissa // _pow10(-shift))
     return min(nanos, cap)
 
 
@@ -351,4 +359,10 @@ def _int_from_digits(digits: str) -> int:
     if len(digits) <= _INT_CHUNK:
         return int(digits)
     low = len(digits) // 2
-    return _int_from_digits(digits[:-low]) * 10**low + _int_from_digits(digits[-low:])
+    return _int_from_digits(digits[:-low]) * _pow10(low) + _int_from_digits(digits[-low:])
+
+
+def _pow10(exponent: int) -> int:
+    """``10**exponent`` for a non-negative exponent, typed as the ``int`` it is."""
+    power: int = 10**exponent
+    return power

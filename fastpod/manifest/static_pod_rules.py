@@ -19,13 +19,27 @@ from fastpod.model import Container, Pod, Volume
 NO_API_SERVER = "there is no API server to read it from"
 
 UNMOUNTABLE_VOLUMES = {
-    "nfs": "nfs", "iscsi": "iscsi", "glusterfs": "glusterfs", "rbd": "rbd", "cephfs": "cephfs",
-    "cinder": "cinder", "fc": "fc", "flocker": "flocker", "flex_volume": "flexVolume",
-    "azure_file": "azureFile", "azure_disk": "azureDisk", "vsphere_volume": "vsphereVolume",
-    "quobyte": "quobyte", "photon_persistent_disk": "photonPersistentDisk",
-    "portworx_volume": "portworxVolume", "scale_io": "scaleIO", "storageos": "storageos",
+    "nfs": "nfs",
+    "iscsi": "iscsi",
+    "glusterfs": "glusterfs",
+    "rbd": "rbd",
+    "cephfs": "cephfs",
+    "cinder": "cinder",
+    "fc": "fc",
+    "flocker": "flocker",
+    "flex_volume": "flexVolume",
+    "azure_file": "azureFile",
+    "azure_disk": "azureDisk",
+    "vsphere_volume": "vsphereVolume",
+    "quobyte": "quobyte",
+    "photon_persistent_disk": "photonPersistentDisk",
+    "portworx_volume": "portworxVolume",
+    "scale_io": "scaleIO",
+    "storageos": "storageos",
     "gce_persistent_disk": "gcePersistentDisk",
-    "aws_elastic_block_store": "awsElasticBlockStore", "git_repo": "gitRepo", "csi": "csi",
+    "aws_elastic_block_store": "awsElasticBlockStore",
+    "git_repo": "gitRepo",
+    "csi": "csi",
 }
 """Volume sources that need a storage plugin fastpod does not have (attribute → API name)."""
 
@@ -35,8 +49,7 @@ def static_pod_problems(pod: Pod) -> Iterator[Problem]:
     spec = pod.spec
     for index, volume in enumerate(spec.volumes or ()):
         yield from _volume(volume, ("spec", "volumes", index))
-    for field, group in (("initContainers", spec.init_containers),
-                         ("containers", spec.containers)):
+    for field, group in (("initContainers", spec.init_containers), ("containers", spec.containers)):
         for index, container in enumerate(group or ()):
             yield from _container(container, ("spec", field, index))
     if spec.resource_claims:
@@ -45,39 +58,52 @@ def static_pod_problems(pod: Pod) -> Iterator[Problem]:
 
 def _volume(volume: Volume, path: FieldPath) -> Iterator[Problem]:
     if volume.secret is not None:
-        yield forbidden((*path, "secret"), f"static pods cannot use Secret volumes: "
-                                           f"{NO_API_SERVER}")
+        yield forbidden(
+            (*path, "secret"), f"static pods cannot use Secret volumes: {NO_API_SERVER}"
+        )
     if volume.config_map is not None:
-        yield forbidden((*path, "configMap"), f"static pods cannot use ConfigMap volumes: "
-                                              f"{NO_API_SERVER}")
+        yield forbidden(
+            (*path, "configMap"), f"static pods cannot use ConfigMap volumes: {NO_API_SERVER}"
+        )
     if volume.persistent_volume_claim is not None:
-        yield forbidden((*path, "persistentVolumeClaim"),
-                        "static pods cannot use PersistentVolumeClaims: there is no API "
-                        "server to bind the claim")
+        yield forbidden(
+            (*path, "persistentVolumeClaim"),
+            "static pods cannot use PersistentVolumeClaims: there is no API "
+            "server to bind the claim",
+        )
     if volume.ephemeral is not None:
-        yield forbidden((*path, "ephemeral"),
-                        "static pods cannot use ephemeral volumes: they are "
-                        "PersistentVolumeClaims created through the API server")
+        yield forbidden(
+            (*path, "ephemeral"),
+            "static pods cannot use ephemeral volumes: they are "
+            "PersistentVolumeClaims created through the API server",
+        )
     sources = (volume.projected and volume.projected.sources) or ()
     for index, projection in enumerate(sources):
         here = (*path, "projected", "sources", index)
         if projection.secret is not None:
-            yield forbidden((*here, "secret"), f"static pods cannot project Secrets: "
-                                               f"{NO_API_SERVER}")
+            yield forbidden(
+                (*here, "secret"), f"static pods cannot project Secrets: {NO_API_SERVER}"
+            )
         if projection.config_map is not None:
-            yield forbidden((*here, "configMap"), f"static pods cannot project ConfigMaps: "
-                                                  f"{NO_API_SERVER}")
+            yield forbidden(
+                (*here, "configMap"), f"static pods cannot project ConfigMaps: {NO_API_SERVER}"
+            )
         if projection.service_account_token is not None:
-            yield forbidden((*here, "serviceAccountToken"),
-                            "static pods cannot use service account tokens: there is no API "
-                            "server to issue them")
+            yield forbidden(
+                (*here, "serviceAccountToken"),
+                "static pods cannot use service account tokens: there is no API "
+                "server to issue them",
+            )
         if projection.cluster_trust_bundle is not None:
-            yield forbidden((*here, "clusterTrustBundle"),
-                            "static pods may not use ClusterTrustBundle projected volume sources")
+            yield forbidden(
+                (*here, "clusterTrustBundle"),
+                "static pods may not use ClusterTrustBundle projected volume sources",
+            )
         if projection.pod_certificate is not None:
-            yield forbidden((*here, "podCertificate"),
-                            "static pods cannot use pod certificates: there is no API server "
-                            "to sign them")
+            yield forbidden(
+                (*here, "podCertificate"),
+                "static pods cannot use pod certificates: there is no API server to sign them",
+            )
 
 
 def _container(container: Container, path: FieldPath) -> Iterator[Problem]:
@@ -85,19 +111,23 @@ def _container(container: Container, path: FieldPath) -> Iterator[Problem]:
         source = variable.value_from
         here = (*path, "env", index, "valueFrom")
         if source is not None and source.secret_key_ref is not None:
-            yield forbidden((*here, "secretKeyRef"),
-                            f"static pods cannot read Secrets: {NO_API_SERVER}")
+            yield forbidden(
+                (*here, "secretKeyRef"), f"static pods cannot read Secrets: {NO_API_SERVER}"
+            )
         if source is not None and source.config_map_key_ref is not None:
-            yield forbidden((*here, "configMapKeyRef"),
-                            f"static pods cannot read ConfigMaps: {NO_API_SERVER}")
+            yield forbidden(
+                (*here, "configMapKeyRef"), f"static pods cannot read ConfigMaps: {NO_API_SERVER}"
+            )
     for index, env_source in enumerate(container.env_from or ()):
         here = (*path, "envFrom", index)
         if env_source.secret_ref is not None:
-            yield forbidden((*here, "secretRef"),
-                            f"static pods cannot read Secrets: {NO_API_SERVER}")
+            yield forbidden(
+                (*here, "secretRef"), f"static pods cannot read Secrets: {NO_API_SERVER}"
+            )
         if env_source.config_map_ref is not None:
-            yield forbidden((*here, "configMapRef"),
-                            f"static pods cannot read ConfigMaps: {NO_API_SERVER}")
+            yield forbidden(
+                (*here, "configMapRef"), f"static pods cannot read ConfigMaps: {NO_API_SERVER}"
+            )
     if container.resources is not None and container.resources.claims:
         yield forbidden((*path, "resources", "claims"), "static pods may not use ResourceClaims")
 
@@ -106,15 +136,21 @@ def static_pod_warnings(pod: Pod) -> Iterator[Problem]:
     """Warnings: fields a node without an API server ignores, or cannot honour."""
     spec = pod.spec
     if spec.service_account_name:
-        yield Problem(("spec", "serviceAccountName"),
-                      "ignored: a static pod runs without a service account or its token")
+        yield Problem(
+            ("spec", "serviceAccountName"),
+            "ignored: a static pod runs without a service account or its token",
+        )
     if spec.image_pull_secrets:
-        yield Problem(("spec", "imagePullSecrets"),
-                      "ignored: static pods cannot read Secrets; give the container runtime "
-                      "registry credentials on the node instead")
+        yield Problem(
+            ("spec", "imagePullSecrets"),
+            "ignored: static pods cannot read Secrets; give the container runtime "
+            "registry credentials on the node instead",
+        )
     for index, volume in enumerate(spec.volumes or ()):
         for attribute, api_name in UNMOUNTABLE_VOLUMES.items():
             if getattr(volume, attribute) is not None:
-                yield Problem(("spec", "volumes", index, api_name),
-                              f"fastpod cannot mount {api_name} volumes: the pod will not "
-                              f"start while it needs this volume")
+                yield Problem(
+                    ("spec", "volumes", index, api_name),
+                    f"fastpod cannot mount {api_name} volumes: the pod will not "
+                    f"start while it needs this volume",
+                )

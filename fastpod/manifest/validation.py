@@ -8,7 +8,7 @@ may not use at all (it needs an API server) in :mod:`static_pod_rules`.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 
 from fastpod.manifest import names
 from fastpod.manifest.container_validation import (
@@ -44,8 +44,16 @@ from fastpod.model import (
 
 RESTART_POLICIES = ("Always", "Never", "OnFailure")
 DNS_POLICIES = ("ClusterFirst", "ClusterFirstWithHostNet", "Default", "None")
-HOST_PATH_TYPES = ("", "BlockDevice", "CharDevice", "Directory", "DirectoryOrCreate", "File",
-                   "FileOrCreate", "Socket")
+HOST_PATH_TYPES = (
+    "",
+    "BlockDevice",
+    "CharDevice",
+    "Directory",
+    "DirectoryOrCreate",
+    "File",
+    "FileOrCreate",
+    "Socket",
+)
 TOLERATION_OPERATORS = ("Equal", "Exists")
 TAINT_EFFECTS = ("NoExecute", "NoSchedule", "PreferNoSchedule")
 ANNOTATIONS_MAX_BYTES = 256 * 1024
@@ -66,23 +74,25 @@ def _metadata(metadata: ObjectMeta) -> Iterator[Problem]:
     if not metadata.name:
         yield required((*path, "name"), "name is needed for the pod")
     else:
-        yield from invalid_each((*path, "name"), metadata.name,
-                                names.dns1123_subdomain(metadata.name))
+        yield from invalid_each(
+            (*path, "name"), metadata.name, names.dns1123_subdomain(metadata.name)
+        )
     if metadata.namespace:
-        yield from invalid_each((*path, "namespace"), metadata.namespace,
-                                names.dns1123_label(metadata.namespace))
+        yield from invalid_each(
+            (*path, "namespace"), metadata.namespace, names.dns1123_label(metadata.namespace)
+        )
     for key, value in (metadata.labels or {}).items():
         here = (*path, "labels", MapKey(key))
         yield from invalid_each(here, key, names.qualified_name(key))
         yield from invalid_each(here, value, names.label_value(value))
     annotations = metadata.annotations or {}
     for key in annotations:
-        yield from invalid_each((*path, "annotations", MapKey(key)), key,
-                                names.qualified_name(key))
+        yield from invalid_each((*path, "annotations", MapKey(key)), key, names.qualified_name(key))
     size = sum(len(key) + len(value) for key, value in annotations.items())
     if size > ANNOTATIONS_MAX_BYTES:
-        yield Problem((*path, "annotations"),
-                      f"Too long: must have at most {ANNOTATIONS_MAX_BYTES} bytes")
+        yield Problem(
+            (*path, "annotations"), f"Too long: must have at most {ANNOTATIONS_MAX_BYTES} bytes"
+        )
 
 
 def _spec(spec: PodSpec) -> Iterator[Problem]:
@@ -97,19 +107,26 @@ def _spec(spec: PodSpec) -> Iterator[Problem]:
         yield required((*path, "dnsConfig"), "must provide `dnsConfig` when `dnsPolicy` is None")
     grace = spec.termination_grace_period_seconds
     if grace is not None and grace < 0:
-        yield invalid((*path, "terminationGracePeriodSeconds"), grace,
-                      "must be greater than or equal to 0")
+        yield invalid(
+            (*path, "terminationGracePeriodSeconds"), grace, "must be greater than or equal to 0"
+        )
     deadline = spec.active_deadline_seconds
     if deadline is not None and deadline < 1:
-        yield invalid((*path, "activeDeadlineSeconds"), deadline,
-                      "must be between 1 and 2147483647, inclusive")
+        yield invalid(
+            (*path, "activeDeadlineSeconds"),
+            deadline,
+            "must be between 1 and 2147483647, inclusive",
+        )
     for name in ("hostname", "subdomain"):
         value = getattr(spec, name)
         if value:
             yield from invalid_each((*path, name), value, names.dns1123_label(value))
     if spec.priority_class_name:
-        yield from invalid_each((*path, "priorityClassName"), spec.priority_class_name,
-                                names.dns1123_subdomain(spec.priority_class_name))
+        yield from invalid_each(
+            (*path, "priorityClassName"),
+            spec.priority_class_name,
+            names.dns1123_subdomain(spec.priority_class_name),
+        )
     for key, value in (spec.node_selector or {}).items():
         here = (*path, "nodeSelector", MapKey(key))
         yield from invalid_each(here, key, names.qualified_name(key))
@@ -123,16 +140,16 @@ def _spec(spec: PodSpec) -> Iterator[Problem]:
     if spec.ephemeral_containers:
         yield forbidden((*path, "ephemeralContainers"), "cannot be set on create")
     if spec.scheduling_gates and spec.node_name:
-        yield forbidden((*path, "schedulingGates"),
-                        "cannot be set when spec.nodeName is set, and the kubelet sets it on "
-                        "every static pod")
+        yield forbidden(
+            (*path, "schedulingGates"),
+            "cannot be set when spec.nodeName is set, and the kubelet sets it on every static pod",
+        )
 
 
 def _containers(spec: PodSpec, path: FieldPath, volume_names: set[str]) -> Iterator[Problem]:
     if not spec.containers:
         yield required((*path, "containers"))
-    groups = (("initContainers", spec.init_containers or []),
-              ("containers", spec.containers or []))
+    groups = (("initContainers", spec.init_containers or []), ("containers", spec.containers or []))
     all_names = {container.name for _, group in groups for container in group if container.name}
     seen: set[str] = set()
     for field, group in groups:
@@ -141,18 +158,23 @@ def _containers(spec: PodSpec, path: FieldPath, volume_names: set[str]) -> Itera
             if not container.name:
                 yield required((*here, "name"))
             else:
-                yield from invalid_each((*here, "name"), container.name,
-                                        names.dns1123_label(container.name))
+                yield from invalid_each(
+                    (*here, "name"), container.name, names.dns1123_label(container.name)
+                )
                 if container.name in seen:
                     yield duplicate((*here, "name"), container.name)
                 seen.add(container.name)
             yield from validate_container(
-                container, here, volume_names=volume_names, container_names=all_names,
-                host_network=bool(spec.host_network), is_init=field == "initContainers",
+                container,
+                here,
+                volume_names=volume_names,
+                container_names=all_names,
+                host_network=bool(spec.host_network),
+                is_init=field == "initContainers",
             )
 
 
-def _volumes(volumes: list[Volume], path: FieldPath) -> Iterator[Problem]:
+def _volumes(volumes: list[Volume], path: FieldPath) -> Generator[Problem, None, set[str]]:
     # Also returns the declared names, for volume mounts to refer to.
     declared: set[str] = set()
     for index, volume in enumerate(volumes):
@@ -160,8 +182,7 @@ def _volumes(volumes: list[Volume], path: FieldPath) -> Iterator[Problem]:
         if not volume.name:
             yield required((*here, "name"))
         else:
-            yield from invalid_each((*here, "name"), volume.name,
-                                    names.dns1123_label(volume.name))
+            yield from invalid_each((*here, "name"), volume.name, names.dns1123_label(volume.name))
             if volume.name in declared:
                 yield duplicate((*here, "name"), volume.name)
             declared.add(volume.name)
@@ -203,8 +224,9 @@ def _volume_source(volume: Volume, path: FieldPath) -> Iterator[Problem]:
         if not volume.image.reference:
             yield required((*here, "reference"))
         if volume.image.pull_policy not in (None, "Always", "IfNotPresent", "Never"):
-            yield unsupported((*here, "pullPolicy"), volume.image.pull_policy,
-                              ("Always", "IfNotPresent", "Never"))
+            yield unsupported(
+                (*here, "pullPolicy"), volume.image.pull_policy, ("Always", "IfNotPresent", "Never")
+            )
 
 
 def _downward_api(source: DownwardAPIVolumeSource, path: FieldPath) -> Iterator[Problem]:
@@ -215,19 +237,22 @@ def _downward_api(source: DownwardAPIVolumeSource, path: FieldPath) -> Iterator[
         else:
             yield from relative_path_problems((*here, "path"), item.path)
         if (item.field_ref is None) == (item.resource_field_ref is None):
-            yield invalid(here, "", "must specify exactly one of `fieldRef` and "
-                                    "`resourceFieldRef`")
+            yield invalid(here, "", "must specify exactly one of `fieldRef` and `resourceFieldRef`")
         if item.field_ref is not None:
-            yield from validate_field_ref(item.field_ref, (*here, "fieldRef"),
-                                          VOLUME_FIELD_PATHS)
+            yield from validate_field_ref(item.field_ref, (*here, "fieldRef"), VOLUME_FIELD_PATHS)
         if item.resource_field_ref is not None:
             yield from validate_resource_field_ref(
-                item.resource_field_ref, (*here, "resourceFieldRef"), frozenset(),
+                item.resource_field_ref,
+                (*here, "resourceFieldRef"),
+                frozenset(),
                 container_required=True,
             )
         if item.mode is not None and not 0 <= item.mode <= 0o777:
-            yield invalid((*here, "mode"), item.mode,
-                          "must be a number between 0 and 0777 (octal), both inclusive")
+            yield invalid(
+                (*here, "mode"),
+                item.mode,
+                "must be a number between 0 and 0777 (octal), both inclusive",
+            )
 
 
 def _tolerations(spec: PodSpec, path: FieldPath) -> Iterator[Problem]:
@@ -235,22 +260,32 @@ def _tolerations(spec: PodSpec, path: FieldPath) -> Iterator[Problem]:
         here = (*path, "tolerations", index)
         operator = toleration.operator or "Equal"
         if toleration.key:
-            yield from invalid_each((*here, "key"), toleration.key,
-                                    names.qualified_name(toleration.key))
+            yield from invalid_each(
+                (*here, "key"), toleration.key, names.qualified_name(toleration.key)
+            )
         elif operator != "Exists":
-            yield invalid((*here, "operator"), operator,
-                          "operator must be Exists when `key` is empty, which means "
-                          "\"match all values and all keys\"")
+            yield invalid(
+                (*here, "operator"),
+                operator,
+                "operator must be Exists when `key` is empty, which means "
+                '"match all values and all keys"',
+            )
         if operator not in TOLERATION_OPERATORS:
             yield unsupported((*here, "operator"), operator, TOLERATION_OPERATORS)
         elif operator == "Exists" and toleration.value:
-            yield invalid((*here, "operator"), toleration.value,
-                          "value must be empty when `operator` is 'Exists'")
+            yield invalid(
+                (*here, "operator"),
+                toleration.value,
+                "value must be empty when `operator` is 'Exists'",
+            )
         if toleration.effect and toleration.effect not in TAINT_EFFECTS:
             yield unsupported((*here, "effect"), toleration.effect, TAINT_EFFECTS)
         if toleration.toleration_seconds is not None and toleration.effect != "NoExecute":
-            yield invalid((*here, "effect"), toleration.effect or "",
-                          "effect must be 'NoExecute' when `tolerationSeconds` is set")
+            yield invalid(
+                (*here, "effect"),
+                toleration.effect or "",
+                "effect must be 'NoExecute' when `tolerationSeconds` is set",
+            )
 
 
 def _host_aliases(spec: PodSpec, path: FieldPath) -> Iterator[Problem]:
@@ -261,18 +296,25 @@ def _host_aliases(spec: PodSpec, path: FieldPath) -> Iterator[Problem]:
         except ValueError:
             yield invalid((*here, "ip"), alias.ip or "", "must be a valid IP address")
         for position, hostname in enumerate(alias.hostnames or ()):
-            yield from invalid_each((*here, "hostnames", position), hostname,
-                                    names.dns1123_subdomain(hostname))
+            yield from invalid_each(
+                (*here, "hostnames", position), hostname, names.dns1123_subdomain(hostname)
+            )
 
 
 def _pod_security_context(context: PodSecurityContext, path: FieldPath) -> Iterator[Problem]:
-    for name, value in (("runAsUser", context.run_as_user), ("runAsGroup", context.run_as_group),
-                        ("fsGroup", context.fs_group)):
+    for name, value in (
+        ("runAsUser", context.run_as_user),
+        ("runAsGroup", context.run_as_group),
+        ("fsGroup", context.fs_group),
+    ):
         if value is not None and not 0 <= value <= MAX_ID:
             yield invalid((*path, name), value, f"must be between 0 and {MAX_ID}, inclusive")
     for index, group in enumerate(context.supplemental_groups or ()):
         if not 0 <= group <= MAX_ID:
-            yield invalid((*path, "supplementalGroups", index), group,
-                          f"must be between 0 and {MAX_ID}, inclusive")
+            yield invalid(
+                (*path, "supplementalGroups", index),
+                group,
+                f"must be between 0 and {MAX_ID}, inclusive",
+            )
     if context.seccomp_profile is not None:
         yield from validate_seccomp(context.seccomp_profile, (*path, "seccompProfile"))

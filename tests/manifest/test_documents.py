@@ -1,0 +1,95 @@
+"""Reading manifest bytes as the kubelet does: go-yaml v2 scalars, first document, lines."""
+
+from __future__ import annotations
+
+import pytest
+
+from fastpod.manifest.documents import Document, SyntaxProblem, load_document, locate
+from fastpod.manifest.paths import MapKey
+
+
+def value_of(text: str) -> object:
+    document = load_document(f"value: {text}\n".encode())
+    assert isinstance(document, Document)
+    return document.value["value"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("yes", True),
+        ("on", True),
+        ("Y", True),
+        ("y", True),
+        ("no", False),
+        ("off", False),
+        ("n", False),
+        ("true", True),
+        ("~", None),
+        ("null", None),
+        ("", None),
+        ("80", 80),
+        ("0x1F", 31),
+        ("017", 15),
+        ("0b101", 5),
+        ("1_000", 1000),
+        ("1e3", 1000.0),
+        ("0.5", 0.5),
+        (".5", 0.5),
+    ],
+)
+def test_scalars_resolve_as_go_yaml_v2_does(text: str, expected: object) -> None:
+    """YAML 1.1 booleans (including y/n), Go's number forms, and nulls."""
+    assert value_of(text) == expected
+    assert type(value_of(text)) is type(expected)
+
+
+@pytest.mark.parametrize("text", ["12:30", "2001-12-14", "2001-12-14T21:59:43Z", "=", "0o17", "08"])
+def test_timestamps_base_sixty_and_odd_numbers_stay_strings(text: str) -> None:
+    """go-yaml v2 gives strings where PyYAML's defaults would build dates or base-60 ints."""
+    assert value_of(text) == (8 if text == "08" else text)
+
+
+def test_only_the_first_document_is_read_and_the_rest_counted() -> None:
+    """yaml.Unmarshal reads one document; the others are reported, not used."""
+    document = load_document(b"a: 1\n---\nb: 2\n---\nc: 3\n")
+    assert document == Document({"a": 1}, extra_documents=2)
+
+
+def test_a_broken_later_document_does_not_spoil_the_first() -> None:
+    """The kubelet never parses past the first document."""
+    document = load_document(b"a: 1\n---\n{ broken: [\n")
+    assert document == Document({"a": 1}, extra_documents=1)
+
+
+def test_strict_json_takes_the_fast_path_and_loose_json_falls_back_to_yaml() -> None:
+    """JSON with a trailing comma is still valid YAML flow style."""
+    assert load_document(b'{"a": [1, 2]}') == Document({"a": [1, 2]})
+    assert load_document(b'{"a": [1, 2],}') == Document({"a": [1, 2]})
+
+
+def test_syntax_errors_carry_the_line_and_column() -> None:
+    """A malformed file names where the parser gave up."""
+    problem = load_document(b"a: 1\nb: [1, 2\nc: 3\n")
+    assert isinstance(problem, SyntaxProblem)
+    assert problem.line == 3
+    assert "expected ',' or ']'" in problem.message
+
+
+def test_unsafe_tags_are_refused_not_executed() -> None:
+    """Only the safe constructor runs: a python/object tag is an error, not code."""
+    problem = load_document(b"a: !!python/object/apply:os.system ['true']\n")
+    assert isinstance(problem, SyntaxProblem)
+
+
+def test_locate_finds_nested_fields_list_items_and_map_keys() -> None:
+    """Lines and columns are 1-based; a field is placed at its key."""
+    data = b"metadata:\n  labels:\n    app: web\nspec:\n  containers:\n  - name: a\n  - name: b\n"
+    assert locate(data, ("spec", "containers", 1, "name")) == (7, 5)
+    assert locate(data, ("metadata", "labels", MapKey("app"))) == (3, 5)
+
+
+def test_locate_stops_at_the_deepest_existing_parent() -> None:
+    """A missing field is placed at its parent, which is where it should be added."""
+    data = b"spec:\n  containers:\n  - name: a\n"
+    assert locate(data, ("spec", "containers", 0, "image")) == (3, 5)
