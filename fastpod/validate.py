@@ -27,9 +27,10 @@ class ValidateOptions:
     output: OutputFormat = "text"
 
 
-def run(options: ValidateOptions, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+def run(options: ValidateOptions, out: TextIO | None = None, err: TextIO | None = None) -> int:
     """Validate every manifest under the paths; 0 when all are valid, 1 otherwise."""
-    report = err if options.output != "text" else out
+    out = out or sys.stdout
+    report = (err or sys.stderr) if options.output != "text" else out
     pods: list[DecodedPod] = []
     failed = False
     for path in options.paths:

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import msgspec
 import yaml
 
-from fastpod.manifest.paths import FieldPath, MapKey
+from fastpod.manifest.paths import FieldPath
 
 if not hasattr(yaml, "CSafeLoader"):  # pragma: no cover - depends on how PyYAML was built
     raise ImportError(
@@ -34,7 +34,11 @@ MAX_MANIFEST_BYTES = 10 * 1024 * 1024
 class KubeYamlLoader(yaml.CSafeLoader):
     """PyYAML's C loader with go-yaml v2's scalar resolution (see the module docstring)."""
 
-    bool_values = {**yaml.CSafeLoader.bool_values, "y": True, "n": False}
+    bool_values: ClassVar[dict[str, bool]] = {
+        **yaml.CSafeLoader.bool_values,
+        "y": True,
+        "n": False,
+    }
 
 
 KubeYamlLoader.yaml_implicit_resolvers = {}

@@ -19,11 +19,9 @@ URL = PodSource("http", "http://127.0.0.1:8080/pods")
 
 
 def problems_of(data: bytes, source: PodSource = FILE) -> list[Problem]:
+    decode = decode_pod if source.kind == "file" else decode_pod_list
     with pytest.raises(ManifestError) as caught:
-        if source.kind == "file":
-            decode_pod(data, source, "node1")
-        else:
-            decode_pod_list(data, source, "node1")
+        decode(data, source, "node1")
     assert caught.value.source == source.location
     return caught.value.problems
 

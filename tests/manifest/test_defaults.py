@@ -57,11 +57,15 @@ def test_the_uid_is_deterministic_for_the_same_content_node_and_path() -> None:
 
 def test_reformatting_a_manifest_keeps_its_uid() -> None:
     """Comments, key order and flow style are not content."""
-    block = b"apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n  labels: {a: '1', b: '2'}\n" \
+    block = (
+        b"apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n  labels: {a: '1', b: '2'}\n"
         b"spec:\n  containers:\n  - {name: web, image: 'busybox:1.36'}\n"
-    flow = b'{"kind": "Pod", "apiVersion": "v1", "spec": {"containers": [{"image": ' \
-        b'"busybox:1.36", "name": "web"}]}, "metadata": {"labels": {"b": "2", "a": "1"},' \
+    )
+    flow = (
+        b'{"kind": "Pod", "apiVersion": "v1", "spec": {"containers": [{"image": '
+        b'"busybox:1.36", "name": "web"}]}, "metadata": {"labels": {"b": "2", "a": "1"},'
         b' "name": "web"}}'
+    )
     assert decoded(block).metadata.uid == decoded(flow).metadata.uid
 
 
