@@ -20,6 +20,7 @@ from fastpod.manifest.documents import (
     load_document,
     locate,
 )
+from fastpod.manifest.hints import pod_hints
 from fastpod.manifest.paths import FieldPath, MapKey, from_msgspec
 from fastpod.manifest.problems import ManifestError, Problem
 from fastpod.manifest.static_pod_rules import static_pod_warnings
@@ -103,13 +104,17 @@ def _load(data: bytes, source: PodSource) -> Document:
             [
                 Problem(
                     (),
-                    f"not valid YAML or JSON: {document.message}",
+                    f"not valid YAML or JSON{_template_hint(data)}: {document.message}",
                     document.line,
                     document.column,
                 )
             ],
         )
     return document
+
+
+def _template_hint(data: bytes) -> str:
+    return " (an unrendered template?)" if b"{{" in data or b"{%" in data else ""
 
 
 def _require_pod_kind(raw: Any, data: bytes, source: PodSource, *, lists_allowed: bool) -> None:
@@ -178,6 +183,7 @@ def _decode_item(
     if problems:
         raise _error(source, data, [_prefixed(problem, prefix) for problem in problems])
     warnings.extend(_prefixed(problem, prefix) for problem in static_pod_warnings(pod))
+    warnings.extend(_prefixed(problem, prefix) for problem in pod_hints(pod))
     return DecodedPod(pod, [_located(problem, data) for problem in warnings])
 
 
