@@ -399,10 +399,13 @@ class Volume(ApiObject):
     git_repo: Opaque = None
 
 
-VOLUME_SOURCES: tuple[str, ...] = tuple(
-    field for field in Volume.__struct_fields__ if field != "name"
-)
-"""The attribute names of every volume source, in declaration order."""
+VOLUME_SOURCES: tuple[str, ...] = Volume.__struct_fields__[1:]
+"""The attribute names of every volume source, in declaration order (after ``name``)."""
+
+
+def volume_sources(volume: Volume) -> tuple[Any, ...]:
+    """The values of every volume source of ``volume``, in :data:`VOLUME_SOURCES` order."""
+    return msgspec.structs.astuple(volume)[1:]
 
 
 class Toleration(ApiObject):

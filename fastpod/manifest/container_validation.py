@@ -29,6 +29,7 @@ from fastpod.model import (
     LifecycleHandler,
     ObjectFieldSelector,
     Probe,
+    QuantityValue,
     ResourceFieldSelector,
     ResourceRequirements,
     SeccompProfile,
@@ -314,10 +315,10 @@ def _resource_name_ok(name: str) -> bool:
     return "/" in name and not names.qualified_name(name)
 
 
-def _quantity(path: FieldPath, raw: object) -> Generator[Problem, None, Fraction | None]:
+def _quantity(path: FieldPath, raw: QuantityValue) -> Generator[Problem, None, Fraction | None]:
     # A generator that also returns the parsed amount, for callers that compare it.
     try:
-        amount = parse_quantity(raw)  # type: ignore[arg-type]
+        amount = parse_quantity(raw)
     except QuantityError as error:
         yield invalid(path, str(raw), str(error))
         return None
@@ -361,14 +362,13 @@ def _probe(probe: Probe, path: FieldPath, *, single_success: bool) -> Iterator[P
         if value is not None
     ]
     yield from _one_handler(handlers, path)
-    for name in (
-        "initialDelaySeconds",
-        "timeoutSeconds",
-        "periodSeconds",
-        "successThreshold",
-        "failureThreshold",
+    for name, value in (
+        ("initialDelaySeconds", probe.initial_delay_seconds),
+        ("timeoutSeconds", probe.timeout_seconds),
+        ("periodSeconds", probe.period_seconds),
+        ("successThreshold", probe.success_threshold),
+        ("failureThreshold", probe.failure_threshold),
     ):
-        value = getattr(probe, _snake(name))
         if value is not None and value < 0:
             yield invalid((*path, name), value, "must be greater than or equal to 0")
     if single_success and probe.success_threshold not in (None, 1):
@@ -439,13 +439,8 @@ def _port(port: IntOrString | None, path: FieldPath) -> Iterator[Problem]:
         yield from invalid_each(path, port, names.iana_service_name(port))
 
 
-def _snake(camel: str) -> str:
-    return re.sub(r"(?<!^)([A-Z])", r"_\1", camel).lower()
-
-
 def _security_context(context: SecurityContext, path: FieldPath) -> Iterator[Problem]:
-    for name in ("runAsUser", "runAsGroup"):
-        value = getattr(context, _snake(name))
+    for name, value in (("runAsUser", context.run_as_user), ("runAsGroup", context.run_as_group)):
         if value is not None and not 0 <= value <= MAX_ID:
             yield invalid((*path, name), value, f"must be between 0 and {MAX_ID}, inclusive")
     if context.privileged and context.allow_privilege_escalation is False:

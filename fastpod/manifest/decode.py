@@ -6,9 +6,8 @@ the URL source's (a Pod, or a PodList / List of Pods, all valid or none taken).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 
@@ -184,7 +183,13 @@ def _decode_item(
         raise _error(source, data, [_prefixed(problem, prefix) for problem in problems])
     warnings.extend(_prefixed(problem, prefix) for problem in static_pod_warnings(pod))
     warnings.extend(_prefixed(problem, prefix) for problem in pod_hints(pod))
-    return DecodedPod(pod, [_located(problem, data) for problem in warnings])
+    located = [_located(problem, data) for problem in warnings]
+    return DecodedPod(pod, sorted(located, key=_line_order))
+
+
+def _line_order(problem: Problem) -> int:
+    # Warnings are read top to bottom; those without a line come last, in found order.
+    return problem.line if problem.line is not None else 1 << 30
 
 
 def _prefixed(problem: Problem, prefix: FieldPath) -> Problem:
@@ -204,36 +209,49 @@ def _located(problem: Problem, data: bytes) -> Problem:
     return Problem(problem.path, problem.message, *position)
 
 
-Schema = dict[str, "Schema | None"]
-"""For a Struct type: its JSON field names, each with the schema of its nested Struct."""
+class Schema(NamedTuple):
+    """What a Struct type knows: its JSON field names, and those holding nested Structs."""
+
+    fields: frozenset[str]
+    nested: tuple[tuple[str, Schema], ...]
 
 
-def unknown_fields(raw: Any, struct_type: type[msgspec.Struct]) -> Iterator[FieldPath]:
+def unknown_fields(raw: Any, struct_type: type[msgspec.Struct]) -> list[FieldPath]:
     """Paths of the fields in ``raw`` that ``struct_type`` does not know (they are ignored)."""
-    return _walk(raw, _schema(struct_type), ())
+    found: list[FieldPath] = []
+    _collect_unknown(raw, _schema(struct_type), (), found)
+    return found
 
 
-def _walk(raw: Any, schema: Schema, path: FieldPath) -> Iterator[FieldPath]:
+def _collect_unknown(raw: Any, schema: Schema, path: FieldPath, found: list[FieldPath]) -> None:
+    # Runs on every decode, so the common case (no unknown keys) is one C-level set check.
     if isinstance(raw, list):
         for index, item in enumerate(raw):
-            yield from _walk(item, schema, (*path, index))
+            _collect_unknown(item, schema, (*path, index), found)
         return
     if not isinstance(raw, dict):
         return
-    for key, value in raw.items():
-        if key not in schema:
-            yield (*path, key if isinstance(key, str) else MapKey(str(key)))
-            continue
-        child = schema[key]
-        if child is not None and value is not None:
-            yield from _walk(value, child, (*path, key))
+    if not schema.fields.issuperset(raw):
+        found.extend(
+            (*path, key if isinstance(key, str) else MapKey(str(key)))
+            for key in raw
+            if key not in schema.fields
+        )
+    for name, child in schema.nested:
+        value = raw.get(name)
+        if value is not None:
+            _collect_unknown(value, child, (*path, name), found)
 
 
 @cache
 def _schema(struct_type: type[msgspec.Struct]) -> Schema:
     info = msgspec.inspect.type_info(struct_type)
     assert isinstance(info, msgspec.inspect.StructType)
-    return {field.encode_name: _nested(field.type) for field in info.fields}
+    nested = ((field.encode_name, _nested(field.type)) for field in info.fields)
+    return Schema(
+        frozenset(field.encode_name for field in info.fields),
+        tuple((name, child) for name, child in nested if child is not None),
+    )
 
 
 def _nested(field_type: msgspec.inspect.Type) -> Schema | None:

@@ -12,7 +12,6 @@ from datetime import datetime
 import msgspec
 
 from fastpod.model import (
-    VOLUME_SOURCES,
     Container,
     EmptyDirVolumeSource,
     HTTPGetAction,
@@ -26,6 +25,7 @@ from fastpod.model import (
     Probe,
     Toleration,
     Volume,
+    volume_sources,
 )
 
 CONFIG_HASH = "kubernetes.io/config.hash"
@@ -128,7 +128,7 @@ def _default_field_selector(selector: ObjectFieldSelector | None) -> None:
 
 
 def _default_volume(volume: Volume) -> None:
-    if all(getattr(volume, field) is None for field in VOLUME_SOURCES):
+    if all(source is None for source in volume_sources(volume)):
         volume.empty_dir = EmptyDirVolumeSource()
     if volume.host_path is not None and volume.host_path.type is None:
         volume.host_path.type = ""

@@ -31,14 +31,81 @@ MAX_MANIFEST_BYTES = 10 * 1024 * 1024
 """The kubelet reads at most 10 MiB of a manifest file or URL body."""
 
 
+_STR = "tag:yaml.org,2002:str"
+_SEQ = "tag:yaml.org,2002:seq"
+_MAP = "tag:yaml.org,2002:map"
+_MERGE = "tag:yaml.org,2002:merge"
+
+
+class _NeedsFullConstructor(Exception):
+    """A document using merge keys, explicit tags or unhashable keys: PyYAML builds it."""
+
+
 class KubeYamlLoader(yaml.CSafeLoader):
-    """PyYAML's C loader with go-yaml v2's scalar resolution (see the module docstring)."""
+    """PyYAML's C loader with go-yaml v2's scalar resolution (see the module docstring).
+
+    Resolution and construction are PyYAML's Python code, and they cost more than libyaml's
+    parse. Manifests are plain maps, lists and scalars, so both are specialised for that
+    case; anything else goes through PyYAML's own constructor, with the same result.
+    """
 
     bool_values: ClassVar[dict[str, bool]] = {
         **yaml.CSafeLoader.bool_values,
         "y": True,
         "n": False,
     }
+
+    def resolve(self, kind: type[yaml.Node], value: Any, implicit: tuple[bool, bool]) -> str:
+        """The tag of an untagged node; only implicit scalar resolvers exist here."""
+        if kind is yaml.ScalarNode:
+            if implicit[0]:
+                for tag, pattern in self.yaml_implicit_resolvers.get(value[:1], ()):
+                    if pattern.match(value):
+                        return str(tag)
+            return _STR
+        return _SEQ if kind is yaml.SequenceNode else _MAP
+
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        """No path resolvers are registered, so there is no path to track."""
+
+    def ascend_resolver(self) -> None:
+        """No path resolvers are registered, so there is no path to track."""
+
+    def construct_document(self, node: yaml.Node) -> Any:
+        """Plain values for a plain document, else PyYAML's full construction."""
+        try:
+            return self._build(node, {})
+        except _NeedsFullConstructor:
+            return super().construct_document(node)
+        finally:
+            self.constructed_objects = {}
+            self.recursive_objects = {}
+
+    def _build(self, node: yaml.Node, built: dict[int, Any]) -> Any:
+        # ``built`` maps a node's id to its value, so anchors and aliases share it.
+        kind, tag = type(node), node.tag
+        if kind is yaml.ScalarNode:
+            return node.value if tag == _STR else self.construct_object(node)
+        if id(node) in built:
+            return built[id(node)]
+        if kind is yaml.MappingNode and tag == _MAP:
+            mapping: dict[Any, Any] = {}
+            built[id(node)] = mapping
+            for key_node, value_node in node.value:
+                if key_node.tag == _MERGE:
+                    raise _NeedsFullConstructor
+                key = self._build(key_node, built)
+                try:
+                    mapping[key] = self._build(value_node, built)
+                except TypeError:
+                    raise _NeedsFullConstructor from None
+            return mapping
+        if kind is yaml.SequenceNode and tag == _SEQ:
+            sequence: list[Any] = []
+            built[id(node)] = sequence
+            sequence.extend([self._build(child, built) for child in node.value])
+            return sequence
+        raise _NeedsFullConstructor
 
 
 KubeYamlLoader.yaml_implicit_resolvers = {}

@@ -49,6 +49,8 @@ def _container(container: Container, path: FieldPath) -> Iterator[Problem]:
 
 
 def _shell_variables(text: str, path: FieldPath) -> Iterator[Problem]:
+    if "${" not in text:
+        return
     found = _SHELL_VARIABLE.findall(text)
     if found:
         yield Problem(

@@ -66,6 +66,7 @@ Kubernetes silently overflows or saturates there; these raise instead.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from decimal import Decimal
@@ -237,6 +238,7 @@ def _too_large_reason() -> str:
     return f"quantity too large: its magnitude must be below 1e{_MAX_DIGITS}"
 
 
+@functools.lru_cache(maxsize=4096, typed=True)  # the same few quantities recur everywhere
 def _parse(text: str, value: object) -> Fraction:
     """Parse the string form of a quantity; ``value`` is what errors report."""
     if not text:

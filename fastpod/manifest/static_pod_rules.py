@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from fastpod.manifest.field_errors import forbidden
 from fastpod.manifest.paths import FieldPath
 from fastpod.manifest.problems import Problem
-from fastpod.model import Container, Pod, Volume
+from fastpod.model import VOLUME_SOURCES, Container, Pod, Volume, volume_sources
 
 NO_API_SERVER = "there is no API server to read it from"
 
@@ -147,8 +147,9 @@ def static_pod_warnings(pod: Pod) -> Iterator[Problem]:
             "registry credentials on the node instead",
         )
     for index, volume in enumerate(spec.volumes or ()):
-        for attribute, api_name in UNMOUNTABLE_VOLUMES.items():
-            if getattr(volume, attribute) is not None:
+        for attribute, source in zip(VOLUME_SOURCES, volume_sources(volume), strict=True):
+            api_name = UNMOUNTABLE_VOLUMES.get(attribute)
+            if source is not None and api_name is not None:
                 yield Problem(
                     ("spec", "volumes", index, api_name),
                     f"fastpod cannot mount {api_name} volumes: the pod will not "

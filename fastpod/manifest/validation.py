@@ -33,13 +33,13 @@ from fastpod.manifest.problems import Problem
 from fastpod.manifest.quantity import QuantityError, parse_quantity
 from fastpod.manifest.static_pod_rules import static_pod_problems
 from fastpod.model import (
-    VOLUME_SOURCES,
     DownwardAPIVolumeSource,
     ObjectMeta,
     Pod,
     PodSecurityContext,
     PodSpec,
     Volume,
+    volume_sources,
 )
 
 RESTART_POLICIES = ("Always", "Never", "OnFailure")
@@ -186,8 +186,7 @@ def _volumes(volumes: list[Volume], path: FieldPath) -> Generator[Problem, None,
             if volume.name in declared:
                 yield duplicate((*here, "name"), volume.name)
             declared.add(volume.name)
-        sources = [name for name in VOLUME_SOURCES if getattr(volume, name) is not None]
-        if len(sources) > 1:
+        if sum(source is not None for source in volume_sources(volume)) > 1:
             yield forbidden(here, "may not specify more than 1 volume type")
         yield from _volume_source(volume, here)
     return declared

@@ -93,3 +93,33 @@ def test_locate_stops_at_the_deepest_existing_parent() -> None:
     """A missing field is placed at its parent, which is where it should be added."""
     data = b"spec:\n  containers:\n  - name: a\n"
     assert locate(data, ("spec", "containers", 0, "image")) == (3, 5)
+
+
+def test_anchors_aliases_and_merge_keys_build_what_pyyaml_builds() -> None:
+    """The lean constructor shares aliased values and hands merges to PyYAML's."""
+    data = b"base: &b {a: 1}\nsame: *b\nmerged:\n  <<: *b\n  c: 2\nlist: &l [1, 2]\nagain: *l\n"
+    document = load_document(data)
+    assert isinstance(document, Document)
+    assert document.value == {
+        "base": {"a": 1},
+        "same": {"a": 1},
+        "merged": {"a": 1, "c": 2},
+        "list": [1, 2],
+        "again": [1, 2],
+    }
+
+
+def test_explicit_tags_and_recursive_aliases_are_read_as_pyyaml_reads_them() -> None:
+    """Sets, binary and a self-referencing list are PyYAML's business."""
+    document = load_document(b"s: !!set {a, b}\nb: !!binary aGk=\nr: &r [*r]\n")
+    assert isinstance(document, Document)
+    assert document.value["s"] == {"a", "b"}
+    assert document.value["b"] == b"hi"
+    assert document.value["r"][0] is document.value["r"]
+
+
+def test_unhashable_keys_are_a_syntax_problem() -> None:
+    """A list used as a map key cannot be a manifest."""
+    problem = load_document(b"? [a]\n: 1\n")
+    assert isinstance(problem, SyntaxProblem)
+    assert "unhashable" in problem.message

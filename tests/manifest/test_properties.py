@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from fastpod.manifest import (
@@ -147,6 +147,9 @@ def _check(data: bytes) -> None:
 
 # --- 1. Arbitrary bytes, text and YAML-like token soup -----------------------------------------
 
+HUGE_HEX = "0x" + "f" * 4400
+"""An integer of 5300 digits, more than ``str()`` converts; YAML hexadecimal can hold it."""
+
 YAML_TOKENS = [
     *("{", "}", "[", "]", ":", ": ", ", ", "- ", "? ", "|\n", ">-\n", "'", '"', "# c\n"),
     *("&a ", "*a", "&b ", "*b", "<<: ", "<<: *a", "{<<: [*a, *b]}"),
@@ -162,7 +165,7 @@ YAML_TOKENS = [
     *("0", "1", "-1", "08", "0o17", "0x", "0b", "0x_", "0b2", "-_", "1_000", "1e3", "1e400"),
     *("-1e400", ".5", ".nan", ".inf", "-.inf", "~", "null", "true", "yes", "no", "y", "n"),
     *("on", "off", "12:30", "1:2:3", "2001-12-14", "2001-12-14t21:59:43.10-05:00", "100m"),
-    *("1Gi", "1e2147483648", "-", "+", ".", "_", "9" * 25, "9" * 5000, "0x" + "f" * 4400),
+    *("1Gi", "1e2147483648", "-", "+", ".", "_", "9" * 25, "9" * 5000, HUGE_HEX),
 ]
 """Fragments that steer a fuzzer into YAML's odd corners: flow and block syntax, anchors and
 aliases, merge keys, tags (PyYAML's unsafe ones too), directives, document markers, tabs,
@@ -173,9 +176,10 @@ POD_YAML = (
     b"spec:\n  containers:\n  - name: c\n    image: nginx\n"
 )
 HOLE = b"<HOLE>"
+IN_STATUS = POD_YAML + b"status: " + HOLE + b"\n"
 TEMPLATES = [
     HOLE,
-    POD_YAML + b"status: " + HOLE + b"\n",
+    IN_STATUS,
     POD_YAML + b"status:\n  " + HOLE + b"\n",
     POD_YAML.replace(b"  name: web\n", b"  name: web\n  labels: " + HOLE + b"\n"),
     POD_YAML.replace(b"spec:\n", b"spec:\n  affinity: " + HOLE + b"\n"),
@@ -197,20 +201,28 @@ def _fill(template: bytes, fragment: str | bytes) -> bytes:
     return template.replace(HOLE, fragment.encode() if isinstance(fragment, str) else fragment)
 
 
-@settings(BASE, max_examples=300)
+@settings(BASE, max_examples=2000)
 @given(st.binary(max_size=2048))
+@example(b'{"\xff": 1}')  # JSON-looking, but not UTF-8
 def test_arbitrary_bytes_decode_to_a_pod_or_a_manifest_error(data: bytes) -> None:
     _check(data)
 
 
-@settings(BASE, max_examples=200)
+@settings(BASE, max_examples=1000)
 @given(st.text(max_size=500), st.sampled_from(["utf-8", "utf-16", "utf-32", "utf-8-sig"]))
 def test_arbitrary_text_decodes_to_a_pod_or_a_manifest_error(text: str, encoding: str) -> None:
     _check(text.encode(encoding, errors="surrogatepass"))
 
 
-@settings(BASE, max_examples=400)
+@settings(BASE, max_examples=3000)
 @given(st.sampled_from(TEMPLATES), yaml_token_soup)
+@example(HOLE, "!!timestamp x")  # explicit tags on scalars their constructors cannot read
+@example(HOLE, "!!float ''")
+@example(HOLE, "!!bool x")
+@example(IN_STATUS, "{1: a}")  # YAML keys that are not strings
+@example(IN_STATUS, "{~: a}")
+@example(IN_STATUS, HUGE_HEX)  # integers too long for str()
+@example(HOLE, f"apiVersion: {HUGE_HEX}")
 def test_yaml_like_token_soup_decodes_to_a_pod_or_a_manifest_error(
     template: bytes, soup: str
 ) -> None:
@@ -228,12 +240,14 @@ NESTING_SHAPES: dict[str, Callable[[int], str]] = {
 }
 
 
-@settings(BASE, max_examples=60, suppress_health_check=[HealthCheck.too_slow])
+@settings(BASE, max_examples=100)
 @given(
     st.sampled_from(TEMPLATES),
     st.sampled_from(sorted(NESTING_SHAPES)),
     st.one_of(st.integers(1, 64), st.sampled_from([500, 999, 1000, 1001, 2000, 5000])),
 )
+@example(IN_STATUS, "flow-sequence", 1000)
+@example(HOLE, "json-object", 1000)
 def test_deeply_nested_documents_decode_to_a_pod_or_a_manifest_error(
     template: bytes, shape: str, depth: int
 ) -> None:
@@ -353,7 +367,7 @@ def byte_mutations(draw: st.DrawFn) -> bytes:
     return bytes(data)
 
 
-@settings(BASE, max_examples=300)
+@settings(BASE, max_examples=1500)
 @given(byte_mutations())
 @needs_corpus
 def test_byte_mutations_of_real_manifests_decode_to_a_pod_or_a_manifest_error(data: bytes) -> None:
@@ -380,14 +394,12 @@ _quote_like_go_yaml()
 class HugeInt:
     """An integer too long for ``str()`` (over 4300 digits): only hexadecimal YAML holds it."""
 
-    TEXT = "0x" + "f" * 4400
-
     def __repr__(self) -> str:
         return "HugeInt()"
 
 
 def _represent_huge_int(dumper: yaml.SafeDumper, value: HugeInt) -> yaml.Node:
-    return dumper.represent_scalar("tag:yaml.org,2002:int", HugeInt.TEXT)
+    return dumper.represent_scalar("tag:yaml.org,2002:int", HUGE_HEX)
 
 
 _Dumper.add_representer(HugeInt, _represent_huge_int)
@@ -463,7 +475,7 @@ def _renderings(document: Any) -> Iterator[bytes]:
     yield text.encode()
 
 
-@settings(BASE, max_examples=250)
+@settings(BASE, max_examples=500)
 @given(structural_mutations())
 @needs_corpus
 def test_structural_mutations_of_real_manifests_decode_to_a_pod_or_a_manifest_error(
@@ -523,7 +535,7 @@ def _valid_corpus_documents() -> list[Any]:
     return valid
 
 
-@settings(BASE, max_examples=150)
+@settings(BASE, max_examples=300)
 @given(identity_mutations(), st.booleans())
 @needs_corpus
 def test_a_decoded_pod_has_the_static_pod_identity(document: Any, as_json: bool) -> None:
