@@ -12,6 +12,7 @@ be reported, :func:`locate` parses again to find the line of a field.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -72,40 +73,107 @@ class KubeYamlLoader(yaml.CSafeLoader):
         """No path resolvers are registered, so there is no path to track."""
 
     def construct_document(self, node: yaml.Node) -> Any:
-        """Plain values for a plain document, else PyYAML's full construction."""
+        """Plain values for a plain document, else PyYAML's full construction.
+
+        Either way the result is a tree with string keys, as go-yaml's conversion to JSON
+        makes it: no cycles, and no more aliased copies than :data:`MAX_ALIASED_NODES`.
+        """
         try:
-            return self._build(node, {})
+            return _Builder().build(self, node)
         except _NeedsFullConstructor:
-            return super().construct_document(node)
+            value = super().construct_document(node)
+            return _as_tree(value, [0], set())
         finally:
             self.constructed_objects = {}
             self.recursive_objects = {}
 
-    def _build(self, node: yaml.Node, built: dict[int, Any]) -> Any:
-        # ``built`` maps a node's id to its value, so anchors and aliases share it.
+
+class _Builder:
+    """Builds plain maps, lists and scalars from nodes, counting what aliases repeat."""
+
+    def __init__(self) -> None:
+        self.built: dict[int, tuple[Any, int]] = {}  # node id → (value, nodes in it)
+        self.in_progress: set[int] = set()
+        self.aliased = 0
+
+    def build(self, loader: yaml.CSafeLoader, node: yaml.Node) -> Any:
+        return self._build(loader, node)[0]
+
+    def _build(self, loader: yaml.CSafeLoader, node: yaml.Node) -> tuple[Any, int]:
         kind, tag = type(node), node.tag
         if kind is yaml.ScalarNode:
-            return node.value if tag == _STR else self.construct_object(node)
-        if id(node) in built:
-            return built[id(node)]
+            return (node.value if tag == _STR else loader.construct_object(node)), 1
+        key = id(node)
+        if key in self.built:
+            value, size = self.built[key]
+            self.aliased += size
+            if self.aliased > MAX_ALIASED_NODES:
+                raise _too_much_aliasing()
+            return value, size
+        if key in self.in_progress:
+            raise yaml.YAMLError("an anchor's value contains itself")
+        self.in_progress.add(key)
         if kind is yaml.MappingNode and tag == _MAP:
-            mapping: dict[Any, Any] = {}
-            built[id(node)] = mapping
+            mapping: dict[str, Any] = {}
+            size = 1
             for key_node, value_node in node.value:
                 if key_node.tag == _MERGE:
                     raise _NeedsFullConstructor
-                key = self._build(key_node, built)
-                try:
-                    mapping[key] = self._build(value_node, built)
-                except TypeError:
-                    raise _NeedsFullConstructor from None
-            return mapping
-        if kind is yaml.SequenceNode and tag == _SEQ:
-            sequence: list[Any] = []
-            built[id(node)] = sequence
-            sequence.extend([self._build(child, built) for child in node.value])
-            return sequence
-        raise _NeedsFullConstructor
+                name, _ = self._build(loader, key_node)
+                if isinstance(name, list | dict):
+                    raise _NeedsFullConstructor
+                value, value_size = self._build(loader, value_node)
+                mapping[_go_key(name)] = value
+                size += value_size
+            result: tuple[Any, int] = (mapping, size)
+        elif kind is yaml.SequenceNode and tag == _SEQ:
+            items = [self._build(loader, child) for child in node.value]
+            result = ([item for item, _ in items], 1 + sum(size for _, size in items))
+        else:
+            raise _NeedsFullConstructor
+        self.in_progress.discard(key)
+        self.built[key] = result
+        return result
+
+
+MAX_ALIASED_NODES = 100_000
+"""How many nodes aliases may repeat in all: past this a document is an alias bomb."""
+
+MAX_NESTING = 1000
+"""Deeper documents are refused before libyaml's recursive composer can overflow the stack."""
+
+
+def _too_much_aliasing() -> yaml.YAMLError:
+    return yaml.YAMLError(f"aliases repeat more than {MAX_ALIASED_NODES} nodes (an alias bomb?)")
+
+
+def _go_key(key: Any) -> str:
+    # sigs.k8s.io/yaml turns every map key into a JSON string.
+    if isinstance(key, str):
+        return key
+    if isinstance(key, bool):
+        return "true" if key else "false"
+    if key is None:
+        return "null"
+    return str(key)
+
+
+def _as_tree(value: Any, count: list[int], path: set[int]) -> Any:
+    # What PyYAML built may share or nest into itself; go-yaml's conversion yields a tree.
+    if not isinstance(value, dict | list):
+        return value
+    if id(value) in path:
+        raise yaml.YAMLError("an anchor's value contains itself")
+    count[0] += 1
+    if count[0] > MAX_ALIASED_NODES:
+        raise _too_much_aliasing()
+    path.add(id(value))
+    try:
+        if isinstance(value, list):
+            return [_as_tree(item, count, path) for item in value]
+        return {_go_key(key): _as_tree(item, count, path) for key, item in value.items()}
+    finally:
+        path.discard(id(value))
 
 
 KubeYamlLoader.yaml_implicit_resolvers = {}
@@ -136,22 +204,39 @@ KubeYamlLoader.add_implicit_resolver(
 KubeYamlLoader.add_implicit_resolver("tag:yaml.org,2002:merge", re.compile(r"^<<$"), ["<"])
 
 
-def _construct_octal_aware_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
-    # Go's ParseInt(base 0) reads a leading 0 as octal, as PyYAML does, but a lone
-    # "0_" style or "08" must not become a traceback: fall back to decimal digits.
-    text = str(loader.construct_scalar(node)).replace("_", "")
+def _construct_go_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int | float | str:
+    # Go's ParseInt(base 0) reads a leading 0 as octal, as PyYAML does. A number outside
+    # 64 bits is no int to go-yaml: a decimal one becomes a float, anything else a string.
+    raw = str(loader.construct_scalar(node))
+    text = raw.replace("_", "")
     sign = -1 if text.startswith("-") else 1
     digits = text.lstrip("+-")
+    if len(digits) > 64:
+        return _construct_go_float(loader, node) if digits.isdigit() else raw
     if digits.startswith("0b"):
-        return sign * int(digits[2:], 2)
-    if digits.startswith("0x"):
-        return sign * int(digits[2:], 16)
-    if len(digits) > 1 and digits.startswith("0") and set(digits) <= set("01234567"):
-        return sign * int(digits, 8)
-    return sign * int(digits)
+        number = sign * int(digits[2:] or "x", 2)
+    elif digits.startswith("0x"):
+        number = sign * int(digits[2:] or "x", 16)
+    elif len(digits) > 1 and digits.startswith("0") and set(digits) <= set("01234567"):
+        number = sign * int(digits, 8)
+    else:
+        number = sign * int(digits)
+    if -(2**63) <= number < 2**64:
+        return number
+    return _construct_go_float(loader, node) if digits.isdigit() else raw
 
 
-KubeYamlLoader.add_constructor("tag:yaml.org,2002:int", _construct_octal_aware_int)
+def _construct_go_float(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> float | str:
+    # ParseFloat fails on overflow, and go-yaml then keeps the text as a string.
+    raw = str(loader.construct_scalar(node))
+    number = loader.construct_yaml_float(node)
+    if math.isinf(number) and "inf" not in raw.lower():
+        return raw
+    return float(number)
+
+
+KubeYamlLoader.add_constructor("tag:yaml.org,2002:float", _construct_go_float)
+KubeYamlLoader.add_constructor("tag:yaml.org,2002:int", _construct_go_int)
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,8 +265,13 @@ def load_document(data: bytes) -> Document | SyntaxProblem:
     if looks_like_json(data):
         try:
             return Document(msgspec.json.decode(data))
-        except msgspec.DecodeError:
+        except RecursionError:
+            return SyntaxProblem("nested too deeply", None, None)
+        except (msgspec.DecodeError, UnicodeDecodeError):
             pass  # Not strict JSON (comments, trailing commas...): YAML may still read it.
+    depth_problem = _nesting_problem(data)
+    if depth_problem is not None:
+        return depth_problem
     loader = KubeYamlLoader(data)
     try:
         value = loader.get_data() if loader.check_data() else None  # type: ignore[no-untyped-call]
@@ -194,11 +284,32 @@ def load_document(data: bytes) -> Document | SyntaxProblem:
         return SyntaxProblem(message, mark.line + 1, mark.column + 1)
     except yaml.YAMLError as error:
         return SyntaxProblem(str(error), None, None)
-    except (ValueError, TypeError, RecursionError) as error:
-        # A scalar the constructor cannot build, or nesting too deep to read.
+    except RecursionError:
+        return SyntaxProblem("nested too deeply", None, None)
+    except Exception as error:
         return SyntaxProblem(f"cannot read value: {error}", None, None)
     finally:
         loader.dispose()
+
+
+def _nesting_problem(data: bytes) -> SyntaxProblem | None:
+    # Each level of nesting takes at least one byte, so small documents are safe; larger
+    # ones are measured with libyaml's event parser, which does not recurse.
+    if len(data) <= MAX_NESTING:
+        return None
+    depth = 0
+    try:
+        for event in yaml.parse(data, Loader=yaml.CSafeLoader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_NESTING:
+                    line = event.start_mark.line + 1 if event.start_mark else None
+                    return SyntaxProblem(f"nested more than {MAX_NESTING} levels deep", line, None)
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        return None  # The real parse reports it, with its position.
+    return None
 
 
 def _count_documents(loader: KubeYamlLoader) -> int:
@@ -209,7 +320,7 @@ def _count_documents(loader: KubeYamlLoader) -> int:
         while loader.check_node():
             loader.get_node()
             count += 1
-    except (yaml.YAMLError, ValueError, RecursionError):
+    except Exception:
         count += 1
     return count
 

@@ -109,13 +109,40 @@ def test_anchors_aliases_and_merge_keys_build_what_pyyaml_builds() -> None:
     }
 
 
-def test_explicit_tags_and_recursive_aliases_are_read_as_pyyaml_reads_them() -> None:
-    """Sets, binary and a self-referencing list are PyYAML's business."""
-    document = load_document(b"s: !!set {a, b}\nb: !!binary aGk=\nr: &r [*r]\n")
+def test_explicit_tags_are_read_as_pyyaml_reads_them() -> None:
+    """Sets and binary are PyYAML's business; they fail later as wrong types."""
+    document = load_document(b"s: !!set {a, b}\nb: !!binary aGk=\n")
     assert isinstance(document, Document)
-    assert document.value["s"] == {"a", "b"}
-    assert document.value["b"] == b"hi"
-    assert document.value["r"][0] is document.value["r"]
+    assert document.value == {"s": {"a", "b"}, "b": b"hi"}
+
+
+@pytest.mark.parametrize("data", [b"r: &r [*r]\n", b"m: &m {a: *m}\n"])
+def test_an_anchor_containing_itself_is_refused(data: bytes) -> None:
+    """go-yaml refuses recursive aliases; a cycle must never reach the encoder."""
+    problem = load_document(data)
+    assert isinstance(problem, SyntaxProblem)
+    assert "contains itself" in problem.message
+
+
+def test_an_alias_bomb_is_refused() -> None:
+    """Nine levels of ten aliases would expand to a billion nodes."""
+    lines = [b"a0: &a0 [x]"]
+    lines += [f"a{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 10)}]".encode() for n in range(1, 10)]
+    problem = load_document(b"\n".join(lines))
+    assert isinstance(problem, SyntaxProblem)
+    assert "alias bomb" in problem.message
+
+
+def test_non_string_keys_become_strings_as_in_go() -> None:
+    """sigs.k8s.io/yaml writes every key as a JSON string."""
+    assert load_document(b"1: a\ntrue: b\n~: c\n") == Document({"1": "a", "true": "b", "null": "c"})
+
+
+def test_nesting_deeper_than_the_limit_is_refused_before_parsing() -> None:
+    """libyaml's composer recurses in C: a deep document must not reach it."""
+    problem = load_document(b"[" * 5000 + b"]" * 5000)
+    assert isinstance(problem, SyntaxProblem)
+    assert problem.message == "nested more than 1000 levels deep"
 
 
 def test_unhashable_keys_are_a_syntax_problem() -> None:

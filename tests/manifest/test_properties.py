@@ -131,10 +131,9 @@ def _assert_consistent(
         assert decoded.pod.spec.node_name == NODE
     again = _decode(decoder, data, source)
     assert again is not None, "the same bytes decoded once and failed the second time"
-    # repr, because a NaN kept in an opaque field is never == itself.
-    assert repr(again) == repr(pods)
-    if "nan" not in repr(pods):
-        assert again == pods
+    if again != pods:
+        # A NaN kept in an opaque field is never == itself; it still reads the same.
+        assert repr(again) == repr(pods)
 
 
 def _check(data: bytes) -> None:
@@ -262,7 +261,8 @@ def test_an_oversized_manifest_is_a_manifest_error() -> None:
 # --- Crashes and runaway memory are looked for in a child process ------------------------------
 
 CHILD = """
-import resource, sys
+import faulthandler, resource, sys
+faulthandler.enable()
 limit = int(sys.argv[2])
 resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 from fastpod.manifest import ManifestError, decode_pod, decode_pod_list
@@ -367,9 +367,9 @@ def byte_mutations(draw: st.DrawFn) -> bytes:
     return bytes(data)
 
 
+@needs_corpus
 @settings(BASE, max_examples=1500)
 @given(byte_mutations())
-@needs_corpus
 def test_byte_mutations_of_real_manifests_decode_to_a_pod_or_a_manifest_error(data: bytes) -> None:
     _check(data)
 
@@ -475,9 +475,9 @@ def _renderings(document: Any) -> Iterator[bytes]:
     yield text.encode()
 
 
+@needs_corpus
 @settings(BASE, max_examples=500)
 @given(structural_mutations())
-@needs_corpus
 def test_structural_mutations_of_real_manifests_decode_to_a_pod_or_a_manifest_error(
     document: Any,
 ) -> None:
@@ -530,14 +530,15 @@ def _valid_corpus_documents() -> list[Any]:
     valid = []
     for document in _corpus_documents():
         data = json.dumps(document, default=str).encode()
-        if _decode(decode_pod, data, FILE_SOURCE) is not None:
-            valid.append(document)
+        with contextlib.suppress(Exception):  # a bug here is reported by the corpus test
+            if _decode(decode_pod, data, FILE_SOURCE) is not None:
+                valid.append(document)
     return valid
 
 
+@needs_corpus
 @settings(BASE, max_examples=300)
 @given(identity_mutations(), st.booleans())
-@needs_corpus
 def test_a_decoded_pod_has_the_static_pod_identity(document: Any, as_json: bool) -> None:
     if as_json:
         data = json.dumps(document, default=str).encode()
