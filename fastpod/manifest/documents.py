@@ -79,7 +79,7 @@ class KubeYamlLoader(yaml.CSafeLoader):
         makes it: no cycles, and no more aliased copies than :data:`MAX_ALIASED_NODES`.
         """
         try:
-            return _Builder().build(self, node)
+            return _Builder(self).build(node)
         except _NeedsFullConstructor:
             value = super().construct_document(node)
             return _as_tree(value, [0], set())
@@ -88,52 +88,58 @@ class KubeYamlLoader(yaml.CSafeLoader):
             self.recursive_objects = {}
 
 
+_BUILDING = object()
+"""Marks a collection whose value is being built: meeting it again means a cycle."""
+
+
 class _Builder:
     """Builds plain maps, lists and scalars from nodes, counting what aliases repeat."""
 
-    def __init__(self) -> None:
-        self.built: dict[int, tuple[Any, int]] = {}  # node id → (value, nodes in it)
-        self.in_progress: set[int] = set()
+    def __init__(self, loader: yaml.CSafeLoader) -> None:
+        self.loader = loader
+        self.built: dict[int, Any] = {}  # node id → value, so aliases share it
         self.aliased = 0
 
-    def build(self, loader: yaml.CSafeLoader, node: yaml.Node) -> Any:
-        return self._build(loader, node)[0]
-
-    def _build(self, loader: yaml.CSafeLoader, node: yaml.Node) -> tuple[Any, int]:
-        kind, tag = type(node), node.tag
+    def build(self, node: yaml.Node) -> Any:
+        kind = type(node)
         if kind is yaml.ScalarNode:
-            return (node.value if tag == _STR else loader.construct_object(node)), 1
+            return node.value if node.tag == _STR else self.loader.construct_object(node)
         key = id(node)
-        if key in self.built:
-            value, size = self.built[key]
-            self.aliased += size
-            if self.aliased > MAX_ALIASED_NODES:
-                raise _too_much_aliasing()
-            return value, size
-        if key in self.in_progress:
-            raise yaml.YAMLError("an anchor's value contains itself")
-        self.in_progress.add(key)
-        if kind is yaml.MappingNode and tag == _MAP:
+        value = self.built.get(key)
+        if value is not None:
+            return self._alias(value)
+        self.built[key] = _BUILDING
+        if kind is yaml.MappingNode and node.tag == _MAP:
             mapping: dict[str, Any] = {}
-            size = 1
             for key_node, value_node in node.value:
-                if key_node.tag == _MERGE:
+                if type(key_node) is not yaml.ScalarNode or key_node.tag == _MERGE:
                     raise _NeedsFullConstructor
-                name, _ = self._build(loader, key_node)
-                if isinstance(name, list | dict):
-                    raise _NeedsFullConstructor
-                value, value_size = self._build(loader, value_node)
-                mapping[_go_key(name)] = value
-                size += value_size
-            result: tuple[Any, int] = (mapping, size)
-        elif kind is yaml.SequenceNode and tag == _SEQ:
-            items = [self._build(loader, child) for child in node.value]
-            result = ([item for item, _ in items], 1 + sum(size for _, size in items))
+                name = self.build(key_node)
+                mapping[name if type(name) is str else _go_key(name)] = self.build(value_node)
+            value = mapping
+        elif kind is yaml.SequenceNode and node.tag == _SEQ:
+            value = [self.build(child) for child in node.value]
         else:
             raise _NeedsFullConstructor
-        self.in_progress.discard(key)
-        self.built[key] = result
-        return result
+        self.built[key] = value
+        return value
+
+    def _alias(self, value: Any) -> Any:
+        # Rare: only documents with anchors get here.
+        if value is _BUILDING:
+            raise yaml.YAMLError("an anchor's value contains itself")
+        self.aliased += _count_nodes(value)
+        if self.aliased > MAX_ALIASED_NODES:
+            raise _too_much_aliasing()
+        return value
+
+
+def _count_nodes(value: Any) -> int:
+    if isinstance(value, dict):
+        return 1 + sum(_count_nodes(item) for item in value.values())
+    if isinstance(value, list):
+        return 1 + sum(_count_nodes(item) for item in value)
+    return 1
 
 
 MAX_ALIASED_NODES = 100_000
@@ -141,6 +147,11 @@ MAX_ALIASED_NODES = 100_000
 
 MAX_NESTING = 1000
 """Deeper documents are refused before libyaml's recursive composer can overflow the stack."""
+
+UNMEASURED_BYTES = 16 * 1024
+"""Documents this small cannot nest deep enough to crash libyaml (about 25,000 levels with
+an 8 MiB stack), and the builder stops them at Python's recursion limit, so their depth is
+not measured first."""
 
 
 def _too_much_aliasing() -> yaml.YAMLError:
@@ -295,7 +306,7 @@ def load_document(data: bytes) -> Document | SyntaxProblem:
 def _nesting_problem(data: bytes) -> SyntaxProblem | None:
     # Each level of nesting takes at least one byte, so small documents are safe; larger
     # ones are measured with libyaml's event parser, which does not recurse.
-    if len(data) <= MAX_NESTING:
+    if len(data) <= UNMEASURED_BYTES:
         return None
     depth = 0
     try:

@@ -138,9 +138,16 @@ def test_non_string_keys_become_strings_as_in_go() -> None:
     assert load_document(b"1: a\ntrue: b\n~: c\n") == Document({"1": "a", "true": "b", "null": "c"})
 
 
+def test_small_documents_nested_too_deeply_are_refused_by_the_builder() -> None:
+    """Below the measured size, Python's recursion limit stops the build cleanly."""
+    problem = load_document(b"[" * 4000 + b"]" * 4000)
+    assert isinstance(problem, SyntaxProblem)
+    assert problem.message == "nested too deeply"
+
+
 def test_nesting_deeper_than_the_limit_is_refused_before_parsing() -> None:
     """libyaml's composer recurses in C: a deep document must not reach it."""
-    problem = load_document(b"[" * 5000 + b"]" * 5000)
+    problem = load_document(b"[" * 9000 + b"]" * 9000)
     assert isinstance(problem, SyntaxProblem)
     assert problem.message == "nested more than 1000 levels deep"
 
