@@ -67,20 +67,16 @@ def decode_pod_list(data: bytes, source: PodSource, node_name: str) -> list[Deco
     for index, item in enumerate(items):
         try:
             if isinstance(item, dict) and item.get("kind", "Pod") != "Pod":
-                raise ManifestError(
-                    source.location,
-                    [
-                        Problem(
-                            ("items", index, "kind"),
-                            f"a list item must be a Pod, not {item['kind']!r}",
-                        )
-                    ],
+                kind = item["kind"]
+                problems.append(
+                    Problem(("items", index, "kind"), f"a list item must be a Pod, not {kind!r}")
                 )
+                continue
             decoded.append(_decode_item(item, ("items", index), data, source, node_name))
         except ManifestError as error:
             problems.extend(error.problems)
     if problems:
-        raise ManifestError(source.location, problems)
+        raise _error(source, data, problems)
     return decoded
 
 
@@ -183,8 +179,7 @@ def _decode_item(
         raise _error(source, data, [_prefixed(problem, prefix) for problem in problems])
     warnings.extend(_prefixed(problem, prefix) for problem in static_pod_warnings(pod))
     warnings.extend(_prefixed(problem, prefix) for problem in pod_hints(pod))
-    located = [_located(problem, data) for problem in warnings]
-    return DecodedPod(pod, sorted(located, key=_line_order))
+    return DecodedPod(pod, sorted(_located(warnings, data), key=_line_order))
 
 
 def _line_order(problem: Problem) -> int:
@@ -197,16 +192,21 @@ def _prefixed(problem: Problem, prefix: FieldPath) -> Problem:
 
 
 def _error(source: PodSource, data: bytes, problems: list[Problem]) -> ManifestError:
-    return ManifestError(source.location, [_located(problem, data) for problem in problems])
+    return ManifestError(source.location, _located(problems, data))
 
 
-def _located(problem: Problem, data: bytes) -> Problem:
-    if problem.line is not None or not problem.path:
-        return problem
-    position = locate(data, problem.path)
-    if position is None:
-        return problem
-    return Problem(problem.path, problem.message, *position)
+def _located(problems: list[Problem], data: bytes) -> list[Problem]:
+    # Problems found on the plain values get their lines from one more parse, only now.
+    unplaced = [problem for problem in problems if problem.line is None and problem.path]
+    if not unplaced:
+        return problems
+    positions = dict(zip(map(id, unplaced), locate(data, [p.path for p in unplaced]), strict=True))
+    return [
+        Problem(problem.path, problem.message, *position)
+        if (position := positions.get(id(problem))) is not None
+        else problem
+        for problem in problems
+    ]
 
 
 class Schema(NamedTuple):

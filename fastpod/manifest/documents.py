@@ -336,22 +336,26 @@ def _count_documents(loader: KubeYamlLoader) -> int:
     return count
 
 
-def locate(data: bytes, path: FieldPath) -> tuple[int, int] | None:
-    """The 1-based line and column of the field at ``path`` in the first document, if any.
+def locate(data: bytes, paths: list[FieldPath]) -> list[tuple[int, int] | None]:
+    """The 1-based line and column of each field path in the first document, if known.
 
-    Walks as deep as the document goes: a missing field is placed at its nearest parent.
+    One parse serves every path. Walks as deep as the document goes: a missing field is
+    placed at its nearest parent.
     """
     loader = KubeYamlLoader(data)
     try:
-        node = loader.get_node() if loader.check_node() else None
-    except (yaml.YAMLError, ValueError, RecursionError):
-        return None
+        root = loader.get_node() if loader.check_node() else None
+    except Exception:
+        root = None
     finally:
         loader.dispose()
-    if node is None:
-        return None
-    found: yaml.Node = node
-    marked: yaml.Node = node
+    if root is None:
+        return [None] * len(paths)
+    return [_position(root, path) for path in paths]
+
+
+def _position(root: yaml.Node, path: FieldPath) -> tuple[int, int]:
+    found = marked = root
     for segment in path:
         step = _child(found, segment)
         if step is None:
