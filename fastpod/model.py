@@ -399,8 +399,8 @@ class Volume(ApiObject):
     git_repo: Opaque = None
 
 
-VOLUME_SOURCES: tuple[str, ...] = Volume.__struct_fields__[1:]
-"""The attribute names of every volume source, in declaration order (after ``name``)."""
+VOLUME_SOURCES: tuple[str, ...] = Volume.__struct_encode_fields__[1:]
+"""The API names of every volume source (``hostPath``, ...), in declaration order."""
 
 
 def volume_sources(volume: Volume) -> tuple[Any, ...]:

@@ -236,7 +236,7 @@ def validate_resource_field_ref(
     elif selector.resource not in RESOURCE_FIELDS:
         yield unsupported((*path, "resource"), selector.resource, sorted(RESOURCE_FIELDS))
     if selector.divisor is not None:
-        yield from _quantity((*path, "divisor"), selector.divisor)
+        yield from quantity_problems((*path, "divisor"), selector.divisor)
 
 
 def _volume_mounts(container: Container, path: FieldPath, volumes: Set[str]) -> Iterator[Problem]:
@@ -295,7 +295,7 @@ def validate_resources(resources: ResourceRequirements, path: FieldPath) -> Iter
             if not _resource_name_ok(name):
                 yield invalid(here, name, "must be a standard resource type or fully qualified")
                 continue
-            amount = yield from _quantity(here, raw)
+            amount = yield from quantity_problems(here, raw)
             if amount is None:
                 continue
             if section == "limits":
@@ -315,8 +315,10 @@ def _resource_name_ok(name: str) -> bool:
     return "/" in name and not names.qualified_name(name)
 
 
-def _quantity(path: FieldPath, raw: QuantityValue) -> Generator[Problem, None, Fraction | None]:
-    # A generator that also returns the parsed amount, for callers that compare it.
+def quantity_problems(
+    path: FieldPath, raw: QuantityValue
+) -> Generator[Problem, None, Fraction | None]:
+    """A quantity's problems; the generator returns the parsed amount for comparisons."""
     try:
         amount = parse_quantity(raw)
     except QuantityError as error:

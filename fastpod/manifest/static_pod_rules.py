@@ -18,30 +18,14 @@ from fastpod.model import VOLUME_SOURCES, Container, Pod, Volume, volume_sources
 
 NO_API_SERVER = "there is no API server to read it from"
 
-UNMOUNTABLE_VOLUMES = {
-    "nfs": "nfs",
-    "iscsi": "iscsi",
-    "glusterfs": "glusterfs",
-    "rbd": "rbd",
-    "cephfs": "cephfs",
-    "cinder": "cinder",
-    "fc": "fc",
-    "flocker": "flocker",
-    "flex_volume": "flexVolume",
-    "azure_file": "azureFile",
-    "azure_disk": "azureDisk",
-    "vsphere_volume": "vsphereVolume",
-    "quobyte": "quobyte",
-    "photon_persistent_disk": "photonPersistentDisk",
-    "portworx_volume": "portworxVolume",
-    "scale_io": "scaleIO",
-    "storageos": "storageos",
-    "gce_persistent_disk": "gcePersistentDisk",
-    "aws_elastic_block_store": "awsElasticBlockStore",
-    "git_repo": "gitRepo",
-    "csi": "csi",
-}
-"""Volume sources that need a storage plugin fastpod does not have (attribute → API name)."""
+MOUNTABLE_VOLUMES = frozenset({"hostPath", "emptyDir", "downwardAPI", "projected", "image"})
+"""Volume sources a node can provide by itself."""
+
+API_SERVER_VOLUMES = frozenset({"secret", "configMap", "persistentVolumeClaim", "ephemeral"})
+"""Volume sources that need an API server: refused by :func:`static_pod_problems`."""
+
+UNMOUNTABLE_VOLUMES = frozenset(VOLUME_SOURCES) - MOUNTABLE_VOLUMES - API_SERVER_VOLUMES
+"""Volume sources that need a storage plugin fastpod does not have (nfs, iscsi, csi, ...)."""
 
 
 def static_pod_problems(pod: Pod) -> Iterator[Problem]:
@@ -147,9 +131,8 @@ def static_pod_warnings(pod: Pod) -> Iterator[Problem]:
             "registry credentials on the node instead",
         )
     for index, volume in enumerate(spec.volumes or ()):
-        for attribute, source in zip(VOLUME_SOURCES, volume_sources(volume), strict=True):
-            api_name = UNMOUNTABLE_VOLUMES.get(attribute)
-            if source is not None and api_name is not None:
+        for api_name, source in zip(VOLUME_SOURCES, volume_sources(volume), strict=True):
+            if source is not None and api_name in UNMOUNTABLE_VOLUMES:
                 yield Problem(
                     ("spec", "volumes", index, api_name),
                     f"fastpod cannot mount {api_name} volumes: the pod will not "

@@ -12,7 +12,9 @@ from collections.abc import Generator, Iterator
 
 from fastpod.manifest import names
 from fastpod.manifest.container_validation import (
+    MAX_ID,
     VOLUME_FIELD_PATHS,
+    quantity_problems,
     relative_path_problems,
     validate_container,
     validate_field_ref,
@@ -30,7 +32,6 @@ from fastpod.manifest.field_errors import (
 )
 from fastpod.manifest.paths import FieldPath, MapKey
 from fastpod.manifest.problems import Problem
-from fastpod.manifest.quantity import QuantityError, parse_quantity
 from fastpod.manifest.static_pod_rules import static_pod_problems
 from fastpod.model import (
     DownwardAPIVolumeSource,
@@ -57,7 +58,6 @@ HOST_PATH_TYPES = (
 TOLERATION_OPERATORS = ("Equal", "Exists")
 TAINT_EFFECTS = ("NoExecute", "NoSchedule", "PreferNoSchedule")
 ANNOTATIONS_MAX_BYTES = 256 * 1024
-MAX_ID = 2147483647
 
 
 def validate_pod(pod: Pod) -> list[Problem]:
@@ -208,10 +208,7 @@ def _volume_source(volume: Volume, path: FieldPath) -> Iterator[Problem]:
         if medium not in ("", "Memory") and not medium.startswith("HugePages"):
             yield unsupported((*here, "medium"), medium, ("", "Memory", "HugePages"))
         if volume.empty_dir.size_limit is not None:
-            try:
-                parse_quantity(volume.empty_dir.size_limit)
-            except QuantityError as error:
-                yield invalid((*here, "sizeLimit"), str(volume.empty_dir.size_limit), str(error))
+            yield from quantity_problems((*here, "sizeLimit"), volume.empty_dir.size_limit)
     if volume.downward_api is not None:
         yield from _downward_api(volume.downward_api, (*path, "downwardAPI"))
     for index, projection in enumerate((volume.projected and volume.projected.sources) or ()):
