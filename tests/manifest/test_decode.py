@@ -12,10 +12,7 @@ from fastpod.manifest import (
     decode_pod_list,
 )
 from fastpod.model import PodSource
-from tests.support import manifest_bytes
-
-FILE = PodSource("file", "/etc/kubernetes/manifests/web.yaml")
-URL = PodSource("http", "http://127.0.0.1:8080/pods")
+from tests.support import FILE, URL, manifest_bytes
 
 
 def problems_of(data: bytes, source: PodSource = FILE) -> list[Problem]:

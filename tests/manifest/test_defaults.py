@@ -17,10 +17,7 @@ from fastpod.manifest.defaults import (
     stamp_first_seen,
 )
 from fastpod.model import ObjectMeta, Pod, PodSource
-from tests.support import manifest_bytes
-
-FILE = PodSource("file", "/etc/kubernetes/manifests/web.yaml")
-URL = PodSource("http", "http://127.0.0.1:8080/pods")
+from tests.support import FILE, URL, manifest_bytes
 
 
 def decoded(data: bytes, source: PodSource = FILE, node: str = "node1") -> Pod:

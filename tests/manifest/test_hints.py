@@ -5,10 +5,7 @@ from __future__ import annotations
 import pytest
 
 from fastpod.manifest import ManifestError, decode_pod
-from fastpod.model import PodSource
-from tests.support import manifest_bytes
-
-FILE = PodSource("file", "/etc/kubernetes/manifests/web.yaml")
+from tests.support import FILE, manifest_bytes
 
 
 def warnings_for(data: bytes) -> list[str]:

@@ -10,10 +10,8 @@ import pytest
 import yaml
 
 from fastpod.manifest import ManifestError, decode_pod
-from fastpod.model import PodSource
-from tests.support import manifest_bytes
+from tests.support import FILE, manifest_bytes
 
-FILE = PodSource("file", "/etc/kubernetes/manifests/web.yaml")
 BASE: dict[str, Any] = yaml.safe_load(manifest_bytes("minimal.yaml"))
 
 
