@@ -7,6 +7,8 @@ import sys
 from collections.abc import Sequence
 
 from fastpod import __version__, validate
+from fastpod.config import Config, FakeLatencies
+from fastpod.logs import LOG_FORMATS
 from fastpod.node import node_name
 
 
@@ -36,12 +38,121 @@ def _parser() -> argparse.ArgumentParser:
         choices=("json", "yaml"),
         help="print the defaulted pods, as `kubectl create --dry-run -o` would",
     )
+    _add_run(commands)
     return parser
+
+
+def _add_run(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    run = commands.add_parser(
+        "run",
+        help="run the static pods of a manifest path and/or URL",
+        description="Watch the manifest path and URL and run their pods until SIGTERM.",
+    )
+    run.add_argument("--pod-manifest-path", metavar="PATH", help="directory or file of manifests")
+    run.add_argument("--manifest-url", metavar="URL", help="URL serving a Pod or a PodList")
+    run.add_argument(
+        "--manifest-url-header",
+        action="append",
+        default=[],
+        metavar="KEY:VALUE",
+        help="header sent with every URL request (repeatable)",
+    )
+    run.add_argument("--hostname-override", metavar="NODE", help="the node name")
+    run.add_argument(
+        "--file-check-frequency",
+        type=_duration,
+        default=20.0,
+        metavar="SECONDS",
+        help="how often the manifest path is re-listed (default 20)",
+    )
+    run.add_argument(
+        "--http-check-frequency",
+        type=_duration,
+        default=20.0,
+        metavar="SECONDS",
+        help="how often the manifest URL is polled (default 20)",
+    )
+    run.add_argument(
+        "--workers", type=int, default=0, help="worker processes (default: one per core)"
+    )
+    run.add_argument("--runtime", choices=("fake",), default="fake", help="container runtime")
+    run.add_argument(
+        "--fake-latency",
+        type=_duration,
+        default=0.0,
+        metavar="SECONDS",
+        help="simulated duration of each fake runtime call",
+    )
+    run.add_argument("--log-format", choices=LOG_FORMATS, default="text")
+
+
+def _duration(text: str) -> float:
+    """Seconds as a number, or with a Go-style unit (``20s``, ``500ms``, ``1m``)."""
+    units = (("ms", 0.001), ("s", 1.0), ("m", 60.0))
+    for unit, scale in units:
+        if text.endswith(unit) and not (unit == "s" and text.endswith("ms")):
+            text, factor = text[: -len(unit)], scale
+            break
+    else:
+        factor = 1.0
+    try:
+        seconds = float(text) * factor
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r}") from None
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError("must be positive")
+    return seconds
+
+
+def _header(text: str) -> tuple[str, str]:
+    name, separator, value = text.partition(":")
+    if not separator or not name.strip():
+        raise ValueError(f"--manifest-url-header {name.strip()!r}: expected KEY:VALUE")
+    return name.strip(), value.strip()
+
+
+def _run_config(arguments: argparse.Namespace) -> Config:
+    if not arguments.pod_manifest_path and not arguments.manifest_url:
+        raise ValueError("nothing to run: give --pod-manifest-path and/or --manifest-url")
+    if arguments.workers < 0:
+        raise ValueError("--workers must be 0 (one per core) or more")
+    latency = arguments.fake_latency if arguments.fake_latency else 0.0
+    return Config(
+        node_name=node_name(arguments.hostname_override),
+        pod_manifest_path=arguments.pod_manifest_path,
+        manifest_url=arguments.manifest_url,
+        manifest_url_headers=tuple(_header(text) for text in arguments.manifest_url_header),
+        file_check_frequency=arguments.file_check_frequency,
+        http_check_frequency=arguments.http_check_frequency,
+        workers=arguments.workers,
+        runtime=arguments.runtime,
+        fake_latencies=FakeLatencies(
+            run_sandbox=latency,
+            create_container=latency,
+            start_container=latency,
+            stop_container=latency,
+            remove=latency,
+        ),
+        log_format=arguments.log_format,
+    )
+
+
+def _run(arguments: argparse.Namespace) -> int:
+    from fastpod.supervisor import Supervisor
+
+    try:
+        config = _run_config(arguments)
+    except ValueError as error:
+        print(f"fastpod: {error}", file=sys.stderr)
+        return 2
+    return Supervisor(config).run()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``fastpod`` console script."""
     arguments = _parser().parse_args(argv)
+    if arguments.command == "run":
+        return _run(arguments)
     try:
         options = validate.ValidateOptions(
             paths=arguments.paths,

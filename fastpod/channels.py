@@ -1,0 +1,134 @@
+"""Framed message streams between fastpod's processes, over Unix sockets.
+
+A process listens on one socket (its :class:`Inbox`) and keeps one :class:`Outbox` per
+peer. An outbox queues while its peer is down and reconnects by itself, so a restarted
+process is fed again without anyone noticing; what was in flight when a peer died is
+resent by the resync that follows its restart. Each frame is a batch of messages: a
+burst of thousands of events costs a few hundred writes, not thousands.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import os
+import struct
+from collections.abc import Callable, Sequence
+
+import msgspec
+
+from fastpod.messages import Message
+
+_HEADER = struct.Struct("!I")
+_encoder = msgspec.msgpack.Encoder()
+_decoder = msgspec.msgpack.Decoder(list[Message])
+RECONNECT_DELAY = 0.02
+
+Receiver = Callable[[list[Message]], None]
+
+
+def encode_frame(messages: Sequence[Message]) -> bytes:
+    """One length-prefixed frame holding ``messages``."""
+    body = _encoder.encode(messages)
+    return _HEADER.pack(len(body)) + body
+
+
+class Inbox:
+    """A listening socket that hands every batch it receives to ``receive``, in order."""
+
+    def __init__(self, path: str, receive: Receiver) -> None:
+        self.path = path
+        self._receive = receive
+        self._server: asyncio.Server | None = None
+        self._handlers: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> None:
+        """Listen; a stale socket file from a killed predecessor is replaced."""
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.path)
+        self._server = await asyncio.start_unix_server(self._serve, self.path)
+
+    async def close(self) -> None:
+        """Stop listening and drop the connections of the peers."""
+        if self._server is not None:
+            self._server.close()
+        for handler in self._handlers:
+            handler.cancel()
+        await asyncio.gather(*self._handlers, return_exceptions=True)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        handler = asyncio.current_task()
+        assert handler is not None
+        self._handlers.add(handler)
+        try:
+            while True:
+                header = await reader.readexactly(_HEADER.size)
+                (length,) = _HEADER.unpack(header)
+                self._receive(_decoder.decode(await reader.readexactly(length)))
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        except asyncio.CancelledError:
+            # closing: this connection ends with the process
+            pass
+        finally:
+            self._handlers.discard(handler)
+            writer.close()
+
+
+class Outbox:
+    """Batches for one peer, written in order, reconnecting whenever the peer restarts."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._frames: collections.deque[bytes] = collections.deque()
+        self._ready = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def send(self, messages: Sequence[Message]) -> None:
+        """Queue ``messages`` as one frame; never blocks."""
+        if not messages:
+            return
+        self._frames.append(encode_frame(messages))
+        self._ready.set()
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    @property
+    def pending(self) -> int:
+        """Frames queued and not yet written."""
+        return len(self._frames)
+
+    async def close(self) -> None:
+        """Stop writing; queued frames are dropped."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        writer: asyncio.StreamWriter | None = None
+        while True:
+            await self._ready.wait()
+            if writer is None:
+                writer = await self._connect()
+            try:
+                while self._frames:
+                    writer.write(self._frames[0])
+                    self._frames.popleft()
+                    if writer.transport.get_write_buffer_size() > 1 << 20:
+                        await writer.drain()
+                await writer.drain()
+            except (ConnectionError, OSError):
+                writer.close()
+                writer = None
+                continue
+            self._ready.clear()
+
+    async def _connect(self) -> asyncio.StreamWriter:
+        while True:
+            try:
+                _, writer = await asyncio.open_unix_connection(self.path)
+                return writer
+            except (FileNotFoundError, ConnectionError, OSError):
+                await asyncio.sleep(RECONNECT_DELAY)

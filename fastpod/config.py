@@ -1,0 +1,64 @@
+"""Config: everything one ``fastpod run`` needs, built by the CLI and handed to every process.
+
+Issue-level defaults are the kubelet's (20 s re-list and URL poll, 10 s URL timeout); the
+settings of fastpod's own machinery (workers, batching, the fake runtime's latencies) have
+defaults measured on a 2-core machine.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Literal
+
+import msgspec
+
+from fastpod.logs import LogFormat
+
+RuntimeName = Literal["fake"]
+
+
+class FakeLatencies(msgspec.Struct, frozen=True, kw_only=True):
+    """Simulated runtime call durations in seconds, so benchmarks see realistic waits."""
+
+    run_sandbox: float = 0.0
+    create_container: float = 0.0
+    start_container: float = 0.0
+    stop_container: float = 0.0
+    remove: float = 0.0
+
+
+class Config(msgspec.Struct, frozen=True, kw_only=True):
+    """The settings of one fastpod run; immutable, and sent as is to every child process."""
+
+    node_name: str
+    pod_manifest_path: str | None = None
+    manifest_url: str | None = None
+    manifest_url_headers: tuple[tuple[str, str], ...] = ()
+    file_check_frequency: float = 20.0
+    http_check_frequency: float = 20.0
+    http_timeout: float = 10.0
+    missing_path_retry: float = 1.0
+    watch_retry_initial: float = 1.0
+    watch_retry_max: float = 20.0
+    event_settle: float = 0.002
+    workers: int = 0
+    batch_size: int = 256
+    runtime: RuntimeName = "fake"
+    fake_latencies: FakeLatencies = FakeLatencies()
+    log_format: LogFormat = "text"
+    run_dir: str | None = None
+
+    @property
+    def worker_count(self) -> int:
+        """Workers to start: as configured, or one per core."""
+        return self.workers or os.cpu_count() or 1
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """The configured sources (``file``, ``http``): all must report before any cleanup."""
+        configured = []
+        if self.pod_manifest_path is not None:
+            configured.append("file")
+        if self.manifest_url is not None:
+            configured.append("http")
+        return tuple(configured)

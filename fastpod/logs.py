@@ -1,0 +1,90 @@
+"""fastpod's own log: one line per decision, human-readable or JSON lines.
+
+Every process writes to the same standard error, so each line goes out in one ``write()``:
+lines from different processes never interleave. A line says what happened (the event), to
+what (the pod, the source file) and, in JSON, carries a timestamp that tools can parse.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import os
+import re
+import sys
+from typing import Literal, TextIO
+
+import msgspec
+
+LogFormat = Literal["text", "json"]
+LOG_FORMATS: tuple[LogFormat, ...] = ("text", "json")
+
+_encoder = msgspec.json.Encoder()
+_USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@")
+
+
+class _Settings:
+    """Where this process logs and how; set once per process by :func:`configure`."""
+
+    format: LogFormat = "text"
+    stream: TextIO | None = None
+    process: str = "fastpod"
+
+
+_settings = _Settings()
+
+
+def configure(log_format: LogFormat, process: str, stream: TextIO | None = None) -> None:
+    """Choose the format and the process name that every line of this process carries."""
+    _settings.format = log_format
+    _settings.process = process
+    _settings.stream = stream
+
+
+def emit(event: str, *, level: str = "info", **fields: object) -> None:
+    """Write one line saying ``event`` happened, with ``fields`` (None values left out)."""
+    now = datetime.datetime.now(datetime.UTC)
+    present = {key: value for key, value in fields.items() if value is not None}
+    if _settings.format == "json":
+        record: dict[str, object] = {
+            "time": now.isoformat(timespec="microseconds").replace("+00:00", "Z"),
+            "level": level,
+            "process": _settings.process,
+            "event": event,
+        }
+        record.update(present)
+        line = _encoder.encode(record).decode() + "\n"
+    else:
+        line = render_text(now, level, _settings.process, event, present)
+    _write(line)
+
+
+def render_text(
+    now: datetime.datetime, level: str, process: str, event: str, fields: dict[str, object]
+) -> str:
+    """A line a person reads: time, level, process, event, then ``key=value`` pairs."""
+    parts = [now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), f"{level:<5}", f"{process:<9}", event]
+    parts.extend(f"{key}={_text_value(value)}" for key, value in fields.items())
+    return " ".join(parts) + "\n"
+
+
+def _text_value(value: object) -> str:
+    text = "; ".join(str(item) for item in value) if isinstance(value, list | tuple) else str(value)
+    if not text or any(character.isspace() or character == '"' for character in text):
+        return _encoder.encode(text).decode()
+    return text
+
+
+def _write(line: str) -> None:
+    if _settings.stream is not None:
+        _settings.stream.write(line)
+        return
+    data = line.encode()
+    # one write() per line, so lines of concurrent processes never interleave
+    with contextlib.suppress(OSError):
+        os.write(sys.stderr.fileno(), data)
+
+
+def without_userinfo(text: str) -> str:
+    """``text`` with the ``user:password@`` of every URL in it removed, so it can be logged."""
+    return _USERINFO.sub(r"\1", text)

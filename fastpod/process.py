@@ -1,0 +1,47 @@
+"""What every child process does first: die with its parent, leave Ctrl-C to the supervisor,
+log under its own name, and run its event loop until SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import os
+import signal
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import uvloop
+
+from fastpod import logs
+from fastpod.config import Config
+
+_PR_SET_PDEATHSIG = 1
+
+Body = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
+
+
+def die_with_parent() -> None:
+    """Ask the kernel to SIGKILL this process when the supervisor dies, however it dies."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+def run_child(config: Config, name: str, body: Body) -> None:
+    """Run ``body`` (given a stop event set on SIGTERM) in a fresh uvloop event loop."""
+    parent = os.getppid()
+    die_with_parent()
+    # the supervisor already died between fork and prctl: do not linger
+    if os.getppid() != parent:
+        return
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    logs.configure(config.log_format, name)
+    uvloop.run(_main(body))
+
+
+async def _main(body: Body) -> None:
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    await body(stop)

@@ -1,0 +1,15 @@
+"""Where fastpod's processes find each other: one socket per process under the run directory."""
+
+from __future__ import annotations
+
+import os
+
+
+def worker_socket(run_dir: str, index: int) -> str:
+    """The socket worker ``index`` listens on."""
+    return os.path.join(run_dir, f"worker-{index}.sock")
+
+
+def watcher_socket(run_dir: str) -> str:
+    """The socket the watcher listens on, for the supervisor's resync requests."""
+    return os.path.join(run_dir, "watcher.sock")

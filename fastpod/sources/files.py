@@ -1,0 +1,205 @@
+"""The manifest path as the watcher sees it: one ``stat`` per file, a read only on change.
+
+The kubelet re-reads and re-parses every manifest on every re-list. Here a file whose
+(inode, size, mtime, ctime) is unchanged costs one ``stat``; a changed one is read and
+hashed, and only a changed hash is reported. Symlinks are followed, so a ConfigMap-style
+``..data`` swap shows up as a new inode behind the same name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from collections.abc import Iterable, Iterator
+from typing import NamedTuple
+
+from fastpod import logs
+from fastpod.sources.listing import read_manifest
+
+StatKey = tuple[int, int, int, int]
+
+
+class FileChange(NamedTuple):
+    """A manifest file's new bytes, or ``None`` when the file is gone."""
+
+    path: str
+    body: bytes | None
+
+
+class Known(NamedTuple):
+    """What was last seen of a manifest file: its stat key and the digest of its bytes."""
+
+    key: StatKey
+    digest: bytes
+
+
+def digest_of(body: bytes) -> bytes:
+    """A short content digest: equal bytes, equal digest."""
+    return hashlib.blake2b(body, digest_size=16).digest()
+
+
+class DirectorySource:
+    """The manifest files under one path (a directory or a single file) and their changes.
+
+    :meth:`relist` and :meth:`look` return only what changed since they last looked;
+    :attr:`exists` says whether the path was there at the last re-list.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path.rstrip("/") or "/"
+        self.exists = False
+        self.single_file = False
+        self.has_symlinks = False
+        self._known: dict[str, Known] = {}
+        self._skipped: set[str] = set()
+
+    @property
+    def directory(self) -> str:
+        """The directory to watch: the path itself, or a single file's parent."""
+        if self.single_file:
+            return os.path.dirname(self.path) or "."
+        return self.path
+
+    def known_paths(self) -> list[str]:
+        """Every manifest file currently known, in sorted order."""
+        return sorted(self._known)
+
+    def relist(self) -> Iterator[FileChange]:
+        """List the whole path again: new, changed and vanished files, as the kubelet's rules say.
+
+        Changes are yielded as they are found, so they can be sent while the scan goes on. A
+        missing path is an empty set (every known file is gone), as in the kubelet.
+        """
+        try:
+            mode = os.stat(self.path).st_mode
+        except OSError:
+            self.exists = False
+            yield from self._vanished(set())
+            return
+        self.exists = True
+        self.single_file = stat.S_ISREG(mode)
+        if self.single_file:
+            change = self._consider(self.path, relisted=True)
+            if change:
+                yield change
+            yield from self._vanished({self.path})
+        elif stat.S_ISDIR(mode):
+            yield from self._scan()
+        else:
+            self._skip(self.path, "path is not a directory or file")
+            yield from self._vanished(set())
+
+    def reread(self, paths: Iterable[str]) -> Iterator[FileChange]:
+        """Read ``paths`` again and report them whatever they hold: a restarted worker's resync."""
+        for path in paths:
+            self._known.pop(path, None)
+            change = self._consider(path, relisted=True)
+            if change:
+                yield change
+
+    def look(self, names: Iterable[str]) -> list[FileChange]:
+        """Look at the named entries of the directory after an inotify hint."""
+        changes = []
+        for name in names:
+            if name.startswith("."):
+                continue
+            path = os.path.join(self.directory, name)
+            if self.single_file and path != self.path:
+                continue
+            change = self._consider(path, relisted=False)
+            if change:
+                changes.append(change)
+        return changes
+
+    def _scan(self) -> Iterator[FileChange]:
+        present: set[str] = set()
+        has_symlinks = False
+        known = self._known
+        try:
+            entries = os.scandir(self.path)
+        except OSError as error:
+            self._skip(self.path, f"cannot list: {error.strerror}")
+            return
+        with entries:
+            for entry in entries:
+                name = entry.name
+                if name[0] == ".":
+                    continue
+                path = entry.path
+                try:
+                    if entry.is_symlink():
+                        has_symlinks = True
+                    status = entry.stat()
+                except OSError as error:
+                    self._skip(path, f"cannot stat: {error.strerror}")
+                    continue
+                if not stat.S_ISREG(status.st_mode):
+                    self._skip_entry(path, status.st_mode)
+                    continue
+                present.add(path)
+                key = (status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns)
+                seen = known.get(path)
+                if seen is not None and seen.key == key:
+                    continue
+                change = self._read(path, key, seen, relisted=True)
+                if change:
+                    yield change
+        self.has_symlinks = has_symlinks
+        yield from self._vanished(present)
+
+    def _consider(self, path: str, *, relisted: bool) -> FileChange | None:
+        seen = self._known.get(path)
+        try:
+            status = os.stat(path)
+        except OSError:
+            status = None
+        if status is None or not stat.S_ISREG(status.st_mode):
+            if status is not None and relisted:
+                self._skip_entry(path, status.st_mode)
+            if seen is None:
+                return None
+            del self._known[path]
+            return FileChange(path, None)
+        key = (status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns)
+        if seen is not None and seen.key == key:
+            return None
+        return self._read(path, key, seen, relisted=relisted)
+
+    def _read(
+        self, path: str, key: StatKey, seen: Known | None, *, relisted: bool
+    ) -> FileChange | None:
+        try:
+            body = read_manifest(path)
+        except OSError as error:
+            # on a re-list an unreadable file has no pod, as in the kubelet; on a hint, wait
+            if relisted:
+                self._skip(path, f"cannot read: {error.strerror}")
+                if seen is not None:
+                    del self._known[path]
+                    return FileChange(path, None)
+            return None
+        digest = digest_of(body)
+        self._known[path] = Known(key, digest)
+        self._skipped.discard(path)
+        if seen is not None and seen.digest == digest:
+            return None
+        return FileChange(path, body)
+
+    def _vanished(self, present: set[str]) -> list[FileChange]:
+        gone = [path for path in self._known if path not in present]
+        for path in gone:
+            del self._known[path]
+        return [FileChange(path, None) for path in sorted(gone)]
+
+    def _skip_entry(self, path: str, mode: int) -> None:
+        if stat.S_ISDIR(mode):
+            self._skip(path, "is a directory: not recursing")
+        else:
+            self._skip(path, "is not a regular file")
+
+    def _skip(self, path: str, reason: str) -> None:
+        # said once per path, not on every re-list
+        if path not in self._skipped:
+            self._skipped.add(path)
+            logs.emit("manifest skipped", level="warning", file=path, reason=reason)

@@ -1,0 +1,190 @@
+"""The supervisor: starts the workers and the watcher, restarts whichever dies, stops them all.
+
+A restarted worker is fed its shard again (the watcher resends its manifests, the other
+workers their claims); a restarted watcher re-lists everything and asks every worker to
+resend its claims. Signal handlers only record; the loop acts (uvicorn's habit).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import multiprocessing.process
+import os
+import shutil
+import signal
+import tempfile
+from dataclasses import dataclass, field
+
+import uvloop
+
+from fastpod import logs, watcher
+from fastpod.channels import Outbox
+from fastpod.config import Config
+from fastpod.messages import Resync
+from fastpod.rundir import watcher_socket
+from fastpod.worker import process as worker_process
+
+STOP_GRACE = 0.8
+"""Seconds children get to exit after SIGTERM before SIGKILL: stopping stays under a second."""
+
+_context = multiprocessing.get_context("spawn")
+
+
+class RestartDelay:
+    """How long to wait before restarting a child: at once, unless it keeps dying young."""
+
+    def __init__(self, initial: float = 0.1, maximum: float = 5.0, young: float = 10.0) -> None:
+        self.initial = initial
+        self.maximum = maximum
+        self.young = young
+        self.delay = 0.0
+
+    def after_death(self, lived: float) -> float:
+        """The wait before the next start, given how long the dead child lived."""
+        if lived >= self.young:
+            self.delay = 0.0
+        else:
+            self.delay = min(max(self.delay * 2, self.initial), self.maximum)
+        return self.delay
+
+
+@dataclass(slots=True)
+class Child:
+    """One supervised process: its name, what to start, and its current incarnation."""
+
+    name: str
+    shard: int | None
+    process: multiprocessing.process.BaseProcess | None = None
+    started: float = 0.0
+    restarts: RestartDelay = field(default_factory=RestartDelay)
+
+
+class Supervisor:
+    """The process tree of one ``fastpod run``."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.run_dir = config.run_dir or tempfile.mkdtemp(prefix="fastpod-")
+        self.children = [Child(f"worker-{index}", index) for index in range(config.worker_count)]
+        self.children.append(Child("watcher", None))
+        self._stop = asyncio.Event()
+        self._deaths: asyncio.Queue[Child] | None = None
+        self._watcher_outbox: Outbox | None = None
+
+    def run(self) -> int:
+        """Run until SIGTERM or SIGINT; 0 on a clean stop."""
+        logs.configure(self.config.log_format, "fastpod")
+        os.makedirs(self.run_dir, exist_ok=True)
+        try:
+            uvloop.run(self._main())
+        finally:
+            if self.config.run_dir is None:
+                shutil.rmtree(self.run_dir, ignore_errors=True)
+        return 0
+
+    async def _main(self) -> None:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, self._stop.set)
+        self._deaths = asyncio.Queue()
+        self._watcher_outbox = Outbox(watcher_socket(self.run_dir))
+        logs.emit(
+            "fastpod started",
+            node=self.config.node_name,
+            workers=self.config.worker_count,
+            manifest_path=self.config.pod_manifest_path,
+            manifest_url=_redacted(self.config.manifest_url),
+            runtime=self.config.runtime,
+        )
+        for child in self.children:
+            self._start(child, restarted=False)
+        stopping = asyncio.create_task(self._stop.wait())
+        try:
+            while True:
+                death = asyncio.create_task(self._deaths.get())
+                await asyncio.wait({stopping, death}, return_when=asyncio.FIRST_COMPLETED)
+                if stopping.done():
+                    death.cancel()
+                    break
+                await self._restart(death.result())
+        finally:
+            await self._stop_children()
+            await self._watcher_outbox.close()
+            logs.emit("fastpod stopped")
+
+    def _start(self, child: Child, *, restarted: bool) -> None:
+        if child.shard is None:
+            process = _context.Process(
+                target=watcher.main,
+                args=(self.config, self.run_dir, restarted),
+                name=child.name,
+                daemon=True,
+            )
+        else:
+            process = _context.Process(
+                target=worker_process.main,
+                args=(self.config, child.shard, self.run_dir),
+                name=child.name,
+                daemon=True,
+            )
+        process.start()
+        loop = asyncio.get_running_loop()
+        child.process = process
+        child.started = loop.time()
+        loop.add_reader(process.sentinel, self._on_exit, child, process)
+
+    def _on_exit(self, child: Child, process: multiprocessing.process.BaseProcess) -> None:
+        asyncio.get_running_loop().remove_reader(process.sentinel)
+        if child.process is process and self._deaths is not None:
+            self._deaths.put_nowait(child)
+
+    async def _restart(self, child: Child) -> None:
+        assert child.process is not None
+        child.process.join(0)
+        lived = asyncio.get_running_loop().time() - child.started
+        delay = child.restarts.after_death(lived)
+        logs.emit(
+            "process died",
+            level="error",
+            child=child.name,
+            exit=_describe_exit(child.process.exitcode),
+            restart_in=f"{delay:g}s",
+        )
+        if delay:
+            try:
+                await asyncio.wait_for(self._stop.wait(), delay)
+                return
+            except TimeoutError:
+                pass
+        self._start(child, restarted=True)
+        if child.shard is not None and self._watcher_outbox is not None:
+            self._watcher_outbox.send([Resync(child.shard)])
+        logs.emit("process restarted", child=child.name)
+
+    async def _stop_children(self) -> None:
+        running = [c.process for c in self.children if c.process and c.process.is_alive()]
+        for process in running:
+            if process.pid is not None:
+                os.kill(process.pid, signal.SIGTERM)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + STOP_GRACE
+        for process in running:
+            while process.is_alive() and loop.time() < deadline:
+                await asyncio.sleep(0.01)
+            if process.is_alive():
+                logs.emit("process killed", level="warning", child=process.name)
+                process.kill()
+            process.join(1)
+
+
+def _describe_exit(code: int | None) -> str:
+    if code is None:
+        return "unknown"
+    if code < 0:
+        return f"killed by {signal.Signals(-code).name}"
+    return f"exit code {code}"
+
+
+def _redacted(url: str | None) -> str | None:
+    return None if url is None else logs.without_userinfo(url)

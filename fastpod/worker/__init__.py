@@ -1,0 +1,1 @@
+"""The worker processes: manifests → pod claims → the desired pods of a shard → the runtime."""

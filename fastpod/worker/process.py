@@ -1,0 +1,182 @@
+"""One worker process: decodes the manifests of its shard and runs the pods of its shard.
+
+Messages arrive on the worker's socket and are handled in order, synchronously: decoding is
+CPU work and this is the process that owns a core for it. Claims for pods another worker
+owns are forwarded to it; the worker applies its own claims at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+from collections.abc import Iterable
+
+from fastpod import logs
+from fastpod.channels import Inbox, Outbox
+from fastpod.config import Config
+from fastpod.messages import (
+    Barrier,
+    BarrierPassed,
+    ManifestChanged,
+    ManifestRemoved,
+    Message,
+    PodClaim,
+    RelistDone,
+    shard_of,
+)
+from fastpod.process import run_child
+from fastpod.rundir import worker_socket
+from fastpod.runtime.fake import FakeRuntime
+from fastpod.worker.decoder import ManifestDecoder
+from fastpod.worker.desired import DesiredPods, PodChange
+from fastpod.worker.pods import PodRunner
+
+
+class SyncGate:
+    """Whether every claim from every configured source has reached this owner.
+
+    Until then nothing that runs is treated as unwanted (the kubelet's ``SeenAllSources``).
+    It opens on a :class:`Barrier` that names every source, concerns this worker, and that
+    every worker has passed.
+    """
+
+    def __init__(self, index: int, workers: int, sources: Iterable[str]) -> None:
+        self.index = index
+        self.workers = workers
+        self.sources = frozenset(sources)
+        self.open = False
+        self._barriers: dict[int, Barrier] = {}
+        self._passed: dict[int, set[int]] = {}
+
+    def barrier(self, barrier: Barrier) -> bool:
+        """Note a barrier from the watcher; True when the gate has just opened."""
+        if barrier.resync_shards and self.index not in barrier.resync_shards:
+            return False
+        self._barriers[barrier.token] = barrier
+        return self._check(barrier.token)
+
+    def passed(self, message: BarrierPassed) -> bool:
+        """Note a worker's answer; True when the gate has just opened."""
+        self._passed.setdefault(message.token, set()).add(message.worker)
+        return self._check(message.token)
+
+    def _check(self, token: int) -> bool:
+        barrier = self._barriers.get(token)
+        if barrier is None or len(self._passed.get(token, ())) < self.workers:
+            return False
+        del self._barriers[token], self._passed[token]
+        if self.open or not self.sources <= set(barrier.sources_seen):
+            return False
+        self.open = True
+        return True
+
+
+class Worker:
+    """Decoder of one shard of manifests and owner of one shard of pod names."""
+
+    def __init__(self, config: Config, index: int, run_dir: str) -> None:
+        self.config = config
+        self.index = index
+        self.workers = config.worker_count
+        self.decoder = ManifestDecoder(config.node_name)
+        self.desired = DesiredPods()
+        self.runner = PodRunner(FakeRuntime(config.fake_latencies))
+        self.gate = SyncGate(index, self.workers, config.sources)
+        self._inbox = Inbox(worker_socket(run_dir, index), self.receive)
+        self._peers = [Outbox(worker_socket(run_dir, peer)) for peer in range(self.workers)]
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Serve until ``stop`` is set."""
+        await self.runner.adopt()
+        await self._inbox.start()
+        try:
+            await stop.wait()
+        finally:
+            await self._inbox.close()
+            for peer in self._peers:
+                await peer.close()
+            await self.runner.runtime.close()
+
+    def receive(self, messages: list[Message]) -> None:
+        """Handle one batch from a peer, in order."""
+        claims: list[PodClaim] = []
+        for message in messages:
+            if isinstance(message, ManifestChanged):
+                claims.extend(self.decoder.changed(message))
+            elif isinstance(message, ManifestRemoved):
+                claims.extend(self.decoder.removed(message.source))
+            elif isinstance(message, RelistDone):
+                claims.extend(self.decoder.relist_done(complete=message.complete))
+            elif isinstance(message, PodClaim):
+                self._own(message)
+            elif isinstance(message, Barrier):
+                self._route(claims)
+                claims = []
+                self._answer(message)
+            elif isinstance(message, BarrierPassed) and self.gate.passed(message):
+                self._synced()
+        self._route(claims)
+
+    def _route(self, claims: list[PodClaim]) -> None:
+        batches: list[list[Message]] = [[] for _ in range(self.workers)]
+        for claim in claims:
+            owner = shard_of(claim.pod_key, self.workers)
+            if owner == self.index:
+                self._own(claim)
+            else:
+                batches[owner].append(claim)
+        for owner, batch in enumerate(batches):
+            self._peers[owner].send(batch)
+
+    def _answer(self, barrier: Barrier) -> None:
+        targets = barrier.resync_shards or tuple(range(self.workers))
+        for shard in barrier.resync_shards:
+            self._route(self.decoder.claims_for(shard, self.workers))
+        if self.gate.barrier(barrier):
+            self._synced()
+        passed = BarrierPassed(barrier.token, self.index)
+        for target in targets:
+            if target == self.index:
+                if self.gate.passed(passed):
+                    self._synced()
+            else:
+                self._peers[target].send([passed])
+
+    def _own(self, claim: PodClaim) -> None:
+        now = datetime.datetime.now(datetime.UTC)
+        changes, duplicate = self.desired.apply(claim, now)
+        if duplicate is not None:
+            logs.emit(
+                "duplicate pod name",
+                level="warning",
+                pod=duplicate.pod_key,
+                source=duplicate.chosen.location,
+                ignored=[source.location for source in duplicate.others],
+            )
+        for change in changes:
+            _log_change(change)
+            self.runner.submit(change)
+
+    def _synced(self) -> None:
+        logs.emit("all sources seen", pods=len(self.desired.pods))
+        desired_uids = {desired.pod.metadata.uid or "" for desired in self.desired.pods.values()}
+        asyncio.get_running_loop().create_task(
+            self.runner.remove_orphans(
+                desired_uids, lambda key: shard_of(key, self.workers) == self.index
+            )
+        )
+
+
+def _log_change(change: PodChange) -> None:
+    metadata = change.pod.metadata
+    logs.emit(
+        f"pod {change.kind}",
+        pod=f"{metadata.namespace}/{metadata.name}",
+        uid=metadata.uid,
+        source=change.source.location,
+    )
+
+
+def main(config: Config, index: int, run_dir: str) -> None:
+    """Entry point of worker process ``index``."""
+    run_child(config, f"worker-{index}", lambda stop: Worker(config, index, run_dir).run(stop))

@@ -1,0 +1,307 @@
+"""The manifest URL poller against a real HTTP server on 127.0.0.1, by the kubelet's rules."""
+
+from __future__ import annotations
+
+import asyncio
+import email.message
+import http.server
+import io
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from fastpod import logs
+from fastpod.manifest import MAX_MANIFEST_BYTES
+from fastpod.sources.url import QUIET_NOTE, UrlSource
+
+SECRET = "s3cret-t0ken"
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One response: status, body, an optional redirect, and stalls to trigger timeouts."""
+
+    status: int = 200
+    body: bytes = b""
+    location: str | None = None
+    delay_before_headers: float = 0.0
+    delay_mid_body: float = 0.0
+
+
+@dataclass(frozen=True)
+class Request:
+    """What the server saw of one request."""
+
+    path: str
+    headers: email.message.Message
+    client_port: int
+
+
+class Server:
+    """What the test HTTP server serves, per path, and the requests it received."""
+
+    def __init__(self, httpd: http.server.ThreadingHTTPServer) -> None:
+        self.port = httpd.server_address[1]
+        self.replies: dict[str, list[Reply]] = {}
+        self.requests: list[Request] = []
+        self._lock = threading.Lock()
+
+    def url(self, path: str = "/pods") -> str:
+        """The URL of ``path`` on this server."""
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def serve(self, path: str, *replies: Reply) -> None:
+        """Answer requests for ``path`` with each reply in turn, then the last one forever."""
+        with self._lock:
+            self.replies[path] = list(replies)
+
+    def next_reply(self, request: Request) -> Reply:
+        """Record ``request`` and take the reply for it (404 for an unknown path)."""
+        with self._lock:
+            self.requests.append(request)
+            queue = self.replies.get(request.path, [Reply(404)])
+            return queue.pop(0) if len(queue) > 1 else queue[0]
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    """Serves the :class:`Server` replies; HTTP/1.1 so the client can keep its connection."""
+
+    protocol_version = "HTTP/1.1"
+    server: _TestHTTPServer
+
+    def do_GET(self) -> None:
+        reply = self.server.state.next_reply(
+            Request(self.path, self.headers, self.client_address[1])
+        )
+        time.sleep(reply.delay_before_headers)
+        self.send_response(reply.status)
+        if reply.location is not None:
+            self.send_header("Location", reply.location)
+        self.send_header("Content-Length", str(len(reply.body)))
+        self.end_headers()
+        half = len(reply.body) // 2
+        self.wfile.write(reply.body[:half])
+        self.wfile.flush()
+        time.sleep(reply.delay_mid_body)
+        self.wfile.write(reply.body[half:])
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet: the test output is for the tests."""
+
+
+class _TestHTTPServer(http.server.ThreadingHTTPServer):
+    state: Server
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that gave up (a timeout test) breaks the pipe; that is expected."""
+
+
+@pytest.fixture
+def server() -> Iterator[Server]:
+    """A real HTTP server on a free port of 127.0.0.1, in a background thread."""
+    httpd = _TestHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.state = Server(httpd)
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.01,), daemon=True)
+    thread.start()
+    yield httpd.state
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join()
+
+
+@pytest.fixture
+def log() -> Iterator[io.StringIO]:
+    """fastpod's log lines as JSON, captured; the default logging restored afterwards."""
+    stream = io.StringIO()
+    logs.configure("json", "test", stream=stream)
+    yield stream
+    logs.configure("text", "fastpod")
+
+
+def poll(source: UrlSource, times: int = 1) -> list[bytes | None]:
+    """Fetch ``times`` times in one event loop, as the watcher does, then close the source."""
+
+    async def run() -> list[bytes | None]:
+        try:
+            return [await source.fetch() for _ in range(times)]
+        finally:
+            await source.close()
+
+    return asyncio.run(run())
+
+
+def records(log: io.StringIO, event: str | None = None) -> list[dict[str, object]]:
+    """The captured log lines (those of ``event`` only, if given)."""
+    lines = [json.loads(line) for line in log.getvalue().splitlines()]
+    return [line for line in lines if event is None or line["event"] == event]
+
+
+def test_a_body_is_returned(server: Server, log: io.StringIO) -> None:
+    server.serve("/pods", Reply(body=b"kind: Pod\n"))
+    assert poll(UrlSource(server.url())) == [b"kind: Pod\n"]
+    assert records(log, "manifest URL failed") == []
+
+
+def test_an_identical_body_needs_no_action(server: Server, log: io.StringIO) -> None:
+    server.serve("/pods", Reply(body=b"kind: Pod\n"))
+    assert poll(UrlSource(server.url()), times=3) == [b"kind: Pod\n", None, None]
+
+
+def test_a_changed_body_is_returned(server: Server, log: io.StringIO) -> None:
+    server.serve("/pods", Reply(body=b"a: 1\n"), Reply(body=b"a: 2\n"), Reply(body=b"a: 1\n"))
+    assert poll(UrlSource(server.url()), times=3) == [b"a: 1\n", b"a: 2\n", b"a: 1\n"]
+
+
+def test_a_same_length_change_is_seen(server: Server, log: io.StringIO) -> None:
+    """The body's digest is compared, not its length."""
+    server.serve("/pods", Reply(body=b"image: a\n"), Reply(body=b"image: b\n"))
+    assert poll(UrlSource(server.url()), times=2) == [b"image: a\n", b"image: b\n"]
+
+
+@pytest.mark.parametrize("status", [404, 500])
+def test_a_non_200_status_changes_nothing_and_is_logged(
+    server: Server, log: io.StringIO, status: int
+) -> None:
+    server.serve("/pods", Reply(body=b"a: 1\n"), Reply(status, b"a: 2\n"), Reply(body=b"a: 1\n"))
+    assert poll(UrlSource(server.url()), times=3) == [b"a: 1\n", None, None]
+    [failure] = records(log, "manifest URL failed")
+    assert failure["level"] == "error"
+    assert failure["status"] == status
+    assert failure["url"] == server.url()
+
+
+def test_a_server_that_is_down_changes_nothing(log: io.StringIO) -> None:
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    assert poll(UrlSource(f"http://127.0.0.1:{port}/pods")) == [None]
+    [failure] = records(log, "manifest URL failed")
+    assert "status" not in failure
+    assert "127.0.0.1" in str(failure["error"])
+
+
+def test_a_slow_response_times_out(server: Server, log: io.StringIO) -> None:
+    server.serve("/pods", Reply(body=b"a: 1\n", delay_before_headers=0.6))
+    started = time.monotonic()
+    assert poll(UrlSource(server.url(), timeout=0.2)) == [None]
+    assert time.monotonic() - started < 0.5
+    [failure] = records(log, "manifest URL failed")
+    assert failure["error"] == "no complete response within 0.2 s"
+
+
+def test_the_timeout_covers_reading_the_body(server: Server, log: io.StringIO) -> None:
+    """A server that sends the headers and then stalls is a timeout too, not a hang."""
+    server.serve("/pods", Reply(body=b"a: 1\n" * 1000, delay_mid_body=0.6))
+    started = time.monotonic()
+    assert poll(UrlSource(server.url(), timeout=0.2)) == [None]
+    assert time.monotonic() - started < 0.5
+    assert len(records(log, "manifest URL failed")) == 1
+
+
+def test_an_empty_body_removes_the_pods_once(server: Server, log: io.StringIO) -> None:
+    server.serve("/pods", Reply(body=b"a: 1\n"), Reply(body=b""))
+    assert poll(UrlSource(server.url()), times=3) == [b"a: 1\n", b"", None]
+    [empty] = records(log, "manifest URL empty")
+    assert empty["level"] == "warning"
+    assert empty["reason"] == "zero-length data received"
+
+
+def test_an_oversize_body_changes_nothing(server: Server, log: io.StringIO) -> None:
+    server.serve("/pods", Reply(body=b"#" * (MAX_MANIFEST_BYTES + 1)))
+    assert poll(UrlSource(server.url())) == [None]
+    [failure] = records(log, "manifest URL failed")
+    assert "10 MiB" in str(failure["error"])
+
+
+def test_a_body_of_exactly_the_limit_is_returned(server: Server, log: io.StringIO) -> None:
+    body = b"#" * MAX_MANIFEST_BYTES
+    server.serve("/pods", Reply(body=body))
+    assert poll(UrlSource(server.url())) == [body]
+
+
+def test_configured_headers_are_sent_repeated_names_in_order(server: Server) -> None:
+    server.serve("/pods", Reply(body=b"a: 1\n"))
+    headers = [("Authorization", f"Bearer {SECRET}"), ("X-Tag", "one"), ("X-Tag", "two")]
+    poll(UrlSource(server.url(), headers=headers))
+    [request] = server.requests
+    assert request.headers.get_all("Authorization") == [f"Bearer {SECRET}"]
+    assert request.headers.get_all("X-Tag") == ["one", "two"]
+
+
+def test_a_configured_header_replaces_the_default_of_that_name(server: Server) -> None:
+    server.serve("/pods", Reply(body=b"a: 1\n"))
+    poll(UrlSource(server.url(), headers=[("User-Agent", "fleet/1"), ("Accept", "text/yaml")]))
+    [request] = server.requests
+    assert request.headers.get_all("User-Agent") == ["fleet/1"]
+    assert request.headers.get_all("Accept") == ["text/yaml"]
+
+
+def test_header_values_are_never_logged(server: Server, log: io.StringIO) -> None:
+    server.serve("/pods", Reply(500), Reply(body=b"a: 1\n"))
+    headers = [("Authorization", f"Bearer {SECRET}"), ("X-Token", SECRET)]
+    poll(UrlSource(server.url(), headers=headers), times=2)
+    [polled] = records(log, "manifest URL polled")
+    assert polled["headers"] == ["Authorization", "X-Token"]
+    assert len(records(log, "manifest URL failed")) == 1
+    assert SECRET not in log.getvalue()
+
+
+def test_one_connection_serves_every_poll(server: Server) -> None:
+    server.serve("/pods", Reply(body=b"a: 1\n"))
+    poll(UrlSource(server.url()), times=3)
+    assert len({request.client_port for request in server.requests}) == 1
+
+
+def test_redirects_are_followed(server: Server, log: io.StringIO) -> None:
+    server.serve("/old", Reply(302, location="/pods"))
+    server.serve("/pods", Reply(body=b"a: 1\n"))
+    assert poll(UrlSource(server.url("/old"))) == [b"a: 1\n"]
+    assert [request.path for request in server.requests] == ["/old", "/pods"]
+
+
+def test_a_failure_streak_logs_its_start_and_its_end(server: Server, log: io.StringIO) -> None:
+    server.serve("/pods", *[Reply(500)] * 5, Reply(body=b"a: 1\n"))
+    assert poll(UrlSource(server.url()), times=6) == [None] * 5 + [b"a: 1\n"]
+    failures = records(log, "manifest URL failed")
+    assert [failure.get("note") for failure in failures] == [None, None, None, QUIET_NOTE]
+    [recovery] = records(log, "manifest URL reachable again")
+    assert recovery["failures"] == 5
+    assert records(log)[-1] == recovery
+
+
+def test_a_new_streak_is_logged_again(server: Server, log: io.StringIO) -> None:
+    server.serve("/pods", *[Reply(500)] * 5, Reply(body=b"a: 1\n"), Reply(500))
+    poll(UrlSource(server.url()), times=7)
+    assert len(records(log, "manifest URL failed")) == 5
+
+
+def test_the_url_password_is_never_logged(server: Server, log: io.StringIO) -> None:
+    server.serve("/pods", Reply(404))
+    url = f"http://alice:{SECRET}@127.0.0.1:{server.port}/pods"
+    assert poll(UrlSource(url)) == [None]
+    assert server.requests[0].headers["Authorization"].startswith("Basic ")
+    assert {str(line["url"]) for line in records(log)} == {server.url()}
+    assert SECRET not in log.getvalue()
+    assert "alice" not in log.getvalue()
+
+
+def test_an_invalid_url_is_logged_without_its_password(log: io.StringIO) -> None:
+    """aiohttp quotes the URL in its error; the password is taken out of that too."""
+    assert poll(UrlSource(f"http://alice:{SECRET}@[::1/pods")) == [None]
+    [failure] = records(log, "manifest URL failed")
+    assert failure["url"] == "http://[::1/pods"
+    assert SECRET not in log.getvalue()
+
+
+def test_a_non_http_url_is_a_failure_not_an_exception(log: io.StringIO) -> None:
+    assert poll(UrlSource("ftp://127.0.0.1/pods")) == [None]
+    assert len(records(log, "manifest URL failed")) == 1
+
+
+def test_closing_before_any_fetch_is_harmless() -> None:
+    asyncio.run(UrlSource("http://127.0.0.1:1/pods").close())
