@@ -110,6 +110,8 @@ class Outbox:
         writer: asyncio.StreamWriter | None = None
         while True:
             await self._ready.wait()
+            # cleared before writing: a frame queued while draining sets it again
+            self._ready.clear()
             if writer is None:
                 writer = await self._connect()
             try:
@@ -122,8 +124,7 @@ class Outbox:
             except (ConnectionError, OSError):
                 writer.close()
                 writer = None
-                continue
-            self._ready.clear()
+                self._ready.set()
 
     async def _connect(self) -> asyncio.StreamWriter:
         while True:

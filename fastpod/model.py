@@ -25,7 +25,12 @@ Opaque = Any
 
 
 class ApiObject(
-    msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel", repr_omit_defaults=True
+    msgspec.Struct,
+    kw_only=True,
+    omit_defaults=True,
+    rename="camel",
+    repr_omit_defaults=True,
+    gc=False,
 ):
     """Base for every API object: camelCase names, unset fields left out when encoded."""
 

@@ -14,6 +14,7 @@ import os
 import shutil
 import signal
 import tempfile
+import time
 from dataclasses import dataclass, field
 
 import uvloop
@@ -28,7 +29,11 @@ from fastpod.worker import process as worker_process
 STOP_GRACE = 0.8
 """Seconds children get to exit after SIGTERM before SIGKILL: stopping stays under a second."""
 
-_context = multiprocessing.get_context("spawn")
+# The first children are forked before the event loop exists: they start in milliseconds,
+# with every import already paid. A restart happens under the running loop, which a fork
+# must not inherit, so restarted children are spawned.
+_first_start = multiprocessing.get_context("fork")
+_restart = multiprocessing.get_context("spawn")
 
 
 class RestartDelay:
@@ -76,19 +81,6 @@ class Supervisor:
         """Run until SIGTERM or SIGINT; 0 on a clean stop."""
         logs.configure(self.config.log_format, "fastpod")
         os.makedirs(self.run_dir, exist_ok=True)
-        try:
-            uvloop.run(self._main())
-        finally:
-            if self.config.run_dir is None:
-                shutil.rmtree(self.run_dir, ignore_errors=True)
-        return 0
-
-    async def _main(self) -> None:
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, self._stop.set)
-        self._deaths = asyncio.Queue()
-        self._watcher_outbox = Outbox(watcher_socket(self.run_dir))
         logs.emit(
             "fastpod started",
             node=self.config.node_name,
@@ -99,6 +91,22 @@ class Supervisor:
         )
         for child in self.children:
             self._start(child, restarted=False)
+        try:
+            uvloop.run(self._main())
+        finally:
+            logs.flush()
+            if self.config.run_dir is None:
+                shutil.rmtree(self.run_dir, ignore_errors=True)
+        return 0
+
+    async def _main(self) -> None:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, self._stop.set)
+        self._deaths = asyncio.Queue()
+        self._watcher_outbox = Outbox(watcher_socket(self.run_dir))
+        for child in self.children:
+            self._follow(child)
         stopping = asyncio.create_task(self._stop.wait())
         try:
             while True:
@@ -114,25 +122,29 @@ class Supervisor:
             logs.emit("fastpod stopped")
 
     def _start(self, child: Child, *, restarted: bool) -> None:
+        context = _restart if restarted else _first_start
         if child.shard is None:
-            process = _context.Process(
+            process: multiprocessing.process.BaseProcess = context.Process(
                 target=watcher.main,
                 args=(self.config, self.run_dir, restarted),
                 name=child.name,
                 daemon=True,
             )
         else:
-            process = _context.Process(
+            process = context.Process(
                 target=worker_process.main,
                 args=(self.config, child.shard, self.run_dir),
                 name=child.name,
                 daemon=True,
             )
         process.start()
-        loop = asyncio.get_running_loop()
         child.process = process
-        child.started = loop.time()
-        loop.add_reader(process.sentinel, self._on_exit, child, process)
+        child.started = time.monotonic()
+
+    def _follow(self, child: Child) -> None:
+        assert child.process is not None
+        process = child.process
+        asyncio.get_running_loop().add_reader(process.sentinel, self._on_exit, child, process)
 
     def _on_exit(self, child: Child, process: multiprocessing.process.BaseProcess) -> None:
         asyncio.get_running_loop().remove_reader(process.sentinel)
@@ -142,7 +154,7 @@ class Supervisor:
     async def _restart(self, child: Child) -> None:
         assert child.process is not None
         child.process.join(0)
-        lived = asyncio.get_running_loop().time() - child.started
+        lived = time.monotonic() - child.started
         delay = child.restarts.after_death(lived)
         logs.emit(
             "process died",
@@ -158,6 +170,7 @@ class Supervisor:
             except TimeoutError:
                 pass
         self._start(child, restarted=True)
+        self._follow(child)
         if child.shard is not None and self._watcher_outbox is not None:
             self._watcher_outbox.send([Resync(child.shard)])
         logs.emit("process restarted", child=child.name)

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
 from fastpod import logs
-from fastpod.sources.listing import read_manifest
+from fastpod.manifest import MAX_MANIFEST_BYTES
 
 StatKey = tuple[int, int, int, int]
 
@@ -170,7 +170,7 @@ class DirectorySource:
         self, path: str, key: StatKey, seen: Known | None, *, relisted: bool
     ) -> FileChange | None:
         try:
-            body = read_manifest(path)
+            body = _read_at_most(path, key[1])
         except OSError as error:
             # on a re-list an unreadable file has no pod, as in the kubelet; on a hint, wait
             if relisted:
@@ -203,3 +203,25 @@ class DirectorySource:
         if path not in self._skipped:
             self._skipped.add(path)
             logs.emit("manifest skipped", level="warning", file=path, reason=reason)
+
+
+def _read_at_most(path: str, expected_size: int) -> bytes:
+    """The file's bytes, at most one past the manifest limit so an oversize file is caught.
+
+    Sized by the stat just taken, so a small file costs one ``read`` into a small buffer.
+    """
+    limit = MAX_MANIFEST_BYTES + 1
+    descriptor = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        wanted = min(expected_size + 1, limit)
+        chunks = [os.read(descriptor, wanted)]
+        total = len(chunks[0])
+        if total < wanted:
+            return chunks[0]
+        # the file grew since the stat: keep reading up to the limit
+        while chunks[-1] and total < limit:
+            chunks.append(os.read(descriptor, min(65536, limit - total)))
+            total += len(chunks[-1])
+    finally:
+        os.close(descriptor)
+    return b"".join(chunks)
