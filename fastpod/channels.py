@@ -107,13 +107,17 @@ class Outbox:
                 await self._task
 
     async def _run(self) -> None:
-        writer: asyncio.StreamWriter | None = None
+        connection: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
         while True:
             await self._ready.wait()
             # cleared before writing: a frame queued while draining sets it again
             self._ready.clear()
-            if writer is None:
-                writer = await self._connect()
+            if connection is not None and _peer_gone(*connection):
+                connection[1].close()
+                connection = None
+            if connection is None:
+                connection = await self._connect()
+            writer = connection[1]
             try:
                 while self._frames:
                     writer.write(self._frames[0])
@@ -123,13 +127,18 @@ class Outbox:
                 await writer.drain()
             except (ConnectionError, OSError):
                 writer.close()
-                writer = None
+                connection = None
                 self._ready.set()
 
-    async def _connect(self) -> asyncio.StreamWriter:
+    async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         while True:
             try:
-                _, writer = await asyncio.open_unix_connection(self.path)
-                return writer
+                return await asyncio.open_unix_connection(self.path)
             except (FileNotFoundError, ConnectionError, OSError):
                 await asyncio.sleep(RECONNECT_DELAY)
+
+
+def _peer_gone(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
+    # A peer never writes back, so end-of-file means it has died; writes to a dead
+    # transport are dropped without an error, so this is the only way to know.
+    return reader.at_eof() or writer.is_closing()

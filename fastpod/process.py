@@ -51,6 +51,7 @@ def run_child(config: Config, name: str, body: Body) -> None:
 
 
 async def _main(body: Body) -> None:
+    logs.emit("process started", pid=os.getpid())
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     await body(stop)

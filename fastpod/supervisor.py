@@ -43,15 +43,16 @@ class RestartDelay:
         self.initial = initial
         self.maximum = maximum
         self.young = young
-        self.delay = 0.0
+        self.young_deaths = 0
 
     def after_death(self, lived: float) -> float:
         """The wait before the next start, given how long the dead child lived."""
         if lived >= self.young:
-            self.delay = 0.0
-        else:
-            self.delay = min(max(self.delay * 2, self.initial), self.maximum)
-        return self.delay
+            self.young_deaths = 0
+        self.young_deaths += 1
+        if self.young_deaths == 1:
+            return 0.0
+        return float(min(self.initial * 2 ** (self.young_deaths - 2), self.maximum))
 
 
 @dataclass(slots=True)
@@ -83,6 +84,7 @@ class Supervisor:
         os.makedirs(self.run_dir, exist_ok=True)
         logs.emit(
             "fastpod started",
+            pid=os.getpid(),
             node=self.config.node_name,
             workers=self.config.worker_count,
             manifest_path=self.config.pod_manifest_path,

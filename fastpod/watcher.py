@@ -116,6 +116,8 @@ class Watcher:
             if self._relist_now or now >= next_relist:
                 self._relist_now = False
                 self._hints.clear()
+                # watch first, then list: a change between the two is caught by either
+                self._ensure_watch(directory, now)
                 await self._send_changes(directory.relist(), relisted=True)
                 self._broadcast(RelistDone(complete=complete))
                 complete = False
@@ -124,7 +126,6 @@ class Watcher:
                 if not directory.exists:
                     period = self.config.missing_path_retry
                 next_relist = loop.time() + period
-                self._ensure_watch(directory, loop.time())
             elif self._hints:
                 # let a burst (an editor's rename-write-delete) settle into one look
                 await asyncio.sleep(self.config.event_settle)
@@ -139,16 +140,18 @@ class Watcher:
                     await asyncio.wait_for(self._wake.wait(), timeout)
 
     def _ensure_watch(self, directory: DirectorySource, now: float) -> None:
-        if self._watch is not None or not directory.exists or now < self._watch_at:
+        if self._watch is not None or now < self._watch_at:
             return
         try:
-            watch = DirectoryWatch(directory.directory)
+            watch = DirectoryWatch(directory.watch_directory())
+        except FileNotFoundError:
+            return  # a missing path is listed again every second, with no back-off
         except OSError as error:
             self._watch_at = self._watch_retry.failed(now)
             logs.emit(
                 "inotify watch failed",
                 level="error",
-                path=directory.directory,
+                path=directory.path,
                 error=error.strerror or str(error),
                 retry_in=f"{self._watch_retry.delay:g}s",
             )

@@ -61,6 +61,14 @@ class DirectorySource:
             return os.path.dirname(self.path) or "."
         return self.path
 
+    def watch_directory(self) -> str:
+        """The directory inotify must watch for this path, as the path is now."""
+        try:
+            is_file = stat.S_ISREG(os.stat(self.path).st_mode)
+        except OSError:
+            is_file = False
+        return (os.path.dirname(self.path) or ".") if is_file else self.path
+
     def known_paths(self) -> list[str]:
         """Every manifest file currently known, in sorted order."""
         return sorted(self._known)

@@ -1,0 +1,161 @@
+"""A real ``fastpod run`` in a child process, observed through its JSON log lines.
+
+The end-to-end tests drive fastpod as an operator would (files, signals, ``kill -9``) and
+read what it decided from its log, which says every decision: the pods each worker holds
+are replayed from the ``pod added`` / ``updated`` / ``removed`` lines.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import psutil
+
+NODE = "node1"
+Record = dict[str, Any]
+
+
+class RunningFastpod:
+    """``python -m fastpod run --log-format json ...``, with its log collected as it comes."""
+
+    def __init__(self, arguments: Sequence[str], *, workers: int = 2) -> None:
+        command = [
+            sys.executable,
+            "-m",
+            "fastpod",
+            "run",
+            "--hostname-override",
+            NODE,
+            "--workers",
+            str(workers),
+            "--log-format",
+            "json",
+            *arguments,
+        ]
+        self.process = subprocess.Popen(command, stderr=subprocess.PIPE)
+        self.records: list[Record] = []
+        self.raw_lines: list[bytes] = []
+        self._changed = threading.Condition()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            with self._changed:
+                self.raw_lines.append(line)
+                try:
+                    self.records.append(json.loads(line))
+                except ValueError:
+                    pass
+                self._changed.notify_all()
+
+    def wait_for(self, condition: Callable[[], bool], timeout: float = 10.0) -> None:
+        """Wait until ``condition()`` holds; fail with the log so far if it does not."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while not condition():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    log = b"".join(self.raw_lines[-60:]).decode(errors="replace")
+                    raise AssertionError(f"condition not met in {timeout} s; log:\n{log}")
+                self._changed.wait(min(remaining, 0.1))
+
+    def events(self, event: str, **fields: Any) -> list[Record]:
+        """The records of ``event`` whose fields match ``fields``."""
+        with self._changed:
+            return [
+                record
+                for record in self.records
+                if record.get("event") == event
+                and all(record.get(key) == value for key, value in fields.items())
+            ]
+
+    def wait_for_event(self, event: str, count: int = 1, **fields: Any) -> list[Record]:
+        """Wait for ``count`` records of ``event`` matching ``fields``."""
+        self.wait_for(lambda: len(self.events(event, **fields)) >= count)
+        return self.events(event, **fields)
+
+    def desired(self) -> dict[str, str]:
+        """Pod key → UID of every pod some worker holds now, replayed from the log."""
+        pods: dict[str, str] = {}
+        with self._changed:
+            records = list(self.records)
+        for record in records:
+            event = record.get("event")
+            if event in ("pod added", "pod updated"):
+                pods[record["pod"]] = record["uid"]
+            elif event == "pod removed" and pods.get(record["pod"]) == record["uid"]:
+                del pods[record["pod"]]
+        return pods
+
+    def mark(self) -> int:
+        """A position in the log; :meth:`since` gives what came after it."""
+        with self._changed:
+            return len(self.records)
+
+    def since(self, mark: int, event: str | None = None) -> list[Record]:
+        """Records after ``mark``, of ``event`` if given."""
+        with self._changed:
+            later = self.records[mark:]
+        return [record for record in later if event is None or record.get("event") == event]
+
+    def child_pid(self, name: str) -> int:
+        """The pid of the live child process called ``name`` (``watcher``, ``worker-0``...)."""
+        started = self.events("process started", process=name)
+        assert started, f"{name} has not started"
+        return int(started[-1]["pid"])
+
+    def children(self) -> list[psutil.Process]:
+        """The supervisor's live child processes."""
+        try:
+            return psutil.Process(self.process.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            return []
+
+    def signal(self, signum: int) -> None:
+        """Send ``signum`` to the supervisor."""
+        self.process.send_signal(signum)
+
+    def stop(self) -> int:
+        """SIGTERM the supervisor and wait for it; its exit code."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            code = self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            code = self.process.wait()
+        self._reader.join(5)
+        return code
+
+
+def pod_key(name: str, namespace: str = "default") -> str:
+    """The key fastpod gives the pod called ``name`` in a manifest, on the test node."""
+    return f"{namespace}/{name}-{NODE}"
+
+
+def pod_manifest(name: str, image: str = "busybox:1.36", namespace: str | None = None) -> bytes:
+    """A small valid Pod manifest."""
+    metadata = f"  name: {name}\n" + (f"  namespace: {namespace}\n" if namespace else "")
+    return (
+        f"apiVersion: v1\nkind: Pod\nmetadata:\n{metadata}spec:\n  containers:\n"
+        f"  - name: main\n    image: {image}\n    command: [sleep, '3600']\n"
+    ).encode()
+
+
+def write_atomically(path: str, body: bytes) -> None:
+    """Write ``body`` to a temporary dot-file beside ``path`` and rename it over ``path``."""
+    directory, name = os.path.split(path)
+    temporary = os.path.join(directory, f".{name}.tmp")
+    with open(temporary, "wb") as file:
+        file.write(body)
+    os.replace(temporary, path)
