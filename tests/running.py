@@ -7,6 +7,7 @@ are replayed from the ``pod added`` / ``updated`` / ``removed`` lines.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -52,10 +53,8 @@ class RunningFastpod:
         for line in self.process.stderr:
             with self._changed:
                 self.raw_lines.append(line)
-                try:
+                with contextlib.suppress(ValueError):
                     self.records.append(json.loads(line))
-                except ValueError:
-                    pass
                 self._changed.notify_all()
 
     def wait_for(self, condition: Callable[[], bool], timeout: float = 10.0) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+import time
 from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
@@ -18,6 +19,9 @@ from fastpod import logs
 from fastpod.manifest import MAX_MANIFEST_BYTES
 
 StatKey = tuple[int, int, int, int]
+
+RACY_WINDOW_NS = 2_000_000_000
+"""Files modified this recently are not trusted to their stat: coarse clocks tick in 2 s."""
 
 
 class FileChange(NamedTuple):
@@ -88,6 +92,7 @@ class DirectorySource:
         self.exists = True
         self.single_file = stat.S_ISREG(mode)
         if self.single_file:
+            self.has_symlinks = os.path.islink(self.path)
             change = self._consider(self.path, relisted=True)
             if change:
                 yield change
@@ -112,9 +117,12 @@ class DirectorySource:
         for name in names:
             if name.startswith("."):
                 continue
-            path = os.path.join(self.directory, name)
-            if self.single_file and path != self.path:
-                continue
+            if self.single_file:
+                if name != os.path.basename(self.path):
+                    continue
+                path = self.path
+            else:
+                path = os.path.join(self.path, name)
             change = self._consider(path, relisted=False)
             if change:
                 changes.append(change)
@@ -188,6 +196,10 @@ class DirectorySource:
                     return FileChange(path, None)
             return None
         digest = digest_of(body)
+        if time.time_ns() - key[2] < RACY_WINDOW_NS:
+            # written so recently that another write in the same timestamp tick would not
+            # change the stat: read it again next time (git's "racily clean" entries)
+            key = (-1, -1, -1, -1)
         self._known[path] = Known(key, digest)
         self._skipped.discard(path)
         if seen is not None and seen.digest == digest:
