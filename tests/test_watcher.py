@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.http_server import Reply, Server
 from tests.running import RunningFastpod, pod_key, pod_manifest, write_atomically
 
 
@@ -230,5 +231,67 @@ def test_a_single_file_path_is_the_only_manifest(manifests: Path) -> None:
         write_atomically(str(manifests / "other.yaml"), pod_manifest("other"))
         fastpod.wait_for(lambda: fastpod.desired().get(pod_key("web"), before) != before)
         assert list(fastpod.desired()) == [pod_key("web")]
+    finally:
+        fastpod.stop()
+
+
+def pod_list(*names: str) -> bytes:
+    items = "".join(
+        f"- apiVersion: v1\n  kind: Pod\n  metadata:\n    name: {name}\n  spec:\n"
+        f"    containers:\n    - name: main\n      image: busybox:1.36\n"
+        for name in names
+    )
+    return f"apiVersion: v1\nkind: PodList\nitems:\n{items}".encode()
+
+
+def test_the_manifest_url_is_polled_with_the_kubelet_semantics(server: Server) -> None:
+    server.serve("/pods", Reply(200, pod_list("a", "b")))
+    fastpod = RunningFastpod(
+        [
+            "--manifest-url",
+            server.url("/pods"),
+            "--manifest-url-header",
+            "Authorization:Bearer s3cret",
+            "--http-check-frequency",
+            "0.2",
+        ]
+    )
+    try:
+        fastpod.wait_for(lambda: set(fastpod.desired()) == {pod_key("a"), pod_key("b")})
+        fastpod.wait_for_event("all sources seen", count=2)
+        assert server.requests[0].headers["Authorization"] == "Bearer s3cret"
+        server.serve("/pods", Reply(500, b"oops"), Reply(200, b"garbage: ["))
+        fastpod.wait_for(lambda: bool(fastpod.events("pod rejected")))
+        assert fastpod.events("manifest URL failed", status=500)
+        assert set(fastpod.desired()) == {pod_key("a"), pod_key("b")}, "errors keep the pods"
+        server.serve("/pods", Reply(200, pod_list("b", "c")))
+        fastpod.wait_for(lambda: set(fastpod.desired()) == {pod_key("b"), pod_key("c")})
+        mark = fastpod.mark()
+        server.serve("/pods", Reply(200, b""))
+        fastpod.wait_for(lambda: fastpod.desired() == {})
+        assert {record["pod"] for record in fastpod.since(mark, "pod removed")} == {
+            pod_key("b"),
+            pod_key("c"),
+        }
+        assert b"s3cret" not in b"".join(fastpod.raw_lines)
+    finally:
+        fastpod.stop()
+
+
+def test_an_unreachable_url_at_start_holds_back_the_all_sources_seen(
+    manifests: Path, server: Server
+) -> None:
+    (manifests / "web.yaml").write_bytes(pod_manifest("web"))
+    server.serve("/pods", Reply(503))
+    fastpod = start(
+        manifests, "--manifest-url", server.url("/pods"), "--http-check-frequency", "0.2"
+    )
+    try:
+        fastpod.wait_for(lambda: pod_key("web") in fastpod.desired())
+        fastpod.wait_for(lambda: len(fastpod.events("manifest URL failed")) >= 2)
+        assert fastpod.events("all sources seen") == []
+        server.serve("/pods", Reply(200, pod_list("api")))
+        fastpod.wait_for_event("all sources seen", count=2)
+        assert set(fastpod.desired()) == {pod_key("web"), pod_key("api")}
     finally:
         fastpod.stop()

@@ -1,0 +1,3 @@
+"""Fixtures every test module may use."""
+
+pytest_plugins = ["tests.http_server"]

@@ -1,0 +1,123 @@
+"""Manifests, claims and log capture shared by the worker tests."""
+
+from __future__ import annotations
+
+import datetime
+import io
+import itertools
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from fastpod import logs
+from fastpod.manifest import decode_pod, decode_pod_list
+from fastpod.messages import PodClaim, shard_of
+from fastpod.model import Pod, PodSource
+
+NODE = "node1"
+NOW = datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.UTC)
+LATER = NOW + datetime.timedelta(minutes=5)
+
+
+def pod_document(
+    name: str,
+    *,
+    image: str = "busybox:1.36",
+    containers: Iterable[str] = ("app",),
+    uid: str | None = None,
+    namespace: str | None = None,
+    labels: Mapping[str, str] | None = None,
+    annotations: Mapping[str, str] | None = None,
+    extra_metadata: Mapping[str, Any] | None = None,
+    extra_spec: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A Pod manifest as a JSON-shaped dict."""
+    metadata: dict[str, Any] = {"name": name, **(extra_metadata or {})}
+    if uid is not None:
+        metadata["uid"] = uid
+    if namespace is not None:
+        metadata["namespace"] = namespace
+    if labels is not None:
+        metadata["labels"] = dict(labels)
+    if annotations is not None:
+        metadata["annotations"] = dict(annotations)
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": metadata,
+        "spec": {
+            "containers": [{"name": each, "image": image} for each in containers],
+            **(extra_spec or {}),
+        },
+    }
+
+
+def pod_manifest(name: str, **options: Any) -> bytes:
+    """The bytes of a Pod manifest (JSON, which is YAML too)."""
+    return json.dumps(pod_document(name, **options)).encode()
+
+
+def pod_list(*documents: dict[str, Any]) -> bytes:
+    """The bytes of a v1 PodList holding ``documents``."""
+    return json.dumps({"apiVersion": "v1", "kind": "PodList", "items": list(documents)}).encode()
+
+
+def key_of(name: str, namespace: str = "default") -> str:
+    """The pod key of a manifest named ``name`` on :data:`NODE`."""
+    return f"{namespace}/{name}-{NODE}"
+
+
+def decoded(body: bytes, source: PodSource) -> Pod:
+    """The one pod of ``body`` as ``source`` would give it."""
+    if source.kind == "file":
+        return decode_pod(body, source, NODE).pod
+    (item,) = decode_pod_list(body, source, NODE)
+    return item.pod
+
+
+def claim(source: PodSource, name: str, **options: Any) -> PodClaim:
+    """A claim by ``source`` on the pod its manifest ``name`` decodes to."""
+    pod = decoded(pod_manifest(name, **options), source)
+    return PodClaim(key_of(name), source, pod)
+
+
+def release(source: PodSource, name: str) -> PodClaim:
+    """``source`` no longer claims pod ``name``."""
+    return PodClaim(key_of(name), source, None)
+
+
+def names_in_shard(shard: int, shards: int, prefix: str = "pod") -> Iterable[str]:
+    """Manifest names (``prefix0``, ``prefix1``, ...) whose pods are owned by ``shard``."""
+    for index in itertools.count():
+        name = f"{prefix}{index}"
+        if shard_of(key_of(name), shards) == shard:
+            yield name
+
+
+def name_in_shard(shard: int, shards: int, prefix: str = "pod") -> str:
+    """The first manifest name whose pod is owned by ``shard``."""
+    return next(iter(names_in_shard(shard, shards, prefix)))
+
+
+class LogCapture:
+    """fastpod's log lines of one test, as parsed JSON records."""
+
+    def __init__(self) -> None:
+        self.stream = io.StringIO()
+
+    def records(self, event: str | None = None) -> list[dict[str, Any]]:
+        """Every record so far, or those of ``event``."""
+        parsed = [json.loads(line) for line in self.stream.getvalue().splitlines()]
+        return [record for record in parsed if event is None or record["event"] == event]
+
+    def events(self) -> list[str]:
+        """The events logged so far, in order."""
+        return [record["event"] for record in self.records()]
+
+    def start(self) -> LogCapture:
+        logs.configure("json", "test", stream=self.stream)
+        return self
+
+    @staticmethod
+    def stop() -> None:
+        logs.configure("text", "fastpod")

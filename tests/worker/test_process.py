@@ -1,0 +1,332 @@
+"""The worker process: its sync gate (the kubelet's SeenAllSources) and how it routes claims.
+
+The Worker is driven through ``receive`` inside a running loop, without sockets: what it sends
+to its peers stays queued in their outboxes, where the tests read it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import msgspec
+import pytest
+
+from fastpod.channels import Outbox
+from fastpod.config import Config
+from fastpod.messages import (
+    Barrier,
+    BarrierPassed,
+    ManifestChanged,
+    ManifestRemoved,
+    Message,
+    PodClaim,
+    RelistDone,
+)
+from fastpod.model import PodSource
+from fastpod.runtime.labels import POD_UID
+from fastpod.worker.desired import PodChange
+from fastpod.worker.pods import PodRunner
+from fastpod.worker.process import SyncGate, Worker
+from tests.worker.helpers import LogCapture, decoded, key_of, name_in_shard, pod_manifest
+
+CONFIG = Config(node_name="node1", pod_manifest_path="/x", workers=2)
+BOTH_SOURCES = ("file", "http")
+MINE = name_in_shard(0, 2, "mine")
+THEIRS = name_in_shard(1, 2, "theirs")
+ALSO_THEIRS = name_in_shard(1, 2, "also")
+_frames = msgspec.msgpack.Decoder(list[Message])
+
+
+def manifest(name: str) -> PodSource:
+    return PodSource("file", f"/x/{name}.yaml")
+
+
+def changed(name: str, **options: Any) -> ManifestChanged:
+    return ManifestChanged(manifest(name), pod_manifest(name, **options), relisted=True)
+
+
+# SyncGate
+
+
+def test_the_gate_opens_when_a_barrier_naming_every_source_has_been_passed_by_all() -> None:
+    gate = SyncGate(0, 3, BOTH_SOURCES)
+
+    assert gate.barrier(Barrier(1, BOTH_SOURCES)) is False
+    assert gate.passed(BarrierPassed(1, 0)) is False
+    assert gate.passed(BarrierPassed(1, 2)) is False
+    assert gate.open is False
+    assert gate.passed(BarrierPassed(1, 1)) is True
+    assert gate.open is True
+
+
+def test_the_gate_opens_whatever_order_the_barrier_and_the_answers_come_in() -> None:
+    gate = SyncGate(1, 2, ("file",))
+
+    assert gate.passed(BarrierPassed(7, 1)) is False
+    assert gate.passed(BarrierPassed(7, 0)) is False
+    assert gate.barrier(Barrier(7, ("file",))) is True
+    assert gate.open is True
+
+
+def test_the_gate_stays_shut_while_a_configured_source_has_not_been_seen() -> None:
+    gate = SyncGate(0, 2, BOTH_SOURCES)
+
+    gate.barrier(Barrier(1, ("file",)))
+    gate.passed(BarrierPassed(1, 0))
+
+    assert gate.passed(BarrierPassed(1, 1)) is False
+    assert gate.open is False
+    # a later barrier that names both opens it
+    gate.barrier(Barrier(2, ("http", "file")))
+    gate.passed(BarrierPassed(2, 1))
+    assert gate.passed(BarrierPassed(2, 0)) is True
+
+
+def test_the_gate_stays_shut_until_every_worker_has_passed() -> None:
+    gate = SyncGate(0, 2, ("file",))
+
+    gate.barrier(Barrier(1, ("file",)))
+    assert gate.passed(BarrierPassed(1, 0)) is False
+    assert gate.passed(BarrierPassed(1, 0)) is False
+    assert gate.open is False
+
+
+def test_answers_to_another_barrier_do_not_count() -> None:
+    gate = SyncGate(0, 2, ("file",))
+
+    gate.barrier(Barrier(1, ("file",)))
+    gate.passed(BarrierPassed(1, 0))
+
+    assert gate.passed(BarrierPassed(2, 1)) is False
+    assert gate.open is False
+
+
+def test_a_resync_barrier_for_another_shard_does_not_open_the_gate() -> None:
+    gate = SyncGate(0, 2, ("file",))
+
+    assert gate.barrier(Barrier(1, ("file",), resync_shards=(1,))) is False
+    assert gate.passed(BarrierPassed(1, 0)) is False
+    assert gate.passed(BarrierPassed(1, 1)) is False
+    assert gate.open is False
+
+
+def test_a_resync_barrier_for_this_shard_opens_the_gate() -> None:
+    gate = SyncGate(1, 2, ("file",))
+
+    gate.barrier(Barrier(1, ("file",), resync_shards=(1,)))
+    gate.passed(BarrierPassed(1, 0))
+
+    assert gate.passed(BarrierPassed(1, 1)) is True
+
+
+def test_the_gate_opens_once_only() -> None:
+    gate = SyncGate(0, 1, ("file",))
+    gate.barrier(Barrier(1, ("file",)))
+    assert gate.passed(BarrierPassed(1, 0)) is True
+
+    assert gate.barrier(Barrier(2, ("file",))) is False
+    assert gate.passed(BarrierPassed(2, 0)) is False
+    assert gate.open is True
+
+
+def test_a_gate_without_configured_sources_opens_on_any_complete_barrier() -> None:
+    gate = SyncGate(0, 1, ())
+    gate.barrier(Barrier(1, ()))
+
+    assert gate.passed(BarrierPassed(1, 0)) is True
+
+
+# Worker.receive
+
+
+def queued(outbox: Outbox) -> list[list[Message]]:
+    """The batches waiting in ``outbox`` (no peer listens in these tests)."""
+    return [_frames.decode(frame[4:]) for frame in outbox._frames]
+
+
+def run_worker(scenario: Callable[[Worker], Awaitable[None]], index: int = 0) -> None:
+    """Run ``scenario`` on worker ``index`` of :data:`CONFIG` inside a loop, then clean up."""
+
+    async def main() -> None:
+        run_dir = tempfile.mkdtemp(dir="/tmp", prefix="fastpod-test-")
+        worker = Worker(CONFIG, index, run_dir=run_dir)
+        try:
+            await scenario(worker)
+            await worker.runner.idle()
+        finally:
+            for peer in worker._peers:
+                await peer.close()
+
+    asyncio.run(main())
+
+
+async def settle(worker: Worker, started: set[asyncio.Task[Any]]) -> None:
+    """Wait for the tasks the worker started since ``started`` (its outboxes never end)."""
+    outboxes = {peer._task for peer in worker._peers}
+    current = asyncio.current_task()
+    await asyncio.gather(*(asyncio.all_tasks() - started - outboxes - {current}))
+    await worker.runner.idle()
+
+
+def test_claims_for_its_own_shard_are_applied_by_the_worker_itself() -> None:
+    async def scenario(worker: Worker) -> None:
+        worker.receive([changed(MINE)])
+
+        assert list(worker.desired.pods) == [key_of(MINE)]
+        assert [peer.pending for peer in worker._peers] == [0, 0]
+        await worker.runner.idle()
+        assert len(await worker.runner.runtime.list_pod_sandboxes()) == 1
+
+    run_worker(scenario)
+
+
+def test_claims_for_another_shard_are_queued_for_their_owner() -> None:
+    async def scenario(worker: Worker) -> None:
+        worker.receive([changed(THEIRS), changed(MINE)])
+
+        assert list(worker.desired.pods) == [key_of(MINE)]
+        (batch,) = queued(worker._peers[1])
+        assert batch == [
+            PodClaim(key_of(THEIRS), manifest(THEIRS), decoded(pod_manifest(THEIRS), manifest(THEIRS)))
+        ]
+
+    run_worker(scenario)
+
+
+def test_a_removed_manifest_releases_its_pod_at_its_owner() -> None:
+    async def scenario(worker: Worker) -> None:
+        worker.receive([changed(THEIRS), changed(MINE)])
+        worker.receive([ManifestRemoved(manifest(THEIRS)), ManifestRemoved(manifest(MINE))])
+
+        assert worker.desired.pods == {}
+        assert queued(worker._peers[1])[-1] == [PodClaim(key_of(THEIRS), manifest(THEIRS), None)]
+
+    run_worker(scenario)
+
+
+def test_claims_from_peers_are_applied() -> None:
+    async def scenario(worker: Worker) -> None:
+        source = manifest(MINE)
+        pod = decoded(pod_manifest(MINE), source)
+
+        worker.receive([PodClaim(key_of(MINE), source, pod)])
+        assert worker.desired.pods[key_of(MINE)].pod is pod
+
+        worker.receive([PodClaim(key_of(MINE), source, None)])
+        assert worker.desired.pods == {}
+
+    run_worker(scenario)
+
+
+def test_an_invalid_edit_is_released_at_its_owner_by_the_relist_done() -> None:
+    async def scenario(worker: Worker) -> None:
+        worker.receive([changed(THEIRS)])
+        worker.receive([ManifestChanged(manifest(THEIRS), pod_manifest(THEIRS, image=""), False)])
+        assert len(queued(worker._peers[1])) == 1
+
+        worker.receive([RelistDone(complete=False)])
+
+        assert queued(worker._peers[1])[-1] == [PodClaim(key_of(THEIRS), manifest(THEIRS), None)]
+
+    run_worker(scenario)
+
+
+def test_claims_before_a_barrier_are_sent_before_the_worker_passes_it() -> None:
+    async def scenario(worker: Worker) -> None:
+        worker.receive([changed(THEIRS), Barrier(1, ("file",)), changed(ALSO_THEIRS)])
+
+        batches = queued(worker._peers[1])
+        assert [type(message).__name__ for batch in batches for message in batch][:2] == [
+            "PodClaim",
+            "BarrierPassed",
+        ]
+        assert batches[1] == [BarrierPassed(1, 0)]
+
+    run_worker(scenario)
+
+
+def test_a_barrier_is_answered_to_every_worker_and_the_gate_opens_on_the_last_answer(
+    captured_logs: LogCapture,
+) -> None:
+    async def scenario(worker: Worker) -> None:
+        worker.receive([changed(MINE), Barrier(1, ("file",))])
+        assert worker.gate.open is False
+        assert queued(worker._peers[1]) == [[BarrierPassed(1, 0)]]
+
+        started = asyncio.all_tasks()
+        worker.receive([BarrierPassed(1, 1)])
+        await settle(worker, started)
+
+        assert worker.gate.open is True
+        (synced,) = captured_logs.records("all sources seen")
+        assert synced["pods"] == 1
+
+    run_worker(scenario)
+
+
+def test_a_resync_barrier_resends_the_claims_of_the_restarted_shard_only() -> None:
+    async def scenario(worker: Worker) -> None:
+        worker.receive([changed(THEIRS), changed(MINE)])
+        before = len(queued(worker._peers[1]))
+
+        worker.receive([Barrier(2, ("file",), resync_shards=(1,))])
+
+        resent = queued(worker._peers[1])[before:]
+        assert [[type(message) for message in batch] for batch in resent] == [
+            [PodClaim],
+            [BarrierPassed],
+        ]
+        (resent_claim,) = resent[0]
+        assert isinstance(resent_claim, PodClaim)
+        assert resent_claim.pod_key == key_of(THEIRS)
+        assert resent[1] == [BarrierPassed(2, 0)]
+        assert worker.gate.open is False
+
+    run_worker(scenario)
+
+
+async def _start_pod(runner: PodRunner, name: str) -> str:
+    pod = decoded(pod_manifest(name), manifest(name))
+    runner.submit(PodChange("added", pod, manifest(name)))
+    await runner.idle()
+    return pod.metadata.uid or ""
+
+
+async def _running_uids(worker: Worker) -> set[str]:
+    sandboxes = await worker.runner.runtime.list_pod_sandboxes()
+    return {sandbox.labels[POD_UID] for sandbox in sandboxes}
+
+
+@pytest.mark.parametrize("sources_seen", [("file",), ()])
+def test_orphans_of_its_shard_are_removed_only_once_every_source_has_been_seen(
+    sources_seen: tuple[str, ...],
+) -> None:
+    async def scenario(worker: Worker) -> None:
+        # what a previous worker left running: a pod still wanted and two orphans
+        previous = PodRunner(worker.runner.runtime)
+        wanted = await _start_pod(previous, MINE)
+        orphan = await _start_pod(previous, name_in_shard(0, 2, "gone"))
+        not_mine = await _start_pod(previous, name_in_shard(1, 2, "gone"))
+        await worker.runner.adopt()
+
+        worker.receive([changed(MINE), Barrier(1, sources_seen)])
+        await worker.runner.idle()
+        assert await _running_uids(worker) == {wanted, orphan, not_mine}
+
+        started = asyncio.all_tasks()
+        worker.receive([BarrierPassed(1, 1)])
+        await settle(worker, started)
+
+        if sources_seen:
+            assert await _running_uids(worker) == {wanted, not_mine}
+        else:
+            assert await _running_uids(worker) == {wanted, orphan, not_mine}
+        containers = await worker.runner.runtime.list_containers()
+        assert {container.labels[POD_UID] for container in containers} == await _running_uids(
+            worker
+        )
+
+    run_worker(scenario)
