@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 
 import msgspec
 
+from fastpod import logs
 from fastpod.messages import Message
 
 _HEADER = struct.Struct("!I")
@@ -65,7 +66,12 @@ class Inbox:
             while True:
                 header = await reader.readexactly(_HEADER.size)
                 (length,) = _HEADER.unpack(header)
-                self._receive(_decoder.decode(await reader.readexactly(length)))
+                messages = _decoder.decode(await reader.readexactly(length))
+                try:
+                    self._receive(messages)
+                except Exception as error:
+                    # a bug on one batch must not cut the peer off from every later one
+                    logs.emit("message handling failed", level="error", error=repr(error))
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         except asyncio.CancelledError:
