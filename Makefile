@@ -34,6 +34,7 @@ other-pythons:
 
 bench: $(STAMP)
 	$(BIN)/pytest bench --benchmark-only --benchmark-columns=min,median,mean,ops -p no:randomly
+	$(BIN)/python -m bench.macro.pipeline
 
 clean:
 	rm -rf $(VENV) .venv-3.* build *.egg-info
