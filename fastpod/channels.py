@@ -66,7 +66,11 @@ class Inbox:
             while True:
                 header = await reader.readexactly(_HEADER.size)
                 (length,) = _HEADER.unpack(header)
-                messages = _decoder.decode(await reader.readexactly(length))
+                try:
+                    messages = _decoder.decode(await reader.readexactly(length))
+                except msgspec.DecodeError as error:
+                    logs.emit("malformed message, peer dropped", level="error", error=str(error))
+                    return
                 try:
                     self._receive(messages)
                 except Exception as error:

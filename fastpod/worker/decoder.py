@@ -47,7 +47,8 @@ class ManifestDecoder:
     def changed(self, event: ManifestChanged) -> list[PodClaim]:
         """A source's new bytes: the claims to send (new, changed and released pod names)."""
         source = event.source
-        self._mentioned.add(source)
+        if event.relisted:
+            self._mentioned.add(source)
         digest = digest_of(event.body)
         state = self._sources.get(source)
         if state is not None and state.digest == digest:
@@ -84,8 +85,9 @@ class ManifestDecoder:
     def relist_done(self, *, complete: bool) -> list[PodClaim]:
         """Release what a re-list has confirmed gone or invalid.
 
-        After a ``complete`` re-list, a file not mentioned since the previous re-list is gone
-        (the watcher restarted and could not know it had existed).
+        After a ``complete`` re-list, a file not listed since the previous re-list is gone (the
+        watcher restarted and could not know it had existed); inotify hints do not count, they
+        may come from the watcher that died.
         """
         released: list[PodClaim] = []
         for source, state in list(self._sources.items()):

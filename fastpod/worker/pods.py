@@ -8,7 +8,8 @@ proceed in parallel. Restart policy and back-off come with the lifecycle, not he
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Collection
+import functools
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from fastpod import logs
@@ -42,11 +43,7 @@ class PodRunner:
 
     def submit(self, change: PodChange) -> None:
         """Queue ``change`` behind whatever is still under way for the same pod name."""
-        key = _key(change.pod)
-        previous = self._chains.get(key)
-        task = asyncio.get_running_loop().create_task(self._apply(change, previous))
-        self._chains[key] = task
-        task.add_done_callback(lambda done: self._forget(key, done))
+        self._enqueue(_key(change.pod), functools.partial(self._apply, change))
 
     async def idle(self) -> None:
         """Wait until every queued operation has finished."""
@@ -65,31 +62,55 @@ class PodRunner:
                 self.running.setdefault(uid, RunningPod()).container_ids.append(container.id)
 
     async def remove_orphans(
-        self, desired_uids: Collection[str], owns: Callable[[str], bool]
+        self, is_desired: Callable[[str, str], bool], owns: Callable[[str], bool]
     ) -> None:
-        """Stop the pods this worker owns that no source wants any more."""
+        """Stop the pods this worker owns that no source wants any more.
+
+        Each is stopped in its pod name's queue and only if still unwanted by then, so a
+        pod wanted again while the sweep goes on is left running.
+        """
         for sandbox in await self.runtime.list_pod_sandboxes():
             uid = sandbox.labels.get(POD_UID, "")
             key = f"{sandbox.labels.get(POD_NAMESPACE)}/{sandbox.labels.get(POD_NAME)}"
-            if uid in desired_uids or not owns(key):
-                continue
-            logs.emit("orphan pod removed", pod=key, uid=uid)
-            await self._stop(key, uid, DEFAULT_GRACE_PERIOD)
+            if owns(key):
+                self._enqueue(key, functools.partial(self._stop_orphan, key, uid, is_desired))
 
-    async def _apply(self, change: PodChange, previous: asyncio.Task[None] | None) -> None:
+    def _enqueue(self, key: str, operation: Callable[[], Awaitable[None]]) -> None:
+        previous = self._chains.get(key)
+        task = asyncio.get_running_loop().create_task(self._after(previous, key, operation))
+        self._chains[key] = task
+        task.add_done_callback(lambda done: self._forget(key, done))
+
+    async def _after(
+        self,
+        previous: asyncio.Task[None] | None,
+        key: str,
+        operation: Callable[[], Awaitable[None]],
+    ) -> None:
         if previous is not None:
             await asyncio.gather(previous, return_exceptions=True)
-        pod = change.pod
         try:
-            if change.kind == "removed":
-                await self._stop(_key(pod), pod.metadata.uid or "", _grace(pod))
-            elif change.kind == "updated" and change.previous is not None:
-                await self._stop(_key(pod), pod.metadata.uid or "", _grace(change.previous))
-                await self._start(pod)
-            else:
-                await self._start(pod)
+            await operation()
         except RuntimeCallError as error:
-            logs.emit("runtime call failed", level="error", pod=_key(pod), error=str(error))
+            logs.emit("runtime call failed", level="error", pod=key, error=str(error))
+
+    async def _stop_orphan(
+        self, key: str, uid: str, is_desired: Callable[[str, str], bool]
+    ) -> None:
+        if is_desired(key, uid):
+            return
+        logs.emit("orphan pod removed", pod=key, uid=uid)
+        await self._stop(key, uid, DEFAULT_GRACE_PERIOD)
+
+    async def _apply(self, change: PodChange) -> None:
+        pod = change.pod
+        if change.kind == "removed":
+            await self._stop(_key(pod), pod.metadata.uid or "", _grace(pod))
+        elif change.kind == "updated" and change.previous is not None:
+            await self._stop(_key(pod), pod.metadata.uid or "", _grace(change.previous))
+            await self._start(pod)
+        else:
+            await self._start(pod)
 
     async def _start(self, pod: Pod) -> None:
         uid = pod.metadata.uid or ""

@@ -57,6 +57,8 @@ class SyncGate:
 
     def passed(self, message: BarrierPassed) -> bool:
         """Note a worker's answer; True when the gate has just opened."""
+        if self.open:
+            return False
         self._passed.setdefault(message.token, set()).add(message.worker)
         return self._check(message.token)
 
@@ -159,12 +161,15 @@ class Worker:
 
     def _synced(self) -> None:
         logs.emit("all sources seen", pods=len(self.desired.pods))
-        desired_uids = {desired.pod.metadata.uid or "" for desired in self.desired.pods.values()}
         asyncio.get_running_loop().create_task(
             self.runner.remove_orphans(
-                desired_uids, lambda key: shard_of(key, self.workers) == self.index
+                self._is_desired, lambda key: shard_of(key, self.workers) == self.index
             )
         )
+
+    def _is_desired(self, key: str, uid: str) -> bool:
+        desired = self.desired.pods.get(key)
+        return desired is not None and desired.pod.metadata.uid == uid
 
 
 def _log_change(change: PodChange) -> None:

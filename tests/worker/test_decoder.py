@@ -1,6 +1,6 @@
 """ManifestDecoder: manifest events in, the claims on pod names that changed out.
 
-The kubelet's rules (reference §1.1–1.5): an identical rewrite changes nothing; a file that
+The kubelet's rules (reference §1.1 to 1.5): an identical rewrite changes nothing; a file that
 becomes invalid keeps its pod until the next re-list (inotify) or loses it at once (re-list);
 a bad URL body keeps the URL's pods and an empty one removes them all.
 """
@@ -206,6 +206,21 @@ def test_a_complete_relist_releases_the_files_it_did_not_mention() -> None:
 
     assert claims == [PodClaim(key_of("api"), OTHER_FILE, None)]
     assert [claim.pod_key for claim in decoder.claims_for(0, 1)] == [key_of("web")]
+
+
+def test_a_complete_relist_releases_a_file_only_the_previous_watcher_mentioned() -> None:
+    decoder = ManifestDecoder(NODE)
+    decoder.changed(changed(FILE, pod_manifest("web"), relisted=True))
+    decoder.changed(changed(OTHER_FILE, pod_manifest("api"), relisted=True))
+    decoder.relist_done(complete=False)
+    # inotify shows an edit of the other file; the watcher dies, the file is deleted meanwhile
+    decoder.changed(changed(OTHER_FILE, pod_manifest("api", image="busybox:1.37")))
+
+    # the restarted watcher never knew the file: its first, complete re-list does not name it
+    decoder.changed(changed(FILE, pod_manifest("web"), relisted=True))
+    claims = decoder.relist_done(complete=True)
+
+    assert claims == [PodClaim(key_of("api"), OTHER_FILE, None)]
 
 
 def test_an_incomplete_relist_keeps_the_files_it_did_not_mention() -> None:

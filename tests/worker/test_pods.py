@@ -357,8 +357,9 @@ def test_remove_orphans_removes_only_the_undesired_pods_this_worker_owns(
         await runner.idle()
 
         await runner.remove_orphans(
-            {wanted.metadata.uid or ""}, lambda key: key != key_of("elsewhere")
+            lambda key, uid: uid == wanted.metadata.uid, lambda key: key != key_of("elsewhere")
         )
+        await runner.idle()
 
         left = {sandbox.labels[POD_UID] for sandbox in await runtime.list_pod_sandboxes()}
         assert left == {wanted.metadata.uid, elsewhere.metadata.uid}
@@ -383,7 +384,8 @@ def test_remove_orphans_after_adopt_removes_what_a_previous_worker_left() -> Non
 
         runner = PodRunner(runtime)
         await runner.adopt()
-        await runner.remove_orphans({wanted.metadata.uid or ""}, lambda key: True)
+        await runner.remove_orphans(lambda key, uid: uid == wanted.metadata.uid, lambda key: True)
+        await runner.idle()
 
         (sandbox,) = await runtime.list_pod_sandboxes()
         assert sandbox.labels[POD_UID] == wanted.metadata.uid
@@ -442,3 +444,35 @@ def test_a_failure_does_not_block_the_next_change_of_the_same_pod(
 
     run(scenario)
     assert len(captured_logs.records("runtime call failed")) == 1
+
+
+def test_a_pod_wanted_again_while_the_orphan_sweep_runs_is_left_running(
+    captured_logs: LogCapture,
+) -> None:
+    first, second = pod("first"), pod("second")
+
+    async def scenario() -> None:
+        runtime = RecordingRuntime(SLOW)
+        before = PodRunner(runtime)
+        before.submit(added(first))
+        before.submit(added(second))
+        await before.idle()
+        runner = PodRunner(runtime)
+        await runner.adopt()
+
+        # the gate opened with neither pod desired; while the sweep stops the first, the
+        # second's manifest comes back (same content, same UID) and is added again
+        desired: set[str | None] = set()
+        await runner.remove_orphans(lambda key, uid: uid in desired, lambda _: True)
+        while not any(call == "stop_container" for _, call, _ in runtime.calls):
+            await asyncio.sleep(0)
+        desired.add(second.metadata.uid)
+        runner.submit(added(second))
+        await runner.idle()
+
+        (sandbox,) = await runtime.list_pod_sandboxes()
+        assert sandbox.labels[POD_UID] == second.metadata.uid
+        (container,) = await runtime.list_containers()
+        assert container.state == "running"
+
+    run(scenario)

@@ -7,6 +7,7 @@ to its peers stays queued in their outboxes, where the tests read it.
 from __future__ import annotations
 
 import asyncio
+import shutil
 import tempfile
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -159,6 +160,7 @@ def run_worker(scenario: Callable[[Worker], Awaitable[None]], index: int = 0) ->
         finally:
             for peer in worker._peers:
                 await peer.close()
+            shutil.rmtree(run_dir, ignore_errors=True)
 
     asyncio.run(main())
 
@@ -190,7 +192,9 @@ def test_claims_for_another_shard_are_queued_for_their_owner() -> None:
         assert list(worker.desired.pods) == [key_of(MINE)]
         (batch,) = queued(worker._peers[1])
         assert batch == [
-            PodClaim(key_of(THEIRS), manifest(THEIRS), decoded(pod_manifest(THEIRS), manifest(THEIRS)))
+            PodClaim(
+                key_of(THEIRS), manifest(THEIRS), decoded(pod_manifest(THEIRS), manifest(THEIRS))
+            )
         ]
 
     run_worker(scenario)
@@ -330,3 +334,45 @@ def test_orphans_of_its_shard_are_removed_only_once_every_source_has_been_seen(
         )
 
     run_worker(scenario)
+
+
+def test_each_decision_is_logged_with_the_pod_uid_and_source(captured_logs: LogCapture) -> None:
+    async def scenario(worker: Worker) -> None:
+        worker.receive([changed(MINE)])
+        worker.receive([changed(MINE, image="busybox:1.37")])
+        await worker.runner.idle()
+
+    run_worker(scenario)
+
+    old = decoded(pod_manifest(MINE), manifest(MINE)).metadata.uid
+    new = decoded(pod_manifest(MINE, image="busybox:1.37"), manifest(MINE)).metadata.uid
+    decisions = [
+        (record["event"], record["uid"])
+        for record in captured_logs.records()
+        if record["event"] in ("pod added", "pod removed", "pod updated")
+    ]
+    assert decisions == [("pod added", old), ("pod removed", old), ("pod added", new)]
+    assert {record["pod"] for record in captured_logs.records("pod added")} == {key_of(MINE)}
+    assert {record["source"] for record in captured_logs.records("pod added")} == {
+        manifest(MINE).location
+    }
+
+
+def test_two_manifests_claiming_one_pod_are_logged_as_a_duplicate(
+    captured_logs: LogCapture,
+) -> None:
+    backup = PodSource("file", f"{manifest(MINE).location}.bak")
+
+    async def scenario(worker: Worker) -> None:
+        worker.receive([changed(MINE)])
+        worker.receive([ManifestChanged(backup, pod_manifest(MINE), relisted=True)])
+
+        assert worker.desired.pods[key_of(MINE)].source == backup
+
+    run_worker(scenario)
+
+    (duplicate,) = captured_logs.records("duplicate pod name")
+    assert duplicate["level"] == "warning"
+    assert duplicate["pod"] == key_of(MINE)
+    assert duplicate["source"] == backup.location
+    assert duplicate["ignored"] == [manifest(MINE).location]
