@@ -137,18 +137,29 @@ def cold_start(directory: str, count: int, workers: int) -> float:
 
 
 def scenario_cold(root: str) -> list[Result]:
+    """Median of 5 runs, each beside a floor run just before it: the machine is noisy."""
     directory = write_dir(root, 10_000)
-    floor = parse_floor(directory)
-    figure = cold_start(directory, 10_000, 2)
+    floors, figures = [], []
+    for _ in range(5):
+        floors.append(parse_floor(directory))
+        figures.append(cold_start(directory, 10_000, 2))
     return [
         Result(
-            "cold start, 10,000 manifests, 2 workers",
-            figure,
+            "cold start, 10,000 manifests, 2 workers, median",
+            statistics.median(figures),
             "s",
-            "1 process read+CSafeLoader parse",
-            floor,
+            "1 process read+CSafeLoader, median",
+            statistics.median(floors),
             "<= 2.0 s wall",
-        )
+        ),
+        Result(
+            "cold start, 10,000 manifests, 2 workers, best",
+            min(figures),
+            "s",
+            "1 process read+CSafeLoader, best",
+            min(floors),
+            "(informative)",
+        ),
     ]
 
 

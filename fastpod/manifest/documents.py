@@ -38,6 +38,12 @@ _MAP = "tag:yaml.org,2002:map"
 _MERGE = "tag:yaml.org,2002:merge"
 
 
+_PLAIN_SCALARS = frozenset(f"tag:yaml.org,2002:{name}" for name in ("int", "float", "bool", "null"))
+_RESOLVED_CACHE_SIZE = 8192
+_resolved: dict[str, str] = {}
+"""Plain scalars' tags by text: manifests repeat the same keys and values over and over."""
+
+
 class _NeedsFullConstructor(Exception):
     """A document using merge keys, explicit tags or unhashable keys: PyYAML builds it."""
 
@@ -59,11 +65,19 @@ class KubeYamlLoader(yaml.CSafeLoader):
     def resolve(self, kind: type[yaml.Node], value: Any, implicit: tuple[bool, bool]) -> str:
         """The tag of an untagged node; only implicit scalar resolvers exist here."""
         if kind is yaml.ScalarNode:
-            if implicit[0]:
-                for tag, pattern in self.yaml_implicit_resolvers.get(value[:1], ()):
+            if not implicit[0]:
+                return _STR
+            tag = _resolved.get(value)
+            if tag is None:
+                tag = _STR
+                for candidate, pattern in self.yaml_implicit_resolvers.get(value[:1], ()):
                     if pattern.match(value):
-                        return str(tag)
-            return _STR
+                        tag = str(candidate)
+                        break
+                if len(_resolved) >= _RESOLVED_CACHE_SIZE:
+                    _resolved.clear()
+                _resolved[value] = tag
+            return tag
         return _SEQ if kind is yaml.SequenceNode else _MAP
 
     def descend_resolver(self, current_node: Any, current_index: Any) -> None:
@@ -103,7 +117,13 @@ class _Builder:
     def build(self, node: yaml.Node) -> Any:
         kind = type(node)
         if kind is yaml.ScalarNode:
-            return node.value if node.tag == _STR else self.loader.construct_object(node)
+            tag = node.tag
+            if tag == _STR:
+                return node.value
+            if tag in _PLAIN_SCALARS:
+                # no children, no anchors to track: the constructor alone will do
+                return self.loader.yaml_constructors[tag](self.loader, node)
+            return self.loader.construct_object(node)
         key = id(node)
         value = self.built.get(key)
         if value is not None:
