@@ -113,6 +113,9 @@ class Watcher:
         complete = True
         while True:
             now = loop.time()
+            if self._watch is None and directory.exists and now >= self._watch_at:
+                # a new watch is only trusted after a listing made once it exists
+                self._relist_now = True
             if self._relist_now or now >= next_relist:
                 self._relist_now = False
                 self._hints.clear()

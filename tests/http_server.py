@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import email.message
 import http.server
+import ssl
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+import trustme
 
 
 @dataclass(frozen=True)
@@ -35,15 +37,16 @@ class Request:
 class Server:
     """What the test HTTP server serves, per path, and the requests it received."""
 
-    def __init__(self, httpd: http.server.ThreadingHTTPServer) -> None:
+    def __init__(self, httpd: http.server.ThreadingHTTPServer, scheme: str) -> None:
         self.port = httpd.server_address[1]
+        self.scheme = scheme
         self.replies: dict[str, list[Reply]] = {}
         self.requests: list[Request] = []
         self._lock = threading.Lock()
 
     def url(self, path: str = "/pods") -> str:
         """The URL of ``path`` on this server."""
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"{self.scheme}://127.0.0.1:{self.port}{path}"
 
     def serve(self, path: str, *replies: Reply) -> None:
         """Answer requests for ``path`` with each reply in turn, then the last one forever."""
@@ -94,8 +97,23 @@ class _TestHTTPServer(http.server.ThreadingHTTPServer):
 @pytest.fixture
 def server() -> Iterator[Server]:
     """A real HTTP server on a free port of 127.0.0.1, in a background thread."""
+    yield from _serve(None)
+
+
+@pytest.fixture
+def tls_server() -> Iterator[Server]:
+    """The same over HTTPS, with a certificate from a CA that nobody trusts."""
+    authority = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("127.0.0.1").configure_cert(context)
+    yield from _serve(context)
+
+
+def _serve(tls: ssl.SSLContext | None) -> Iterator[Server]:
     httpd = _TestHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.state = Server(httpd)
+    if tls is not None:
+        httpd.socket = tls.wrap_socket(httpd.socket, server_side=True)
+    httpd.state = Server(httpd, "https" if tls else "http")
     thread = threading.Thread(target=httpd.serve_forever, args=(0.01,), daemon=True)
     thread.start()
     yield httpd.state

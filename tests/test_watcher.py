@@ -6,13 +6,16 @@ workers end up holding, and that nothing changed on the way that should not have
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.http_server import Reply, Server
 from tests.running import RunningFastpod, pod_key, pod_manifest, write_atomically
@@ -295,3 +298,44 @@ def test_an_unreachable_url_at_start_holds_back_the_all_sources_seen(
         assert set(fastpod.desired()) == {pod_key("web"), pod_key("api")}
     finally:
         fastpod.stop()
+
+
+QUEUE_LIMIT = Path("/proc/sys/fs/inotify/max_queued_events")
+
+
+def test_an_inotify_queue_overflow_relists_and_watches_again(manifests: Path) -> None:
+    """The kernel copies the queue limit into a watch when it is made: lowered only then."""
+    old_limit = QUEUE_LIMIT.read_text()
+    QUEUE_LIMIT.write_text("16\n")
+    try:
+        fastpod = start(manifests)
+        fastpod.wait_for_event("all sources seen", count=2)
+    finally:
+        QUEUE_LIMIT.write_text(old_limit)
+    try:
+        watcher = fastpod.child_pid("watcher")
+        os.kill(watcher, signal.SIGSTOP)
+        for index in range(40):
+            (manifests / f"pod-{index}.yaml").write_bytes(pod_manifest(f"pod-{index}"))
+        os.kill(watcher, signal.SIGCONT)
+        fastpod.wait_for(lambda: len(fastpod.desired()) == 40, timeout=5)
+        assert fastpod.events("inotify queue overflowed")
+        # watched again (after the 1 s back-off): a new file comes without a re-list
+        time.sleep(1.2)
+        write_atomically(str(manifests / "late.yaml"), pod_manifest("late"))
+        fastpod.wait_for(lambda: pod_key("late") in fastpod.desired(), timeout=5)
+    finally:
+        fastpod.stop()
+
+
+def test_a_semantically_identical_rewrite_changes_nothing(
+    manifests: Path, running: RunningFastpod
+) -> None:
+    """Reformatted YAML, even JSON: the same pod, so the same UID and no restart."""
+    mark = running.mark()
+    body = json.dumps(yaml.safe_load(pod_manifest("web")), indent=4).encode()
+    write_atomically(str(manifests / "web.yaml"), body)
+    write_atomically(str(manifests / "marker.yaml"), pod_manifest("marker"))
+    running.wait_for(lambda: pod_key("marker") in running.desired())
+    assert [record["pod"] for record in running.since(mark, "pod added")] == [pod_key("marker")]
+    assert running.since(mark, "pod removed") == []

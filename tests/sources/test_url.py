@@ -210,3 +210,11 @@ def test_a_non_http_url_is_a_failure_not_an_exception(log: io.StringIO) -> None:
 
 def test_closing_before_any_fetch_is_harmless() -> None:
     asyncio.run(UrlSource("http://127.0.0.1:1/pods").close())
+
+
+def test_https_certificates_are_verified(tls_server: Server, log: io.StringIO) -> None:
+    tls_server.serve("/pods", Reply(200, b"kind: Pod"))
+    assert poll(UrlSource(tls_server.url("/pods"))) == [None]
+    (failure,) = records(log, "manifest URL failed")
+    assert "certificate verify failed" in str(failure["error"])
+    assert tls_server.requests == [], "no request got through"
