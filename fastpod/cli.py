@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -75,7 +76,46 @@ def _add_run(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     run.add_argument(
         "--workers", type=int, default=0, help="worker processes (default: one per core)"
     )
-    run.add_argument("--runtime", choices=("fake",), default="fake", help="container runtime")
+    run.add_argument(
+        "--runtime",
+        choices=("docker", "fake"),
+        default="docker",
+        help="container runtime: the Docker Engine, or an in-memory fake (default docker)",
+    )
+    run.add_argument(
+        "--pod-infra-container-image",
+        default="registry.k8s.io/pause:3.10",
+        metavar="IMAGE",
+        help="the sandbox image holding each pod's namespaces",
+    )
+    run.add_argument(
+        "--docker-socket", default="/var/run/docker.sock", help="the Docker Engine's socket"
+    )
+    run.add_argument(
+        "--root-dir",
+        default="/var/lib/fastpod",
+        help="where pods' own directories (emptyDir volumes) live",
+    )
+    run.add_argument(
+        "--pod-logs-dir",
+        default="/var/log/pods",
+        help="pod log links; container links go to ../containers beside it",
+    )
+    run.add_argument(
+        "--restart-backoff",
+        type=_duration,
+        nargs=2,
+        default=(10.0, 300.0),
+        metavar=("INITIAL", "MAX"),
+        help="crash-loop back-off: first delay and cap (default 10s 300s)",
+    )
+    run.add_argument(
+        "--resync-period",
+        type=_duration,
+        default=10.0,
+        metavar="SECONDS",
+        help="how often each pod is compared with the runtime without an event (default 10)",
+    )
     run.add_argument(
         "--fake-latency",
         type=_duration,
@@ -134,6 +174,13 @@ def _run_config(arguments: argparse.Namespace) -> Config:
             remove=latency,
         ),
         log_format=arguments.log_format,
+        pod_infra_container_image=arguments.pod_infra_container_image,
+        docker_socket=arguments.docker_socket,
+        root_dir=os.path.abspath(arguments.root_dir),
+        pod_logs_dir=os.path.abspath(arguments.pod_logs_dir),
+        backoff_initial=arguments.restart_backoff[0],
+        backoff_max=arguments.restart_backoff[1],
+        resync_period=arguments.resync_period,
     )
 
 

@@ -14,7 +14,7 @@ import msgspec
 
 from fastpod.logs import LogFormat
 
-RuntimeName = Literal["fake"]
+RuntimeName = Literal["fake", "docker"]
 
 
 class FakeLatencies(msgspec.Struct, frozen=True, kw_only=True):
@@ -45,6 +45,14 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
     batch_size: int = 256
     runtime: RuntimeName = "fake"
     fake_latencies: FakeLatencies = FakeLatencies()
+    pod_infra_container_image: str = "registry.k8s.io/pause:3.10"
+    docker_socket: str = "/var/run/docker.sock"
+    root_dir: str = "/var/lib/fastpod"
+    pod_logs_dir: str = "/var/log/pods"
+    backoff_initial: float = 10.0
+    backoff_max: float = 300.0
+    backoff_reset: float = 600.0
+    resync_period: float = 10.0
     log_format: LogFormat = "text"
     run_dir: str | None = None
 

@@ -1,1 +1,17 @@
 """Container runtimes behind one CRI-shaped seam: the fake (tests, benchmarks) and real ones."""
+
+from __future__ import annotations
+
+from fastpod.config import Config
+from fastpod.runtime.base import Runtime
+
+
+def create_runtime(config: Config) -> Runtime:
+    """The runtime the configuration names."""
+    if config.runtime == "docker":
+        from fastpod.runtime.docker import DockerRuntime
+
+        return DockerRuntime(config.pod_infra_container_image, config.docker_socket)
+    from fastpod.runtime.fake import FakeRuntime
+
+    return FakeRuntime(config.fake_latencies)

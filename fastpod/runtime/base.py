@@ -1,4 +1,4 @@
-"""The runtime seam, shaped like the kubelet's CRI: sandboxes, containers, listing by labels.
+"""The runtime seam, shaped like the kubelet's CRI: sandboxes, containers, images, events.
 
 Nothing above ``fastpod/runtime`` knows which runtime runs; the fake and the real ones are
 interchangeable behind :class:`Runtime`, as httpx's transports are behind its client.
@@ -6,11 +6,14 @@ interchangeable behind :class:`Runtime`, as httpx's transports are behind its cl
 
 from __future__ import annotations
 
-from typing import Literal, Protocol
+from collections.abc import AsyncIterator
+from typing import Literal, NamedTuple, Protocol
 
 import msgspec
 
-from fastpod.model import Container, Pod
+from fastpod.model import Pod
+from fastpod.runtime.labels import CONTAINER_NAME, POD_NAME, POD_NAMESPACE, POD_UID
+from fastpod.runtime.spec import CONTAINER_HASH, CONTAINER_KIND, RESTART_COUNT, ContainerSpec
 
 ContainerState = Literal["created", "running", "exited"]
 
@@ -19,28 +22,81 @@ class RuntimeCallError(Exception):
     """A runtime call failed; the message says which call and why."""
 
 
+class ImageMissing(RuntimeCallError):
+    """The image is not on the node."""
+
+
 class SandboxInfo(msgspec.Struct, frozen=True):
     """A pod sandbox as the runtime lists it."""
 
     id: str
     labels: dict[str, str]
     ready: bool
+    created: float = 0.0
+
+    @property
+    def pod_uid(self) -> str:
+        """The UID of the pod it belongs to."""
+        return self.labels.get(POD_UID, "")
+
+    @property
+    def pod_key(self) -> str:
+        """``namespace/name`` of the pod it belongs to."""
+        return f"{self.labels.get(POD_NAMESPACE, '')}/{self.labels.get(POD_NAME, '')}"
 
 
 class ContainerInfo(msgspec.Struct, frozen=True):
-    """A container as the runtime lists it."""
+    """A container as the runtime lists it, times in seconds since the epoch."""
 
     id: str
     sandbox_id: str
     labels: dict[str, str]
     state: ContainerState
     exit_code: int | None = None
+    created: float = 0.0
+    started_at: float | None = None
+    finished_at: float | None = None
+
+    @property
+    def name(self) -> str:
+        """The container's name in its pod."""
+        return self.labels.get(CONTAINER_NAME, "")
+
+    @property
+    def pod_uid(self) -> str:
+        """The UID of the pod it belongs to."""
+        return self.labels.get(POD_UID, "")
+
+    @property
+    def restart_count(self) -> int:
+        """How many times this container of the pod was restarted before this one."""
+        try:
+            return int(self.labels.get(RESTART_COUNT, "0"))
+        except ValueError:
+            return 0
+
+    @property
+    def hash(self) -> str:
+        """The kubelet's container hash it was created with."""
+        return self.labels.get(CONTAINER_HASH, "")
+
+    @property
+    def kind(self) -> str:
+        """``init``, ``sidecar`` or ``regular``."""
+        return self.labels.get(CONTAINER_KIND, "regular")
+
+
+class RuntimeEvent(NamedTuple):
+    """Something happened to a pod's containers (``pod_uid``), or anything may have (None)."""
+
+    pod_uid: str | None
+    reason: str
 
 
 class Runtime(Protocol):
     """What fastpod asks of a container runtime; every call may raise :class:`RuntimeCallError`."""
 
-    async def run_pod_sandbox(self, pod: Pod) -> str:
+    async def run_pod_sandbox(self, pod: Pod, attempt: int) -> str:
         """Create and start the sandbox holding the pod's namespaces; its id."""
         ...
 
@@ -52,7 +108,7 @@ class Runtime(Protocol):
         """Remove a stopped sandbox."""
         ...
 
-    async def create_container(self, sandbox_id: str, pod: Pod, container: Container) -> str:
+    async def create_container(self, sandbox_id: str, pod: Pod, spec: ContainerSpec) -> str:
         """Create a container in a sandbox; its id."""
         ...
 
@@ -61,19 +117,36 @@ class Runtime(Protocol):
         ...
 
     async def stop_container(self, container_id: str, grace_period: float) -> None:
-        """SIGTERM, then SIGKILL after ``grace_period`` seconds."""
+        """SIGTERM (or the image's stop signal), then SIGKILL after ``grace_period`` seconds."""
         ...
 
     async def remove_container(self, container_id: str) -> None:
         """Remove a stopped container."""
         ...
 
-    async def list_pod_sandboxes(self) -> list[SandboxInfo]:
-        """Every sandbox fastpod manages."""
+    async def list_pod_sandboxes(self, pod_uid: str | None = None) -> list[SandboxInfo]:
+        """The sandboxes fastpod manages, of one pod if ``pod_uid`` is given."""
         ...
 
-    async def list_containers(self) -> list[ContainerInfo]:
-        """Every container fastpod manages."""
+    async def list_containers(self, pod_uid: str | None = None) -> list[ContainerInfo]:
+        """The containers fastpod manages, of one pod if ``pod_uid`` is given."""
+        ...
+
+    async def image_present(self, image: str) -> bool:
+        """Whether the image is on the node."""
+        ...
+
+    async def pull_image(self, image: str) -> None:
+        """Pull the image; raises :class:`RuntimeCallError` naming why it failed."""
+        ...
+
+    async def container_log_path(self, container_id: str) -> str | None:
+        """Where the runtime writes the container's output, if it is a file."""
+        ...
+
+    def events(self) -> AsyncIterator[RuntimeEvent]:
+        """Container starts and deaths as they happen; ``RuntimeEvent(None, ...)`` after the
+        stream was lost and found again, when anything may have happened meanwhile."""
         ...
 
     async def close(self) -> None:

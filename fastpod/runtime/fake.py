@@ -2,50 +2,69 @@
 
 It keeps sandboxes and containers in dictionaries and sleeps as long as the configured
 latencies say, so the rest of fastpod can be exercised and measured without a daemon.
+Containers run until :meth:`FakeRuntime.exit` ends one, as a crash would.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import time
+from collections.abc import AsyncIterator
 
 from fastpod.config import FakeLatencies
-from fastpod.model import Container, Pod
-from fastpod.runtime.base import ContainerInfo, ContainerState, RuntimeCallError, SandboxInfo
-from fastpod.runtime.labels import container_labels, sandbox_labels
+from fastpod.model import Pod
+from fastpod.runtime.base import (
+    ContainerInfo,
+    ContainerState,
+    ImageMissing,
+    RuntimeCallError,
+    RuntimeEvent,
+    SandboxInfo,
+)
+from fastpod.runtime.labels import sandbox_labels
+from fastpod.runtime.spec import ContainerSpec
 
 
 class FakeRuntime:
     """A :class:`~fastpod.runtime.base.Runtime` that runs nothing and forgets on exit."""
 
-    def __init__(self, latencies: FakeLatencies | None = None) -> None:
+    def __init__(
+        self, latencies: FakeLatencies | None = None, images: set[str] | None = None
+    ) -> None:
         self.latencies = latencies or FakeLatencies()
+        self.images = images
         self.sandboxes: dict[str, SandboxInfo] = {}
         self.containers: dict[str, ContainerInfo] = {}
+        self.specs: dict[str, ContainerSpec] = {}
         self._ids = itertools.count(1)
+        self._events: asyncio.Queue[RuntimeEvent] = asyncio.Queue()
 
-    async def run_pod_sandbox(self, pod: Pod) -> str:
+    async def run_pod_sandbox(self, pod: Pod, attempt: int) -> str:
         await _pause(self.latencies.run_sandbox)
         sandbox_id = f"sandbox-{next(self._ids)}"
-        self.sandboxes[sandbox_id] = SandboxInfo(sandbox_id, sandbox_labels(pod), ready=True)
+        labels = sandbox_labels(pod)
+        self.sandboxes[sandbox_id] = SandboxInfo(sandbox_id, labels, True, time.time())
         return sandbox_id
 
     async def stop_pod_sandbox(self, sandbox_id: str) -> None:
         await _pause(self.latencies.stop_container)
         sandbox = self._sandbox(sandbox_id)
-        self.sandboxes[sandbox_id] = SandboxInfo(sandbox_id, sandbox.labels, ready=False)
+        self.sandboxes[sandbox_id] = SandboxInfo(sandbox_id, sandbox.labels, False, sandbox.created)
 
     async def remove_pod_sandbox(self, sandbox_id: str) -> None:
         await _pause(self.latencies.remove)
         self._sandbox(sandbox_id)
         del self.sandboxes[sandbox_id]
 
-    async def create_container(self, sandbox_id: str, pod: Pod, container: Container) -> str:
+    async def create_container(self, sandbox_id: str, pod: Pod, spec: ContainerSpec) -> str:
         await _pause(self.latencies.create_container)
         self._sandbox(sandbox_id)
         container_id = f"container-{next(self._ids)}"
-        labels = container_labels(pod, container)
-        self.containers[container_id] = ContainerInfo(container_id, sandbox_id, labels, "created")
+        self.containers[container_id] = ContainerInfo(
+            container_id, sandbox_id, spec.labels, "created", created=time.time()
+        )
+        self.specs[container_id] = spec
         return container_id
 
     async def start_container(self, container_id: str) -> None:
@@ -54,21 +73,40 @@ class FakeRuntime:
 
     async def stop_container(self, container_id: str, grace_period: float) -> None:
         await _pause(self.latencies.stop_container)
-        self._set_state(container_id, "exited", 0)
+        if self._container(container_id).state != "exited":
+            self._set_state(container_id, "exited", 137)
 
     async def remove_container(self, container_id: str) -> None:
         await _pause(self.latencies.remove)
         self._container(container_id)
         del self.containers[container_id]
+        self.specs.pop(container_id, None)
 
-    async def list_pod_sandboxes(self) -> list[SandboxInfo]:
-        return list(self.sandboxes.values())
+    async def list_pod_sandboxes(self, pod_uid: str | None = None) -> list[SandboxInfo]:
+        return [s for s in self.sandboxes.values() if pod_uid in (None, s.pod_uid)]
 
-    async def list_containers(self) -> list[ContainerInfo]:
-        return list(self.containers.values())
+    async def list_containers(self, pod_uid: str | None = None) -> list[ContainerInfo]:
+        return [c for c in self.containers.values() if pod_uid in (None, c.pod_uid)]
+
+    async def image_present(self, image: str) -> bool:
+        return self.images is None or image in self.images
+
+    async def pull_image(self, image: str) -> None:
+        raise ImageMissing(f"pulling {image}: no registry is reachable from the fake runtime")
+
+    async def container_log_path(self, container_id: str) -> str | None:
+        return None
+
+    async def events(self) -> AsyncIterator[RuntimeEvent]:
+        while True:
+            yield await self._events.get()
 
     async def close(self) -> None:
         return None
+
+    def exit(self, container_id: str, exit_code: int) -> None:
+        """End a running container, as if its process exited with ``exit_code``."""
+        self._set_state(container_id, "exited", exit_code)
 
     def _sandbox(self, sandbox_id: str) -> SandboxInfo:
         try:
@@ -83,14 +121,21 @@ class FakeRuntime:
             raise RuntimeCallError(f"no such container: {container_id}") from None
 
     def _set_state(self, container_id: str, state: ContainerState, exit_code: int | None) -> None:
-        container = self._container(container_id)
+        info = self._container(container_id)
+        now = time.time()
         self.containers[container_id] = ContainerInfo(
             container_id,
-            container.sandbox_id,
-            container.labels,
+            info.sandbox_id,
+            info.labels,
             state,
             exit_code,
+            info.created,
+            now if state == "running" else info.started_at,
+            now if state == "exited" else None,
         )
+        if state in ("running", "exited"):
+            reason = "started" if state == "running" else "died"
+            self._events.put_nowait(RuntimeEvent(info.pod_uid, reason))
 
 
 async def _pause(seconds: float) -> None:

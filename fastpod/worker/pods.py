@@ -1,154 +1,333 @@
-"""Runs the pods a worker owns on the runtime, one operation at a time per pod name.
+"""Runs the pods a worker owns: one sync loop per pod name, driven by the pure lifecycle.
 
-Operations on one pod name are chained, so a replaced pod is fully stopped before its
-successor with the same name starts (the kubelet's ``allowStaticPodStart``); different pods
-proceed in parallel. Restart policy and back-off come with the lifecycle, not here.
+Each loop observes the pod's sandbox and containers, asks :func:`compute_pod_actions` what
+to do, does it, and sleeps until a runtime event, a back-off deadline or the periodic
+resync wakes it. One loop per pod *name* means a replaced pod is fully stopped before its
+successor with the same name starts (the kubelet's ``allowStaticPodStart``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
-from collections.abc import Awaitable, Callable
+import contextlib
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from fastpod import logs
+from fastpod.backoff import BackOff
+from fastpod.lifecycle import PodActions, StartContainer, compute_pod_actions
 from fastpod.model import Pod
-from fastpod.runtime.base import Runtime, RuntimeCallError
-from fastpod.runtime.labels import POD_NAME, POD_NAMESPACE, POD_UID
+from fastpod.runtime.base import ContainerInfo, Runtime, RuntimeCallError
+from fastpod.runtime.podlogs import PodLogs
+from fastpod.runtime.spec import PodContext, container_spec, unsupported
+from fastpod.runtime.volumes import VolumeError, prepare_volumes, remove_volumes
 from fastpod.worker.desired import PodChange
 
-DEFAULT_GRACE_PERIOD = 30.0
+MINIMUM_GRACE_PERIOD = 2.0
+"""The kubelet never gives a container less than this to stop (``minimumGracePeriodInSeconds``)."""
 
 
-@dataclass(slots=True)
-class RunningPod:
-    """What the runtime holds for one pod UID."""
+@dataclass(frozen=True, slots=True)
+class LifecycleSettings:
+    """The numbers of the lifecycle: back-off, resync, and where pods keep their files."""
 
-    sandbox_id: str | None = None
-    container_ids: list[str] = field(default_factory=list)
+    backoff_initial: float = 10.0
+    backoff_max: float = 300.0
+    backoff_reset: float = 600.0
+    resync_period: float = 10.0
+    root_dir: str = "/var/lib/fastpod"
+    pod_logs_dir: str = "/var/log/pods"
+    host_ip: str = "127.0.0.1"
 
 
 def _key(pod: Pod) -> str:
     return f"{pod.metadata.namespace}/{pod.metadata.name}"
 
 
-class PodRunner:
-    """Applies :class:`PodChange` decisions to the runtime and knows what runs, by pod UID."""
+def _grace(pod: Pod) -> float:
+    seconds = pod.spec.termination_grace_period_seconds
+    return max(float(30 if seconds is None else seconds), MINIMUM_GRACE_PERIOD)
 
-    def __init__(self, runtime: Runtime) -> None:
+
+@dataclass(slots=True)
+class PodWorker:
+    """The sync loop of one pod name: the pod it runs now, and the one it should run."""
+
+    key: str
+    desired: Pod | None
+    running: Pod | None = None
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    task: asyncio.Task[None] | None = None
+    exits_logged: set[str] = field(default_factory=set)
+
+
+class PodRunner:
+    """Keeps every pod this worker owns as its spec says, on the runtime."""
+
+    def __init__(self, runtime: Runtime, settings: LifecycleSettings | None = None) -> None:
         self.runtime = runtime
-        self.running: dict[str, RunningPod] = {}
-        self._chains: dict[str, asyncio.Task[None]] = {}
+        self.settings = settings or LifecycleSettings()
+        self.crash_backoff = BackOff(
+            self.settings.backoff_initial, self.settings.backoff_max, self.settings.backoff_reset
+        )
+        self.image_backoff = BackOff(10.0, 300.0, 600.0)
+        self.pod_logs = PodLogs(self.settings.pod_logs_dir)
+        self.workers: dict[str, PodWorker] = {}
 
     def submit(self, change: PodChange) -> None:
-        """Queue ``change`` behind whatever is still under way for the same pod name."""
-        self._enqueue(_key(change.pod), functools.partial(self._apply, change))
+        """Make the pod named in ``change`` what the change says, in its own loop."""
+        key = _key(change.pod)
+        desired = None if change.kind == "removed" else change.pod
+        worker = self.workers.get(key)
+        if worker is None:
+            if desired is None:
+                return
+            worker = self.workers[key] = PodWorker(key, desired)
+            worker.task = asyncio.get_running_loop().create_task(self._run(worker))
+        else:
+            worker.desired = desired
+        worker.wake.set()
+
+    def wake(self, pod_uid: str | None) -> None:
+        """Sync the pod with this UID now (all pods when None): the runtime saw a change."""
+        for worker in self.workers.values():
+            if pod_uid is None or (
+                worker.running is not None and worker.running.metadata.uid == pod_uid
+            ):
+                worker.wake.set()
+
+    async def follow_events(self) -> None:
+        """Wake pods on the runtime's events until cancelled."""
+        async for event in self.runtime.events():
+            self.wake(event.pod_uid)
 
     async def idle(self) -> None:
-        """Wait until every queued operation has finished."""
-        while self._chains:
-            await asyncio.gather(*self._chains.values(), return_exceptions=True)
-
-    async def adopt(self) -> None:
-        """Learn what already runs (a restarted worker), so it is not started twice."""
-        for sandbox in await self.runtime.list_pod_sandboxes():
-            uid = sandbox.labels.get(POD_UID)
-            if uid:
-                self.running.setdefault(uid, RunningPod()).sandbox_id = sandbox.id
-        for container in await self.runtime.list_containers():
-            uid = container.labels.get(POD_UID)
-            if uid:
-                self.running.setdefault(uid, RunningPod()).container_ids.append(container.id)
+        """Wait until every pod loop has ended (every pod removed)."""
+        while self.workers:
+            tasks = [w.task for w in self.workers.values() if w.task is not None]
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     async def remove_orphans(
         self, is_desired: Callable[[str, str], bool], owns: Callable[[str], bool]
     ) -> None:
-        """Stop the pods this worker owns that no source wants any more.
+        """Stop what runs for pods this worker owns that no source wants any more.
 
-        Each is stopped in its pod name's queue and only if still unwanted by then, so a
-        pod wanted again while the sweep goes on is left running.
+        Pods under a loop are that loop's business; the others are checked again just before
+        they are stopped, so a pod wanted again meanwhile is left alone.
         """
         for sandbox in await self.runtime.list_pod_sandboxes():
-            uid = sandbox.labels.get(POD_UID, "")
-            key = f"{sandbox.labels.get(POD_NAMESPACE)}/{sandbox.labels.get(POD_NAME)}"
-            if owns(key):
-                self._enqueue(key, functools.partial(self._stop_orphan, key, uid, is_desired))
+            key, uid = sandbox.pod_key, sandbox.pod_uid
+            if not owns(key) or key in self.workers or is_desired(key, uid):
+                continue
+            logs.emit("orphan pod removed", pod=key, uid=uid)
+            await self._stop_uid(key, uid, MINIMUM_GRACE_PERIOD)
 
-    def _enqueue(self, key: str, operation: Callable[[], Awaitable[None]]) -> None:
-        previous = self._chains.get(key)
-        task = asyncio.get_running_loop().create_task(self._after(previous, key, operation))
-        self._chains[key] = task
-        task.add_done_callback(lambda done: self._forget(key, done))
+    async def close(self) -> None:
+        """Stop every loop; the pods keep running, as the kubelet leaves them."""
+        tasks = [w.task for w in self.workers.values() if w.task is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def _after(
-        self,
-        previous: asyncio.Task[None] | None,
-        key: str,
-        operation: Callable[[], Awaitable[None]],
-    ) -> None:
-        if previous is not None:
-            await asyncio.gather(previous, return_exceptions=True)
+    async def _run(self, worker: PodWorker) -> None:
         try:
-            await operation()
+            while True:
+                worker.wake.clear()
+                desired = worker.desired
+                running = worker.running
+                if running is not None and (
+                    desired is None or desired.metadata.uid != running.metadata.uid
+                ):
+                    await self._stop_pod(running)
+                    worker.running = None
+                    worker.exits_logged.clear()
+                    continue
+                if desired is None:
+                    break
+                if running is None:
+                    worker.running = desired
+                    for note in unsupported(desired):
+                        logs.emit(
+                            "pod feature not supported", level="warning", pod=worker.key, note=note
+                        )
+                retry_at = await self._sync(worker, desired)
+                await self._sleep(worker, retry_at)
+        finally:
+            if self.workers.get(worker.key) is worker and worker.task is asyncio.current_task():
+                del self.workers[worker.key]
+
+    async def _sleep(self, worker: PodWorker, retry_at: float | None) -> None:
+        timeout = self.settings.resync_period
+        if retry_at is not None:
+            timeout = min(timeout, max(0.0, retry_at - time.time()))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(worker.wake.wait(), timeout)
+
+    async def _sync(self, worker: PodWorker, pod: Pod) -> float | None:
+        uid = pod.metadata.uid or ""
+        try:
+            sandboxes = await self.runtime.list_pod_sandboxes(uid)
+            containers = await self.runtime.list_containers(uid)
+            self._log_exits(worker, containers)
+            now = time.time()
+            actions = compute_pod_actions(pod, sandboxes, containers, self.crash_backoff, now)
+            return await self._apply(worker.key, pod, actions, containers)
+        except RuntimeCallError as error:
+            logs.emit("runtime call failed", level="error", pod=worker.key, error=str(error))
+        except VolumeError as error:
+            logs.emit("pod cannot start", level="error", pod=worker.key, error=str(error))
+        return None
+
+    async def _apply(
+        self, key: str, pod: Pod, actions: PodActions, containers: list[ContainerInfo]
+    ) -> float | None:
+        uid = pod.metadata.uid or ""
+        grace = _grace(pod)
+        if actions.kill_pod:
+            await self._kill_all(containers, grace)
+            for sandbox in await self.runtime.list_pod_sandboxes(uid):
+                if sandbox.ready:
+                    await self.runtime.stop_pod_sandbox(sandbox.id)
+        await asyncio.gather(*(self.runtime.stop_container(i, grace) for i in actions.kill))
+        for container_id in actions.remove:
+            await self.runtime.remove_container(container_id)
+        for old_sandbox in actions.remove_sandboxes:
+            await self._remove_sandbox(old_sandbox, containers)
+        for name, reason in actions.waiting.items():
+            logs.emit("container waiting", pod=key, container=name, reason=reason)
+        sandbox_id: str | None = None
+        if actions.create_sandbox:
+            if not actions.start:
+                return actions.retry_at
+            prepare_volumes(pod, self._context(pod))
+            self.pod_logs.create_pod_dir(pod)
+            attempt = len(await self.runtime.list_pod_sandboxes(uid))
+            sandbox_id = await self.runtime.run_pod_sandbox(pod, attempt)
+        elif actions.start:
+            ready = [s for s in await self.runtime.list_pod_sandboxes(uid) if s.ready]
+            sandbox_id = ready[0].id if ready else None
+        if sandbox_id is None:
+            return actions.retry_at
+        retry_at = actions.retry_at
+        for start in actions.start:
+            image_retry = await self._start(key, pod, sandbox_id, start)
+            if image_retry is not None:
+                retry_at = image_retry if retry_at is None else min(retry_at, image_retry)
+                break
+        for backoff_key, failed_at in actions.restarts:
+            self.crash_backoff.retried(backoff_key, failed_at, time.time())
+        return retry_at
+
+    async def _start(
+        self, key: str, pod: Pod, sandbox_id: str, start: StartContainer
+    ) -> float | None:
+        container = start.container
+        image = container.image or ""
+        if not await self._ensure_image(key, pod, image, container.image_pull_policy):
+            retry_at = self.image_backoff.waiting_until(
+                f"{pod.metadata.uid}_{image}", time.time(), time.time()
+            )
+            return retry_at if retry_at is not None else time.time() + self.settings.resync_period
+        restart_count = max(
+            start.restart_count, self.pod_logs.next_restart_count(pod, container.name or "")
+        )
+        spec = container_spec(pod, container, restart_count, start.kind, self._context(pod))
+        container_id = await self.runtime.create_container(sandbox_id, pod, spec)
+        await self.runtime.start_container(container_id)
+        # Docker names the log file only once the container has started
+        log_path = await self.runtime.container_log_path(container_id)
+        self.pod_logs.link(pod, container.name or "", restart_count, container_id, log_path)
+        logs.emit(
+            "container started",
+            pod=key,
+            container=container.name,
+            restart_count=restart_count,
+            id=container_id[:12],
+        )
+        return None
+
+    async def _ensure_image(self, key: str, pod: Pod, image: str, policy: str | None) -> bool:
+        present = await self.runtime.image_present(image)
+        if policy == "Never" or (present and policy != "Always"):
+            if not present:
+                logs.emit(
+                    "container waiting",
+                    level="error",
+                    pod=key,
+                    reason="ErrImageNeverPull",
+                    image=image,
+                )
+            return present
+        backoff_key = f"{pod.metadata.uid}_{image}"
+        now = time.time()
+        if self.image_backoff.waiting_until(backoff_key, now, now) is not None:
+            logs.emit("container waiting", pod=key, reason="ImagePullBackOff", image=image)
+            return False
+        try:
+            await self.runtime.pull_image(image)
+        except RuntimeCallError as error:
+            self.image_backoff.retried(backoff_key, now, now)
+            logs.emit("image pull failed", level="error", pod=key, image=image, error=str(error))
+            return False
+        return True
+
+    def _log_exits(self, worker: PodWorker, containers: list[ContainerInfo]) -> None:
+        for info in containers:
+            if info.state == "exited" and info.id not in worker.exits_logged:
+                worker.exits_logged.add(info.id)
+                logs.emit(
+                    "container exited",
+                    pod=worker.key,
+                    container=info.name,
+                    exit_code=info.exit_code,
+                    restart_count=info.restart_count,
+                )
+
+    async def _kill_all(self, containers: list[ContainerInfo], grace: float) -> None:
+        alive = [info for info in containers if info.state != "exited"]
+        # main containers first, in parallel; sidecars after them, as the kubelet orders it
+        for kinds in (("regular", "init"), ("sidecar",)):
+            await asyncio.gather(
+                *(
+                    self.runtime.stop_container(info.id, grace)
+                    for info in alive
+                    if info.kind in kinds
+                )
+            )
+
+    async def _stop_pod(self, pod: Pod) -> None:
+        await self._stop_uid(_key(pod), pod.metadata.uid or "", _grace(pod))
+        remove_volumes(self._context(pod))
+        self.pod_logs.remove_pod(pod)
+        self.crash_backoff.forget(f"{pod.metadata.uid}_")
+        self.image_backoff.forget(f"{pod.metadata.uid}_")
+
+    async def _stop_uid(self, key: str, uid: str, grace: float) -> None:
+        try:
+            containers = await self.runtime.list_containers(uid)
+            await self._kill_all(containers, grace)
+            for info in containers:
+                await self.runtime.remove_container(info.id)
+            for sandbox in await self.runtime.list_pod_sandboxes(uid):
+                await self.runtime.stop_pod_sandbox(sandbox.id)
+                await self.runtime.remove_pod_sandbox(sandbox.id)
         except RuntimeCallError as error:
             logs.emit("runtime call failed", level="error", pod=key, error=str(error))
-
-    async def _stop_orphan(
-        self, key: str, uid: str, is_desired: Callable[[str, str], bool]
-    ) -> None:
-        if is_desired(key, uid):
             return
-        logs.emit("orphan pod removed", pod=key, uid=uid)
-        await self._stop(key, uid, DEFAULT_GRACE_PERIOD)
-
-    async def _apply(self, change: PodChange) -> None:
-        pod = change.pod
-        if change.kind == "removed":
-            await self._stop(_key(pod), pod.metadata.uid or "", _grace(pod))
-        elif change.kind == "updated" and change.previous is not None:
-            await self._stop(_key(pod), pod.metadata.uid or "", _grace(change.previous))
-            await self._start(pod)
-        else:
-            await self._start(pod)
-
-    async def _start(self, pod: Pod) -> None:
-        uid = pod.metadata.uid or ""
-        running = self.running.setdefault(uid, RunningPod())
-        if running.sandbox_id is not None and running.container_ids:
-            return  # adopted: it already runs
-        if running.sandbox_id is None:
-            running.sandbox_id = await self.runtime.run_pod_sandbox(pod)
-        for container in pod.spec.containers or ():
-            container_id = await self.runtime.create_container(running.sandbox_id, pod, container)
-            running.container_ids.append(container_id)
-            await self.runtime.start_container(container_id)
-        logs.emit("pod started", pod=_key(pod), uid=uid)
-
-    async def _stop(self, key: str, uid: str, grace_period: float) -> None:
-        running = self.running.pop(uid, None)
-        if running is None:
-            return
-        await asyncio.gather(
-            *(
-                self._stop_container(container_id, grace_period)
-                for container_id in running.container_ids
-            )
-        )
-        if running.sandbox_id is not None:
-            await self.runtime.stop_pod_sandbox(running.sandbox_id)
-            await self.runtime.remove_pod_sandbox(running.sandbox_id)
         logs.emit("pod stopped", pod=key, uid=uid)
 
-    async def _stop_container(self, container_id: str, grace_period: float) -> None:
-        await self.runtime.stop_container(container_id, grace_period)
-        await self.runtime.remove_container(container_id)
+    async def _remove_sandbox(self, sandbox_id: str, containers: list[ContainerInfo]) -> None:
+        for info in containers:
+            if info.sandbox_id == sandbox_id and info.state == "exited":
+                with contextlib.suppress(RuntimeCallError):
+                    await self.runtime.remove_container(info.id)
+        await self.runtime.remove_pod_sandbox(sandbox_id)
 
-    def _forget(self, key: str, done: asyncio.Task[None]) -> None:
-        if self._chains.get(key) is done:
-            del self._chains[key]
-
-
-def _grace(pod: Pod) -> float:
-    seconds = pod.spec.termination_grace_period_seconds
-    return float(DEFAULT_GRACE_PERIOD if seconds is None else seconds)
+    def _context(self, pod: Pod) -> PodContext:
+        host_ip = self.settings.host_ip
+        return PodContext(
+            host_ip=host_ip,
+            pod_ip=host_ip if pod.spec.host_network else "127.0.0.1",
+            volumes_dir=f"{self.settings.root_dir}/pods/{pod.metadata.uid}/volumes",
+        )

@@ -24,12 +24,13 @@ from fastpod.messages import (
     RelistDone,
     shard_of,
 )
+from fastpod.node import host_ip
 from fastpod.process import run_child
 from fastpod.rundir import worker_socket
-from fastpod.runtime.fake import FakeRuntime
+from fastpod.runtime import create_runtime
 from fastpod.worker.decoder import ManifestDecoder
 from fastpod.worker.desired import DesiredPods, PodChange
-from fastpod.worker.pods import PodRunner
+from fastpod.worker.pods import LifecycleSettings, PodRunner
 
 
 class SyncGate:
@@ -82,18 +83,31 @@ class Worker:
         self.workers = config.worker_count
         self.decoder = ManifestDecoder(config.node_name)
         self.desired = DesiredPods()
-        self.runner = PodRunner(FakeRuntime(config.fake_latencies))
+        self.runner = PodRunner(
+            create_runtime(config),
+            LifecycleSettings(
+                backoff_initial=config.backoff_initial,
+                backoff_max=config.backoff_max,
+                backoff_reset=config.backoff_reset,
+                resync_period=config.resync_period,
+                root_dir=config.root_dir,
+                pod_logs_dir=config.pod_logs_dir,
+                host_ip=host_ip(),
+            ),
+        )
         self.gate = SyncGate(index, self.workers, config.sources)
         self._inbox = Inbox(worker_socket(run_dir, index), self.receive)
         self._peers = [Outbox(worker_socket(run_dir, peer)) for peer in range(self.workers)]
 
     async def run(self, stop: asyncio.Event) -> None:
         """Serve until ``stop`` is set."""
-        await self.runner.adopt()
         await self._inbox.start()
+        events = asyncio.create_task(self.runner.follow_events())
         try:
             await stop.wait()
         finally:
+            events.cancel()
+            await self.runner.close()
             await self._inbox.close()
             for peer in self._peers:
                 await peer.close()

@@ -1,0 +1,229 @@
+"""PURE: what to do with one pod now, given its spec, what the runtime runs, and the time.
+
+The kubelet's ``computePodActions`` (``kuberuntime_manager.go``) for static pods: a sandbox
+when there is none ready, init containers one at a time in order, sidecars kept running
+beside the main containers, regular containers restarted by the restart policy under the
+crash-loop back-off, a container whose image changed replaced, and at most one dead
+container kept per container name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal, NamedTuple
+
+import msgspec
+
+from fastpod.backoff import BackOff
+from fastpod.model import Container, Pod
+from fastpod.runtime.base import ContainerInfo, SandboxInfo
+from fastpod.runtime.spec import container_hash
+
+ContainerKind = Literal["init", "sidecar", "regular"]
+
+
+class StartContainer(NamedTuple):
+    """Create and start ``container`` as its ``restart_count``-th restart."""
+
+    container: Container
+    kind: ContainerKind
+    restart_count: int
+
+
+class PodActions(msgspec.Struct, kw_only=True):
+    """Everything to do to a pod in one sync, in this order: kill, create sandbox, start."""
+
+    kill_pod: bool = False
+    create_sandbox: bool = False
+    kill: list[str] = msgspec.field(default_factory=list)
+    start: list[StartContainer] = msgspec.field(default_factory=list)
+    remove: list[str] = msgspec.field(default_factory=list)
+    remove_sandboxes: list[str] = msgspec.field(default_factory=list)
+    waiting: dict[str, str] = msgspec.field(default_factory=dict)
+    retry_at: float | None = None
+    restarts: list[tuple[str, float]] = msgspec.field(default_factory=list)
+    """Back-off keys to advance, with the failure time, once the starts are done."""
+
+
+def backoff_key(pod: Pod, container: Container) -> str:
+    """The kubelet's key: a new image starts the back-off over."""
+    return f"{pod.metadata.uid}_{container.name}_{container_hash(container)}"
+
+
+def should_restart(policy: str, exit_code: int | None) -> bool:
+    """``ShouldContainerBeRestarted`` for a container that has exited."""
+    if policy == "Always":
+        return True
+    if policy == "OnFailure":
+        return exit_code != 0
+    return False
+
+
+def latest_by_name(containers: Sequence[ContainerInfo]) -> dict[str, ContainerInfo]:
+    """The newest container of each name: the one whose state counts."""
+    latest: dict[str, ContainerInfo] = {}
+    for info in sorted(containers, key=lambda info: (info.restart_count, info.created)):
+        latest[info.name] = info
+    return latest
+
+
+def compute_pod_actions(
+    pod: Pod,
+    sandboxes: Sequence[SandboxInfo],
+    containers: Sequence[ContainerInfo],
+    backoff: BackOff,
+    now: float,
+) -> PodActions:
+    """What to do with ``pod`` now."""
+    actions = PodActions()
+    ready = [sandbox for sandbox in sandboxes if sandbox.ready]
+    latest = latest_by_name(containers)
+    actions.remove = _collectable(containers)
+    policy = pod.spec.restart_policy or "Always"
+    if len(ready) != 1:
+        alive = bool(ready) or any(info.state != "exited" for info in containers)
+        first = _first_steps(pod, latest, policy)
+        if not first or (policy == "Never" and any(i.state == "exited" for i in containers)):
+            # the pod has completed: nothing to start, so no sandbox to start it in
+            actions.kill_pod = alive
+            return actions
+        actions.kill_pod = alive
+        actions.create_sandbox = True
+        actions.start = [StartContainer(c, kind, _next_count(latest, c)) for c, kind in first]
+        return actions
+    sandbox_id = ready[0].id
+    actions.remove_sandboxes = [sandbox.id for sandbox in sandboxes if not sandbox.ready]
+    for info in containers:
+        if info.sandbox_id != sandbox_id and info.state != "exited":
+            actions.kill.append(info.id)
+    current = {name: info for name, info in latest.items() if info.sandbox_id == sandbox_id}
+    initialized = _init_containers(pod, current, latest, policy, backoff, now, actions)
+    if not initialized:
+        return actions
+    keep_running = _regular_containers(pod, current, latest, policy, backoff, now, actions)
+    if not keep_running and not actions.start and actions.retry_at is None:
+        actions.kill_pod = True
+    return actions
+
+
+def _first_steps(
+    pod: Pod, latest: dict[str, ContainerInfo], policy: str
+) -> list[tuple[Container, ContainerKind]]:
+    """The containers to start in a new sandbox: the first init step, or the main ones."""
+    for container in pod.spec.init_containers or ():
+        kind: ContainerKind = "sidecar" if container.restart_policy == "Always" else "init"
+        return [(container, kind)]
+    return [
+        (container, "regular")
+        for container in pod.spec.containers or ()
+        if not (
+            policy == "OnFailure"
+            and container.name in latest
+            and latest[container.name].state == "exited"
+            and latest[container.name].exit_code == 0
+        )
+    ]
+
+
+def _init_containers(
+    pod: Pod,
+    current: dict[str, ContainerInfo],
+    latest: dict[str, ContainerInfo],
+    policy: str,
+    backoff: BackOff,
+    now: float,
+    actions: PodActions,
+) -> bool:
+    """Advance the init sequence; True once every init container is done or running."""
+    regular_started = any(c.name in current for c in pod.spec.containers or ())
+    for container in pod.spec.init_containers or ():
+        info = current.get(container.name or "")
+        if container.restart_policy == "Always":
+            if info is None:
+                count = _next_count(latest, container)
+                actions.start.append(StartContainer(container, "sidecar", count))
+                return regular_started
+            if info.state == "exited":
+                _restart(pod, container, "sidecar", info, backoff, now, actions)
+                if not regular_started:
+                    return False
+            if info.hash != container_hash(container):
+                actions.kill.append(info.id)
+            continue
+        if regular_started:
+            continue
+        if info is None:
+            actions.start.append(StartContainer(container, "init", _next_count(latest, container)))
+            return False
+        if info.state != "exited":
+            return False
+        if info.exit_code == 0:
+            continue
+        if policy == "Never":
+            actions.kill_pod = True
+            actions.waiting[container.name or ""] = "Init:Error"
+            return False
+        _restart(pod, container, "init", info, backoff, now, actions)
+        return False
+    return True
+
+
+def _regular_containers(
+    pod: Pod,
+    current: dict[str, ContainerInfo],
+    latest: dict[str, ContainerInfo],
+    policy: str,
+    backoff: BackOff,
+    now: float,
+    actions: PodActions,
+) -> bool:
+    """Start, keep or replace each main container; True when one keeps running."""
+    keep_running = False
+    for container in pod.spec.containers or ():
+        info = current.get(container.name or "")
+        if info is None:
+            count = _next_count(latest, container)
+            actions.start.append(StartContainer(container, "regular", count))
+            continue
+        if info.state != "exited":
+            if info.hash != container_hash(container):
+                actions.kill.append(info.id)
+                actions.start.append(StartContainer(container, "regular", info.restart_count + 1))
+            else:
+                keep_running = True
+            continue
+        if should_restart(policy, info.exit_code):
+            _restart(pod, container, "regular", info, backoff, now, actions)
+    return keep_running
+
+
+def _restart(
+    pod: Pod,
+    container: Container,
+    kind: ContainerKind,
+    info: ContainerInfo,
+    backoff: BackOff,
+    now: float,
+    actions: PodActions,
+) -> None:
+    key = backoff_key(pod, container)
+    failed_at = info.finished_at if info.finished_at is not None else now
+    retry_at = backoff.waiting_until(key, failed_at, now)
+    if retry_at is not None:
+        actions.waiting[container.name or ""] = "CrashLoopBackOff"
+        actions.retry_at = retry_at if actions.retry_at is None else min(actions.retry_at, retry_at)
+        return
+    actions.start.append(StartContainer(container, kind, info.restart_count + 1))
+    actions.restarts.append((key, failed_at))
+
+
+def _next_count(latest: dict[str, ContainerInfo], container: Container) -> int:
+    info = latest.get(container.name or "")
+    return info.restart_count + 1 if info is not None else 0
+
+
+def _collectable(containers: Sequence[ContainerInfo]) -> list[str]:
+    """Dead containers but the newest dead one of each name (kept for its logs)."""
+    dead = [info for info in containers if info.state == "exited"]
+    kept = {info.id for info in latest_by_name(dead).values()}
+    return [info.id for info in dead if info.id not in kept]

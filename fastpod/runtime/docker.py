@@ -1,0 +1,330 @@
+"""The Docker Engine as fastpod's runtime: the Engine API over its Unix socket.
+
+A pod is a sandbox container (the pause image) holding the pod's namespaces, as dockershim
+made it: network (the host's under hostNetwork, else a namespace with loopback only), IPC
+and UTS, shared with every container of the pod, and PID when the pod shares it. Calls go
+through aiohttp on the event loop (never blocking it) and responses are decoded with
+msgspec; deaths come from the Engine's event stream, which is followed again by itself
+after the daemon restarts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+import msgspec
+
+from fastpod.model import Pod
+from fastpod.runtime.base import (
+    ContainerInfo,
+    ContainerState,
+    ImageMissing,
+    RuntimeCallError,
+    RuntimeEvent,
+    SandboxInfo,
+)
+from fastpod.runtime.labels import MANAGED_BY, sandbox_labels
+from fastpod.runtime.spec import RESTART_COUNT, ContainerSpec, container_name, sandbox_name
+
+SANDBOX_TYPE = "io.kubernetes.docker.type"
+"""dockershim's label telling sandboxes (``podsandbox``) from containers (``container``)."""
+
+SANDBOX_ID = "io.fastpod.sandbox"
+"""The sandbox a container was created in (Docker does not record it otherwise)."""
+
+EVENTS_RETRY = 0.5
+
+
+class _State(msgspec.Struct):
+    Status: str = ""
+    ExitCode: int = 0
+    StartedAt: str = ""
+    FinishedAt: str = ""
+
+
+class _Config(msgspec.Struct):
+    Labels: dict[str, str] | None = None
+
+
+class _Inspect(msgspec.Struct):
+    Id: str
+    Created: str = ""
+    State: _State = msgspec.field(default_factory=_State)
+    Config: _Config = msgspec.field(default_factory=_Config)
+    LogPath: str = ""
+
+
+class _Listed(msgspec.Struct):
+    Id: str
+    Labels: dict[str, str] | None = None
+    State: str = ""
+    Created: int = 0
+
+
+class _Event(msgspec.Struct):
+    Type: str = ""
+    Action: str = msgspec.field(default="", name="Action")
+    Actor: dict[str, Any] | None = None
+
+
+_inspect = msgspec.json.Decoder(_Inspect)
+_listed = msgspec.json.Decoder(list[_Listed])
+_event = msgspec.json.Decoder(_Event)
+
+
+class DockerRuntime:
+    """A :class:`~fastpod.runtime.base.Runtime` on the Docker Engine API."""
+
+    def __init__(self, sandbox_image: str, socket: str = "/var/run/docker.sock") -> None:
+        self.sandbox_image = sandbox_image
+        self.socket = socket
+        self._session: aiohttp.ClientSession | None = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            connector = aiohttp.UnixConnector(path=self.socket, limit=64)
+            self._session = aiohttp.ClientSession(
+                "http://docker", connector=connector, timeout=aiohttp.ClientTimeout(total=120)
+            )
+        return self._session
+
+    async def _call(
+        self, method: str, path: str, body: Any = None, *, ok: tuple[int, ...] = (200, 201, 204)
+    ) -> tuple[int, bytes]:
+        data = None if body is None else msgspec.json.encode(body)
+        headers = {"Content-Type": "application/json"} if data is not None else None
+        try:
+            async with self._client().request(method, path, data=data, headers=headers) as reply:
+                payload = await reply.read()
+        except (aiohttp.ClientError, OSError, TimeoutError) as error:
+            raise RuntimeCallError(f"{method} {path}: Docker unreachable: {error}") from None
+        if reply.status not in ok:
+            raise RuntimeCallError(f"{method} {path}: {reply.status} {_message(payload)}")
+        return reply.status, payload
+
+    async def run_pod_sandbox(self, pod: Pod, attempt: int) -> str:
+        spec = pod.spec
+        host_config: dict[str, Any] = {
+            "NetworkMode": "host" if spec.host_network else "none",
+            "IpcMode": "host" if spec.host_ipc else "shareable",
+            "PidMode": "host" if spec.host_pid else "",
+        }
+        body: dict[str, Any] = {
+            "Image": self.sandbox_image,
+            "Labels": {**sandbox_labels(pod), SANDBOX_TYPE: "podsandbox"},
+            "HostConfig": host_config,
+        }
+        if not spec.host_network:
+            # the kubelet sets a hostname for pod-network sandboxes only
+            body["Hostname"] = _hostname(pod)
+        sandbox_id = await self._create(sandbox_name(pod, attempt), body)
+        await self.start_container(sandbox_id)
+        return sandbox_id
+
+    async def stop_pod_sandbox(self, sandbox_id: str) -> None:
+        await self.stop_container(sandbox_id, 0)
+
+    async def remove_pod_sandbox(self, sandbox_id: str) -> None:
+        await self.remove_container(sandbox_id)
+
+    async def create_container(self, sandbox_id: str, pod: Pod, spec: ContainerSpec) -> str:
+        share = f"container:{sandbox_id}"
+        security, resources = spec.security, spec.resources
+        host_config: dict[str, Any] = {
+            "NetworkMode": share,
+            "IpcMode": share,
+            "PidMode": "host"
+            if pod.spec.host_pid
+            else (share if pod.spec.share_process_namespace else ""),
+            "Binds": [
+                f"{mount.host_path}:{mount.container_path}{':ro' if mount.read_only else ''}"
+                for mount in spec.mounts
+            ],
+            "Privileged": security.privileged,
+            "CapAdd": list(security.capabilities_add) or None,
+            "CapDrop": list(security.capabilities_drop) or None,
+            "ReadonlyRootfs": security.read_only_root,
+            "SecurityOpt": ["no-new-privileges"] if security.no_new_privileges else None,
+        }
+        if resources.memory_bytes is not None:
+            host_config["Memory"] = resources.memory_bytes
+        if resources.nano_cpus is not None:
+            host_config["NanoCpus"] = resources.nano_cpus
+        if resources.cpu_shares is not None:
+            host_config["CpuShares"] = resources.cpu_shares
+        body: dict[str, Any] = {
+            "Image": spec.image,
+            "Env": [f"{name}={value}" for name, value in spec.env.items()],
+            "Labels": {**spec.labels, SANDBOX_TYPE: "container"},
+            "OpenStdin": spec.stdin,
+            "Tty": spec.tty,
+            "HostConfig": host_config,
+        }
+        if spec.entrypoint is not None:
+            body["Entrypoint"] = spec.entrypoint
+            # the image's CMD is dropped when the command is replaced, as in Kubernetes
+            body["Cmd"] = spec.arguments or []
+        elif spec.arguments is not None:
+            body["Cmd"] = spec.arguments
+        if spec.working_dir:
+            body["WorkingDir"] = spec.working_dir
+        if security.user is not None:
+            body["User"] = security.user
+        body["Labels"][SANDBOX_ID] = sandbox_id
+        restart_count = int(spec.labels.get(RESTART_COUNT, "0"))
+        return await self._create(container_name(pod, spec.name, restart_count), body)
+
+    async def _create(self, name: str, body: dict[str, Any]) -> str:
+        path = f"/containers/create?name={quote(name)}"
+        status, payload = await self._call("POST", path, body, ok=(201, 404, 409))
+        if status == 409:
+            # a leftover of an attempt that failed half way: it is ours, replace it
+            await self.remove_container(name)
+            status, payload = await self._call("POST", path, body, ok=(201, 404))
+        if status == 404:
+            raise ImageMissing(f"creating {name}: {_message(payload)}")
+        return str(json.loads(payload)["Id"])
+
+    async def start_container(self, container_id: str) -> None:
+        await self._call("POST", f"/containers/{container_id}/start", ok=(204, 304))
+
+    async def stop_container(self, container_id: str, grace_period: float) -> None:
+        seconds = max(0, round(grace_period))
+        await self._call("POST", f"/containers/{container_id}/stop?t={seconds}", ok=(204, 304, 404))
+
+    async def remove_container(self, container_id: str) -> None:
+        await self._call("DELETE", f"/containers/{quote(container_id)}?force=1&v=1", ok=(204, 404))
+
+    async def list_pod_sandboxes(self, pod_uid: str | None = None) -> list[SandboxInfo]:
+        return [
+            SandboxInfo(item.Id, item.Labels or {}, item.State == "running", item.Created)
+            for item in await self._list("podsandbox", pod_uid)
+        ]
+
+    async def list_containers(self, pod_uid: str | None = None) -> list[ContainerInfo]:
+        listed = await self._list("container", pod_uid)
+        inspected = await asyncio.gather(*(self._inspect(item.Id) for item in listed))
+        return [info for info in inspected if info is not None]
+
+    async def _list(self, kind: str, pod_uid: str | None) -> list[_Listed]:
+        labels = [f"{MANAGED_BY}=true", f"{SANDBOX_TYPE}={kind}"]
+        if pod_uid is not None:
+            labels.append(f"io.kubernetes.pod.uid={pod_uid}")
+        filters = quote(json.dumps({"label": labels}))
+        _, payload = await self._call("GET", f"/containers/json?all=1&filters={filters}")
+        return _listed.decode(payload)
+
+    async def _inspect(self, container_id: str) -> ContainerInfo | None:
+        status, payload = await self._call("GET", f"/containers/{container_id}/json", ok=(200, 404))
+        if status == 404:
+            return None
+        item = _inspect.decode(payload)
+        labels = item.Config.Labels or {}
+        state = item.State
+        return ContainerInfo(
+            id=item.Id,
+            sandbox_id=_sandbox_of(labels),
+            labels=labels,
+            state=_state(state.Status),
+            exit_code=state.ExitCode if state.Status == "exited" else None,
+            created=_timestamp(item.Created) or 0.0,
+            started_at=_timestamp(state.StartedAt),
+            finished_at=_timestamp(state.FinishedAt),
+        )
+
+    async def image_present(self, image: str) -> bool:
+        status, _ = await self._call("GET", f"/images/{quote(image, safe='')}/json", ok=(200, 404))
+        return status == 200
+
+    async def pull_image(self, image: str) -> None:
+        name, _, tag = image.rpartition(":") if ":" in image.rsplit("/", 1)[-1] else (image, "", "")
+        query = f"fromImage={quote(name or image)}" + (f"&tag={quote(tag)}" if tag else "")
+        _, payload = await self._call("POST", f"/images/create?{query}")
+        # the Engine answers 200 and reports a failed pull inside the progress stream
+        for line in payload.splitlines():
+            if b'"error"' in line:
+                raise ImageMissing(f"pulling {image}: {json.loads(line).get('error')}")
+
+    async def container_log_path(self, container_id: str) -> str | None:
+        status, payload = await self._call("GET", f"/containers/{container_id}/json", ok=(200, 404))
+        if status == 404:
+            return None
+        return _inspect.decode(payload).LogPath or None
+
+    async def events(self) -> AsyncIterator[RuntimeEvent]:
+        filters = quote(
+            json.dumps(
+                {
+                    "type": ["container"],
+                    "event": ["start", "die", "destroy", "oom"],
+                    "label": [f"{MANAGED_BY}=true"],
+                }
+            )
+        )
+        lost = False
+        while True:
+            try:
+                async with self._client().get(
+                    f"/events?filters={filters}", timeout=aiohttp.ClientTimeout(total=None)
+                ) as reply:
+                    if lost:
+                        # anything may have happened while the stream was down
+                        yield RuntimeEvent(None, "events resumed")
+                        lost = False
+                    async for line in reply.content:
+                        if not line.strip():
+                            continue
+                        event = _event.decode(line)
+                        attributes = (event.Actor or {}).get("Attributes") or {}
+                        yield RuntimeEvent(attributes.get("io.kubernetes.pod.uid"), event.Action)
+            except (aiohttp.ClientError, OSError, TimeoutError, msgspec.DecodeError):
+                pass
+            lost = True
+            await asyncio.sleep(EVENTS_RETRY)
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+
+def _sandbox_of(labels: dict[str, str]) -> str:
+    return labels.get(SANDBOX_ID, "")
+
+
+def _state(status: str) -> ContainerState:
+    if status in ("running", "restarting", "paused"):
+        return "running"
+    if status == "created":
+        return "created"
+    return "exited"
+
+
+def _timestamp(text: str) -> float | None:
+    if not text or text.startswith("0001-"):
+        return None
+    # Docker gives nanoseconds; Python's parser takes microseconds
+    head, _, rest = text.partition(".")
+    fraction = rest.rstrip("Z")[:6] if rest else "0"
+    try:
+        moment = datetime.datetime.fromisoformat(f"{head}.{fraction}+00:00")
+    except ValueError:
+        return None
+    return moment.timestamp()
+
+
+def _hostname(pod: Pod) -> str:
+    name = pod.metadata.name or "pod"
+    return name[:63].rstrip("-.")
+
+
+def _message(payload: bytes) -> str:
+    try:
+        return str(json.loads(payload).get("message", payload.decode(errors="replace")))
+    except (ValueError, AttributeError):
+        return payload.decode(errors="replace").strip()

@@ -1,0 +1,74 @@
+"""Container logs where a kubelet node keeps them, whatever the runtime writes.
+
+``<pod logs dir>/<namespace>_<pod>_<uid>/<container>/<restartCount>.log`` links to the
+runtime's log file, and ``<logs root>/containers/<pod>_<namespace>_<container>-<id>.log``
+links to that, so log shippers configured for a kubelet node find fastpod's pods. The
+highest ``N.log`` also carries the restart count across a runtime that lost its state.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+
+from fastpod.model import Pod
+
+
+class PodLogs:
+    """The pod and container log links under one root (``/var/log/pods`` by default)."""
+
+    def __init__(self, pod_logs_dir: str) -> None:
+        self.pod_logs_dir = pod_logs_dir
+        self.containers_dir = os.path.join(os.path.dirname(pod_logs_dir), "containers")
+
+    def pod_dir(self, pod: Pod) -> str:
+        """``<namespace>_<pod>_<uid>`` under the pod logs directory."""
+        metadata = pod.metadata
+        name = f"{metadata.namespace}_{metadata.name}_{metadata.uid}"
+        return os.path.join(self.pod_logs_dir, name)
+
+    def create_pod_dir(self, pod: Pod) -> None:
+        """Make the pod's log directory (0755), as the kubelet does before its sandbox."""
+        os.makedirs(self.pod_dir(pod), mode=0o755, exist_ok=True)
+
+    def next_restart_count(self, pod: Pod, container: str) -> int:
+        """One more than the highest ``N.log`` of the container, or 0."""
+        try:
+            names = os.listdir(os.path.join(self.pod_dir(pod), container))
+        except OSError:
+            return 0
+        counts = [int(name[:-4]) for name in names if name.endswith(".log") and name[:-4].isdigit()]
+        return max(counts) + 1 if counts else 0
+
+    def link(
+        self, pod: Pod, container: str, restart_count: int, container_id: str, target: str | None
+    ) -> None:
+        """Point ``<container>/<restartCount>.log`` and the containers link at ``target``."""
+        if target is None:
+            return
+        directory = os.path.join(self.pod_dir(pod), container)
+        os.makedirs(directory, mode=0o755, exist_ok=True)
+        pod_link = os.path.join(directory, f"{restart_count}.log")
+        _replace_link(target, pod_link)
+        metadata = pod.metadata
+        name = f"{metadata.name}_{metadata.namespace}_{container}-{container_id}.log"
+        os.makedirs(self.containers_dir, mode=0o755, exist_ok=True)
+        _replace_link(pod_link, os.path.join(self.containers_dir, name))
+
+    def remove_pod(self, pod: Pod) -> None:
+        """Remove the pod's log directory and its container links."""
+        shutil.rmtree(self.pod_dir(pod), ignore_errors=True)
+        metadata = pod.metadata
+        prefix = f"{metadata.name}_{metadata.namespace}_"
+        with contextlib.suppress(OSError):
+            for name in os.listdir(self.containers_dir):
+                if name.startswith(prefix):
+                    with contextlib.suppress(OSError):
+                        os.unlink(os.path.join(self.containers_dir, name))
+
+
+def _replace_link(target: str, link: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(link)
+    os.symlink(target, link)

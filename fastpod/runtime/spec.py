@@ -1,0 +1,332 @@
+"""PURE: what a container of a pod needs from a runtime, worked out from the pod spec.
+
+Runtime-neutral (the Docker runtime maps it to the Engine API, a CRI runtime would map it to
+a ContainerConfig): the command line with Kubernetes ``$(VAR)`` expansion, the environment
+with the downward API values a node can give, mounts, resources, security, and the kubelet's
+labels and annotations. What a pod asks for that fastpod cannot honour is listed by
+:func:`unsupported`, so it is reported instead of silently dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+from fractions import Fraction
+
+import msgspec
+
+from fastpod.manifest.quantity import QuantityError, parse_quantity
+from fastpod.model import Container, EnvVar, Pod, ResourceFieldSelector, Volume
+from fastpod.runtime.labels import container_labels
+
+CONTAINER_HASH = "io.kubernetes.container.hash"
+RESTART_COUNT = "io.kubernetes.container.restartCount"
+TERMINATION_MESSAGE_PATH = "io.kubernetes.container.terminationMessagePath"
+TERMINATION_MESSAGE_POLICY = "io.kubernetes.container.terminationMessagePolicy"
+TERMINATION_GRACE = "io.kubernetes.pod.terminationGracePeriod"
+CONTAINER_KIND = "io.fastpod.container.kind"
+"""``init``, ``sidecar`` or ``regular``: how the lifecycle treats a container it finds."""
+
+_REFERENCE = re.compile(r"\$\$|\$\(([A-Za-z_][-._A-Za-z0-9]*)\)")
+_SUBSCRIPT = re.compile(r"^metadata\.(labels|annotations)\['(.+)'\]$")
+
+
+class Mount(msgspec.Struct, frozen=True):
+    """A host path bound into the container."""
+
+    host_path: str
+    container_path: str
+    read_only: bool = False
+
+
+class Resources(msgspec.Struct, frozen=True):
+    """Limits as the kernel takes them: bytes of memory, CPU in nano-cores, CPU shares."""
+
+    memory_bytes: int | None = None
+    nano_cpus: int | None = None
+    cpu_shares: int | None = None
+
+
+class Security(msgspec.Struct, frozen=True):
+    """The container's identity and privileges."""
+
+    privileged: bool = False
+    user: str | None = None
+    capabilities_add: tuple[str, ...] = ()
+    capabilities_drop: tuple[str, ...] = ()
+    read_only_root: bool = False
+    no_new_privileges: bool = False
+
+
+class ContainerSpec(msgspec.Struct, frozen=True):
+    """Everything a runtime needs to create one container of a pod."""
+
+    name: str
+    image: str
+    entrypoint: list[str] | None
+    arguments: list[str] | None
+    env: dict[str, str]
+    working_dir: str | None
+    mounts: list[Mount]
+    resources: Resources
+    security: Security
+    stdin: bool
+    tty: bool
+    labels: dict[str, str]
+
+
+class PodContext(msgspec.Struct, frozen=True):
+    """What the node knows of a pod that the spec does not say: addresses and directories."""
+
+    host_ip: str
+    pod_ip: str
+    volumes_dir: str
+
+
+def container_hash(container: Container) -> str:
+    """The kubelet's container hash (1.31+): FNV-32a over the name and the image only."""
+    data = json.dumps({"name": container.name, "image": container.image}, separators=(",", ":"))
+    value = 0x811C9DC5
+    for byte in data.encode():
+        value = ((value ^ byte) * 0x01000193) & 0xFFFFFFFF
+    return f"{value:x}"
+
+
+def expand(text: str, variables: dict[str, str]) -> str:
+    """Kubernetes ``$(VAR)`` expansion: defined names replaced, ``$$`` an escaped ``$``,
+    anything else left as written."""
+
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name is None:
+            return "$"
+        return variables.get(name, match.group(0))
+
+    return _REFERENCE.sub(replace, text)
+
+
+def container_spec(
+    pod: Pod, container: Container, restart_count: int, kind: str, context: PodContext
+) -> ContainerSpec:
+    """The runtime view of ``container``, ``restart_count`` restarts in."""
+    env = environment(pod, container, context)
+    labels = {
+        **container_labels(pod, container),
+        CONTAINER_HASH: container_hash(container),
+        RESTART_COUNT: str(restart_count),
+        TERMINATION_MESSAGE_PATH: container.termination_message_path or "/dev/termination-log",
+        TERMINATION_MESSAGE_POLICY: container.termination_message_policy or "File",
+        TERMINATION_GRACE: str(pod.spec.termination_grace_period_seconds or 30),
+        CONTAINER_KIND: kind,
+    }
+    return ContainerSpec(
+        name=container.name or "",
+        image=container.image or "",
+        entrypoint=[expand(part, env) for part in container.command]
+        if container.command is not None
+        else None,
+        arguments=[expand(part, env) for part in container.args]
+        if container.args is not None
+        else None,
+        env=env,
+        working_dir=container.working_dir,
+        mounts=mounts(pod, container, context),
+        resources=resources(container),
+        security=security(pod, container),
+        stdin=bool(container.stdin),
+        tty=bool(container.tty),
+        labels=labels,
+    )
+
+
+def environment(pod: Pod, container: Container, context: PodContext) -> dict[str, str]:
+    """The container's variables in order, each able to use the ones before it."""
+    env: dict[str, str] = {}
+    for variable in container.env or ():
+        value = _value_of(variable, pod, container, context, env)
+        if value is not None and variable.name:
+            env[variable.name] = value
+    return env
+
+
+def _value_of(
+    variable: EnvVar, pod: Pod, container: Container, context: PodContext, env: dict[str, str]
+) -> str | None:
+    if variable.value_from is None:
+        return expand(variable.value or "", env)
+    source = variable.value_from
+    if source.field_ref is not None and source.field_ref.field_path:
+        return field_value(pod, source.field_ref.field_path, context)
+    if source.resource_field_ref is not None:
+        return resource_value(pod, container, source.resource_field_ref)
+    return None
+
+
+def field_value(pod: Pod, path: str, context: PodContext) -> str | None:
+    """A downward API ``fieldRef`` value, as the kubelet resolves it on a node."""
+    metadata = pod.metadata
+    simple = {
+        "metadata.name": metadata.name,
+        "metadata.namespace": metadata.namespace,
+        "metadata.uid": metadata.uid,
+        "spec.nodeName": pod.spec.node_name,
+        "spec.serviceAccountName": pod.spec.service_account_name or "",
+        "status.hostIP": context.host_ip,
+        "status.hostIPs": context.host_ip,
+        "status.podIP": context.pod_ip,
+        "status.podIPs": context.pod_ip,
+    }
+    if path in simple:
+        return simple[path]
+    subscript = _SUBSCRIPT.match(path)
+    if subscript is not None:
+        mapping = metadata.labels if subscript.group(1) == "labels" else metadata.annotations
+        return (mapping or {}).get(subscript.group(2), "")
+    if path in ("metadata.labels", "metadata.annotations"):
+        mapping = metadata.labels if path == "metadata.labels" else metadata.annotations
+        return "\n".join(f'{key}="{value}"' for key, value in sorted((mapping or {}).items()))
+    return None
+
+
+def resource_value(pod: Pod, container: Container, selector: ResourceFieldSelector) -> str | None:
+    """A ``resourceFieldRef`` value: the limit or request, divided and rounded up."""
+    target = container
+    if selector.container_name:
+        named = [c for c in pod.spec.containers or () if c.name == selector.container_name]
+        if not named:
+            return None
+        target = named[0]
+    kind, _, resource = (selector.resource or "").partition(".")
+    requirements = target.resources
+    values: dict[str, object] = {}
+    if requirements is not None:
+        values = dict((requirements.limits if kind == "limits" else requirements.requests) or {})
+    try:
+        divisor = parse_quantity(str(selector.divisor)) if selector.divisor else Fraction(1)
+        if resource not in values:
+            return "0" if kind == "requests" else None
+        amount = parse_quantity(str(values[resource]))
+    except QuantityError:
+        return None
+    return str(max(1, math.ceil(amount / divisor)) if amount else 0)
+
+
+def mounts(pod: Pod, container: Container, context: PodContext) -> list[Mount]:
+    """Each volume mount as a host path: hostPath as given, emptyDir under the pod's dir."""
+    volumes = {volume.name: volume for volume in pod.spec.volumes or ()}
+    found = []
+    for mount in container.volume_mounts or ():
+        volume = volumes.get(mount.name)
+        source = volume_host_path(volume, context) if volume is not None else None
+        if source is None or not mount.mount_path:
+            continue
+        if mount.sub_path:
+            source = os.path.join(source, mount.sub_path)
+        found.append(Mount(source, mount.mount_path, bool(mount.read_only)))
+    return found
+
+
+def volume_host_path(volume: Volume, context: PodContext) -> str | None:
+    """Where a volume lives on the host, for the kinds fastpod can provide."""
+    if volume.host_path is not None and volume.host_path.path:
+        return volume.host_path.path
+    if volume.empty_dir is not None:
+        return os.path.join(context.volumes_dir, "empty-dir", volume.name or "")
+    return None
+
+
+def resources(container: Container) -> Resources:
+    """Memory and CPU limits and the CPU request as the kernel's cgroup knobs."""
+    requirements = container.resources
+    if requirements is None:
+        return Resources()
+    limits, requests = requirements.limits or {}, requirements.requests or {}
+    memory = _quantity(limits.get("memory"))
+    cpu_limit = _quantity(limits.get("cpu"))
+    cpu_request = _quantity(requests.get("cpu"))
+    shares = None
+    if cpu_request is not None:
+        # the kubelet's MilliCPUToShares: 1024 per core, at least 2
+        shares = max(2, int(cpu_request * 1024))
+    return Resources(
+        memory_bytes=int(memory) if memory is not None else None,
+        nano_cpus=int(cpu_limit * 1_000_000_000) if cpu_limit is not None else None,
+        cpu_shares=shares,
+    )
+
+
+def _quantity(value: object) -> Fraction | None:
+    if value is None:
+        return None
+    try:
+        return parse_quantity(str(value))
+    except QuantityError:
+        return None
+
+
+def security(pod: Pod, container: Container) -> Security:
+    """User, privileges and capabilities; the container's settings over the pod's."""
+    pod_context = pod.spec.security_context
+    context = container.security_context
+    user = context.run_as_user if context and context.run_as_user is not None else None
+    group = context.run_as_group if context and context.run_as_group is not None else None
+    if pod_context is not None:
+        user = pod_context.run_as_user if user is None else user
+        group = pod_context.run_as_group if group is None else group
+    identity = None
+    if user is not None:
+        identity = f"{user}:{group}" if group is not None else str(user)
+    capabilities = context.capabilities if context else None
+    return Security(
+        privileged=bool(context and context.privileged),
+        user=identity,
+        capabilities_add=tuple(capabilities.add or ()) if capabilities else (),
+        capabilities_drop=tuple(capabilities.drop or ()) if capabilities else (),
+        read_only_root=bool(context and context.read_only_root_filesystem),
+        no_new_privileges=bool(context and context.allow_privilege_escalation is False),
+    )
+
+
+def unsupported(pod: Pod) -> list[str]:
+    """What the pod asks for that fastpod does not do yet, one sentence each."""
+    notes = []
+    spec = pod.spec
+    for container in [*(spec.init_containers or ()), *(spec.containers or ())]:
+        name = container.name
+        for probe in ("liveness_probe", "readiness_probe", "startup_probe"):
+            if getattr(container, probe) is not None:
+                notes.append(f"container {name}: {probe.replace('_', ' ')} is not run yet")
+        if container.lifecycle is not None:
+            notes.append(f"container {name}: lifecycle hooks are not run yet")
+        for port in container.ports or ():
+            if port.host_port and not spec.host_network:
+                notes.append(
+                    f"container {name}: hostPort {port.host_port} is not published (pods "
+                    "without hostNetwork have loopback only)"
+                )
+        for variable in container.env or ():
+            if variable.value_from is not None and (
+                variable.value_from.field_ref is None
+                and variable.value_from.resource_field_ref is None
+            ):
+                notes.append(f"container {name}: env {variable.name} has no source here")
+    for volume in spec.volumes or ():
+        if volume.host_path is None and volume.empty_dir is None:
+            notes.append(f"volume {volume.name}: only hostPath and emptyDir are mounted")
+        elif volume.empty_dir is not None and volume.empty_dir.medium == "Memory":
+            notes.append(f"volume {volume.name}: emptyDir medium Memory is a plain directory")
+    return notes
+
+
+def sandbox_name(pod: Pod, attempt: int) -> str:
+    """A Docker-style name, as dockershim named sandboxes: readable, and unique per attempt."""
+    metadata = pod.metadata
+    return f"k8s_POD_{metadata.name}_{metadata.namespace}_{metadata.uid}_{attempt}"
+
+
+def container_name(pod: Pod, container: str, restart_count: int) -> str:
+    """``k8s_<container>_<pod>_<namespace>_<uid>_<restartCount>``, as dockershim named them."""
+    metadata = pod.metadata
+    return f"k8s_{container}_{metadata.name}_{metadata.namespace}_{metadata.uid}_{restart_count}"
