@@ -5,12 +5,20 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit other-pythons bench clean
+.PHONY: run test engine lint typecheck unit other-pythons bench clean
 
-run: $(STAMP)
+# Runs the example pods on Docker until Ctrl-C; `docker ps --filter label=io.fastpod.managed`
+# in another terminal shows them.
+run: $(STAMP) engine
 	$(BIN)/fastpod validate examples/manifests
+	$(BIN)/fastpod run --runtime docker --pod-manifest-path examples/manifests
 
-test: $(STAMP) lint typecheck unit other-pythons
+test: $(STAMP) engine lint typecheck unit other-pythons
+
+# A Docker Engine (installed and started if missing) and the locally built images.
+engine:
+	scripts/docker-up
+	scripts/build-images
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)

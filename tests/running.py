@@ -27,7 +27,9 @@ Record = dict[str, Any]
 class RunningFastpod:
     """``python -m fastpod run --log-format json ...``, with its log collected as it comes."""
 
-    def __init__(self, arguments: Sequence[str], *, workers: int = 2) -> None:
+    def __init__(
+        self, arguments: Sequence[str], *, workers: int = 2, runtime: str = "fake"
+    ) -> None:
         command = [
             sys.executable,
             "-m",
@@ -39,6 +41,8 @@ class RunningFastpod:
             str(workers),
             "--log-format",
             "json",
+            "--runtime",
+            runtime,
             *arguments,
         ]
         self.process = subprocess.Popen(command, stderr=subprocess.PIPE)

@@ -65,6 +65,8 @@ class Fastpod:
                 "-m",
                 "fastpod",
                 "run",
+                "--runtime",
+                "fake",
                 "--pod-manifest-path",
                 directory,
                 "--hostname-override",
