@@ -221,13 +221,17 @@ def test_an_edit_replaces_the_pod_old_fully_stopped_first(
     (old,) = running_containers("web")
     write_atomically(str(manifests / "web.yaml"), manifest("web", command="sleep 3601"))
     wait_until(lambda: [c["Args"] for c in running_containers("web")] == [["-c", "sleep 3601"]])
-    order = [
-        record["event"]
-        for record in fastpod.records
-        if record.get("pod") == pod_key("web")
-        and record["event"] in ("pod stopped", "container started")
-    ]
-    assert order == ["container started", "pod stopped", "container started"]
+
+    def order() -> list[str]:
+        return [
+            record["event"]
+            for record in fastpod.records
+            if record.get("pod") == pod_key("web")
+            and record["event"] in ("pod stopped", "container started")
+        ]
+
+    fastpod.wait_for(lambda: len(order()) == 3)
+    assert order() == ["container started", "pod stopped", "container started"]
     stopped = fastpod.events("pod stopped", pod=pod_key("web"))
     assert stopped[0]["uid"] == old["Config"]["Labels"]["io.kubernetes.pod.uid"]
     assert not [c for c in managed() if c["Id"] == old["Id"]], "the old pod's containers are gone"
