@@ -100,29 +100,40 @@ def compute_pod_actions(
     initialized = _init_containers(pod, current, latest, policy, backoff, now, actions)
     if not initialized:
         return actions
-    keep_running = _regular_containers(pod, current, latest, policy, backoff, now, actions)
-    if not keep_running and not actions.start and actions.retry_at is None:
+    if not _regular_containers(pod, current, latest, policy, backoff, now, actions):
+        # nothing left to run: the pod is done, and its sidecars are not restarted
         actions.kill_pod = True
+        actions.start = []
+        actions.restarts = []
+        actions.retry_at = None
     return actions
 
 
 def _first_steps(
     pod: Pod, latest: dict[str, ContainerInfo], policy: str
 ) -> list[tuple[Container, ContainerKind]]:
-    """The containers to start in a new sandbox: the first init step, or the main ones."""
+    """The containers to start in a new sandbox: the first init step, or the main ones.
+
+    None when every main container has completed for good: the pod needs no sandbox.
+    """
+    regular = [
+        container
+        for container in pod.spec.containers or ()
+        if not _completed(latest.get(container.name or ""), policy)
+    ]
+    if not regular:
+        return []
     for container in pod.spec.init_containers or ():
         kind: ContainerKind = "sidecar" if container.restart_policy == "Always" else "init"
         return [(container, kind)]
-    return [
-        (container, "regular")
-        for container in pod.spec.containers or ()
-        if not (
-            policy == "OnFailure"
-            and container.name in latest
-            and latest[container.name].state == "exited"
-            and latest[container.name].exit_code == 0
-        )
-    ]
+    return [(container, "regular") for container in regular]
+
+
+def _completed(info: ContainerInfo | None, policy: str) -> bool:
+    """Whether a container has exited and its restart policy says it stays so."""
+    return (
+        info is not None and info.state == "exited" and not should_restart(policy, info.exit_code)
+    )
 
 
 def _init_containers(
@@ -147,8 +158,9 @@ def _init_containers(
                 _restart(pod, container, "sidecar", info, backoff, now, actions)
                 if not regular_started:
                     return False
-            if info.hash != container_hash(container):
+            if info.state != "exited" and info.hash != container_hash(container):
                 actions.kill.append(info.id)
+                actions.start.append(StartContainer(container, "sidecar", info.restart_count + 1))
             continue
         if regular_started:
             continue
@@ -177,24 +189,26 @@ def _regular_containers(
     now: float,
     actions: PodActions,
 ) -> bool:
-    """Start, keep or replace each main container; True when one keeps running."""
-    keep_running = False
+    """Start, keep, restart or replace each main container; True while one has a future."""
+    alive = False
     for container in pod.spec.containers or ():
         info = current.get(container.name or "")
         if info is None:
-            count = _next_count(latest, container)
-            actions.start.append(StartContainer(container, "regular", count))
+            # it may have completed in an earlier sandbox: that counts too
+            if not _completed(latest.get(container.name or ""), policy):
+                count = _next_count(latest, container)
+                actions.start.append(StartContainer(container, "regular", count))
+                alive = True
             continue
+        alive = alive or info.state != "exited" or should_restart(policy, info.exit_code)
         if info.state != "exited":
             if info.hash != container_hash(container):
                 actions.kill.append(info.id)
                 actions.start.append(StartContainer(container, "regular", info.restart_count + 1))
-            else:
-                keep_running = True
             continue
         if should_restart(policy, info.exit_code):
             _restart(pod, container, "regular", info, backoff, now, actions)
-    return keep_running
+    return alive
 
 
 def _restart(

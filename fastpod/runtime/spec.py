@@ -306,6 +306,8 @@ def unsupported(pod: Pod) -> list[str]:
                     f"container {name}: hostPort {port.host_port} is not published (pods "
                     "without hostNetwork have loopback only)"
                 )
+        if container.env_from:
+            notes.append(f"container {name}: envFrom has no ConfigMaps or Secrets to read here")
         for variable in container.env or ():
             if variable.value_from is not None and (
                 variable.value_from.field_ref is None
