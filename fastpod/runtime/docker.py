@@ -30,7 +30,13 @@ from fastpod.runtime.base import (
     SandboxInfo,
 )
 from fastpod.runtime.labels import MANAGED_BY, sandbox_labels
-from fastpod.runtime.spec import RESTART_COUNT, ContainerSpec, container_name, sandbox_name
+from fastpod.runtime.spec import (
+    RESTART_COUNT,
+    TERMINATION_GRACE,
+    ContainerSpec,
+    container_name,
+    sandbox_name,
+)
 
 SANDBOX_TYPE = "io.kubernetes.docker.type"
 """dockershim's label telling sandboxes (``podsandbox``) from containers (``container``)."""
@@ -160,6 +166,8 @@ class DockerRuntime:
             host_config["CpuShares"] = resources.cpu_shares
         body: dict[str, Any] = {
             "Image": spec.image,
+            # the pod's grace also when Docker itself stops the container (daemon shutdown)
+            "StopTimeout": int(spec.labels.get(TERMINATION_GRACE, "30")),
             "Env": [f"{name}={value}" for name, value in spec.env.items()],
             "Labels": {**spec.labels, SANDBOX_TYPE: "container"},
             "OpenStdin": spec.stdin,

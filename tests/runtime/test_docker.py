@@ -7,7 +7,9 @@ with the sandbox, mounts, the command line, restarts and their counts.
 from __future__ import annotations
 
 import os
+import random
 import signal
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +22,7 @@ from tests.running import NODE, RunningFastpod, pod_key, write_atomically
 
 CORPUS = Path(__file__).parents[2] / ".." / "shared" / "corpus" / "pods"
 EXPECTATIONS = Path(__file__).parents[1] / "data" / "corpus_expectations.tsv"
+SCRIPTS = Path(__file__).parents[2] / "scripts"
 
 
 def manifest(
@@ -330,3 +333,168 @@ def test_kubeadm_control_planes_from_the_corpus_come_up(
         }
         assert binds == wanted, name
         assert [container["Path"], *container["Args"]] == ["sleep", "3600"], name
+
+
+def test_the_container_gets_what_the_spec_asks_for(
+    manifests: Path, fastpod: RunningFastpod
+) -> None:
+    extra = """\
+    workingDir: /tmp
+    env:
+    - {name: GREETING, value: hello}
+    - {name: MESSAGE, value: "$(GREETING) world"}
+    - name: POD_NAME
+      valueFrom: {fieldRef: {fieldPath: metadata.name}}
+    - name: POD_UID
+      valueFrom: {fieldRef: {fieldPath: metadata.uid}}
+    - name: APP
+      valueFrom: {fieldRef: {fieldPath: "metadata.labels['app']"}}
+    resources:
+      limits: {cpu: 500m, memory: 64Mi}
+      requests: {cpu: 250m, memory: 32Mi}
+    securityContext:
+      runAsUser: 1000
+      runAsGroup: 2000
+      readOnlyRootFilesystem: true
+      capabilities: {add: [NET_ADMIN], drop: [MKNOD]}
+    volumeMounts:
+    - {name: config, mountPath: /config, readOnly: true}
+    - {name: scratch, mountPath: /scratch}
+  volumes:
+  - name: config
+    hostPath: {path: HOSTDIR, type: DirectoryOrCreate}
+  - name: scratch
+    emptyDir: {}
+"""
+    host_dir = manifests.parent / "created-by-fastpod"
+    body = manifest(
+        "spec", command="echo $(MESSAGE); sleep 3600", extra=extra.replace("HOSTDIR", str(host_dir))
+    )
+    (manifests / "spec.yaml").write_bytes(body)
+    wait_until(lambda: len(running_containers("spec")) == 1)
+    (container,) = running_containers("spec")
+    env = dict(item.split("=", 1) for item in container["Config"]["Env"])
+    uid = container["Config"]["Labels"]["io.kubernetes.pod.uid"]
+    assert env["MESSAGE"] == "hello world"
+    assert env["POD_NAME"] == f"spec-{NODE}"
+    assert env["POD_UID"] == uid
+    assert env["APP"] == "spec"
+    assert container["Args"] == ["-c", "echo hello world; sleep 3600"], "$(VAR) expanded"
+    assert container["Config"]["WorkingDir"] == "/tmp"
+    assert container["Config"]["User"] == "1000:2000"
+    host = container["HostConfig"]
+    assert host["Memory"] == 64 * 2**20
+    assert host["NanoCpus"] == 500_000_000
+    assert host["CpuShares"] == 256
+    assert host["ReadonlyRootfs"] is True
+    assert host["CapAdd"] == ["NET_ADMIN"]
+    assert host["CapDrop"] == ["MKNOD"]
+    assert host_dir.is_dir(), "DirectoryOrCreate made it"
+    binds = {bind.split(":")[1]: bind for bind in host["Binds"]}
+    )
+    assert binds["/config"] == f"{host_dir}:/config:ro"
+    assert binds["/scratch"].endswith(f"/pods/{uid}/volumes/empty-dir/scratch:/scratch")
+
+
+def test_a_missing_hostpath_directory_blocks_the_pod_with_a_clear_error(
+    manifests: Path, fastpod: RunningFastpod
+) -> None:
+    extra = """\
+    volumeMounts: [{name: data, mountPath: /data}]
+  volumes:
+  - name: data
+    hostPath: {path: /nonexistent/fastpod-test, type: Directory}
+"""
+    (manifests / "blocked.yaml").write_bytes(manifest("blocked", extra=extra))
+    (failure,) = fastpod.wait_for_event("pod cannot start", pod=pod_key("blocked"))
+    assert failure["error"] == (
+        "volume data: hostPath type check failed: /nonexistent/fastpod-test does not exist, "
+        "type Directory needs a directory"
+    )
+    assert managed(f"label=io.kubernetes.pod.name=blocked-{NODE}") == []
+
+
+def test_a_missing_image_with_pull_policy_never_waits_with_err_image_never_pull(
+    manifests: Path, fastpod: RunningFastpod
+) -> None:
+    body = manifest("absent").replace(BUSYBOX.encode(), b"fastpod.local/absent:1.0")
+    (manifests / "absent.yaml").write_bytes(body)
+    fastpod.wait_for_event("container waiting", pod=pod_key("absent"), reason="ErrImageNeverPull")
+    assert running_containers("absent") == []
+
+
+def test_a_restarted_docker_daemon_gets_every_pod_back_once(
+    manifests: Path, fastpod: RunningFastpod
+) -> None:
+    for index in range(3):
+        (manifests / f"pod-{index}.yaml").write_bytes(manifest(f"pod-{index}"))
+    wait_until(lambda: all(len(running_containers(f"pod-{i}")) == 1 for i in range(3)))
+    subprocess.run(["pkill", "-TERM", "-x", "dockerd"], check=True)
+    wait_until(
+        lambda: subprocess.run(["pgrep", "-x", "dockerd"], capture_output=True).returncode != 0,
+        timeout=60,
+    )
+    subprocess.run([str(SCRIPTS / "docker-up")], check=True, capture_output=True)
+    wait_until(lambda: all(len(running_containers(f"pod-{i}")) == 1 for i in range(3)), timeout=60)
+    time.sleep(2.5)  # a resync period: nothing else comes up
+    for index in range(3):
+        sandboxes = managed(
+            f"label=io.kubernetes.pod.name=pod-{index}-{NODE}",
+            "label=io.kubernetes.docker.type=podsandbox",
+            all_states=False,
+        )
+        assert len(sandboxes) == 1
+        assert len(running_containers(f"pod-{index}")) == 1
+    assert fastpod.events("container started", restart_count=1)
+
+
+def test_random_edits_while_containers_crash_end_in_exactly_the_desired_containers(
+    manifests: Path, tmp_path: Path
+) -> None:
+    rng = random.Random(4)
+    fastpod = RunningFastpod(
+        [
+            "--pod-manifest-path",
+            str(manifests),
+            "--root-dir",
+            str(tmp_path / "root"),
+            "--pod-logs-dir",
+            str(tmp_path / "logs" / "pods"),
+            "--resync-period",
+            "1",
+            "--restart-backoff",
+            "0.2",
+            "1",
+        ],
+        runtime="docker",
+    )
+    try:
+        for _ in range(200):
+            index = rng.randrange(8)
+            command = rng.choice(
+                ["sleep 3600", "sleep 0.3; exit 1", "exit 2", f"sleep {rng.randrange(100, 999)}"]
+            )
+            write_atomically(
+                str(manifests / f"pod-{index}.yaml"), manifest(f"pod-{index}", command=command)
+            )
+            time.sleep(rng.uniform(0, 0.05))
+        for index in range(8):
+            write_atomically(
+                str(manifests / f"pod-{index}.yaml"),
+                manifest(f"pod-{index}", command=f"sleep {3600 + index}"),
+            )
+        wanted = {f"pod-{index}-{NODE}": ["-c", f"sleep {3600 + index}"] for index in range(8)}
+
+        def settled() -> bool:
+            containers = managed("label=io.kubernetes.docker.type=container")
+            sandboxes = managed("label=io.kubernetes.docker.type=podsandbox")
+            running = {
+                c["Config"]["Labels"]["io.kubernetes.pod.name"]: c["Args"]
+                for c in containers
+                if c["State"]["Running"]
+            }
+            return running == wanted and len(containers) == 8 and len(sandboxes) == 8
+
+        wait_until(settled, timeout=120)
+    finally:
+        fastpod.stop()
