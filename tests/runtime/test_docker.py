@@ -391,7 +391,6 @@ def test_the_container_gets_what_the_spec_asks_for(
     assert host["CapDrop"] == ["MKNOD"]
     assert host_dir.is_dir(), "DirectoryOrCreate made it"
     binds = {bind.split(":")[1]: bind for bind in host["Binds"]}
-    )
     assert binds["/config"] == f"{host_dir}:/config:ro"
     assert binds["/scratch"].endswith(f"/pods/{uid}/volumes/empty-dir/scratch:/scratch")
 
