@@ -56,11 +56,12 @@ class PodLogs:
         os.makedirs(self.containers_dir, mode=0o755, exist_ok=True)
         _replace_link(pod_link, os.path.join(self.containers_dir, name))
 
-    def remove_pod(self, pod: Pod) -> None:
-        """Remove the pod's log directory and its container links."""
-        shutil.rmtree(self.pod_dir(pod), ignore_errors=True)
-        metadata = pod.metadata
-        prefix = f"{metadata.name}_{metadata.namespace}_"
+    def remove(self, namespace: str, name: str, uid: str) -> None:
+        """Remove a pod's log directory and its container links."""
+        shutil.rmtree(
+            os.path.join(self.pod_logs_dir, f"{namespace}_{name}_{uid}"), ignore_errors=True
+        )
+        prefix = f"{name}_{namespace}_"
         with contextlib.suppress(OSError):
             for name in os.listdir(self.containers_dir):
                 if name.startswith(prefix):

@@ -47,7 +47,8 @@ def remove_volumes(context: PodContext) -> None:
 def _host_path(name: str, path: str, kind: str) -> None:
     try:
         if kind == "DirectoryOrCreate":
-            os.makedirs(path, mode=0o755, exist_ok=True)
+            if not os.path.lexists(path):
+                os.makedirs(path, mode=0o755, exist_ok=True)
             _expect(name, path, "Directory")
         elif kind == "FileOrCreate":
             if not os.path.lexists(path):

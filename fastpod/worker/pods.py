@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,7 +19,7 @@ from dataclasses import dataclass, field
 from fastpod import logs
 from fastpod.backoff import BackOff
 from fastpod.lifecycle import PodActions, StartContainer, compute_pod_actions
-from fastpod.model import Pod
+from fastpod.model import Container, Pod
 from fastpod.runtime.base import ContainerInfo, Runtime, RuntimeCallError
 from fastpod.runtime.podlogs import PodLogs
 from fastpod.runtime.spec import PodContext, container_spec, unsupported
@@ -122,6 +124,9 @@ class PodRunner:
                 continue
             logs.emit("orphan pod removed", pod=key, uid=uid)
             await self._stop_uid(key, uid, MINIMUM_GRACE_PERIOD)
+            namespace, _, name = key.partition("/")
+            shutil.rmtree(self._volumes_dir(uid), ignore_errors=True)
+            self.pod_logs.remove(namespace, name, uid)
 
     async def close(self) -> None:
         """Stop every loop; the pods keep running, as the kubelet leaves them."""
@@ -161,8 +166,12 @@ class PodRunner:
         timeout = self.settings.resync_period
         if retry_at is not None:
             timeout = min(timeout, max(0.0, retry_at - time.time()))
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(worker.wake.wait(), timeout)
+        # not wait_for: on Python 3.11 it loses a cancellation that meets a set event
+        waiter = asyncio.ensure_future(worker.wake.wait())
+        try:
+            await asyncio.wait({waiter}, timeout=timeout)
+        finally:
+            waiter.cancel()
 
     async def _sync(self, worker: PodWorker, pod: Pod) -> float | None:
         uid = pod.metadata.uid or ""
@@ -224,7 +233,7 @@ class PodRunner:
     ) -> float | None:
         container = start.container
         image = container.image or ""
-        if not await self._ensure_image(key, pod, image, container.image_pull_policy):
+        if not await self._ensure_image(key, container, pod, image):
             retry_at = self.image_backoff.waiting_until(
                 f"{pod.metadata.uid}_{image}", time.time(), time.time()
             )
@@ -247,7 +256,8 @@ class PodRunner:
         )
         return None
 
-    async def _ensure_image(self, key: str, pod: Pod, image: str, policy: str | None) -> bool:
+    async def _ensure_image(self, key: str, container: Container, pod: Pod, image: str) -> bool:
+        policy = container.image_pull_policy
         present = await self.runtime.image_present(image)
         if policy == "Never" or (present and policy != "Always"):
             if not present:
@@ -255,6 +265,7 @@ class PodRunner:
                     "container waiting",
                     level="error",
                     pod=key,
+                    container=container.name,
                     reason="ErrImageNeverPull",
                     image=image,
                 )
@@ -262,7 +273,13 @@ class PodRunner:
         backoff_key = f"{pod.metadata.uid}_{image}"
         now = time.time()
         if self.image_backoff.waiting_until(backoff_key, now, now) is not None:
-            logs.emit("container waiting", pod=key, reason="ImagePullBackOff", image=image)
+            logs.emit(
+                "container waiting",
+                pod=key,
+                container=container.name,
+                reason="ImagePullBackOff",
+                image=image,
+            )
             return False
         try:
             await self.runtime.pull_image(image)
@@ -297,9 +314,10 @@ class PodRunner:
             )
 
     async def _stop_pod(self, pod: Pod) -> None:
-        await self._stop_uid(_key(pod), pod.metadata.uid or "", _grace(pod))
+        uid = pod.metadata.uid or ""
+        await self._stop_uid(_key(pod), uid, _grace(pod))
         remove_volumes(self._context(pod))
-        self.pod_logs.remove_pod(pod)
+        self.pod_logs.remove(pod.metadata.namespace or "", pod.metadata.name or "", uid)
         self.crash_backoff.forget(f"{pod.metadata.uid}_")
         self.image_backoff.forget(f"{pod.metadata.uid}_")
 
@@ -329,5 +347,8 @@ class PodRunner:
         return PodContext(
             host_ip=host_ip,
             pod_ip=host_ip if pod.spec.host_network else "127.0.0.1",
-            volumes_dir=f"{self.settings.root_dir}/pods/{pod.metadata.uid}/volumes",
+            volumes_dir=self._volumes_dir(pod.metadata.uid or ""),
         )
+
+    def _volumes_dir(self, uid: str) -> str:
+        return os.path.join(self.settings.root_dir, "pods", uid, "volumes")

@@ -11,7 +11,7 @@ import pytest
 from fastpod.config import FakeLatencies
 from fastpod.manifest import decode_pod
 from fastpod.model import Container, Pod
-from fastpod.runtime.base import RuntimeCallError
+from fastpod.runtime.base import ImageMissing, RuntimeCallError, RuntimeEvent
 from fastpod.runtime.fake import FakeRuntime
 from fastpod.runtime.labels import (
     CONTAINER_NAME,
@@ -22,6 +22,7 @@ from fastpod.runtime.labels import (
     container_labels,
     sandbox_labels,
 )
+from fastpod.runtime.spec import ContainerSpec, PodContext, container_spec
 from tests.support import FILE
 
 MANIFEST = b"""
@@ -41,6 +42,8 @@ spec:
     image: busybox:1.36
 """
 
+CONTEXT = PodContext(host_ip="127.0.0.1", pod_ip="127.0.0.1", volumes_dir="/nonexistent/volumes")
+
 
 def web() -> Pod:
     return decode_pod(MANIFEST, FILE, "node1").pod
@@ -51,8 +54,27 @@ def container(pod: Pod, index: int = 0) -> Container:
     return pod.spec.containers[index]
 
 
-def run(scenario: Callable[[FakeRuntime], Coroutine[Any, Any, None]], **latencies: float) -> None:
-    asyncio.run(scenario(FakeRuntime(FakeLatencies(**latencies))))
+def spec(pod: Pod, index: int = 0, restart_count: int = 0) -> ContainerSpec:
+    return container_spec(pod, container(pod, index), restart_count, "regular", CONTEXT)
+
+
+def run(
+    scenario: Callable[[FakeRuntime], Coroutine[Any, Any, None]],
+    images: set[str] | None = None,
+    **latencies: float,
+) -> None:
+    async def main() -> None:
+        await scenario(FakeRuntime(FakeLatencies(**latencies), images=images))
+
+    asyncio.run(main())
+
+
+async def next_event(runtime: FakeRuntime) -> RuntimeEvent:
+    events = runtime.events()
+    try:
+        return await asyncio.wait_for(anext(events), 5.0)
+    finally:
+        await events.aclose()
 
 
 def test_sandbox_labels_are_the_pod_labels_plus_its_identity() -> None:
@@ -83,12 +105,14 @@ def test_container_labels_are_the_pod_identity_and_the_container_name() -> None:
 def test_a_sandbox_is_listed_ready_with_its_labels_until_removed(latency: float) -> None:
     async def scenario(runtime: FakeRuntime) -> None:
         pod = web()
-        sandbox_id = await runtime.run_pod_sandbox(pod)
+        sandbox_id = await runtime.run_pod_sandbox(pod, 0)
 
         (sandbox,) = await runtime.list_pod_sandboxes()
         assert sandbox.id == sandbox_id
         assert sandbox.ready is True
         assert sandbox.labels == sandbox_labels(pod)
+        assert sandbox.pod_uid == pod.metadata.uid
+        assert sandbox.pod_key == "kube-system/web-node1"
 
         await runtime.stop_pod_sandbox(sandbox_id)
         (stopped,) = await runtime.list_pod_sandboxes()
@@ -107,8 +131,8 @@ def test_a_container_goes_from_created_to_running_to_exited_until_removed(
 ) -> None:
     async def scenario(runtime: FakeRuntime) -> None:
         pod = web()
-        sandbox_id = await runtime.run_pod_sandbox(pod)
-        container_id = await runtime.create_container(sandbox_id, pod, container(pod))
+        sandbox_id = await runtime.run_pod_sandbox(pod, 0)
+        container_id = await runtime.create_container(sandbox_id, pod, spec(pod))
 
         (created,) = await runtime.list_containers()
         assert (created.id, created.sandbox_id, created.state) == (
@@ -117,19 +141,32 @@ def test_a_container_goes_from_created_to_running_to_exited_until_removed(
             "created",
         )
         assert created.exit_code is None
-        assert created.labels == container_labels(pod, container(pod))
+        assert created.labels == spec(pod).labels
+        assert created.labels.items() >= container_labels(pod, container(pod)).items()
+        assert (created.name, created.pod_uid, created.restart_count, created.kind) == (
+            "app",
+            pod.metadata.uid,
+            0,
+            "regular",
+        )
+        assert runtime.specs[container_id] == spec(pod)
 
         await runtime.start_container(container_id)
         (running,) = await runtime.list_containers()
         assert (running.state, running.exit_code) == ("running", None)
+        assert running.started_at is not None
+        assert running.finished_at is None
 
+        # a stopped container was killed: SIGKILL's 128 + 9
         await runtime.stop_container(container_id, 30.0)
         (exited,) = await runtime.list_containers()
-        assert (exited.state, exited.exit_code) == ("exited", 0)
+        assert (exited.state, exited.exit_code) == ("exited", 137)
+        assert exited.finished_at is not None
         assert exited.labels == created.labels
 
         await runtime.remove_container(container_id)
         assert await runtime.list_containers() == []
+        assert container_id not in runtime.specs
 
     run(
         scenario,
@@ -140,12 +177,93 @@ def test_a_container_goes_from_created_to_running_to_exited_until_removed(
     )
 
 
+def test_a_container_runs_until_it_exits_with_its_own_code() -> None:
+    async def scenario(runtime: FakeRuntime) -> None:
+        pod = web()
+        sandbox_id = await runtime.run_pod_sandbox(pod, 0)
+        container_id = await runtime.create_container(sandbox_id, pod, spec(pod))
+        await runtime.start_container(container_id)
+        assert await next_event(runtime) == RuntimeEvent(pod.metadata.uid, "started")
+
+        runtime.exit(container_id, 3)
+
+        (exited,) = await runtime.list_containers()
+        assert (exited.state, exited.exit_code) == ("exited", 3)
+        assert await next_event(runtime) == RuntimeEvent(pod.metadata.uid, "died")
+        # stopping an exited container keeps its exit code
+        await runtime.stop_container(container_id, 1.0)
+        (still,) = await runtime.list_containers()
+        assert still.exit_code == 3
+
+    run(scenario)
+
+
+def test_the_restart_count_label_is_read_back() -> None:
+    async def scenario(runtime: FakeRuntime) -> None:
+        pod = web()
+        sandbox_id = await runtime.run_pod_sandbox(pod, 0)
+        await runtime.create_container(sandbox_id, pod, spec(pod, restart_count=4))
+
+        (info,) = await runtime.list_containers()
+        assert info.restart_count == 4
+
+    run(scenario)
+
+
+def test_the_lists_can_be_limited_to_one_pod() -> None:
+    other_manifest = MANIFEST.replace(b"name: web", b"name: api")
+    other = decode_pod(other_manifest, FILE, "node1").pod
+
+    async def scenario(runtime: FakeRuntime) -> None:
+        pod = web()
+        assert pod.metadata.uid != other.metadata.uid
+        mine = await runtime.run_pod_sandbox(pod, 0)
+        theirs = await runtime.run_pod_sandbox(other, 0)
+        await runtime.create_container(mine, pod, spec(pod))
+        await runtime.create_container(theirs, other, spec(other))
+
+        assert [s.id for s in await runtime.list_pod_sandboxes(pod.metadata.uid)] == [mine]
+        assert [c.sandbox_id for c in await runtime.list_containers(other.metadata.uid)] == [theirs]
+        assert len(await runtime.list_pod_sandboxes()) == 2
+        assert len(await runtime.list_containers()) == 2
+        assert await runtime.list_containers("no-such-uid") == []
+
+    run(scenario)
+
+
+def test_every_image_is_present_unless_a_set_is_given() -> None:
+    async def scenario(runtime: FakeRuntime) -> None:
+        assert await runtime.image_present("anything:1")
+
+    run(scenario)
+
+
+def test_only_the_given_images_are_present_and_none_can_be_pulled() -> None:
+    async def scenario(runtime: FakeRuntime) -> None:
+        assert await runtime.image_present("busybox:1.36")
+        assert not await runtime.image_present("nginx:1")
+        with pytest.raises(ImageMissing, match="nginx:1"):
+            await runtime.pull_image("nginx:1")
+
+    run(scenario, images={"busybox:1.36"})
+
+
+def test_the_fake_runtime_writes_no_log_files() -> None:
+    async def scenario(runtime: FakeRuntime) -> None:
+        pod = web()
+        sandbox_id = await runtime.run_pod_sandbox(pod, 0)
+        container_id = await runtime.create_container(sandbox_id, pod, spec(pod))
+        assert await runtime.container_log_path(container_id) is None
+
+    run(scenario)
+
+
 def test_every_sandbox_and_container_gets_its_own_id() -> None:
     async def scenario(runtime: FakeRuntime) -> None:
         pod = web()
-        sandboxes = [await runtime.run_pod_sandbox(pod) for _ in range(3)]
+        sandboxes = [await runtime.run_pod_sandbox(pod, attempt) for attempt in range(3)]
         containers = [
-            await runtime.create_container(sandbox, pod, container(pod)) for sandbox in sandboxes
+            await runtime.create_container(sandbox, pod, spec(pod)) for sandbox in sandboxes
         ]
 
         assert len(set(sandboxes + containers)) == 6
@@ -174,7 +292,7 @@ def _remove_sandbox(runtime: FakeRuntime) -> Coroutine[Any, Any, object]:
 
 def _create_container(runtime: FakeRuntime) -> Coroutine[Any, Any, object]:
     pod = web()
-    return runtime.create_container("sandbox-404", pod, container(pod))
+    return runtime.create_container("sandbox-404", pod, spec(pod))
 
 
 def _start_container(runtime: FakeRuntime) -> Coroutine[Any, Any, object]:
@@ -212,11 +330,19 @@ def test_a_call_naming_an_unknown_id_raises_a_runtime_call_error(
     run(scenario)
 
 
+def test_exiting_an_unknown_container_raises_a_runtime_call_error() -> None:
+    async def scenario(runtime: FakeRuntime) -> None:
+        with pytest.raises(RuntimeCallError, match="container-404"):
+            runtime.exit("container-404", 1)
+
+    run(scenario)
+
+
 def test_a_removed_container_is_unknown_afterwards() -> None:
     async def scenario(runtime: FakeRuntime) -> None:
         pod = web()
-        sandbox_id = await runtime.run_pod_sandbox(pod)
-        container_id = await runtime.create_container(sandbox_id, pod, container(pod))
+        sandbox_id = await runtime.run_pod_sandbox(pod, 0)
+        container_id = await runtime.create_container(sandbox_id, pod, spec(pod))
         await runtime.remove_container(container_id)
 
         with pytest.raises(RuntimeCallError):
@@ -235,7 +361,7 @@ def test_calls_with_a_latency_let_other_tasks_run_meanwhile() -> None:
 
         async def start(label: str) -> None:
             order.append(f"begin {label}")
-            await runtime.run_pod_sandbox(pod)
+            await runtime.run_pod_sandbox(pod, 0)
             order.append(f"end {label}")
 
         await asyncio.gather(start("a"), start("b"))

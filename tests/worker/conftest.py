@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from fastpod.worker.pods import LifecycleSettings
 from tests.worker.helpers import LogCapture
 
 
@@ -15,3 +17,16 @@ def captured_logs() -> Iterator[LogCapture]:
     capture = LogCapture().start()
     yield capture
     capture.stop()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> LifecycleSettings:
+    """A fast lifecycle: tiny back-off and resync, pod files under ``tmp_path``."""
+    return LifecycleSettings(
+        backoff_initial=0.05,
+        backoff_max=0.2,
+        backoff_reset=60.0,
+        resync_period=0.05,
+        root_dir=str(tmp_path / "root"),
+        pod_logs_dir=str(tmp_path / "log" / "pods"),
+    )

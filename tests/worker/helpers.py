@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import io
 import itertools
 import json
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from fastpod import logs
@@ -121,3 +123,14 @@ class LogCapture:
     @staticmethod
     def stop() -> None:
         logs.configure("text", "fastpod")
+
+
+async def eventually(
+    condition: Callable[[], object], what: str = "the condition", timeout: float = 5.0
+) -> None:
+    """Wait until ``condition()`` is true, polling; fail naming ``what`` after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.005)

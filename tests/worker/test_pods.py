@@ -1,24 +1,29 @@
-"""PodRunner on the fake runtime: pod changes become sandboxes and containers.
+"""PodRunner on the fake runtime: one sync loop per pod name, driven by the pure lifecycle.
 
 A replaced pod is fully stopped before its successor with the same name starts (the
-kubelet's ``allowStaticPodStart``, checklist 36); different pods proceed in parallel.
+kubelet's ``allowStaticPodStart``); different pods proceed in parallel; containers are
+restarted by the restart policy, init containers run one at a time in order.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Coroutine
+import contextlib
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from dataclasses import replace
 from typing import Any
 
 from fastpod.config import FakeLatencies
-from fastpod.model import Container, Pod
-from fastpod.runtime.base import RuntimeCallError
+from fastpod.model import Pod
+from fastpod.runtime.base import ContainerInfo, RuntimeCallError
 from fastpod.runtime.fake import FakeRuntime
-from fastpod.runtime.labels import CONTAINER_NAME, POD_NAME, POD_NAMESPACE, POD_UID
+from fastpod.runtime.labels import CONTAINER_NAME, MANAGED_BY, POD_NAME, POD_NAMESPACE, POD_UID
+from fastpod.runtime.spec import CONTAINER_HASH, CONTAINER_KIND, RESTART_COUNT, ContainerSpec
 from fastpod.worker.desired import PodChange
-from fastpod.worker.pods import PodRunner
+from fastpod.worker.pods import LifecycleSettings, PodRunner
 from tests.support import FILE
-from tests.worker.helpers import LogCapture, decoded, key_of, pod_manifest
+from tests.worker.helpers import LogCapture, decoded, eventually, key_of, pod_manifest
 
 SLOW = FakeLatencies(
     run_sandbox=0.01, create_container=0.01, start_container=0.01, stop_container=0.01, remove=0.01
@@ -26,15 +31,20 @@ SLOW = FakeLatencies(
 
 
 class RecordingRuntime(FakeRuntime):
-    """A fake runtime that records each call's start and end with the pod UID concerned.
+    """A fake runtime that records each call's start and end with the pod UID concerned,
+    and which pods had running containers after each start.
 
     ``failing`` names calls that raise :class:`RuntimeCallError` the next time they are made.
     """
 
-    def __init__(self, latencies: FakeLatencies | None = None) -> None:
-        super().__init__(latencies)
+    def __init__(
+        self, latencies: FakeLatencies | None = None, images: set[str] | None = None
+    ) -> None:
+        super().__init__(latencies, images)
         self.calls: list[tuple[str, str, str]] = []
         self.grace_periods: list[float] = []
+        self.created: list[str] = []
+        self.running_pods: list[set[str]] = []
         self.failing: set[str] = set()
 
     async def _record(self, call: str, uid: str, body: Awaitable[Any]) -> Any:
@@ -50,15 +60,18 @@ class RecordingRuntime(FakeRuntime):
 
     def _sandbox_uid(self, sandbox_id: str) -> str:
         sandbox = self.sandboxes.get(sandbox_id)
-        return sandbox.labels[POD_UID] if sandbox else "?"
+        return sandbox.pod_uid if sandbox else "?"
 
     def _container_uid(self, container_id: str) -> str:
         container = self.containers.get(container_id)
-        return container.labels[POD_UID] if container else "?"
+        return container.pod_uid if container else "?"
 
-    async def run_pod_sandbox(self, pod: Pod) -> str:
+    def _running_pods(self) -> set[str]:
+        return {info.pod_uid for info in self.containers.values() if info.state == "running"}
+
+    async def run_pod_sandbox(self, pod: Pod, attempt: int) -> str:
         uid = pod.metadata.uid or ""
-        return await self._record("run_pod_sandbox", uid, super().run_pod_sandbox(pod))
+        return await self._record("run_pod_sandbox", uid, super().run_pod_sandbox(pod, attempt))
 
     async def stop_pod_sandbox(self, sandbox_id: str) -> None:
         uid = self._sandbox_uid(sandbox_id)
@@ -68,14 +81,18 @@ class RecordingRuntime(FakeRuntime):
         uid = self._sandbox_uid(sandbox_id)
         await self._record("remove_pod_sandbox", uid, super().remove_pod_sandbox(sandbox_id))
 
-    async def create_container(self, sandbox_id: str, pod: Pod, container: Container) -> str:
+    async def create_container(self, sandbox_id: str, pod: Pod, spec: ContainerSpec) -> str:
         uid = pod.metadata.uid or ""
-        body = super().create_container(sandbox_id, pod, container)
-        return await self._record("create_container", uid, body)
+        body = super().create_container(sandbox_id, pod, spec)
+        container_id = await self._record("create_container", uid, body)
+        self.created.append(spec.name)
+        return container_id
 
     async def start_container(self, container_id: str) -> None:
         uid = self._container_uid(container_id)
+        self.running_pods.append(self._running_pods())
         await self._record("start_container", uid, super().start_container(container_id))
+        self.running_pods.append(self._running_pods())
 
     async def stop_container(self, container_id: str, grace_period: float) -> None:
         uid = self._container_uid(container_id)
@@ -100,271 +117,611 @@ def removed(the_pod: Pod) -> PodChange:
     return PodChange("removed", the_pod, FILE)
 
 
+def updated(new: Pod, old: Pod) -> PodChange:
+    return PodChange("updated", new, FILE, old)
+
+
 def run(scenario: Callable[[], Coroutine[Any, Any, None]]) -> None:
     asyncio.run(scenario())
+
+
+@contextlib.asynccontextmanager
+async def runner_on(runtime: FakeRuntime, settings: LifecycleSettings) -> AsyncIterator[PodRunner]:
+    """A PodRunner following the runtime's events, its loops stopped on the way out."""
+    runner = PodRunner(runtime, settings)
+    follower = asyncio.create_task(runner.follow_events())
+    try:
+        yield runner
+    finally:
+        follower.cancel()
+        await asyncio.gather(follower, return_exceptions=True)
+        await shut_down(runner)
+
+
+async def shut_down(runner: PodRunner) -> None:
+    """Cancel every loop until it ends.
+
+    Not :meth:`PodRunner.close`, which can hang on Python 3.11 (see
+    :func:`test_close_ends_the_loops_even_when_a_pod_was_just_woken`).
+    """
+    tasks = [w.task for w in runner.workers.values() if w.task is not None]
+    while tasks:
+        for task in tasks:
+            task.cancel()
+        await asyncio.wait(tasks, timeout=0.1)
+        tasks = [task for task in tasks if not task.done()]
+
+
+async def idle(runner: PodRunner) -> None:
+    await asyncio.wait_for(runner.idle(), 5.0)
+
+
+def containers_of(
+    runtime: FakeRuntime, name: str | None = None, uid: str | None = None
+) -> list[ContainerInfo]:
+    return sorted(
+        (
+            info
+            for info in runtime.containers.values()
+            if name in (None, info.name) and uid in (None, info.pod_uid)
+        ),
+        key=lambda info: (info.restart_count, info.created),
+    )
+
+
+def running(runtime: FakeRuntime, name: str | None = None, uid: str | None = None) -> list[str]:
+    """The ids of the running containers (of ``name``, of pod ``uid``)."""
+    return [info.id for info in containers_of(runtime, name, uid) if info.state == "running"]
+
+
+def running_count(runtime: FakeRuntime, name: str, restart_count: int) -> str | None:
+    """The id of the running container ``name`` with that restart count, if there is one."""
+    for info in containers_of(runtime, name):
+        if info.state == "running" and info.restart_count == restart_count:
+            return info.id
+    return None
+
+
+def ready_sandboxes(runtime: FakeRuntime, uid: str | None = None) -> list[str]:
+    return [s.id for s in runtime.sandboxes.values() if s.ready and uid in (None, s.pod_uid)]
 
 
 def calls_of(runtime: RecordingRuntime, uid: str | None) -> list[tuple[str, str]]:
     return [(phase, call) for phase, call, of in runtime.calls if of == uid]
 
 
-def test_an_added_pod_runs_a_sandbox_and_each_of_its_containers(
-    captured_logs: LogCapture,
+async def resyncs(settings: LifecycleSettings, count: int = 4) -> None:
+    """Let a few resync periods pass, for what must *not* happen."""
+    await asyncio.sleep(settings.resync_period * count)
+
+
+def test_an_added_pod_runs_a_sandbox_and_each_of_its_containers_with_the_kubelet_labels(
+    settings: LifecycleSettings, captured_logs: LogCapture
 ) -> None:
     web = pod("web", containers=("app", "sidecar"), labels={"tier": "web"})
+    uid = web.metadata.uid or ""
 
     async def scenario() -> None:
         runtime = FakeRuntime()
-        runner = PodRunner(runtime)
-        runner.submit(added(web))
-        await runner.idle()
+        async with runner_on(runtime, settings) as runner:
+            runner.submit(added(web))
+            await eventually(lambda: len(running(runtime)) == 2, "both containers running")
 
-        (sandbox,) = await runtime.list_pod_sandboxes()
-        assert sandbox.ready
-        assert sandbox.labels[POD_NAME] == "web-node1"
-        assert sandbox.labels[POD_NAMESPACE] == "default"
-        assert sandbox.labels[POD_UID] == web.metadata.uid
-        assert sandbox.labels["tier"] == "web"
-        containers = await runtime.list_containers()
-        assert sorted(container.labels[CONTAINER_NAME] for container in containers) == [
-            "app",
-            "sidecar",
-        ]
-        for container in containers:
-            assert container.state == "running"
-            assert container.sandbox_id == sandbox.id
-            assert container.labels[POD_NAME] == "web-node1"
-            assert container.labels[POD_NAMESPACE] == "default"
-            assert container.labels[POD_UID] == web.metadata.uid
-        running = runner.running[web.metadata.uid or ""]
-        assert running.sandbox_id == sandbox.id
-        assert sorted(running.container_ids) == sorted(container.id for container in containers)
+            (sandbox,) = runtime.sandboxes.values()
+            assert sandbox.ready
+            assert sandbox.labels[POD_NAME] == "web-node1"
+            assert sandbox.labels[POD_NAMESPACE] == "default"
+            assert sandbox.labels[POD_UID] == uid
+            assert sandbox.labels[MANAGED_BY] == "true"
+            assert sandbox.labels["tier"] == "web"
+            containers = containers_of(runtime)
+            assert sorted(info.labels[CONTAINER_NAME] for info in containers) == ["app", "sidecar"]
+            for info in containers:
+                assert info.sandbox_id == sandbox.id
+                assert info.labels[POD_NAME] == "web-node1"
+                assert info.labels[POD_NAMESPACE] == "default"
+                assert info.labels[POD_UID] == uid
+                assert info.labels[MANAGED_BY] == "true"
+                assert info.labels[RESTART_COUNT] == "0"
+                assert info.labels[CONTAINER_KIND] == "regular"
+                assert info.labels[CONTAINER_HASH]
+                assert runtime.specs[info.id].image == "busybox:1.36"
+            # the loop keeps the pod
+            assert key_of("web") in runner.workers
+            pod_dir = f"default_web-node1_{uid}"
+            assert os.path.isdir(os.path.join(settings.pod_logs_dir, pod_dir))
+            # nothing more is started on later syncs
+            await resyncs(settings)
+            assert len(runtime.containers) == 2
+            assert len(runtime.sandboxes) == 1
 
     run(scenario)
-    (started,) = captured_logs.records("pod started")
-    assert started["pod"] == key_of("web")
-    assert started["uid"] == web.metadata.uid
+    started = captured_logs.records("container started")
+    assert sorted(record["container"] for record in started) == ["app", "sidecar"]
+    assert all(record["pod"] == key_of("web") for record in started)
+    assert all(record["restart_count"] == 0 for record in started)
 
 
-def test_a_removed_pod_has_everything_stopped_and_removed(captured_logs: LogCapture) -> None:
+def test_a_crashed_container_under_always_is_replaced_keeping_one_dead_container(
+    settings: LifecycleSettings, captured_logs: LogCapture
+) -> None:
     web = pod("web", containers=("app", "sidecar"))
 
     async def scenario() -> None:
-        runtime = RecordingRuntime()
-        runner = PodRunner(runtime)
-        runner.submit(added(web))
-        await runner.idle()
-        runner.submit(removed(web))
-        await runner.idle()
+        runtime = FakeRuntime()
+        async with runner_on(runtime, settings) as runner:
+            runner.submit(added(web))
+            await eventually(lambda: len(running(runtime)) == 2, "both containers running")
+            (sandbox_id,) = ready_sandboxes(runtime)
+            (sidecar,) = running(runtime, "sidecar")
 
-        assert await runtime.list_pod_sandboxes() == []
-        assert await runtime.list_containers() == []
-        assert runner.running == {}
-        ends = [call for phase, call in calls_of(runtime, web.metadata.uid) if phase == "end"]
-        # the containers first (in parallel), then the sandbox
-        assert sorted(ends[-6:-2]) == ["remove_container"] * 2 + ["stop_container"] * 2
-        assert ends[-2:] == ["stop_pod_sandbox", "remove_pod_sandbox"]
-        # terminationGracePeriodSeconds defaults to 30
-        assert runtime.grace_periods == [30.0, 30.0]
+            for crash in range(4):
+                container_id = running_count(runtime, "app", crash)
+                assert container_id is not None
+                runtime.exit(container_id, 1)
+                await eventually(
+                    lambda count=crash + 1: running_count(runtime, "app", count) is not None,
+                    f"app restarted with restartCount {crash + 1}",
+                )
+                dead = [info for info in containers_of(runtime, "app") if info.state == "exited"]
+                assert [(info.id, info.exit_code) for info in dead] == [(container_id, 1)]
+
+            # the restarts happen in the same sandbox, beside the untouched sidecar
+            assert ready_sandboxes(runtime) == [sandbox_id]
+            assert running(runtime, "sidecar") == [sidecar]
+            assert {info.sandbox_id for info in containers_of(runtime)} == {sandbox_id}
+            assert len(containers_of(runtime, "app")) == 2
+
+    run(scenario)
+    exits = captured_logs.records("container exited")
+    assert [(record["container"], record["exit_code"]) for record in exits] == [("app", 1)] * 4
+    assert [record["restart_count"] for record in exits] == [0, 1, 2, 3]
+    app_starts = [r for r in captured_logs.records("container started") if r["container"] == "app"]
+    assert [record["restart_count"] for record in app_starts] == [0, 1, 2, 3, 4]
+
+
+def test_a_container_exiting_zero_under_on_failure_is_not_restarted_and_the_sandbox_stops(
+    settings: LifecycleSettings,
+) -> None:
+    job = pod("job", containers=("first", "second"), extra_spec={"restartPolicy": "OnFailure"})
+
+    async def scenario() -> None:
+        runtime = FakeRuntime()
+        async with runner_on(runtime, settings) as runner:
+            runner.submit(added(job))
+            await eventually(lambda: len(running(runtime)) == 2, "both containers running")
+            (first,) = running(runtime, "first")
+            (second,) = running(runtime, "second")
+
+            runtime.exit(first, 0)
+            await resyncs(settings)
+            assert running(runtime) == [second]
+            assert len(ready_sandboxes(runtime)) == 1
+
+            runtime.exit(second, 0)
+            await eventually(lambda: not ready_sandboxes(runtime), "the sandbox stopped")
+            await resyncs(settings)
+            assert sorted(runtime.containers) == sorted([first, second])
+            assert all(info.state == "exited" for info in runtime.containers.values())
+            assert len(runtime.sandboxes) == 1
+            assert not ready_sandboxes(runtime)
+
+    run(scenario)
+
+
+def test_a_failed_container_under_on_failure_is_restarted(settings: LifecycleSettings) -> None:
+    job = pod("job", extra_spec={"restartPolicy": "OnFailure"})
+
+    async def scenario() -> None:
+        runtime = FakeRuntime()
+        async with runner_on(runtime, settings) as runner:
+            runner.submit(added(job))
+            await eventually(lambda: running_count(runtime, "app", 0), "app running")
+            runtime.exit(running_count(runtime, "app", 0) or "", 2)
+            await eventually(lambda: running_count(runtime, "app", 1), "app restarted")
+
+    run(scenario)
+
+
+def test_a_container_under_never_is_not_restarted(
+    settings: LifecycleSettings, captured_logs: LogCapture
+) -> None:
+    once = pod("once", extra_spec={"restartPolicy": "Never"})
+
+    async def scenario() -> None:
+        runtime = FakeRuntime()
+        async with runner_on(runtime, settings) as runner:
+            runner.submit(added(once))
+            await eventually(lambda: running(runtime), "app running")
+            (app,) = running(runtime)
+
+            runtime.exit(app, 1)
+            await eventually(lambda: not ready_sandboxes(runtime), "the sandbox stopped")
+            await resyncs(settings)
+
+            assert list(runtime.containers) == [app]
+            assert runtime.containers[app].exit_code == 1
+            assert len(runtime.sandboxes) == 1
+
+    run(scenario)
+    assert [record["exit_code"] for record in captured_logs.records("container exited")] == [1]
+    assert len(captured_logs.records("container started")) == 1
+
+
+def test_init_containers_run_one_at_a_time_in_order_before_the_main_containers(
+    settings: LifecycleSettings,
+) -> None:
+    web = pod(
+        "web",
+        containers=("app", "sidecar"),
+        extra_spec={
+            "initContainers": [
+                {"name": "one", "image": "busybox:1.36"},
+                {"name": "two", "image": "busybox:1.36"},
+            ]
+        },
+    )
+
+    async def scenario() -> None:
+        runtime = RecordingRuntime()
+        async with runner_on(runtime, settings) as runner:
+            runner.submit(added(web))
+            await eventually(lambda: running(runtime, "one"), "init container one running")
+            await resyncs(settings)
+            assert runtime.created == ["one"]
+            (one,) = running(runtime, "one")
+            assert runtime.containers[one].kind == "init"
+
+            runtime.exit(one, 0)
+            await eventually(lambda: running(runtime, "two"), "init container two running")
+            await resyncs(settings)
+            assert runtime.created == ["one", "two"]
+
+            runtime.exit(running(runtime, "two")[0], 0)
+            await eventually(lambda: len(running(runtime)) == 2, "the main containers running")
+            assert runtime.created[:2] == ["one", "two"]
+            assert sorted(runtime.created[2:]) == ["app", "sidecar"]
+            # the completed init containers are not run again
+            await resyncs(settings)
+            assert len(runtime.created) == 4
+            assert len(ready_sandboxes(runtime)) == 1
+            assert {info.sandbox_id for info in containers_of(runtime)} == set(
+                ready_sandboxes(runtime)
+            )
+
+    run(scenario)
+
+
+def test_a_failed_init_container_is_retried_before_the_next_one_runs(
+    settings: LifecycleSettings,
+) -> None:
+    web = pod(
+        "web",
+        extra_spec={
+            "initContainers": [
+                {"name": "one", "image": "busybox:1.36"},
+                {"name": "two", "image": "busybox:1.36"},
+            ]
+        },
+    )
+
+    async def scenario() -> None:
+        runtime = RecordingRuntime()
+        async with runner_on(runtime, settings) as runner:
+            runner.submit(added(web))
+            await eventually(lambda: running_count(runtime, "one", 0), "one running")
+            runtime.exit(running_count(runtime, "one", 0) or "", 1)
+            await eventually(lambda: running_count(runtime, "one", 1), "one run again")
+            assert runtime.created == ["one", "one"]
+
+    run(scenario)
+
+
+def test_a_removed_pod_has_everything_stopped_and_removed_and_its_loop_ends(
+    settings: LifecycleSettings, captured_logs: LogCapture
+) -> None:
+    web = pod(
+        "web",
+        containers=("app", "sidecar"),
+        extra_spec={"volumes": [{"name": "scratch", "emptyDir": {}}]},
+    )
+    uid = web.metadata.uid or ""
+    volumes_dir = os.path.join(settings.root_dir, "pods", uid, "volumes")
+    pod_dir = os.path.join(settings.pod_logs_dir, f"default_web-node1_{uid}")
+
+    async def scenario() -> None:
+        runtime = RecordingRuntime()
+        async with runner_on(runtime, settings) as runner:
+            runner.submit(added(web))
+            await eventually(lambda: len(running(runtime)) == 2, "both containers running")
+            assert os.path.isdir(os.path.join(volumes_dir, "empty-dir", "scratch"))
+            assert os.path.isdir(pod_dir)
+
+            runner.submit(removed(web))
+            await idle(runner)
+
+            assert runtime.sandboxes == {}
+            assert runtime.containers == {}
+            assert runner.workers == {}
+            ends = [call for phase, call in calls_of(runtime, uid) if phase == "end"]
+            # the containers first, then the sandbox
+            assert sorted(ends[-6:-2]) == ["remove_container"] * 2 + ["stop_container"] * 2
+            assert ends[-2:] == ["stop_pod_sandbox", "remove_pod_sandbox"]
+            # terminationGracePeriodSeconds defaults to 30
+            assert runtime.grace_periods == [30.0, 30.0]
+            assert not os.path.exists(volumes_dir)
+            assert not os.path.exists(pod_dir)
 
     run(scenario)
     (stopped,) = captured_logs.records("pod stopped")
     assert stopped["pod"] == key_of("web")
-    assert stopped["uid"] == web.metadata.uid
+    assert stopped["uid"] == uid
 
 
-def test_a_removed_pod_is_stopped_with_its_own_grace_period() -> None:
+def test_a_removed_pod_is_stopped_with_its_own_grace_period(settings: LifecycleSettings) -> None:
     web = pod("web", extra_spec={"terminationGracePeriodSeconds": 5})
+    quick = pod("quick", extra_spec={"terminationGracePeriodSeconds": 0})
 
     async def scenario() -> None:
         runtime = RecordingRuntime()
-        runner = PodRunner(runtime)
-        runner.submit(added(web))
-        runner.submit(removed(web))
-        await runner.idle()
+        async with runner_on(runtime, settings) as runner:
+            for each in (web, quick):
+                runner.submit(added(each))
+            await eventually(lambda: len(running(runtime)) == 2, "both pods running")
+            runner.submit(removed(web))
+            await eventually(lambda: key_of("web") not in runner.workers, "web removed")
+            runner.submit(removed(quick))
+            await idle(runner)
 
-        assert runtime.grace_periods == [5.0]
+            # never less than the kubelet's minimum of 2 s
+            assert runtime.grace_periods == [5.0, 2.0]
 
     run(scenario)
 
 
-def test_removing_a_pod_that_never_ran_does_nothing() -> None:
+def test_removing_a_pod_that_never_ran_does_nothing(settings: LifecycleSettings) -> None:
     async def scenario() -> None:
         runtime = RecordingRuntime()
-        runner = PodRunner(runtime)
-        runner.submit(removed(pod("web")))
-        await runner.idle()
+        async with runner_on(runtime, settings) as runner:
+            runner.submit(removed(pod("web")))
+            assert runner.workers == {}
+            await idle(runner)
 
-        assert runtime.calls == []
+            assert runtime.calls == []
 
     run(scenario)
 
 
-def test_a_replacement_stops_the_old_pod_before_the_new_one_starts() -> None:
+def test_a_replacement_never_runs_both_pods_at_once(settings: LifecycleSettings) -> None:
     old = pod("web", containers=("app", "sidecar"))
     new = pod("web", containers=("app", "sidecar"), image="busybox:1.37")
-    assert old.metadata.uid != new.metadata.uid
+    old_uid, new_uid = old.metadata.uid or "", new.metadata.uid or ""
+    assert old_uid != new_uid
 
     async def scenario() -> None:
         runtime = RecordingRuntime(SLOW)
-        runner = PodRunner(runtime)
-        runner.submit(added(old))
-        await runner.idle()
-        runtime.calls.clear()
+        async with runner_on(runtime, settings) as runner:
+            runner.submit(added(old))
+            await eventually(lambda: len(running(runtime, uid=old_uid)) == 2, "old running")
+            runtime.calls.clear()
 
-        runner.submit(removed(old))
-        runner.submit(added(new))
-        await runner.idle()
+            runner.submit(removed(old))
+            runner.submit(added(new))
+            await eventually(lambda: len(running(runtime, uid=new_uid)) == 2, "new running")
 
-        uids = [uid for _, _, uid in runtime.calls]
-        last_old = len(uids) - 1 - uids[::-1].index(old.metadata.uid)
-        first_new = uids.index(new.metadata.uid)
-        assert last_old < first_new
-        assert runtime.calls[last_old] == ("end", "remove_pod_sandbox", old.metadata.uid)
-        assert runtime.calls[first_new] == ("begin", "run_pod_sandbox", new.metadata.uid)
-        (sandbox,) = await runtime.list_pod_sandboxes()
-        assert sandbox.labels[POD_UID] == new.metadata.uid
-        assert len(await runtime.list_containers()) == 2
+            assert all(len(uids) <= 1 for uids in runtime.running_pods)
+            uids = [uid for _, _, uid in runtime.calls]
+            last_old = len(uids) - 1 - uids[::-1].index(old_uid)
+            first_new = uids.index(new_uid)
+            assert last_old < first_new
+            assert runtime.calls[last_old] == ("end", "remove_pod_sandbox", old_uid)
+            assert runtime.calls[first_new] == ("begin", "run_pod_sandbox", new_uid)
+            (sandbox,) = runtime.sandboxes.values()
+            assert sandbox.pod_uid == new_uid
+            assert len(runtime.containers) == 2
+            assert {runtime.specs[i].image for i in runtime.containers} == {"busybox:1.37"}
 
     run(scenario)
 
 
-def test_a_pod_added_and_removed_back_to_back_ends_with_nothing_running() -> None:
+def test_a_replacement_submitted_while_the_old_pod_starts_waits_for_it_to_stop(
+    settings: LifecycleSettings,
+) -> None:
+    old = pod("web")
+    new = pod("web", image="busybox:1.37")
+
+    async def scenario() -> None:
+        runtime = RecordingRuntime(SLOW)
+        async with runner_on(runtime, settings) as runner:
+            runner.submit(added(old))
+            await eventually(lambda: runtime.calls, "the old pod starting")
+            runner.submit(removed(old))
+            runner.submit(added(new))
+            await eventually(lambda: running(runtime, uid=new.metadata.uid), "the new pod running")
+            await resyncs(settings)
+
+            assert all(len(uids) <= 1 for uids in runtime.running_pods)
+            assert {info.pod_uid for info in runtime.containers.values()} == {new.metadata.uid}
+            assert {s.pod_uid for s in runtime.sandboxes.values()} == {new.metadata.uid}
+
+    run(scenario)
+
+
+def test_a_pod_added_and_removed_back_to_back_ends_with_nothing_running(
+    settings: LifecycleSettings,
+) -> None:
     web = pod("web")
 
     async def scenario() -> None:
         runtime = RecordingRuntime(SLOW)
-        runner = PodRunner(runtime)
-        runner.submit(added(web))
-        runner.submit(removed(web))
-        runner.submit(added(web))
-        runner.submit(removed(web))
-        await runner.idle()
+        async with runner_on(runtime, settings) as runner:
+            runner.submit(added(web))
+            runner.submit(removed(web))
+            runner.submit(added(web))
+            runner.submit(removed(web))
+            await idle(runner)
 
-        assert await runtime.list_pod_sandboxes() == []
-        assert await runtime.list_containers() == []
-        assert runner.running == {}
+            assert runtime.sandboxes == {}
+            assert runtime.containers == {}
+            assert runner.workers == {}
 
     run(scenario)
 
 
-def test_different_pods_are_started_concurrently() -> None:
+def test_different_pods_are_started_concurrently(settings: LifecycleSettings) -> None:
     first, second = pod("first"), pod("second")
 
     async def scenario() -> None:
         runtime = RecordingRuntime(SLOW)
-        runner = PodRunner(runtime)
-        runner.submit(added(first))
-        runner.submit(added(second))
-        await runner.idle()
+        async with runner_on(runtime, settings) as runner:
+            runner.submit(added(first))
+            runner.submit(added(second))
+            await eventually(lambda: len(running(runtime)) == 2, "both pods running")
 
-        uids = [uid for _, _, uid in runtime.calls]
-        first_uid, second_uid = first.metadata.uid, second.metadata.uid
-        last_of_first = len(uids) - 1 - uids[::-1].index(first_uid)
-        # the second pod's first call begins before the first pod's last call ends
-        assert uids.index(second_uid) < last_of_first
-        last_of_second = len(uids) - 1 - uids[::-1].index(second_uid)
-        assert uids.index(first_uid) < last_of_second
-        assert len(await runtime.list_pod_sandboxes()) == 2
+            starts = [
+                (phase, uid) for phase, call, uid in runtime.calls if call == "run_pod_sandbox"
+            ]
+            # both sandboxes begin before either ends
+            assert [phase for phase, _ in starts] == ["begin", "begin", "end", "end"]
+            assert len(runtime.sandboxes) == 2
 
     run(scenario)
 
 
-def test_an_update_restarts_the_pod_with_its_new_spec() -> None:
-    old = pod(
-        "web", uid="fixed-uid", containers=("app",), extra_spec={"terminationGracePeriodSeconds": 7}
-    )
+def test_an_update_adding_a_container_starts_it_beside_the_running_one(
+    settings: LifecycleSettings,
+) -> None:
+    old = pod("web", uid="fixed-uid", containers=("app",))
     new = pod("web", uid="fixed-uid", containers=("app", "sidecar"))
 
     async def scenario() -> None:
         runtime = RecordingRuntime()
-        runner = PodRunner(runtime)
-        runner.submit(added(old))
-        runner.submit(PodChange("updated", new, FILE, old))
-        await runner.idle()
+        async with runner_on(runtime, settings) as runner:
+            runner.submit(added(old))
+            await eventually(lambda: running(runtime, "app"), "app running")
+            (app,) = running(runtime, "app")
 
-        (sandbox,) = await runtime.list_pod_sandboxes()
-        containers = await runtime.list_containers()
-        assert sorted(container.labels[CONTAINER_NAME] for container in containers) == [
-            "app",
-            "sidecar",
-        ]
-        assert all(container.sandbox_id == sandbox.id for container in containers)
-        assert all(container.state == "running" for container in containers)
-        # the old pod is stopped with its own grace period
-        assert runtime.grace_periods == [7.0]
+            runner.submit(updated(new, old))
+            await eventually(lambda: running(runtime, "sidecar"), "sidecar running")
+
+            assert running(runtime, "app") == [app]
+            (sandbox,) = runtime.sandboxes.values()
+            assert {info.sandbox_id for info in runtime.containers.values()} == {sandbox.id}
+            assert runtime.grace_periods == []
 
     run(scenario)
 
 
-def test_an_adopted_pod_is_not_started_again() -> None:
+def test_an_update_changing_an_image_replaces_that_container(
+    settings: LifecycleSettings,
+) -> None:
+    old = pod(
+        "web", uid="fixed-uid", containers=("app",), extra_spec={"terminationGracePeriodSeconds": 7}
+    )
+    new = pod(
+        "web",
+        uid="fixed-uid",
+        containers=("app",),
+        image="busybox:1.37",
+        extra_spec={"terminationGracePeriodSeconds": 7},
+    )
+
+    async def scenario() -> None:
+        runtime = RecordingRuntime()
+        async with runner_on(runtime, settings) as runner:
+            runner.submit(added(old))
+            await eventually(lambda: running(runtime, "app"), "app running")
+            (first,) = running(runtime, "app")
+
+            runner.submit(updated(new, old))
+            await eventually(lambda: running_count(runtime, "app", 1), "app replaced")
+
+            (second,) = running(runtime, "app")
+            assert runtime.specs[second].image == "busybox:1.37"
+            assert runtime.containers[first].state == "exited"
+            assert runtime.grace_periods == [7.0]
+            assert len(runtime.sandboxes) == 1
+
+    run(scenario)
+
+
+def test_a_pod_already_running_is_adopted_without_starting_anything(
+    settings: LifecycleSettings,
+) -> None:
     web = pod("web", containers=("app", "sidecar"))
 
     async def scenario() -> None:
         runtime = RecordingRuntime()
-        before = PodRunner(runtime)
-        before.submit(added(web))
-        await before.idle()
-        sandboxes = await runtime.list_pod_sandboxes()
-        containers = await runtime.list_containers()
+        async with runner_on(runtime, settings) as before:
+            before.submit(added(web))
+            await eventually(lambda: len(running(runtime)) == 2, "both containers running")
+        # the first runner is closed: its pods keep running
+        sandboxes = dict(runtime.sandboxes)
+        containers = dict(runtime.containers)
+        assert len(running(runtime)) == 2
         runtime.calls.clear()
 
-        runner = PodRunner(runtime)
-        await runner.adopt()
-        runner.submit(added(web))
-        await runner.idle()
+        async with runner_on(runtime, settings) as runner:
+            runner.submit(added(web))
+            await resyncs(settings)
+            assert runtime.calls == []
+            assert runtime.sandboxes == sandboxes
+            assert runtime.containers == containers
 
-        assert runtime.calls == []
-        assert await runtime.list_pod_sandboxes() == sandboxes
-        assert await runtime.list_containers() == containers
-        adopted = runner.running[web.metadata.uid or ""]
-        assert adopted.sandbox_id == sandboxes[0].id
-        assert sorted(adopted.container_ids) == sorted(container.id for container in containers)
+            # and it is this runner's to restart and to remove
+            runtime.exit(running(runtime, "app")[0], 1)
+            await eventually(lambda: running_count(runtime, "app", 1), "app restarted")
+            runner.submit(removed(web))
+            await idle(runner)
+            assert runtime.sandboxes == {}
+            assert runtime.containers == {}
 
     run(scenario)
 
 
-def test_an_adopted_pod_can_be_removed() -> None:
-    web = pod("web", containers=("app", "sidecar"))
-
+def test_close_leaves_the_pods_running(settings: LifecycleSettings) -> None:
     async def scenario() -> None:
         runtime = FakeRuntime()
-        before = PodRunner(runtime)
-        before.submit(added(web))
-        await before.idle()
-
-        runner = PodRunner(runtime)
-        await runner.adopt()
-        runner.submit(removed(web))
-        await runner.idle()
-
-        assert await runtime.list_pod_sandboxes() == []
-        assert await runtime.list_containers() == []
+        async with runner_on(runtime, settings) as runner:
+            runner.submit(added(pod("web")))
+            await eventually(lambda: running(runtime), "app running")
+        assert runner.workers == {}
+        assert len(running(runtime)) == 1
+        assert len(ready_sandboxes(runtime)) == 1
 
     run(scenario)
 
 
-def test_remove_orphans_removes_only_the_undesired_pods_this_worker_owns(
-    captured_logs: LogCapture,
+def test_remove_orphans_removes_only_undesired_pods_owned_and_not_under_a_loop(
+    settings: LifecycleSettings, captured_logs: LogCapture
 ) -> None:
-    wanted, orphan, elsewhere = pod("wanted"), pod("orphan"), pod("elsewhere")
+    wanted, orphan, elsewhere, looped = (
+        pod("wanted"),
+        pod("orphan"),
+        pod("elsewhere"),
+        pod("looped"),
+    )
+    uid = {each.metadata.name: each.metadata.uid for each in (wanted, orphan, elsewhere, looped)}
 
     async def scenario() -> None:
         runtime = FakeRuntime()
-        runner = PodRunner(runtime)
-        for each in (wanted, orphan, elsewhere):
-            runner.submit(added(each))
-        await runner.idle()
+        async with runner_on(runtime, settings) as before:
+            for each in (wanted, orphan, elsewhere, looped):
+                before.submit(added(each))
+            await eventually(lambda: len(running(runtime)) == 4, "four pods running")
 
-        await runner.remove_orphans(
-            lambda key, uid: uid == wanted.metadata.uid, lambda key: key != key_of("elsewhere")
-        )
-        await runner.idle()
+        async with runner_on(runtime, settings) as runner:
+            runner.submit(added(looped))
+            await runner.remove_orphans(
+                lambda key, pod_uid: pod_uid == wanted.metadata.uid,
+                lambda key: key != key_of("elsewhere"),
+            )
 
-        left = {sandbox.labels[POD_UID] for sandbox in await runtime.list_pod_sandboxes()}
-        assert left == {wanted.metadata.uid, elsewhere.metadata.uid}
-        assert {container.labels[POD_UID] for container in await runtime.list_containers()} == left
-        assert set(runner.running) == left
+            left = {sandbox.pod_uid for sandbox in runtime.sandboxes.values()}
+            assert left == {uid["wanted-node1"], uid["elsewhere-node1"], uid["looped-node1"]}
+            assert {info.pod_uid for info in runtime.containers.values()} == left
+            assert len(running(runtime)) == 3
+            assert key_of("looped") in runner.workers
 
     run(scenario)
     (removal,) = captured_logs.records("orphan pod removed")
@@ -372,51 +729,120 @@ def test_remove_orphans_removes_only_the_undesired_pods_this_worker_owns(
     assert removal["uid"] == orphan.metadata.uid
 
 
-def test_remove_orphans_after_adopt_removes_what_a_previous_worker_left() -> None:
-    wanted, orphan = pod("wanted"), pod("orphan")
+def test_remove_orphans_asks_about_each_pod_and_leaves_a_desired_one_alone(
+    settings: LifecycleSettings,
+) -> None:
+    old = pod("web")
 
     async def scenario() -> None:
         runtime = FakeRuntime()
-        before = PodRunner(runtime)
-        before.submit(added(wanted))
-        before.submit(added(orphan))
-        await before.idle()
+        async with runner_on(runtime, settings) as before:
+            before.submit(added(old))
+            await eventually(lambda: running(runtime), "web running")
 
-        runner = PodRunner(runtime)
-        await runner.adopt()
-        await runner.remove_orphans(lambda key, uid: uid == wanted.metadata.uid, lambda key: True)
-        await runner.idle()
+        async with runner_on(runtime, settings) as runner:
+            checked: list[tuple[str, str]] = []
 
-        (sandbox,) = await runtime.list_pod_sandboxes()
-        assert sandbox.labels[POD_UID] == wanted.metadata.uid
-        assert {container.labels[POD_UID] for container in await runtime.list_containers()} == {
-            wanted.metadata.uid
-        }
+            def is_desired(key: str, pod_uid: str) -> bool:
+                checked.append((key, pod_uid))
+                return True
+
+            await runner.remove_orphans(is_desired, lambda key: True)
+
+            assert checked == [(key_of("web"), old.metadata.uid)]
+            assert len(running(runtime)) == 1
 
     run(scenario)
 
 
-def test_a_failing_runtime_call_is_logged_and_later_operations_still_run(
-    captured_logs: LogCapture,
+def test_an_image_missing_under_never_pull_creates_no_container(
+    settings: LifecycleSettings, captured_logs: LogCapture
+) -> None:
+    web = pod("web", extra_spec={})
+    assert web.spec.containers is not None
+    web.spec.containers[0].image_pull_policy = "Never"
+
+    async def scenario() -> None:
+        runtime = RecordingRuntime(images=set())
+        async with runner_on(runtime, settings) as runner:
+            runner.submit(added(web))
+            await eventually(
+                lambda: captured_logs.records("container waiting"), "a container waiting"
+            )
+            await resyncs(settings)
+            assert runtime.containers == {}
+            assert "create_container" not in {call for _, call, _ in runtime.calls}
+
+    run(scenario)
+    waiting = captured_logs.records("container waiting")
+    assert {record["reason"] for record in waiting} == {"ErrImageNeverPull"}
+    assert waiting[0]["pod"] == key_of("web")
+    assert waiting[0]["image"] == "busybox:1.36"
+    assert captured_logs.records("image pull failed") == []
+
+
+def test_an_image_missing_under_if_not_present_fails_to_pull_then_backs_off(
+    settings: LifecycleSettings, captured_logs: LogCapture
+) -> None:
+    web = pod("web")
+    assert web.spec.containers is not None
+    web.spec.containers[0].image_pull_policy = "IfNotPresent"
+
+    def reasons() -> list[str]:
+        return [record["reason"] for record in captured_logs.records("container waiting")]
+
+    async def scenario() -> None:
+        runtime = FakeRuntime(images=set())
+        async with runner_on(runtime, settings) as runner:
+            runner.submit(added(web))
+            await eventually(lambda: "ImagePullBackOff" in reasons(), "ImagePullBackOff")
+            assert runtime.containers == {}
+
+    run(scenario)
+    events = [
+        (record["event"], record.get("reason"))
+        for record in captured_logs.records()
+        if record["event"] in ("image pull failed", "container waiting")
+    ]
+    assert events[0] == ("image pull failed", None)
+    assert ("container waiting", "ImagePullBackOff") in events[1:]
+    (failure, *_) = captured_logs.records("image pull failed")
+    assert failure["image"] == "busybox:1.36"
+    assert failure["pod"] == key_of("web")
+    assert "busybox:1.36" in failure["error"]
+
+
+def test_an_image_present_under_if_not_present_is_not_pulled(
+    settings: LifecycleSettings, captured_logs: LogCapture
+) -> None:
+    web = pod("web")
+    assert web.spec.containers is not None
+    web.spec.containers[0].image_pull_policy = "IfNotPresent"
+
+    async def scenario() -> None:
+        runtime = FakeRuntime(images={"busybox:1.36"})
+        async with runner_on(runtime, settings) as runner:
+            runner.submit(added(web))
+            await eventually(lambda: running(runtime), "app running")
+
+    run(scenario)
+    assert captured_logs.records("image pull failed") == []
+
+
+def test_a_failing_runtime_call_is_logged_and_retried_on_the_next_sync(
+    settings: LifecycleSettings, captured_logs: LogCapture
 ) -> None:
     web, api = pod("web"), pod("api")
 
     async def scenario() -> None:
         runtime = RecordingRuntime()
         runtime.failing.add("run_pod_sandbox")
-        runner = PodRunner(runtime)
-        runner.submit(added(web))
-        runner.submit(added(api))
-        await runner.idle()
-
-        assert {sandbox.labels[POD_UID] for sandbox in await runtime.list_pod_sandboxes()} == {
-            api.metadata.uid
-        }
-        # the same pod again, once the runtime recovers
-        runner.submit(added(web))
-        await runner.idle()
-        assert len(await runtime.list_pod_sandboxes()) == 2
-        assert len(await runtime.list_containers()) == 2
+        async with runner_on(runtime, settings) as runner:
+            runner.submit(added(web))
+            await eventually(lambda: captured_logs.records("runtime call failed"), "a failure")
+            runner.submit(added(api))
+            await eventually(lambda: len(running(runtime)) == 2, "both pods running")
+            assert len(runtime.sandboxes) == 2
 
     run(scenario)
     (failure,) = captured_logs.records("runtime call failed")
@@ -425,54 +851,86 @@ def test_a_failing_runtime_call_is_logged_and_later_operations_still_run(
     assert "injected failure" in failure["error"]
 
 
-def test_a_failure_does_not_block_the_next_change_of_the_same_pod(
-    captured_logs: LogCapture,
+def test_a_failure_does_not_block_the_removal_of_the_same_pod(
+    settings: LifecycleSettings, captured_logs: LogCapture
 ) -> None:
     web = pod("web")
 
     async def scenario() -> None:
         runtime = RecordingRuntime(SLOW)
         runtime.failing.add("start_container")
-        runner = PodRunner(runtime)
-        runner.submit(added(web))
-        runner.submit(removed(web))
-        await runner.idle()
+        async with runner_on(runtime, settings) as runner:
+            runner.submit(added(web))
+            await eventually(lambda: captured_logs.records("runtime call failed"), "a failure")
+            runner.submit(removed(web))
+            await idle(runner)
 
-        assert await runtime.list_pod_sandboxes() == []
-        assert await runtime.list_containers() == []
-        assert runner.running == {}
+            assert runtime.sandboxes == {}
+            assert runtime.containers == {}
+            assert runner.workers == {}
 
     run(scenario)
-    assert len(captured_logs.records("runtime call failed")) == 1
 
 
-def test_a_pod_wanted_again_while_the_orphan_sweep_runs_is_left_running(
-    captured_logs: LogCapture,
+def test_runtime_events_wake_the_pod_without_waiting_for_the_resync(
+    settings: LifecycleSettings,
 ) -> None:
-    first, second = pod("first"), pod("second")
+    slow_resync = replace(settings, resync_period=60.0)
 
     async def scenario() -> None:
-        runtime = RecordingRuntime(SLOW)
-        before = PodRunner(runtime)
-        before.submit(added(first))
-        before.submit(added(second))
-        await before.idle()
-        runner = PodRunner(runtime)
-        await runner.adopt()
+        runtime = FakeRuntime()
+        async with runner_on(runtime, slow_resync) as runner:
+            runner.submit(added(pod("web")))
+            await eventually(lambda: running_count(runtime, "app", 0), "app running")
+            runtime.exit(running_count(runtime, "app", 0) or "", 1)
+            await eventually(lambda: running_count(runtime, "app", 1), "app restarted")
+            assert runner.workers
 
-        # the gate opened with neither pod desired; while the sweep stops the first, the
-        # second's manifest comes back (same content, same UID) and is added again
-        desired: set[str | None] = set()
-        await runner.remove_orphans(lambda key, uid: uid in desired, lambda _: True)
-        while not any(call == "stop_container" for _, call, _ in runtime.calls):
-            await asyncio.sleep(0)
-        desired.add(second.metadata.uid)
-        runner.submit(added(second))
-        await runner.idle()
+    run(scenario)
 
-        (sandbox,) = await runtime.list_pod_sandboxes()
-        assert sandbox.labels[POD_UID] == second.metadata.uid
-        (container,) = await runtime.list_containers()
-        assert container.state == "running"
+
+def test_wake_only_wakes_the_pod_with_that_uid(settings: LifecycleSettings) -> None:
+    slow_resync = replace(settings, resync_period=60.0)
+    web, api = pod("web"), pod("api")
+
+    async def scenario() -> None:
+        runtime = FakeRuntime()
+        runner = PodRunner(runtime, slow_resync)  # no event follower: wakes by hand only
+        try:
+            runner.submit(added(web))
+            runner.submit(added(api))
+            await eventually(lambda: len(running(runtime)) == 2, "both pods running")
+            (web_app,) = running(runtime, uid=web.metadata.uid)
+            (api_app,) = running(runtime, uid=api.metadata.uid)
+            runtime.exit(web_app, 1)
+            runtime.exit(api_app, 1)
+
+            runner.wake(api.metadata.uid)
+            await eventually(lambda: running(runtime, uid=api.metadata.uid), "api restarted")
+            assert running(runtime, uid=web.metadata.uid) == []
+
+            runner.wake(None)
+            await eventually(lambda: running(runtime, uid=web.metadata.uid), "web restarted")
+        finally:
+            await shut_down(runner)
+
+    run(scenario)
+
+
+def test_close_ends_the_loops_even_when_a_pod_was_just_woken(settings: LifecycleSettings) -> None:
+    # On Python 3.11 asyncio.wait_for swallows a cancellation that arrives while the awaited
+    # wake event is already set (CPython gh-86296), so the loop in PodRunner._sleep goes on
+    async def scenario() -> None:
+        runtime = FakeRuntime()
+        runner = PodRunner(runtime, settings)
+        runner.submit(added(pod("web")))
+        await eventually(lambda: running(runtime), "app running")
+        await asyncio.sleep(0)
+        runner.wake(None)
+        try:
+            await asyncio.wait_for(runner.close(), 5.0)
+            assert runner.workers == {}
+        finally:
+            await shut_down(runner)
 
     run(scenario)

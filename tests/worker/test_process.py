@@ -31,7 +31,14 @@ from fastpod.runtime.labels import POD_UID
 from fastpod.worker.desired import PodChange
 from fastpod.worker.pods import PodRunner
 from fastpod.worker.process import SyncGate, Worker
-from tests.worker.helpers import LogCapture, decoded, key_of, name_in_shard, pod_manifest
+from tests.worker.helpers import (
+    LogCapture,
+    decoded,
+    eventually,
+    key_of,
+    name_in_shard,
+    pod_manifest,
+)
 
 CONFIG = Config(node_name="node1", pod_manifest_path="/x", workers=2)
 BOTH_SOURCES = ("file", "http")
@@ -156,21 +163,13 @@ def run_worker(scenario: Callable[[Worker], Awaitable[None]], index: int = 0) ->
         worker = Worker(CONFIG, index, run_dir=run_dir)
         try:
             await scenario(worker)
-            await worker.runner.idle()
         finally:
+            await worker.runner.close()
             for peer in worker._peers:
                 await peer.close()
             shutil.rmtree(run_dir, ignore_errors=True)
 
     asyncio.run(main())
-
-
-async def settle(worker: Worker, started: set[asyncio.Task[Any]]) -> None:
-    """Wait for the tasks the worker started since ``started`` (its outboxes never end)."""
-    outboxes = {peer._task for peer in worker._peers}
-    current = asyncio.current_task()
-    await asyncio.gather(*(asyncio.all_tasks() - started - outboxes - {current}))
-    await worker.runner.idle()
 
 
 def test_claims_for_its_own_shard_are_applied_by_the_worker_itself() -> None:
@@ -179,8 +178,7 @@ def test_claims_for_its_own_shard_are_applied_by_the_worker_itself() -> None:
 
         assert list(worker.desired.pods) == [key_of(MINE)]
         assert [peer.pending for peer in worker._peers] == [0, 0]
-        await worker.runner.idle()
-        assert len(await worker.runner.runtime.list_pod_sandboxes()) == 1
+        await eventually(lambda: len(worker.runner.runtime.sandboxes) == 1, "its pod's sandbox")
 
     run_worker(scenario)
 
@@ -260,9 +258,7 @@ def test_a_barrier_is_answered_to_every_worker_and_the_gate_opens_on_the_last_an
         assert worker.gate.open is False
         assert queued(worker._peers[1]) == [[BarrierPassed(1, 0)]]
 
-        started = asyncio.all_tasks()
         worker.receive([BarrierPassed(1, 1)])
-        await settle(worker, started)
 
         assert worker.gate.open is True
         (synced,) = captured_logs.records("all sources seen")
@@ -295,8 +291,9 @@ def test_a_resync_barrier_resends_the_claims_of_the_restarted_shard_only() -> No
 async def _start_pod(runner: PodRunner, name: str) -> str:
     pod = decoded(pod_manifest(name), manifest(name))
     runner.submit(PodChange("added", pod, manifest(name)))
-    await runner.idle()
-    return pod.metadata.uid or ""
+    uid = pod.metadata.uid or ""
+    await eventually(lambda: uid in {s.pod_uid for s in runner.runtime.sandboxes.values()})
+    return uid
 
 
 async def _running_uids(worker: Worker) -> set[str]:
@@ -314,19 +311,20 @@ def test_orphans_of_its_shard_are_removed_only_once_every_source_has_been_seen(
         wanted = await _start_pod(previous, MINE)
         orphan = await _start_pod(previous, name_in_shard(0, 2, "gone"))
         not_mine = await _start_pod(previous, name_in_shard(1, 2, "gone"))
-        await worker.runner.adopt()
+        await previous.close()
 
         worker.receive([changed(MINE), Barrier(1, sources_seen)])
-        await worker.runner.idle()
+        await asyncio.sleep(0.05)
         assert await _running_uids(worker) == {wanted, orphan, not_mine}
 
-        started = asyncio.all_tasks()
         worker.receive([BarrierPassed(1, 1)])
-        await settle(worker, started)
-
         if sources_seen:
-            assert await _running_uids(worker) == {wanted, not_mine}
+            expected = {wanted, not_mine}
+            await eventually(
+                lambda: {s.pod_uid for s in worker.runner.runtime.sandboxes.values()} == expected
+            )
         else:
+            await asyncio.sleep(0.05)
             assert await _running_uids(worker) == {wanted, orphan, not_mine}
         containers = await worker.runner.runtime.list_containers()
         assert {container.labels[POD_UID] for container in containers} == await _running_uids(
@@ -340,7 +338,10 @@ def test_each_decision_is_logged_with_the_pod_uid_and_source(captured_logs: LogC
     async def scenario(worker: Worker) -> None:
         worker.receive([changed(MINE)])
         worker.receive([changed(MINE, image="busybox:1.37")])
-        await worker.runner.idle()
+        new = decoded(pod_manifest(MINE, image="busybox:1.37"), manifest(MINE)).metadata.uid
+        await eventually(
+            lambda: [s.pod_uid for s in worker.runner.runtime.sandboxes.values()] == [new]
+        )
 
     run_worker(scenario)
 
