@@ -37,6 +37,8 @@ class FakeRuntime:
         self.sandboxes: dict[str, SandboxInfo] = {}
         self.containers: dict[str, ContainerInfo] = {}
         self.specs: dict[str, ContainerSpec] = {}
+        # by pod UID, so listing one pod costs the same with 10 pods or 10,000
+        self._by_pod: dict[str, set[str]] = {}
         self._ids = itertools.count(1)
         self._events: asyncio.Queue[RuntimeEvent] = asyncio.Queue()
 
@@ -45,6 +47,7 @@ class FakeRuntime:
         sandbox_id = f"sandbox-{next(self._ids)}"
         labels = sandbox_labels(pod)
         self.sandboxes[sandbox_id] = SandboxInfo(sandbox_id, labels, True, time.time())
+        self._by_pod.setdefault(pod.metadata.uid or "", set()).add(sandbox_id)
         return sandbox_id
 
     async def stop_pod_sandbox(self, sandbox_id: str) -> None:
@@ -54,17 +57,18 @@ class FakeRuntime:
 
     async def remove_pod_sandbox(self, sandbox_id: str) -> None:
         await _pause(self.latencies.remove)
-        self._sandbox(sandbox_id)
+        sandbox = self._sandbox(sandbox_id)
         del self.sandboxes[sandbox_id]
+        self._forget(sandbox.pod_uid, sandbox_id)
 
     async def create_container(self, sandbox_id: str, pod: Pod, spec: ContainerSpec) -> str:
         await _pause(self.latencies.create_container)
         self._sandbox(sandbox_id)
         container_id = f"container-{next(self._ids)}"
-        self.containers[container_id] = ContainerInfo(
-            container_id, sandbox_id, spec.labels, "created", created=time.time()
-        )
+        info = ContainerInfo(container_id, sandbox_id, spec.labels, "created", created=time.time())
+        self.containers[container_id] = info
         self.specs[container_id] = spec
+        self._by_pod.setdefault(info.pod_uid, set()).add(container_id)
         return container_id
 
     async def start_container(self, container_id: str) -> None:
@@ -78,15 +82,22 @@ class FakeRuntime:
 
     async def remove_container(self, container_id: str) -> None:
         await _pause(self.latencies.remove)
-        self._container(container_id)
+        info = self._container(container_id)
         del self.containers[container_id]
         self.specs.pop(container_id, None)
+        self._forget(info.pod_uid, container_id)
 
     async def list_pod_sandboxes(self, pod_uid: str | None = None) -> list[SandboxInfo]:
-        return [s for s in self.sandboxes.values() if pod_uid in (None, s.pod_uid)]
+        if pod_uid is None:
+            return list(self.sandboxes.values())
+        ids = self._by_pod.get(pod_uid, ())
+        return [self.sandboxes[i] for i in ids if i in self.sandboxes]
 
     async def list_containers(self, pod_uid: str | None = None) -> list[ContainerInfo]:
-        return [c for c in self.containers.values() if pod_uid in (None, c.pod_uid)]
+        if pod_uid is None:
+            return list(self.containers.values())
+        ids = self._by_pod.get(pod_uid, ())
+        return [self.containers[i] for i in ids if i in self.containers]
 
     async def image_present(self, image: str) -> bool:
         return self.images is None or image in self.images
@@ -107,6 +118,13 @@ class FakeRuntime:
     def exit(self, container_id: str, exit_code: int) -> None:
         """End a running container, as if its process exited with ``exit_code``."""
         self._set_state(container_id, "exited", exit_code)
+
+    def _forget(self, pod_uid: str, object_id: str) -> None:
+        ids = self._by_pod.get(pod_uid)
+        if ids is not None:
+            ids.discard(object_id)
+            if not ids:
+                del self._by_pod[pod_uid]
 
     def _sandbox(self, sandbox_id: str) -> SandboxInfo:
         try:

@@ -47,6 +47,7 @@ class PodLogs:
         """Point ``<container>/<restartCount>.log`` and the containers link at ``target``."""
         if target is None:
             return
+        self.create_pod_dir(pod)
         directory = os.path.join(self.pod_dir(pod), container)
         os.makedirs(directory, mode=0o755, exist_ok=True)
         pod_link = os.path.join(directory, f"{restart_count}.log")

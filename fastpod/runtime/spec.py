@@ -9,6 +9,7 @@ labels and annotations. What a pod asks for that fastpod cannot honour is listed
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -87,7 +88,12 @@ class PodContext(msgspec.Struct, frozen=True):
 
 def container_hash(container: Container) -> str:
     """The kubelet's container hash (1.31+): FNV-32a over the name and the image only."""
-    data = json.dumps({"name": container.name, "image": container.image}, separators=(",", ":"))
+    return _hash_of(container.name, container.image)
+
+
+@functools.lru_cache(maxsize=4096)
+def _hash_of(name: str | None, image: str | None) -> str:
+    data = json.dumps({"name": name, "image": image}, separators=(",", ":"))
     value = 0x811C9DC5
     for byte in data.encode():
         value = ((value ^ byte) * 0x01000193) & 0xFFFFFFFF

@@ -38,7 +38,8 @@ class SyncGate:
 
     Until then nothing that runs is treated as unwanted (the kubelet's ``SeenAllSources``).
     It opens on a :class:`Barrier` that names every source, concerns this worker, and that
-    every worker has passed.
+    every worker has passed. ``listed`` comes earlier, with the first barrier every worker
+    has passed, whatever the sources: the pods of a first listing are all known.
     """
 
     def __init__(self, index: int, workers: int, sources: Iterable[str]) -> None:
@@ -46,6 +47,7 @@ class SyncGate:
         self.workers = workers
         self.sources = frozenset(sources)
         self.open = False
+        self.listed = False
         self._barriers: dict[int, Barrier] = {}
         self._passed: dict[int, set[int]] = {}
 
@@ -68,6 +70,8 @@ class SyncGate:
         if barrier is None or len(self._passed.get(token, ())) < self.workers:
             return False
         del self._barriers[token], self._passed[token]
+        # every claim from a first listing has arrived: pods can start, nothing be removed yet
+        self.listed = True
         if self.open or not self.sources <= set(barrier.sources_seen):
             return False
         self.open = True
@@ -93,7 +97,9 @@ class Worker:
                 root_dir=config.root_dir,
                 pod_logs_dir=config.pod_logs_dir,
                 host_ip=host_ip(),
+                prepare_host=config.runtime != "fake",
             ),
+            hold_until_listed=True,
         )
         self.gate = SyncGate(index, self.workers, config.sources)
         self._inbox = Inbox(worker_socket(run_dir, index), self.receive)
@@ -132,6 +138,8 @@ class Worker:
             elif isinstance(message, BarrierPassed) and self.gate.passed(message):
                 self._synced()
         self._route(claims)
+        if self.gate.listed:
+            self.runner.start_syncing()
 
     def _route(self, claims: list[PodClaim]) -> None:
         batches: list[list[Message]] = [[] for _ in range(self.workers)]

@@ -172,12 +172,31 @@ def run_worker(scenario: Callable[[Worker], Awaitable[None]], index: int = 0) ->
     asyncio.run(main())
 
 
+def listed(worker: Worker) -> None:
+    """The first listing is in, as far as ``worker`` can tell: its pods may start."""
+    worker.receive([Barrier(99, ()), BarrierPassed(99, 1 - worker.index)])
+
+
+def test_pods_start_only_once_every_worker_has_passed_a_first_barrier() -> None:
+    """Decoding a cold listing comes first; starting pods in the middle would only slow it."""
+
+    async def scenario(worker: Worker) -> None:
+        worker.receive([changed(MINE), Barrier(1, ())])
+        await asyncio.sleep(0.05)
+        assert worker.runner.runtime.sandboxes == {}
+        worker.receive([BarrierPassed(1, 1)])
+        await eventually(lambda: len(worker.runner.runtime.sandboxes) == 1, "its pod's sandbox")
+
+    run_worker(scenario)
+
+
 def test_claims_for_its_own_shard_are_applied_by_the_worker_itself() -> None:
     async def scenario(worker: Worker) -> None:
         worker.receive([changed(MINE)])
 
         assert list(worker.desired.pods) == [key_of(MINE)]
         assert [peer.pending for peer in worker._peers] == [0, 0]
+        listed(worker)
         await eventually(lambda: len(worker.runner.runtime.sandboxes) == 1, "its pod's sandbox")
 
     run_worker(scenario)
@@ -338,6 +357,7 @@ def test_each_decision_is_logged_with_the_pod_uid_and_source(captured_logs: LogC
     async def scenario(worker: Worker) -> None:
         worker.receive([changed(MINE)])
         worker.receive([changed(MINE, image="busybox:1.37")])
+        listed(worker)
         new = decoded(pod_manifest(MINE, image="busybox:1.37"), manifest(MINE)).metadata.uid
         await eventually(
             lambda: [s.pod_uid for s in worker.runner.runtime.sandboxes.values()] == [new]
