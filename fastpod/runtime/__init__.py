@@ -14,4 +14,4 @@ def create_runtime(config: Config) -> Runtime:
         return DockerRuntime(config.pod_infra_container_image, config.docker_socket)
     from fastpod.runtime.fake import FakeRuntime
 
-    return FakeRuntime(config.fake_latencies)
+    return FakeRuntime(config.fake_latencies, record_specs=False)

@@ -30,10 +30,16 @@ class FakeRuntime:
     """A :class:`~fastpod.runtime.base.Runtime` that runs nothing and forgets on exit."""
 
     def __init__(
-        self, latencies: FakeLatencies | None = None, images: set[str] | None = None
+        self,
+        latencies: FakeLatencies | None = None,
+        images: set[str] | None = None,
+        *,
+        record_specs: bool = True,
     ) -> None:
         self.latencies = latencies or FakeLatencies()
         self.images = images
+        # what each container was created with, for tests; not kept when benchmarking memory
+        self.record_specs = record_specs
         self.sandboxes: dict[str, SandboxInfo] = {}
         self.containers: dict[str, ContainerInfo] = {}
         self.specs: dict[str, ContainerSpec] = {}
@@ -67,7 +73,8 @@ class FakeRuntime:
         container_id = f"container-{next(self._ids)}"
         info = ContainerInfo(container_id, sandbox_id, spec.labels, "created", created=time.time())
         self.containers[container_id] = info
-        self.specs[container_id] = spec
+        if self.record_specs:
+            self.specs[container_id] = spec
         self._by_pod.setdefault(info.pod_uid, set()).add(container_id)
         return container_id
 
