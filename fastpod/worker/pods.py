@@ -54,6 +54,40 @@ def _grace(pod: Pod) -> float:
     return max(float(30 if seconds is None else seconds), MINIMUM_GRACE_PERIOD)
 
 
+class Wakeup:
+    """An alarm for one pod loop: set by events, timers and changes, waited on by the loop.
+
+    An :class:`asyncio.Event` carries a deque of waiters; with one per pod on a node of
+    10,000 pods that alone is megabytes, for a loop that only ever has one waiter.
+    """
+
+    __slots__ = ("_is_set", "_waiter")
+
+    def __init__(self) -> None:
+        self._is_set = False
+        self._waiter: asyncio.Future[None] | None = None
+
+    def set(self) -> None:
+        """Wake the loop now, or as soon as it next waits."""
+        self._is_set = True
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    def clear(self) -> None:
+        """Forget earlier alarms: the loop is about to look at everything anyway."""
+        self._is_set = False
+
+    async def wait(self) -> None:
+        """Return once set."""
+        if self._is_set:
+            return
+        self._waiter = asyncio.get_running_loop().create_future()
+        try:
+            await self._waiter
+        finally:
+            self._waiter = None
+
+
 @dataclass(slots=True)
 class PodWorker:
     """The sync loop of one pod name: the pod it runs now, and the one it should run."""
@@ -61,9 +95,9 @@ class PodWorker:
     key: str
     desired: Pod | None
     running: Pod | None = None
-    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    wake: Wakeup = field(default_factory=Wakeup)
     task: asyncio.Task[None] | None = None
-    exits_logged: set[str] = field(default_factory=set)
+    exits_logged: set[str] | None = None
 
 
 class PodRunner:
@@ -167,7 +201,7 @@ class PodRunner:
                 ):
                     await self._stop_pod(running)
                     worker.running = None
-                    worker.exits_logged.clear()
+                    worker.exits_logged = None
                     continue
                 if desired is None:
                     break
@@ -317,7 +351,9 @@ class PodRunner:
 
     def _log_exits(self, worker: PodWorker, containers: list[ContainerInfo]) -> None:
         for info in containers:
-            if info.state == "exited" and info.id not in worker.exits_logged:
+            if info.state == "exited" and info.id not in (worker.exits_logged or ()):
+                if worker.exits_logged is None:
+                    worker.exits_logged = set()
                 worker.exits_logged.add(info.id)
                 logs.emit(
                     "container exited",
