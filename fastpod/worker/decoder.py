@@ -8,13 +8,23 @@ file's pod changes name or the file goes, the old name is released with an empty
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+
+import msgspec
 
 from fastpod import logs
 from fastpod.manifest import DecodedPod, ManifestError, decode_pod, decode_pod_list
 from fastpod.messages import ManifestChanged, PodClaim, shard_of
 from fastpod.model import PodSource
 from fastpod.sources.files import digest_of
+
+Held = PodClaim | bytes
+"""A claim as the decoder keeps it: the object when this process owns the pod (the owner
+shares it), else only its encoding, a third of the size, for a resync or a comparison."""
+
+_encoder = msgspec.msgpack.Encoder()
+_claim_decoder = msgspec.msgpack.Decoder(PodClaim)
 
 
 @dataclass(slots=True)
@@ -26,7 +36,7 @@ class SourceState:
     """
 
     digest: bytes
-    claims: dict[str, PodClaim] = field(default_factory=dict)
+    claims: dict[str, Held] = field(default_factory=dict)
     stale: bool = False
 
 
@@ -39,8 +49,9 @@ def pod_key(decoded: DecodedPod) -> str:
 class ManifestDecoder:
     """Turns manifest events into the claims that changed, remembering each source's claims."""
 
-    def __init__(self, node_name: str) -> None:
+    def __init__(self, node_name: str, owned_here: Callable[[str], bool] | None = None) -> None:
         self.node_name = node_name
+        self.owned_here = owned_here or (lambda key: True)
         self._sources: dict[PodSource, SourceState] = {}
         self._mentioned: set[PodSource] = set()
 
@@ -103,9 +114,9 @@ class ManifestDecoder:
     def claims_for(self, shard: int, shards: int) -> list[PodClaim]:
         """Every claim held for pods owned by ``shard``: a restarted owner's resync."""
         return [
-            claim
+            held if isinstance(held, PodClaim) else _claim_decoder.decode(held)
             for state in self._sources.values()
-            for key, claim in state.claims.items()
+            for key, held in state.claims.items()
             if shard_of(key, shards) == shard
         ]
 
@@ -126,6 +137,7 @@ class ManifestDecoder:
         state.stale = False
         previous = state.claims
         current: dict[str, PodClaim] = {}
+        kept: dict[str, Held] = {}
         for item in decoded:
             key = pod_key(item)
             if key in current:
@@ -144,13 +156,14 @@ class ManifestDecoder:
                     pod=key,
                     warning=warning.describe(),
                 )
-            current[key] = PodClaim(key, source, item.pod)
-        state.claims = current
+            claim = current[key] = PodClaim(key, source, item.pod)
+            kept[key] = claim if self.owned_here(key) else _encoder.encode(claim)
+        state.claims = kept
         claims = [PodClaim(key, source, None) for key in previous if key not in current]
         claims.extend(
             claim
             for key, claim in current.items()
-            if key not in previous or previous[key].pod != claim.pod
+            if key not in previous or _changed(previous[key], kept[key])
         )
         return claims
 
@@ -166,3 +179,9 @@ class ManifestDecoder:
         if digest is not None:
             state.digest = digest
         return released
+
+
+def _changed(before: Held, after: Held) -> bool:
+    if isinstance(before, PodClaim) and isinstance(after, PodClaim):
+        return before.pod != after.pod
+    return before != after

@@ -85,7 +85,9 @@ class Worker:
         self.config = config
         self.index = index
         self.workers = config.worker_count
-        self.decoder = ManifestDecoder(config.node_name)
+        self.decoder = ManifestDecoder(
+            config.node_name, lambda key: shard_of(key, self.workers) == index
+        )
         self.desired = DesiredPods()
         self.runner = PodRunner(
             create_runtime(config),

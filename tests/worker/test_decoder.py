@@ -386,3 +386,19 @@ def test_claims_for_leaves_out_released_pods() -> None:
     decoder.removed(OTHER_FILE)
 
     assert [claim.pod_key for claim in decoder.claims_for(0, 1)] == [key_of("web")]
+
+
+def test_claims_on_pods_another_process_owns_are_kept_encoded_and_resent_whole() -> None:
+    """Only the owner holds the pod object; the decoder keeps the claim's encoding."""
+    decoder = ManifestDecoder(NODE, owned_here=lambda key: False)
+    (sent,) = decoder.changed(changed(FILE, pod_manifest("web")))
+
+    assert decoder.changed(changed(OTHER_FILE, pod_manifest("db"))) != []
+    reformatted = pod_manifest("web") + b"# the same pod, other bytes\n"
+    assert decoder.changed(changed(FILE, reformatted, relisted=True)) == []
+    (resent,) = [claim for claim in decoder.claims_for(0, 1) if claim.source == FILE]
+    assert resent == sent
+    (edited,) = decoder.changed(changed(FILE, pod_manifest("web", image="busybox:1.37")))
+    assert edited.pod is not None
+    assert edited.pod.spec.containers is not None
+    assert edited.pod.spec.containers[0].image == "busybox:1.37"
