@@ -497,3 +497,55 @@ def test_random_edits_while_containers_crash_end_in_exactly_the_desired_containe
         wait_until(settled, timeout=120)
     finally:
         fastpod.stop()
+
+
+def test_a_killed_worker_restarts_without_restarting_or_duplicating_a_container(
+    manifests: Path, fastpod: RunningFastpod
+) -> None:
+    for index in range(6):
+        (manifests / f"pod-{index}.yaml").write_bytes(manifest(f"pod-{index}"))
+    wait_until(lambda: all(len(running_containers(f"pod-{i}")) == 1 for i in range(6)))
+    before = {c["Id"] for c in managed()}
+    for worker in ("worker-0", "worker-1"):
+        victim = fastpod.child_pid(worker)
+        mark = fastpod.mark()
+        os.kill(victim, signal.SIGKILL)
+        fastpod.wait_for(lambda w=worker, v=victim: fastpod.child_pid(w) != v)
+        fastpod.wait_for(lambda m=mark: bool(fastpod.since(m, "all sources seen")), timeout=20)
+    time.sleep(2.5)  # a resync period of the restarted workers
+    assert {c["Id"] for c in managed()} == before, "no container created or removed"
+    assert all(c["State"]["Running"] for c in managed())
+
+
+def test_a_sidecar_starts_first_and_keeps_running_beside_the_main_container(
+    manifests: Path, fastpod: RunningFastpod
+) -> None:
+    extra = f"""\
+  initContainers:
+  - name: proxy
+    image: {BUSYBOX}
+    imagePullPolicy: Never
+    restartPolicy: Always
+    command: ["sleep", "3600"]
+"""
+    (manifests / "meshed.yaml").write_bytes(manifest("meshed", extra=extra))
+    wait_until(
+        lambda: (
+            len(running_containers("meshed")) == 1
+            and len(running_containers("meshed", "proxy")) == 1
+        )
+    )
+    started = [r["container"] for r in fastpod.events("container started", pod=pod_key("meshed"))]
+    assert started == ["proxy", "main"]
+    (proxy,) = running_containers("meshed", "proxy")
+    docker("kill", proxy["Id"])
+    wait_until(
+        lambda: (
+            [
+                c["Config"]["Labels"]["io.kubernetes.container.restartCount"]
+                for c in running_containers("meshed", "proxy")
+            ]
+            == ["1"]
+        )
+    )
+    assert len(running_containers("meshed")) == 1, "the main container was left alone"
