@@ -155,7 +155,12 @@ class Supervisor:
 
     async def _restart(self, child: Child) -> None:
         assert child.process is not None
-        child.process.join(0)
+        # the sentinel closes a moment before the kernel lets the exit status be read
+        for _ in range(100):
+            child.process.join(0)
+            if child.process.exitcode is not None:
+                break
+            await asyncio.sleep(0.01)
         lived = time.monotonic() - child.started
         delay = child.restarts.after_death(lived)
         logs.emit(
