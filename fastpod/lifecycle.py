@@ -50,6 +50,19 @@ def backoff_key(pod: Pod, container: Container) -> str:
     return f"{pod.metadata.uid}_{container.name}_{container_hash(container)}"
 
 
+def image_backoff_key(pod: Pod, image: str) -> str:
+    """The kubelet's image-pull back-off key: per pod and image."""
+    return f"{pod.metadata.uid}_{image}"
+
+
+def image_step(policy: str | None, present: bool) -> Literal["use", "pull", "missing"]:
+    """The pull policy: ``Never`` takes what is there (else ``ErrImageNeverPull``),
+    ``IfNotPresent`` pulls a missing image, ``Always`` pulls before every start."""
+    if policy == "Never":
+        return "use" if present else "missing"
+    return "use" if present and policy != "Always" else "pull"
+
+
 def should_restart(policy: str, exit_code: int | None) -> bool:
     """``ShouldContainerBeRestarted`` for a container that has exited."""
     if policy == "Always":

@@ -236,13 +236,14 @@ class Watcher:
         size = self.config.batch_size
         for path, body in changes:
             source = PodSource("file", path)
-            batch = batches[shard_of(path, self.shards)]
+            shard = shard_of(path, self.shards)
+            batch = batches[shard]
             if body is None:
                 batch.append(ManifestRemoved(source))
             else:
                 batch.append(ManifestChanged(source, body, relisted))
             if len(batch) >= size:
-                self.outboxes[shard_of(path, self.shards)].send(batch)
+                self.outboxes[shard].send(batch)
                 batch.clear()
                 await asyncio.sleep(0)  # let the outboxes write while the scan goes on
         for shard, batch in enumerate(batches):

@@ -11,14 +11,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from fastpod import logs
 from fastpod.backoff import BackOff
-from fastpod.lifecycle import PodActions, StartContainer, compute_pod_actions
+from fastpod.lifecycle import (
+    PodActions,
+    StartContainer,
+    compute_pod_actions,
+    image_backoff_key,
+    image_step,
+)
 from fastpod.model import Container, Pod
 from fastpod.runtime.base import ContainerInfo, Runtime, RuntimeCallError
 from fastpod.runtime.podlogs import PodLogs
@@ -177,10 +182,7 @@ class PodRunner:
             if not owns(key) or key in self.workers or is_desired(key, uid):
                 continue
             logs.emit("orphan pod removed", pod=key, uid=uid)
-            await self._stop_uid(key, uid, MINIMUM_GRACE_PERIOD)
-            namespace, _, name = key.partition("/")
-            shutil.rmtree(self._volumes_dir(uid), ignore_errors=True)
-            self.pod_logs.remove(namespace, name, uid)
+            await self._remove_pod(key, uid, MINIMUM_GRACE_PERIOD)
 
     async def close(self) -> None:
         """Stop every loop; the pods keep running, as the kubelet leaves them."""
@@ -199,7 +201,7 @@ class PodRunner:
                 if running is not None and (
                     desired is None or desired.metadata.uid != running.metadata.uid
                 ):
-                    await self._stop_pod(running)
+                    await self._remove_pod(worker.key, running.metadata.uid or "", _grace(running))
                     worker.running = None
                     worker.exits_logged = None
                     continue
@@ -291,9 +293,8 @@ class PodRunner:
         container = start.container
         image = container.image or ""
         if not await self._ensure_image(key, container, pod, image):
-            retry_at = self.image_backoff.waiting_until(
-                f"{pod.metadata.uid}_{image}", time.time(), time.time()
-            )
+            now = time.time()
+            retry_at = self.image_backoff.waiting_until(image_backoff_key(pod, image), now, now)
             return retry_at if retry_at is not None else time.time() + self.settings.resync_period
         restart_count = start.restart_count
         if self.settings.prepare_host:
@@ -317,20 +318,19 @@ class PodRunner:
         return None
 
     async def _ensure_image(self, key: str, container: Container, pod: Pod, image: str) -> bool:
-        policy = container.image_pull_policy
-        present = await self.runtime.image_present(image)
-        if policy == "Never" or (present and policy != "Always"):
-            if not present:
-                logs.emit(
-                    "container waiting",
-                    level="error",
-                    pod=key,
-                    container=container.name,
-                    reason="ErrImageNeverPull",
-                    image=image,
-                )
-            return present
-        backoff_key = f"{pod.metadata.uid}_{image}"
+        step = image_step(container.image_pull_policy, await self.runtime.image_present(image))
+        if step == "missing":
+            logs.emit(
+                "container waiting",
+                level="error",
+                pod=key,
+                container=container.name,
+                reason="ErrImageNeverPull",
+                image=image,
+            )
+        if step != "pull":
+            return step == "use"
+        backoff_key = image_backoff_key(pod, image)
         now = time.time()
         if self.image_backoff.waiting_until(backoff_key, now, now) is not None:
             logs.emit(
@@ -375,13 +375,14 @@ class PodRunner:
                 )
             )
 
-    async def _stop_pod(self, pod: Pod) -> None:
-        uid = pod.metadata.uid or ""
-        await self._stop_uid(_key(pod), uid, _grace(pod))
-        remove_volumes(self._context(pod))
-        self.pod_logs.remove(pod.metadata.namespace or "", pod.metadata.name or "", uid)
-        self.crash_backoff.forget(f"{pod.metadata.uid}_")
-        self.image_backoff.forget(f"{pod.metadata.uid}_")
+    async def _remove_pod(self, key: str, uid: str, grace: float) -> None:
+        """Stop and remove what runs for a pod, then its volumes, log links and back-offs."""
+        await self._stop_uid(key, uid, grace)
+        remove_volumes(self._volumes_dir(uid))
+        namespace, _, name = key.partition("/")
+        self.pod_logs.remove(namespace, name, uid)
+        self.crash_backoff.forget(f"{uid}_")
+        self.image_backoff.forget(f"{uid}_")
 
     async def _stop_uid(self, key: str, uid: str, grace: float) -> None:
         try:

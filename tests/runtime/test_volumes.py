@@ -274,7 +274,7 @@ def test_remove_volumes_removes_the_empty_dirs_and_leaves_the_host_paths(
     (Path(where.volumes_dir) / "empty-dir" / "scratch" / "data").write_text("x")
     (host_dir / "data").write_text("y")
 
-    remove_volumes(where)
+    remove_volumes(where.volumes_dir)
 
     assert not os.path.exists(where.volumes_dir)
     assert (host_dir / "data").read_text() == "y"
@@ -282,6 +282,6 @@ def test_remove_volumes_removes_the_empty_dirs_and_leaves_the_host_paths(
 
 
 def test_remove_volumes_of_a_pod_without_volumes_does_nothing(tmp_path: Path) -> None:
-    remove_volumes(context(tmp_path))
+    remove_volumes(context(tmp_path).volumes_dir)
 
     assert list(tmp_path.iterdir()) == []
