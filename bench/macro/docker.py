@@ -20,7 +20,6 @@ import os
 import signal
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -29,7 +28,7 @@ from typing import Any
 import aiohttp
 import psutil
 
-from bench.macro.pipeline import Result
+from bench.macro.pipeline import Result, fastpod_command
 
 BUSYBOX = "fastpod.local/busybox:1.36"
 PAUSE = "registry.k8s.io/pause:3.10"
@@ -136,22 +135,14 @@ class Fastpod:
 
     def __init__(self, directory: str, root: str) -> None:
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "fastpod",
-                "run",
-                "--runtime",
+            fastpod_command(
                 "docker",
-                "--pod-manifest-path",
                 directory,
                 "--root-dir",
                 os.path.join(root, "root"),
                 "--pod-logs-dir",
                 os.path.join(root, "logs", "pods"),
-                "--hostname-override",
-                "bench",
-            ],
+            ),
             stderr=subprocess.DEVNULL,
         )
 
@@ -171,6 +162,14 @@ def _write_pods(directory: str, count: int) -> None:
             file.write(pod_manifest(f"pod-{index:03d}"))
 
 
+async def _pods_running(count: int, poll: float = 0.2, timeout: float = 300) -> None:
+    """Wait until ``count`` pod containers run (sandboxes not counted)."""
+    deadline = time.monotonic() + timeout
+    while len(_running("io.kubernetes.docker.type=container")) < count:
+        assert time.monotonic() < deadline, "pods did not come up"
+        await asyncio.sleep(poll)
+
+
 def _running(label: str) -> list[str]:
     return docker("ps", "-q", "--no-trunc", "--filter", f"label={label}").split()
 
@@ -183,10 +182,7 @@ async def scenario_restart(root: str) -> list[Result]:
     engine = Engine()
     fastpod = Fastpod(directory, root)
     try:
-        deadline = time.monotonic() + 120
-        while len(_running("io.kubernetes.docker.type=container")) < samples:
-            assert time.monotonic() < deadline, "pods did not come up"
-            await asyncio.sleep(0.2)
+        await _pods_running(samples)
         ours = await _restart_latencies(
             engine,
             lambda: _running("io.kubernetes.docker.type=container"),
@@ -267,8 +263,7 @@ async def scenario_cold(root: str) -> list[Result]:
     started = time.perf_counter()
     fastpod = Fastpod(directory, root)
     try:
-        while len(_running("io.kubernetes.docker.type=container")) < count:
-            await asyncio.sleep(0.05)
+        await _pods_running(count, poll=0.05)
         ours = time.perf_counter() - started
     finally:
         fastpod.stop()
@@ -322,8 +317,7 @@ async def scenario_idle(root: str) -> list[Result]:
     _write_pods(directory, count)
     fastpod = Fastpod(directory, root)
     try:
-        while len(_running("io.kubernetes.docker.type=container")) < count:
-            await asyncio.sleep(0.2)
+        await _pods_running(count)
         await asyncio.sleep(3)
         processes = fastpod.processes()
         before = [sum(p.cpu_times()[:2]) for p in processes]

@@ -54,29 +54,32 @@ class Result:
         )
 
 
+def fastpod_command(runtime: str, directory: str, *extra: str) -> list[str]:
+    """``fastpod run`` over ``directory`` on ``runtime``, as every macro benchmark starts it."""
+    return [
+        sys.executable,
+        "-m",
+        "fastpod",
+        "run",
+        "--runtime",
+        runtime,
+        "--pod-manifest-path",
+        directory,
+        "--hostname-override",
+        NODE,
+        *extra,
+    ]
+
+
 class Fastpod:
     """A ``fastpod run`` over ``directory``, its stderr read in large chunks."""
 
     def __init__(self, directory: str, workers: int, *extra: str) -> None:
         self.started = time.perf_counter()
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "fastpod",
-                "run",
-                "--runtime",
-                "fake",
-                "--pod-manifest-path",
-                directory,
-                "--hostname-override",
-                NODE,
-                "--workers",
-                str(workers),
-                "--log-format",
-                "json",
-                *extra,
-            ],
+            fastpod_command(
+                "fake", directory, "--workers", str(workers), "--log-format", "json", *extra
+            ),
             stderr=subprocess.PIPE,
         )
         assert self.process.stderr is not None
