@@ -55,6 +55,14 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
     resync_period: float = 10.0
     log_format: LogFormat = "text"
     run_dir: str | None = None
+    read_only_port: int = 0
+    """The read-only API's port (``/pods``, ``/healthz``, ``/metrics``); 0 turns it off."""
+    address: str = "127.0.0.1"
+    """Where the read-only API listens: loopback unless asked, unlike the kubelet's 0.0.0.0."""
+    kubeconfig: str | None = None
+    """Accepted for the kubelet's command lines; mirror pods are not created yet."""
+    profile: str | None = None
+    """The name of the profile these settings started from, for the log."""
 
     @property
     def worker_count(self) -> int:

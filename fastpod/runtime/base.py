@@ -56,6 +56,14 @@ class ContainerInfo(msgspec.Struct, frozen=True):
     created: float = 0.0
     started_at: float | None = None
     finished_at: float | None = None
+    image: str = ""
+    """The image as the pod names it."""
+    image_id: str = ""
+    """The image the runtime resolved it to (``sha256:...``)."""
+    reason: str = ""
+    """Why it ended, when the runtime knows better than the exit code (``OOMKilled``)."""
+    message: str = ""
+    """The runtime's word on a failure, if any."""
 
     @property
     def name(self) -> str:

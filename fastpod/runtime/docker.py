@@ -52,15 +52,19 @@ class _State(msgspec.Struct):
     ExitCode: int = 0
     StartedAt: str = ""
     FinishedAt: str = ""
+    OOMKilled: bool = False
+    Error: str = ""
 
 
 class _Config(msgspec.Struct):
     Labels: dict[str, str] | None = None
+    Image: str = ""
 
 
 class _Inspect(msgspec.Struct):
     Id: str
     Created: str = ""
+    Image: str = ""
     State: _State = msgspec.field(default_factory=_State)
     Config: _Config = msgspec.field(default_factory=_Config)
     LogPath: str = ""
@@ -244,6 +248,10 @@ class DockerRuntime:
             created=_timestamp(item.Created) or 0.0,
             started_at=_timestamp(state.StartedAt),
             finished_at=_timestamp(state.FinishedAt),
+            image=item.Config.Image,
+            image_id=item.Image,
+            reason="OOMKilled" if state.OOMKilled else "",
+            message=state.Error,
         )
 
     async def image_present(self, image: str) -> bool:

@@ -71,7 +71,9 @@ class FakeRuntime:
         await _pause(self.latencies.create_container)
         self._sandbox(sandbox_id)
         container_id = f"container-{next(self._ids)}"
-        info = ContainerInfo(container_id, sandbox_id, spec.labels, "created", created=time.time())
+        info = ContainerInfo(
+            container_id, sandbox_id, spec.labels, "created", created=time.time(), image=spec.image
+        )
         self.containers[container_id] = info
         if self.record_specs:
             self.specs[container_id] = spec
@@ -157,6 +159,7 @@ class FakeRuntime:
             info.created,
             now if state == "running" else info.started_at,
             now if state == "exited" else None,
+            info.image,
         )
         if state in ("running", "exited"):
             reason = "started" if state == "running" else "died"

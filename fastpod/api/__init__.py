@@ -1,0 +1,1 @@
+"""The read-only HTTP API: ``/pods``, ``/healthz``, ``/metrics``, container logs, inspection."""

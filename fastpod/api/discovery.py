@@ -1,0 +1,61 @@
+"""Where a running fastpod's API can be found: a small record under its root directory.
+
+The daemon writes it once its server listens and removes it when it stops; the CLI reads it
+so that ``fastpod pods`` finds a daemon started with another port or address by itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+
+import msgspec
+
+RECORD_NAME = "api.json"
+DEFAULT_SERVER = "http://127.0.0.1:10255"
+"""The kubelet's read-only port on fastpod's default address."""
+
+
+class ApiRecord(msgspec.Struct, frozen=True):
+    """What the running daemon says about itself: its API's base URL and its process."""
+
+    url: str
+    pid: int
+
+
+def record_path(root_dir: str) -> str:
+    """The record's path for a daemon run with ``--root-dir root_dir``."""
+    return os.path.join(root_dir, RECORD_NAME)
+
+
+def write_record(root_dir: str, record: ApiRecord) -> None:
+    """Publish ``record``, atomically (a reader never sees half of it)."""
+    os.makedirs(root_dir, exist_ok=True)
+    path = record_path(root_dir)
+    temporary = f"{path}.{os.getpid()}.tmp"
+    with open(temporary, "wb") as file:
+        file.write(msgspec.json.encode(record))
+    os.replace(temporary, path)
+
+
+def remove_record(root_dir: str, pid: int) -> None:
+    """Withdraw the record if it is still this process's."""
+    if (record := read_record(root_dir)) is not None and record.pid == pid:
+        with contextlib.suppress(OSError):
+            os.unlink(record_path(root_dir))
+
+
+def read_record(root_dir: str) -> ApiRecord | None:
+    """The record of a daemon whose process still exists, or None."""
+    try:
+        with open(record_path(root_dir), "rb") as file:
+            record = msgspec.json.decode(file.read(), type=ApiRecord)
+    except (OSError, msgspec.DecodeError):
+        return None
+    try:
+        os.kill(record.pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass
+    return record
