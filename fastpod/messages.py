@@ -11,6 +11,7 @@ import zlib
 
 import msgspec
 
+from fastpod.metrics import MetricsSnapshot
 from fastpod.model import Pod, PodSource
 
 
@@ -77,8 +78,43 @@ class Resync(msgspec.Struct, tag=True, frozen=True):
     shard: int
 
 
+class StatusQuery(msgspec.Struct, tag=True, frozen=True):
+    """Supervisor to a worker or the watcher: how are you, and (``pods``) what do you run?
+
+    With ``pod_key`` only that pod is wanted, with its source and recent events.
+    """
+
+    token: int
+    pods: bool = False
+    pod_key: str | None = None
+
+
+class StatusAnswer(msgspec.Struct, tag=True, frozen=True):
+    """A process's answer to a :class:`StatusQuery`.
+
+    ``problems`` is empty while the process is healthy; ``synced`` says every source has
+    been seen and every pod synced once (readiness). ``pods`` is JSON: an array of v1 Pods
+    with their status, or the inspection of ``pod_key`` (empty when it is not here).
+    """
+
+    token: int
+    process: str
+    problems: tuple[str, ...]
+    synced: bool
+    metrics: MetricsSnapshot
+    pods: bytes = b""
+
+
 Message = (
-    ManifestChanged | ManifestRemoved | RelistDone | Barrier | BarrierPassed | PodClaim | Resync
+    ManifestChanged
+    | ManifestRemoved
+    | RelistDone
+    | Barrier
+    | BarrierPassed
+    | PodClaim
+    | Resync
+    | StatusQuery
+    | StatusAnswer
 )
 
 

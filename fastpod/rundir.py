@@ -13,3 +13,8 @@ def worker_socket(run_dir: str, index: int) -> str:
 def watcher_socket(run_dir: str) -> str:
     """The socket the watcher listens on, for the supervisor's resync requests."""
     return os.path.join(run_dir, "watcher.sock")
+
+
+def supervisor_socket(run_dir: str) -> str:
+    """The socket the supervisor listens on, for the answers to its status queries."""
+    return os.path.join(run_dir, "supervisor.sock")

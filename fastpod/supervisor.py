@@ -16,15 +16,24 @@ import signal
 import tempfile
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import uvloop
 
-from fastpod import logs, watcher
-from fastpod.channels import Outbox
+from fastpod import logs, readiness, watcher
+from fastpod.api.queries import Children, Queries
+from fastpod.channels import Inbox, Outbox
 from fastpod.config import Config
 from fastpod.messages import Resync
-from fastpod.rundir import watcher_socket
+from fastpod.metrics import recorder
+from fastpod.rundir import supervisor_socket, watcher_socket, worker_socket
 from fastpod.worker import process as worker_process
+
+if TYPE_CHECKING:
+    from fastpod.api.server import ApiServer
+
+READY_POLL = 0.1
+"""Seconds between readiness checks until fastpod is ready (then they stop)."""
 
 STOP_GRACE = 0.8
 """Seconds children get to exit after SIGTERM before SIGKILL: stopping stays under a second."""
@@ -91,6 +100,8 @@ class Supervisor:
             manifest_url=_redacted(self.config.manifest_url),
             runtime=self.config.runtime,
         )
+        for warning in self.config.startup_warnings:
+            logs.emit("configuration warning", level="warning", warning=warning)
         for child in self.children:
             self._start(child, restarted=False)
         try:
@@ -109,6 +120,26 @@ class Supervisor:
         self._watcher_outbox = Outbox(watcher_socket(self.run_dir))
         for child in self.children:
             self._follow(child)
+        outboxes = {
+            child.name: Outbox(worker_socket(self.run_dir, child.shard))
+            for child in self.children
+            if child.shard is not None
+        }
+        outboxes["watcher"] = self._watcher_outbox
+        queries = Queries(outboxes)
+        inbox = Inbox(supervisor_socket(self.run_dir), queries.receive)
+        await inbox.start()
+        children = Children(
+            queries, [child.name for child in self.children if child.shard is not None], self._pids
+        )
+        background = [asyncio.create_task(self._announce_ready(children))]
+        # imported only now: the children forked earlier need not carry the web server
+        server: ApiServer | None = None
+        if self.config.read_only_port:
+            from fastpod.api.server import ApiServer
+
+            server = ApiServer(self.config, children)
+            server.start()
         stopping = asyncio.create_task(self._stop.wait())
         try:
             while True:
@@ -119,9 +150,31 @@ class Supervisor:
                     break
                 await self._restart(death.result())
         finally:
+            readiness.notify("STOPPING=1")
+            for task in background:
+                task.cancel()
+            if server is not None:
+                await server.close()
             await self._stop_children()
-            await self._watcher_outbox.close()
+            await inbox.close()
+            for outbox in outboxes.values():
+                await outbox.close()
             logs.emit("fastpod stopped")
+
+    def _pids(self) -> dict[str, int | None]:
+        return {
+            child.name: child.process.pid
+            if child.process is not None and child.process.is_alive()
+            else None
+            for child in self.children
+        }
+
+    async def _announce_ready(self, children: Children) -> None:
+        """Once every source is seen and every pod synced: log it, and tell systemd."""
+        while not await children.ready():
+            await asyncio.sleep(READY_POLL)
+        logs.emit("fastpod ready")
+        readiness.notify("READY=1\nSTATUS=every source seen, every pod synced")
 
     def _start(self, child: Child, *, restarted: bool) -> None:
         context = _restart if restarted else _first_start
@@ -178,6 +231,7 @@ class Supervisor:
                 pass
         self._start(child, restarted=True)
         self._follow(child)
+        recorder.count("fastpod_process_restarts_total", process=child.name)
         if child.shard is not None and self._watcher_outbox is not None:
             self._watcher_outbox.send([Resync(child.shard)])
         logs.emit("process restarted", child=child.name)

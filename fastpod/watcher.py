@@ -24,11 +24,14 @@ from fastpod.messages import (
     Message,
     RelistDone,
     Resync,
+    StatusAnswer,
+    StatusQuery,
     shard_of,
 )
+from fastpod.metrics import gauge, recorder
 from fastpod.model import PodSource
 from fastpod.process import run_child
-from fastpod.rundir import watcher_socket, worker_socket
+from fastpod.rundir import supervisor_socket, watcher_socket, worker_socket
 from fastpod.sources.files import DirectorySource, FileChange
 from fastpod.sources.inotify import DirectoryWatch
 
@@ -63,6 +66,7 @@ class Watcher:
         self.run_dir = run_dir
         self.shards = config.worker_count
         self.outboxes = [Outbox(worker_socket(run_dir, index)) for index in range(self.shards)]
+        self._supervisor = Outbox(supervisor_socket(run_dir))
         self.directory = (
             DirectorySource(config.pod_manifest_path) if config.pod_manifest_path else None
         )
@@ -106,6 +110,7 @@ class Watcher:
                 await self.url.close()
             for outbox in self.outboxes:
                 await outbox.close()
+            await self._supervisor.close()
 
     async def _follow_directory(self, directory: DirectorySource) -> None:
         loop = asyncio.get_running_loop()
@@ -121,7 +126,9 @@ class Watcher:
                 self._hints.clear()
                 # watch first, then list: a change between the two is caught by either
                 self._ensure_watch(directory, now)
+                began = time.perf_counter()
                 await self._send_changes(directory.relist(), relisted=True)
+                recorder.observe("fastpod_relist_duration_seconds", time.perf_counter() - began)
                 self._broadcast(RelistDone(complete=complete))
                 complete = False
                 self._source_seen("file")
@@ -192,9 +199,12 @@ class Watcher:
         assert self.config.manifest_url is not None
         source = PodSource("http", self.config.manifest_url)
         while True:
+            began = time.perf_counter()
             body = await url.fetch()
+            recorder.observe("fastpod_url_poll_duration_seconds", time.perf_counter() - began)
             if body is not None:
                 self.url_body = body
+                recorder.count("fastpod_manifest_events_total", source="http", kind="changed")
                 self._send_to(source.location, [ManifestChanged(source, body, relisted=True)])
                 self._source_seen("http")
             await asyncio.sleep(self.config.http_check_frequency)
@@ -212,6 +222,11 @@ class Watcher:
         for message in messages:
             if isinstance(message, Resync):
                 asyncio.get_running_loop().create_task(self._resync(message.shard))
+            elif isinstance(message, StatusQuery):
+                queued = sum(outbox.pending for outbox in self.outboxes)
+                gauges = [gauge("fastpod_queue_depth", queued, process="watcher")]
+                answer = StatusAnswer(message.token, "watcher", (), True, recorder.snapshot(gauges))
+                self._supervisor.send([answer])
 
     async def _resync(self, shard: int) -> None:
         """Send a restarted worker its whole shard again, then ask its peers for its claims."""
@@ -240,8 +255,10 @@ class Watcher:
             batch = batches[shard]
             if body is None:
                 batch.append(ManifestRemoved(source))
+                recorder.count("fastpod_manifest_events_total", source="file", kind="removed")
             else:
                 batch.append(ManifestChanged(source, body, relisted))
+                recorder.count("fastpod_manifest_events_total", source="file", kind="changed")
             if len(batch) >= size:
                 self.outboxes[shard].send(batch)
                 batch.clear()

@@ -11,10 +11,13 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -28,7 +31,13 @@ class RunningFastpod:
     """``python -m fastpod run --log-format json ...``, with its log collected as it comes."""
 
     def __init__(
-        self, arguments: Sequence[str], *, workers: int = 2, runtime: str = "fake"
+        self,
+        arguments: Sequence[str],
+        *,
+        workers: int = 2,
+        runtime: str = "fake",
+        api_port: int = 0,
+        environment: dict[str, str] | None = None,
     ) -> None:
         command = [
             sys.executable,
@@ -43,9 +52,13 @@ class RunningFastpod:
             "json",
             "--runtime",
             runtime,
+            "--read-only-port",
+            str(api_port),
             *arguments,
         ]
-        self.process = subprocess.Popen(command, stderr=subprocess.PIPE)
+        self.api_port = api_port
+        env = None if environment is None else {**os.environ, **environment}
+        self.process = subprocess.Popen(command, stderr=subprocess.PIPE, env=env)
         self.records: list[Record] = []
         self.raw_lines: list[bytes] = []
         self._changed = threading.Condition()
@@ -124,6 +137,19 @@ class RunningFastpod:
         except psutil.NoSuchProcess:
             return []
 
+    def get(self, path: str, timeout: float = 10.0) -> tuple[int, bytes]:
+        """``GET path`` from the read-only API: the status and the body."""
+        url = f"http://127.0.0.1:{self.api_port}{path}"
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as reply:
+                return reply.status, reply.read()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read()
+
+    def wait_for_api(self) -> None:
+        """Wait until the read-only API listens."""
+        self.wait_for_event("API listening")
+
     def signal(self, signum: int) -> None:
         """Send ``signum`` to the supervisor."""
         self.process.send_signal(signum)
@@ -139,6 +165,13 @@ class RunningFastpod:
             code = self.process.wait()
         self._reader.join(5)
         return code
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def pod_key(name: str, namespace: str = "default") -> str:

@@ -22,6 +22,10 @@ class RuntimeCallError(Exception):
     """A runtime call failed; the message says which call and why."""
 
 
+class RuntimeUnavailable(RuntimeCallError):
+    """The runtime did not answer at all (its socket is gone, it is not running)."""
+
+
 class ImageMissing(RuntimeCallError):
     """The image is not on the node."""
 

@@ -27,6 +27,7 @@ from fastpod.runtime.base import (
     ImageMissing,
     RuntimeCallError,
     RuntimeEvent,
+    RuntimeUnavailable,
     SandboxInfo,
 )
 from fastpod.runtime.labels import MANAGED_BY, sandbox_labels
@@ -113,7 +114,7 @@ class DockerRuntime:
             async with self._client().request(method, path, data=data, headers=headers) as reply:
                 payload = await reply.read()
         except (aiohttp.ClientError, OSError, TimeoutError) as error:
-            raise RuntimeCallError(f"{method} {path}: Docker unreachable: {error}") from None
+            raise RuntimeUnavailable(f"{method} {path}: Docker unreachable: {error}") from None
         if reply.status not in ok:
             raise RuntimeCallError(f"{method} {path}: {reply.status} {_message(payload)}")
         return reply.status, payload

@@ -16,6 +16,7 @@ import msgspec
 from fastpod import logs
 from fastpod.manifest import DecodedPod, ManifestError, decode_pod, decode_pod_list
 from fastpod.messages import ManifestChanged, PodClaim, shard_of
+from fastpod.metrics import recorder
 from fastpod.model import PodSource
 from fastpod.sources.files import digest_of
 
@@ -69,6 +70,7 @@ class ManifestDecoder:
         try:
             decoded = self._decode(event)
         except ManifestError as error:
+            recorder.count("fastpod_manifests_rejected_total")
             logs.emit(
                 "pod rejected",
                 level="error",

@@ -19,17 +19,18 @@ from fastpod import logs
 from fastpod.backoff import BackOff
 from fastpod.lifecycle import (
     PodActions,
-    StartContainer,
     compute_pod_actions,
-    image_backoff_key,
-    image_step,
 )
-from fastpod.model import Container, Pod
-from fastpod.runtime.base import ContainerInfo, Runtime, RuntimeCallError
-from fastpod.runtime.podlogs import PodLogs
-from fastpod.runtime.spec import PodContext, container_spec, unsupported
+from fastpod.metrics import recorder
+from fastpod.model import Pod
+from fastpod.runtime.base import ContainerInfo, Runtime, RuntimeCallError, RuntimeUnavailable
+from fastpod.runtime.spec import PodContext, unsupported
 from fastpod.runtime.volumes import VolumeError, prepare_volumes, remove_volumes
+from fastpod.status.compute import Observed
+from fastpod.worker.containers import ContainerStarter
 from fastpod.worker.desired import PodChange
+from fastpod.worker.events import PodEvents
+from fastpod.worker.wakeup import Wakeup
 
 MINIMUM_GRACE_PERIOD = 2.0
 """The kubelet never gives a container less than this to stop (``minimumGracePeriodInSeconds``)."""
@@ -49,6 +50,22 @@ class LifecycleSettings:
     prepare_host: bool = True
     """Create volumes and log links on this host; off for the fake runtime, which runs nothing."""
 
+    def pod_ip(self, pod: Pod) -> str:
+        """The pod's address: the node's under hostNetwork, else its own loopback."""
+        return self.host_ip if pod.spec.host_network else "127.0.0.1"
+
+    def volumes_dir(self, uid: str) -> str:
+        """Where the pod with this UID keeps its emptyDir volumes."""
+        return os.path.join(self.root_dir, "pods", uid, "volumes")
+
+    def pod_context(self, pod: Pod) -> PodContext:
+        """What a container spec needs to know of the node and the pod's place on it."""
+        return PodContext(
+            host_ip=self.host_ip,
+            pod_ip=self.pod_ip(pod),
+            volumes_dir=self.volumes_dir(pod.metadata.uid or ""),
+        )
+
 
 def _key(pod: Pod) -> str:
     return f"{pod.metadata.namespace}/{pod.metadata.name}"
@@ -57,40 +74,6 @@ def _key(pod: Pod) -> str:
 def _grace(pod: Pod) -> float:
     seconds = pod.spec.termination_grace_period_seconds
     return max(float(30 if seconds is None else seconds), MINIMUM_GRACE_PERIOD)
-
-
-class Wakeup:
-    """An alarm for one pod loop: set by events, timers and changes, waited on by the loop.
-
-    An :class:`asyncio.Event` carries a deque of waiters; with one per pod on a node of
-    10,000 pods that alone is megabytes, for a loop that only ever has one waiter.
-    """
-
-    __slots__ = ("_is_set", "_waiter")
-
-    def __init__(self) -> None:
-        self._is_set = False
-        self._waiter: asyncio.Future[None] | None = None
-
-    def set(self) -> None:
-        """Wake the loop now, or as soon as it next waits."""
-        self._is_set = True
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
-
-    def clear(self) -> None:
-        """Forget earlier alarms: the loop is about to look at everything anyway."""
-        self._is_set = False
-
-    async def wait(self) -> None:
-        """Return once set."""
-        if self._is_set:
-            return
-        self._waiter = asyncio.get_running_loop().create_future()
-        try:
-            await self._waiter
-        finally:
-            self._waiter = None
 
 
 @dataclass(slots=True)
@@ -103,6 +86,13 @@ class PodWorker:
     wake: Wakeup = field(default_factory=Wakeup)
     task: asyncio.Task[None] | None = None
     exits_logged: set[str] | None = None
+    first_seen: float = 0.0
+    """When this loop first took the running pod: its ``status.startTime``."""
+    observed: Observed | None = None
+    """What the last sync of the running pod saw and decided: its status comes from it."""
+    synced: bool = False
+    """The running pod has been synced once (readiness waits for every pod's first sync)."""
+    start_recorded: bool = False
 
 
 class PodRunner:
@@ -120,9 +110,13 @@ class PodRunner:
         self.crash_backoff = BackOff(
             self.settings.backoff_initial, self.settings.backoff_max, self.settings.backoff_reset
         )
-        self.image_backoff = BackOff(10.0, 300.0, 600.0)
-        self.pod_logs = PodLogs(self.settings.pod_logs_dir)
         self.workers: dict[str, PodWorker] = {}
+        self.events = PodEvents()
+        self.starter = ContainerStarter(runtime, self.settings, self.crash_backoff, self.events)
+        self.image_backoff = self.starter.image_backoff
+        self.pod_logs = self.starter.pod_logs
+        self.runtime_problem: str | None = None
+        """Why the runtime cannot be reached, while it cannot."""
         self._syncing = asyncio.Event()
         if not hold_until_listed:
             self._syncing.set()
@@ -161,6 +155,7 @@ class PodRunner:
     async def follow_events(self) -> None:
         """Wake pods on the runtime's events until cancelled."""
         async for event in self.runtime.events():
+            recorder.count("fastpod_runtime_events_total")
             self.wake(event.pod_uid)
 
     async def idle(self) -> None:
@@ -201,19 +196,30 @@ class PodRunner:
                 if running is not None and (
                     desired is None or desired.metadata.uid != running.metadata.uid
                 ):
+                    if desired is not None:
+                        recorder.count("kubelet_restarted_pods_total", static="true")
                     await self._remove_pod(worker.key, running.metadata.uid or "", _grace(running))
                     worker.running = None
                     worker.exits_logged = None
+                    worker.observed = None
+                    worker.synced = worker.start_recorded = False
                     continue
                 if desired is None:
                     break
                 if running is None:
                     worker.running = desired
+                    worker.first_seen = time.time()
                     for note in unsupported(desired):
-                        logs.emit(
-                            "pod feature not supported", level="warning", pod=worker.key, note=note
+                        self.events.emit(
+                            worker.key,
+                            "pod feature not supported",
+                            "FeatureNotSupported",
+                            note,
+                            "Warning",
+                            note=note,
                         )
                 retry_at = await self._sync(worker, desired)
+                worker.synced = True
                 await self._sleep(worker, retry_at)
         finally:
             if self.workers.get(worker.key) is worker and worker.task is asyncio.current_task():
@@ -233,18 +239,71 @@ class PodRunner:
 
     async def _sync(self, worker: PodWorker, pod: Pod) -> float | None:
         uid = pod.metadata.uid or ""
+        began = time.monotonic()
+        operation = "create" if worker.observed is None else "sync"
         try:
             sandboxes = await self.runtime.list_pod_sandboxes(uid)
             containers = await self.runtime.list_containers(uid)
             self._log_exits(worker, containers)
             now = time.time()
             actions = compute_pod_actions(pod, sandboxes, containers, self.crash_backoff, now)
-            return await self._apply(worker.key, pod, actions, containers)
+            worker.observed = Observed(sandboxes, containers, actions.waiting)
+            self._note_running(worker, containers, now)
+            retry_at = await self._apply(worker.key, pod, actions, containers)
+            self.runtime_problem = None
+            return retry_at
+        except RuntimeUnavailable as error:
+            self.runtime_problem = str(error)
+            self._runtime_failed(worker.key, error)
         except RuntimeCallError as error:
-            logs.emit("runtime call failed", level="error", pod=worker.key, error=str(error))
+            self._runtime_failed(worker.key, error)
         except VolumeError as error:
-            logs.emit("pod cannot start", level="error", pod=worker.key, error=str(error))
+            if worker.observed is not None:
+                worker.observed = Observed(
+                    worker.observed.sandboxes,
+                    worker.observed.containers,
+                    worker.observed.waiting,
+                    {"": str(error)},
+                )
+            self.events.emit(
+                worker.key,
+                "pod cannot start",
+                "FailedMount",
+                str(error),
+                "Warning",
+                level="error",
+                error=str(error),
+            )
+        finally:
+            recorder.observe(
+                "kubelet_pod_worker_duration_seconds",
+                time.monotonic() - began,
+                operation_type=operation,
+            )
         return None
+
+    def _runtime_failed(self, key: str, error: RuntimeCallError) -> None:
+        recorder.count("fastpod_runtime_call_errors_total")
+        self.events.emit(
+            key,
+            "runtime call failed",
+            "FailedSync",
+            str(error),
+            "Warning",
+            level="error",
+            error=str(error),
+        )
+
+    def _note_running(self, worker: PodWorker, containers: list[ContainerInfo], now: float) -> None:
+        """Count the pod as started the first time all its regular containers run."""
+        pod = worker.running
+        if worker.start_recorded or pod is None:
+            return
+        running = {info.name for info in containers if info.state == "running"}
+        if all(container.name in running for container in pod.spec.containers or ()):
+            worker.start_recorded = True
+            recorder.count("kubelet_started_pods_total")
+            recorder.observe("kubelet_pod_start_duration_seconds", now - worker.first_seen)
 
     async def _apply(
         self, key: str, pod: Pod, actions: PodActions, containers: list[ContainerInfo]
@@ -262,92 +321,45 @@ class PodRunner:
         for old_sandbox in actions.remove_sandboxes:
             await self._remove_sandbox(old_sandbox, containers)
         for name, reason in actions.waiting.items():
-            logs.emit("container waiting", pod=key, container=name, reason=reason)
+            self.events.emit(
+                key,
+                "container waiting",
+                "BackOff" if reason == "CrashLoopBackOff" else reason,
+                f"Back-off restarting failed container {name}"
+                if reason == "CrashLoopBackOff"
+                else f"Container {name} failed ({reason})",
+                "Warning",
+                container=name,
+                reason=reason,
+            )
         sandbox_id: str | None = None
         if actions.create_sandbox:
             if not actions.start:
                 return actions.retry_at
             if self.settings.prepare_host:
-                prepare_volumes(pod, self._context(pod))
+                prepare_volumes(pod, self.settings.pod_context(pod))
                 self.pod_logs.create_pod_dir(pod)
             attempt = len(await self.runtime.list_pod_sandboxes(uid))
+            began = time.monotonic()
             sandbox_id = await self.runtime.run_pod_sandbox(pod, attempt)
+            recorder.observe("kubelet_run_podsandbox_duration_seconds", time.monotonic() - began)
         elif actions.start:
             ready = [s for s in await self.runtime.list_pod_sandboxes(uid) if s.ready]
             sandbox_id = ready[0].id if ready else None
         if sandbox_id is None:
             return actions.retry_at
         retry_at = actions.retry_at
+        failures = dict(actions.restarts)
         for start in actions.start:
-            image_retry = await self._start(key, pod, sandbox_id, start)
+            image_retry = await self.starter.start(
+                key, pod, sandbox_id, start, actions.waiting, failures
+            )
             if image_retry is not None:
                 retry_at = image_retry if retry_at is None else min(retry_at, image_retry)
                 break
-        for backoff_key, failed_at in actions.restarts:
-            self.crash_backoff.retried(backoff_key, failed_at, time.time())
+        for restart_key, failed_at in actions.restarts:
+            self.crash_backoff.retried(restart_key, failed_at, time.time())
         return retry_at
-
-    async def _start(
-        self, key: str, pod: Pod, sandbox_id: str, start: StartContainer
-    ) -> float | None:
-        container = start.container
-        image = container.image or ""
-        if not await self._ensure_image(key, container, pod, image):
-            now = time.time()
-            retry_at = self.image_backoff.waiting_until(image_backoff_key(pod, image), now, now)
-            return retry_at if retry_at is not None else time.time() + self.settings.resync_period
-        restart_count = start.restart_count
-        if self.settings.prepare_host:
-            restart_count = max(
-                restart_count, self.pod_logs.next_restart_count(pod, container.name or "")
-            )
-        spec = container_spec(pod, container, restart_count, start.kind, self._context(pod))
-        container_id = await self.runtime.create_container(sandbox_id, pod, spec)
-        await self.runtime.start_container(container_id)
-        # Docker names the log file only once the container has started
-        log_path = await self.runtime.container_log_path(container_id)
-        if self.settings.prepare_host:
-            self.pod_logs.link(pod, container.name or "", restart_count, container_id, log_path)
-        logs.emit(
-            "container started",
-            pod=key,
-            container=container.name,
-            restart_count=restart_count,
-            id=container_id[:12],
-        )
-        return None
-
-    async def _ensure_image(self, key: str, container: Container, pod: Pod, image: str) -> bool:
-        step = image_step(container.image_pull_policy, await self.runtime.image_present(image))
-        if step == "missing":
-            logs.emit(
-                "container waiting",
-                level="error",
-                pod=key,
-                container=container.name,
-                reason="ErrImageNeverPull",
-                image=image,
-            )
-        if step != "pull":
-            return step == "use"
-        backoff_key = image_backoff_key(pod, image)
-        now = time.time()
-        if self.image_backoff.waiting_until(backoff_key, now, now) is not None:
-            logs.emit(
-                "container waiting",
-                pod=key,
-                container=container.name,
-                reason="ImagePullBackOff",
-                image=image,
-            )
-            return False
-        try:
-            await self.runtime.pull_image(image)
-        except RuntimeCallError as error:
-            self.image_backoff.retried(backoff_key, now, now)
-            logs.emit("image pull failed", level="error", pod=key, image=image, error=str(error))
-            return False
-        return True
 
     def _log_exits(self, worker: PodWorker, containers: list[ContainerInfo]) -> None:
         for info in containers:
@@ -355,11 +367,15 @@ class PodRunner:
                 if worker.exits_logged is None:
                     worker.exits_logged = set()
                 worker.exits_logged.add(info.id)
-                logs.emit(
+                reason = info.reason or ("Completed" if info.exit_code == 0 else "Error")
+                self.events.emit(
+                    worker.key,
                     "container exited",
-                    pod=worker.key,
+                    reason,
+                    f"Container {info.name} exited with code {info.exit_code} ({reason})",
                     container=info.name,
                     exit_code=info.exit_code,
+                    reason=reason,
                     restart_count=info.restart_count,
                 )
 
@@ -378,7 +394,7 @@ class PodRunner:
     async def _remove_pod(self, key: str, uid: str, grace: float) -> None:
         """Stop and remove what runs for a pod, then its volumes, log links and back-offs."""
         await self._stop_uid(key, uid, grace)
-        remove_volumes(self._volumes_dir(uid))
+        remove_volumes(self.settings.volumes_dir(uid))
         namespace, _, name = key.partition("/")
         self.pod_logs.remove(namespace, name, uid)
         self.crash_backoff.forget(f"{uid}_")
@@ -394,9 +410,9 @@ class PodRunner:
                 await self.runtime.stop_pod_sandbox(sandbox.id)
                 await self.runtime.remove_pod_sandbox(sandbox.id)
         except RuntimeCallError as error:
-            logs.emit("runtime call failed", level="error", pod=key, error=str(error))
+            self._runtime_failed(key, error)
             return
-        logs.emit("pod stopped", pod=key, uid=uid)
+        self.events.emit(key, "pod stopped", "Killing", f"Stopped pod {key} ({uid})", uid=uid)
 
     async def _remove_sandbox(self, sandbox_id: str, containers: list[ContainerInfo]) -> None:
         for info in containers:
@@ -404,14 +420,3 @@ class PodRunner:
                 with contextlib.suppress(RuntimeCallError):
                     await self.runtime.remove_container(info.id)
         await self.runtime.remove_pod_sandbox(sandbox_id)
-
-    def _context(self, pod: Pod) -> PodContext:
-        host_ip = self.settings.host_ip
-        return PodContext(
-            host_ip=host_ip,
-            pod_ip=host_ip if pod.spec.host_network else "127.0.0.1",
-            volumes_dir=self._volumes_dir(pod.metadata.uid or ""),
-        )
-
-    def _volumes_dir(self, uid: str) -> str:
-        return os.path.join(self.settings.root_dir, "pods", uid, "volumes")

@@ -22,12 +22,16 @@ from fastpod.messages import (
     Message,
     PodClaim,
     RelistDone,
+    StatusAnswer,
+    StatusQuery,
     shard_of,
 )
+from fastpod.metrics import gauge, recorder
 from fastpod.node import host_ip
 from fastpod.process import run_child
-from fastpod.rundir import worker_socket
+from fastpod.rundir import supervisor_socket, worker_socket
 from fastpod.runtime import create_runtime
+from fastpod.worker import reports
 from fastpod.worker.decoder import ManifestDecoder
 from fastpod.worker.desired import DesiredPods, PodChange
 from fastpod.worker.pods import LifecycleSettings, PodRunner
@@ -106,6 +110,7 @@ class Worker:
         self.gate = SyncGate(index, self.workers, config.sources)
         self._inbox = Inbox(worker_socket(run_dir, index), self.receive)
         self._peers = [Outbox(worker_socket(run_dir, peer)) for peer in range(self.workers)]
+        self._supervisor = Outbox(supervisor_socket(run_dir))
 
     async def run(self, stop: asyncio.Event) -> None:
         """Serve until ``stop`` is set."""
@@ -119,6 +124,7 @@ class Worker:
             await self._inbox.close()
             for peer in self._peers:
                 await peer.close()
+            await self._supervisor.close()
             await self.runner.runtime.close()
 
     def receive(self, messages: list[Message]) -> None:
@@ -139,6 +145,8 @@ class Worker:
                 self._answer(message)
             elif isinstance(message, BarrierPassed) and self.gate.passed(message):
                 self._synced()
+            elif isinstance(message, StatusQuery):
+                self._supervisor.send([self._answer_status(message)])
         self._route(claims)
         if self.gate.listed:
             self.runner.start_syncing()
@@ -167,6 +175,24 @@ class Worker:
                     self._synced()
             else:
                 self._peers[target].send([passed])
+
+    def _answer_status(self, query: StatusQuery) -> StatusAnswer:
+        pods = b""
+        if query.pod_key is not None:
+            pods = reports.inspection_document(self.runner, self.desired, query.pod_key)
+        elif query.pods:
+            pods = reports.pods_document(self.runner, self.desired)
+        queued = sum(peer.pending for peer in self._peers)
+        gauges = reports.worker_gauges(self.runner, self.desired)
+        gauges.append(gauge("fastpod_queue_depth", queued, process=f"worker-{self.index}"))
+        return StatusAnswer(
+            query.token,
+            f"worker-{self.index}",
+            reports.problems(self.runner),
+            self.gate.open and reports.synced(self.runner),
+            recorder.snapshot(gauges),
+            pods,
+        )
 
     def _own(self, claim: PodClaim) -> None:
         now = datetime.datetime.now(datetime.UTC)

@@ -1,0 +1,98 @@
+"""The supervisor's questions to its children, and the answers it waits for.
+
+The state the API serves lives in the workers (the pods they own) and the watcher; the
+supervisor asks them over their sockets and gathers the answers, with a deadline: a
+process that does not answer in time is reported as such, never waited on forever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from fastpod.channels import Outbox
+from fastpod.messages import Message, StatusAnswer, StatusQuery
+
+ANSWER_TIMEOUT = 2.0
+"""Seconds a child has to answer: a live event loop answers in milliseconds."""
+
+
+class Queries:
+    """Asks processes (by name, through their outboxes) and matches answers to questions."""
+
+    def __init__(self, outboxes: dict[str, Outbox]) -> None:
+        self.outboxes = outboxes
+        self._tokens = itertools.count(time.time_ns())
+        self._waiting: dict[int, tuple[asyncio.Future[None], dict[str, StatusAnswer], int]] = {}
+
+    def receive(self, messages: list[Message]) -> None:
+        """The supervisor's inbox: answers from the children."""
+        for message in messages:
+            if not isinstance(message, StatusAnswer):
+                continue
+            entry = self._waiting.get(message.token)
+            if entry is None:
+                continue
+            done, answers, expected = entry
+            answers[message.process] = message
+            if len(answers) == expected and not done.done():
+                done.set_result(None)
+
+    async def ask(
+        self,
+        names: list[str],
+        *,
+        pods: bool = False,
+        pod_key: str | None = None,
+        timeout: float = ANSWER_TIMEOUT,
+    ) -> dict[str, StatusAnswer]:
+        """The answers of the processes ``names`` that came within ``timeout``."""
+        token = next(self._tokens)
+        done = asyncio.get_running_loop().create_future()
+        answers: dict[str, StatusAnswer] = {}
+        self._waiting[token] = (done, answers, len(names))
+        query = StatusQuery(token, pods, pod_key)
+        for name in names:
+            self.outboxes[name].send([query])
+        try:
+            await asyncio.wait_for(asyncio.shield(done), timeout)
+        except TimeoutError:
+            pass
+        finally:
+            del self._waiting[token]
+        return answers
+
+
+@dataclass(frozen=True, slots=True)
+class Children:
+    """The supervisor's children as the API sees them: by name, and how to ask them."""
+
+    queries: Queries
+    workers: list[str]
+    pids: Callable[[], dict[str, int | None]]
+    """Every child's pid, None while it is not running."""
+
+    async def problems(self) -> list[str]:
+        """Why fastpod is not healthy now; empty when it is."""
+        pids = self.pids()
+        names = [name for name, pid in pids.items() if pid is not None]
+        answers = await self.queries.ask(names)
+        problems = [f"{name}: not running" for name, pid in pids.items() if pid is None]
+        for name in names:
+            answer = answers.get(name)
+            if answer is None:
+                problems.append(f"{name}: no answer within {ANSWER_TIMEOUT:g}s")
+            else:
+                problems.extend(f"{name}: {problem}" for problem in answer.problems)
+        return problems
+
+    async def ready(self) -> bool:
+        """Every process answers, every source has been seen and every pod synced once."""
+        pids = self.pids()
+        if any(pid is None for pid in pids.values()):
+            return False
+        answers = await self.queries.ask(list(pids))
+        return len(answers) == len(pids) and all(a.synced for a in answers.values())

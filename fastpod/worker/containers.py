@@ -1,0 +1,166 @@
+"""Starting one container of a pod: its image first (by the pull policy, with its
+back-off), then create and start, its log links, and what it tells the log and metrics.
+
+The pod loop (:mod:`fastpod.worker.pods`) decides what to start; this carries it out.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from fastpod.backoff import BackOff
+from fastpod.lifecycle import StartContainer, backoff_key, image_backoff_key, image_step
+from fastpod.metrics import recorder
+from fastpod.model import Container, Pod
+from fastpod.runtime.base import Runtime, RuntimeCallError
+from fastpod.runtime.podlogs import PodLogs
+from fastpod.runtime.spec import container_spec
+from fastpod.worker.events import PodEvents
+
+if TYPE_CHECKING:
+    from fastpod.worker.pods import LifecycleSettings
+
+
+class ContainerStarter:
+    """Starts containers for the pod loops of one worker, sharing their back-offs."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        settings: LifecycleSettings,
+        crash_backoff: BackOff,
+        events: PodEvents,
+    ) -> None:
+        self.runtime = runtime
+        self.settings = settings
+        self.crash_backoff = crash_backoff
+        self.image_backoff = BackOff(10.0, 300.0, 600.0)
+        self.pod_logs = PodLogs(settings.pod_logs_dir)
+        self.events = events
+
+    async def start(
+        self,
+        key: str,
+        pod: Pod,
+        sandbox_id: str,
+        start: StartContainer,
+        waiting: dict[str, str],
+        failures: dict[str, float],
+    ) -> float | None:
+        """Start one container; when its image is not to be had, when to try again."""
+        container = start.container
+        image = container.image or ""
+        if not await self._ensure_image(key, container, pod, image, waiting):
+            now = time.time()
+            retry_at = self.image_backoff.waiting_until(image_backoff_key(pod, image), now, now)
+            return retry_at if retry_at is not None else time.time() + self.settings.resync_period
+        restart_count = start.restart_count
+        if self.settings.prepare_host:
+            restart_count = max(
+                restart_count, self.pod_logs.next_restart_count(pod, container.name or "")
+            )
+        spec = container_spec(
+            pod, container, restart_count, start.kind, self.settings.pod_context(pod)
+        )
+        name = container.name or ""
+        kind = "init_container" if start.kind != "regular" else "container"
+        try:
+            container_id = await self.runtime.create_container(sandbox_id, pod, spec)
+            self.events.emit(
+                key,
+                "container created",
+                "Created",
+                f"Created container {name}",
+                container=name,
+                id=container_id[:12],
+            )
+            await self.runtime.start_container(container_id)
+        except RuntimeCallError:
+            recorder.count("kubelet_started_containers_errors_total", container_type=kind)
+            raise
+        recorder.count("kubelet_started_containers_total", container_type=kind)
+        # Docker names the log file only once the container has started
+        log_path = await self.runtime.container_log_path(container_id)
+        if self.settings.prepare_host:
+            self.pod_logs.link(pod, name, restart_count, container_id, log_path)
+        failed_at = failures.get(backoff_key(pod, container))
+        if failed_at is None:
+            self.events.emit(
+                key,
+                "container started",
+                "Started",
+                f"Started container {name}",
+                container=name,
+                restart_count=restart_count,
+                id=container_id[:12],
+            )
+            return None
+        waited = self.crash_backoff.delay(backoff_key(pod, container)) or 0.0
+        recorder.count("fastpod_container_restarts_total")
+        recorder.observe("fastpod_container_restart_latency_seconds", time.time() - failed_at)
+        self.events.emit(
+            key,
+            "container started",
+            "Started",
+            f"Started container {name} again, after a back-off of {waited:g}s",
+            container=name,
+            restart_count=restart_count,
+            backoff=f"{waited:g}s",
+            id=container_id[:12],
+        )
+        return None
+
+    async def _ensure_image(
+        self, key: str, container: Container, pod: Pod, image: str, waiting: dict[str, str]
+    ) -> bool:
+        """Whether the image is there to start ``container``, pulling it if the policy says."""
+        name = container.name or ""
+        step = image_step(container.image_pull_policy, await self.runtime.image_present(image))
+        if step == "missing":
+            waiting[name] = "ErrImageNeverPull"
+            self.events.emit(
+                key,
+                "container waiting",
+                "ErrImageNeverPull",
+                f'Container image "{image}" is not present with pull policy of Never',
+                "Warning",
+                level="error",
+                container=name,
+                reason="ErrImageNeverPull",
+                image=image,
+            )
+        if step != "pull":
+            return step == "use"
+        pull_key = image_backoff_key(pod, image)
+        now = time.time()
+        if self.image_backoff.waiting_until(pull_key, now, now) is not None:
+            waiting[name] = "ImagePullBackOff"
+            self.events.emit(
+                key,
+                "container waiting",
+                "BackOff",
+                f'Back-off pulling image "{image}"',
+                "Warning",
+                container=name,
+                reason="ImagePullBackOff",
+                image=image,
+            )
+            return False
+        try:
+            await self.runtime.pull_image(image)
+        except RuntimeCallError as error:
+            self.image_backoff.retried(pull_key, now, now)
+            waiting[name] = "ErrImagePull"
+            self.events.emit(
+                key,
+                "image pull failed",
+                "Failed",
+                str(error),
+                "Warning",
+                level="error",
+                image=image,
+                error=str(error),
+            )
+            return False
+        return True

@@ -1,0 +1,66 @@
+"""The recent events of a worker's pods, as ``kubectl describe`` shows them.
+
+The kubelet records events in the API server; fastpod has none, so each worker keeps the
+last few thousand in one ring. Memory stays bounded however many pods there are, and
+``fastpod inspect`` picks a pod's events out of it. Every event is also a line of
+fastpod's log: one call says both.
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime
+from typing import Literal
+
+import msgspec
+
+from fastpod import logs
+
+EventType = Literal["Normal", "Warning"]
+RING_SIZE = 4096
+"""Events kept per worker: enough for the recent history of every busy pod."""
+
+
+class PodEvent(msgspec.Struct, frozen=True, gc=False):
+    """One thing that happened to a pod: the kubelet's event reason and message."""
+
+    time: str
+    type: EventType
+    reason: str
+    message: str
+
+
+class PodEvents:
+    """The last :data:`RING_SIZE` events of this worker's pods, oldest first."""
+
+    def __init__(self, size: int = RING_SIZE) -> None:
+        self._events: collections.deque[tuple[str, PodEvent]] = collections.deque(maxlen=size)
+
+    def record(
+        self, pod_key: str, reason: str, message: str, event_type: EventType = "Normal"
+    ) -> None:
+        """Note that ``reason`` happened to the pod ``pod_key`` now."""
+        now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        self._events.append((pod_key, PodEvent(now, event_type, reason, message)))
+
+    def of(self, pod_key: str) -> list[PodEvent]:
+        """The events of one pod still in the ring, oldest first."""
+        return [event for key, event in self._events if key == pod_key]
+
+    def emit(
+        self,
+        pod_key: str,
+        event: str,
+        event_reason: str,
+        message: str,
+        event_type: EventType = "Normal",
+        *,
+        level: str | None = None,
+        **fields: object,
+    ) -> None:
+        """Log a decision about a pod (``event`` with ``fields``) and keep it as its event
+        (``event_reason``: the kubelet's event reason, ``Started``, ``BackOff``, ...)."""
+        if level is None:
+            level = "info" if event_type == "Normal" else "warning"
+        logs.emit(event, level=level, pod=pod_key, **fields)
+        self.record(pod_key, event_reason, message, event_type)

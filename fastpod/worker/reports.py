@@ -1,0 +1,104 @@
+"""What a worker tells the supervisor about its pods: the ``/pods`` items, one pod's
+inspection, its gauges and its health.
+
+Statuses are computed only when asked, from the last observation each pod loop kept:
+nothing is copied or kept up to date between queries, however many pods there are.
+"""
+
+from __future__ import annotations
+
+import time
+
+import msgspec
+
+from fastpod.metrics import Sample, gauge
+from fastpod.model import Pod
+from fastpod.status.compute import pod_status
+from fastpod.worker.desired import DesiredPods
+from fastpod.worker.events import PodEvent
+from fastpod.worker.pods import PodRunner
+
+_encoder = msgspec.json.Encoder()
+BACKOFF_REASONS = frozenset({"CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull"})
+
+
+class PodInspection(msgspec.Struct, frozen=True):
+    """``fastpod inspect``: the defaulted pod with its status, where it came from, its events."""
+
+    pod: Pod
+    source: str
+    events: list[PodEvent]
+
+
+def with_status(runner: PodRunner, pod: Pod, now: float) -> Pod:
+    """``pod`` with the status its loop last observed (Pending when it has not run yet)."""
+    worker = runner.workers.get(f"{pod.metadata.namespace}/{pod.metadata.name}")
+    observed, start_time = None, now
+    running = worker.running if worker is not None else None
+    if worker is not None and running is not None and running.metadata.uid == pod.metadata.uid:
+        observed, start_time = worker.observed, worker.first_seen
+    status = pod_status(
+        pod,
+        observed,
+        host_ip=runner.settings.host_ip,
+        pod_ip=runner.settings.pod_ip(pod),
+        start_time=start_time,
+    )
+    return msgspec.structs.replace(pod, status=status)
+
+
+def pods_document(runner: PodRunner, desired: DesiredPods) -> bytes:
+    """A JSON array of every pod this worker owns, with its live status."""
+    now = time.time()
+    return _encoder.encode([with_status(runner, d.pod, now) for d in desired.pods.values()])
+
+
+def inspection_document(runner: PodRunner, desired: DesiredPods, pod_key: str) -> bytes:
+    """The JSON inspection of one pod, or nothing when this worker does not hold it."""
+    held = desired.pods.get(pod_key)
+    if held is None:
+        return b""
+    pod = with_status(runner, held.pod, time.time())
+    return _encoder.encode(PodInspection(pod, held.source.location, runner.events.of(pod_key)))
+
+
+def worker_gauges(runner: PodRunner, desired: DesiredPods) -> list[Sample]:
+    """The gauges of this worker's pods, counted from what the pod loops last observed."""
+    running_pods = 0
+    states = {"created": 0, "running": 0, "exited": 0}
+    backoff: dict[str, int] = {}
+    for worker in runner.workers.values():
+        observed = worker.observed
+        if observed is None:
+            continue
+        running_pods += any(sandbox.ready for sandbox in observed.sandboxes)
+        for info in observed.containers:
+            states[info.state] += 1
+        for reason in observed.waiting.values():
+            if reason in BACKOFF_REASONS:
+                backoff[reason] = backoff.get(reason, 0) + 1
+    samples = [
+        gauge("kubelet_desired_pods", len(desired.pods), static="true"),
+        gauge("kubelet_running_pods", running_pods),
+    ]
+    samples.extend(
+        gauge("kubelet_running_containers", count, container_state=state)
+        for state, count in states.items()
+    )
+    samples.extend(
+        gauge("fastpod_containers_in_backoff", backoff.get(reason, 0), reason=reason)
+        for reason in sorted(BACKOFF_REASONS)
+    )
+    return samples
+
+
+def synced(runner: PodRunner) -> bool:
+    """Every pod loop has looked at its pod at least once (readiness, with all sources seen)."""
+    return all(worker.synced or worker.desired is None for worker in runner.workers.values())
+
+
+def problems(runner: PodRunner) -> tuple[str, ...]:
+    """What keeps this worker's pods from being synced, if anything."""
+    if runner.runtime_problem is not None:
+        return (f"runtime unreachable: {runner.runtime_problem}",)
+    return ()
