@@ -63,6 +63,17 @@ def image_step(policy: str | None, present: bool) -> Literal["use", "pull", "mis
     return "use" if present and policy != "Always" else "pull"
 
 
+def back_off_message(pod: Pod, container: str, delay: float) -> str:
+    """The kubelet's CrashLoopBackOff message, its delay as Go prints a duration."""
+    minutes, seconds = divmod(round(delay), 60)
+    spelled = f"{minutes}m{seconds}s" if minutes else f"{seconds}s"
+    metadata = pod.metadata
+    return (
+        f"back-off {spelled} restarting failed container={container} "
+        f"pod={metadata.name}_{metadata.namespace}({metadata.uid})"
+    )
+
+
 def should_restart(policy: str, exit_code: int | None) -> bool:
     """``ShouldContainerBeRestarted`` for a container that has exited."""
     if policy == "Always":

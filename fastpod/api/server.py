@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+from dataclasses import dataclass
 
 import msgspec
 from aiohttp import web
@@ -23,6 +24,9 @@ from fastpod.api.queries import ANSWER_TIMEOUT, Children
 from fastpod.config import Config
 from fastpod.messages import StatusAnswer, shard_of
 from fastpod.metrics import gauge, recorder
+
+FOLLOW_CHECK = 1.0
+"""Seconds between looks at a followed container's state: its log ends when it stops."""
 
 LISTEN_RETRY = 5.0
 """Seconds between attempts to bind the port (the kubelet's ``ListenAndServe`` retry)."""
@@ -43,9 +47,25 @@ class _Spec(msgspec.Struct):
     initContainers: list[_Container] = []
 
 
+class _ContainerStatus(msgspec.Struct):
+    name: str = ""
+    state: dict[str, object] = {}
+
+
+class _Status(msgspec.Struct):
+    containerStatuses: list[_ContainerStatus] = []
+    initContainerStatuses: list[_ContainerStatus] = []
+
+
 class _Pod(msgspec.Struct):
     metadata: _Metadata = msgspec.field(default_factory=_Metadata)
     spec: _Spec = msgspec.field(default_factory=_Spec)
+    status: _Status = msgspec.field(default_factory=_Status)
+
+    def running(self, container: str) -> bool:
+        """Whether the status says ``container`` runs now."""
+        statuses = (*self.status.initContainerStatuses, *self.status.containerStatuses)
+        return any(s.name == container and "running" in s.state for s in statuses)
 
 
 class _Inspection(msgspec.Struct):
@@ -166,9 +186,34 @@ class ApiServer:
                 status=404,
                 text=f"container {container} is not valid for pod {namespace}/{name}\n",
             )
-        return await container_logs.container_logs_response(
-            request, self.config.pod_logs_dir, namespace, name, pod.metadata.uid, container
-        )
+        watch = _ContainerWatch(pod.running(container))
+        if _follows(request):
+            watch.task = asyncio.get_running_loop().create_task(
+                self._watch(request, container, watch)
+            )
+        try:
+            return await container_logs.container_logs_response(
+                request,
+                self.config.pod_logs_dir,
+                namespace,
+                name,
+                pod.metadata.uid,
+                container,
+                container_running=lambda: watch.running,
+            )
+        finally:
+            if watch.task is not None:
+                watch.task.cancel()
+
+    async def _watch(self, request: web.Request, container: str, watch: _ContainerWatch) -> None:
+        """Keep ``watch.running`` up to date while a followed log streams."""
+        while watch.running:
+            await asyncio.sleep(FOLLOW_CHECK)
+            answer = await self._pod(request)
+            if isinstance(answer, web.Response):
+                watch.running = answer.status != 404
+            else:
+                watch.running = _inspection.decode(answer.pods).pod.running(container)
 
     async def _pod(self, request: web.Request) -> StatusAnswer | web.Response:
         key = f"{request.match_info['namespace']}/{request.match_info['name']}"
@@ -179,6 +224,21 @@ class ApiServer:
         if not answer.pods:
             return web.Response(status=404, text=f"no pod {key} on this node\n")
         return answer
+
+
+@dataclass(slots=True)
+class _ContainerWatch:
+    """Whether a followed container still runs, as last seen."""
+
+    running: bool
+    task: asyncio.Task[None] | None = None
+
+
+def _follows(request: web.Request) -> bool:
+    try:
+        return container_logs.parse_log_query(request.query).follow
+    except ValueError:
+        return False  # the log response answers 400
 
 
 def _unavailable(missing: list[str]) -> web.Response:

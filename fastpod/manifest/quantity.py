@@ -178,6 +178,18 @@ def parse_quantity(value: str | int | float) -> Fraction:
     raise QuantityError(value, f"expected a string or a number, got {type(value).__name__}")
 
 
+def quantity_text(value: str | int | float) -> str:
+    """A quantity as the API writes it, always a string: ``1`` → ``"1"``, ``0.5`` → ``"0.5"``.
+
+    Manifests may give numbers; the API (and clients that check its types) know only strings.
+    """
+    if isinstance(value, str):
+        return value
+    if isinstance(value, float):
+        return _go_json_float(value)
+    return str(value)
+
+
 def millicores(value: str | int | float) -> int:
     """Return a CPU quantity in thousandths of a core, as Kubernetes ``MilliValue`` does.
 

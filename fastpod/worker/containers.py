@@ -16,6 +16,7 @@ from fastpod.model import Container, Pod
 from fastpod.runtime.base import Runtime, RuntimeCallError
 from fastpod.runtime.podlogs import PodLogs
 from fastpod.runtime.spec import container_spec
+from fastpod.status.compute import Observed
 from fastpod.worker.events import PodEvents
 
 if TYPE_CHECKING:
@@ -45,13 +46,13 @@ class ContainerStarter:
         pod: Pod,
         sandbox_id: str,
         start: StartContainer,
-        waiting: dict[str, str],
+        observed: Observed,
         failures: dict[str, float],
     ) -> float | None:
         """Start one container; when its image is not to be had, when to try again."""
         container = start.container
         image = container.image or ""
-        if not await self._ensure_image(key, container, pod, image, waiting):
+        if not await self._ensure_image(key, container, pod, image, observed):
             now = time.time()
             retry_at = self.image_backoff.waiting_until(image_backoff_key(pod, image), now, now)
             return retry_at if retry_at is not None else time.time() + self.settings.resync_period
@@ -112,18 +113,20 @@ class ContainerStarter:
         return None
 
     async def _ensure_image(
-        self, key: str, container: Container, pod: Pod, image: str, waiting: dict[str, str]
+        self, key: str, container: Container, pod: Pod, image: str, observed: Observed
     ) -> bool:
         """Whether the image is there to start ``container``, pulling it if the policy says."""
         name = container.name or ""
         step = image_step(container.image_pull_policy, await self.runtime.image_present(image))
         if step == "missing":
-            waiting[name] = "ErrImageNeverPull"
+            observed.waiting[name] = "ErrImageNeverPull"
+            message = f'Container image "{image}" is not present with pull policy of Never'
+            observed.messages[name] = message
             self.events.emit(
                 key,
                 "container waiting",
                 "ErrImageNeverPull",
-                f'Container image "{image}" is not present with pull policy of Never',
+                message,
                 "Warning",
                 level="error",
                 container=name,
@@ -135,12 +138,13 @@ class ContainerStarter:
         pull_key = image_backoff_key(pod, image)
         now = time.time()
         if self.image_backoff.waiting_until(pull_key, now, now) is not None:
-            waiting[name] = "ImagePullBackOff"
+            observed.waiting[name] = "ImagePullBackOff"
+            observed.messages[name] = f'Back-off pulling image "{image}"'
             self.events.emit(
                 key,
                 "container waiting",
                 "BackOff",
-                f'Back-off pulling image "{image}"',
+                observed.messages[name],
                 "Warning",
                 container=name,
                 reason="ImagePullBackOff",
@@ -151,7 +155,8 @@ class ContainerStarter:
             await self.runtime.pull_image(image)
         except RuntimeCallError as error:
             self.image_backoff.retried(pull_key, now, now)
-            waiting[name] = "ErrImagePull"
+            observed.waiting[name] = "ErrImagePull"
+            observed.messages[name] = str(error)
             self.events.emit(
                 key,
                 "image pull failed",

@@ -17,10 +17,7 @@ from dataclasses import dataclass, field
 
 from fastpod import logs
 from fastpod.backoff import BackOff
-from fastpod.lifecycle import (
-    PodActions,
-    compute_pod_actions,
-)
+from fastpod.lifecycle import PodActions, back_off_message, backoff_key, compute_pod_actions
 from fastpod.metrics import recorder
 from fastpod.model import Pod
 from fastpod.runtime.base import ContainerInfo, Runtime, RuntimeCallError, RuntimeUnavailable
@@ -247,9 +244,10 @@ class PodRunner:
             self._log_exits(worker, containers)
             now = time.time()
             actions = compute_pod_actions(pod, sandboxes, containers, self.crash_backoff, now)
-            worker.observed = Observed(sandboxes, containers, actions.waiting)
+            # what the status shows: this listing, and why containers wait (filled in below)
+            worker.observed = Observed(sandboxes, containers, actions.waiting, {})
             self._note_running(worker, containers, now)
-            retry_at = await self._apply(worker.key, pod, actions, containers)
+            retry_at = await self._apply(worker.key, pod, actions, worker.observed)
             self.runtime_problem = None
             return retry_at
         except RuntimeUnavailable as error:
@@ -259,12 +257,7 @@ class PodRunner:
             self._runtime_failed(worker.key, error)
         except VolumeError as error:
             if worker.observed is not None:
-                worker.observed = Observed(
-                    worker.observed.sandboxes,
-                    worker.observed.containers,
-                    worker.observed.waiting,
-                    {"": str(error)},
-                )
+                worker.observed.messages[""] = str(error)
             self.events.emit(
                 worker.key,
                 "pod cannot start",
@@ -306,8 +299,9 @@ class PodRunner:
             recorder.observe("kubelet_pod_start_duration_seconds", now - worker.first_seen)
 
     async def _apply(
-        self, key: str, pod: Pod, actions: PodActions, containers: list[ContainerInfo]
+        self, key: str, pod: Pod, actions: PodActions, observed: Observed
     ) -> float | None:
+        containers = observed.containers
         uid = pod.metadata.uid or ""
         grace = _grace(pod)
         if actions.kill_pod:
@@ -321,13 +315,13 @@ class PodRunner:
         for old_sandbox in actions.remove_sandboxes:
             await self._remove_sandbox(old_sandbox, containers)
         for name, reason in actions.waiting.items():
+            if reason == "CrashLoopBackOff":
+                observed.messages[name] = back_off_message(pod, name, self._delay(pod, name))
             self.events.emit(
                 key,
                 "container waiting",
                 "BackOff" if reason == "CrashLoopBackOff" else reason,
-                f"Back-off restarting failed container {name}"
-                if reason == "CrashLoopBackOff"
-                else f"Container {name} failed ({reason})",
+                observed.messages.get(name, f"Container {name} failed ({reason})"),
                 "Warning",
                 container=name,
                 reason=reason,
@@ -351,9 +345,7 @@ class PodRunner:
         retry_at = actions.retry_at
         failures = dict(actions.restarts)
         for start in actions.start:
-            image_retry = await self.starter.start(
-                key, pod, sandbox_id, start, actions.waiting, failures
-            )
+            image_retry = await self.starter.start(key, pod, sandbox_id, start, observed, failures)
             if image_retry is not None:
                 retry_at = image_retry if retry_at is None else min(retry_at, image_retry)
                 break
@@ -378,6 +370,13 @@ class PodRunner:
                     reason=reason,
                     restart_count=info.restart_count,
                 )
+
+    def _delay(self, pod: Pod, name: str) -> float:
+        """The crash-loop back-off the container ``name`` of ``pod`` is waiting out."""
+        for container in (*(pod.spec.init_containers or ()), *(pod.spec.containers or ())):
+            if container.name == name:
+                return self.crash_backoff.delay(backoff_key(pod, container)) or 0.0
+        return 0.0
 
     async def _kill_all(self, containers: list[ContainerInfo], grace: float) -> None:
         alive = [info for info in containers if info.state != "exited"]

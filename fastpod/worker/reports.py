@@ -13,6 +13,7 @@ import msgspec
 
 from fastpod.metrics import Sample, gauge
 from fastpod.model import Pod
+from fastpod.status.api_view import as_served
 from fastpod.status.compute import pod_status
 from fastpod.worker.desired import DesiredPods
 from fastpod.worker.events import PodEvent
@@ -44,7 +45,7 @@ def with_status(runner: PodRunner, pod: Pod, now: float) -> Pod:
         pod_ip=runner.settings.pod_ip(pod),
         start_time=start_time,
     )
-    return msgspec.structs.replace(pod, status=status)
+    return msgspec.structs.replace(as_served(pod), status=status)
 
 
 def pods_document(runner: PodRunner, desired: DesiredPods) -> bytes:

@@ -15,25 +15,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kubernetes.client import ApiClient, V1PodList
+from kubernetes.client import V1PodList
 from prometheus_client.parser import text_string_to_metric_families
 
 from fastpod.api.discovery import read_record
+from tests.kubernetes_client import parse_as_the_client_does
 from tests.running import NODE, RunningFastpod, free_port, pod_manifest
 
 PODS = ("web", "db", "cache")
 
 
-class _Response:
-    """What the Kubernetes client deserializes: an HTTP response's text."""
-
-    def __init__(self, data: bytes) -> None:
-        self.data = data.decode()
-
-
 def pod_list(body: bytes) -> V1PodList:
     """``body`` read exactly as the Kubernetes client reads an API server's answer."""
-    parsed: V1PodList = ApiClient().deserialize(_Response(body), "V1PodList")
+    parsed = parse_as_the_client_does(body)
+    assert isinstance(parsed, V1PodList)
     return parsed
 
 

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
 import io
 import itertools
 import json
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping
 from typing import Any
 
 from fastpod import logs
 from fastpod.manifest import decode_pod, decode_pod_list
 from fastpod.messages import PodClaim, shard_of
 from fastpod.model import Pod, PodSource
+from fastpod.runtime.fake import FakeRuntime
+from fastpod.worker.desired import PodChange
+from fastpod.worker.pods import LifecycleSettings, PodRunner
+from tests.support import FILE
 
 NODE = "node1"
 NOW = datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.UTC)
@@ -134,3 +139,50 @@ async def eventually(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await asyncio.sleep(0.005)
+
+
+def pod(name: str, **options: Any) -> Pod:
+    return decoded(pod_manifest(name, **options), FILE)
+
+
+def added(the_pod: Pod) -> PodChange:
+    return PodChange("added", the_pod, FILE)
+
+
+def removed(the_pod: Pod) -> PodChange:
+    return PodChange("removed", the_pod, FILE)
+
+
+def updated(new: Pod, old: Pod) -> PodChange:
+    return PodChange("updated", new, FILE, old)
+
+
+def run(scenario: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    asyncio.run(scenario())
+
+
+@contextlib.asynccontextmanager
+async def runner_on(runtime: FakeRuntime, settings: LifecycleSettings) -> AsyncIterator[PodRunner]:
+    """A PodRunner following the runtime's events, its loops stopped on the way out."""
+    runner = PodRunner(runtime, settings)
+    follower = asyncio.create_task(runner.follow_events())
+    try:
+        yield runner
+    finally:
+        follower.cancel()
+        await asyncio.gather(follower, return_exceptions=True)
+        await shut_down(runner)
+
+
+async def shut_down(runner: PodRunner) -> None:
+    """Cancel every loop until it ends.
+
+    Not :meth:`PodRunner.close`, which can hang on Python 3.11 (see
+    :func:`test_close_ends_the_loops_even_when_a_pod_was_just_woken`).
+    """
+    tasks = [w.task for w in runner.workers.values() if w.task is not None]
+    while tasks:
+        for task in tasks:
+            task.cancel()
+        await asyncio.wait(tasks, timeout=0.1)
+        tasks = [task for task in tasks if not task.done()]

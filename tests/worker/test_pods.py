@@ -8,9 +8,8 @@ restarted by the restart policy, init containers run one at a time in order.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import Awaitable
 from dataclasses import replace
 from typing import Any
 
@@ -20,10 +19,19 @@ from fastpod.runtime.base import ContainerInfo, RuntimeCallError
 from fastpod.runtime.fake import FakeRuntime
 from fastpod.runtime.labels import CONTAINER_NAME, MANAGED_BY, POD_NAME, POD_NAMESPACE, POD_UID
 from fastpod.runtime.spec import CONTAINER_HASH, CONTAINER_KIND, RESTART_COUNT, ContainerSpec
-from fastpod.worker.desired import PodChange
 from fastpod.worker.pods import LifecycleSettings, PodRunner
-from tests.support import FILE
-from tests.worker.helpers import LogCapture, decoded, eventually, key_of, pod_manifest
+from tests.worker.helpers import (
+    LogCapture,
+    added,
+    eventually,
+    key_of,
+    pod,
+    removed,
+    run,
+    runner_on,
+    shut_down,
+    updated,
+)
 
 SLOW = FakeLatencies(
     run_sandbox=0.01, create_container=0.01, start_container=0.01, stop_container=0.01, remove=0.01
@@ -103,53 +111,6 @@ class RecordingRuntime(FakeRuntime):
     async def remove_container(self, container_id: str) -> None:
         uid = self._container_uid(container_id)
         await self._record("remove_container", uid, super().remove_container(container_id))
-
-
-def pod(name: str, **options: Any) -> Pod:
-    return decoded(pod_manifest(name, **options), FILE)
-
-
-def added(the_pod: Pod) -> PodChange:
-    return PodChange("added", the_pod, FILE)
-
-
-def removed(the_pod: Pod) -> PodChange:
-    return PodChange("removed", the_pod, FILE)
-
-
-def updated(new: Pod, old: Pod) -> PodChange:
-    return PodChange("updated", new, FILE, old)
-
-
-def run(scenario: Callable[[], Coroutine[Any, Any, None]]) -> None:
-    asyncio.run(scenario())
-
-
-@contextlib.asynccontextmanager
-async def runner_on(runtime: FakeRuntime, settings: LifecycleSettings) -> AsyncIterator[PodRunner]:
-    """A PodRunner following the runtime's events, its loops stopped on the way out."""
-    runner = PodRunner(runtime, settings)
-    follower = asyncio.create_task(runner.follow_events())
-    try:
-        yield runner
-    finally:
-        follower.cancel()
-        await asyncio.gather(follower, return_exceptions=True)
-        await shut_down(runner)
-
-
-async def shut_down(runner: PodRunner) -> None:
-    """Cancel every loop until it ends.
-
-    Not :meth:`PodRunner.close`, which can hang on Python 3.11 (see
-    :func:`test_close_ends_the_loops_even_when_a_pod_was_just_woken`).
-    """
-    tasks = [w.task for w in runner.workers.values() if w.task is not None]
-    while tasks:
-        for task in tasks:
-            task.cancel()
-        await asyncio.wait(tasks, timeout=0.1)
-        tasks = [task for task in tasks if not task.done()]
 
 
 async def idle(runner: PodRunner) -> None:

@@ -1,0 +1,286 @@
+"""``/containerLogs``: a container's output, read from the kubelet's log layout.
+
+The file is ``<pod logs dir>/<ns>_<pod>_<uid>/<container>/<N>.log`` (the highest N is the
+running instance, the one before it the previous), a link to what the runtime writes:
+Docker's json-file lines or CRI lines, told apart line by line. Reads are at most 64 KiB
+each and happen on the event loop, so one big log never holds it for long; ``tail`` reads
+the file backwards from its end, and ``follow`` polls for appended lines until a newer
+instance's file appears, as ``kubectl logs -f`` ends when its container ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import BinaryIO
+
+import msgspec
+from aiohttp import web
+
+BLOCK = 64 * 1024
+"""The most one read takes from a log file."""
+
+_STREAMS = (b"stdout", b"stderr")
+_FULL, _PARTIAL = b"F", b"P"
+_TRUE = ("", "1", "t", "true")
+_FALSE = ("0", "f", "false")
+
+
+class _DockerEntry(msgspec.Struct):
+    """One line of Docker's json-file driver; ``stream`` and ``time`` are not needed."""
+
+    log: str = ""
+
+
+_docker_entry = msgspec.json.Decoder(_DockerEntry)
+
+
+def log_files(
+    pod_logs_dir: str, namespace: str, name: str, uid: str, container: str
+) -> list[tuple[int, str]]:
+    """The container's ``N.log`` files as ``(N, path)``, by N; none if it has no directory."""
+    directory = os.path.join(pod_logs_dir, f"{namespace}_{name}_{uid}", container)
+    try:
+        entries = os.listdir(directory)
+    except OSError:
+        return []
+    counts = (entry[:-4] for entry in entries if entry.endswith(".log"))
+    return sorted(
+        (int(count), os.path.join(directory, f"{count}.log"))
+        for count in counts
+        if count.isascii() and count.isdigit()
+    )
+
+
+def choose_log(files: Sequence[tuple[int, str]], *, previous: bool) -> str | None:
+    """The current instance's file (highest N), or the previous one's (the one before)."""
+    wanted = 2 if previous else 1
+    return files[-wanted][1] if len(files) >= wanted else None
+
+
+def decode_line(line: bytes) -> bytes:
+    """The output one log line holds (a split long line's pieces carry no newline).
+
+    Docker json-file (``{"log":"hi\\n",...}``) and CRI (``<time> stdout F hi``) lines are
+    decoded; a line in neither format is passed through as it is.
+    """
+    line = line.removesuffix(b"\n")
+    if line.startswith(b"{"):
+        try:
+            return _docker_entry.decode(line).log.encode()
+        except msgspec.DecodeError:
+            return line + b"\n"
+    parts = line.split(b" ", 3)
+    if len(parts) >= 3 and parts[1] in _STREAMS:
+        tag = parts[2].split(b":", 1)[0]
+        text = parts[3] if len(parts) == 4 else b""
+        if tag == _FULL:
+            return text + b"\n"
+        if tag == _PARTIAL:
+            return text
+    return line + b"\n"
+
+
+def decode_lines(data: bytes) -> bytes:
+    """The output of whole log lines (``data`` ends with a newline)."""
+    return b"".join(decode_line(line) for line in data.split(b"\n")[:-1])
+
+
+async def read_log(
+    path: str,
+    *,
+    tail: int | None,
+    follow: bool,
+    poll: float = 0.1,
+    still_current: Callable[[], bool] | None = None,
+) -> AsyncGenerator[bytes, None]:
+    """The container output ``path`` holds: all of it or its last ``tail`` lines, then,
+    with ``follow``, what is appended until ``still_current()`` turns False.
+
+    A log line is read only once its newline is written: an unfinished last line is
+    waited for while following, and left out otherwise.
+    """
+    with open(path, "rb") as file:
+        end = os.fstat(file.fileno()).st_size
+        offset = 0
+        if tail is not None:
+            output, offset = await _tail(file, end, tail)
+            if output:
+                yield output
+        async for output in _forward(file, offset, None if follow else end, poll, still_current):
+            yield output
+
+
+async def _tail(file: BinaryIO, end: int, lines: int) -> tuple[bytes, int]:
+    """The last ``lines`` lines of output before ``end``, and where the whole log lines end.
+
+    Blocks are read backwards until enough output lines are seen; an output line split
+    over several log lines (long lines, CRI partials) counts once.
+    """
+    position = end
+    carry = b""
+    complete_end: int | None = None
+    pieces: list[bytes] = []
+    wanted: int | None = None
+    newlines = 0
+    while position > 0 and (wanted is None or newlines < wanted):
+        start = max(0, position - BLOCK)
+        file.seek(start)
+        data = file.read(position - start) + carry
+        position = start
+        split = data.split(b"\n")
+        if complete_end is None:
+            unfinished = split.pop()
+            if not split:
+                await asyncio.sleep(0)
+                continue
+            complete_end = start + len(data) - len(unfinished)
+        carry = split.pop(0) if position > 0 else b""
+        for line in reversed(split):
+            output = decode_line(line)
+            if output and wanted is None:
+                wanted = lines + 1 if output.endswith(b"\n") else lines
+            if lines:
+                pieces.append(output)
+            newlines += output.count(b"\n")
+        await asyncio.sleep(0)
+    if complete_end is None or not lines:
+        return b"", complete_end or 0
+    output = b"".join(reversed(pieces))
+    cut = len(output)
+    for _ in range(wanted or 0):
+        cut = output.rfind(b"\n", 0, cut)
+        if cut < 0:
+            return output, complete_end
+    return output[cut + 1 :], complete_end
+
+
+async def _forward(
+    file: BinaryIO,
+    offset: int,
+    end: int | None,
+    poll: float,
+    still_current: Callable[[], bool] | None,
+) -> AsyncIterator[bytes]:
+    """Output from ``offset`` to ``end``, or on and on while ``still_current()`` holds.
+
+    Without ``end`` or ``still_current`` it follows until cancelled. Once ``still_current``
+    turns False the file is read to its end a last time: a container's final words are
+    written before its successor's file appears.
+    """
+    file.seek(offset)
+    pending = b""
+    last_look = False
+    while True:
+        size = BLOCK if end is None else min(BLOCK, end - file.tell())
+        block = file.read(size) if size > 0 else b""
+        if block:
+            data = pending + block
+            cut = data.rfind(b"\n") + 1
+            pending = data[cut:]
+            if output := decode_lines(data[:cut]):
+                yield output
+            else:
+                await asyncio.sleep(0)
+            continue
+        if end is not None or last_look:
+            return
+        if still_current is not None and not still_current():
+            last_look = True
+            continue
+        await asyncio.sleep(poll)
+
+
+@dataclass(frozen=True, slots=True)
+class LogQuery:
+    """The kubelet's ``/containerLogs`` query parameters fastpod honours."""
+
+    follow: bool = False
+    previous: bool = False
+    tail_lines: int | None = None
+
+
+def parse_log_query(query: Mapping[str, str]) -> LogQuery:
+    """``follow``, ``previous`` (true/false, 1/0, t/f) and ``tailLines`` (an integer ≥ 0).
+
+    Raises ValueError, with the message for a 400 answer, for any other value.
+    """
+    tail = query.get("tailLines")
+    if tail is not None and not (tail.isascii() and tail.isdigit()):
+        raise ValueError(f"tailLines must be an integer >= 0, not {tail!r}")
+    return LogQuery(
+        follow=_flag(query, "follow"),
+        previous=_flag(query, "previous"),
+        tail_lines=int(tail) if tail is not None else None,
+    )
+
+
+def _flag(query: Mapping[str, str], name: str) -> bool:
+    value = query.get(name)
+    if value is None:
+        return False
+    if value.lower() in _TRUE:
+        return True
+    if value.lower() in _FALSE:
+        return False
+    raise ValueError(f"{name} must be true or false, not {value!r}")
+
+
+async def container_logs_response(
+    request: web.Request,
+    pod_logs_dir: str,
+    namespace: str,
+    name: str,
+    uid: str,
+    container: str,
+    *,
+    container_running: Callable[[], bool] | None = None,
+) -> web.StreamResponse:
+    """The answer to ``GET /containerLogs/{namespace}/{pod}/{container}``: text/plain output.
+
+    400 for a bad query, 404 when the container has no log file (yet). A followed log ends
+    when the container is restarted, when ``container_running()`` (if given) turns False,
+    or when the client hangs up.
+    """
+    try:
+        query = parse_log_query(request.query)
+    except ValueError as error:
+        return web.Response(status=400, text=f"{error}\n")
+    path = choose_log(
+        log_files(pod_logs_dir, namespace, name, uid, container), previous=query.previous
+    )
+    if path is None or not os.path.exists(path):
+        which = "previous logs" if query.previous else "logs"
+        return web.Response(
+            status=404, text=f"no {which} for container {container} of pod {namespace}/{name} yet\n"
+        )
+
+    def still_current() -> bool:
+        transport = request.transport
+        if transport is None or transport.is_closing():
+            return False
+        if container_running is not None and not container_running():
+            return False
+        files = log_files(pod_logs_dir, namespace, name, uid, container)
+        return choose_log(files, previous=False) == path
+
+    response = web.StreamResponse()
+    response.content_type = "text/plain"
+    await response.prepare(request)
+    chunks = read_log(
+        path,
+        tail=query.tail_lines,
+        follow=query.follow and not query.previous,
+        still_current=still_current,
+    )
+    try:
+        async with contextlib.aclosing(chunks):
+            async for chunk in chunks:
+                await response.write(chunk)
+        await response.write_eof()
+    except ConnectionResetError:
+        pass  # the client hung up: nothing to report, nobody to report it to
+    return response

@@ -1,0 +1,409 @@
+"""PURE: a pod's status as the kubelet reports it, from what one sync of the pod saw.
+
+The kubelet's ``generateAPIPodStatus`` (``kubelet_pods.go``: ``convertToAPIContainerStatuses``
+and ``getPhase``), its prober manager's ``ready`` and ``started`` for containers without
+probes, and the conditions of ``status/generate.go``. The kubelet merges each new status
+into the one it kept; fastpod keeps only the last :class:`Observed` of each pod, so what
+that history would give is approximated from what the runtime still lists:
+
+* ``lastState`` is the instance before the newest of that name (the kubelet also takes the
+  second newest; the lifecycle keeps at most one dead container per name);
+* ``restartCount`` is the newest instance's count, 0 once the runtime lists none;
+* a container the runtime no longer lists shows as waiting to be created, not as the
+  ``ContainerStatusUnknown`` termination the kubelet infers from its previous status;
+* a condition's ``lastTransitionTime`` is the latest moment the observation shows that
+  could have flipped it (a container starting or finishing, a sandbox being created), and
+  never before ``start_time``, as the kubelet's first status of a pod is no older than that.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import time
+from collections.abc import Iterable, Sequence
+
+import msgspec
+
+from fastpod.lifecycle import ContainerKind, should_restart
+from fastpod.model import Container, Pod
+from fastpod.runtime.base import ContainerInfo, SandboxInfo
+from fastpod.status.qos import qos_class
+from fastpod.status.types import (
+    ContainerState,
+    ContainerStateRunning,
+    ContainerStateTerminated,
+    ContainerStateWaiting,
+    ContainerStatus,
+    HostIP,
+    PodCondition,
+    PodIP,
+    PodStatus,
+)
+
+
+class Observed(msgspec.Struct, frozen=True, gc=False):
+    """What one sync of a pod saw and decided: the runtime's lists and the lifecycle's word.
+
+    A worker keeps the last one of each pod; it only refers to values the sync made anyway.
+    """
+
+    sandboxes: list[SandboxInfo]
+    containers: list[ContainerInfo]
+    waiting: dict[str, str]
+    """Container name → why it is not started (``CrashLoopBackOff``, ``ImagePullBackOff``,
+    ``ErrImageNeverPull``, ``CreateContainerError``, ...): the kubelet's reason cache."""
+    messages: dict[str, str] = {}
+    """Container name → the message for its waiting reason; ``""`` → what blocks the whole
+    pod (a failed hostPath check), shown on each container that has no instance yet."""
+
+
+_NOTHING_SEEN = Observed(sandboxes=[], containers=[], waiting={})
+_NO_STATE = ContainerState()
+_CREATED = ContainerState(waiting=ContainerStateWaiting())
+_ASSUMED_COMPLETED = ContainerState(
+    terminated=ContainerStateTerminated(
+        exit_code=0,
+        reason="Completed",
+        message="Unable to get init container status from container runtime and pod has been "
+        "initialized, treat it as exited normally",
+    )
+)
+
+
+def pod_status(
+    pod: Pod,
+    observed: Observed | None,
+    *,
+    host_ip: str,
+    pod_ip: str,
+    start_time: float,
+    runtime_name: str = "docker",
+) -> PodStatus:
+    """The status of ``pod`` as the kubelet would report it in ``GET /pods``.
+
+    ``observed`` is the pod's last sync, None when its loop has not synced yet (the pod is
+    being started: Pending, each container waiting to be created). ``host_ip`` and ``pod_ip``
+    are the node's and the pod's addresses, ``""`` when unknown (a hostNetwork pod has the
+    node's). ``start_time`` is when fastpod took the pod, in seconds since the epoch, and
+    ``runtime_name`` prefixes container IDs (``docker://...``).
+    """
+    seen = observed or _NOTHING_SEEN
+    spec = pod.spec
+    init_containers = spec.init_containers or []
+    regular_containers = spec.containers or []
+    instances = _instances(seen.containers)
+    sync = _Sync(
+        seen=seen,
+        instances=instances,
+        main_created=any(c.name in instances for c in regular_containers),
+        policy=spec.restart_policy or "Always",
+        runtime_name=runtime_name,
+        creating=ContainerState(
+            waiting=ContainerStateWaiting(
+                reason="PodInitializing" if init_containers else "ContainerCreating",
+                message=seen.messages.get(""),
+            )
+        ),
+    )
+    init_statuses = [
+        _container_status(sync, c, "sidecar" if c.restart_policy == "Always" else "init")
+        for c in init_containers
+    ]
+    statuses = [_container_status(sync, c, "regular") for c in regular_containers]
+    phase = _phase(pod, init_statuses, statuses, sync.policy)
+    conditions = _conditions(pod, sync, init_statuses, statuses, phase, start_time)
+    if spec.host_network and not pod_ip:
+        pod_ip = host_ip
+    return PodStatus(
+        phase=phase,
+        conditions=conditions,
+        host_ip=host_ip or None,
+        host_ips=[HostIP(ip=host_ip)] if host_ip else None,
+        pod_ip=pod_ip or None,
+        pod_ips=[PodIP(ip=pod_ip)] if pod_ip else None,
+        start_time=rfc3339(start_time),
+        init_container_statuses=init_statuses or None,
+        container_statuses=sorted(statuses, key=lambda status: status.name),
+        qos_class=qos_class(pod),
+    )
+
+
+def rfc3339(seconds: float) -> str:
+    """A time as ``metav1.Time`` encodes it: UTC, whole seconds (``2026-12-01T14:00:00Z``)."""
+    return _second(math.floor(seconds))
+
+
+@functools.lru_cache(maxsize=16384)
+def _second(second: int) -> str:
+    # the same few moments (start times, container starts) recur in every listing of a node
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(second))
+
+
+class _Instances(msgspec.Struct, frozen=True, gc=False):
+    """The newest container of one name, and the one before it."""
+
+    latest: ContainerInfo
+    previous: ContainerInfo | None
+
+
+class _Sync(msgspec.Struct, frozen=True, gc=False):
+    """What every container's status is worked out from."""
+
+    seen: Observed
+    instances: dict[str, _Instances]
+    main_created: bool
+    policy: str
+    runtime_name: str
+    creating: ContainerState
+    """The state of a container with no instance yet."""
+
+
+def _instances(containers: Sequence[ContainerInfo]) -> dict[str, _Instances]:
+    """The newest two containers of each name, in ``lifecycle.latest_by_name``'s order, so
+    the status shows the instance the lifecycle acted on."""
+    found: dict[str, _Instances] = {}
+    for info in sorted(containers, key=lambda info: (info.restart_count, info.created)):
+        known = found.get(info.name)
+        found[info.name] = _Instances(info, known.latest if known else None)
+    return found
+
+
+def _container_status(sync: _Sync, container: Container, kind: ContainerKind) -> ContainerStatus:
+    """One entry of ``initContainerStatuses`` or ``containerStatuses``."""
+    name = container.name or ""
+    instances = sync.instances.get(name)
+    latest = instances.latest if instances else None
+    previous = instances.previous if instances else None
+    last = _state(previous, sync.runtime_name) if previous else _NO_STATE
+    reason = sync.seen.waiting.get(name)
+    if latest is not None:
+        state = _state(latest, sync.runtime_name)
+    elif kind == "init" and sync.main_created:
+        # the main containers exist, so this step did complete: only its container is gone
+        state, reason = _ASSUMED_COMPLETED, None
+    else:
+        state = sync.creating
+    if reason and _to_start(kind, latest, sync.policy):
+        last = state if state.terminated is not None else last
+        message = sync.seen.messages.get(name)
+        state = ContainerState(waiting=ContainerStateWaiting(reason=reason, message=message))
+    running = state.running is not None
+    if kind == "init":
+        ready = state.terminated is not None and state.terminated.exit_code == 0
+    else:
+        ready = running
+    return ContainerStatus(
+        name=name,
+        state=state,
+        last_state=last,
+        ready=ready,
+        restart_count=latest.restart_count if latest else 0,
+        image=(latest.image if latest else "") or container.image or "",
+        image_id=latest.image_id if latest else "",
+        container_id=f"{sync.runtime_name}://{latest.id}" if latest else None,
+        started=running,
+    )
+
+
+def _state(info: ContainerInfo, runtime_name: str) -> ContainerState:
+    """What the runtime says of one container; a created one waits, with no reason."""
+    if info.state == "running":
+        return ContainerState(running=ContainerStateRunning(started_at=_time(info.started_at)))
+    if info.state == "created":
+        return _CREATED
+    exit_code = info.exit_code or 0
+    return ContainerState(
+        terminated=ContainerStateTerminated(
+            exit_code=exit_code,
+            reason=info.reason or ("Completed" if exit_code == 0 else "Error"),
+            message=info.message or None,
+            started_at=_time(info.started_at),
+            finished_at=_time(info.finished_at),
+            container_id=f"{runtime_name}://{info.id}",
+        )
+    )
+
+
+def _to_start(kind: ContainerKind, latest: ContainerInfo | None, policy: str) -> bool:
+    """``ShouldContainerBeRestarted``: whether the container's waiting reason applies."""
+    if latest is None or latest.state == "created":
+        return True
+    if latest.state == "running" or (kind == "init" and latest.exit_code == 0):
+        return False
+    return kind == "sidecar" or should_restart(policy, latest.exit_code)
+
+
+def _phase(
+    pod: Pod, init_statuses: list[ContainerStatus], statuses: list[ContainerStatus], policy: str
+) -> str:
+    """``getPhase``: Pending until each init container is done and each container has run;
+    then Running, or Succeeded / Failed once all have stopped for good."""
+    pending_init = failed_init = running = waiting = stopped = succeeded = 0
+    for container, status in zip(pod.spec.init_containers or (), init_statuses, strict=True):
+        state, ended = status.state, status.last_state.terminated
+        if container.restart_policy == "Always":
+            running += state.running is not None
+            waiting += state.waiting is not None and ended is None
+        elif state.terminated is not None:
+            failed_init += state.terminated.exit_code != 0
+        elif state.waiting is not None and ended is not None:
+            failed_init += ended.exit_code != 0
+        else:
+            pending_init += 1
+    for status in statuses:
+        state, ended = status.state, status.last_state.terminated
+        if state.running is not None:
+            running += 1
+        elif state.terminated is not None:
+            stopped += 1
+            succeeded += state.terminated.exit_code == 0
+        elif ended is not None:
+            stopped += 1
+        else:
+            waiting += 1
+    if failed_init and policy == "Never":
+        return "Failed"
+    if pending_init or waiting:
+        return "Pending"
+    if running:
+        return "Running"
+    if not stopped:
+        return "Pending"
+    if policy == "Always":
+        return "Running"
+    if stopped == succeeded:
+        return "Succeeded"
+    return "Failed" if policy == "Never" else "Running"
+
+
+def _conditions(
+    pod: Pod,
+    sync: _Sync,
+    init_statuses: list[ContainerStatus],
+    statuses: list[ContainerStatus],
+    phase: str,
+    start_time: float,
+) -> list[PodCondition]:
+    """The kubelet's conditions, in its order, with the module's transition times."""
+    seen, instances = sync.seen, sync.instances
+    ready_sandboxes = [sandbox.created for sandbox in seen.sandboxes if sandbox.ready]
+    sandbox_created = max((sandbox.created for sandbox in seen.sandboxes), default=None)
+    if len(ready_sandboxes) == 1:
+        to_start = _condition("PodReadyToStartContainers", True, _last(ready_sandboxes, start_time))
+    else:
+        finished = _last((info.finished_at for info in seen.containers), start_time)
+        to_start = _condition("PodReadyToStartContainers", False, finished)
+
+    inits = pod.spec.init_containers or []
+    incomplete = [
+        status.name
+        for container, status in zip(inits, init_statuses, strict=True)
+        if not (status.started if container.restart_policy == "Always" else status.ready)
+    ]
+    done = _last((_done_at(c, instances.get(c.name or "")) for c in inits), start_time)
+    if phase == "Succeeded":
+        initialized = _condition("Initialized", True, done, "PodCompleted")
+    elif not incomplete or any(_has_run(status) for status in statuses):
+        initialized = _condition("Initialized", True, done)
+    else:
+        initialized = _condition(
+            "Initialized",
+            False,
+            _last([sandbox_created], start_time),
+            "ContainersNotInitialized",
+            f"containers with incomplete status: {_go_list(incomplete)}",
+        )
+
+    by_name = {status.name: status for status in [*init_statuses, *statuses]}
+    counted = [c.name or "" for c in inits if c.restart_policy == "Always"]
+    counted += [c.name or "" for c in pod.spec.containers or ()]
+    unready = [name for name in counted if not by_name[name].ready]
+    if unready:
+        ended = (_finished_at(instances.get(name)) for name in unready)
+        changed = _last([sandbox_created, *ended], start_time)
+    else:
+        changed = _last((_started_at(instances.get(name)) for name in counted), start_time)
+    if phase in ("Succeeded", "Failed"):
+        reason = "PodCompleted" if phase == "Succeeded" else "PodFailed"
+        containers_ready = _condition("ContainersReady", False, changed, reason)
+    elif unready:
+        message = f"containers with unready status: {_go_list(unready)}"
+        containers_ready = _condition(
+            "ContainersReady", False, changed, "ContainersNotReady", message
+        )
+    else:
+        containers_ready = _condition("ContainersReady", True, changed)
+
+    ready = _ready(pod, containers_ready, [to_start, initialized])
+    scheduled = _condition("PodScheduled", True, _last((), start_time))
+    return [to_start, initialized, ready, containers_ready, scheduled]
+
+
+def _ready(pod: Pod, containers_ready: PodCondition, earlier: list[PodCondition]) -> PodCondition:
+    """``Ready``: as ``ContainersReady``, unless a readiness gate names a condition that is not
+    True (nothing sets one on a static pod, so a gate keeps it unready for good)."""
+    ready = msgspec.structs.replace(containers_ready, type="Ready")
+    if ready.status != "True":
+        return ready
+    statuses = {condition.type: condition.status for condition in earlier}
+    problems = []
+    for gate in pod.spec.readiness_gates or ():
+        kind = str(gate.get("conditionType", "")) if isinstance(gate, dict) else ""
+        if kind not in statuses:
+            problems.append(
+                f'corresponding condition of pod readiness gate "{kind}" does not exist.'
+            )
+        elif statuses[kind] != "True":
+            problems.append(
+                f'the status of pod readiness gate "{kind}" is not "True", but {statuses[kind]}'
+            )
+    if not problems:
+        return ready
+    return msgspec.structs.replace(
+        ready, status="False", reason="ReadinessGatesNotReady", message=", ".join(problems)
+    )
+
+
+def _condition(
+    kind: str, status: bool, since: str, reason: str | None = None, message: str | None = None
+) -> PodCondition:
+    truth = "True" if status else "False"
+    return PodCondition(
+        type=kind, status=truth, last_transition_time=since, reason=reason, message=message
+    )
+
+
+def _done_at(container: Container, instances: _Instances | None) -> float | None:
+    """When an init step was done: a sidecar started, an init container finished."""
+    if instances is None:
+        return None
+    latest = instances.latest
+    return latest.started_at if container.restart_policy == "Always" else latest.finished_at
+
+
+def _started_at(instances: _Instances | None) -> float | None:
+    return instances.latest.started_at if instances else None
+
+
+def _finished_at(instances: _Instances | None) -> float | None:
+    return instances.latest.finished_at if instances else None
+
+
+def _has_run(status: ContainerStatus) -> bool:
+    """``HasAnyRegularContainerStarted`` for one container: it runs or has run."""
+    return status.state.running is not None or status.state.terminated is not None
+
+
+def _last(times: Iterable[float | None], start_time: float) -> str:
+    """The latest of the known ``times``, but not before ``start_time``."""
+    return rfc3339(max([start_time, *(moment for moment in times if moment)]))
+
+
+def _time(seconds: float | None) -> str | None:
+    return rfc3339(seconds) if seconds else None
+
+
+def _go_list(names: list[str]) -> str:
+    """Names as Go's ``%s`` prints a string slice: ``[a b]``."""
+    return f"[{' '.join(names)}]"

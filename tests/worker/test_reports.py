@@ -1,0 +1,109 @@
+"""What a worker reports of its pods: live statuses from the loops' last observations, one
+pod's inspection with its events, the gauges, readiness and health."""
+
+from __future__ import annotations
+
+import msgspec
+
+from fastpod.runtime.base import RuntimeUnavailable
+from fastpod.runtime.fake import FakeRuntime
+from fastpod.worker import reports
+from fastpod.worker.desired import DesiredPod, DesiredPods
+from fastpod.worker.pods import LifecycleSettings, PodRunner
+from tests.support import FILE
+from tests.worker.helpers import LogCapture, added, eventually, key_of, pod, run, runner_on
+
+
+def holding(*pods: object) -> DesiredPods:
+    desired = DesiredPods()
+    for each in pods:
+        desired.pods[key_of(each.metadata.name.removesuffix("-node1"))] = DesiredPod(each, FILE)  # type: ignore[attr-defined]
+    return desired
+
+
+def statuses(runner: PodRunner, desired: DesiredPods) -> dict[str, dict[str, object]]:
+    items = msgspec.json.decode(reports.pods_document(runner, desired))
+    return {item["metadata"]["name"]: item["status"] for item in items}
+
+
+def test_a_desired_pod_not_synced_yet_is_pending_with_its_containers_being_created(
+    settings: LifecycleSettings,
+) -> None:
+    web = pod("web")
+    runner = PodRunner(FakeRuntime(), settings)
+    (status,) = statuses(runner, holding(web)).values()
+    assert status["phase"] == "Pending"
+    (container,) = status["containerStatuses"]  # type: ignore[misc]
+    assert container["state"] == {"waiting": {"reason": "ContainerCreating"}}
+    assert not reports.synced(runner) or not runner.workers
+
+
+def test_a_crashed_container_shows_its_restart_and_last_state(
+    settings: LifecycleSettings, captured_logs: LogCapture
+) -> None:
+    web = pod("web")
+    desired = holding(web)
+
+    async def scenario() -> None:
+        runtime = FakeRuntime()
+        async with runner_on(runtime, settings) as runner:
+            runner.submit(added(web))
+
+            def container() -> dict[str, object]:
+                (status,) = statuses(runner, desired).values()
+                return status["containerStatuses"][0]  # type: ignore[index,no-any-return]
+
+            await eventually(lambda: "running" in container()["state"], "running")  # type: ignore[operator]
+            (first,) = [i.id for i in runtime.containers.values() if i.state == "running"]
+            runtime.exit(first, 3)
+            await eventually(lambda: container()["restartCount"] == 1, "restarted")
+            await eventually(lambda: "running" in container()["state"], "running again")  # type: ignore[operator]
+            last = container()["lastState"]["terminated"]  # type: ignore[index]
+            assert (last["exitCode"], last["reason"]) == (3, "Error")
+            assert reports.synced(runner)
+
+            inspected = msgspec.json.decode(
+                reports.inspection_document(runner, desired, key_of("web"))
+            )
+            assert inspected["source"] == FILE.location
+            reasons = [event["reason"] for event in inspected["events"]]
+            assert reasons.count("Started") == 2
+            assert "Error" in reasons, "the exit is an event"
+
+            gauges = {
+                (sample.name, sample.labels): sample.value
+                for sample in reports.worker_gauges(runner, desired)
+            }
+            assert gauges[("kubelet_running_pods", ())] == 1
+            assert gauges[("kubelet_desired_pods", (("static", "true"),))] == 1
+
+    run(scenario)
+
+
+def test_a_pod_this_worker_does_not_hold_has_no_inspection(settings: LifecycleSettings) -> None:
+    runner = PodRunner(FakeRuntime(), settings)
+    assert reports.inspection_document(runner, holding(pod("web")), key_of("db")) == b""
+
+
+def test_an_unreachable_runtime_is_a_health_problem_until_a_sync_succeeds(
+    settings: LifecycleSettings, captured_logs: LogCapture
+) -> None:
+    class FlakyRuntime(FakeRuntime):
+        down = True
+
+        async def list_pod_sandboxes(self, pod_uid: str | None = None):  # type: ignore[no-untyped-def]
+            if self.down:
+                raise RuntimeUnavailable("GET /containers/json: Docker unreachable: gone")
+            return await super().list_pod_sandboxes(pod_uid)
+
+    async def scenario() -> None:
+        runtime = FlakyRuntime()
+        async with runner_on(runtime, settings) as runner:
+            runner.submit(added(pod("web")))
+            await eventually(lambda: reports.problems(runner), "a problem reported")
+            (problem,) = reports.problems(runner)
+            assert "Docker unreachable" in problem
+            runtime.down = False
+            await eventually(lambda: not reports.problems(runner), "healthy again")
+
+    run(scenario)
