@@ -310,6 +310,9 @@ def load_document(data: bytes) -> Document | SyntaxProblem:
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         message = " ".join(part for part in (error.context, error.problem) if part)
+        if "maximum nesting depth" in message:
+            # libyaml >= 0.2.6 (PyYAML 6.0.4's) stops at its own limit, which is ours
+            message = f"nested more than {MAX_NESTING} levels deep"
         if mark is None:
             return SyntaxProblem(message, None, None)
         return SyntaxProblem(message, mark.line + 1, mark.column + 1)

@@ -147,7 +147,8 @@ def test_small_documents_nested_too_deeply_are_refused_by_the_builder() -> None:
     """Below the measured size, Python's recursion limit stops the build cleanly."""
     problem = load_document(b"[" * 4000 + b"]" * 4000)
     assert isinstance(problem, SyntaxProblem)
-    assert problem.message == "nested too deeply"
+    # a libyaml with its own nesting limit (0.2.6, in PyYAML 6.0.4) refuses it first
+    assert problem.message in ("nested too deeply", "nested more than 1000 levels deep")
 
 
 def test_nesting_deeper_than_the_limit_is_refused_before_parsing() -> None:

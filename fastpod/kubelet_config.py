@@ -1,0 +1,291 @@
+"""The kubelet's config file (``--config``): a ``KubeletConfiguration``, read as the kubelet does.
+
+The file is YAML (1.1, as go-yaml reads it) or JSON, ``kubelet.config.k8s.io/v1beta1``. The
+fields fastpod runs with are type-checked as strictly as the kubelet's decoder and validation
+check them, and any problem is one line naming the file, the line and the field. Every other
+``KubeletConfiguration`` field is accepted and listed in one "ignored" warning; a field the
+type does not have at all gets its own warning, as the kubelet's lenient decoding accepts it
+with a warning too. Nested fields (``authentication.x509``...) are never looked into.
+
+As in the kubelet, relative paths are resolved against the file's directory, and a zero
+duration is no setting at all (v1beta1 defaulting turns ``0s`` into the default), which is
+why kubeadm's generated ``fileCheckFrequency: 0s`` means 20 s.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from fastpod.config import ConfigError, parse_go_duration
+from fastpod.manifest.documents import SyntaxProblem, load_document, locate
+
+API_VERSION = "kubelet.config.k8s.io/v1beta1"
+KIND = "KubeletConfiguration"
+
+IGNORED_FIELDS = frozenset(
+    {
+        "allowedUnsafeSysctls",
+        "authentication",
+        "authorization",
+        "cgroupDriver",
+        "cgroupRoot",
+        "cgroupsPerQOS",
+        "clusterDNS",
+        "clusterDomain",
+        "configMapAndSecretChangeDetectionStrategy",
+        "containerLogMaxFiles",
+        "containerLogMaxSize",
+        "containerLogMaxWorkers",
+        "containerLogMonitorInterval",
+        "containerRuntimeEndpoint",
+        "contentType",
+        "cpuCFSQuota",
+        "cpuCFSQuotaPeriod",
+        "cpuManagerPolicy",
+        "cpuManagerPolicyOptions",
+        "cpuManagerReconcilePeriod",
+        "crashLoopBackOff",
+        "draManagerReconcilePeriod",
+        "enableContentionProfiling",
+        "enableControllerAttachDetach",
+        "enableDebugFlagsHandler",
+        "enableDebuggingHandlers",
+        "enableProfilingHandler",
+        "enableServer",
+        "enableSystemLogHandler",
+        "enableSystemLogQuery",
+        "enforceNodeAllocatable",
+        "eventBurst",
+        "eventRecordQPS",
+        "evictionHard",
+        "evictionMaxPodGracePeriod",
+        "evictionMinimumReclaim",
+        "evictionPressureTransitionPeriod",
+        "evictionSoft",
+        "evictionSoftGracePeriod",
+        "failCgroupV1",
+        "failSwapOn",
+        "featureGates",
+        "hairpinMode",
+        "healthzBindAddress",
+        "healthzPort",
+        "imageGCHighThresholdPercent",
+        "imageGCLowThresholdPercent",
+        "imageMaximumGCAge",
+        "imageMinimumGCAge",
+        "imagePullCredentialsVerificationPolicy",
+        "imageServiceEndpoint",
+        "iptablesDropBit",
+        "iptablesMasqueradeBit",
+        "kernelMemcgNotification",
+        "kubeAPIBurst",
+        "kubeAPIQPS",
+        "kubeletCgroups",
+        "kubeReserved",
+        "kubeReservedCgroup",
+        "localStorageCapacityIsolation",
+        "logging",
+        "makeIPTablesUtilChains",
+        "maxOpenFiles",
+        "maxParallelImagePulls",
+        "maxPods",
+        "memoryManagerPolicy",
+        "memoryReservationPolicy",
+        "memorySwap",
+        "memoryThrottlingFactor",
+        "mergeDefaultEvictionSettings",
+        "nodeLeaseDurationSeconds",
+        "nodeStatusMaxImages",
+        "nodeStatusReportFrequency",
+        "nodeStatusUpdateFrequency",
+        "oomScoreAdj",
+        "podCIDR",
+        "podPidsLimit",
+        "podsPerCore",
+        "port",
+        "preloadedImagesVerificationAllowlist",
+        "protectKernelDefaults",
+        "providerID",
+        "qosReserved",
+        "registerNode",
+        "registerWithTaints",
+        "registryBurst",
+        "registryPullQPS",
+        "reservedMemory",
+        "reservedSystemCPUs",
+        "resolvConf",
+        "rotateCertificates",
+        "runOnce",
+        "runtimeRequestTimeout",
+        "seccompDefault",
+        "serializeImagePulls",
+        "serverTLSBootstrap",
+        "showHiddenMetricsForVersion",
+        "shutdownGracePeriod",
+        "shutdownGracePeriodByPodPriority",
+        "shutdownGracePeriodCriticalPods",
+        "singleProcessOOMKill",
+        "streamingConnectionIdleTimeout",
+        "syncFrequency",
+        "systemCgroups",
+        "systemReserved",
+        "systemReservedCgroup",
+        "tlsCertFile",
+        "tlsCipherSuites",
+        "tlsCurvePreferences",
+        "tlsMinVersion",
+        "tlsPrivateKeyFile",
+        "topologyManagerPolicy",
+        "topologyManagerPolicyOptions",
+        "topologyManagerScope",
+        "tracing",
+        "userNamespaces",
+        "volumePluginDir",
+        "volumeStatsAggPeriod",
+    }
+)
+"""``KubeletConfiguration`` fields fastpod accepts and does not use (v1beta1, as of v1.32 and
+the fields added since). ``syncFrequency`` is among them: the kubelet's periodic pod sync
+backs up its 1 s PLEG relist, while fastpod's ``--resync-period`` backs up Docker's event
+stream, and a kubelet's 1 m would only slow the healing of a missed event."""
+
+
+@dataclass(frozen=True, slots=True)
+class KubeletConfigFile:
+    """What a config file sets: Config fields (only those it sets) and warnings for the log."""
+
+    settings: dict[str, Any]
+    warnings: tuple[str, ...]
+
+
+def load_kubelet_config(path: str) -> KubeletConfigFile:
+    """Read the ``--config`` file; ConfigError (one line, file and line) if it cannot be used."""
+    try:
+        with open(path, "rb") as file:
+            data = file.read()
+    except OSError as error:
+        raise ConfigError(f"cannot read config file {path}: {error.strerror}") from None
+    document = load_document(data)
+    if isinstance(document, SyntaxProblem):
+        where = f"{path}:{document.line}" if document.line else path
+        raise ConfigError(f"{where}: not YAML or JSON: {document.message}")
+    return kubelet_config_settings(document.value, path, data)
+
+
+def kubelet_config_settings(document: Any, path: str, data: bytes) -> KubeletConfigFile:
+    """The Config fields a decoded ``KubeletConfiguration`` sets, checked as the kubelet would.
+
+    ``data`` is only read again to find the line of a field that has a problem.
+    """
+    if not isinstance(document, dict):
+        found = "an empty file" if document is None else f"a {type(document).__name__}"
+        raise ConfigError(f"{path}: expected a {KIND} mapping, found {found}")
+    _expect(document, "apiVersion", API_VERSION, path, data)
+    _expect(document, "kind", KIND, path, data)
+    settings: dict[str, Any] = {}
+    ignored: list[str] = []
+    warnings: list[str] = []
+    for field, value in document.items():
+        if field in _FIELDS:
+            config_field, read = _FIELDS[field]
+            try:
+                setting = read(value)
+            except ValueError as error:
+                raise ConfigError(f"{_where(path, data, field)}: {field}: {error}") from None
+            if setting is not None and field in PATH_FIELDS:
+                setting = os.path.join(os.path.dirname(os.path.abspath(path)), setting)
+                setting = os.path.normpath(setting)
+            if setting is not None:
+                settings[config_field] = setting
+        elif field in IGNORED_FIELDS:
+            ignored.append(field)
+        elif field not in ("apiVersion", "kind"):
+            warnings.append(
+                f"{_where(path, data, field)}: unknown field {field!r} ignored: "
+                f"{KIND} {API_VERSION} has no such field"
+            )
+    if ignored:
+        warnings.insert(0, f"{path}: fields fastpod does not use, ignored: {', '.join(ignored)}")
+    return KubeletConfigFile(settings, tuple(warnings))
+
+
+def _expect(document: dict[str, Any], field: str, expected: str, path: str, data: bytes) -> None:
+    value = document.get(field)
+    if value is None:
+        raise ConfigError(f"{path}: {field}: missing, expected {expected!r}")
+    if value != expected:
+        raise ConfigError(f"{_where(path, data, field)}: {field}: {value!r}, expected {expected!r}")
+
+
+def _where(path: str, data: bytes, field: str) -> str:
+    position = locate(data, [(field,)])[0]
+    return f"{path}:{position[0]}" if position is not None else path
+
+
+def _string(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"must be a string, not {value!r}")
+    return value
+
+
+def _duration(value: Any) -> float | None:
+    text = _string(value)
+    if text is None:
+        return None
+    seconds = parse_go_duration(text)
+    if seconds < 0:
+        raise ValueError(f"{text!r} must not be negative")
+    return seconds or None
+
+
+def _port(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 65535:
+        raise ValueError(f"must be a port number from 0 (off) to 65535, not {value!r}")
+    return value
+
+
+def _address(value: Any) -> str | None:
+    text = _string(value)
+    if text is not None:
+        try:
+            ipaddress.ip_address(text)
+        except ValueError:
+            raise ValueError(f"{text!r} is not an IP address") from None
+    return text
+
+
+def _headers(value: Any) -> tuple[tuple[str, str], ...] | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ValueError(f"must map header names to lists of values, not {value!r}")
+    headers: list[tuple[str, str]] = []
+    for name, values in value.items():
+        if not isinstance(values, list) or not all(isinstance(item, str) for item in values):
+            raise ValueError(f"{name}: must be a list of strings, not {values!r}")
+        headers.extend((name, item) for item in values)
+    return tuple(headers)
+
+
+_FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "staticPodPath": ("pod_manifest_path", _string),
+    "staticPodURL": ("manifest_url", _string),
+    "staticPodURLHeader": ("manifest_url_headers", _headers),
+    "fileCheckFrequency": ("file_check_frequency", _duration),
+    "httpCheckFrequency": ("http_check_frequency", _duration),
+    "readOnlyPort": ("read_only_port", _port),
+    "address": ("address", _address),
+    "podLogsDir": ("pod_logs_dir", _string),
+}
+"""The fields fastpod runs with: the Config field each sets, and how its value is read.
+A field that is null, empty or a zero duration sets nothing."""
+
+PATH_FIELDS = frozenset({"staticPodPath", "podLogsDir"})
+"""Fields holding paths, resolved against the file's directory when relative (the kubelet's
+``KubeletConfigurationPathRefs``)."""

@@ -1,0 +1,288 @@
+"""``fastpod run``'s command line → Config, layered as the kubelet layers its settings.
+
+Precedence, lowest first: the built-in defaults, the profile (``--profile``), the kubelet
+config file (``--config``), then the flags actually given on the command line (the kubelet's
+``kubeletConfigFlagPrecedence``: a flag left out never resets what the file says). Each
+layer is a mapping of the Config fields it sets, so "set" and "left alone" stay distinct.
+
+The kubelet's flags for static pods keep their names and formats; its other flags are
+accepted with a warning (:mod:`fastpod.kubelet_flags`), so a kubelet unit's command line
+runs unchanged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from itertools import chain
+from typing import Any
+
+from fastpod.config import Config, ConfigError, FakeLatencies, parse_seconds
+from fastpod.kubelet_flags import ignored_kubelet_flags
+from fastpod.logs import LOG_FORMATS
+from fastpod.node import node_name
+
+READ_ONLY_PORT = 10255
+"""The read-only API's port when no ``--config`` is given (the kubelet's legacy default)."""
+
+KUBECONFIG_WARNING = "--kubeconfig accepted, but mirror pods are not created yet"
+
+
+def add_run_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``fastpod run`` and its flags; every default is None, meaning "not given"."""
+    run = commands.add_parser(
+        "run",
+        allow_abbrev=False,  # pflag has no abbreviations, and --port must not mean --pod-...
+        help="run the static pods of a manifest path and/or URL",
+        description="Watch the manifest path and URL and run their pods until SIGTERM.",
+        epilog="Settings come from the built-in defaults, then --profile, then --config, then "
+        "the flags given. The kubelet's other flags are accepted and ignored with a warning.",
+    )
+    sources = run.add_argument_group("the kubelet's flags")
+    sources.add_argument(
+        "--pod-manifest-path", metavar="PATH", help="directory or file of manifests"
+    )
+    sources.add_argument("--manifest-url", metavar="URL", help="URL serving a Pod or a PodList")
+    sources.add_argument(
+        "--manifest-url-header",
+        dest="manifest_url_headers",
+        action="append",
+        type=_headers,
+        metavar="NAME:VALUE[,NAME:VALUE...]",
+        help="headers sent with every URL request (repeatable; repeated names kept in order)",
+    )
+    sources.add_argument(
+        "--file-check-frequency",
+        type=_period,
+        metavar="DURATION",
+        help="how often the manifest path is re-listed (default 20s)",
+    )
+    sources.add_argument(
+        "--http-check-frequency",
+        type=_period,
+        metavar="DURATION",
+        help="how often the manifest URL is polled (default 20s)",
+    )
+    sources.add_argument("--hostname-override", metavar="NODE", help="the node name")
+    sources.add_argument(
+        "--config",
+        metavar="FILE",
+        help="a KubeletConfiguration (kubelet.config.k8s.io/v1beta1); flags given override it",
+    )
+    sources.add_argument(
+        "--read-only-port",
+        type=_port,
+        metavar="PORT",
+        help=f"the read-only API's port, 0 for off (default {READ_ONLY_PORT}; 0 with --config)",
+    )
+    sources.add_argument(
+        "--address",
+        type=_address,
+        metavar="IP",
+        help="where the read-only API listens (default 127.0.0.1, unlike the kubelet's 0.0.0.0)",
+    )
+    sources.add_argument(
+        "--pod-infra-container-image",
+        metavar="IMAGE",
+        help="the sandbox image holding each pod's namespaces (default registry.k8s.io/pause:3.10)",
+    )
+    sources.add_argument(
+        "--root-dir",
+        metavar="DIR",
+        help="where pods' own directories (emptyDir volumes) live (default /var/lib/fastpod)",
+    )
+    sources.add_argument(
+        "--kubeconfig", metavar="FILE", help="accepted; mirror pods are not created yet"
+    )
+    own = run.add_argument_group("fastpod's flags")
+    own.add_argument(
+        "--profile",
+        metavar="NAME|PATH",
+        help="start from a preset: kubelet, fast, dense (see profiles/README.md) or a file",
+    )
+    own.add_argument(
+        "--workers", type=_count, metavar="N", help="worker processes (default 0: one per core)"
+    )
+    own.add_argument(
+        "--runtime",
+        choices=("docker", "fake"),
+        help="container runtime: the Docker Engine, or an in-memory fake (default docker)",
+    )
+    own.add_argument(
+        "--docker-socket",
+        metavar="PATH",
+        help="the Docker Engine's socket (default /var/run/docker.sock)",
+    )
+    own.add_argument(
+        "--pod-logs-dir",
+        metavar="DIR",
+        help="pod log links; container links go to ../containers beside it (default /var/log/pods)",
+    )
+    own.add_argument(
+        "--restart-backoff",
+        type=_period,
+        nargs=2,
+        metavar=("INITIAL", "MAX"),
+        help="crash-loop back-off: first delay and cap (default 10s 300s)",
+    )
+    own.add_argument(
+        "--resync-period",
+        type=_period,
+        metavar="DURATION",
+        help="how often each pod is compared with the runtime without an event (default 10s)",
+    )
+    own.add_argument(
+        "--fake-latency",
+        type=_seconds,
+        metavar="DURATION",
+        help="simulated duration of each fake runtime call (default 0)",
+    )
+    own.add_argument("--log-format", choices=LOG_FORMATS, help="text or json (default text)")
+
+
+def run_config(arguments: argparse.Namespace, unrecognized: Sequence[str]) -> Config:
+    """The Config of this run; ConfigError (one line for the operator) if it cannot run.
+
+    ``unrecognized`` is what the parser left: kubelet flags to warn about, or an error.
+    """
+    # the YAML readers are imported here: the client commands share this parser, not them
+    from fastpod.kubelet_config import load_kubelet_config
+    from fastpod.profiles import load_profile
+
+    warnings = list(ignored_kubelet_flags(unrecognized))
+    layers: list[Mapping[str, Any]] = [
+        builtin_defaults(with_config_file=arguments.config is not None)
+    ]
+    if arguments.profile is not None:
+        layers.append({**load_profile(arguments.profile), "profile": arguments.profile})
+    if arguments.config is not None:
+        config_file = load_kubelet_config(arguments.config)
+        layers.append(config_file.settings)
+        warnings[:0] = config_file.warnings
+    layers.append(flag_settings(arguments))
+    settings = merged(layers)
+    if settings.get("pod_manifest_path") is None and settings.get("manifest_url") is None:
+        raise ConfigError(
+            "nothing to run: give --pod-manifest-path and/or --manifest-url "
+            "(or staticPodPath/staticPodURL in the --config file)"
+        )
+    if settings.get("kubeconfig") is not None:
+        warnings.append(KUBECONFIG_WARNING)
+    try:
+        node = node_name(arguments.hostname_override)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+    return Config(node_name=node, startup_warnings=tuple(warnings), **settings)
+
+
+def builtin_defaults(*, with_config_file: bool) -> dict[str, Any]:
+    """Where ``fastpod run``'s defaults differ from Config's own (which tests start from).
+
+    Without a config file the read-only port is on, as the kubelet's flag-only defaults
+    have it; a config file's v1beta1 default is off.
+    """
+    return {"runtime": "docker", "read_only_port": 0 if with_config_file else READ_ONLY_PORT}
+
+
+def flag_settings(arguments: argparse.Namespace) -> dict[str, Any]:
+    """The Config fields set by the flags actually given (those that are not None)."""
+    given = {name: value for name, value in vars(arguments).items() if value is not None}
+    settings = {name: given[name] for name in _PLAIN_FLAGS if name in given}
+    for source in ("pod_manifest_path", "manifest_url"):
+        if source in settings:
+            settings[source] = settings[source] or None  # as the kubelet: "" turns it off
+    if "manifest_url_headers" in given:
+        settings["manifest_url_headers"] = tuple(chain.from_iterable(given["manifest_url_headers"]))
+    for directory in ("root_dir", "pod_logs_dir"):
+        if directory in given:
+            settings[directory] = os.path.abspath(given[directory])
+    if "restart_backoff" in given:
+        settings["backoff_initial"], settings["backoff_max"] = given["restart_backoff"]
+    if "fake_latency" in given:
+        latency = given["fake_latency"]
+        settings["fake_latencies"] = FakeLatencies(
+            run_sandbox=latency,
+            create_container=latency,
+            start_container=latency,
+            stop_container=latency,
+            remove=latency,
+        )
+    return settings
+
+
+def merged(layers: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """The layers' settings, each layer overriding the ones before it field by field."""
+    settings: dict[str, Any] = {}
+    for layer in layers:
+        settings.update(layer)
+    return settings
+
+
+_PLAIN_FLAGS = (
+    "pod_manifest_path",
+    "manifest_url",
+    "file_check_frequency",
+    "http_check_frequency",
+    "read_only_port",
+    "address",
+    "pod_infra_container_image",
+    "kubeconfig",
+    "workers",
+    "runtime",
+    "docker_socket",
+    "resync_period",
+    "log_format",
+)
+"""Flags whose value is the Config field of the same name, as parsed."""
+
+
+def _headers(text: str) -> list[tuple[str, str]]:
+    # The kubelet's ColonSeparatedMultimapStringString: 'a:hello,b:again', empty pairs skipped.
+    pairs = []
+    for pair in text.split(","):
+        if not pair:
+            continue
+        name, colon, value = pair.partition(":")
+        if not colon or not name.strip():
+            raise argparse.ArgumentTypeError(f"{pair!r}: expected NAME:VALUE")
+        pairs.append((name.strip(), value.strip()))
+    return pairs
+
+
+def _seconds(text: str) -> float:
+    try:
+        seconds = parse_seconds(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    if seconds < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must not be negative")
+    return seconds
+
+
+def _period(text: str) -> float:
+    seconds = _seconds(text)
+    if seconds == 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be more than zero")
+    return seconds
+
+
+def _port(text: str) -> int:
+    if not (text.isascii() and text.isdigit()) or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number from 0 (off) to 65535")
+    return int(text)
+
+
+def _address(text: str) -> str:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an IP address") from None
+    return text
+
+
+def _count(text: str) -> int:
+    if not (text.isascii() and text.isdigit()):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number, 0 or more")
+    return int(text)
