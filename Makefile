@@ -7,8 +7,8 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test engine lint typecheck unit other-pythons bench clean
 
-# Runs the example pods on Docker until Ctrl-C; `docker ps --filter label=io.fastpod.managed`
-# in another terminal shows them.
+# Runs the example pods on Docker until Ctrl-C; `.venv/bin/fastpod pods` (or `docker ps
+# --filter label=io.fastpod.managed`) in another terminal shows them.
 run: $(STAMP) engine
 	$(BIN)/fastpod validate examples/manifests
 	$(BIN)/fastpod run --runtime docker --pod-manifest-path examples/manifests
@@ -43,6 +43,7 @@ other-pythons:
 bench: $(STAMP)
 	$(BIN)/pytest bench --benchmark-only --benchmark-columns=min,median,mean,ops -p no:randomly
 	$(BIN)/python -m bench.macro.pipeline
+	$(BIN)/python -m bench.macro.api
 
 clean:
 	rm -rf $(VENV) .venv-3.* build *.egg-info

@@ -364,7 +364,9 @@ class PodRunner:
                     worker.key,
                     "container exited",
                     reason,
-                    f"Container {info.name} exited with code {info.exit_code} ({reason})",
+                    f"Container {info.name} exited with code {info.exit_code} ({reason})"
+                    if info.exit_code is not None
+                    else f"Container {info.name} ended ({reason})",
                     container=info.name,
                     exit_code=info.exit_code,
                     reason=reason,
