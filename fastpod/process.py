@@ -17,6 +17,9 @@ from fastpod import logs
 from fastpod.config import Config
 
 _PR_SET_PDEATHSIG = 1
+_M_MMAP_THRESHOLD = -3
+MMAP_THRESHOLD = 128 << 10
+"""glibc's initial threshold: allocations from 128 KiB up get pages of their own."""
 GC_THRESHOLD = 20_000
 
 Body = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
@@ -31,6 +34,21 @@ def die_with_parent() -> None:
         pass
 
 
+def release_large_buffers() -> None:
+    """Make glibc give large freed buffers back to the kernel.
+
+    By default glibc raises its mmap threshold to the size of the largest buffer freed
+    (up to 32 MiB), after which buffers of that size come from the heap and stay in the
+    process when freed: answering ``/pods`` for 10,000 pods (a 13 MB document per worker)
+    would leave every process tens of megabytes larger. A fixed threshold keeps them apart.
+    """
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
+    except (OSError, AttributeError):
+        pass
+
+
 def run_child(config: Config, name: str, body: Body) -> None:
     """Run ``body`` (given a stop event set on SIGTERM) in a fresh uvloop event loop."""
     parent = os.getppid()
@@ -39,6 +57,7 @@ def run_child(config: Config, name: str, body: Body) -> None:
     if os.getppid() != parent:
         return
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    release_large_buffers()
     logs.configure(config.log_format, name)
     # Imports are forever: keep them out of every collection. A cold start allocates
     # millions of short-lived YAML nodes; collecting every 700 allocations costs ~10% of it.

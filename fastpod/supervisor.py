@@ -26,6 +26,7 @@ from fastpod.channels import Inbox, Outbox
 from fastpod.config import Config
 from fastpod.messages import Resync
 from fastpod.metrics import recorder
+from fastpod.process import release_large_buffers
 from fastpod.rundir import supervisor_socket, watcher_socket, worker_socket
 from fastpod.worker import process as worker_process
 
@@ -89,6 +90,7 @@ class Supervisor:
 
     def run(self) -> int:
         """Run until SIGTERM or SIGINT; 0 on a clean stop."""
+        release_large_buffers()
         logs.configure(self.config.log_format, "fastpod")
         os.makedirs(self.run_dir, exist_ok=True)
         logs.emit(

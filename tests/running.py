@@ -36,7 +36,7 @@ class RunningFastpod:
         *,
         workers: int = 2,
         runtime: str = "fake",
-        api_port: int = 0,
+        api_port: int | None = 0,
         environment: dict[str, str] | None = None,
     ) -> None:
         command = [
@@ -52,11 +52,10 @@ class RunningFastpod:
             "json",
             "--runtime",
             runtime,
-            "--read-only-port",
-            str(api_port),
+            *(() if api_port is None else ("--read-only-port", str(api_port))),
             *arguments,
         ]
-        self.api_port = api_port
+        self.api_port = api_port or 0
         env = None if environment is None else {**os.environ, **environment}
         self.process = subprocess.Popen(command, stderr=subprocess.PIPE, env=env)
         self.records: list[Record] = []

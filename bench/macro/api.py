@@ -74,7 +74,7 @@ def encode_floor(directory: str) -> float:
     for entry in sorted(os.listdir(directory)):
         path = os.path.join(directory, entry)
         with open(path, "rb") as file:
-            pods.append(decode_pod(file.read(), node, PodSource("file", path)).pod)
+            pods.append(decode_pod(file.read(), PodSource("file", path), node).pod)
     encoder = msgspec.json.Encoder()
     durations = []
     for _ in range(5):

@@ -11,14 +11,14 @@ instance's file appears, as ``kubectl logs -f`` ends when its container ends.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
 
 import msgspec
-from aiohttp import web
+
+from fastpod.api.http import Response, StreamingResponse
 
 BLOCK = 64 * 1024
 """The most one read takes from a log file."""
@@ -229,8 +229,9 @@ def _flag(query: Mapping[str, str], name: str) -> bool:
     raise ValueError(f"{name} must be true or false, not {value!r}")
 
 
-async def container_logs_response(
-    request: web.Request,
+def container_logs_response(
+    query: Mapping[str, str],
+    connected: Callable[[], bool],
     pod_logs_dir: str,
     namespace: str,
     name: str,
@@ -238,49 +239,38 @@ async def container_logs_response(
     container: str,
     *,
     container_running: Callable[[], bool] | None = None,
-) -> web.StreamResponse:
+) -> Response | StreamingResponse:
     """The answer to ``GET /containerLogs/{namespace}/{pod}/{container}``: text/plain output.
 
     400 for a bad query, 404 when the container has no log file (yet). A followed log ends
     when the container is restarted, when ``container_running()`` (if given) turns False,
-    or when the client hangs up.
+    or when the client hangs up (``connected()`` turns False).
     """
     try:
-        query = parse_log_query(request.query)
+        options = parse_log_query(query)
     except ValueError as error:
-        return web.Response(status=400, text=f"{error}\n")
+        return Response.text(400, f"{error}\n")
     path = choose_log(
-        log_files(pod_logs_dir, namespace, name, uid, container), previous=query.previous
+        log_files(pod_logs_dir, namespace, name, uid, container), previous=options.previous
     )
     if path is None or not os.path.exists(path):
-        which = "previous logs" if query.previous else "logs"
-        return web.Response(
-            status=404, text=f"no {which} for container {container} of pod {namespace}/{name} yet\n"
+        which = "previous logs" if options.previous else "logs"
+        return Response.text(
+            404, f"no {which} for container {container} of pod {namespace}/{name} yet\n"
         )
 
     def still_current() -> bool:
-        transport = request.transport
-        if transport is None or transport.is_closing():
+        if not connected():
             return False
         if container_running is not None and not container_running():
             return False
         files = log_files(pod_logs_dir, namespace, name, uid, container)
         return choose_log(files, previous=False) == path
 
-    response = web.StreamResponse()
-    response.content_type = "text/plain"
-    await response.prepare(request)
     chunks = read_log(
         path,
-        tail=query.tail_lines,
-        follow=query.follow and not query.previous,
+        tail=options.tail_lines,
+        follow=options.follow and not options.previous,
         still_current=still_current,
     )
-    try:
-        async with contextlib.aclosing(chunks):
-            async for chunk in chunks:
-                await response.write(chunk)
-        await response.write_eof()
-    except ConnectionResetError:
-        pass  # the client hung up: nothing to report, nobody to report it to
-    return response
+    return StreamingResponse(chunks)

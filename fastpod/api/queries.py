@@ -19,6 +19,10 @@ from fastpod.messages import Message, StatusAnswer, StatusQuery
 ANSWER_TIMEOUT = 2.0
 """Seconds a child has to answer: a live event loop answers in milliseconds."""
 
+PODS_TIMEOUT = 10.0
+"""Seconds a worker has to answer with its pods: 5,000 statuses take it about 0.4 s, more
+while it is busy syncing them."""
+
 
 class Queries:
     """Asks processes (by name, through their outboxes) and matches answers to questions."""

@@ -12,15 +12,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 
 import msgspec
-from aiohttp import web
 
 from fastpod import logs
-from fastpod.api import container_logs, prometheus
+from fastpod.api import container_logs, http, prometheus
 from fastpod.api.discovery import ApiRecord, remove_record, write_record
-from fastpod.api.queries import ANSWER_TIMEOUT, Children
+from fastpod.api.http import Request, Response, StreamingResponse
+from fastpod.api.queries import ANSWER_TIMEOUT, PODS_TIMEOUT, Children
 from fastpod.config import Config
 from fastpod.messages import StatusAnswer, shard_of
 from fastpod.metrics import gauge, recorder
@@ -76,13 +77,13 @@ _inspection = msgspec.json.Decoder(_Inspection)
 
 
 class ApiServer:
-    """The aiohttp application and the listening socket, started and stopped with fastpod."""
+    """The routes and the listening socket, started and stopped with fastpod."""
 
     def __init__(self, config: Config, processes: Children) -> None:
         self.config = config
         self.processes = processes
         self.url: str | None = None
-        self._runner: web.AppRunner | None = None
+        self._server: asyncio.Server | None = None
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -95,28 +96,26 @@ class ApiServer:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        if self._runner is not None:
-            await self._runner.cleanup()
+        if self._server is not None:
+            self._server.close()
         remove_record(self.config.root_dir, os.getpid())
 
-    def application(self) -> web.Application:
+    def router(self) -> http.Router:
         """The routes, for the listening socket and for tests."""
-        app = web.Application()
-        app.router.add_get("/pods", self.pods)
-        app.router.add_get("/healthz", self.healthz)
-        app.router.add_get("/metrics", self.metrics)
-        app.router.add_get("/fastpod/v1/pods/{namespace}/{name}", self.inspect)
-        app.router.add_get("/containerLogs/{namespace}/{name}/{container}", self.container_logs)
-        return app
+        router = http.Router()
+        router.get("/pods", self.pods)
+        router.get("/healthz", self.healthz)
+        router.get("/metrics", self.metrics)
+        router.get("/fastpod/v1/pods/{namespace}/{name}", self.inspect)
+        router.get("/containerLogs/{namespace}/{name}/{container}", self.container_logs)
+        return router
 
     async def _listen(self) -> None:
-        self._runner = web.AppRunner(self.application(), access_log=None, handle_signals=False)
-        await self._runner.setup()
         address, port = self.config.address, self.config.read_only_port
+        router = self.router()
         while True:
-            site = web.TCPSite(self._runner, address, port, reuse_address=True)
             try:
-                await site.start()
+                self._server = await http.serve(router, address, port)
                 break
             except OSError as error:
                 logs.emit(
@@ -133,25 +132,33 @@ class ApiServer:
         write_record(self.config.root_dir, ApiRecord(self.url, os.getpid()))
         logs.emit("API listening", url=self.url)
 
-    async def pods(self, request: web.Request) -> web.Response:
+    async def pods(self, request: Request) -> Response | StreamingResponse:
         """``GET /pods``: the PodList of every static pod, with its status."""
         workers = self.processes.workers
-        answers = await self.processes.queries.ask(workers, pods=True)
+        answers = await self.processes.queries.ask(workers, pods=True, timeout=PODS_TIMEOUT)
         missing = [name for name in workers if name not in answers]
         if missing:
-            return _unavailable(missing)
-        items = [answers[name].pods[1:-1] for name in workers if len(answers[name].pods) > 2]
-        body = _LIST_HEAD + b",".join(items) + b"]}"
-        return web.Response(body=body, content_type="application/json")
+            return _unavailable(missing, PODS_TIMEOUT)
+        arrays = [answers[name].pods for name in workers if len(answers[name].pods) > 2]
 
-    async def healthz(self, request: web.Request) -> web.Response:
+        async def chunks() -> AsyncGenerator[http.Chunk, None]:
+            # each worker's array without its brackets, not copied into one body
+            yield _LIST_HEAD
+            for index, array in enumerate(arrays):
+                yield b"," if index else b""
+                yield memoryview(array)[1:-1]
+            yield b"]}"
+
+        return StreamingResponse(chunks(), content_type="application/json")
+
+    async def healthz(self, request: Request) -> Response:
         """``GET /healthz``: ``ok`` while every process answers and can sync its pods."""
         problems = await self.processes.problems()
         if problems:
-            return web.Response(status=500, text="\n".join(problems) + "\n")
-        return web.Response(text="ok")
+            return Response.text(500, "\n".join(problems) + "\n")
+        return Response.text(200, "ok")
 
-    async def metrics(self, request: web.Request) -> web.Response:
+    async def metrics(self, request: Request) -> Response:
         """``GET /metrics``: the kubelet's metric names where it has one, ``fastpod_*`` else."""
         pids = self.processes.pids()
         running = {name: pid for name, pid in pids.items() if pid is not None}
@@ -162,67 +169,77 @@ class ApiServer:
         ]
         snapshots = [answer.metrics for answer in answers.values()]
         snapshots.append(recorder.snapshot(own))
-        body = prometheus.exposition(snapshots)
-        return web.Response(body=body, headers={"Content-Type": prometheus.CONTENT_TYPE})
+        return Response(200, prometheus.exposition(snapshots), prometheus.CONTENT_TYPE)
 
-    async def inspect(self, request: web.Request) -> web.Response:
+    async def inspect(self, request: Request) -> Response:
         """``GET /fastpod/v1/pods/{namespace}/{name}``: one pod, its source and its events."""
         answer = await self._pod(request)
-        if isinstance(answer, web.Response):
+        if isinstance(answer, Response):
             return answer
-        return web.Response(body=answer.pods, content_type="application/json")
+        return Response(200, answer.pods, "application/json")
 
-    async def container_logs(self, request: web.Request) -> web.StreamResponse:
+    async def container_logs(self, request: Request) -> Response | StreamingResponse:
         """``GET /containerLogs/{namespace}/{name}/{container}``: as the kubelet serves it."""
         answer = await self._pod(request)
-        if isinstance(answer, web.Response):
+        if isinstance(answer, Response):
             return answer
         pod = _inspection.decode(answer.pods).pod
-        container = request.match_info["container"]
+        container = request.params["container"]
         names = {c.name for c in (*pod.spec.initContainers, *pod.spec.containers)}
-        namespace, name = request.match_info["namespace"], request.match_info["name"]
+        namespace, name = request.params["namespace"], request.params["name"]
         if container not in names:
-            return web.Response(
-                status=404,
-                text=f"container {container} is not valid for pod {namespace}/{name}\n",
+            return Response.text(
+                404, f"container {container} is not valid for pod {namespace}/{name}\n"
             )
         watch = _ContainerWatch(pod.running(container))
-        if _follows(request):
-            watch.task = asyncio.get_running_loop().create_task(
-                self._watch(request, container, watch)
-            )
-        try:
-            return await container_logs.container_logs_response(
-                request,
-                self.config.pod_logs_dir,
-                namespace,
-                name,
-                pod.metadata.uid,
-                container,
-                container_running=lambda: watch.running,
-            )
-        finally:
-            if watch.task is not None:
-                watch.task.cancel()
+        response = container_logs.container_logs_response(
+            request.query,
+            request.connected,
+            self.config.pod_logs_dir,
+            namespace,
+            name,
+            pod.metadata.uid,
+            container,
+            container_running=lambda: watch.running,
+        )
+        if not isinstance(response, StreamingResponse) or not _follows(request):
+            return response
+        return StreamingResponse(self._watching(request, container, watch, response.chunks))
 
-    async def _watch(self, request: web.Request, container: str, watch: _ContainerWatch) -> None:
+    async def _watching(
+        self,
+        request: Request,
+        container: str,
+        watch: _ContainerWatch,
+        chunks: AsyncGenerator[http.Chunk, None],
+    ) -> AsyncGenerator[http.Chunk, None]:
+        """``chunks``, while ``watch.running`` is kept up to date beside them."""
+        task = asyncio.get_running_loop().create_task(self._watch(request, container, watch))
+        try:
+            async with contextlib.aclosing(chunks):
+                async for chunk in chunks:
+                    yield chunk
+        finally:
+            task.cancel()
+
+    async def _watch(self, request: Request, container: str, watch: _ContainerWatch) -> None:
         """Keep ``watch.running`` up to date while a followed log streams."""
         while watch.running:
             await asyncio.sleep(FOLLOW_CHECK)
             answer = await self._pod(request)
-            if isinstance(answer, web.Response):
+            if isinstance(answer, Response):
                 watch.running = answer.status != 404
             else:
                 watch.running = _inspection.decode(answer.pods).pod.running(container)
 
-    async def _pod(self, request: web.Request) -> StatusAnswer | web.Response:
-        key = f"{request.match_info['namespace']}/{request.match_info['name']}"
+    async def _pod(self, request: Request) -> StatusAnswer | Response:
+        key = f"{request.params['namespace']}/{request.params['name']}"
         owner = self.processes.workers[shard_of(key, len(self.processes.workers))]
         answer = (await self.processes.queries.ask([owner], pod_key=key)).get(owner)
         if answer is None:
             return _unavailable([owner])
         if not answer.pods:
-            return web.Response(status=404, text=f"no pod {key} on this node\n")
+            return Response.text(404, f"no pod {key} on this node\n")
         return answer
 
 
@@ -231,18 +248,15 @@ class _ContainerWatch:
     """Whether a followed container still runs, as last seen."""
 
     running: bool
-    task: asyncio.Task[None] | None = None
 
 
-def _follows(request: web.Request) -> bool:
+def _follows(request: Request) -> bool:
     try:
         return container_logs.parse_log_query(request.query).follow
     except ValueError:
         return False  # the log response answers 400
 
 
-def _unavailable(missing: list[str]) -> web.Response:
+def _unavailable(missing: list[str], timeout: float = ANSWER_TIMEOUT) -> Response:
     names = ", ".join(missing)
-    return web.Response(
-        status=503, text=f"no answer from {names} within {ANSWER_TIMEOUT:g}s: try again\n"
-    )
+    return Response.text(503, f"no answer from {names} within {timeout:g}s: try again\n")

@@ -9,7 +9,7 @@ fastpod's log: one call says both.
 from __future__ import annotations
 
 import collections
-import datetime
+import time
 from typing import Literal
 
 import msgspec
@@ -17,8 +17,11 @@ import msgspec
 from fastpod import logs
 
 EventType = Literal["Normal", "Warning"]
-RING_SIZE = 4096
-"""Events kept per worker: enough for the recent history of every busy pod."""
+RING_SIZE = 2048
+"""Events kept per worker: the recent history of the pods that are busy."""
+
+_Entry = tuple[float, str, EventType, str, str]
+"""time, pod key, type, reason, message: a plain tuple, a fraction of a Struct's size."""
 
 
 class PodEvent(msgspec.Struct, frozen=True, gc=False):
@@ -34,18 +37,21 @@ class PodEvents:
     """The last :data:`RING_SIZE` events of this worker's pods, oldest first."""
 
     def __init__(self, size: int = RING_SIZE) -> None:
-        self._events: collections.deque[tuple[str, PodEvent]] = collections.deque(maxlen=size)
+        self._events: collections.deque[_Entry] = collections.deque(maxlen=size)
 
     def record(
         self, pod_key: str, reason: str, message: str, event_type: EventType = "Normal"
     ) -> None:
         """Note that ``reason`` happened to the pod ``pod_key`` now."""
-        now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        self._events.append((pod_key, PodEvent(now, event_type, reason, message)))
+        self._events.append((time.time(), pod_key, event_type, reason, message))
 
     def of(self, pod_key: str) -> list[PodEvent]:
         """The events of one pod still in the ring, oldest first."""
-        return [event for key, event in self._events if key == pod_key]
+        return [
+            PodEvent(_rfc3339(moment), event_type, reason, message)
+            for moment, key, event_type, reason, message in self._events
+            if key == pod_key
+        ]
 
     def emit(
         self,
@@ -64,3 +70,7 @@ class PodEvents:
             level = "info" if event_type == "Normal" else "warning"
         logs.emit(event, level=level, pod=pod_key, **fields)
         self.record(pod_key, event_reason, message, event_type)
+
+
+def _rfc3339(moment: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(moment))

@@ -5,15 +5,14 @@ from __future__ import annotations
 import asyncio
 import builtins
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncGenerator, Callable, Coroutine
 from pathlib import Path
 from typing import IO, Any
 
+import aiohttp
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
 
-from fastpod.api import container_logs
+from fastpod.api import container_logs, http
 from fastpod.api.container_logs import (
     BLOCK,
     LogQuery,
@@ -293,40 +292,64 @@ def test_bad_query_values_are_refused(query: dict[str, str]) -> None:
 
 
 class LogServer:
-    """``container_logs_response`` behind a real aiohttp server, as the API mounts it."""
+    """``container_logs_response`` behind fastpod's HTTP server, as the API mounts it."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self.running = True
         self.finished = asyncio.Event()
 
-    async def handle(self, request: web.Request) -> web.StreamResponse:
+    async def handle(self, request: http.Request) -> http.Response | http.StreamingResponse:
+        response = container_logs_response(
+            request.query,
+            request.connected,
+            str(self.root),
+            request.params["namespace"],
+            request.params["name"],
+            UID,
+            request.params["container"],
+            container_running=lambda: self.running,
+        )
+        if isinstance(response, http.Response):
+            self.finished.set()
+            return response
+        return http.StreamingResponse(self._noting_the_end(response.chunks))
+
+    async def _noting_the_end(
+        self, chunks: AsyncGenerator[http.Chunk, None]
+    ) -> AsyncGenerator[http.Chunk, None]:
         try:
-            return await container_logs_response(
-                request,
-                str(self.root),
-                request.match_info["namespace"],
-                request.match_info["name"],
-                UID,
-                request.match_info["container"],
-                container_running=lambda: self.running,
-            )
+            async for chunk in chunks:
+                yield chunk
         finally:
+            await chunks.aclose()
             self.finished.set()
 
-    async def client(self) -> TestClient[web.Request, web.Application]:
-        app = web.Application()
-        app.router.add_get("/containerLogs/{namespace}/{name}/{container}", self.handle)
-        client = TestClient(TestServer(app, host="127.0.0.1"))
-        await client.start_server()
-        return client
+    async def client(self) -> Client:
+        router = http.Router()
+        router.get("/containerLogs/{namespace}/{name}/{container}", self.handle)
+        server = await http.serve(router, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        return Client(server, aiohttp.ClientSession(f"http://127.0.0.1:{port}"))
+
+
+class Client:
+    """An aiohttp client session on the test server, closing both."""
+
+    def __init__(self, server: asyncio.Server, session: aiohttp.ClientSession) -> None:
+        self.server = server
+        self.session = session
+
+    async def get(self, path: str) -> aiohttp.ClientResponse:
+        return await self.session.get(path)
+
+    async def close(self) -> None:
+        await self.session.close()
+        self.server.close()
 
 
 def serve_logs(
-    tmp_path: Path,
-    scenario: Callable[
-        [TestClient[web.Request, web.Application], LogServer], Coroutine[Any, Any, None]
-    ],
+    tmp_path: Path, scenario: Callable[[Client, LogServer], Coroutine[Any, Any, None]]
 ) -> None:
     async def main() -> None:
         server = LogServer(tmp_path)
@@ -342,7 +365,7 @@ def serve_logs(
 def test_the_current_log_is_served_as_plain_text(tmp_path: Path) -> None:
     (container_dir(tmp_path) / "0.log").symlink_to(DATA / "docker-json-file.log")
 
-    async def scenario(client: TestClient[web.Request, web.Application], _: LogServer) -> None:
+    async def scenario(client: Client, _: LogServer) -> None:
         response = await client.get("/containerLogs/default/web-node1/web")
         assert response.status == 200
         assert response.content_type == "text/plain"
@@ -358,7 +381,7 @@ def test_previous_serves_the_instance_before_the_current_one(tmp_path: Path) -> 
     (directory / "0.log").write_bytes(docker_line("old instance"))
     (directory / "1.log").write_bytes(docker_line("new instance"))
 
-    async def scenario(client: TestClient[web.Request, web.Application], _: LogServer) -> None:
+    async def scenario(client: Client, _: LogServer) -> None:
         response = await client.get("/containerLogs/default/web-node1/web?previous=true")
         assert await response.read() == b"old instance\n"
 
@@ -382,7 +405,7 @@ def test_a_container_without_its_log_file_is_404(
     for name in files:
         (container_dir(tmp_path) / name).write_bytes(docker_line("only one"))
 
-    async def scenario(client: TestClient[web.Request, web.Application], _: LogServer) -> None:
+    async def scenario(client: Client, _: LogServer) -> None:
         response = await client.get(f"/containerLogs/default/web-node1/web{query}")
         assert (response.status, await response.text()) == (404, message)
 
@@ -392,7 +415,7 @@ def test_a_container_without_its_log_file_is_404(
 def test_a_log_link_whose_target_is_gone_is_404(tmp_path: Path) -> None:
     (container_dir(tmp_path) / "0.log").symlink_to(tmp_path / "removed-json.log")
 
-    async def scenario(client: TestClient[web.Request, web.Application], _: LogServer) -> None:
+    async def scenario(client: Client, _: LogServer) -> None:
         response = await client.get("/containerLogs/default/web-node1/web")
         assert response.status == 404
 
@@ -402,7 +425,7 @@ def test_a_log_link_whose_target_is_gone_is_404(tmp_path: Path) -> None:
 def test_a_bad_query_is_400_with_the_reason(tmp_path: Path) -> None:
     (container_dir(tmp_path) / "0.log").write_bytes(docker_line("hello"))
 
-    async def scenario(client: TestClient[web.Request, web.Application], _: LogServer) -> None:
+    async def scenario(client: Client, _: LogServer) -> None:
         response = await client.get("/containerLogs/default/web-node1/web?tailLines=-3")
         assert response.status == 400
         assert "tailLines must be an integer >= 0" in await response.text()
@@ -414,7 +437,7 @@ def test_a_followed_log_streams_and_ends_when_the_container_restarts(tmp_path: P
     directory = container_dir(tmp_path)
     (directory / "0.log").write_bytes(docker_line("first"))
 
-    async def scenario(client: TestClient[web.Request, web.Application], _: LogServer) -> None:
+    async def scenario(client: Client, _: LogServer) -> None:
         response = await client.get("/containerLogs/default/web-node1/web?follow=true")
         assert await response.content.readexactly(6) == b"first\n"
         with (directory / "0.log").open("ab") as file:
@@ -429,7 +452,7 @@ def test_a_followed_log_streams_and_ends_when_the_container_restarts(tmp_path: P
 def test_a_followed_log_ends_when_its_container_stops_running(tmp_path: Path) -> None:
     (container_dir(tmp_path) / "0.log").write_bytes(docker_line("done"))
 
-    async def scenario(client: TestClient[web.Request, web.Application], server: LogServer) -> None:
+    async def scenario(client: Client, server: LogServer) -> None:
         response = await client.get("/containerLogs/default/web-node1/web?follow=true")
         assert await response.content.readexactly(5) == b"done\n"
         server.running = False
@@ -443,12 +466,12 @@ def test_a_client_hanging_up_ends_a_followed_log_without_an_error(
 ) -> None:
     (container_dir(tmp_path) / "0.log").write_bytes(docker_line("hello"))
 
-    async def scenario(client: TestClient[web.Request, web.Application], server: LogServer) -> None:
+    async def scenario(client: Client, server: LogServer) -> None:
         response = await client.get("/containerLogs/default/web-node1/web?follow=true")
         assert await response.content.readexactly(6) == b"hello\n"
         response.close()
         await server.finished.wait()
 
-    with caplog.at_level(logging.DEBUG, logger="aiohttp"):
+    with caplog.at_level(logging.DEBUG):
         serve_logs(tmp_path, scenario)
     assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []

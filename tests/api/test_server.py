@@ -238,3 +238,31 @@ def test_systemd_is_told_ready_once_every_pod_has_synced(manifests: Path, tmp_pa
     finally:
         fastpod.stop()
         listener.close()
+
+
+def test_a_kubelet_config_file_names_the_manifests_and_the_port_flags_do_not_override(
+    manifests: Path, tmp_path: Path
+) -> None:
+    port = free_port()
+    config = tmp_path / "kubelet" / "config.yaml"
+    config.parent.mkdir()
+    config.write_text(
+        "apiVersion: kubelet.config.k8s.io/v1beta1\n"
+        "kind: KubeletConfiguration\n"
+        "staticPodPath: ../manifests\n"
+        f"readOnlyPort: {port}\n"
+        "fileCheckFrequency: 0s\n"
+    )
+    fastpod = RunningFastpod(
+        ["--config", str(config), "--root-dir", str(tmp_path / "root")], api_port=None
+    )
+    fastpod.api_port = port
+    try:
+        fastpod.wait_for_api()
+        fastpod.wait_for_event("container started", count=len(PODS))
+        names = {pod.metadata.name for pod in pod_list(fastpod.get("/pods")[1]).items}
+    finally:
+        fastpod.stop()
+    assert names == {f"{name}-{NODE}" for name in PODS}
+    (started,) = fastpod.events("fastpod started")
+    assert started["manifest_path"] == str(manifests)
