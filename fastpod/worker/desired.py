@@ -9,6 +9,7 @@ the same UID with a semantic difference is an UPDATE; anything else changes noth
 from __future__ import annotations
 
 import datetime
+import sys
 from collections.abc import Mapping
 from typing import Literal, NamedTuple
 
@@ -80,7 +81,8 @@ class DesiredPods:
         self, claim: PodClaim, now: datetime.datetime
     ) -> tuple[list[PodChange], Duplicate | None]:
         """Take a source's new word on a pod name; the changes, and a duplicate to report."""
-        key = claim.pod_key
+        # interned: the pod loops key their pods by the same string, held once
+        key = sys.intern(claim.pod_key)
         claims = self._claims.setdefault(key, {})
         if claim.pod is None:
             claims.pop(claim.source, None)

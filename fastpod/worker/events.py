@@ -17,7 +17,7 @@ import msgspec
 from fastpod import logs
 
 EventType = Literal["Normal", "Warning"]
-RING_SIZE = 2048
+RING_SIZE = 1024
 """Events kept per worker: the recent history of the pods that are busy."""
 
 _Entry = tuple[float, str, EventType, str, str]

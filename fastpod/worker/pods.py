@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -78,7 +79,8 @@ def _kept(observed: Observed) -> Observed:
 
 
 def _key(pod: Pod) -> str:
-    return f"{pod.metadata.namespace}/{pod.metadata.name}"
+    # interned: the desired pods are keyed by the same string, held once
+    return sys.intern(f"{pod.metadata.namespace}/{pod.metadata.name}")
 
 
 def _grace(pod: Pod) -> float:
