@@ -15,10 +15,12 @@ run: $(STAMP) engine
 
 test: $(STAMP) engine lint typecheck unit other-pythons
 
-# A Docker Engine (installed and started if missing) and the locally built images.
+# A Docker Engine and fastpod's private containerd (installed and started if missing), with
+# the locally built images in both.
 engine:
 	scripts/docker-up
 	scripts/build-images
+	scripts/containerd-up
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -17,7 +17,7 @@ import msgspec
 
 from fastpod.logs import LogFormat
 
-RuntimeName = Literal["fake", "docker"]
+RuntimeName = Literal["fake", "docker", "cri"]
 
 
 class FakeLatencies(msgspec.Struct, frozen=True, kw_only=True):
@@ -50,6 +50,10 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
     fake_latencies: FakeLatencies = FakeLatencies()
     pod_infra_container_image: str = "registry.k8s.io/pause:3.10"
     docker_socket: str = "/var/run/docker.sock"
+    container_runtime_endpoint: str = "unix:///run/containerd/containerd.sock"
+    """The CRI runtime's gRPC endpoint (the kubelet's default), for ``runtime="cri"``."""
+    cri_relist_period: float = 1.0
+    """How often a CRI runtime without an event stream (containerd 1.6) is listed for deaths."""
     root_dir: str = "/var/lib/fastpod"
     pod_logs_dir: str = "/var/log/pods"
     backoff_initial: float = 10.0

@@ -41,7 +41,6 @@ IGNORED_FIELDS = frozenset(
         "containerLogMaxSize",
         "containerLogMaxWorkers",
         "containerLogMonitorInterval",
-        "containerRuntimeEndpoint",
         "contentType",
         "cpuCFSQuota",
         "cpuCFSQuotaPeriod",
@@ -282,6 +281,7 @@ _FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "readOnlyPort": ("read_only_port", _port),
     "address": ("address", _address),
     "podLogsDir": ("pod_logs_dir", _string),
+    "containerRuntimeEndpoint": ("container_runtime_endpoint", _string),
 }
 """The fields fastpod runs with: the Config field each sets, and how its value is read.
 A field that is null, empty or a zero duration sets nothing."""

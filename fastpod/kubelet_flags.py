@@ -75,7 +75,6 @@ KUBELET_VALUE_FLAGS = frozenset(
         "config-dir",
         "container-log-max-files",
         "container-log-max-size",
-        "container-runtime-endpoint",
         "cpu-cfs-quota-period",
         "cpu-manager-policy",
         "cpu-manager-policy-options",
@@ -183,9 +182,8 @@ KUBELET_SHORTHANDS = frozenset({"v"})
 
 _WHY_IGNORED = {
     "config-dir": "drop-in configuration files are not read; put settings in --config",
-    "container-runtime": "fastpod runs pods on the Docker Engine (--docker-socket)",
-    "container-runtime-endpoint": "fastpod runs pods on the Docker Engine (--docker-socket)",
-    "image-service-endpoint": "fastpod pulls images through the Docker Engine",
+    "container-runtime": "choose with --runtime docker|cri, or --container-runtime-endpoint",
+    "image-service-endpoint": "images are pulled through the runtime's own endpoint",
     "sync-frequency": "fastpod resyncs each pod every --resync-period",
     "v": "fastpod logs every decision at one level (--log-format)",
 }

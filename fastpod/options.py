@@ -105,10 +105,23 @@ def add_run_command(commands: argparse._SubParsersAction[argparse.ArgumentParser
     own.add_argument(
         "--workers", type=_count, metavar="N", help="worker processes (default 0: one per core)"
     )
+    sources.add_argument(
+        "--container-runtime-endpoint",
+        metavar="URL",
+        help="a CRI runtime's endpoint (default unix:///run/containerd/containerd.sock); "
+        "giving it (here or in --config) runs pods through the CRI unless --runtime says",
+    )
     own.add_argument(
         "--runtime",
-        choices=("docker", "fake"),
-        help="container runtime: the Docker Engine, or an in-memory fake (default docker)",
+        choices=("docker", "cri", "fake"),
+        help="container runtime: the Docker Engine, a CRI runtime (containerd), or an "
+        "in-memory fake (default docker; cri when a runtime endpoint is given)",
+    )
+    own.add_argument(
+        "--cri-relist-period",
+        type=_period,
+        metavar="DURATION",
+        help="how often a CRI runtime without an event stream is listed for deaths (default 1s)",
     )
     own.add_argument(
         "--docker-socket",
@@ -161,8 +174,13 @@ def run_config(arguments: argparse.Namespace, unrecognized: Sequence[str]) -> Co
         config_file = load_kubelet_config(arguments.config)
         layers.append(config_file.settings)
         warnings[:0] = config_file.warnings
-    layers.append(flag_settings(arguments))
+    flags = flag_settings(arguments)
+    layers.append(flags)
     settings = merged(layers)
+    endpoint_given = any("container_runtime_endpoint" in layer for layer in layers)
+    if endpoint_given and "runtime" not in flags:
+        # the kubelet's way to choose its runtime: an endpoint, and that is the CRI
+        settings["runtime"] = "cri"
     if settings.get("pod_manifest_path") is None and settings.get("manifest_url") is None:
         raise ConfigError(
             "nothing to run: give --pod-manifest-path and/or --manifest-url "
@@ -232,6 +250,8 @@ _PLAIN_FLAGS = (
     "workers",
     "runtime",
     "docker_socket",
+    "container_runtime_endpoint",
+    "cri_relist_period",
     "resync_period",
     "log_format",
 )

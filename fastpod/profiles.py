@@ -131,7 +131,7 @@ def _choice(*choices: str) -> Callable[[Any], str]:
 
 PROFILE_FIELDS: dict[str, Callable[[Any], Any]] = {
     "workers": _count,
-    "runtime": _choice("docker", "fake"),
+    "runtime": _choice("docker", "cri", "fake"),
     "log_format": _choice(*LOG_FORMATS),
     "file_check_frequency": _duration,
     "http_check_frequency": _duration,
@@ -145,5 +145,6 @@ PROFILE_FIELDS: dict[str, Callable[[Any], Any]] = {
     "backoff_max": _duration,
     "backoff_reset": _duration,
     "resync_period": _duration,
+    "cri_relist_period": _duration,
 }
 """The Config fields a profile may set, each with how its value is checked and read."""

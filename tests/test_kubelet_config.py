@@ -46,7 +46,7 @@ def test_fields_fastpod_does_not_use_are_named_in_one_warning() -> None:
     assert warning.startswith(f"{CONFIG / 'kubeadm.yaml'}: fields fastpod does not use, ignored: ")
     named = warning.split("ignored: ")[1].split(", ")
     assert named[:3] == ["authentication", "authorization", "cgroupDriver"]
-    assert {"syncFrequency", "containerRuntimeEndpoint", "healthzPort"} <= set(named)
+    assert {"syncFrequency", "healthzPort"} <= set(named)
     assert set(named) <= IGNORED_FIELDS
 
 

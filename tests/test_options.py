@@ -208,8 +208,8 @@ def test_the_runtime_defaults_to_docker_on_the_command_line() -> None:
         (("--cgroup-driver", "systemd"), "--cgroup-driver"),
         (("--cgroup-driver=systemd",), "--cgroup-driver"),
         (
-            ("--container-runtime-endpoint", "unix:///run/containerd/containerd.sock"),
-            "--container-runtime-endpoint",
+            ("--image-service-endpoint", "unix:///run/containerd/containerd.sock"),
+            "--image-service-endpoint",
         ),
         (("--fail-swap-on",), "--fail-swap-on"),
         (("--fail-swap-on=false",), "--fail-swap-on"),
@@ -252,10 +252,43 @@ def test_a_kubeadm_command_line_runs() -> None:
     )
     assert config.pod_manifest_path == "/etc/kubernetes/manifests"
     assert config.kubeconfig == "/etc/kubernetes/kubelet.conf"
+    assert config.runtime == "cri"
+    assert config.container_runtime_endpoint == "unix:///var/run/containerd/containerd.sock"
     warnings = "\n".join(config.startup_warnings)
     assert "--bootstrap-kubeconfig ignored" in warnings
-    assert "--container-runtime-endpoint ignored" in warnings
     assert options.KUBECONFIG_WARNING in config.startup_warnings
+
+
+@pytest.mark.parametrize(
+    ("argv", "runtime", "endpoint"),
+    [
+        ((), "docker", "unix:///run/containerd/containerd.sock"),
+        (("--container-runtime-endpoint", "unix:///x.sock"), "cri", "unix:///x.sock"),
+        (
+            ("--container-runtime-endpoint=unix:///x.sock", "--runtime", "docker"),
+            "docker",
+            "unix:///x.sock",
+        ),
+        (("--runtime", "cri"), "cri", "unix:///run/containerd/containerd.sock"),
+        (("--config", str(CONFIG / "cri-endpoint.yaml")), "cri", "unix:///run/k3s/cri.sock"),
+        (
+            ("--config", str(CONFIG / "cri-endpoint.yaml"), "--runtime=fake"),
+            "fake",
+            "unix:///run/k3s/cri.sock",
+        ),
+    ],
+)
+def test_a_runtime_endpoint_chooses_the_cri_unless_the_runtime_is_named(
+    argv: tuple[str, ...], runtime: str, endpoint: str
+) -> None:
+    """As the kubelet's --container-runtime-endpoint (or containerRuntimeEndpoint) does."""
+    config = config_of(*SOURCE, *argv)
+    assert (config.runtime, config.container_runtime_endpoint) == (runtime, endpoint)
+
+
+def test_the_cri_relist_period_is_a_flag_and_a_profile_setting() -> None:
+    assert config_of(*SOURCE, "--cri-relist-period", "250ms").cri_relist_period == 0.25
+    assert config_of(*SOURCE, "--profile", "fast").cri_relist_period == 0.1
 
 
 @pytest.mark.parametrize(

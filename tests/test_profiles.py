@@ -42,6 +42,7 @@ SAYS = {
         "backoff_max": 10.0,
         "backoff_reset": 60.0,
         "resync_period": 1.0,
+        "cri_relist_period": 0.1,
     },
     "dense": {
         "workers": 0,

@@ -12,6 +12,12 @@ def create_runtime(config: Config) -> Runtime:
         from fastpod.runtime.docker import DockerRuntime
 
         return DockerRuntime(config.pod_infra_container_image, config.docker_socket)
+    if config.runtime == "cri":
+        from fastpod.runtime.cri import CriRuntime
+
+        return CriRuntime(
+            config.container_runtime_endpoint, config.pod_logs_dir, config.cri_relist_period
+        )
     from fastpod.runtime.fake import FakeRuntime
 
     return FakeRuntime(config.fake_latencies, record_specs=False)

@@ -44,14 +44,17 @@ class PodLogs:
     def link(
         self, pod: Pod, container: str, restart_count: int, container_id: str, target: str | None
     ) -> None:
-        """Point ``<container>/<restartCount>.log`` and the containers link at ``target``."""
+        """Point ``<container>/<restartCount>.log`` and the containers link at ``target``
+        (the runtime's log file, which a CRI runtime writes at that very path)."""
         if target is None:
             return
         self.create_pod_dir(pod)
         directory = os.path.join(self.pod_dir(pod), container)
         os.makedirs(directory, mode=0o755, exist_ok=True)
         pod_link = os.path.join(directory, f"{restart_count}.log")
-        _replace_link(target, pod_link)
+        # a CRI runtime writes the log right there itself; Docker's needs the link
+        if os.path.abspath(target) != os.path.abspath(pod_link):
+            _replace_link(target, pod_link)
         metadata = pod.metadata
         name = f"{metadata.name}_{metadata.namespace}_{container}-{container_id}.log"
         os.makedirs(self.containers_dir, mode=0o755, exist_ok=True)

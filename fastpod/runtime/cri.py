@@ -1,0 +1,365 @@
+"""A CRI runtime (containerd, CRI-O) as fastpod's runtime: CRI v1 over gRPC, as the kubelet
+calls it since Kubernetes 1.24.
+
+Sandboxes and containers are the runtime's own; the runtime writes the logs where the
+sandbox config says. Container deaths come from ``GetContainerEvents`` where the runtime
+has it (containerd 1.7 and later). Without it (containerd 1.6) each running container's
+process is watched through a pidfd (:mod:`fastpod.runtime.exits`), which reports a death
+at once, and fastpod's containers are listed every ``relist_period`` for what a pidfd
+cannot see; the pod loops' periodic resync heals anything missed either way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import grpc
+from cri_api.v1 import api_pb2 as cri
+from cri_api.v1 import api_pb2_grpc
+
+from fastpod.model import Pod
+from fastpod.runtime.base import (
+    ContainerInfo,
+    ContainerState,
+    ImageMissing,
+    RuntimeCallError,
+    RuntimeEvent,
+    RuntimeUnavailable,
+    SandboxInfo,
+)
+from fastpod.runtime.cri_config import container_config, sandbox_config
+from fastpod.runtime.exits import ExitWatch
+from fastpod.runtime.labels import MANAGED_BY, POD_UID, sandbox_labels
+from fastpod.runtime.spec import RESTART_COUNT, ContainerSpec
+
+DEFAULT_ENDPOINT = "unix:///run/containerd/containerd.sock"
+"""The kubelet's default ``--container-runtime-endpoint``."""
+
+CALL_TIMEOUT = 120.0
+"""Seconds one call may take (the kubelet's ``runtimeRequestTimeout``, 2 minutes)."""
+
+EVENTS_RETRY = 0.5
+EXIT_CONFIRM_POLL = 0.002
+EXIT_CONFIRM_TRIES = 1000
+"""How often, and how many times at most (2 s), a death seen through a pidfd is looked up
+until the runtime shows it."""
+
+_STATES: dict[int, ContainerState] = {
+    cri.ContainerState.CONTAINER_CREATED: "created",
+    cri.ContainerState.CONTAINER_RUNNING: "running",
+}
+
+
+def _seconds(nanoseconds: int) -> float | None:
+    return nanoseconds / 1e9 if nanoseconds > 0 else None
+
+
+class CriRuntime:
+    """A :class:`~fastpod.runtime.base.Runtime` on a CRI endpoint."""
+
+    def __init__(
+        self, endpoint: str, pod_logs_dir: str, relist_period: float = 1.0, *, name: str = ""
+    ) -> None:
+        self.endpoint = endpoint
+        self.pod_logs_dir = pod_logs_dir
+        self.relist_period = relist_period
+        self.name = name or "containerd"
+        self._channel: grpc.aio.Channel | None = None
+        self._runtime: api_pb2_grpc.RuntimeServiceStub | None = None
+        self._images: api_pb2_grpc.ImageServiceStub | None = None
+        # CreateContainer wants the sandbox's config again: kept per sandbox while it exists
+        self._sandboxes: dict[str, cri.PodSandboxConfig] = {}
+        self._events: asyncio.Queue[RuntimeEvent] = asyncio.Queue()
+        self._pods: dict[str, str] = {}
+        """Pod UID of each watched container."""
+        self._exits = ExitWatch(self._exited)
+
+    def _stubs(self) -> tuple[api_pb2_grpc.RuntimeServiceStub, api_pb2_grpc.ImageServiceStub]:
+        if self._runtime is None or self._images is None:
+            self._channel = grpc.aio.insecure_channel(self.endpoint)
+            # the generated gRPC stubs carry no types
+            self._runtime = api_pb2_grpc.RuntimeServiceStub(self._channel)  # type: ignore[no-untyped-call]
+            self._images = api_pb2_grpc.ImageServiceStub(self._channel)  # type: ignore[no-untyped-call]
+        return self._runtime, self._images
+
+    async def _call(self, name: str, method: Any, request: Any) -> Any:
+        try:
+            return await method(request, timeout=CALL_TIMEOUT)
+        except grpc.aio.AioRpcError as error:
+            raise _error(name, error) from None
+
+    async def run_pod_sandbox(self, pod: Pod, attempt: int) -> str:
+        runtime, _ = self._stubs()
+        config = sandbox_config(pod, attempt, self.pod_logs_dir, sandbox_labels(pod))
+        reply = await self._call(
+            "RunPodSandbox", runtime.RunPodSandbox, cri.RunPodSandboxRequest(config=config)
+        )
+        sandbox_id: str = reply.pod_sandbox_id
+        self._sandboxes[sandbox_id] = config
+        return sandbox_id
+
+    async def stop_pod_sandbox(self, sandbox_id: str) -> None:
+        runtime, _ = self._stubs()
+        request = cri.StopPodSandboxRequest(pod_sandbox_id=sandbox_id)
+        await self._call("StopPodSandbox", runtime.StopPodSandbox, request)
+
+    async def remove_pod_sandbox(self, sandbox_id: str) -> None:
+        runtime, _ = self._stubs()
+        request = cri.RemovePodSandboxRequest(pod_sandbox_id=sandbox_id)
+        await self._call("RemovePodSandbox", runtime.RemovePodSandbox, request)
+        self._sandboxes.pop(sandbox_id, None)
+
+    async def create_container(self, sandbox_id: str, pod: Pod, spec: ContainerSpec) -> str:
+        runtime, _ = self._stubs()
+        sandbox = self._sandboxes.get(sandbox_id)
+        if sandbox is None:
+            # a sandbox of an earlier fastpod (adopted): its config is the pod's
+            sandbox = sandbox_config(pod, 0, self.pod_logs_dir, sandbox_labels(pod))
+        restart_count = int(spec.labels.get(RESTART_COUNT, "0"))
+        request = cri.CreateContainerRequest(
+            pod_sandbox_id=sandbox_id,
+            config=container_config(pod, spec, restart_count),
+            sandbox_config=sandbox,
+        )
+        try:
+            reply = await runtime.CreateContainer(request, timeout=CALL_TIMEOUT)
+        except grpc.aio.AioRpcError as error:
+            if error.code() == grpc.StatusCode.NOT_FOUND and "image" in (error.details() or ""):
+                raise ImageMissing(f"CreateContainer {spec.name}: {error.details()}") from None
+            raise _error("CreateContainer", error) from None
+        container_id: str = reply.container_id
+        return container_id
+
+    async def start_container(self, container_id: str) -> None:
+        runtime, _ = self._stubs()
+        request = cri.StartContainerRequest(container_id=container_id)
+        await self._call("StartContainer", runtime.StartContainer, request)
+        asyncio.get_running_loop().create_task(self._watch(container_id))
+
+    async def _watch(self, container_id: str) -> None:
+        """Watch a running container's process, so that its death is heard at once."""
+        if container_id in self._exits:
+            return
+        runtime, _ = self._stubs()
+        request = cri.ContainerStatusRequest(container_id=container_id, verbose=True)
+        try:
+            reply = await runtime.ContainerStatus(request, timeout=CALL_TIMEOUT)
+            pid = int(json.loads(reply.info.get("info", "{}")).get("pid", 0))
+        except (grpc.aio.AioRpcError, ValueError):
+            return  # the relist will tell
+        uid = reply.status.labels.get(POD_UID, "")
+        if reply.status.state != cri.ContainerState.CONTAINER_RUNNING or pid <= 0:
+            self._events.put_nowait(RuntimeEvent(uid or None, "died"))
+            return
+        self._pods[container_id] = uid
+        if not self._exits.watch(container_id, pid):
+            # gone between the status and the watch
+            self._events.put_nowait(RuntimeEvent(uid or None, "died"))
+
+    def _exited(self, container_id: str) -> None:
+        uid = self._pods.pop(container_id, "")
+        asyncio.get_running_loop().create_task(self._report_exit(container_id, uid))
+
+    async def _report_exit(self, container_id: str, uid: str) -> None:
+        """Report a death once the runtime shows it: containerd records an exit some tens of
+        milliseconds after the process has gone, and a sync before that would see it run."""
+        runtime, _ = self._stubs()
+        request = cri.ContainerStatusRequest(container_id=container_id)
+        with contextlib.suppress(grpc.aio.AioRpcError):
+            for _ in range(EXIT_CONFIRM_TRIES):
+                reply = await runtime.ContainerStatus(request, timeout=CALL_TIMEOUT)
+                if reply.status.state != cri.ContainerState.CONTAINER_RUNNING:
+                    break
+                await asyncio.sleep(EXIT_CONFIRM_POLL)
+        self._events.put_nowait(RuntimeEvent(uid or None, "died"))
+
+    async def stop_container(self, container_id: str, grace_period: float) -> None:
+        runtime, _ = self._stubs()
+        request = cri.StopContainerRequest(
+            container_id=container_id, timeout=max(0, round(grace_period))
+        )
+        try:
+            await runtime.StopContainer(request, timeout=CALL_TIMEOUT + grace_period)
+        except grpc.aio.AioRpcError as error:
+            if error.code() != grpc.StatusCode.NOT_FOUND:
+                raise _error("StopContainer", error) from None
+
+    async def remove_container(self, container_id: str) -> None:
+        runtime, _ = self._stubs()
+        request = cri.RemoveContainerRequest(container_id=container_id)
+        self._exits.forget(container_id)
+        self._pods.pop(container_id, None)
+        try:
+            await runtime.RemoveContainer(request, timeout=CALL_TIMEOUT)
+        except grpc.aio.AioRpcError as error:
+            if error.code() != grpc.StatusCode.NOT_FOUND:
+                raise _error("RemoveContainer", error) from None
+
+    async def list_pod_sandboxes(self, pod_uid: str | None = None) -> list[SandboxInfo]:
+        runtime, _ = self._stubs()
+        request = cri.ListPodSandboxRequest(
+            filter=cri.PodSandboxFilter(label_selector=_selector(pod_uid))
+        )
+        reply = await self._call("ListPodSandbox", runtime.ListPodSandbox, request)
+        return [
+            SandboxInfo(
+                item.id,
+                dict(item.labels),
+                item.state == cri.PodSandboxState.SANDBOX_READY,
+                item.created_at / 1e9,
+            )
+            for item in reply.items
+        ]
+
+    async def list_containers(self, pod_uid: str | None = None) -> list[ContainerInfo]:
+        runtime, _ = self._stubs()
+        request = cri.ListContainersRequest(
+            filter=cri.ContainerFilter(label_selector=_selector(pod_uid))
+        )
+        reply = await self._call("ListContainers", runtime.ListContainers, request)
+        statuses = await asyncio.gather(
+            *(self._status(item.id, item.pod_sandbox_id) for item in reply.containers)
+        )
+        for item in reply.containers:
+            if item.state == cri.ContainerState.CONTAINER_RUNNING and item.id not in self._exits:
+                # running since before this process (adopted): watch it too
+                asyncio.get_running_loop().create_task(self._watch(item.id))
+        return [status for status in statuses if status is not None]
+
+    async def _status(self, container_id: str, sandbox_id: str) -> ContainerInfo | None:
+        runtime, _ = self._stubs()
+        try:
+            reply = await runtime.ContainerStatus(
+                cri.ContainerStatusRequest(container_id=container_id), timeout=CALL_TIMEOUT
+            )
+        except grpc.aio.AioRpcError as error:
+            if error.code() == grpc.StatusCode.NOT_FOUND:
+                return None  # removed between the listing and now
+            raise _error("ContainerStatus", error) from None
+        status = reply.status
+        state = _STATES.get(status.state, "exited")
+        return ContainerInfo(
+            id=status.id,
+            sandbox_id=sandbox_id,
+            # the kubelet's annotations count as labels above the runtime seam
+            labels={**status.annotations, **status.labels},
+            state=state,
+            exit_code=status.exit_code if state == "exited" else None,
+            created=status.created_at / 1e9,
+            started_at=_seconds(status.started_at),
+            finished_at=_seconds(status.finished_at),
+            image=status.image.image,
+            image_id=status.image_ref,
+            reason="OOMKilled" if status.reason == "OOMKilled" else "",
+            message=status.message,
+        )
+
+    async def image_present(self, image: str) -> bool:
+        _, images = self._stubs()
+        request = cri.ImageStatusRequest(image=cri.ImageSpec(image=image))
+        reply = await self._call("ImageStatus", images.ImageStatus, request)
+        return bool(reply.HasField("image"))
+
+    async def pull_image(self, image: str) -> None:
+        _, images = self._stubs()
+        request = cri.PullImageRequest(image=cri.ImageSpec(image=image))
+        try:
+            await images.PullImage(request, timeout=CALL_TIMEOUT)
+        except grpc.aio.AioRpcError as error:
+            if _unreachable(error):
+                raise _error("PullImage", error) from None
+            raise ImageMissing(f"pulling {image}: {error.details()}") from None
+
+    async def container_log_path(self, container_id: str) -> str | None:
+        runtime, _ = self._stubs()
+        request = cri.ContainerStatusRequest(container_id=container_id)
+        reply = await self._call("ContainerStatus", runtime.ContainerStatus, request)
+        return str(reply.status.log_path) or None
+
+    async def events(self) -> AsyncIterator[RuntimeEvent]:
+        lost = False
+        while True:
+            try:
+                async for event in self._stream_or_relist(lost):
+                    yield event
+                    lost = False
+            except RuntimeCallError:
+                pass
+            lost = True
+            await asyncio.sleep(EVENTS_RETRY)
+
+    async def _stream_or_relist(self, lost: bool) -> AsyncIterator[RuntimeEvent]:
+        runtime, _ = self._stubs()
+        stream = runtime.GetContainerEvents(cri.GetEventsRequest())
+        try:
+            async for event in stream:
+                if lost:
+                    lost = False
+                    yield RuntimeEvent(None, "events resumed")
+                yield RuntimeEvent(event.pod_sandbox_status.metadata.uid or None, "container event")
+        except grpc.aio.AioRpcError as error:
+            if error.code() != grpc.StatusCode.UNIMPLEMENTED:
+                raise _error("GetContainerEvents", error) from None
+        finally:
+            stream.cancel()
+        # no event stream (containerd 1.6): the pidfds' deaths, and a relist beside them
+        relist = asyncio.get_running_loop().create_task(self._relist(lost))
+        try:
+            while True:
+                if relist.done():
+                    relist.result()  # the relist's failure is this stream's
+                getter = asyncio.ensure_future(self._events.get())
+                await asyncio.wait({getter, relist}, return_when=asyncio.FIRST_COMPLETED)
+                if getter.done():
+                    yield getter.result()
+                else:
+                    getter.cancel()
+        finally:
+            relist.cancel()
+
+    async def _relist(self, lost: bool) -> None:
+        """List fastpod's containers every period; report those whose state changed."""
+        runtime, _ = self._stubs()
+        listing = cri.ContainerFilter(label_selector=_selector(None))
+        request = cri.ListContainersRequest(filter=listing)
+        seen: dict[str, int] | None = None
+        while True:
+            reply = await self._call("ListContainers", runtime.ListContainers, request)
+            if seen is None:
+                if lost:
+                    self._events.put_nowait(RuntimeEvent(None, "events resumed"))
+            else:
+                for item in reply.containers:
+                    if seen.get(item.id) != item.state:
+                        uid = item.labels.get(POD_UID) or None
+                        self._events.put_nowait(RuntimeEvent(uid, "state changed"))
+            seen = {item.id: item.state for item in reply.containers}
+            await asyncio.sleep(self.relist_period)
+
+    async def close(self) -> None:
+        self._exits.close()
+        if self._channel is not None:
+            with contextlib.suppress(Exception):
+                await self._channel.close()
+
+
+def _selector(pod_uid: str | None) -> dict[str, str]:
+    selector = {MANAGED_BY: "true"}
+    if pod_uid is not None:
+        selector[POD_UID] = pod_uid
+    return selector
+
+
+def _unreachable(error: grpc.aio.AioRpcError) -> bool:
+    return error.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
+
+
+def _error(call: str, error: grpc.aio.AioRpcError) -> RuntimeCallError:
+    message = f"{call}: {error.code().name}: {error.details()}"
+    if _unreachable(error):
+        return RuntimeUnavailable(f"{message} (is the CRI runtime running?)")
+    return RuntimeCallError(message)

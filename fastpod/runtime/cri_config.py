@@ -1,0 +1,143 @@
+"""PURE: a pod and its containers as the CRI's PodSandboxConfig and ContainerConfig.
+
+What the kubelet sends a CRI runtime (``kuberuntime_sandbox.go``, ``kuberuntime_container.go``):
+the pod's identity and attempt, a hostname for pod-network sandboxes only, the log directory
+``<pod-logs-dir>/<ns>_<pod>_<uid>`` and each container's ``<name>/<restartCount>.log`` in
+it (the runtime writes the logs there itself), namespace options, and the kubelet's labels
+and annotations split as it splits them, so ``crictl`` shows fastpod's pods as a kubelet's.
+"""
+
+from __future__ import annotations
+
+import os
+
+from cri_api.v1 import api_pb2 as cri
+
+from fastpod.model import Pod
+from fastpod.runtime.labels import CONTAINER_NAME, MANAGED_BY, POD_NAME, POD_NAMESPACE, POD_UID
+from fastpod.runtime.spec import ContainerSpec
+
+CPU_PERIOD = 100_000
+"""The CFS period the kubelet sets (100 ms), in microseconds."""
+
+_LABELS = frozenset({POD_NAME, POD_NAMESPACE, POD_UID, CONTAINER_NAME, MANAGED_BY})
+"""What the kubelet puts in a container's labels; the rest of its keys are annotations."""
+
+
+def pod_log_directory(pod_logs_dir: str, pod: Pod) -> str:
+    """``<pod-logs-dir>/<namespace>_<name>_<uid>``, where the runtime writes the pod's logs."""
+    metadata = pod.metadata
+    return os.path.join(pod_logs_dir, f"{metadata.namespace}_{metadata.name}_{metadata.uid}")
+
+
+def namespace_options(pod: Pod) -> cri.NamespaceOption:
+    """The host's namespaces where the pod asks for them, the pod's own otherwise."""
+    spec = pod.spec
+    if spec.host_pid:
+        pid = cri.NamespaceMode.NODE
+    elif spec.share_process_namespace:
+        pid = cri.NamespaceMode.POD
+    else:
+        pid = cri.NamespaceMode.CONTAINER
+    return cri.NamespaceOption(
+        network=cri.NamespaceMode.NODE if spec.host_network else cri.NamespaceMode.POD,
+        pid=pid,
+        ipc=cri.NamespaceMode.NODE if spec.host_ipc else cri.NamespaceMode.POD,
+    )
+
+
+def sandbox_config(
+    pod: Pod, attempt: int, pod_logs_dir: str, labels: dict[str, str]
+) -> cri.PodSandboxConfig:
+    """The PodSandboxConfig of ``pod``'s ``attempt``-th sandbox."""
+    metadata = pod.metadata
+    containers = [*(pod.spec.init_containers or ()), *(pod.spec.containers or ())]
+    privileged = any(
+        c.security_context is not None and c.security_context.privileged for c in containers
+    )
+    config = cri.PodSandboxConfig(
+        metadata=cri.PodSandboxMetadata(
+            name=metadata.name or "",
+            uid=metadata.uid or "",
+            namespace=metadata.namespace or "",
+            attempt=attempt,
+        ),
+        log_directory=pod_log_directory(pod_logs_dir, pod),
+        labels=labels,
+        annotations=dict(metadata.annotations or {}),
+        linux=cri.LinuxPodSandboxConfig(
+            security_context=cri.LinuxSandboxSecurityContext(
+                namespace_options=namespace_options(pod), privileged=privileged
+            )
+        ),
+    )
+    if not pod.spec.host_network:
+        # the kubelet names pod-network sandboxes only; under the host's network the
+        # host's name stays
+        config.hostname = (metadata.name or "pod")[:63].rstrip("-.")
+    return config
+
+
+def container_config(pod: Pod, spec: ContainerSpec, restart_count: int) -> cri.ContainerConfig:
+    """The ContainerConfig of one container, its ``restart_count``-th instance."""
+    labels = {key: value for key, value in spec.labels.items() if key in _LABELS}
+    annotations = {key: value for key, value in spec.labels.items() if key not in _LABELS}
+    security, resources = spec.security, spec.resources
+    context = cri.LinuxContainerSecurityContext(
+        capabilities=cri.Capability(
+            add_capabilities=list(security.capabilities_add),
+            drop_capabilities=list(security.capabilities_drop),
+        ),
+        privileged=security.privileged,
+        namespace_options=namespace_options(pod),
+        readonly_rootfs=security.read_only_root,
+        no_new_privs=security.no_new_privileges,
+    )
+    user, group = _user_and_group(security.user)
+    if user is not None:
+        context.run_as_user.value = user
+    if group is not None:
+        context.run_as_group.value = group
+    limits = cri.LinuxContainerResources(
+        cpu_period=CPU_PERIOD if resources.nano_cpus is not None else 0,
+        cpu_quota=_quota(resources.nano_cpus),
+        cpu_shares=resources.cpu_shares or 0,
+        memory_limit_in_bytes=resources.memory_bytes or 0,
+    )
+    return cri.ContainerConfig(
+        metadata=cri.ContainerMetadata(name=spec.name, attempt=restart_count),
+        image=cri.ImageSpec(image=spec.image),
+        command=spec.entrypoint or [],
+        args=spec.arguments or [],
+        working_dir=spec.working_dir or "",
+        envs=[cri.KeyValue(key=key, value=value) for key, value in spec.env.items()],
+        mounts=[
+            cri.Mount(
+                container_path=mount.container_path,
+                host_path=mount.host_path,
+                readonly=mount.read_only,
+            )
+            for mount in spec.mounts
+        ],
+        labels=labels,
+        annotations=annotations,
+        log_path=f"{spec.name}/{restart_count}.log",
+        stdin=spec.stdin,
+        tty=spec.tty,
+        linux=cri.LinuxContainerConfig(resources=limits, security_context=context),
+    )
+
+
+def _quota(nano_cpus: int | None) -> int:
+    if nano_cpus is None:
+        return 0
+    # the kubelet's milliCPUToQuota, with its 1 ms minimum
+    return max(nano_cpus * CPU_PERIOD // 1_000_000_000, 1000)
+
+
+def _user_and_group(user: str | None) -> tuple[int | None, int | None]:
+    """``"1000"`` or ``"1000:2000"`` (the spec's Docker-style user) as numbers."""
+    if not user:
+        return None, None
+    name, _, group = user.partition(":")
+    return (int(name) if name.isdigit() else None, int(group) if group.isdigit() else None)
