@@ -4,9 +4,11 @@ log under its own name, and run its event loop until SIGTERM."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import gc
 import os
+import resource
 import signal
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -49,6 +51,14 @@ def release_large_buffers() -> None:
         pass
 
 
+def raise_open_files_limit() -> None:
+    """Allow as many open files as the hard limit allows (as Go programs do by themselves):
+    a pidfd per running container on a node of thousands of pods needs more than 1,024."""
+    with contextlib.suppress(ValueError, OSError):
+        _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
 def run_child(config: Config, name: str, body: Body) -> None:
     """Run ``body`` (given a stop event set on SIGTERM) in a fresh uvloop event loop."""
     parent = os.getppid()
@@ -58,6 +68,7 @@ def run_child(config: Config, name: str, body: Body) -> None:
         return
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     release_large_buffers()
+    raise_open_files_limit()
     logs.configure(config.log_format, name)
     # Imports are forever: keep them out of every collection. A cold start allocates
     # millions of short-lived YAML nodes; collecting every 700 allocations costs ~10% of it.

@@ -156,8 +156,11 @@ class CriRuntime:
             self._events.put_nowait(RuntimeEvent(uid or None, "died"))
             return
         self._pods[container_id] = uid
-        if not self._exits.watch(container_id, pid):
-            # gone between the status and the watch
+        watched = self._exits.watch(container_id, pid)
+        if watched != "watching":
+            self._pods.pop(container_id, None)
+        if watched == "gone":
+            # exited between the status and the watch
             self._events.put_nowait(RuntimeEvent(uid or None, "died"))
 
     def _exited(self, container_id: str) -> None:

@@ -12,6 +12,9 @@ import asyncio
 import contextlib
 import os
 from collections.abc import Callable
+from typing import Literal
+
+Watched = Literal["watching", "gone", "unwatchable"]
 
 
 class ExitWatch:
@@ -24,17 +27,20 @@ class ExitWatch:
     def __contains__(self, key: str) -> bool:
         return key in self._watched
 
-    def watch(self, key: str, pid: int) -> bool:
-        """Watch ``pid`` under ``key``; False when it cannot be (gone already, no pidfds)."""
+    def watch(self, key: str, pid: int) -> Watched:
+        """Watch ``pid`` under ``key``: ``gone`` if it has exited already, ``unwatchable``
+        without pidfds (an old kernel, no file descriptors left: the relist still tells)."""
         if key in self._watched:
-            return True
+            return "watching"
         try:
             descriptor = os.pidfd_open(pid)
+        except ProcessLookupError:
+            return "gone"
         except (OSError, AttributeError):
-            return False
+            return "unwatchable"
         self._watched[key] = descriptor
         asyncio.get_running_loop().add_reader(descriptor, self._exited, key)
-        return True
+        return "watching"
 
     def forget(self, key: str) -> None:
         """Stop watching ``key`` (its container was removed)."""
