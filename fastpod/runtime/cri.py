@@ -43,6 +43,9 @@ CALL_TIMEOUT = 120.0
 """Seconds one call may take (the kubelet's ``runtimeRequestTimeout``, 2 minutes)."""
 
 EVENTS_RETRY = 0.5
+MAX_REPLY = 1 << 30
+"""The largest reply taken (the kubelet's CRI client allows 16 MiB; a node of 10,000
+containers lists more than that)."""
 EXIT_CONFIRM_POLL = 0.002
 EXIT_CONFIRM_TRIES = 1000
 """How often, and how many times at most (2 s), a death seen through a pidfd is looked up
@@ -80,7 +83,10 @@ class CriRuntime:
 
     def _stubs(self) -> tuple[api_pb2_grpc.RuntimeServiceStub, api_pb2_grpc.ImageServiceStub]:
         if self._runtime is None or self._images is None:
-            self._channel = grpc.aio.insecure_channel(self.endpoint)
+            # no 4 MiB cap on replies: listing thousands of containers is megabytes
+            self._channel = grpc.aio.insecure_channel(
+                self.endpoint, options=[("grpc.max_receive_message_length", MAX_REPLY)]
+            )
             # the generated gRPC stubs carry no types
             self._runtime = api_pb2_grpc.RuntimeServiceStub(self._channel)  # type: ignore[no-untyped-call]
             self._images = api_pb2_grpc.ImageServiceStub(self._channel)  # type: ignore[no-untyped-call]
