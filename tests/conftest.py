@@ -1,3 +1,3 @@
 """Fixtures every test module may use."""
 
-pytest_plugins = ["tests.http_server", "tests.docker_engine"]
+pytest_plugins = ["tests.http_server", "tests.docker_engine", "tests.containerd_engine"]

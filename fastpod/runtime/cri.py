@@ -194,19 +194,41 @@ class CriRuntime:
         try:
             await runtime.StopContainer(request, timeout=CALL_TIMEOUT + grace_period)
         except grpc.aio.AioRpcError as error:
-            if error.code() != grpc.StatusCode.NOT_FOUND:
+            if error.code() == grpc.StatusCode.NOT_FOUND:
+                return
+            # the shim of a task that is exiting by itself closed under the kill
+            if "ttrpc: closed" not in (error.details() or ""):
                 raise _error("StopContainer", error) from None
+        await self._until_not_running(container_id)
+
+    async def _until_not_running(self, container_id: str) -> None:
+        """containerd 1.6 shows a container whose task has gone as running until it has
+        handled the exit (StopContainer returns at once then): wait for that, 2 s at most."""
+        runtime, _ = self._stubs()
+        request = cri.ContainerStatusRequest(container_id=container_id)
+        with contextlib.suppress(grpc.aio.AioRpcError):
+            for _ in range(EXIT_CONFIRM_TRIES):
+                reply = await runtime.ContainerStatus(request, timeout=CALL_TIMEOUT)
+                if reply.status.state != cri.ContainerState.CONTAINER_RUNNING:
+                    return
+                await asyncio.sleep(EXIT_CONFIRM_POLL)
 
     async def remove_container(self, container_id: str) -> None:
         runtime, _ = self._stubs()
         request = cri.RemoveContainerRequest(container_id=container_id)
         self._exits.forget(container_id)
         self._pods.pop(container_id, None)
-        try:
-            await runtime.RemoveContainer(request, timeout=CALL_TIMEOUT)
-        except grpc.aio.AioRpcError as error:
-            if error.code() != grpc.StatusCode.NOT_FOUND:
-                raise _error("RemoveContainer", error) from None
+        for attempt in range(2):
+            try:
+                await runtime.RemoveContainer(request, timeout=CALL_TIMEOUT)
+                return
+            except grpc.aio.AioRpcError as error:
+                if error.code() == grpc.StatusCode.NOT_FOUND:
+                    return
+                if attempt > 0 or "to stop first" not in (error.details() or ""):
+                    raise _error("RemoveContainer", error) from None
+            # "container is still running, to stop first": its exit is not handled yet
+            await self._until_not_running(container_id)
 
     async def list_pod_sandboxes(self, pod_uid: str | None = None) -> list[SandboxInfo]:
         runtime, _ = self._stubs()

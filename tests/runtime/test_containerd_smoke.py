@@ -25,11 +25,7 @@ import pytest
 import uvloop
 from cri_api.v1 import api_pb2 as cri_pb
 
-from tests import containerd_engine
 from tests.containerd_engine import BUSYBOX, MANAGED, PAUSE, Cri, aio_cri, managed_sandboxes
-
-# the fixture, here until tests/conftest.py loads tests.containerd_engine as a plugin
-clean_containerd = containerd_engine.clean_containerd
 
 NAMESPACE = "fastpod-smoke"
 POD_HOSTNAME = "fastpod-smoke-pod"

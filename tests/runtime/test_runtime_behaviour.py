@@ -1,0 +1,476 @@
+"""Pods on every real runtime, end to end through ``fastpod run``: Docker and containerd (CRI).
+
+Each test runs once per runtime (the ``engine`` fixture) and reads what runs through
+:mod:`tests.runtime.engines`: the kubelet's labels, the sandbox's hostname and network,
+restarts and their counts, what is removed and what is kept. What only Docker has (its
+container names, ``docker inspect``'s HostConfig, a restarted daemon) is in test_docker.py.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.running import NODE, RunningFastpod, free_port, pod_key, write_atomically
+from tests.runtime.engines import (
+    BUSYBOX,
+    ContainerView,
+    Engine,
+    manifest,
+    open_engine,
+    start,
+    wait_until,
+)
+
+CORPUS = Path(__file__).parents[2] / ".." / "shared" / "corpus" / "pods"
+EXPECTATIONS = Path(__file__).parents[1] / "data" / "corpus_expectations.tsv"
+
+
+@pytest.fixture(params=["docker", "cri"])
+def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """Each runtime in turn, with no fastpod container or sandbox before the test or after."""
+    opened = open_engine(request.param)
+    try:
+        opened.remove_all()
+        yield opened
+        opened.remove_all()
+    finally:
+        opened.close()
+
+
+@pytest.fixture
+def manifests(tmp_path: Path, engine: Engine) -> Path:
+    directory = tmp_path / "manifests"
+    directory.mkdir()
+    return directory
+
+
+@pytest.fixture
+def fastpod(engine: Engine, manifests: Path, tmp_path: Path) -> Iterator[RunningFastpod]:
+    running = start(engine, manifests, tmp_path)
+    yield running
+    running.stop()
+
+
+def running(engine: Engine, pod: str, container: str = "main") -> list[ContainerView]:
+    return engine.containers(pod, container, running_only=True)
+
+
+def test_a_pod_runs_as_a_sandbox_and_its_containers_with_the_kubelet_labels(
+    engine: Engine, manifests: Path, fastpod: RunningFastpod
+) -> None:
+    (manifests / "web.yaml").write_bytes(manifest("web"))
+    (manifests / "host.yaml").write_bytes(manifest("host", host_network=True))
+    wait_until(lambda: len(running(engine, "web")) == 1 and len(running(engine, "host")) == 1)
+    (container,) = running(engine, "web")
+    labels = container.labels
+    assert labels["io.kubernetes.pod.name"] == f"web-{NODE}"
+    assert labels["io.kubernetes.pod.namespace"] == "default"
+    assert labels["io.kubernetes.container.name"] == "main"
+    assert labels["io.kubernetes.container.restartCount"] == "0"
+    assert labels["io.kubernetes.container.hash"]
+    assert labels["io.fastpod.managed"] == "true"
+    uid = labels["io.kubernetes.pod.uid"]
+    assert uid == fastpod.desired()[pod_key("web")]
+    (sandbox,) = engine.sandboxes(uid=uid)
+    assert sandbox.labels["app"] == "web", "the pod's own labels on the sandbox"
+    assert sandbox.labels["io.kubernetes.pod.name"] == f"web-{NODE}"
+    assert sandbox.hostname == f"web-{NODE}"
+    assert not sandbox.host_network
+    for kind in ("net", "ipc"):
+        assert container.namespace(kind) == sandbox.namespace(kind), f"the sandbox's {kind}"
+    assert container.hostname == f"web-{NODE}"
+    assert container.command == ["sh", "-c", "sleep 3600"]
+
+    (host_sandbox,) = engine.sandboxes("host")
+    assert host_sandbox.host_network
+    assert host_sandbox.hostname == socket.gethostname(), "the host's name under its network"
+    (host_container,) = running(engine, "host")
+    assert host_container.namespace("net") == host_sandbox.namespace("net")
+    assert host_container.hostname == socket.gethostname()
+
+
+def test_a_killed_container_is_restarted_with_the_next_restart_count(
+    engine: Engine, manifests: Path, fastpod: RunningFastpod, tmp_path: Path
+) -> None:
+    (manifests / "web.yaml").write_bytes(manifest("web"))
+    wait_until(lambda: len(running(engine, "web")) == 1)
+    (first,) = running(engine, "web")
+    engine.kill(first)
+    wait_until(lambda: [c.restart_count for c in running(engine, "web")] == ["1"])
+    dead = [c for c in engine.containers("web", "main") if not c.running]
+    assert [c.id for c in dead] == [first.id], "the dead one is kept, once"
+    assert dead[0].exit_code == 137
+    log_dir = tmp_path / "logs" / "pods" / f"default_web-{NODE}_{first.pod_uid}" / "main"
+    wait_until(lambda: (log_dir / "1.log").exists())
+    assert (log_dir / "0.log").exists(), "the dead one's log is kept"
+    fastpod.wait_for_event("container exited", pod=pod_key("web"))
+
+
+def test_restart_policies_decide_which_exits_come_back(
+    manifests: Path, fastpod: RunningFastpod
+) -> None:
+    (manifests / "fails.yaml").write_bytes(
+        manifest("fails", command="exit 3", restart_policy="OnFailure")
+    )
+    (manifests / "done.yaml").write_bytes(
+        manifest("done", command="exit 0", restart_policy="OnFailure")
+    )
+    (manifests / "once.yaml").write_bytes(
+        manifest("once", command="exit 3", restart_policy="Never")
+    )
+    fastpod.wait_for(
+        lambda: len(fastpod.events("container exited", pod=pod_key("fails"))) >= 2, timeout=20
+    )
+    fastpod.wait_for(lambda: bool(fastpod.events("container exited", pod=pod_key("done"))))
+    fastpod.wait_for(lambda: bool(fastpod.events("container exited", pod=pod_key("once"))))
+    time.sleep(1.5)
+    assert len(fastpod.events("container started", pod=pod_key("done"))) == 1
+    assert len(fastpod.events("container started", pod=pod_key("once"))) == 1
+    assert fastpod.events("container waiting", pod=pod_key("fails"), reason="CrashLoopBackOff")
+
+
+def test_init_containers_run_in_order_before_the_main_container(
+    engine: Engine, manifests: Path, fastpod: RunningFastpod
+) -> None:
+    extra = f"""\
+  initContainers:
+  - name: first
+    image: {BUSYBOX}
+    imagePullPolicy: Never
+    command: ["sh", "-c", "echo first > /work/order"]
+    volumeMounts: [{{name: work, mountPath: /work}}]
+  - name: second
+    image: {BUSYBOX}
+    imagePullPolicy: Never
+    command: ["sh", "-c", "echo second >> /work/order"]
+    volumeMounts: [{{name: work, mountPath: /work}}]
+  volumes:
+  - name: work
+    emptyDir: {{}}
+"""
+    body = manifest("ordered", command="cat /work/order; sleep 3600", extra=extra)
+    body = body.replace(
+        b'    command: ["sh", "-c", "cat /work/order; sleep 3600"]\n',
+        b'    command: ["sh", "-c", "cat /work/order; sleep 3600"]\n'
+        b"    volumeMounts: [{name: work, mountPath: /work}]\n",
+    )
+    (manifests / "ordered.yaml").write_bytes(body)
+    wait_until(lambda: len(running(engine, "ordered")) == 1)
+    (main,) = running(engine, "ordered")
+    # the runtime writes the log as the process writes: wait for the two lines
+    wait_until(lambda: len(engine.output(main).split()) >= 2)
+    assert engine.output(main).split() == ["first", "second"]
+    # the log line comes just after the runtime has started the container
+    fastpod.wait_for_event("container started", pod=pod_key("ordered"), container="main")
+    started = [r["container"] for r in fastpod.events("container started", pod=pod_key("ordered"))]
+    assert started == ["first", "second", "main"]
+
+
+def test_an_edit_replaces_the_pod_old_fully_stopped_first(
+    engine: Engine, manifests: Path, fastpod: RunningFastpod
+) -> None:
+    (manifests / "web.yaml").write_bytes(manifest("web"))
+    wait_until(lambda: len(running(engine, "web")) == 1)
+    (old,) = running(engine, "web")
+    write_atomically(str(manifests / "web.yaml"), manifest("web", command="sleep 3601"))
+    wait_until(lambda: [c.command for c in running(engine, "web")] == [["sh", "-c", "sleep 3601"]])
+
+    def order() -> list[str]:
+        return [
+            record["event"]
+            for record in fastpod.records
+            if record.get("pod") == pod_key("web")
+            and record["event"] in ("pod stopped", "container started")
+        ]
+
+    fastpod.wait_for(lambda: len(order()) == 3)
+    assert order() == ["container started", "pod stopped", "container started"]
+    stopped = fastpod.events("pod stopped", pod=pod_key("web"))
+    assert stopped[0]["uid"] == old.pod_uid
+    assert old.id not in engine.everything(), "the old pod's containers are gone"
+    assert engine.sandboxes(uid=old.pod_uid) == [], "and its sandbox"
+
+
+def test_a_pod_replaced_just_as_its_container_exits_leaves_nothing_behind(
+    engine: Engine, manifests: Path, fastpod: RunningFastpod
+) -> None:
+    """Each edit replaces the pod as soon as its container has started, a container that
+    exits at once: the runtime may still be recording that exit when the old pod is
+    stopped and removed, and nothing of it may stay. (On containerd 1.6 a container whose
+    task is gone stays CONTAINER_RUNNING until its exit is handled: StopContainer returns
+    at once or fails with "ttrpc: closed", RemoveContainer fails with "container is still
+    running, to stop first"; a few edits in twenty meet that window, hence twenty.)"""
+    path = str(manifests / "flash.yaml")
+
+    def started() -> int:
+        return len(fastpod.events("container started", pod=pod_key("flash")))
+
+    for edit in range(20):
+        write_atomically(path, manifest("flash", command=f"echo {edit}; exit 2"))
+        fastpod.wait_for(lambda: started() > edit)  # noqa: B023 (waited for right here)
+    write_atomically(path, manifest("flash", command="sleep 3600"))
+    wait_until(
+        lambda: [c.command for c in running(engine, "flash")] == [["sh", "-c", "sleep 3600"]]
+    )
+    (last,) = running(engine, "flash")
+    with contextlib.suppress(AssertionError):  # what is left is said below
+        wait_until(lambda: len(engine.everything()) == 2)
+    failed = [record["error"] for record in fastpod.events("runtime call failed")]
+    left = [(c.pod_uid, c.state) for c in engine.containers() if c.id != last.id]
+    assert left == [], f"old pods' containers left behind; fastpod's failed calls: {failed}"
+    assert [s.pod_uid for s in engine.sandboxes()] == [last.pod_uid], failed
+    assert failed == []
+
+
+def test_a_removed_manifest_stops_and_removes_everything(
+    engine: Engine, manifests: Path, fastpod: RunningFastpod
+) -> None:
+    (manifests / "web.yaml").write_bytes(
+        manifest("web", extra="  volumes: [{name: scratch, emptyDir: {}}]\n")
+    )
+    wait_until(lambda: len(running(engine, "web")) == 1)
+    (manifests / "web.yaml").unlink()
+    wait_until(lambda: engine.containers("web") == [] and engine.sandboxes("web") == [])
+    # logged just after the runtime has removed the sandbox
+    fastpod.wait_for_event("pod stopped", pod=pod_key("web"))
+
+
+def test_a_restarted_fastpod_adopts_running_pods_without_restarting_one(
+    engine: Engine, manifests: Path, tmp_path: Path
+) -> None:
+    for index in range(20):
+        (manifests / f"pod-{index}.yaml").write_bytes(manifest(f"pod-{index}"))
+    first = start(engine, manifests, tmp_path)
+    try:
+        wait_until(lambda: len(engine.containers(container="main", running_only=True)) == 20, 60)
+        before = engine.everything()
+    finally:
+        first.signal(signal.SIGKILL)
+        first.process.wait(5)
+    (manifests / "pod-0.yaml").unlink()
+    second = start(engine, manifests, tmp_path)
+    try:
+        second.wait_for_event("all sources seen", count=2)
+        wait_until(lambda: not running(engine, "pod-0"))
+        time.sleep(2.5)  # a resync period: nothing else may move
+        after = engine.everything()
+        decisions = [
+            record
+            for record in second.records
+            if record.get("pod")
+            and record["event"] not in ("pod added", "pod feature not supported")
+        ]
+        assert after <= before, f"no container created; fastpod did: {decisions}"
+        assert len(before - after) == 2, "only pod-0's sandbox and container removed"
+        assert len(after) == 38, "19 pods, a sandbox and a container each, none duplicated"
+        assert second.events("container started") == []
+        assert second.events("orphan pod removed", pod=pod_key("pod-0"))
+    finally:
+        second.stop()
+
+
+def test_kubeadm_control_planes_from_the_corpus_come_up(
+    engine: Engine, manifests: Path, fastpod: RunningFastpod
+) -> None:
+    """Every accepted kubeadm control-plane manifest, its image swapped for busybox sleeping."""
+    expected: dict[str, dict[str, Any]] = {}
+    for line in EXPECTATIONS.read_text().splitlines()[1:]:
+        path, outcome = line.split("\t")[:2]
+        name = os.path.basename(path)
+        if outcome != "accept" or not name.startswith(
+            ("kube-apiserver", "kube-controller", "kube-scheduler", "etcd")
+        ):
+            continue
+        document = yaml.safe_load((CORPUS / path).read_text())
+        index = len(expected)
+        document["metadata"]["name"] = f"cp{index}"
+        for container in document["spec"]["containers"]:
+            container["image"] = BUSYBOX
+            container["imagePullPolicy"] = "Never"
+            container["command"] = ["sleep", "3600"]
+            container.pop("args", None)
+        (manifests / f"cp{index}.yaml").write_text(yaml.safe_dump(document))
+        expected[f"cp{index}"] = document
+    assert len(expected) >= 20
+    wait_until(lambda: len(engine.containers(running_only=True)) == len(expected), timeout=90)
+    for name, document in expected.items():
+        spec = document["spec"]
+        (container,) = engine.containers(name)
+        assert container.running, name
+        (sandbox,) = engine.sandboxes(uid=container.pod_uid)
+        assert sandbox.host_network == bool(spec.get("hostNetwork")), name
+        wanted = {m["mountPath"] for c in spec["containers"] for m in c.get("volumeMounts", [])}
+        assert container.mounts == wanted, name
+        assert container.command == ["sleep", "3600"], name
+
+
+def test_a_missing_hostpath_directory_blocks_the_pod_with_a_clear_error(
+    engine: Engine, manifests: Path, fastpod: RunningFastpod
+) -> None:
+    extra = """\
+    volumeMounts: [{name: data, mountPath: /data}]
+  volumes:
+  - name: data
+    hostPath: {path: /nonexistent/fastpod-test, type: Directory}
+"""
+    (manifests / "blocked.yaml").write_bytes(manifest("blocked", extra=extra))
+    (failure,) = fastpod.wait_for_event("pod cannot start", pod=pod_key("blocked"))
+    assert failure["error"] == (
+        "volume data: hostPath type check failed: /nonexistent/fastpod-test does not exist, "
+        "type Directory needs a directory"
+    )
+    assert engine.containers("blocked") == []
+    assert engine.sandboxes("blocked") == []
+
+
+def test_a_missing_image_with_pull_policy_never_waits_with_err_image_never_pull(
+    engine: Engine, manifests: Path, fastpod: RunningFastpod
+) -> None:
+    body = manifest("absent").replace(BUSYBOX.encode(), b"fastpod.local/absent:1.0")
+    (manifests / "absent.yaml").write_bytes(body)
+    fastpod.wait_for_event("container waiting", pod=pod_key("absent"), reason="ErrImageNeverPull")
+    assert running(engine, "absent") == []
+
+
+def test_random_edits_while_containers_crash_end_in_exactly_the_desired_containers(
+    engine: Engine, manifests: Path, tmp_path: Path
+) -> None:
+    rng = random.Random(4)
+    fastpod = start(engine, manifests, tmp_path, "--restart-backoff", "0.2", "1", resync_period="1")
+    try:
+        for _ in range(200):
+            index = rng.randrange(8)
+            command = rng.choice(
+                ["sleep 3600", "sleep 0.3; exit 1", "exit 2", f"sleep {rng.randrange(100, 999)}"]
+            )
+            write_atomically(
+                str(manifests / f"pod-{index}.yaml"), manifest(f"pod-{index}", command=command)
+            )
+            time.sleep(rng.uniform(0, 0.05))
+        for index in range(8):
+            write_atomically(
+                str(manifests / f"pod-{index}.yaml"),
+                manifest(f"pod-{index}", command=f"sleep {3600 + index}"),
+            )
+        wanted = {
+            f"pod-{index}-{NODE}": ["sh", "-c", f"sleep {3600 + index}"] for index in range(8)
+        }
+
+        def settled() -> bool:
+            containers = engine.containers()
+            sandboxes = engine.sandboxes()
+            now = {c.pod_name: c.command for c in containers if c.running}
+            return now == wanted and len(containers) == 8 and len(sandboxes) == 8
+
+        wait_until(settled, timeout=120)
+    finally:
+        fastpod.stop()
+
+
+def test_a_killed_worker_restarts_without_restarting_or_duplicating_a_container(
+    engine: Engine, manifests: Path, fastpod: RunningFastpod
+) -> None:
+    for index in range(6):
+        (manifests / f"pod-{index}.yaml").write_bytes(manifest(f"pod-{index}"))
+    wait_until(lambda: all(len(running(engine, f"pod-{i}")) == 1 for i in range(6)))
+    before = engine.everything()
+    for worker in ("worker-0", "worker-1"):
+        victim = fastpod.child_pid(worker)
+        mark = fastpod.mark()
+        os.kill(victim, signal.SIGKILL)
+        fastpod.wait_for(lambda w=worker, v=victim: fastpod.child_pid(w) != v)
+        fastpod.wait_for(lambda m=mark: bool(fastpod.since(m, "all sources seen")), timeout=20)
+    time.sleep(2.5)  # a resync period of the restarted workers
+    assert engine.everything() == before, "no container created or removed"
+    assert all(c.running for c in engine.containers())
+    assert all(s.ready for s in engine.sandboxes())
+
+
+def test_a_sidecar_starts_first_and_keeps_running_beside_the_main_container(
+    engine: Engine, manifests: Path, fastpod: RunningFastpod
+) -> None:
+    extra = f"""\
+  initContainers:
+  - name: proxy
+    image: {BUSYBOX}
+    imagePullPolicy: Never
+    restartPolicy: Always
+    command: ["sleep", "3600"]
+"""
+    (manifests / "meshed.yaml").write_bytes(manifest("meshed", extra=extra))
+    wait_until(
+        lambda: len(running(engine, "meshed")) == 1 and len(running(engine, "meshed", "proxy")) == 1
+    )
+    fastpod.wait_for_event("container started", pod=pod_key("meshed"), container="main")
+    started = [r["container"] for r in fastpod.events("container started", pod=pod_key("meshed"))]
+    assert started == ["proxy", "main"]
+    (main,) = running(engine, "meshed")
+    (proxy,) = running(engine, "meshed", "proxy")
+    engine.kill(proxy)
+    wait_until(lambda: [c.restart_count for c in running(engine, "meshed", "proxy")] == ["1"])
+    assert [c.id for c in running(engine, "meshed")] == [main.id], "the main container left alone"
+
+
+def fastpod_cli(tmp_path: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
+    """``fastpod ARGUMENTS``, finding the daemon through the record under its root dir."""
+    return subprocess.run(
+        [sys.executable, "-m", "fastpod", *arguments, "--root-dir", str(tmp_path / "root")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_the_pods_logs_are_read_through_fastpod_logs_across_a_restart(
+    engine: Engine, manifests: Path, tmp_path: Path
+) -> None:
+    """Docker's json-file through fastpod's link, containerd's CRI log file where it is."""
+    command = "echo run $RANDOM; echo to stderr >&2; echo last; sleep 3600"
+    (manifests / "talker.yaml").write_bytes(manifest("talker", command=command))
+    fastpod = start(engine, manifests, tmp_path, api_port=free_port())
+    try:
+        fastpod.wait_for_api()
+        wait_until(lambda: len(running(engine, "talker")) == 1)
+
+        def logs(*options: str) -> str | None:
+            """What ``fastpod logs`` prints; None while it fails (no log file yet)."""
+            result = fastpod_cli(tmp_path, "logs", f"talker-{NODE}", *options)
+            return result.stdout if result.returncode == 0 else None
+
+        def complete(output: str | None) -> bool:
+            """One run's three lines: stdout in order, stderr interleaved anywhere."""
+            lines = (output or "").splitlines()
+            stdout = [line for line in lines if line != "to stderr"]
+            return (
+                lines.count("to stderr") == 1
+                and len(stdout) == 2
+                and stdout[0].startswith("run ")
+                and stdout[1] == "last"
+            )
+
+        wait_until(lambda: complete(logs()))
+        first_run = logs()
+
+        (container,) = running(engine, "talker")
+        engine.kill(container)
+        wait_until(lambda: [c.restart_count for c in running(engine, "talker")] == ["1"])
+        assert logs("--previous") == first_run
+        wait_until(lambda: complete(logs()))
+        current = logs()
+        assert current is not None
+        assert logs("--tail", "1") == current.splitlines(keepends=True)[-1]
+    finally:
+        fastpod.stop()
