@@ -40,6 +40,8 @@ class PodActions(msgspec.Struct, kw_only=True):
     remove: list[str] = msgspec.field(default_factory=list)
     remove_sandboxes: list[str] = msgspec.field(default_factory=list)
     waiting: dict[str, str] = msgspec.field(default_factory=dict)
+    messages: dict[str, str] = msgspec.field(default_factory=dict)
+    """Container name → what its waiting reason means (the kubelet's back-off message)."""
     retry_at: float | None = None
     restarts: list[tuple[str, float]] = msgspec.field(default_factory=list)
     """Back-off keys to advance, with the failure time, once the starts are done."""
@@ -248,7 +250,9 @@ def _restart(
     failed_at = info.finished_at if info.finished_at is not None else now
     retry_at = backoff.waiting_until(key, failed_at, now)
     if retry_at is not None:
-        actions.waiting[container.name or ""] = "CrashLoopBackOff"
+        name = container.name or ""
+        actions.waiting[name] = "CrashLoopBackOff"
+        actions.messages[name] = back_off_message(pod, name, backoff.delay(key) or 0.0)
         actions.retry_at = retry_at if actions.retry_at is None else min(actions.retry_at, retry_at)
         return
     actions.start.append(StartContainer(container, kind, info.restart_count + 1))

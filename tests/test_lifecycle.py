@@ -265,6 +265,23 @@ def test_the_first_crash_is_restarted_at_once_and_the_next_waits_ten_seconds() -
     assert due.retry_at is None
 
 
+def test_a_container_in_back_off_carries_the_kubelets_message_with_its_delay() -> None:
+    pod = make_pod(TWO_CONTAINERS)
+    backoff = BackOff()
+    key = backoff_key(pod, spec_of(pod, "app"))
+    for _ in range(5):
+        backoff.retried(key, NOW - 50, NOW - 50)
+    dead = container(pod, "app", "exited", restart_count=5, exit_code=1, finished_at=NOW - 5)
+
+    actions = compute(pod, [sandbox(pod)], [dead], backoff)
+
+    metadata = pod.metadata
+    assert actions.messages == {
+        "app": f"back-off 2m40s restarting failed container=app "
+        f"pod={metadata.name}_{metadata.namespace}({metadata.uid})"
+    }
+
+
 def test_retry_at_is_the_earliest_of_the_containers_in_back_off() -> None:
     pod = make_pod(TWO_CONTAINERS)
     backoff = BackOff()

@@ -202,7 +202,7 @@ class ApiServer:
             container,
             container_running=lambda: watch.running,
         )
-        if not isinstance(response, StreamingResponse) or not _follows(request):
+        if not isinstance(response, StreamingResponse):
             return response
         return StreamingResponse(self._watching(request, container, watch, response.chunks))
 
@@ -213,7 +213,8 @@ class ApiServer:
         watch: _ContainerWatch,
         chunks: AsyncGenerator[http.Chunk, None],
     ) -> AsyncGenerator[http.Chunk, None]:
-        """``chunks``, while ``watch.running`` is kept up to date beside them."""
+        """``chunks``, while ``watch.running`` is kept up to date beside them (a log that is
+        not followed ends before the first look)."""
         task = asyncio.get_running_loop().create_task(self._watch(request, container, watch))
         try:
             async with contextlib.aclosing(chunks):
@@ -248,13 +249,6 @@ class _ContainerWatch:
     """Whether a followed container still runs, as last seen."""
 
     running: bool
-
-
-def _follows(request: Request) -> bool:
-    try:
-        return container_logs.parse_log_query(request.query).follow
-    except ValueError:
-        return False  # the log response answers 400
 
 
 def _unavailable(missing: list[str], timeout: float = ANSWER_TIMEOUT) -> Response:

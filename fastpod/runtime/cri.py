@@ -174,16 +174,8 @@ class CriRuntime:
         asyncio.get_running_loop().create_task(self._report_exit(container_id, uid))
 
     async def _report_exit(self, container_id: str, uid: str) -> None:
-        """Report a death once the runtime shows it: containerd records an exit some tens of
-        milliseconds after the process has gone, and a sync before that would see it run."""
-        runtime, _ = self._stubs()
-        request = cri.ContainerStatusRequest(container_id=container_id)
-        with contextlib.suppress(grpc.aio.AioRpcError):
-            for _ in range(EXIT_CONFIRM_TRIES):
-                reply = await runtime.ContainerStatus(request, timeout=CALL_TIMEOUT)
-                if reply.status.state != cri.ContainerState.CONTAINER_RUNNING:
-                    break
-                await asyncio.sleep(EXIT_CONFIRM_POLL)
+        """Report a death once the runtime shows it: a sync before that would see it run."""
+        await self._until_not_running(container_id)
         self._events.put_nowait(RuntimeEvent(uid or None, "died"))
 
     async def stop_container(self, container_id: str, grace_period: float) -> None:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from fastpod import logs
 from fastpod.backoff import BackOff
-from fastpod.lifecycle import PodActions, back_off_message, backoff_key, compute_pod_actions
+from fastpod.lifecycle import PodActions, compute_pod_actions
 from fastpod.metrics import recorder
 from fastpod.model import Pod
 from fastpod.runtime.base import ContainerInfo, Runtime, RuntimeCallError, RuntimeUnavailable
@@ -262,7 +262,9 @@ class PodRunner:
             now = time.time()
             actions = compute_pod_actions(pod, sandboxes, containers, self.crash_backoff, now)
             # what the status shows: this listing, and why containers wait (filled in below)
-            observed = worker.observed = Observed(sandboxes, containers, actions.waiting, {})
+            observed = worker.observed = Observed(
+                sandboxes, containers, actions.waiting, actions.messages
+            )
             self._note_running(worker, containers, now)
             retry_at = await self._apply(worker.key, pod, actions, observed)
             worker.observed = _kept(observed)
@@ -333,8 +335,6 @@ class PodRunner:
         for old_sandbox in actions.remove_sandboxes:
             await self._remove_sandbox(old_sandbox, containers)
         for name, reason in actions.waiting.items():
-            if reason == "CrashLoopBackOff":
-                observed.messages[name] = back_off_message(pod, name, self._delay(pod, name))
             self.events.emit(
                 key,
                 "container waiting",
@@ -390,13 +390,6 @@ class PodRunner:
                     reason=reason,
                     restart_count=info.restart_count,
                 )
-
-    def _delay(self, pod: Pod, name: str) -> float:
-        """The crash-loop back-off the container ``name`` of ``pod`` is waiting out."""
-        for container in (*(pod.spec.init_containers or ()), *(pod.spec.containers or ())):
-            if container.name == name:
-                return self.crash_backoff.delay(backoff_key(pod, container)) or 0.0
-        return 0.0
 
     async def _kill_all(self, containers: list[ContainerInfo], grace: float) -> None:
         alive = [info for info in containers if info.state != "exited"]
