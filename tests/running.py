@@ -19,6 +19,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import psutil
@@ -164,6 +165,23 @@ class RunningFastpod:
             code = self.process.wait()
         self._reader.join(5)
         return code
+
+
+def fastpod_command(*arguments: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """``python -m fastpod ARGUMENTS`` to its end: its exit status and what it printed."""
+    return subprocess.run(
+        [sys.executable, "-m", "fastpod", *arguments],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def fastpod_cli(root_dir: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
+    """A client command (``pods``, ``logs``, ...) finding the daemon run with ``root_dir``
+    through the record it keeps there."""
+    return fastpod_command(*arguments, "--root-dir", str(root_dir))
 
 
 def free_port() -> int:

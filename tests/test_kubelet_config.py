@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from fastpod.config import ConfigError
 from fastpod.kubelet_config import IGNORED_FIELDS, load_kubelet_config
+from tests.running import fastpod_command
 from tests.support import DATA
 
 CONFIG = DATA / "config"
@@ -129,13 +128,7 @@ def test_fastpod_run_with_a_bad_config_file_exits_2_without_a_traceback(
     name: str, expected: str
 ) -> None:
     """What an operator sees: one line on stderr, exit status 2."""
-    completed = subprocess.run(
-        [sys.executable, "-m", "fastpod", "run", "--config", str(BAD / name)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    completed = fastpod_command("run", "--config", str(BAD / name))
     assert completed.returncode == 2
     assert "Traceback" not in completed.stderr
     assert completed.stderr.count("\n") == 1
@@ -145,13 +138,7 @@ def test_fastpod_run_with_a_bad_config_file_exits_2_without_a_traceback(
 
 def test_an_unreadable_config_file_exits_2_without_a_traceback(tmp_path: Path) -> None:
     """A directory given as the file, for instance."""
-    completed = subprocess.run(
-        [sys.executable, "-m", "fastpod", "run", "--config", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    completed = fastpod_command("run", "--config", str(tmp_path))
     assert completed.returncode == 2
     assert "Traceback" not in completed.stderr
     assert completed.stderr == f"fastpod: cannot read config file {tmp_path}: Is a directory\n"

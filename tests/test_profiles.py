@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import msgspec
@@ -12,6 +10,7 @@ import pytest
 
 from fastpod.config import Config, ConfigError
 from fastpod.profiles import PROFILE_FIELDS, load_profile, profile_names, profiles_directory
+from tests.running import fastpod_command
 from tests.support import DATA
 from tests.test_options import SOURCE, config_of
 
@@ -153,21 +152,7 @@ def test_a_profile_is_strict_and_its_errors_name_file_line_and_key(
 
 def test_fastpod_run_with_a_bad_profile_exits_2_without_a_traceback() -> None:
     """What an operator sees: one line on stderr, exit status 2."""
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "fastpod",
-            "run",
-            *SOURCE,
-            "--profile",
-            str(PROFILES / "unknown-key.yaml"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    completed = fastpod_command("run", *SOURCE, "--profile", str(PROFILES / "unknown-key.yaml"))
     assert completed.returncode == 2
     assert "Traceback" not in completed.stderr
     assert completed.stderr.startswith(f"fastpod: {PROFILES / 'unknown-key.yaml'}:3: resyncPeriod")

@@ -10,21 +10,18 @@ same run, with the ratio; targets are reported, never asserted (the machine is n
 
 from __future__ import annotations
 
-import argparse
 import os
-import shutil
 import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from collections.abc import Callable
 
 import msgspec
 
-from bench.macro.pipeline import Fastpod, Result, write_dir
+from bench.macro.pipeline import Fastpod, Result, run_scenarios, write_dir
 from fastpod.manifest import decode_pod
 from fastpod.model import PodSource
 
@@ -163,18 +160,5 @@ def _median_command(command: list[str], times: int) -> float:
 SCENARIOS: dict[str, Callable[[str], list[Result]]] = {"pods": scenario_api, "cli": scenario_cli}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("scenarios", nargs="*", choices=[*SCENARIOS, []], default=[])
-    names = parser.parse_args().scenarios or list(SCENARIOS)
-    root = tempfile.mkdtemp(prefix="fastpod-bench-")
-    try:
-        for name in names:
-            for result in SCENARIOS[name](root):
-                print(result.line(), flush=True)
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
-
-
 if __name__ == "__main__":
-    main()
+    run_scenarios(SCENARIOS, __doc__.splitlines()[0])

@@ -355,20 +355,20 @@ SCENARIOS: dict[str, Callable[[str], list[Result]]] = {
 }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("scenarios", nargs="*", choices=[*SCENARIOS, []], default=[])
-    names = parser.parse_args().scenarios or list(SCENARIOS)
+def run_scenarios(scenarios: dict[str, Callable[[str], list[Result]]], description: str) -> None:
+    """The command line of a synchronous macro suite: run the scenarios named (all by
+    default) in one scratch directory, printing each figure as it comes."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("scenarios", nargs="*", choices=[*scenarios, []], default=[])
+    names = parser.parse_args().scenarios or list(scenarios)
     root = tempfile.mkdtemp(prefix="fastpod-bench-")
     try:
-        results = []
         for name in names:
-            for result in SCENARIOS[name](root):
+            for result in scenarios[name](root):
                 print(result.line(), flush=True)
-                results.append(result)
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":
-    main()
+    run_scenarios(SCENARIOS, __doc__.splitlines()[0])

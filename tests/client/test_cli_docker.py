@@ -18,7 +18,8 @@ import pytest
 
 from tests.docker_engine import BUSYBOX, docker, managed
 from tests.kubernetes_client import parse_as_the_client_does
-from tests.running import NODE, RunningFastpod, free_port
+from tests.running import NODE, RunningFastpod, fastpod_cli, fastpod_command, free_port
+from tests.runtime.engines import open_engine, start
 
 MANIFEST = f"""\
 apiVersion: v1
@@ -49,34 +50,13 @@ def fastpod(tmp_path: Path, clean_engine: None) -> Iterator[RunningFastpod]:
     manifests = tmp_path / "manifests"
     manifests.mkdir()
     (manifests / "talker.yaml").write_text(MANIFEST)
-    running = RunningFastpod(
-        [
-            "--pod-manifest-path",
-            str(manifests),
-            "--root-dir",
-            str(tmp_path / "root"),
-            "--pod-logs-dir",
-            str(tmp_path / "logs" / "pods"),
-            "--resync-period",
-            "2",
-        ],
-        runtime="docker",
-        api_port=free_port(),
-    )
+    engine = open_engine("docker")
+    running = start(engine, manifests, tmp_path, api_port=free_port())
     running.wait_for_api()
     running.wait_for_event("container started", container="main")
     yield running
     running.stop()
-
-
-def fastpod_cli(tmp_path: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
-    """``fastpod ARGUMENTS``, finding the daemon through the record under its root dir."""
-    return subprocess.run(
-        [sys.executable, "-m", "fastpod", *arguments, "--root-dir", str(tmp_path / "root")],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    engine.close()
 
 
 def eventually(check: object, timeout: float = 30.0) -> None:
@@ -92,7 +72,7 @@ def eventually(check: object, timeout: float = 30.0) -> None:
 
 
 def row(tmp_path: Path) -> list[str]:
-    result = fastpod_cli(tmp_path, "pods")
+    result = fastpod_cli(tmp_path / "root", "pods")
     assert result.returncode == 0, result.stderr
     header, *rows = result.stdout.splitlines()
     assert header.split() == ["NAMESPACE", "NAME", "READY", "STATUS", "RESTARTS", "AGE"]
@@ -119,7 +99,7 @@ def test_pods_logs_and_inspect_show_what_docker_runs_through_a_restart(
 
     eventually(running_once)
 
-    logs = fastpod_cli(tmp_path, "logs", f"talker-{NODE}")
+    logs = fastpod_cli(tmp_path / "root", "logs", f"talker-{NODE}")
     assert logs.returncode == 0, logs.stderr
     assert f"hello from talker-{NODE} run" in logs.stdout
     assert "to stderr" in logs.stdout
@@ -134,18 +114,20 @@ def test_pods_logs_and_inspect_show_what_docker_runs_through_a_restart(
         assert line[4] == "1", line
 
     eventually(restarted)
-    previous = fastpod_cli(tmp_path, "logs", f"talker-{NODE}", "--previous")
+    previous = fastpod_cli(tmp_path / "root", "logs", f"talker-{NODE}", "--previous")
     assert previous.returncode == 0, previous.stderr
     assert previous.stdout == first_run
 
     def tail_of_the_new_run() -> None:
-        current = fastpod_cli(tmp_path, "logs", f"kube-system/talker-{NODE}", "--tail", "1")
+        current = fastpod_cli(
+            tmp_path / "root", "logs", f"kube-system/talker-{NODE}", "--tail", "1"
+        )
         assert current.returncode == 0, current.stderr
         assert current.stdout == "last\n"
 
     eventually(tail_of_the_new_run)
 
-    listed = fastpod_cli(tmp_path, "pods", "-o", "json")
+    listed = fastpod_cli(tmp_path / "root", "pods", "-o", "json")
     (pod,) = parse_as_the_client_does(listed.stdout.encode()).items
     (status,) = pod.status.container_statuses
     assert status.restart_count == 1
@@ -154,11 +136,13 @@ def test_pods_logs_and_inspect_show_what_docker_runs_through_a_restart(
     assert status.image == BUSYBOX
     assert status.image_id.startswith("sha256:")
 
-    inspected = fastpod_cli(tmp_path, "inspect", f"talker-{NODE}")
+    inspected = fastpod_cli(tmp_path / "root", "inspect", f"talker-{NODE}")
     assert inspected.returncode == 0, inspected.stderr
     assert str(tmp_path / "manifests" / "talker.yaml") in inspected.stdout
     assert "Started" in inspected.stdout
-    document = json.loads(fastpod_cli(tmp_path, "inspect", f"talker-{NODE}", "-o", "json").stdout)
+    document = json.loads(
+        fastpod_cli(tmp_path / "root", "inspect", f"talker-{NODE}", "-o", "json").stdout
+    )
     reasons = [event["reason"] for event in document["events"]]
     assert reasons.count("Started") == 2
     assert "Error" in reasons, "the kill is an event: exit code 137"
@@ -196,12 +180,7 @@ def test_a_followed_log_streams_new_lines_and_ends_when_the_container_stops(
 
 
 def test_the_cli_says_plainly_when_no_fastpod_answers(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "fastpod", "pods", "--server", f"http://127.0.0.1:{free_port()}"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    result = fastpod_command("pods", "--server", f"http://127.0.0.1:{free_port()}", timeout=30)
     assert result.returncode == 1
     assert "no fastpod answers" in result.stderr
     assert "Traceback" not in result.stderr

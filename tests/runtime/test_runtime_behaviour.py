@@ -13,8 +13,6 @@ import os
 import random
 import signal
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +21,14 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.running import NODE, RunningFastpod, free_port, pod_key, write_atomically
+from tests.running import (
+    NODE,
+    RunningFastpod,
+    fastpod_cli,
+    free_port,
+    pod_key,
+    write_atomically,
+)
 from tests.runtime.engines import (
     BUSYBOX,
     ContainerView,
@@ -424,16 +429,6 @@ def test_a_sidecar_starts_first_and_keeps_running_beside_the_main_container(
     assert [c.id for c in running(engine, "meshed")] == [main.id], "the main container left alone"
 
 
-def fastpod_cli(tmp_path: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
-    """``fastpod ARGUMENTS``, finding the daemon through the record under its root dir."""
-    return subprocess.run(
-        [sys.executable, "-m", "fastpod", *arguments, "--root-dir", str(tmp_path / "root")],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
 def test_the_pods_logs_are_read_through_fastpod_logs_across_a_restart(
     engine: Engine, manifests: Path, tmp_path: Path
 ) -> None:
@@ -447,7 +442,7 @@ def test_the_pods_logs_are_read_through_fastpod_logs_across_a_restart(
 
         def logs(*options: str) -> str | None:
             """What ``fastpod logs`` prints; None while it fails (no log file yet)."""
-            result = fastpod_cli(tmp_path, "logs", f"talker-{NODE}", *options)
+            result = fastpod_cli(tmp_path / "root", "logs", f"talker-{NODE}", *options)
             return result.stdout if result.returncode == 0 else None
 
         def complete(output: str | None) -> bool:
