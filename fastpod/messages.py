@@ -81,12 +81,15 @@ class Resync(msgspec.Struct, tag=True, frozen=True):
 class StatusQuery(msgspec.Struct, tag=True, frozen=True):
     """Supervisor to a worker or the watcher: how are you, and (``pods``) what do you run?
 
-    With ``pod_key`` only that pod is wanted, with its source and recent events.
+    With ``pod_key`` only that pod is wanted, with its source and recent events; with
+    ``metrics`` the process's numbers too (counting the gauges walks every pod: only a
+    scrape of ``/metrics`` asks for them).
     """
 
     token: int
     pods: bool = False
     pod_key: str | None = None
+    metrics: bool = False
 
 
 class StatusAnswer(msgspec.Struct, tag=True, frozen=True):
@@ -101,7 +104,7 @@ class StatusAnswer(msgspec.Struct, tag=True, frozen=True):
     process: str
     problems: tuple[str, ...]
     synced: bool
-    metrics: MetricsSnapshot
+    metrics: MetricsSnapshot | None = None
     pods: bytes = b""
 
 

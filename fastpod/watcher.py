@@ -223,10 +223,12 @@ class Watcher:
             if isinstance(message, Resync):
                 asyncio.get_running_loop().create_task(self._resync(message.shard))
             elif isinstance(message, StatusQuery):
-                queued = sum(outbox.pending for outbox in self.outboxes)
-                gauges = [gauge("fastpod_queue_depth", queued, process="watcher")]
-                answer = StatusAnswer(message.token, "watcher", (), True, recorder.snapshot(gauges))
-                self._supervisor.send([answer])
+                metrics = None
+                if message.metrics:
+                    queued = sum(outbox.pending for outbox in self.outboxes)
+                    gauges = [gauge("fastpod_queue_depth", queued, process="watcher")]
+                    metrics = recorder.snapshot(gauges)
+                self._supervisor.send([StatusAnswer(message.token, "watcher", (), True, metrics)])
 
     async def _resync(self, shard: int) -> None:
         """Send a restarted worker its whole shard again, then ask its peers for its claims."""

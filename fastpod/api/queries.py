@@ -51,6 +51,7 @@ class Queries:
         *,
         pods: bool = False,
         pod_key: str | None = None,
+        metrics: bool = False,
         timeout: float = ANSWER_TIMEOUT,
     ) -> dict[str, StatusAnswer]:
         """The answers of the processes ``names`` that came within ``timeout``."""
@@ -58,7 +59,7 @@ class Queries:
         done = asyncio.get_running_loop().create_future()
         answers: dict[str, StatusAnswer] = {}
         self._waiting[token] = (done, answers, len(names))
-        query = StatusQuery(token, pods, pod_key)
+        query = StatusQuery(token, pods, pod_key, metrics)
         for name in names:
             self.outboxes[name].send([query])
         try:

@@ -162,12 +162,12 @@ class ApiServer:
         """``GET /metrics``: the kubelet's metric names where it has one, ``fastpod_*`` else."""
         pids = self.processes.pids()
         running = {name: pid for name, pid in pids.items() if pid is not None}
-        answers = await self.processes.queries.ask(list(running))
+        answers = await self.processes.queries.ask(list(running), metrics=True)
         own = [
             gauge("kubelet_node_name", 1, node=self.config.node_name),
             *prometheus.process_samples({"supervisor": os.getpid(), **running}),
         ]
-        snapshots = [answer.metrics for answer in answers.values()]
+        snapshots = [a.metrics for a in answers.values() if a.metrics is not None]
         snapshots.append(recorder.snapshot(own))
         return Response(200, prometheus.exposition(snapshots), prometheus.CONTENT_TYPE)
 

@@ -182,15 +182,18 @@ class Worker:
             pods = reports.inspection_document(self.runner, self.desired, query.pod_key)
         elif query.pods:
             pods = reports.pods_document(self.runner, self.desired)
-        queued = sum(peer.pending for peer in self._peers)
-        gauges = reports.worker_gauges(self.runner, self.desired)
-        gauges.append(gauge("fastpod_queue_depth", queued, process=f"worker-{self.index}"))
+        metrics = None
+        if query.metrics:
+            queued = sum(peer.pending for peer in self._peers)
+            gauges = reports.worker_gauges(self.runner, self.desired)
+            gauges.append(gauge("fastpod_queue_depth", queued, process=f"worker-{self.index}"))
+            metrics = recorder.snapshot(gauges)
         return StatusAnswer(
             query.token,
             f"worker-{self.index}",
             reports.problems(self.runner),
             self.gate.open and reports.synced(self.runner),
-            recorder.snapshot(gauges),
+            metrics,
             pods,
         )
 

@@ -4,25 +4,16 @@ from __future__ import annotations
 
 import os
 
-from prometheus_client.parser import text_string_to_metric_families
-
 from fastpod.api.prometheus import exposition, process_samples
 from fastpod.metrics import Recorder, gauge
-
-
-def parsed(text: bytes) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    found = {}
-    for family in text_string_to_metric_families(text.decode()):
-        for sample in family.samples:
-            found[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
-    return found
+from tests.prometheus_text import samples
 
 
 def test_counters_and_gauges_of_every_process_are_summed() -> None:
     one, two = Recorder(), Recorder()
     one.count("kubelet_started_containers_total", container_type="container")
     two.count("kubelet_started_containers_total", 2, container_type="container")
-    found = parsed(
+    found = samples(
         exposition(
             [
                 one.snapshot([gauge("kubelet_running_pods", 4)]),
@@ -35,7 +26,7 @@ def test_counters_and_gauges_of_every_process_are_summed() -> None:
 
 
 def test_gauges_labelled_by_process_stay_apart() -> None:
-    found = parsed(
+    found = samples(
         exposition(
             [
                 Recorder().snapshot([gauge("fastpod_queue_depth", 1, process="watcher")]),
@@ -52,7 +43,7 @@ def test_histograms_are_merged_bucket_by_bucket_and_cumulated() -> None:
     one.observe("fastpod_container_restart_latency_seconds", 0.004)
     two.observe("fastpod_container_restart_latency_seconds", 0.2)
     two.observe("fastpod_container_restart_latency_seconds", 60.0)
-    found = parsed(exposition([one.snapshot(), two.snapshot()]))
+    found = samples(exposition([one.snapshot(), two.snapshot()]))
     name = "fastpod_container_restart_latency_seconds"
     assert found[(f"{name}_bucket", (("le", "0.005"),))] == 1
     assert found[(f"{name}_bucket", (("le", "0.25"),))] == 2

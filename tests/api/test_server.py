@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 from kubernetes.client import V1PodList
-from prometheus_client.parser import text_string_to_metric_families
 
 from fastpod.api.discovery import read_record
 from tests.kubernetes_client import parse_as_the_client_does
+from tests.prometheus_text import samples
 from tests.running import NODE, RunningFastpod, free_port, pod_manifest
 
 PODS = ("web", "db", "cache")
@@ -30,15 +30,6 @@ def pod_list(body: bytes) -> V1PodList:
     parsed = parse_as_the_client_does(body)
     assert isinstance(parsed, V1PodList)
     return parsed
-
-
-def samples(text: bytes) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    """Every sample of a Prometheus text exposition, by name and labels."""
-    found = {}
-    for family in text_string_to_metric_families(text.decode()):
-        for sample in family.samples:
-            found[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
-    return found
 
 
 @pytest.fixture
