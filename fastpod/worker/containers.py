@@ -85,29 +85,22 @@ class ContainerStarter:
         log_path = await self.runtime.container_log_path(container_id)
         if self.settings.prepare_host:
             self.pod_logs.link(pod, name, restart_count, container_id, log_path)
-        failed_at = failures.get(backoff_key(pod, container))
-        if failed_at is None:
-            self.events.emit(
-                key,
-                "container started",
-                "Started",
-                f"Started container {name}",
-                container=name,
-                restart_count=restart_count,
-                id=container_id[:12],
-            )
-            return None
-        waited = self.crash_backoff.delay(backoff_key(pod, container)) or 0.0
-        recorder.count("fastpod_container_restarts_total")
-        recorder.observe("fastpod_container_restart_latency_seconds", time.time() - failed_at)
+        restart_key = backoff_key(pod, container)
+        failed_at = failures.get(restart_key)
+        message, backoff = f"Started container {name}", None
+        if failed_at is not None:
+            waited = self.crash_backoff.delay(restart_key) or 0.0
+            message, backoff = f"{message} again, after a back-off of {waited:g}s", f"{waited:g}s"
+            recorder.count("fastpod_container_restarts_total")
+            recorder.observe("fastpod_container_restart_latency_seconds", time.time() - failed_at)
         self.events.emit(
             key,
             "container started",
             "Started",
-            f"Started container {name} again, after a back-off of {waited:g}s",
+            message,
             container=name,
             restart_count=restart_count,
-            backoff=f"{waited:g}s",
+            backoff=backoff,
             id=container_id[:12],
         )
         return None
