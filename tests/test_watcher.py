@@ -197,7 +197,7 @@ def test_an_editor_save_through_a_backup_file_ends_with_the_new_pod_only(
     (manifests / "web.yaml~").unlink()
     write_atomically(str(manifests / "marker.yaml"), pod_manifest("marker"))
     running.wait_for(lambda: pod_key("marker") in running.desired())
-    # the marker and web.yaml belong to different workers, whose log lines can reach the
+    # the marker and web.yaml may belong to different workers, whose log lines can reach the
     # test in either order: wait (with a deadline) for web's last decision to arrive
     new = str(manifests / "web.yaml")
     running.wait_for(lambda: running.events("pod added", pod=pod_key("web"))[-1]["source"] == new)
