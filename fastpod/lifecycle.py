@@ -35,6 +35,10 @@ class PodActions(msgspec.Struct, kw_only=True):
 
     kill_pod: bool = False
     create_sandbox: bool = False
+    sandbox_attempt: int = 0
+    """The attempt number of the sandbox to create: one past the pod's latest."""
+    sandbox_id: str = ""
+    """The ready sandbox to start containers in, when there is one to keep."""
     kill: list[str] = msgspec.field(default_factory=list)
     start: list[StartContainer] = msgspec.field(default_factory=list)
     remove: list[str] = msgspec.field(default_factory=list)
@@ -115,9 +119,10 @@ def compute_pod_actions(
             return actions
         actions.kill_pod = alive
         actions.create_sandbox = True
+        actions.sandbox_attempt = max((sandbox.attempt for sandbox in sandboxes), default=-1) + 1
         actions.start = [StartContainer(c, kind, _next_count(latest, c)) for c, kind in first]
         return actions
-    sandbox_id = ready[0].id
+    sandbox_id = actions.sandbox_id = ready[0].id
     actions.remove_sandboxes = [sandbox.id for sandbox in sandboxes if not sandbox.ready]
     for info in containers:
         if info.sandbox_id != sandbox_id and info.state != "exited":

@@ -77,8 +77,10 @@ def spec_of(pod: Pod, name: str) -> Container:
     raise KeyError(name)
 
 
-def sandbox(pod: Pod, sandbox_id: str = "s1", *, ready: bool = True) -> SandboxInfo:
-    return SandboxInfo(sandbox_id, sandbox_labels(pod), ready)
+def sandbox(
+    pod: Pod, sandbox_id: str = "s1", *, ready: bool = True, attempt: int = 0
+) -> SandboxInfo:
+    return SandboxInfo(sandbox_id, sandbox_labels(pod), ready, attempt=attempt)
 
 
 def container(
@@ -173,7 +175,7 @@ def test_a_running_pod_whose_containers_match_their_spec_needs_nothing(policy: s
 
     actions = compute(pod, [sandbox(pod)], [container(pod, "app"), container(pod, "web")])
 
-    assert actions == PodActions()
+    assert actions == PodActions(sandbox_id="s1")
 
 
 def test_created_containers_are_not_started_again() -> None:
@@ -183,7 +185,7 @@ def test_created_containers_are_not_started_again() -> None:
         pod, [sandbox(pod)], [container(pod, "app", "created"), container(pod, "web")]
     )
 
-    assert actions == PodActions()
+    assert actions == PodActions(sandbox_id="s1")
 
 
 def test_a_missing_container_in_a_ready_sandbox_is_started() -> None:
@@ -354,10 +356,12 @@ def test_init_containers_run_one_at_a_time_in_order(policy: str) -> None:
     ready = [sandbox(pod)]
 
     assert starts(compute(pod, ready, [])) == [("init0", "init", 0)]
-    assert compute(pod, ready, [container(pod, "init0", kind="init")]) == PodActions()
+    assert compute(pod, ready, [container(pod, "init0", kind="init")]) == PodActions(
+        sandbox_id="s1"
+    )
     assert starts(compute(pod, ready, init_done(pod, "init0"))) == [("init1", "init", 0)]
     running = [*init_done(pod, "init0"), container(pod, "init1", kind="init")]
-    assert compute(pod, ready, running) == PodActions()
+    assert compute(pod, ready, running) == PodActions(sandbox_id="s1")
 
 
 @pytest.mark.parametrize("policy", ["Always", "OnFailure", "Never"])
@@ -374,7 +378,7 @@ def test_init_containers_are_not_run_again_once_regular_containers_run() -> None
     pod = make_pod(INIT_CONTAINERS)
     running = [container(pod, "app"), container(pod, "web")]
 
-    assert compute(pod, [sandbox(pod)], running) == PodActions()
+    assert compute(pod, [sandbox(pod)], running) == PodActions(sandbox_id="s1")
 
 
 @pytest.mark.parametrize("policy", ["Always", "OnFailure"])
@@ -434,10 +438,12 @@ def test_a_sidecar_starts_first_and_the_next_init_container_once_it_runs(policy:
 
     assert starts(compute(pod, ready, [])) == [("side", "sidecar", 0)]
     assert starts(compute(pod, ready, [side])) == [("init1", "init", 0)]
-    assert compute(pod, ready, [side, container(pod, "init1", kind="init")]) == PodActions()
+    assert compute(pod, ready, [side, container(pod, "init1", kind="init")]) == PodActions(
+        sandbox_id="s1"
+    )
     done = [side, container(pod, "init1", "exited", exit_code=0, kind="init")]
     assert starts(compute(pod, ready, done)) == [("app", "regular", 0)]
-    assert compute(pod, ready, [*done, container(pod, "app")]) == PodActions()
+    assert compute(pod, ready, [*done, container(pod, "app")]) == PodActions(sandbox_id="s1")
 
 
 @pytest.mark.parametrize("policy", ["Always", "OnFailure", "Never"])
@@ -529,7 +535,7 @@ def test_a_running_container_whose_command_changed_is_kept() -> None:
         ),
     )
 
-    assert compute(changed, [sandbox(pod)], [running]) == PodActions()
+    assert compute(changed, [sandbox(pod)], [running]) == PodActions(sandbox_id="s1")
 
 
 def test_a_new_image_starts_the_back_off_over() -> None:
@@ -563,6 +569,29 @@ def test_a_sandbox_that_is_not_ready_is_replaced_and_restart_counts_continue() -
     assert actions.kill_pod
     assert actions.create_sandbox
     assert starts(actions) == [("app", "regular", 4), ("web", "regular", 1)]
+
+
+def test_a_new_sandbox_takes_the_attempt_after_the_latest_whatever_was_removed() -> None:
+    pod = make_pod(TWO_CONTAINERS)
+
+    first = compute(pod, [], [])
+    # attempt 0 was removed; attempt 1 died and is still there
+    replacement = compute(pod, [sandbox(pod, "s1", ready=False, attempt=1)], [])
+
+    assert first.sandbox_attempt == 0
+    assert replacement.create_sandbox
+    assert replacement.sandbox_attempt == 2
+
+
+def test_containers_start_in_the_ready_sandbox() -> None:
+    pod = make_pod(TWO_CONTAINERS)
+
+    actions = compute(pod, [sandbox(pod, "old", ready=False), sandbox(pod, "s7")], [])
+
+    assert not actions.create_sandbox
+    assert actions.sandbox_id == "s7"
+    assert actions.remove_sandboxes == ["old"]
+    assert starts(actions) == [("app", "regular", 0), ("web", "regular", 0)]
 
 
 def test_containers_left_from_a_removed_sandbox_keep_their_restart_counts() -> None:

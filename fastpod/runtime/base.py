@@ -37,6 +37,8 @@ class SandboxInfo(msgspec.Struct, frozen=True):
     labels: dict[str, str]
     ready: bool
     created: float = 0.0
+    attempt: int = 0
+    """Which of the pod's sandboxes this is, counting from 0 (its name carries it)."""
 
     @property
     def pod_uid(self) -> str:

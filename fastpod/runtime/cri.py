@@ -2,11 +2,14 @@
 calls it since Kubernetes 1.24.
 
 Sandboxes and containers are the runtime's own; the runtime writes the logs where the
-sandbox config says. Container deaths come from ``GetContainerEvents`` where the runtime
+sandbox config says. A pod's sync asks about its own sandboxes and containers by id
+(:mod:`fastpod.runtime.pod_index`): a listing filtered to one pod costs containerd as much
+as the whole node. Container deaths come from ``GetContainerEvents`` where the runtime
 has it (containerd 1.7 and later). Without it (containerd 1.6) each running container's
 process is watched through a pidfd (:mod:`fastpod.runtime.exits`), which reports a death
 at once, and fastpod's containers are listed every ``relist_period`` for what a pidfd
-cannot see; the pod loops' periodic resync heals anything missed either way.
+cannot see (a sandbox's death among them); the pod loops' periodic resync heals anything
+missed either way.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from fastpod.runtime.base import (
 from fastpod.runtime.cri_config import container_config, sandbox_config
 from fastpod.runtime.exits import ExitWatch
 from fastpod.runtime.labels import MANAGED_BY, POD_UID, sandbox_labels
+from fastpod.runtime.pod_index import PodIndex
 from fastpod.runtime.spec import RESTART_COUNT, ContainerSpec
 
 DEFAULT_ENDPOINT = "unix:///run/containerd/containerd.sock"
@@ -50,6 +54,9 @@ EXIT_CONFIRM_POLL = 0.002
 EXIT_CONFIRM_TRIES = 1000
 """How often, and how many times at most (2 s), a death seen through a pidfd is looked up
 until the runtime shows it."""
+
+FASTPOD_ONLY = {MANAGED_BY: "true"}
+"""The label selector of fastpod's sandboxes and containers."""
 
 _STATES: dict[int, ContainerState] = {
     cri.ContainerState.CONTAINER_CREATED: "created",
@@ -77,8 +84,14 @@ class CriRuntime:
         # CreateContainer wants the sandbox's config again: kept per sandbox while it exists
         self._sandboxes: dict[str, cri.PodSandboxConfig] = {}
         self._events: asyncio.Queue[RuntimeEvent] = asyncio.Queue()
+        self._index = PodIndex()
+        self._indexed = False
+        """The node's sandboxes and containers have been listed into the index once."""
+        self._index_lock = asyncio.Lock()
         self._pods: dict[str, str] = {}
         """Pod UID of each watched container."""
+        self._watching: set[str] = set()
+        """The containers watched, or about to be."""
         self._exits = ExitWatch(self._exited)
 
     def _stubs(self) -> tuple[api_pb2_grpc.RuntimeServiceStub, api_pb2_grpc.ImageServiceStub]:
@@ -106,6 +119,7 @@ class CriRuntime:
         )
         sandbox_id: str = reply.pod_sandbox_id
         self._sandboxes[sandbox_id] = config
+        self._index.add_sandbox(pod.metadata.uid or "", sandbox_id)
         return sandbox_id
 
     async def stop_pod_sandbox(self, sandbox_id: str) -> None:
@@ -118,6 +132,7 @@ class CriRuntime:
         request = cri.RemovePodSandboxRequest(pod_sandbox_id=sandbox_id)
         await self._call("RemovePodSandbox", runtime.RemovePodSandbox, request)
         self._sandboxes.pop(sandbox_id, None)
+        self._index.forget(sandbox_id)
 
     async def create_container(self, sandbox_id: str, pod: Pod, spec: ContainerSpec) -> str:
         runtime, _ = self._stubs()
@@ -138,29 +153,42 @@ class CriRuntime:
                 raise ImageMissing(f"CreateContainer {spec.name}: {error.details()}") from None
             raise _error("CreateContainer", error) from None
         container_id: str = reply.container_id
+        self._index.add_container(pod.metadata.uid or "", container_id, sandbox_id)
         return container_id
 
     async def start_container(self, container_id: str) -> None:
         runtime, _ = self._stubs()
         request = cri.StartContainerRequest(container_id=container_id)
         await self._call("StartContainer", runtime.StartContainer, request)
-        asyncio.get_running_loop().create_task(self._watch(container_id))
+        self._watch_soon(container_id)
+
+    def _watch_soon(self, container_id: str) -> None:
+        if container_id not in self._watching:
+            self._watching.add(container_id)
+            asyncio.get_running_loop().create_task(self._watch(container_id))
 
     async def _watch(self, container_id: str) -> None:
         """Watch a running container's process, so that its death is heard at once."""
-        if container_id in self._exits:
-            return
+        watching = False
+        try:
+            watching = await self._start_watch(container_id)
+        finally:
+            if not watching:
+                self._watching.discard(container_id)
+
+    async def _start_watch(self, container_id: str) -> bool:
+        """Whether the container's process is watched now; reports it dead if it is."""
         runtime, _ = self._stubs()
         request = cri.ContainerStatusRequest(container_id=container_id, verbose=True)
         try:
             reply = await runtime.ContainerStatus(request, timeout=CALL_TIMEOUT)
             pid = int(json.loads(reply.info.get("info", "{}")).get("pid", 0))
         except (grpc.aio.AioRpcError, ValueError):
-            return  # the relist will tell
+            return False  # the relist will tell
         uid = reply.status.labels.get(POD_UID, "")
         if reply.status.state != cri.ContainerState.CONTAINER_RUNNING or pid <= 0:
             self._events.put_nowait(RuntimeEvent(uid or None, "died"))
-            return
+            return False
         self._pods[container_id] = uid
         watched = self._exits.watch(container_id, pid)
         if watched != "watching":
@@ -168,8 +196,10 @@ class CriRuntime:
         if watched == "gone":
             # exited between the status and the watch
             self._events.put_nowait(RuntimeEvent(uid or None, "died"))
+        return watched == "watching"
 
     def _exited(self, container_id: str) -> None:
+        self._watching.discard(container_id)
         uid = self._pods.pop(container_id, "")
         asyncio.get_running_loop().create_task(self._report_exit(container_id, uid))
 
@@ -210,12 +240,15 @@ class CriRuntime:
         request = cri.RemoveContainerRequest(container_id=container_id)
         self._exits.forget(container_id)
         self._pods.pop(container_id, None)
+        self._watching.discard(container_id)
         for attempt in range(2):
             try:
                 await runtime.RemoveContainer(request, timeout=CALL_TIMEOUT)
+                self._index.forget(container_id)
                 return
             except grpc.aio.AioRpcError as error:
                 if error.code() == grpc.StatusCode.NOT_FOUND:
+                    self._index.forget(container_id)
                     return
                 if attempt > 0 or "to stop first" not in (error.details() or ""):
                     raise _error("RemoveContainer", error) from None
@@ -223,35 +256,65 @@ class CriRuntime:
             await self._until_not_running(container_id)
 
     async def list_pod_sandboxes(self, pod_uid: str | None = None) -> list[SandboxInfo]:
-        runtime, _ = self._stubs()
-        request = cri.ListPodSandboxRequest(
-            filter=cri.PodSandboxFilter(label_selector=_selector(pod_uid))
+        if pod_uid is None:
+            return [_sandbox_info(item) for item in await self._list_sandboxes()]
+        await self._index_ready()
+        statuses = await asyncio.gather(
+            *(self._sandbox_status(i) for i in self._index.sandboxes(pod_uid))
         )
-        reply = await self._call("ListPodSandbox", runtime.ListPodSandbox, request)
-        return [
-            SandboxInfo(
-                item.id,
-                dict(item.labels),
-                item.state == cri.PodSandboxState.SANDBOX_READY,
-                item.created_at / 1e9,
-            )
-            for item in reply.items
-        ]
+        return [status for status in statuses if status is not None]
 
     async def list_containers(self, pod_uid: str | None = None) -> list[ContainerInfo]:
-        runtime, _ = self._stubs()
-        request = cri.ListContainersRequest(
-            filter=cri.ContainerFilter(label_selector=_selector(pod_uid))
-        )
-        reply = await self._call("ListContainers", runtime.ListContainers, request)
-        statuses = await asyncio.gather(
-            *(self._status(item.id, item.pod_sandbox_id) for item in reply.containers)
-        )
-        for item in reply.containers:
-            if item.state == cri.ContainerState.CONTAINER_RUNNING and item.id not in self._exits:
-                # running since before this process (adopted): watch it too
-                asyncio.get_running_loop().create_task(self._watch(item.id))
+        if pod_uid is None:
+            ids = [(item.id, item.pod_sandbox_id) for item in await self._list_containers()]
+        else:
+            await self._index_ready()
+            ids = self._index.containers(pod_uid)
+        statuses = await asyncio.gather(*(self._status(i, sandbox_id) for i, sandbox_id in ids))
         return [status for status in statuses if status is not None]
+
+    async def _index_ready(self) -> None:
+        """List the node once into the index, before the first pod asks from it."""
+        if self._indexed:
+            return
+        async with self._index_lock:
+            if not self._indexed:
+                await self._list_sandboxes()
+                await self._list_containers()
+                self._indexed = True
+
+    async def _list_sandboxes(self) -> list[cri.PodSandbox]:
+        """fastpod's sandboxes on the node, each added to the index."""
+        runtime, _ = self._stubs()
+        request = cri.ListPodSandboxRequest(
+            filter=cri.PodSandboxFilter(label_selector=FASTPOD_ONLY)
+        )
+        reply = await self._call("ListPodSandbox", runtime.ListPodSandbox, request)
+        for item in reply.items:
+            self._index.add_sandbox(item.labels.get(POD_UID, ""), item.id)
+        return list(reply.items)
+
+    async def _list_containers(self) -> list[cri.Container]:
+        """fastpod's containers on the node, each added to the index."""
+        runtime, _ = self._stubs()
+        request = cri.ListContainersRequest(filter=cri.ContainerFilter(label_selector=FASTPOD_ONLY))
+        reply = await self._call("ListContainers", runtime.ListContainers, request)
+        for item in reply.containers:
+            self._index.add_container(item.labels.get(POD_UID, ""), item.id, item.pod_sandbox_id)
+        return list(reply.containers)
+
+    async def _sandbox_status(self, sandbox_id: str) -> SandboxInfo | None:
+        runtime, _ = self._stubs()
+        try:
+            reply = await runtime.PodSandboxStatus(
+                cri.PodSandboxStatusRequest(pod_sandbox_id=sandbox_id), timeout=CALL_TIMEOUT
+            )
+        except grpc.aio.AioRpcError as error:
+            if error.code() == grpc.StatusCode.NOT_FOUND:
+                self._index.forget(sandbox_id)
+                return None
+            raise _error("PodSandboxStatus", error) from None
+        return _sandbox_info(reply.status)
 
     async def _status(self, container_id: str, sandbox_id: str) -> ContainerInfo | None:
         runtime, _ = self._stubs()
@@ -261,10 +324,14 @@ class CriRuntime:
             )
         except grpc.aio.AioRpcError as error:
             if error.code() == grpc.StatusCode.NOT_FOUND:
-                return None  # removed between the listing and now
+                self._index.forget(container_id)
+                return None  # removed since it was listed
             raise _error("ContainerStatus", error) from None
         status = reply.status
         state = _STATES.get(status.state, "exited")
+        if state == "running":
+            # running since before this process (adopted), or just started: watched either way
+            self._watch_soon(container_id)
         return ContainerInfo(
             id=status.id,
             sandbox_id=sandbox_id,
@@ -345,22 +412,24 @@ class CriRuntime:
             relist.cancel()
 
     async def _relist(self, lost: bool) -> None:
-        """List fastpod's containers every period; report those whose state changed."""
-        runtime, _ = self._stubs()
-        listing = cri.ContainerFilter(label_selector=_selector(None))
-        request = cri.ListContainersRequest(filter=listing)
-        seen: dict[str, int] | None = None
+        """List fastpod's sandboxes and containers every period; report the pods whose
+        sandboxes or containers changed state, came or went."""
+        seen: dict[str, tuple[int, str]] | None = None
         while True:
-            reply = await self._call("ListContainers", runtime.ListContainers, request)
+            sandboxes, containers = await self._list_sandboxes(), await self._list_containers()
+            states: dict[str, tuple[int, str]] = {
+                i.id: (int(i.state), i.labels.get(POD_UID, "")) for i in sandboxes
+            }
+            states.update((i.id, (int(i.state), i.labels.get(POD_UID, ""))) for i in containers)
             if seen is None:
                 if lost:
                     self._events.put_nowait(RuntimeEvent(None, "events resumed"))
             else:
-                for item in reply.containers:
-                    if seen.get(item.id) != item.state:
-                        uid = item.labels.get(POD_UID) or None
-                        self._events.put_nowait(RuntimeEvent(uid, "state changed"))
-            seen = {item.id: item.state for item in reply.containers}
+                changed = {uid for i, (state, uid) in states.items() if seen.get(i) != (state, uid)}
+                changed.update(uid for i, (_, uid) in seen.items() if i not in states)
+                for uid in changed:
+                    self._events.put_nowait(RuntimeEvent(uid or None, "state changed"))
+            seen = states
             await asyncio.sleep(self.relist_period)
 
     async def close(self) -> None:
@@ -370,11 +439,15 @@ class CriRuntime:
                 await self._channel.close()
 
 
-def _selector(pod_uid: str | None) -> dict[str, str]:
-    selector = {MANAGED_BY: "true"}
-    if pod_uid is not None:
-        selector[POD_UID] = pod_uid
-    return selector
+def _sandbox_info(item: cri.PodSandbox | cri.PodSandboxStatus) -> SandboxInfo:
+    """A sandbox as listed or as its status says (the two messages share these fields)."""
+    return SandboxInfo(
+        item.id,
+        dict(item.labels),
+        item.state == cri.PodSandboxState.SANDBOX_READY,
+        item.created_at / 1e9,
+        item.metadata.attempt,
+    )
 
 
 def _unreachable(error: grpc.aio.AioRpcError) -> bool:

@@ -11,6 +11,7 @@ after the daemon restarts.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
 import json
 from collections.abc import AsyncIterator
@@ -73,6 +74,7 @@ class _Inspect(msgspec.Struct):
 
 class _Listed(msgspec.Struct):
     Id: str
+    Names: list[str] | None = None
     Labels: dict[str, str] | None = None
     State: str = ""
     Created: int = 0
@@ -216,7 +218,9 @@ class DockerRuntime:
 
     async def list_pod_sandboxes(self, pod_uid: str | None = None) -> list[SandboxInfo]:
         return [
-            SandboxInfo(item.Id, item.Labels or {}, item.State == "running", item.Created)
+            SandboxInfo(
+                item.Id, item.Labels or {}, item.State == "running", item.Created, _attempt(item)
+            )
             for item in await self._list("podsandbox", pod_uid)
         ]
 
@@ -308,6 +312,14 @@ class DockerRuntime:
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
+
+
+def _attempt(item: _Listed) -> int:
+    """The attempt a sandbox's name ends with (``k8s_POD_<name>_<ns>_<uid>_<attempt>``)."""
+    for name in item.Names or ():
+        with contextlib.suppress(ValueError):
+            return int(name.rpartition("_")[2])
+    return 0
 
 
 def _sandbox_of(labels: dict[str, str]) -> str:

@@ -12,6 +12,8 @@ import itertools
 import time
 from collections.abc import AsyncIterator
 
+import msgspec
+
 from fastpod.config import FakeLatencies
 from fastpod.model import Pod
 from fastpod.runtime.base import (
@@ -52,14 +54,14 @@ class FakeRuntime:
         await _pause(self.latencies.run_sandbox)
         sandbox_id = f"sandbox-{next(self._ids)}"
         labels = sandbox_labels(pod)
-        self.sandboxes[sandbox_id] = SandboxInfo(sandbox_id, labels, True, time.time())
+        self.sandboxes[sandbox_id] = SandboxInfo(sandbox_id, labels, True, time.time(), attempt)
         self._by_pod.setdefault(pod.metadata.uid or "", set()).add(sandbox_id)
         return sandbox_id
 
     async def stop_pod_sandbox(self, sandbox_id: str) -> None:
         await _pause(self.latencies.stop_container)
         sandbox = self._sandbox(sandbox_id)
-        self.sandboxes[sandbox_id] = SandboxInfo(sandbox_id, sandbox.labels, False, sandbox.created)
+        self.sandboxes[sandbox_id] = msgspec.structs.replace(sandbox, ready=False)
 
     async def remove_pod_sandbox(self, sandbox_id: str) -> None:
         await _pause(self.latencies.remove)

@@ -322,11 +322,10 @@ class PodRunner:
         self, key: str, pod: Pod, actions: PodActions, observed: Observed
     ) -> float | None:
         containers = observed.containers
-        uid = pod.metadata.uid or ""
         grace = _grace(pod)
         if actions.kill_pod:
             await self._kill_all(containers, grace)
-            for sandbox in await self.runtime.list_pod_sandboxes(uid):
+            for sandbox in observed.sandboxes:
                 if sandbox.ready:
                     await self.runtime.stop_pod_sandbox(sandbox.id)
         await asyncio.gather(*(self.runtime.stop_container(i, grace) for i in actions.kill))
@@ -344,21 +343,19 @@ class PodRunner:
                 container=name,
                 reason=reason,
             )
-        sandbox_id: str | None = None
+        sandbox_id = ""
         if actions.create_sandbox:
             if not actions.start:
                 return actions.retry_at
             if self.settings.prepare_host:
                 prepare_volumes(pod, self.settings.pod_context(pod))
                 self.pod_logs.create_pod_dir(pod)
-            attempt = len(await self.runtime.list_pod_sandboxes(uid))
             began = time.monotonic()
-            sandbox_id = await self.runtime.run_pod_sandbox(pod, attempt)
+            sandbox_id = await self.runtime.run_pod_sandbox(pod, actions.sandbox_attempt)
             recorder.observe("kubelet_run_podsandbox_duration_seconds", time.monotonic() - began)
         elif actions.start:
-            ready = [s for s in await self.runtime.list_pod_sandboxes(uid) if s.ready]
-            sandbox_id = ready[0].id if ready else None
-        if sandbox_id is None:
+            sandbox_id = actions.sandbox_id
+        if not sandbox_id:
             return actions.retry_at
         retry_at = actions.retry_at
         failures = dict(actions.restarts)

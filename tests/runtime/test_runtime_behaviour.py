@@ -124,6 +124,23 @@ def test_a_killed_container_is_restarted_with_the_next_restart_count(
     fastpod.wait_for_event("container exited", pod=pod_key("web"))
 
 
+def test_a_pod_whose_sandbox_dies_comes_back_in_a_new_sandbox_each_time(
+    engine: Engine, manifests: Path, fastpod: RunningFastpod
+) -> None:
+    (manifests / "web.yaml").write_bytes(manifest("web"))
+    killed: list[str] = []
+    for restarts in ("1", "2"):
+        wait_until(lambda: len(running(engine, "web")) == 1)
+        (sandbox,) = engine.sandboxes("web", ready_only=True)
+        os.kill(sandbox.pid, signal.SIGKILL)
+        killed.append(sandbox.id)
+        wait_until(lambda: [c.restart_count for c in running(engine, "web")] == [restarts])
+    wait_until(lambda: len(engine.sandboxes("web")) == 1)
+    (last,) = engine.sandboxes("web", ready_only=True)
+    assert last.id not in killed
+    assert len(running(engine, "web")) == 1
+
+
 def test_restart_policies_decide_which_exits_come_back(
     manifests: Path, fastpod: RunningFastpod
 ) -> None:
