@@ -1,6 +1,6 @@
 """Macro benchmarks of fastpod on containerd through the CRI, each beside a floor or a peer.
 
-    scripts/containerd-up && python -m bench.macro.cri          # restart, cold, relist
+    scripts/containerd-up && python -m bench.macro.cri      # restart, cold, relist, idle
     python -m bench.macro.cri restart --socket /run/other/containerd.sock --docker-samples 0
 
 - ``restart``: a container's process SIGKILLed from the host → its replacement running, from
@@ -13,10 +13,10 @@
 - ``cold``: 200 single-container pods from a cold manifest directory to all running on the
   CRI, beside the same CRI calls (RunPodSandbox, CreateContainer, StartContainer) made
   directly, all at once.
-- ``relist``: what the fallback relist of containerd 1.6 costs with 1,000 containers (100
-  sandboxes x 10): the wall time of one ``ListContainers`` filtered by
-  ``io.fastpod.managed=true`` and containerd's CPU per listing, and so per second at the
-  ``fast`` profile's 100 ms and the default 1 s.
+- ``relist`` and ``idle`` (:mod:`bench.macro.cri_relist`): what watching containerd costs —
+  one node-wide listing of 1,000 containers beside one pod's status calls, and the CPU a
+  node of 200 idle pods costs containerd and fastpod per second, at the default and the
+  ``fast`` profile, beside containerd's own with no fastpod.
 
 The raw calls send the very requests fastpod sends (its own ``sandbox_config`` and
 ``container_config`` of the same manifests), so a gap is fastpod's work, not a different
@@ -30,319 +30,46 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import json
 import os
 import shlex
 import shutil
 import signal
 import statistics
-import subprocess
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable
 
 import grpc
 import grpc.aio
-import psutil
 from cri_api.v1 import api_pb2 as cri_pb
-from cri_api.v1 import api_pb2_grpc as cri_grpc
 
 from bench.macro import docker as docker_bench
-from bench.macro.pipeline import NODE, Result, fastpod_command
-from fastpod.manifest.decode import decode_pod
-from fastpod.model import Pod, PodSource
-from fastpod.runtime.cri_config import container_config, pod_log_directory, sandbox_config
-from fastpod.runtime.labels import MANAGED_BY, POD_UID, sandbox_labels
-from fastpod.runtime.spec import PodContext, container_spec
+from bench.macro.cri_client import (
+    MANAGED,
+    RUNNING,
+    SETTLE,
+    SOCKET,
+    Cri,
+    Fastpod,
+    Options,
+    RawPod,
+    bounded,
+    raw_pod,
+    wait_running,
+    write_pods,
+)
+from bench.macro.cri_relist import scenario_idle, scenario_relist
+from bench.macro.pipeline import Result
+from fastpod.runtime.labels import POD_UID
 
-SOCKET = "/run/fastpod-containerd/containerd.sock"
-BUSYBOX = "fastpod.local/busybox:1.36"
-MANAGED = {MANAGED_BY: "true"}
-BENCH = {"io.fastpod.bench": "1"}
-RUNNING = cri_pb.ContainerState.CONTAINER_RUNNING
-TIMEOUT = 60.0
 FLOOR_POLL = 0.002
 """How often the floor's loop asks whether its container has died: the fastest a client
 can notice a death on containerd 1.6, which has no event stream."""
 OBSERVER_POLL = 0.02
 """How often the bench looks for fastpod's replacement (the figure comes from containerd's
 timestamps, not from when the bench sees it: slower polling only loads containerd less)."""
-SETTLE = 3.0
-"""Seconds to let containerd finish the removals before a timed phase (shims exiting,
-snapshots and network namespaces going away)."""
 GAP = 0.2
 """Pause between two kills, so that one restart's aftermath does not overlap the next."""
-GRPC_DEFAULT_MAX_RECEIVE = 4 << 20
-"""What a gRPC client accepts in one reply unless its channel says otherwise."""
-T = TypeVar("T")
-
-
-@dataclass
-class Options:
-    socket: str
-    samples: int | None
-    docker_samples: int | None
-    containers: int
-    per_sandbox: int
-    fastpod_args: list[str]
-
-
-# --- manifests, and the requests fastpod would send for them -------------------------------
-
-
-def pod_manifest(name: str, containers: int = 1) -> str:
-    entries = "".join(
-        f"""\
-  - name: {"main" if containers == 1 else f"c{index}"}
-    image: {BUSYBOX}
-    imagePullPolicy: Never
-    command: ["sleep", "3600"]
-"""
-        for index in range(containers)
-    )
-    return f"""\
-apiVersion: v1
-kind: Pod
-metadata:
-  name: {name}
-spec:
-  terminationGracePeriodSeconds: 2
-  containers:
-{entries}"""
-
-
-def write_pods(directory: str, count: int, prefix: str = "pod") -> None:
-    os.makedirs(directory, exist_ok=True)
-    for index in range(count):
-        with open(os.path.join(directory, f"{prefix}-{index:03d}.yaml"), "w") as file:
-            file.write(pod_manifest(f"{prefix}-{index:03d}"))
-
-
-@dataclass
-class RawPod:
-    """One pod as fastpod would send it to the CRI, for raw calls."""
-
-    pod: Pod
-    sandbox: cri_pb.PodSandboxConfig
-    context: PodContext
-    managed: bool
-
-    def container(self, index: int = 0, restart_count: int = 0) -> cri_pb.ContainerConfig:
-        container = (self.pod.spec.containers or [])[index]
-        spec = container_spec(self.pod, container, restart_count, "regular", self.context)
-        config = container_config(self.pod, spec, restart_count)
-        if not self.managed:
-            _unmanage(config.labels)
-        return config
-
-
-def raw_pod(name: str, logs: str, containers: int = 1, *, managed: bool = True) -> RawPod:
-    """``name``'s requests; without ``managed``, labelled ``io.fastpod.bench`` instead of
-    ``io.fastpod.managed``, so that a fastpod running beside them leaves them alone."""
-    data = pod_manifest(name, containers).encode()
-    pod = decode_pod(data, PodSource("file", f"/bench/{name}.yaml"), NODE).pod
-    os.makedirs(pod_log_directory(logs, pod), exist_ok=True)
-    context = PodContext("127.0.0.1", "127.0.0.1", "/nonexistent")
-    sandbox = sandbox_config(pod, 0, logs, sandbox_labels(pod))
-    if not managed:
-        _unmanage(sandbox.labels)
-    return RawPod(pod, sandbox, context, managed)
-
-
-def _unmanage(labels: Any) -> None:
-    del labels[MANAGED_BY]
-    labels.update(BENCH)
-
-
-# --- raw CRI calls ---------------------------------------------------------------------------
-
-
-class Cri:
-    """CRI v1 stubs on one ``grpc.aio`` channel to ``socket``."""
-
-    def __init__(self, socket: str) -> None:
-        self.socket = socket
-        self.channel = grpc.aio.insecure_channel(
-            f"unix://{socket}", options=[("grpc.max_receive_message_length", 256 << 20)]
-        )
-        self.runtime = cri_grpc.RuntimeServiceStub(self.channel)  # type: ignore[no-untyped-call]
-
-    async def version(self) -> str:
-        reply = await self.runtime.Version(cri_pb.VersionRequest(), timeout=5)
-        return f"{reply.runtime_name} {reply.runtime_version}"
-
-    async def run_sandbox(self, config: cri_pb.PodSandboxConfig) -> str:
-        reply = await self.runtime.RunPodSandbox(
-            cri_pb.RunPodSandboxRequest(config=config), timeout=TIMEOUT
-        )
-        return str(reply.pod_sandbox_id)
-
-    async def create_start(
-        self, sandbox_id: str, sandbox: cri_pb.PodSandboxConfig, config: cri_pb.ContainerConfig
-    ) -> str:
-        created = await self.runtime.CreateContainer(
-            cri_pb.CreateContainerRequest(
-                pod_sandbox_id=sandbox_id, config=config, sandbox_config=sandbox
-            ),
-            timeout=TIMEOUT,
-        )
-        await self.runtime.StartContainer(
-            cri_pb.StartContainerRequest(container_id=created.container_id), timeout=TIMEOUT
-        )
-        return str(created.container_id)
-
-    async def status(self, container_id: str, verbose: bool = False) -> Any:
-        return await self.runtime.ContainerStatus(
-            cri_pb.ContainerStatusRequest(container_id=container_id, verbose=verbose),
-            timeout=TIMEOUT,
-        )
-
-    async def pid(self, container_id: str) -> int:
-        reply = await self.status(container_id, verbose=True)
-        return int(json.loads(reply.info["info"])["pid"])
-
-    async def containers(
-        self, selector: dict[str, str], running_only: bool = False
-    ) -> list[cri_pb.Container]:
-        listing = cri_pb.ContainerFilter(label_selector=selector)
-        if running_only:
-            listing.state.state = RUNNING
-        reply = await self.runtime.ListContainers(
-            cri_pb.ListContainersRequest(filter=listing), timeout=TIMEOUT
-        )
-        return list(reply.containers)
-
-    async def remove_all(self) -> None:
-        """Stop and remove every sandbox fastpod manages or the bench made (and so their
-        containers)."""
-        limit = asyncio.Semaphore(16)
-
-        async def remove(sandbox_id: str) -> None:
-            async with limit:
-                with contextlib.suppress(grpc.aio.AioRpcError):
-                    await self.runtime.StopPodSandbox(
-                        cri_pb.StopPodSandboxRequest(pod_sandbox_id=sandbox_id), timeout=TIMEOUT
-                    )
-                    await self.runtime.RemovePodSandbox(
-                        cri_pb.RemovePodSandboxRequest(pod_sandbox_id=sandbox_id), timeout=TIMEOUT
-                    )
-
-        for _ in range(10):
-            items = [
-                item
-                for selector in (MANAGED, BENCH)
-                for item in (
-                    await self.runtime.ListPodSandbox(
-                        cri_pb.ListPodSandboxRequest(
-                            filter=cri_pb.PodSandboxFilter(label_selector=selector)
-                        ),
-                        timeout=TIMEOUT,
-                    )
-                ).items
-            ]
-            if not items:
-                return
-            await asyncio.gather(*(remove(item.id) for item in items))
-        raise RuntimeError(f"fastpod sandboxes remain in the containerd on {self.socket}")
-
-    async def close(self) -> None:
-        await self.channel.close()
-
-
-async def bounded(limit: int, calls: Iterable[Awaitable[T]]) -> list[T]:
-    """Await ``calls`` with at most ``limit`` of them at a time."""
-    semaphore = asyncio.Semaphore(limit)
-
-    async def one(call: Awaitable[T]) -> T:
-        async with semaphore:
-            return await call
-
-    return await asyncio.gather(*(one(call) for call in calls))
-
-
-async def wait_running(cri: Cri, count: int, poll: float, timeout: float = 300) -> None:
-    """Until ``count`` containers fastpod manages run."""
-    deadline = time.monotonic() + timeout
-    while len(await cri.containers(MANAGED, running_only=True)) < count:
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{count} containers did not come up within {timeout:g} s")
-        await asyncio.sleep(poll)
-
-
-def containerd_process(socket: str) -> psutil.Process:
-    """The containerd serving ``socket``: by scripts/containerd-up's pid file, else by the
-    process listening on the socket."""
-    with contextlib.suppress(OSError, ValueError, psutil.Error):
-        with open(os.path.join(os.path.dirname(socket), "containerd.pid")) as file:
-            process = psutil.Process(int(file.read().strip()))
-        if process.name() == "containerd":
-            return process
-    for connection in psutil.net_connections(kind="unix"):
-        if str(connection.laddr) == socket and connection.pid:
-            return psutil.Process(connection.pid)
-    raise RuntimeError(f"no containerd process found for {socket}")
-
-
-def cpu_seconds(process: psutil.Process) -> float:
-    """CPU time of every thread of ``process``: from the scheduler's nanosecond counters
-    where /proc has them (psutil's counters are in 10 ms ticks, too coarse for one
-    listing), else from psutil."""
-    try:
-        total = 0
-        tasks = f"/proc/{process.pid}/task"
-        for task in os.listdir(tasks):
-            with contextlib.suppress(FileNotFoundError), open(f"{tasks}/{task}/schedstat") as file:
-                total += int(file.read().split()[0])
-        return total / 1e9
-    except OSError:
-        times = process.cpu_times()
-        return float(times.user + times.system)
-
-
-# --- fastpod ---------------------------------------------------------------------------------
-
-
-class Fastpod:
-    """``fastpod run --runtime cri`` over a directory, until stopped; its log in ``root``."""
-
-    def __init__(self, options: Options, directory: str, root: str, name: str) -> None:
-        self.log_path = os.path.join(root, f"fastpod-{name}.log")
-        self._log = open(self.log_path, "wb")  # noqa: SIM115 (closed in stop)
-        self.process = subprocess.Popen(
-            fastpod_command(
-                "cri",
-                directory,
-                "--container-runtime-endpoint",
-                f"unix://{options.socket}",
-                "--root-dir",
-                os.path.join(root, "root"),
-                "--pod-logs-dir",
-                os.path.join(root, "logs", "pods"),
-                "--log-format",
-                "json",
-                *options.fastpod_args,
-            ),
-            stderr=self._log,
-        )
-
-    def check(self) -> None:
-        if self.process.poll() is not None:
-            raise RuntimeError(
-                f"fastpod exited with {self.process.returncode}; see {self.log_path}"
-            )
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self._log.close()
 
 
 # --- restart ---------------------------------------------------------------------------------
@@ -584,117 +311,13 @@ async def scenario_cold(cri: Cri, options: Options, root: str) -> list[Result]:
     ]
 
 
-# --- relist ----------------------------------------------------------------------------------
-
-
-async def _listings(
-    cri: Cri, selector: dict[str, str], count: int, containerd: psutil.Process
-) -> tuple[list[float], float, float, int]:
-    """``count`` listings one after another: their wall times, containerd's CPU and this
-    process's CPU per listing (s), and the reply's size (bytes)."""
-    request = cri_pb.ListContainersRequest(filter=cri_pb.ContainerFilter(label_selector=selector))
-    reply = await cri.runtime.ListContainers(request, timeout=TIMEOUT)  # warm
-    walls = []
-    server, client = cpu_seconds(containerd), time.process_time()
-    for _ in range(count):
-        started = time.perf_counter()
-        reply = await cri.runtime.ListContainers(request, timeout=TIMEOUT)
-        walls.append(time.perf_counter() - started)
-    server = (cpu_seconds(containerd) - server) / count
-    client = (time.process_time() - client) / count
-    return walls, server, client, reply.ByteSize()
-
-
-async def scenario_relist(cri: Cri, options: Options, root: str) -> list[Result]:
-    listings = options.samples or 20
-    per_sandbox = max(1, options.per_sandbox)
-    sandboxes = -(-options.containers // per_sandbox)
-    total = sandboxes * per_sandbox
-    containerd = containerd_process(cri.socket)
-    await cri.remove_all()
-    logs = os.path.join(root, "raw-logs")
-    try:
-        pods = [raw_pod(f"relist-{index:04d}", logs, per_sandbox) for index in range(sandboxes)]
-
-        async def fill(pod: RawPod) -> None:
-            sandbox_id = await cri.run_sandbox(pod.sandbox)
-            for index in range(per_sandbox):
-                await cri.create_start(sandbox_id, pod.sandbox, pod.container(index))
-
-        began = time.perf_counter()
-        await bounded(8, (fill(pod) for pod in pods))
-        listed = len(await cri.containers(MANAGED, running_only=True))
-        if listed != total:
-            raise RuntimeError(f"{listed} containers run, not {total}")
-        print(
-            f"# relist: {sandboxes} sandboxes x {per_sandbox} containers running "
-            f"(set up in {time.perf_counter() - began:.0f} s); containerd pid {containerd.pid}",
-            flush=True,
-        )
-        await asyncio.sleep(2.0)
-        walls, server, client, size = await _listings(cri, MANAGED, listings, containerd)
-        # what each pod's sync asks (fastpod's list_containers(uid)): containerd 1.6
-        # converts every container it has before it filters, so this too grows with the node
-        one_pod = {**MANAGED, POD_UID: pods[0].pod.metadata.uid or ""}
-        pod_walls, pod_server, _, _ = await _listings(cri, one_pod, listings, containerd)
-    finally:
-        await cri.remove_all()
-    print(
-        f"# relist: one reply of {total:,} containers is {size / 1024:.0f} KiB: a gRPC channel's "
-        f"default 4 MiB limit on a received message is reached at about "
-        f"{GRPC_DEFAULT_MAX_RECEIVE * total // max(size, 1):,} such containers",
-        flush=True,
-    )
-    return [
-        Result(
-            f"relist: ListContainers, {total:,} containers, p50",
-            statistics.median(walls) * 1000,
-            "ms",
-            f"one pod's ListContainers ({per_sandbox}), p50",
-            statistics.median(pod_walls) * 1000,
-            "(informative)",
-        ),
-        Result(
-            f"relist: containerd CPU per listing of {total:,}",
-            server * 1000,
-            "ms",
-            "per listing of one pod's",
-            pod_server * 1000,
-            "(informative)",
-        ),
-        Result(
-            f"relist: client CPU per listing of {total:,}",
-            client * 1000,
-            "ms",
-            "containerd CPU per listing",
-            server * 1000,
-            "(informative)",
-        ),
-        Result(
-            "relist every 100 ms (fast): containerd CPU/s",
-            server * 10 * 1000,
-            "ms",
-            "relist every 1 s (default): CPU/s",
-            server * 1000,
-            "per worker (each lists all)",
-        ),
-        Result(
-            f"est. {total:,} pods' syncs, resync 1 s (fast): CPU/s",
-            pod_server * total * 1000,
-            "ms",
-            "resync 10 s (default): CPU/s",
-            pod_server * total / 10 * 1000,
-            "(ListContainers(uid) alone, lower bound)",
-        ),
-    ]
-
-
 # --- main ------------------------------------------------------------------------------------
 
 SCENARIOS: dict[str, Callable[[Cri, Options, str], Awaitable[list[Result]]]] = {
     "restart": scenario_restart,
     "cold": scenario_cold,
     "relist": scenario_relist,
+    "idle": scenario_idle,
 }
 
 
@@ -705,7 +328,7 @@ def main() -> None:
     parser.add_argument(
         "--samples",
         type=int,
-        help="restart: pods, one restart each (50); cold: pods (200); relist: listings (20)",
+        help="restart: pods, one restart each (50); cold, idle: pods (200); relist: calls (20)",
     )
     parser.add_argument(
         "--docker-samples",
