@@ -15,6 +15,7 @@ from typing import Literal
 import msgspec
 
 from fastpod import logs
+from fastpod.metrics import recorder
 
 EventType = Literal["Normal", "Warning"]
 RING_SIZE = 1024
@@ -70,6 +71,19 @@ class PodEvents:
             level = "info" if event_type == "Normal" else "warning"
         logs.emit(event, level=level, pod=pod_key, **fields)
         self.record(pod_key, event_reason, message, event_type)
+
+    def runtime_failed(self, pod_key: str, error: Exception) -> None:
+        """A runtime call for the pod failed: the kubelet's ``FailedSync``, and counted."""
+        recorder.count("fastpod_runtime_call_errors_total")
+        self.emit(
+            pod_key,
+            "runtime call failed",
+            "FailedSync",
+            str(error),
+            "Warning",
+            level="error",
+            error=str(error),
+        )
 
 
 def _rfc3339(moment: float) -> str:

@@ -9,7 +9,6 @@ successor with the same name starts (the kubelet's ``allowStaticPodStart``).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import sys
 import time
@@ -23,11 +22,12 @@ from fastpod.metrics import recorder
 from fastpod.model import Pod
 from fastpod.runtime.base import ContainerInfo, Runtime, RuntimeCallError, RuntimeUnavailable
 from fastpod.runtime.spec import PodContext, unsupported
-from fastpod.runtime.volumes import VolumeError, prepare_volumes, remove_volumes
+from fastpod.runtime.volumes import VolumeError, prepare_volumes
 from fastpod.status.compute import Observed
 from fastpod.worker.containers import ContainerStarter
 from fastpod.worker.desired import PodChange
 from fastpod.worker.events import PodEvents
+from fastpod.worker.teardown import PodTeardown
 from fastpod.worker.wakeup import Wakeup
 
 MINIMUM_GRACE_PERIOD = 2.0
@@ -127,6 +127,7 @@ class PodRunner:
         self.starter = ContainerStarter(runtime, self.settings, self.crash_backoff, self.events)
         self.image_backoff = self.starter.image_backoff
         self.pod_logs = self.starter.pod_logs
+        self.teardown = PodTeardown(runtime, self.settings, self.starter, self.events)
         self.runtime_problem: str | None = None
         """Why the runtime cannot be reached, while it cannot."""
         self._syncing = asyncio.Event()
@@ -179,17 +180,32 @@ class PodRunner:
     async def remove_orphans(
         self, is_desired: Callable[[str, str], bool], owns: Callable[[str], bool]
     ) -> None:
-        """Stop what runs for pods this worker owns that no source wants any more.
+        """Stop what runs for pods this worker owns that no source wants any more, trying
+        again every resync period until the runtime has let it all go.
 
         Pods under a loop are that loop's business; the others are checked again just before
         they are stopped, so a pod wanted again meanwhile is left alone.
         """
-        for sandbox in await self.runtime.list_pod_sandboxes():
+        while not await self._remove_orphans_once(is_desired, owns):
+            await asyncio.sleep(self.settings.resync_period)
+
+    async def _remove_orphans_once(
+        self, is_desired: Callable[[str, str], bool], owns: Callable[[str], bool]
+    ) -> bool:
+        try:
+            sandboxes = await self.runtime.list_pod_sandboxes()
+        except RuntimeCallError as error:
+            recorder.count("fastpod_runtime_call_errors_total")
+            logs.emit("orphans not listed", level="error", error=str(error))
+            return False
+        removed = True
+        for sandbox in sandboxes:
             key, uid = sandbox.pod_key, sandbox.pod_uid
             if not owns(key) or key in self.workers or is_desired(key, uid):
                 continue
             logs.emit("orphan pod removed", pod=key, uid=uid)
-            await self._remove_pod(key, uid, MINIMUM_GRACE_PERIOD)
+            removed = await self.teardown.remove_pod(key, uid, MINIMUM_GRACE_PERIOD) and removed
+        return removed
 
     async def close(self) -> None:
         """Stop every loop; the pods keep running, as the kubelet leaves them."""
@@ -208,9 +224,13 @@ class PodRunner:
                 if running is not None and (
                     desired is None or desired.metadata.uid != running.metadata.uid
                 ):
+                    uid = running.metadata.uid or ""
+                    if not await self.teardown.remove_pod(worker.key, uid, _grace(running)):
+                        # still the running pod: the stop is retried, as a failed sync is
+                        await self._sleep(worker, None)
+                        continue
                     if desired is not None:
                         recorder.count("kubelet_restarted_pods_total", static="true")
-                    await self._remove_pod(worker.key, running.metadata.uid or "", _grace(running))
                     worker.running = None
                     worker.exits_logged = None
                     worker.observed = None
@@ -272,9 +292,9 @@ class PodRunner:
             return retry_at
         except RuntimeUnavailable as error:
             self.runtime_problem = str(error)
-            self._runtime_failed(worker.key, error)
+            self.events.runtime_failed(worker.key, error)
         except RuntimeCallError as error:
-            self._runtime_failed(worker.key, error)
+            self.events.runtime_failed(worker.key, error)
         except VolumeError as error:
             if worker.observed is not None:
                 worker.observed.messages[""] = str(error)
@@ -295,18 +315,6 @@ class PodRunner:
             )
         return None
 
-    def _runtime_failed(self, key: str, error: RuntimeCallError) -> None:
-        recorder.count("fastpod_runtime_call_errors_total")
-        self.events.emit(
-            key,
-            "runtime call failed",
-            "FailedSync",
-            str(error),
-            "Warning",
-            level="error",
-            error=str(error),
-        )
-
     def _note_running(self, worker: PodWorker, containers: list[ContainerInfo], now: float) -> None:
         """Count the pod as started the first time all its regular containers run."""
         pod = worker.running
@@ -324,7 +332,7 @@ class PodRunner:
         containers = observed.containers
         grace = _grace(pod)
         if actions.kill_pod:
-            await self._kill_all(containers, grace)
+            await self.teardown.kill_all(containers, grace)
             for sandbox in observed.sandboxes:
                 if sandbox.ready:
                     await self.runtime.stop_pod_sandbox(sandbox.id)
@@ -332,7 +340,7 @@ class PodRunner:
         for container_id in actions.remove:
             await self.runtime.remove_container(container_id)
         for old_sandbox in actions.remove_sandboxes:
-            await self._remove_sandbox(old_sandbox, containers)
+            await self.teardown.remove_sandbox(old_sandbox, containers)
         for name, reason in actions.waiting.items():
             self.events.emit(
                 key,
@@ -387,45 +395,3 @@ class PodRunner:
                     reason=reason,
                     restart_count=info.restart_count,
                 )
-
-    async def _kill_all(self, containers: list[ContainerInfo], grace: float) -> None:
-        alive = [info for info in containers if info.state != "exited"]
-        # main containers first, in parallel; sidecars after them, as the kubelet orders it
-        for kinds in (("regular", "init"), ("sidecar",)):
-            await asyncio.gather(
-                *(
-                    self.runtime.stop_container(info.id, grace)
-                    for info in alive
-                    if info.kind in kinds
-                )
-            )
-
-    async def _remove_pod(self, key: str, uid: str, grace: float) -> None:
-        """Stop and remove what runs for a pod, then its volumes, log links and back-offs."""
-        await self._stop_uid(key, uid, grace)
-        remove_volumes(self.settings.volumes_dir(uid))
-        namespace, _, name = key.partition("/")
-        self.pod_logs.remove(namespace, name, uid)
-        self.crash_backoff.forget(f"{uid}_")
-        self.image_backoff.forget(f"{uid}_")
-
-    async def _stop_uid(self, key: str, uid: str, grace: float) -> None:
-        try:
-            containers = await self.runtime.list_containers(uid)
-            await self._kill_all(containers, grace)
-            for info in containers:
-                await self.runtime.remove_container(info.id)
-            for sandbox in await self.runtime.list_pod_sandboxes(uid):
-                await self.runtime.stop_pod_sandbox(sandbox.id)
-                await self.runtime.remove_pod_sandbox(sandbox.id)
-        except RuntimeCallError as error:
-            self._runtime_failed(key, error)
-            return
-        self.events.emit(key, "pod stopped", "Killing", f"Stopped pod {key} ({uid})", uid=uid)
-
-    async def _remove_sandbox(self, sandbox_id: str, containers: list[ContainerInfo]) -> None:
-        for info in containers:
-            if info.sandbox_id == sandbox_id and info.state == "exited":
-                with contextlib.suppress(RuntimeCallError):
-                    await self.runtime.remove_container(info.id)
-        await self.runtime.remove_pod_sandbox(sandbox_id)

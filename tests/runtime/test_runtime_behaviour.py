@@ -134,7 +134,7 @@ def test_a_pod_whose_sandbox_dies_comes_back_in_a_new_sandbox_each_time(
         (sandbox,) = engine.sandboxes("web", ready_only=True)
         os.kill(sandbox.pid, signal.SIGKILL)
         killed.append(sandbox.id)
-        wait_until(lambda: [c.restart_count for c in running(engine, "web")] == [restarts])
+        wait_until(lambda n=restarts: [c.restart_count for c in running(engine, "web")] == [n])
     wait_until(lambda: len(engine.sandboxes("web")) == 1)
     (last,) = engine.sandboxes("web", ready_only=True)
     assert last.id not in killed

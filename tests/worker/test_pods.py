@@ -833,6 +833,82 @@ def test_a_failure_does_not_block_the_removal_of_the_same_pod(
     run(scenario)
 
 
+def test_a_removed_pod_whose_stop_fails_is_stopped_again_until_it_is_gone(
+    settings: LifecycleSettings, captured_logs: LogCapture
+) -> None:
+    web = pod("web")
+    uid = web.metadata.uid or ""
+
+    async def scenario() -> None:
+        runtime = RecordingRuntime()
+        async with runner_on(runtime, settings) as runner:
+            runner.submit(added(web))
+            await eventually(lambda: running(runtime), "app running")
+            runtime.failing.add("stop_container")
+            runner.submit(removed(web))
+            await idle(runner)
+
+            assert runtime.sandboxes == {}
+            assert runtime.containers == {}
+
+    run(scenario)
+    (failure,) = captured_logs.records("runtime call failed")
+    assert "stop_container: injected failure" in failure["error"]
+    (stopped,) = captured_logs.records("pod stopped")
+    assert stopped["uid"] == uid
+
+
+def test_a_replacement_waits_until_the_old_pod_could_be_stopped(
+    settings: LifecycleSettings, captured_logs: LogCapture
+) -> None:
+    old = pod("web")
+    new = pod("web", image="busybox:1.37")
+
+    async def scenario() -> None:
+        runtime = RecordingRuntime()
+        async with runner_on(runtime, settings) as runner:
+            runner.submit(added(old))
+            await eventually(lambda: running(runtime), "old pod running")
+            runtime.failing.add("remove_pod_sandbox")
+            runner.submit(updated(new, old))
+            await eventually(lambda: running(runtime, uid=new.metadata.uid), "new pod running")
+
+            assert {sandbox.pod_uid for sandbox in runtime.sandboxes.values()} == {new.metadata.uid}
+            removed_old = max(
+                index
+                for index, call in enumerate(runtime.calls)
+                if call == ("end", "remove_pod_sandbox", old.metadata.uid)
+            )
+            started_new = runtime.calls.index(("begin", "run_pod_sandbox", new.metadata.uid))
+            assert removed_old < started_new
+
+    run(scenario)
+    assert len(captured_logs.records("runtime call failed")) == 1
+
+
+def test_orphans_whose_stop_fails_are_removed_on_a_later_try(
+    settings: LifecycleSettings, captured_logs: LogCapture
+) -> None:
+    orphan = pod("orphan")
+
+    async def scenario() -> None:
+        runtime = RecordingRuntime()
+        async with runner_on(runtime, settings) as before:
+            before.submit(added(orphan))
+            await eventually(lambda: running(runtime), "orphan running")
+
+        async with runner_on(runtime, settings) as runner:
+            runtime.failing.add("stop_pod_sandbox")
+            await asyncio.wait_for(runner.remove_orphans(lambda *_: False, lambda _: True), 5.0)
+
+            assert runtime.sandboxes == {}
+            assert runtime.containers == {}
+
+    run(scenario)
+    assert len(captured_logs.records("runtime call failed")) == 1
+    assert len(captured_logs.records("orphan pod removed")) == 2
+
+
 def test_runtime_events_wake_the_pod_without_waiting_for_the_resync(
     settings: LifecycleSettings,
 ) -> None:

@@ -1,0 +1,86 @@
+"""Stopping a pod and removing what it leaves: its containers, its sandboxes, then its
+volumes, log links and back-offs.
+
+The pod loop (:mod:`fastpod.worker.pods`) and the orphan sweep decide what to stop; this
+carries it out. After a failed runtime call the pod's files stay where they are and the
+caller tries again later: its containers may still be using them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import TYPE_CHECKING
+
+from fastpod.runtime.base import ContainerInfo, Runtime, RuntimeCallError
+from fastpod.runtime.volumes import remove_volumes
+from fastpod.worker.containers import ContainerStarter
+from fastpod.worker.events import PodEvents
+
+if TYPE_CHECKING:
+    from fastpod.worker.pods import LifecycleSettings
+
+
+class PodTeardown:
+    """Stops pods and removes what they leave, for the pod loops of one worker."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        settings: LifecycleSettings,
+        starter: ContainerStarter,
+        events: PodEvents,
+    ) -> None:
+        self.runtime = runtime
+        self.settings = settings
+        self.starter = starter
+        self.events = events
+
+    async def kill_all(self, containers: list[ContainerInfo], grace: float) -> None:
+        """Stop the containers that have not exited: main containers first, in parallel,
+        then the sidecars, as the kubelet orders it."""
+        alive = [info for info in containers if info.state != "exited"]
+        for kinds in (("regular", "init"), ("sidecar",)):
+            await asyncio.gather(
+                *(
+                    self.runtime.stop_container(info.id, grace)
+                    for info in alive
+                    if info.kind in kinds
+                )
+            )
+
+    async def remove_pod(self, key: str, uid: str, grace: float) -> bool:
+        """Stop and remove what runs for a pod, then its volumes, log links and back-offs;
+        whether that is done. After a failed runtime call the pod's files are kept: its
+        containers may still use them."""
+        if not await self._stop_pod(key, uid, grace):
+            return False
+        remove_volumes(self.settings.volumes_dir(uid))
+        namespace, _, name = key.partition("/")
+        self.starter.pod_logs.remove(namespace, name, uid)
+        self.starter.crash_backoff.forget(f"{uid}_")
+        self.starter.image_backoff.forget(f"{uid}_")
+        return True
+
+    async def _stop_pod(self, key: str, uid: str, grace: float) -> bool:
+        try:
+            containers = await self.runtime.list_containers(uid)
+            await self.kill_all(containers, grace)
+            for info in containers:
+                await self.runtime.remove_container(info.id)
+            for sandbox in await self.runtime.list_pod_sandboxes(uid):
+                await self.runtime.stop_pod_sandbox(sandbox.id)
+                await self.runtime.remove_pod_sandbox(sandbox.id)
+        except RuntimeCallError as error:
+            self.events.runtime_failed(key, error)
+            return False
+        self.events.emit(key, "pod stopped", "Killing", f"Stopped pod {key} ({uid})", uid=uid)
+        return True
+
+    async def remove_sandbox(self, sandbox_id: str, containers: list[ContainerInfo]) -> None:
+        """Remove a sandbox that is no longer ready, and its exited containers."""
+        for info in containers:
+            if info.sandbox_id == sandbox_id and info.state == "exited":
+                with contextlib.suppress(RuntimeCallError):
+                    await self.runtime.remove_container(info.id)
+        await self.runtime.remove_pod_sandbox(sandbox_id)
