@@ -5,11 +5,11 @@ Sandboxes and containers are the runtime's own; the runtime writes the logs wher
 sandbox config says. A pod's sync asks about its own sandboxes and containers by id
 (:mod:`fastpod.runtime.pod_index`): a listing filtered to one pod costs containerd as much
 as the whole node. Container deaths come from ``GetContainerEvents`` where the runtime
-has it (containerd 1.7 and later). Without it (containerd 1.6) each running container's
-process is watched through a pidfd (:mod:`fastpod.runtime.exits`), which reports a death
-at once, and fastpod's containers are listed every ``relist_period`` for what a pidfd
-cannot see (a sandbox's death among them); the pod loops' periodic resync heals anything
-missed either way.
+has it (containerd 1.7 and later), with a relist of the node every 5 minutes beside it.
+Without it (containerd 1.6) each running container's process is watched through a pidfd
+(:mod:`fastpod.runtime.exits`), which reports a death at once, and the node's sandboxes
+and containers are listed every ``relist_period`` for what a pidfd cannot see (a sandbox's
+death among them); the pod loops' periodic resync heals anything missed either way.
 """
 
 from __future__ import annotations
@@ -47,6 +47,9 @@ CALL_TIMEOUT = 120.0
 """Seconds one call may take (the kubelet's ``runtimeRequestTimeout``, 2 minutes)."""
 
 EVENTS_RETRY = 0.5
+EVENTED_RELIST_PERIOD = 300.0
+"""How often the node is relisted beside an event stream, to heal what a lost event would
+leave wrong (the kubelet's evented PLEG relists as often)."""
 MAX_REPLY = 1 << 30
 """The largest reply taken (the kubelet's CRI client allows 16 MiB; a node of 10,000
 containers lists more than that)."""
@@ -92,6 +95,8 @@ class CriRuntime:
         """Pod UID of each watched container."""
         self._watching: set[str] = set()
         """The containers watched, or about to be."""
+        self._event_stream = False
+        """The runtime streams container events (``GetContainerEvents``)."""
         self._exits = ExitWatch(self._exited)
 
     def _stubs(self) -> tuple[api_pb2_grpc.RuntimeServiceStub, api_pb2_grpc.ImageServiceStub]:
@@ -163,7 +168,7 @@ class CriRuntime:
         self._watch_soon(container_id)
 
     def _watch_soon(self, container_id: str) -> None:
-        if container_id not in self._watching:
+        if not self._event_stream and container_id not in self._watching:
             self._watching.add(container_id)
             asyncio.get_running_loop().create_task(self._watch(container_id))
 
@@ -373,47 +378,51 @@ class CriRuntime:
     async def events(self) -> AsyncIterator[RuntimeEvent]:
         lost = False
         while True:
+            loop = asyncio.get_running_loop()
+            relist = loop.create_task(self._relist(lost))
+            stream = loop.create_task(self._follow_event_stream())
             try:
-                async for event in self._stream_or_relist(lost):
-                    yield event
-                    lost = False
+                while True:
+                    for task in (relist, stream):
+                        if task.done():
+                            task.result()  # a failure of either is the loss of the events
+                    getter = asyncio.ensure_future(self._events.get())
+                    waited = {getter, relist} if stream.done() else {getter, relist, stream}
+                    await asyncio.wait(waited, return_when=asyncio.FIRST_COMPLETED)
+                    if getter.done():
+                        lost = False
+                        yield getter.result()
+                    else:
+                        getter.cancel()
             except RuntimeCallError:
                 pass
+            finally:
+                relist.cancel()
+                stream.cancel()
             lost = True
             await asyncio.sleep(EVENTS_RETRY)
 
-    async def _stream_or_relist(self, lost: bool) -> AsyncIterator[RuntimeEvent]:
+    async def _follow_event_stream(self) -> None:
+        """Report the runtime's container events; return at once if it has none."""
         runtime, _ = self._stubs()
         stream = runtime.GetContainerEvents(cri.GetEventsRequest())
         try:
             async for event in stream:
-                if lost:
-                    lost = False
-                    yield RuntimeEvent(None, "events resumed")
-                yield RuntimeEvent(event.pod_sandbox_status.metadata.uid or None, "container event")
+                # the stream tells every change: pidfds and a fast relist are not needed
+                self._event_stream = True
+                uid = event.pod_sandbox_status.metadata.uid or None
+                self._events.put_nowait(RuntimeEvent(uid, "container event"))
         except grpc.aio.AioRpcError as error:
+            self._event_stream = False
             if error.code() != grpc.StatusCode.UNIMPLEMENTED:
                 raise _error("GetContainerEvents", error) from None
         finally:
             stream.cancel()
-        # no event stream (containerd 1.6): the pidfds' deaths, and a relist beside them
-        relist = asyncio.get_running_loop().create_task(self._relist(lost))
-        try:
-            while True:
-                if relist.done():
-                    relist.result()  # the relist's failure is this stream's
-                getter = asyncio.ensure_future(self._events.get())
-                await asyncio.wait({getter, relist}, return_when=asyncio.FIRST_COMPLETED)
-                if getter.done():
-                    yield getter.result()
-                else:
-                    getter.cancel()
-        finally:
-            relist.cancel()
 
     async def _relist(self, lost: bool) -> None:
-        """List fastpod's sandboxes and containers every period; report the pods whose
-        sandboxes or containers changed state, came or went."""
+        """List fastpod's sandboxes and containers every period (with an event stream, every
+        :data:`EVENTED_RELIST_PERIOD`); report the pods whose sandboxes or containers
+        changed state, came or went, and after a loss, that anything may have."""
         seen: dict[str, tuple[int, str]] | None = None
         while True:
             sandboxes, containers = await self._list_sandboxes(), await self._list_containers()
@@ -430,7 +439,10 @@ class CriRuntime:
                 for uid in changed:
                     self._events.put_nowait(RuntimeEvent(uid or None, "state changed"))
             seen = states
-            await asyncio.sleep(self.relist_period)
+            period = self.relist_period
+            if self._event_stream:
+                period = max(period, EVENTED_RELIST_PERIOD)
+            await asyncio.sleep(period)
 
     async def close(self) -> None:
         self._exits.close()

@@ -1,0 +1,197 @@
+"""How container events reach fastpod from a CRI runtime that streams them.
+
+containerd 1.7 and later answer ``GetContainerEvents``; only containerd 1.6 can be installed
+here, and it does not (the real-containerd tests run the relist fallback). So this stream is
+served by a gRPC server speaking CRI v1 in the test, over a unix socket like the runtime's:
+the client code under test is fastpod's own CRI runtime, unchanged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import grpc
+import grpc.aio
+from cri_api.v1 import api_pb2 as cri_pb
+from cri_api.v1 import api_pb2_grpc as cri_grpc
+
+from fastpod.runtime.base import RuntimeEvent
+from fastpod.runtime.cri import CriRuntime
+from fastpod.runtime.labels import MANAGED_BY, POD_UID
+
+TIMEOUT = 5.0
+
+
+class StreamingRuntime(cri_grpc.RuntimeServiceServicer):
+    """A CRI runtime service with an event stream: each event put in ``events`` is sent
+    to every stream open; an exception put there ends the streams with that status."""
+
+    def __init__(self) -> None:
+        self.streams: list[asyncio.Queue[cri_pb.ContainerEventResponse | grpc.StatusCode]] = []
+        self.containers: list[cri_pb.Container] = []
+        self.opened = asyncio.Event()
+
+    def send(self, uid: str) -> None:
+        event = cri_pb.ContainerEventResponse(
+            container_id="c1",
+            container_event_type=cri_pb.ContainerEventType.CONTAINER_STOPPED_EVENT,
+            pod_sandbox_status=cri_pb.PodSandboxStatus(metadata=cri_pb.PodSandboxMetadata(uid=uid)),
+        )
+        for queue in self.streams:
+            queue.put_nowait(event)
+
+    def break_streams(self) -> None:
+        for queue in self.streams:
+            queue.put_nowait(grpc.StatusCode.UNAVAILABLE)
+        self.streams.clear()
+        self.opened.clear()
+
+    async def GetContainerEvents(
+        self, request: cri_pb.GetEventsRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> AsyncIterator[cri_pb.ContainerEventResponse]:
+        queue: asyncio.Queue[cri_pb.ContainerEventResponse | grpc.StatusCode] = asyncio.Queue()
+        self.streams.append(queue)
+        self.opened.set()
+        while True:
+            item = await queue.get()
+            if isinstance(item, grpc.StatusCode):
+                await context.abort(item, "the runtime went away")
+            yield item
+
+    async def ListPodSandbox(
+        self, request: cri_pb.ListPodSandboxRequest, context: Any
+    ) -> cri_pb.ListPodSandboxResponse:
+        return cri_pb.ListPodSandboxResponse()
+
+    async def ListContainers(
+        self, request: cri_pb.ListContainersRequest, context: Any
+    ) -> cri_pb.ListContainersResponse:
+        return cri_pb.ListContainersResponse(containers=self.containers)
+
+
+class EventlessRuntime(StreamingRuntime):
+    """containerd 1.6: ``GetContainerEvents`` is UNIMPLEMENTED."""
+
+    async def GetContainerEvents(  # type: ignore[override]
+        self, request: cri_pb.GetEventsRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> None:
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "unknown method GetContainerEvents")
+
+
+def container(uid: str, state: int) -> cri_pb.Container:
+    return cri_pb.Container(
+        id=f"container-of-{uid}",
+        pod_sandbox_id=f"sandbox-of-{uid}",
+        state=state,
+        labels={MANAGED_BY: "true", POD_UID: uid},
+    )
+
+
+def served(
+    service: StreamingRuntime,
+    tmp_path: Path,
+    scenario: Callable[[CriRuntime, AsyncIterator[RuntimeEvent]], Awaitable[None]],
+) -> None:
+    """Run ``scenario`` with fastpod's CRI runtime on ``service``, its events followed."""
+
+    async def main() -> None:
+        server = grpc.aio.server()
+        cri_grpc.add_RuntimeServiceServicer_to_server(service, server)
+        socket = tmp_path / "cri.sock"
+        server.add_insecure_port(f"unix://{socket}")
+        await server.start()
+        runtime = CriRuntime(f"unix://{socket}", str(tmp_path / "pods"), relist_period=0.05)
+        events = runtime.events()
+        try:
+            await scenario(runtime, events)
+        finally:
+            await events.aclose()
+            await runtime.close()
+            await server.stop(None)
+
+    asyncio.run(main())
+
+
+async def next_event(events: AsyncIterator[RuntimeEvent]) -> RuntimeEvent:
+    return await asyncio.wait_for(anext(events), TIMEOUT)
+
+
+def test_a_streamed_container_event_wakes_its_pod(tmp_path: Path) -> None:
+    service = StreamingRuntime()
+
+    async def scenario(runtime: CriRuntime, events: AsyncIterator[RuntimeEvent]) -> None:
+        pending = asyncio.ensure_future(next_event(events))
+        await asyncio.wait_for(service.opened.wait(), TIMEOUT)
+        service.send("uid-web")
+        assert await pending == RuntimeEvent("uid-web", "container event")
+        service.send("uid-api")
+        assert await next_event(events) == RuntimeEvent("uid-api", "container event")
+
+    served(service, tmp_path, scenario)
+
+
+def test_after_a_lost_stream_every_pod_is_woken_once_and_events_flow_again(
+    tmp_path: Path,
+) -> None:
+    service = StreamingRuntime()
+
+    async def scenario(runtime: CriRuntime, events: AsyncIterator[RuntimeEvent]) -> None:
+        pending = asyncio.ensure_future(next_event(events))
+        await asyncio.wait_for(service.opened.wait(), TIMEOUT)
+        service.send("uid-web")
+        assert await pending == RuntimeEvent("uid-web", "container event")
+
+        service.break_streams()
+        assert await next_event(events) == RuntimeEvent(None, "events resumed")
+        await asyncio.wait_for(service.opened.wait(), TIMEOUT)
+        service.send("uid-web")
+        assert await next_event(events) == RuntimeEvent("uid-web", "container event")
+
+    served(service, tmp_path, scenario)
+
+
+def test_without_an_event_stream_the_relist_reports_a_changed_container(tmp_path: Path) -> None:
+    service = EventlessRuntime()
+    service.containers = [container("uid-web", cri_pb.ContainerState.CONTAINER_RUNNING)]
+
+    async def scenario(runtime: CriRuntime, events: AsyncIterator[RuntimeEvent]) -> None:
+        pending = asyncio.ensure_future(next_event(events))
+        await asyncio.sleep(0.2)  # a few relists that see no change
+        assert not pending.done()
+        service.containers = [container("uid-web", cri_pb.ContainerState.CONTAINER_EXITED)]
+        assert await pending == RuntimeEvent("uid-web", "state changed")
+
+    served(service, tmp_path, scenario)
+
+
+def test_a_container_the_relist_finds_is_asked_about_by_its_pods_sync(tmp_path: Path) -> None:
+    class Statuses(EventlessRuntime):
+        async def ContainerStatus(
+            self, request: cri_pb.ContainerStatusRequest, context: Any
+        ) -> cri_pb.ContainerStatusResponse:
+            return cri_pb.ContainerStatusResponse(
+                status=cri_pb.ContainerStatus(
+                    id=request.container_id,
+                    state=cri_pb.ContainerState.CONTAINER_EXITED,
+                    labels={MANAGED_BY: "true", POD_UID: "uid-web"},
+                )
+            )
+
+    service = Statuses()
+
+    async def scenario(runtime: CriRuntime, events: AsyncIterator[RuntimeEvent]) -> None:
+        pending = asyncio.ensure_future(next_event(events))
+        assert await runtime.list_containers("uid-web") == []
+        await asyncio.sleep(0.2)  # a few relists of an empty node
+        # made by someone else (an earlier fastpod whose create timed out): the relist finds it
+        service.containers = [container("uid-web", cri_pb.ContainerState.CONTAINER_EXITED)]
+        assert await pending == RuntimeEvent("uid-web", "state changed")
+        (found,) = await runtime.list_containers("uid-web")
+        assert found.id == "container-of-uid-web"
+        assert found.sandbox_id == "sandbox-of-uid-web"
+        assert found.state == "exited"
+
+    served(service, tmp_path, scenario)
