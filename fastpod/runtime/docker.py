@@ -266,8 +266,11 @@ class DockerRuntime:
     async def pull_image(self, image: str) -> None:
         name, _, tag = image.rpartition(":") if ":" in image.rsplit("/", 1)[-1] else (image, "", "")
         query = f"fromImage={quote(name or image)}" + (f"&tag={quote(tag)}" if tag else "")
-        _, payload = await self._call("POST", f"/images/create?{query}")
-        # the Engine answers 200 and reports a failed pull inside the progress stream
+        status, payload = await self._call("POST", f"/images/create?{query}", ok=(200, 404, 500))
+        if status != 200:
+            # the registry refused or could not be reached: the Engine's message says which
+            raise ImageMissing(f"pulling {image}: {_message(payload)}")
+        # once the pull has begun, the Engine answers 200 and reports a failure in the stream
         for line in payload.splitlines():
             if b'"error"' in line:
                 raise ImageMissing(f"pulling {image}: {json.loads(line).get('error')}")

@@ -276,8 +276,9 @@ class PodRunner:
         began = time.monotonic()
         operation = "create" if worker.observed is None else "sync"
         try:
-            sandboxes = await self.runtime.list_pod_sandboxes(uid)
-            containers = await self.runtime.list_containers(uid)
+            sandboxes, containers = await asyncio.gather(
+                self.runtime.list_pod_sandboxes(uid), self.runtime.list_containers(uid)
+            )
             self._log_exits(worker, containers)
             now = time.time()
             actions = compute_pod_actions(pod, sandboxes, containers, self.crash_backoff, now)

@@ -367,6 +367,18 @@ def test_a_missing_image_with_pull_policy_never_waits_with_err_image_never_pull(
     assert running(engine, "absent") == []
 
 
+def test_an_image_that_cannot_be_pulled_fails_then_waits_with_image_pull_back_off(
+    engine: Engine, manifests: Path, fastpod: RunningFastpod
+) -> None:
+    # a registry on a port nothing listens on: refused at once, nothing leaves the machine
+    body = manifest("unpulled").replace(BUSYBOX.encode(), b"127.0.0.1:1/absent:1.0")
+    (manifests / "unpulled.yaml").write_bytes(body.replace(b"Never", b"IfNotPresent"))
+    failure = fastpod.wait_for_event("image pull failed", pod=pod_key("unpulled"))[0]
+    assert "127.0.0.1:1/absent:1.0" in failure["error"]
+    fastpod.wait_for_event("container waiting", pod=pod_key("unpulled"), reason="ImagePullBackOff")
+    assert running(engine, "unpulled") == []
+
+
 def test_random_edits_while_containers_crash_end_in_exactly_the_desired_containers(
     engine: Engine, manifests: Path, tmp_path: Path
 ) -> None:

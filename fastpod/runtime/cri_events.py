@@ -1,0 +1,195 @@
+"""How a CRI runtime's container starts and deaths reach fastpod, as runtime events.
+
+``GetContainerEvents`` where the runtime has it (containerd 1.7 and later), with a relist of
+the node every :data:`EVENTED_RELIST_PERIOD` beside it, as the kubelet's evented PLEG.
+Without it (containerd 1.6) each running container's process is watched through a pidfd
+(:mod:`fastpod.runtime.exits`), which tells a death at once, and the node's sandboxes and
+containers are listed every relist period for what a pidfd cannot see: a sandbox that died,
+a container made or removed by someone else. The pod loops' resync heals anything missed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import grpc
+from cri_api.v1 import api_pb2 as cri
+from cri_api.v1 import api_pb2_grpc
+
+from fastpod.runtime.base import RuntimeCallError, RuntimeEvent
+from fastpod.runtime.cri_calls import CALL_TIMEOUT, call_error
+from fastpod.runtime.exits import ExitWatch
+from fastpod.runtime.labels import POD_UID
+
+EVENTS_RETRY = 0.5
+"""Seconds between a lost stream or relist and the next try."""
+EVENTED_RELIST_PERIOD = 300.0
+"""How often the node is relisted beside an event stream, to heal what a lost event would
+leave wrong (the kubelet's evented PLEG relists as often)."""
+EXIT_CONFIRM_POLL = 0.002
+EXIT_CONFIRM_TRIES = 1000
+"""How often, and how many times at most (2 s), a death seen through a pidfd is looked up
+until the runtime shows it."""
+
+NodeListing = Callable[[], Awaitable[tuple[list[cri.PodSandbox], list[cri.Container]]]]
+"""Lists fastpod's sandboxes and containers on the node."""
+
+
+class CriEvents:
+    """The runtime events of one CRI runtime client: its stream, else pidfds and a relist."""
+
+    def __init__(
+        self,
+        runtime: Callable[[], api_pb2_grpc.RuntimeServiceStub],
+        list_node: NodeListing,
+        relist_period: float,
+    ) -> None:
+        self._runtime = runtime
+        self._list_node = list_node
+        self.relist_period = relist_period
+        self._events: asyncio.Queue[RuntimeEvent] = asyncio.Queue()
+        self._pods: dict[str, str] = {}
+        """Pod UID of each watched container."""
+        self._watching: set[str] = set()
+        """The containers watched, or about to be."""
+        self._event_stream = False
+        """The runtime streams container events (``GetContainerEvents``)."""
+        self._exits = ExitWatch(self._exited)
+
+    def watch_soon(self, container_id: str) -> None:
+        """Hear at once when this running container dies (unless the stream tells)."""
+        if not self._event_stream and container_id not in self._watching:
+            self._watching.add(container_id)
+            asyncio.get_running_loop().create_task(self._watch(container_id))
+
+    def forget(self, container_id: str) -> None:
+        """The container is being removed: its death is no news."""
+        self._exits.forget(container_id)
+        self._pods.pop(container_id, None)
+        self._watching.discard(container_id)
+
+    async def _watch(self, container_id: str) -> None:
+        watching = False
+        try:
+            watching = await self._start_watch(container_id)
+        finally:
+            if not watching:
+                self._watching.discard(container_id)
+
+    async def _start_watch(self, container_id: str) -> bool:
+        """Whether the container's process is watched now; reports it dead if it is."""
+        request = cri.ContainerStatusRequest(container_id=container_id, verbose=True)
+        try:
+            reply = await self._runtime().ContainerStatus(request, timeout=CALL_TIMEOUT)
+            pid = int(json.loads(reply.info.get("info", "{}")).get("pid", 0))
+        except (grpc.aio.AioRpcError, ValueError):
+            return False  # the relist will tell
+        uid = reply.status.labels.get(POD_UID, "")
+        if reply.status.state != cri.ContainerState.CONTAINER_RUNNING or pid <= 0:
+            self._events.put_nowait(RuntimeEvent(uid or None, "died"))
+            return False
+        self._pods[container_id] = uid
+        watched = self._exits.watch(container_id, pid)
+        if watched != "watching":
+            self._pods.pop(container_id, None)
+        if watched == "gone":
+            # exited between the status and the watch
+            self._events.put_nowait(RuntimeEvent(uid or None, "died"))
+        return watched == "watching"
+
+    def _exited(self, container_id: str) -> None:
+        self._watching.discard(container_id)
+        uid = self._pods.pop(container_id, "")
+        asyncio.get_running_loop().create_task(self._report_exit(container_id, uid))
+
+    async def _report_exit(self, container_id: str, uid: str) -> None:
+        """Report a death once the runtime shows it: a sync before that would see it run."""
+        await self.until_not_running(container_id)
+        self._events.put_nowait(RuntimeEvent(uid or None, "died"))
+
+    async def until_not_running(self, container_id: str) -> None:
+        """containerd 1.6 shows a container whose task has gone as running until it has
+        handled the exit (StopContainer returns at once then): wait for that, 2 s at most."""
+        request = cri.ContainerStatusRequest(container_id=container_id)
+        with contextlib.suppress(grpc.aio.AioRpcError):
+            for _ in range(EXIT_CONFIRM_TRIES):
+                reply = await self._runtime().ContainerStatus(request, timeout=CALL_TIMEOUT)
+                if reply.status.state != cri.ContainerState.CONTAINER_RUNNING:
+                    return
+                await asyncio.sleep(EXIT_CONFIRM_POLL)
+
+    async def events(self) -> AsyncIterator[RuntimeEvent]:
+        """The runtime's events until cancelled; ``RuntimeEvent(None, ...)`` once they
+        flow again after a loss."""
+        lost = False
+        while True:
+            loop = asyncio.get_running_loop()
+            relist = loop.create_task(self._relist(lost))
+            stream = loop.create_task(self._follow_event_stream())
+            try:
+                while True:
+                    for task in (relist, stream):
+                        if task.done():
+                            task.result()  # a failure of either is the loss of the events
+                    getter = asyncio.ensure_future(self._events.get())
+                    waited = {getter, relist} if stream.done() else {getter, relist, stream}
+                    await asyncio.wait(waited, return_when=asyncio.FIRST_COMPLETED)
+                    if getter.done():
+                        lost = False
+                        yield getter.result()
+                    else:
+                        getter.cancel()
+            except RuntimeCallError:
+                pass
+            finally:
+                relist.cancel()
+                stream.cancel()
+            lost = True
+            await asyncio.sleep(EVENTS_RETRY)
+
+    async def _follow_event_stream(self) -> None:
+        """Report the runtime's container events; return at once if it has none."""
+        stream = self._runtime().GetContainerEvents(cri.GetEventsRequest())
+        try:
+            async for event in stream:
+                # the stream tells every change: pidfds and a fast relist are not needed
+                self._event_stream = True
+                uid = event.pod_sandbox_status.metadata.uid or None
+                self._events.put_nowait(RuntimeEvent(uid, "container event"))
+        except grpc.aio.AioRpcError as error:
+            self._event_stream = False
+            if error.code() != grpc.StatusCode.UNIMPLEMENTED:
+                raise call_error("GetContainerEvents", error) from None
+        finally:
+            stream.cancel()
+
+    async def _relist(self, lost: bool) -> None:
+        """List the node every period; report the pods whose sandboxes or containers
+        changed state, came or went, and after a loss, that anything may have."""
+        seen: dict[str, tuple[int, str]] | None = None
+        while True:
+            sandboxes, containers = await self._list_node()
+            states: dict[str, tuple[int, str]] = {
+                i.id: (int(i.state), i.labels.get(POD_UID, "")) for i in sandboxes
+            }
+            states.update((i.id, (int(i.state), i.labels.get(POD_UID, ""))) for i in containers)
+            if seen is None:
+                if lost:
+                    self._events.put_nowait(RuntimeEvent(None, "events resumed"))
+            else:
+                changed = {uid for i, (state, uid) in states.items() if seen.get(i) != (state, uid)}
+                changed.update(uid for i, (_, uid) in seen.items() if i not in states)
+                for uid in changed:
+                    self._events.put_nowait(RuntimeEvent(uid or None, "state changed"))
+            seen = states
+            period = self.relist_period
+            if self._event_stream:
+                period = max(period, EVENTED_RELIST_PERIOD)
+            await asyncio.sleep(period)
+
+    def close(self) -> None:
+        """Stop watching processes."""
+        self._exits.close()
