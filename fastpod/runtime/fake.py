@@ -72,6 +72,8 @@ class FakeRuntime:
     async def create_container(self, sandbox_id: str, pod: Pod, spec: ContainerSpec) -> str:
         await _pause(self.latencies.create_container)
         self._sandbox(sandbox_id)
+        if self.images is not None and spec.image not in self.images:
+            raise ImageMissing(f"creating {spec.name}: no such image: {spec.image}")
         container_id = f"container-{next(self._ids)}"
         info = ContainerInfo(
             container_id, sandbox_id, spec.labels, "created", created=time.time(), image=spec.image

@@ -13,7 +13,7 @@ from fastpod.backoff import BackOff
 from fastpod.lifecycle import StartContainer, backoff_key, image_backoff_key, image_step
 from fastpod.metrics import recorder
 from fastpod.model import Container, Pod
-from fastpod.runtime.base import Runtime, RuntimeCallError
+from fastpod.runtime.base import ImageMissing, Runtime, RuntimeCallError
 from fastpod.runtime.podlogs import PodLogs
 from fastpod.runtime.spec import container_spec
 from fastpod.status.compute import Observed
@@ -52,10 +52,11 @@ class ContainerStarter:
         """Start one container; when its image is not to be had, when to try again."""
         container = start.container
         image = container.image or ""
-        if not await self._ensure_image(key, container, pod, image, observed):
-            now = time.time()
-            retry_at = self.image_backoff.waiting_until(image_backoff_key(pod, image), now, now)
-            return retry_at if retry_at is not None else time.time() + self.settings.resync_period
+        # a restart's image was there for the last start: it is looked for only if the
+        # create says it is gone (one call less on the way back from a crash)
+        image_known = start.restart_count > 0 and container.image_pull_policy != "Always"
+        if not image_known and not await self._ensure_image(key, container, pod, image, observed):
+            return self._image_retry(pod, image)
         restart_count = start.restart_count
         if self.settings.prepare_host:
             restart_count = max(
@@ -67,7 +68,14 @@ class ContainerStarter:
         name = container.name or ""
         kind = "init_container" if start.kind != "regular" else "container"
         try:
-            container_id = await self.runtime.create_container(sandbox_id, pod, spec)
+            try:
+                container_id = await self.runtime.create_container(sandbox_id, pod, spec)
+            except ImageMissing:
+                if not image_known:
+                    raise
+                if not await self._ensure_image(key, container, pod, image, observed):
+                    return self._image_retry(pod, image)
+                container_id = await self.runtime.create_container(sandbox_id, pod, spec)
             self.events.emit(
                 key,
                 "container created",
@@ -104,6 +112,12 @@ class ContainerStarter:
             id=container_id[:12],
         )
         return None
+
+    def _image_retry(self, pod: Pod, image: str) -> float:
+        """When to try again to start a container whose image is not to be had."""
+        now = time.time()
+        retry_at = self.image_backoff.waiting_until(image_backoff_key(pod, image), now, now)
+        return retry_at if retry_at is not None else now + self.settings.resync_period
 
     async def _ensure_image(
         self, key: str, container: Container, pod: Pod, image: str, observed: Observed

@@ -181,6 +181,14 @@ class Engine(ABC):
     def remove_all(self) -> None:
         """Remove every container and sandbox fastpod manages."""
 
+    @abstractmethod
+    def tag_image(self, image: str, name: str) -> None:
+        """Give the image ``image`` a second name."""
+
+    @abstractmethod
+    def untag_image(self, name: str) -> None:
+        """Take a name from its image (the image stays under its other names)."""
+
     def everything(self) -> set[str]:
         """The ids of every container and sandbox fastpod manages, whatever their state."""
         return {c.id for c in self.containers()} | {s.id for s in self.sandboxes()}
@@ -265,6 +273,12 @@ class DockerEngine(Engine):
 
     def remove_all(self) -> None:
         docker_engine.remove_all()
+
+    def tag_image(self, image: str, name: str) -> None:
+        docker_engine.docker("tag", image, name)
+
+    def untag_image(self, name: str) -> None:
+        docker_engine.docker("rmi", name)
 
     def close(self) -> None:
         pass  # every read is a docker CLI run of its own
@@ -401,6 +415,18 @@ class CriEngine(Engine):
 
     def remove_all(self) -> None:
         containerd_engine.remove_all(self.client)
+
+    def tag_image(self, image: str, name: str) -> None:
+        self._ctr("tag", "--force", image, name)
+
+    def untag_image(self, name: str) -> None:
+        self._ctr("rm", name)
+
+    def _ctr(self, *arguments: str) -> None:
+        """``ctr images ...`` in the namespace the CRI plugin keeps its images in."""
+        socket = containerd_engine.CONTAINERD_SOCKET
+        command = ["ctr", "-a", socket, "-n", "k8s.io", "images", *arguments]
+        subprocess.run(command, check=True, capture_output=True)
 
     def close(self) -> None:
         self.client.close()

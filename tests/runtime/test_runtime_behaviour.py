@@ -13,6 +13,7 @@ import os
 import random
 import signal
 import socket
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -377,6 +378,28 @@ def test_an_image_that_cannot_be_pulled_fails_then_waits_with_image_pull_back_of
     assert "127.0.0.1:1/absent:1.0" in failure["error"]
     fastpod.wait_for_event("container waiting", pod=pod_key("unpulled"), reason="ImagePullBackOff")
     assert running(engine, "unpulled") == []
+
+
+def test_a_container_whose_image_went_away_is_not_restarted_under_pull_policy_never(
+    engine: Engine, manifests: Path, fastpod: RunningFastpod
+) -> None:
+    doomed = "fastpod.local/doomed:1.0"
+    engine.tag_image(BUSYBOX, doomed)
+    try:
+        (manifests / "doomed.yaml").write_bytes(
+            manifest("doomed").replace(BUSYBOX.encode(), doomed.encode())
+        )
+        wait_until(lambda: len(running(engine, "doomed")) == 1)
+        engine.untag_image(doomed)
+        engine.kill(running(engine, "doomed")[0])
+        fastpod.wait_for_event(
+            "container waiting", pod=pod_key("doomed"), reason="ErrImageNeverPull"
+        )
+        assert running(engine, "doomed") == []
+        assert fastpod.events("runtime call failed", pod=pod_key("doomed")) == []
+    finally:
+        with contextlib.suppress(subprocess.CalledProcessError):
+            engine.untag_image(doomed)
 
 
 def test_random_edits_while_containers_crash_end_in_exactly_the_desired_containers(

@@ -773,6 +773,60 @@ def test_an_image_missing_under_if_not_present_fails_to_pull_then_backs_off(
     assert "busybox:1.36" in failure["error"]
 
 
+class ImageStatusCounting(FakeRuntime):
+    """Counts the image status calls."""
+
+    def __init__(self, images: set[str]) -> None:
+        super().__init__(images=images)
+        self.image_checks = 0
+
+    async def image_present(self, image: str) -> bool:
+        self.image_checks += 1
+        return await super().image_present(image)
+
+
+def test_a_restart_creates_its_container_without_asking_for_the_image_first(
+    settings: LifecycleSettings,
+) -> None:
+    async def scenario() -> None:
+        runtime = ImageStatusCounting({"busybox:1.36"})
+        async with runner_on(runtime, settings) as runner:
+            runner.submit(added(pod("web")))
+            await eventually(lambda: running_count(runtime, "app", 0), "app running")
+            assert runtime.image_checks == 1
+            runtime.exit(running_count(runtime, "app", 0) or "", 1)
+            await eventually(lambda: running_count(runtime, "app", 1), "app restarted")
+            assert runtime.image_checks == 1
+
+    run(scenario)
+
+
+def test_a_restart_whose_image_has_gone_waits_as_its_pull_policy_says(
+    settings: LifecycleSettings, captured_logs: LogCapture
+) -> None:
+    web = pod("web")
+    assert web.spec.containers is not None
+    web.spec.containers[0].image_pull_policy = "Never"
+
+    async def scenario() -> None:
+        runtime = FakeRuntime(images={"busybox:1.36"})
+        async with runner_on(runtime, settings) as runner:
+            runner.submit(added(web))
+            await eventually(lambda: running_count(runtime, "app", 0), "app running")
+            assert runtime.images is not None
+            runtime.images.clear()
+            runtime.exit(running_count(runtime, "app", 0) or "", 1)
+            await eventually(
+                lambda: captured_logs.records("container waiting"), "the restart waiting"
+            )
+            assert running(runtime) == []
+
+    run(scenario)
+    waiting = captured_logs.records("container waiting")
+    assert {record["reason"] for record in waiting} == {"ErrImageNeverPull"}
+    assert captured_logs.records("runtime call failed") == []
+
+
 def test_an_image_present_under_if_not_present_is_not_pulled(
     settings: LifecycleSettings, captured_logs: LogCapture
 ) -> None:
