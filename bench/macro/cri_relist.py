@@ -51,18 +51,25 @@ IDLE_WINDOW = 20.0
 
 
 async def _measured(
-    call: Callable[[], Awaitable[object]], count: int, containerd: psutil.Process
-) -> tuple[list[float], float]:
-    """``call`` made ``count`` times one after another (after one to warm up): the wall time
-    of each, and containerd's CPU per call (s)."""
-    await call()
-    walls = []
-    server = cpu_seconds(containerd)
-    for _ in range(count):
-        started = time.perf_counter()
+    calls: dict[str, Callable[[], Awaitable[object]]], rounds: int, containerd: psutil.Process
+) -> dict[str, tuple[float, float]]:
+    """Each of ``calls`` made ``rounds`` times, taking turns so that whatever else containerd
+    is doing falls on all of them alike (after one round to warm up): the median wall time
+    and the median containerd CPU of each (s)."""
+    for call in calls.values():
         await call()
-        walls.append(time.perf_counter() - started)
-    return walls, (cpu_seconds(containerd) - server) / count
+    walls: dict[str, list[float]] = {name: [] for name in calls}
+    servers: dict[str, list[float]] = {name: [] for name in calls}
+    for _ in range(rounds):
+        for name, call in calls.items():
+            server = cpu_seconds(containerd)
+            started = time.perf_counter()
+            await call()
+            walls[name].append(time.perf_counter() - started)
+            servers[name].append(cpu_seconds(containerd) - server)
+    return {
+        name: (statistics.median(walls[name]), statistics.median(servers[name])) for name in calls
+    }
 
 
 async def scenario_relist(cri: Cri, options: Options, root: str) -> list[Result]:
@@ -134,9 +141,9 @@ async def scenario_relist(cri: Cri, options: Options, root: str) -> list[Result]
             await runtime.ListPodSandbox(pod_sandboxes, timeout=TIMEOUT)
             await runtime.ListContainers(pod_containers, timeout=TIMEOUT)
 
-        walls, server = await _measured(relist, listings, containerd)
-        sync_walls, sync_server = await _measured(by_id, listings, containerd)
-        listing_walls, listing_server = await _measured(by_listing, listings, containerd)
+        measured = await _measured(
+            {"relist": relist, "by id": by_id, "by listing": by_listing}, listings, containerd
+        )
     finally:
         await cri.remove_all()
     print(
@@ -145,13 +152,14 @@ async def scenario_relist(cri: Cri, options: Options, root: str) -> list[Result]
         f"{GRPC_DEFAULT_MAX_RECEIVE * total // max(size, 1):,} such containers",
         flush=True,
     )
+    (wall, server), (sync_wall, sync_server), (listing_wall, listing_server) = measured.values()
     return [
         Result(
             f"relist of {total:,} containers: wall p50",
-            statistics.median(walls) * 1000,
+            wall * 1000,
             "ms",
             "one pod's sync, by id: wall p50",
-            statistics.median(sync_walls) * 1000,
+            sync_wall * 1000,
             "(informative)",
         ),
         Result(
@@ -172,10 +180,10 @@ async def scenario_relist(cri: Cri, options: Options, root: str) -> list[Result]
         ),
         Result(
             "one pod's sync, by id: wall p50",
-            statistics.median(sync_walls) * 1000,
+            sync_wall * 1000,
             "ms",
             "same pod by filtered listings",
-            statistics.median(listing_walls) * 1000,
+            listing_wall * 1000,
             "(informative)",
         ),
     ]
