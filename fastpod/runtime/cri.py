@@ -3,8 +3,10 @@ calls it since Kubernetes 1.24.
 
 Sandboxes and containers are the runtime's own; the runtime writes the logs where the
 sandbox config says. A pod's sync asks about its own sandboxes and containers by id
-(:mod:`fastpod.runtime.pod_index`): a listing filtered to one pod costs containerd as much
-as the whole node. Container deaths come through :mod:`fastpod.runtime.cri_events`.
+(:mod:`fastpod.runtime.pod_index`), and reads a status again only once something says it
+changed: a listing filtered to one pod costs containerd as much as the whole node, and an
+idle pod's resync costs nothing. Container deaths, and the relist that tells the index what
+changed, come through :mod:`fastpod.runtime.cri_events`.
 """
 
 from __future__ import annotations
@@ -71,7 +73,9 @@ class CriRuntime:
         self._indexed = False
         """The node's sandboxes and containers have been listed into the index once."""
         self._index_lock = asyncio.Lock()
-        self._events = CriEvents(lambda: self._stubs()[0], self._list_node, relist_period)
+        self._events = CriEvents(
+            lambda: self._stubs()[0], self._list_node, relist_period, self._index.pod_changed
+        )
 
     def _stubs(self) -> tuple[api_pb2_grpc.RuntimeServiceStub, api_pb2_grpc.ImageServiceStub]:
         if self._runtime is None or self._images is None:
@@ -104,12 +108,19 @@ class CriRuntime:
     async def stop_pod_sandbox(self, sandbox_id: str) -> None:
         runtime, _ = self._stubs()
         request = cri.StopPodSandboxRequest(pod_sandbox_id=sandbox_id)
-        await self._call("StopPodSandbox", runtime.StopPodSandbox, request)
+        try:
+            await self._call("StopPodSandbox", runtime.StopPodSandbox, request)
+        finally:
+            # its containers are stopped with it
+            self._index.pod_changed(self._index.pod_of(sandbox_id) or "")
 
     async def remove_pod_sandbox(self, sandbox_id: str) -> None:
         runtime, _ = self._stubs()
         request = cri.RemovePodSandboxRequest(pod_sandbox_id=sandbox_id)
-        await self._call("RemovePodSandbox", runtime.RemovePodSandbox, request)
+        try:
+            await self._call("RemovePodSandbox", runtime.RemovePodSandbox, request)
+        finally:
+            self._index.pod_changed(self._index.pod_of(sandbox_id) or "")
         self._sandboxes.pop(sandbox_id, None)
         self._index.forget(sandbox_id)
 
@@ -138,7 +149,10 @@ class CriRuntime:
     async def start_container(self, container_id: str) -> None:
         runtime, _ = self._stubs()
         request = cri.StartContainerRequest(container_id=container_id)
-        await self._call("StartContainer", runtime.StartContainer, request)
+        try:
+            await self._call("StartContainer", runtime.StartContainer, request)
+        finally:
+            self._index.changed(container_id)
         self._events.watch_soon(container_id)
 
     async def stop_container(self, container_id: str, grace_period: float) -> None:
@@ -154,7 +168,10 @@ class CriRuntime:
             # the shim of a task that is exiting by itself closed under the kill
             if "ttrpc: closed" not in (error.details() or ""):
                 raise call_error("StopContainer", error) from None
+        finally:
+            self._index.changed(container_id)
         await self._events.until_not_running(container_id)
+        self._index.changed(container_id)
 
     async def remove_container(self, container_id: str) -> None:
         runtime, _ = self._stubs()
@@ -225,6 +242,10 @@ class CriRuntime:
         return list(reply.containers)
 
     async def _sandbox_status(self, sandbox_id: str) -> SandboxInfo | None:
+        known = self._index.known(sandbox_id)
+        if isinstance(known, SandboxInfo):
+            return known
+        since = self._index.changes
         runtime, _ = self._stubs()
         try:
             reply = await runtime.PodSandboxStatus(
@@ -235,9 +256,15 @@ class CriRuntime:
                 self._index.forget(sandbox_id)
                 return None
             raise call_error("PodSandboxStatus", error) from None
-        return _sandbox_info(reply.status)
+        info = _sandbox_info(reply.status)
+        self._index.remember(info, since)
+        return info
 
     async def _status(self, container_id: str, sandbox_id: str) -> ContainerInfo | None:
+        known = self._index.known(container_id)
+        if isinstance(known, ContainerInfo):
+            return known
+        since = self._index.changes
         runtime, _ = self._stubs()
         try:
             reply = await runtime.ContainerStatus(
@@ -253,7 +280,7 @@ class CriRuntime:
         if state == "running":
             # running since before this process (adopted), or just started: watched either way
             self._events.watch_soon(container_id)
-        return ContainerInfo(
+        info = ContainerInfo(
             id=status.id,
             sandbox_id=sandbox_id,
             # the kubelet's annotations count as labels above the runtime seam
@@ -268,6 +295,8 @@ class CriRuntime:
             reason="OOMKilled" if status.reason == "OOMKilled" else "",
             message=status.message,
         )
+        self._index.remember(info, since)
+        return info
 
     async def image_present(self, image: str) -> bool:
         _, images = self._stubs()

@@ -46,9 +46,12 @@ class CriEvents:
         runtime: Callable[[], api_pb2_grpc.RuntimeServiceStub],
         list_node: NodeListing,
         relist_period: float,
+        pod_changed: Callable[[str | None], None],
     ) -> None:
         self._runtime = runtime
         self._list_node = list_node
+        self._pod_changed = pod_changed
+        """Told first of every event: what it knew of the pod (of every pod) may be stale."""
         self.relist_period = relist_period
         self._events: asyncio.Queue[RuntimeEvent] = asyncio.Queue()
         self._pods: dict[str, str] = {}
@@ -89,7 +92,7 @@ class CriEvents:
             return False  # the relist will tell
         uid = reply.status.labels.get(POD_UID, "")
         if reply.status.state != cri.ContainerState.CONTAINER_RUNNING or pid <= 0:
-            self._events.put_nowait(RuntimeEvent(uid or None, "died"))
+            self._report(uid, "died")
             return False
         self._pods[container_id] = uid
         watched = self._exits.watch(container_id, pid)
@@ -97,8 +100,12 @@ class CriEvents:
             self._pods.pop(container_id, None)
         if watched == "gone":
             # exited between the status and the watch
-            self._events.put_nowait(RuntimeEvent(uid or None, "died"))
+            self._report(uid, "died")
         return watched == "watching"
+
+    def _report(self, pod_uid: str | None, reason: str) -> None:
+        self._pod_changed(pod_uid or None)
+        self._events.put_nowait(RuntimeEvent(pod_uid or None, reason))
 
     def _exited(self, container_id: str) -> None:
         self._watching.discard(container_id)
@@ -108,7 +115,7 @@ class CriEvents:
     async def _report_exit(self, container_id: str, uid: str) -> None:
         """Report a death once the runtime shows it: a sync before that would see it run."""
         await self.until_not_running(container_id)
-        self._events.put_nowait(RuntimeEvent(uid or None, "died"))
+        self._report(uid, "died")
 
     async def until_not_running(self, container_id: str) -> None:
         """containerd 1.6 shows a container whose task has gone as running until it has
@@ -158,7 +165,7 @@ class CriEvents:
                 # the stream tells every change: pidfds and a fast relist are not needed
                 self._event_stream = True
                 uid = event.pod_sandbox_status.metadata.uid or None
-                self._events.put_nowait(RuntimeEvent(uid, "container event"))
+                self._report(uid, "container event")
         except grpc.aio.AioRpcError as error:
             self._event_stream = False
             if error.code() != grpc.StatusCode.UNIMPLEMENTED:
@@ -178,12 +185,12 @@ class CriEvents:
             states.update((i.id, (int(i.state), i.labels.get(POD_UID, ""))) for i in containers)
             if seen is None:
                 if lost:
-                    self._events.put_nowait(RuntimeEvent(None, "events resumed"))
+                    self._report(None, "events resumed")
             else:
                 changed = {uid for i, (state, uid) in states.items() if seen.get(i) != (state, uid)}
                 changed.update(uid for i, (_, uid) in seen.items() if i not in states)
                 for uid in changed:
-                    self._events.put_nowait(RuntimeEvent(uid or None, "state changed"))
+                    self._report(uid, "state changed")
             seen = states
             period = self.relist_period
             if self._event_stream:

@@ -9,6 +9,8 @@ the client code under test is fastpod's own CRI runtime, unchanged.
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,7 @@ import grpc.aio
 from cri_api.v1 import api_pb2 as cri_pb
 from cri_api.v1 import api_pb2_grpc as cri_grpc
 
-from fastpod.runtime.base import RuntimeEvent
+from fastpod.runtime.base import ContainerInfo, RuntimeEvent, SandboxInfo
 from fastpod.runtime.cri import CriRuntime
 from fastpod.runtime.labels import MANAGED_BY, POD_UID
 
@@ -193,5 +195,83 @@ def test_a_container_the_relist_finds_is_asked_about_by_its_pods_sync(tmp_path: 
         assert found.id == "container-of-uid-web"
         assert found.sandbox_id == "sandbox-of-uid-web"
         assert found.state == "exited"
+
+    served(service, tmp_path, scenario)
+
+
+class OnePodNode(EventlessRuntime):
+    """containerd 1.6 with one pod (a ready sandbox, one container), counting status calls."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.state = cri_pb.ContainerState.CONTAINER_RUNNING
+        self.status_calls = 0
+        self.containers = [container("uid-web", self.state)]
+
+    def die(self) -> None:
+        self.state = cri_pb.ContainerState.CONTAINER_EXITED
+        self.containers = [container("uid-web", self.state)]
+
+    async def ListPodSandbox(
+        self, request: cri_pb.ListPodSandboxRequest, context: Any
+    ) -> cri_pb.ListPodSandboxResponse:
+        sandbox = cri_pb.PodSandbox(
+            id="sandbox-of-uid-web",
+            state=cri_pb.PodSandboxState.SANDBOX_READY,
+            labels={MANAGED_BY: "true", POD_UID: "uid-web"},
+        )
+        return cri_pb.ListPodSandboxResponse(items=[sandbox])
+
+    async def PodSandboxStatus(
+        self, request: cri_pb.PodSandboxStatusRequest, context: Any
+    ) -> cri_pb.PodSandboxStatusResponse:
+        self.status_calls += 1
+        return cri_pb.PodSandboxStatusResponse(
+            status=cri_pb.PodSandboxStatus(
+                id=request.pod_sandbox_id,
+                state=cri_pb.PodSandboxState.SANDBOX_READY,
+                labels={MANAGED_BY: "true", POD_UID: "uid-web"},
+            )
+        )
+
+    async def ContainerStatus(
+        self, request: cri_pb.ContainerStatusRequest, context: Any
+    ) -> cri_pb.ContainerStatusResponse:
+        if not request.verbose:
+            self.status_calls += 1
+        return cri_pb.ContainerStatusResponse(
+            status=cri_pb.ContainerStatus(
+                id=request.container_id,
+                state=self.state,
+                labels={MANAGED_BY: "true", POD_UID: "uid-web"},
+            ),
+            # a process that outlives the test, for the pidfd watch of a running container
+            info={"info": json.dumps({"pid": os.getpid()})},
+        )
+
+
+def test_an_idle_pods_sync_asks_nothing_until_the_relist_sees_a_change(tmp_path: Path) -> None:
+    service = OnePodNode()
+
+    async def scenario(runtime: CriRuntime, events: AsyncIterator[RuntimeEvent]) -> None:
+        pending = asyncio.ensure_future(next_event(events))
+
+        async def sync() -> tuple[list[SandboxInfo], list[ContainerInfo]]:
+            sandboxes = await runtime.list_pod_sandboxes("uid-web")
+            return sandboxes, await runtime.list_containers("uid-web")
+
+        first = await sync()
+        asked = service.status_calls
+        assert asked == 2
+        for _ in range(5):
+            assert await sync() == first
+        assert service.status_calls == asked, "an idle pod's syncs ask the runtime nothing"
+
+        await asyncio.sleep(0.2)  # a few relists with nothing new
+        service.die()
+        assert await pending == RuntimeEvent("uid-web", "state changed")
+        _, (after,) = await sync()
+        assert after.state == "exited"
+        assert service.status_calls > asked
 
     served(service, tmp_path, scenario)
