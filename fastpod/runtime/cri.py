@@ -74,7 +74,7 @@ class CriRuntime:
         """The node's sandboxes and containers have been listed into the index once."""
         self._index_lock = asyncio.Lock()
         self._events = CriEvents(
-            lambda: self._stubs()[0], self._list_node, relist_period, self._index.pod_changed
+            lambda: self._stubs()[0], self._list_node, relist_period, self._index
         )
 
     def _stubs(self) -> tuple[api_pb2_grpc.RuntimeServiceStub, api_pb2_grpc.ImageServiceStub]:
@@ -122,7 +122,7 @@ class CriRuntime:
         finally:
             self._index.pod_changed(self._index.pod_of(sandbox_id) or "")
         self._sandboxes.pop(sandbox_id, None)
-        self._index.forget(sandbox_id)
+        self._index.forget_sandbox(sandbox_id)
 
     async def create_container(self, sandbox_id: str, pod: Pod, spec: ContainerSpec) -> str:
         runtime, _ = self._stubs()

@@ -23,6 +23,7 @@ from fastpod.runtime.base import RuntimeCallError, RuntimeEvent
 from fastpod.runtime.cri_calls import CALL_TIMEOUT, call_error
 from fastpod.runtime.exits import ExitWatch
 from fastpod.runtime.labels import POD_UID
+from fastpod.runtime.pod_index import PodIndex
 
 EVENTS_RETRY = 0.5
 """Seconds between a lost stream or relist and the next try."""
@@ -46,12 +47,13 @@ class CriEvents:
         runtime: Callable[[], api_pb2_grpc.RuntimeServiceStub],
         list_node: NodeListing,
         relist_period: float,
-        pod_changed: Callable[[str | None], None],
+        index: PodIndex,
     ) -> None:
         self._runtime = runtime
         self._list_node = list_node
-        self._pod_changed = pod_changed
-        """Told first of every event: what it knew of the pod (of every pod) may be stale."""
+        self._index = index
+        """Told first of every event (what it knew of the pod may be stale) and of every
+        object a relist no longer shows."""
         self.relist_period = relist_period
         self._events: asyncio.Queue[RuntimeEvent] = asyncio.Queue()
         self._pods: dict[str, str] = {}
@@ -104,7 +106,7 @@ class CriEvents:
         return watched == "watching"
 
     def _report(self, pod_uid: str | None, reason: str) -> None:
-        self._pod_changed(pod_uid or None)
+        self._index.pod_changed(pod_uid or None)
         self._events.put_nowait(RuntimeEvent(pod_uid or None, reason))
 
     def _exited(self, container_id: str) -> None:
@@ -175,7 +177,8 @@ class CriEvents:
 
     async def _relist(self, lost: bool) -> None:
         """List the node every period; report the pods whose sandboxes or containers
-        changed state, came or went, and after a loss, that anything may have."""
+        changed state, came or went (the index forgets what went), and after a loss, that
+        anything may have."""
         seen: dict[str, tuple[int, str]] | None = None
         while True:
             sandboxes, containers = await self._list_node()
@@ -188,7 +191,10 @@ class CriEvents:
                     self._report(None, "events resumed")
             else:
                 changed = {uid for i, (state, uid) in states.items() if seen.get(i) != (state, uid)}
-                changed.update(uid for i, (_, uid) in seen.items() if i not in states)
+                for gone in seen.keys() - states.keys():
+                    changed.add(seen[gone][1])
+                    # listed before and not now: removed, whoever removed it
+                    self._index.forget(gone)
                 for uid in changed:
                     self._report(uid, "state changed")
             seen = states

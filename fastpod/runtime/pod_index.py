@@ -8,9 +8,10 @@ With this index a sync asks the runtime about its pod's ids only (``ContainerSta
 ``PodSandboxStatus``), and not even that while their last status still holds.
 
 The ids are learnt from what this process creates and from node-wide listings (the first
-one, and every relist); they are forgotten when this process removes them or the runtime
-says they no longer exist. The index may hold an id too many, never one too few of what
-this process made: ids are only dropped on proof they are gone.
+one, and every relist); they are forgotten when this process removes them, when the runtime
+says they no longer exist, or when a relist no longer shows what the one before showed. The
+index may hold an id too many, never one too few of what this process made: ids are only
+dropped on proof they are gone.
 
 A status read is kept until something says it changed: this process acting on the object
 or its pod, a death, an event, or a relist that saw the pod's objects change, come or go.
@@ -58,6 +59,15 @@ class PodIndex:
                 ids.discard(object_id)
                 if not ids:
                     del by_pod[pod_uid]
+
+    def forget_sandbox(self, sandbox_id: str) -> None:
+        """The sandbox is gone, and its containers with it (the runtime removes them)."""
+        pod_uid = self._pod_of.get(sandbox_id)
+        if pod_uid is not None:
+            for container_id, in_sandbox in self.containers(pod_uid):
+                if in_sandbox == sandbox_id:
+                    self.forget(container_id)
+        self.forget(sandbox_id)
 
     def sandboxes(self, pod_uid: str) -> list[str]:
         """The ids of the pod's sandboxes."""

@@ -275,3 +275,19 @@ def test_an_idle_pods_sync_asks_nothing_until_the_relist_sees_a_change(tmp_path:
         assert service.status_calls > asked
 
     served(service, tmp_path, scenario)
+
+
+def test_what_the_relist_no_longer_shows_is_forgotten_and_its_pod_woken(tmp_path: Path) -> None:
+    service = OnePodNode()
+
+    async def scenario(runtime: CriRuntime, events: AsyncIterator[RuntimeEvent]) -> None:
+        pending = asyncio.ensure_future(next_event(events))
+        assert len(await runtime.list_containers("uid-web")) == 1
+        await asyncio.sleep(0.2)  # a few relists that show it
+        service.containers = []  # removed by someone else
+        assert await pending == RuntimeEvent("uid-web", "state changed")
+        asked = service.status_calls
+        assert await runtime.list_containers("uid-web") == []
+        assert service.status_calls == asked, "a forgotten container is not asked about"
+
+    served(service, tmp_path, scenario)

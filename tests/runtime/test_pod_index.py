@@ -118,3 +118,16 @@ def test_a_forgotten_id_has_no_status() -> None:
     index.forget("app")
 
     assert index.known("app") is None
+
+
+def test_a_forgotten_sandbox_takes_its_containers_with_it() -> None:
+    index = PodIndex()
+    index.add_sandbox("uid", "old")
+    index.add_sandbox("uid", "new")
+    index.add_container("uid", "app-0", "old")
+    index.add_container("uid", "app-1", "new")
+
+    index.forget_sandbox("old")
+
+    assert index.sandboxes("uid") == ["new"]
+    assert index.containers("uid") == [("app-1", "new")]
