@@ -69,6 +69,13 @@ def image_step(policy: str | None, present: bool) -> Literal["use", "pull", "mis
     return "use" if present and policy != "Always" else "pull"
 
 
+def image_checked_before_create(policy: str | None, restart_count: int) -> bool:
+    """Whether to look for the image before creating the container. A restart's image was
+    there at its last start: under ``Never`` and ``IfNotPresent`` it is looked for only if
+    the create finds it gone (one runtime call less on the way back from a crash)."""
+    return restart_count == 0 or policy == "Always"
+
+
 def back_off_message(pod: Pod, container: str, delay: float) -> str:
     """The kubelet's CrashLoopBackOff message, its delay as Go prints a duration."""
     minutes, seconds = divmod(round(delay), 60)

@@ -6,7 +6,12 @@ import msgspec
 import pytest
 
 from fastpod.backoff import BackOff
-from fastpod.lifecycle import PodActions, backoff_key, compute_pod_actions
+from fastpod.lifecycle import (
+    PodActions,
+    backoff_key,
+    compute_pod_actions,
+    image_checked_before_create,
+)
 from fastpod.manifest import decode_pod
 from fastpod.model import Container, Pod, PodSource
 from fastpod.runtime.base import ContainerInfo, ContainerState, SandboxInfo
@@ -748,3 +753,20 @@ def test_no_sandbox_is_removed_while_none_is_ready() -> None:
 
     assert actions.remove_sandboxes == []
     assert actions.create_sandbox
+
+
+@pytest.mark.parametrize(
+    ("policy", "restart_count", "checked"),
+    [
+        ("IfNotPresent", 0, True),
+        ("Never", 0, True),
+        ("Always", 0, True),
+        ("IfNotPresent", 1, False),
+        ("Never", 3, False),
+        ("Always", 1, True),
+    ],
+)
+def test_only_a_restart_not_pulling_always_skips_the_image_check_before_create(
+    policy: str, restart_count: int, checked: bool
+) -> None:
+    assert image_checked_before_create(policy, restart_count) is checked

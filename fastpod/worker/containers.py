@@ -10,7 +10,13 @@ import time
 from typing import TYPE_CHECKING
 
 from fastpod.backoff import BackOff
-from fastpod.lifecycle import StartContainer, backoff_key, image_backoff_key, image_step
+from fastpod.lifecycle import (
+    StartContainer,
+    backoff_key,
+    image_backoff_key,
+    image_checked_before_create,
+    image_step,
+)
 from fastpod.metrics import recorder
 from fastpod.model import Container, Pod
 from fastpod.runtime.base import ImageMissing, Runtime, RuntimeCallError
@@ -52,10 +58,8 @@ class ContainerStarter:
         """Start one container; when its image is not to be had, when to try again."""
         container = start.container
         image = container.image or ""
-        # a restart's image was there for the last start: it is looked for only if the
-        # create says it is gone (one call less on the way back from a crash)
-        image_known = start.restart_count > 0 and container.image_pull_policy != "Always"
-        if not image_known and not await self._ensure_image(key, container, pod, image, observed):
+        checked = image_checked_before_create(container.image_pull_policy, start.restart_count)
+        if checked and not await self._ensure_image(key, container, pod, image, observed):
             return self._image_retry(pod, image)
         restart_count = start.restart_count
         if self.settings.prepare_host:
@@ -71,7 +75,7 @@ class ContainerStarter:
             try:
                 container_id = await self.runtime.create_container(sandbox_id, pod, spec)
             except ImageMissing:
-                if not image_known:
+                if checked:
                     raise
                 if not await self._ensure_image(key, container, pod, image, observed):
                     return self._image_retry(pod, image)
