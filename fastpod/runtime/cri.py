@@ -247,15 +247,12 @@ class CriRuntime:
             return known
         since = self._index.changes
         runtime, _ = self._stubs()
-        try:
-            reply = await runtime.PodSandboxStatus(
-                cri.PodSandboxStatusRequest(pod_sandbox_id=sandbox_id), timeout=CALL_TIMEOUT
-            )
-        except grpc.aio.AioRpcError as error:
-            if error.code() == grpc.StatusCode.NOT_FOUND:
-                self._index.forget(sandbox_id)
-                return None
-            raise call_error("PodSandboxStatus", error) from None
+        request = cri.PodSandboxStatusRequest(pod_sandbox_id=sandbox_id)
+        reply = await self._status_reply(
+            sandbox_id, "PodSandboxStatus", runtime.PodSandboxStatus, request
+        )
+        if reply is None:
+            return None
         info = _sandbox_info(reply.status)
         self._index.remember(info, since)
         return info
@@ -266,15 +263,12 @@ class CriRuntime:
             return known
         since = self._index.changes
         runtime, _ = self._stubs()
-        try:
-            reply = await runtime.ContainerStatus(
-                cri.ContainerStatusRequest(container_id=container_id), timeout=CALL_TIMEOUT
-            )
-        except grpc.aio.AioRpcError as error:
-            if error.code() == grpc.StatusCode.NOT_FOUND:
-                self._index.forget(container_id)
-                return None  # removed since it was listed
-            raise call_error("ContainerStatus", error) from None
+        request = cri.ContainerStatusRequest(container_id=container_id)
+        reply = await self._status_reply(
+            container_id, "ContainerStatus", runtime.ContainerStatus, request
+        )
+        if reply is None:
+            return None
         status = reply.status
         state = _STATES.get(status.state, "exited")
         if state == "running":
@@ -297,6 +291,17 @@ class CriRuntime:
         )
         self._index.remember(info, since)
         return info
+
+    async def _status_reply(self, object_id: str, name: str, method: Any, request: Any) -> Any:
+        """What a status call (as :meth:`_call`) answers; None, and the id forgotten, when
+        the sandbox or container no longer exists (removed since it was listed)."""
+        try:
+            return await method(request, timeout=CALL_TIMEOUT)
+        except grpc.aio.AioRpcError as error:
+            if error.code() == grpc.StatusCode.NOT_FOUND:
+                self._index.forget(object_id)
+                return None
+            raise call_error(name, error) from None
 
     async def image_present(self, image: str) -> bool:
         _, images = self._stubs()

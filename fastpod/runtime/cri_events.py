@@ -56,8 +56,6 @@ class CriEvents:
         object a relist no longer shows."""
         self.relist_period = relist_period
         self._events: asyncio.Queue[RuntimeEvent] = asyncio.Queue()
-        self._pods: dict[str, str] = {}
-        """Pod UID of each watched container."""
         self._watching: set[str] = set()
         """The containers watched, or about to be."""
         self._event_stream = False
@@ -73,7 +71,6 @@ class CriEvents:
     def forget(self, container_id: str) -> None:
         """The container is being removed: its death is no news."""
         self._exits.forget(container_id)
-        self._pods.pop(container_id, None)
         self._watching.discard(container_id)
 
     async def _watch(self, container_id: str) -> None:
@@ -96,10 +93,7 @@ class CriEvents:
         if reply.status.state != cri.ContainerState.CONTAINER_RUNNING or pid <= 0:
             self._report(uid, "died")
             return False
-        self._pods[container_id] = uid
         watched = self._exits.watch(container_id, pid)
-        if watched != "watching":
-            self._pods.pop(container_id, None)
         if watched == "gone":
             # exited between the status and the watch
             self._report(uid, "died")
@@ -111,7 +105,7 @@ class CriEvents:
 
     def _exited(self, container_id: str) -> None:
         self._watching.discard(container_id)
-        uid = self._pods.pop(container_id, "")
+        uid = self._index.pod_of(container_id) or ""
         asyncio.get_running_loop().create_task(self._report_exit(container_id, uid))
 
     async def _report_exit(self, container_id: str, uid: str) -> None:
