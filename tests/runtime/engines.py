@@ -32,7 +32,6 @@ from cri_api.v1 import api_pb2 as cri_pb
 from tests import containerd_engine, docker_engine
 from tests.running import NODE, RunningFastpod
 
-EngineName = Literal["docker", "cri"]
 State = Literal["created", "running", "exited"]
 
 POD_NAME = "io.kubernetes.pod.name"
@@ -147,7 +146,6 @@ class SandboxView:
 class Engine(ABC):
     """A container runtime fastpod runs pods on, as the tests look at it."""
 
-    name: EngineName
     runtime: str
     """What ``fastpod run --runtime`` takes."""
 
@@ -201,7 +199,6 @@ class Engine(ABC):
 class DockerEngine(Engine):
     """Docker, read with ``docker inspect``."""
 
-    name: EngineName = "docker"
     runtime = "docker"
 
     @property
@@ -287,7 +284,6 @@ class DockerEngine(Engine):
 class CriEngine(Engine):
     """containerd (fastpod's private one), read with raw CRI v1 calls."""
 
-    name: EngineName = "cri"
     runtime = "cri"
 
     def __init__(self) -> None:

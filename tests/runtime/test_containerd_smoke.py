@@ -252,7 +252,9 @@ def run_pod(
     timings.print(title)
 
 
-def test_runtime_is_ready(clean_containerd: Cri) -> None:
+def test_the_private_containerd_is_ready_with_fastpods_settings_and_images(
+    clean_containerd: Cri,
+) -> None:
     runtime = clean_containerd.runtime
     version = runtime.Version(cri_pb.VersionRequest(), timeout=5)
     assert (version.runtime_name, version.runtime_api_version) == ("containerd", "v1")
@@ -268,7 +270,9 @@ def test_runtime_is_ready(clean_containerd: Cri) -> None:
     assert {BUSYBOX, PAUSE, "registry.k8s.io/pause:3.10"} <= tags
 
 
-def test_host_network_pod(clean_containerd: Cri, tmp_path: Path) -> None:
+def test_a_host_network_pod_runs_with_the_hosts_hostname(
+    clean_containerd: Cri, tmp_path: Path
+) -> None:
     run_pod(
         clean_containerd,
         tmp_path,
@@ -278,7 +282,9 @@ def test_host_network_pod(clean_containerd: Cri, tmp_path: Path) -> None:
     )
 
 
-def test_pod_network_pod(clean_containerd: Cri, tmp_path: Path) -> None:
+def test_a_pod_network_pod_runs_with_its_own_hostname_and_loopback(
+    clean_containerd: Cri, tmp_path: Path
+) -> None:
     run_pod(
         clean_containerd,
         tmp_path,
@@ -301,7 +307,7 @@ def test_host_network_sandbox_with_a_hostname_fails(clean_containerd: Cri, tmp_p
     assert uid not in {sandbox.metadata.uid for sandbox in managed_sandboxes(clean_containerd)}
 
 
-def test_container_events(clean_containerd: Cri) -> None:
+def test_container_events_are_unimplemented_on_containerd_1_6(clean_containerd: Cri) -> None:
     """GetContainerEvents (the evented PLEG's stream) is not there on containerd 1.6."""
     version = clean_containerd.runtime.Version(cri_pb.VersionRequest(), timeout=5)
     stream = clean_containerd.runtime.GetContainerEvents(cri_pb.GetEventsRequest(), timeout=1)
@@ -316,7 +322,9 @@ def test_container_events(clean_containerd: Cri) -> None:
 
 
 @pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
-def test_aio(clean_containerd: Cri, tmp_path: Path, loop: str) -> None:
+def test_grpc_aio_calls_run_a_pod_on_asyncio_and_on_uvloop(
+    clean_containerd: Cri, tmp_path: Path, loop: str
+) -> None:
     """The same calls through ``grpc.aio``, on asyncio's loop and on uvloop's."""
     config = sandbox_config("smoke-aio", tmp_path, host_network=False)
 

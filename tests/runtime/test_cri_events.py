@@ -28,8 +28,8 @@ TIMEOUT = 5.0
 
 
 class StreamingRuntime(cri_grpc.RuntimeServiceServicer):
-    """A CRI runtime service with an event stream: each event put in ``events`` is sent
-    to every stream open; an exception put there ends the streams with that status."""
+    """A CRI runtime service with an event stream: :meth:`send` sends an event to every
+    stream open, :meth:`break_streams` ends them all with UNAVAILABLE."""
 
     def __init__(self) -> None:
         self.streams: list[asyncio.Queue[cri_pb.ContainerEventResponse | grpc.StatusCode]] = []

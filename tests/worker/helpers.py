@@ -30,6 +30,7 @@ def pod_document(
     name: str,
     *,
     image: str = "busybox:1.36",
+    image_pull_policy: str | None = None,
     containers: Iterable[str] = ("app",),
     uid: str | None = None,
     namespace: str | None = None,
@@ -53,7 +54,14 @@ def pod_document(
         "kind": "Pod",
         "metadata": metadata,
         "spec": {
-            "containers": [{"name": each, "image": image} for each in containers],
+            "containers": [
+                {
+                    "name": each,
+                    "image": image,
+                    **({"imagePullPolicy": image_pull_policy} if image_pull_policy else {}),
+                }
+                for each in containers
+            ],
             **(extra_spec or {}),
         },
     }

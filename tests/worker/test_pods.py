@@ -719,9 +719,7 @@ def test_remove_orphans_asks_about_each_pod_and_leaves_a_desired_one_alone(
 def test_an_image_missing_under_never_pull_creates_no_container(
     settings: LifecycleSettings, captured_logs: LogCapture
 ) -> None:
-    web = pod("web", extra_spec={})
-    assert web.spec.containers is not None
-    web.spec.containers[0].image_pull_policy = "Never"
+    web = pod("web", image_pull_policy="Never")
 
     async def scenario() -> None:
         runtime = RecordingRuntime(images=set())
@@ -745,9 +743,7 @@ def test_an_image_missing_under_never_pull_creates_no_container(
 def test_an_image_missing_under_if_not_present_fails_to_pull_then_backs_off(
     settings: LifecycleSettings, captured_logs: LogCapture
 ) -> None:
-    web = pod("web")
-    assert web.spec.containers is not None
-    web.spec.containers[0].image_pull_policy = "IfNotPresent"
+    web = pod("web", image_pull_policy="IfNotPresent")
 
     def reasons() -> list[str]:
         return [record["reason"] for record in captured_logs.records("container waiting")]
@@ -804,9 +800,7 @@ def test_a_restart_creates_its_container_without_asking_for_the_image_first(
 def test_a_restart_whose_image_has_gone_waits_as_its_pull_policy_says(
     settings: LifecycleSettings, captured_logs: LogCapture
 ) -> None:
-    web = pod("web")
-    assert web.spec.containers is not None
-    web.spec.containers[0].image_pull_policy = "Never"
+    web = pod("web", image_pull_policy="Never")
 
     async def scenario() -> None:
         runtime = FakeRuntime(images={"busybox:1.36"})
@@ -830,9 +824,7 @@ def test_a_restart_whose_image_has_gone_waits_as_its_pull_policy_says(
 def test_an_image_present_under_if_not_present_is_not_pulled(
     settings: LifecycleSettings, captured_logs: LogCapture
 ) -> None:
-    web = pod("web")
-    assert web.spec.containers is not None
-    web.spec.containers[0].image_pull_policy = "IfNotPresent"
+    web = pod("web", image_pull_policy="IfNotPresent")
 
     async def scenario() -> None:
         runtime = FakeRuntime(images={"busybox:1.36"})
@@ -912,7 +904,7 @@ def test_a_removed_pod_whose_stop_fails_is_stopped_again_until_it_is_gone(
     assert stopped["uid"] == uid
 
 
-def test_a_replacement_waits_until_the_old_pod_could_be_stopped(
+def test_a_replacement_waits_until_the_old_pod_could_be_removed(
     settings: LifecycleSettings, captured_logs: LogCapture
 ) -> None:
     old = pod("web")
