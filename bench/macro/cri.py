@@ -14,9 +14,10 @@
   CRI, beside the same CRI calls (RunPodSandbox, CreateContainer, StartContainer) made
   directly, all at once.
 - ``relist`` and ``idle`` (:mod:`bench.macro.cri_relist`): what watching containerd costs —
-  one node-wide listing of 1,000 containers beside one pod's status calls, and the CPU a
-  node of 200 idle pods costs containerd and fastpod per second, at the default and the
-  ``fast`` profile, beside containerd's own with no fastpod.
+  fastpod's relist of 1,000 containers (``ListPodSandbox`` + ``ListContainers``), and one
+  pod's status reads by id beside the filtered listings they replaced; and the CPU a node
+  of 200 idle pods costs containerd and fastpod per second, at the default and the ``fast``
+  profile, beside containerd's own with no fastpod.
 
 The raw calls send the very requests fastpod sends (its own ``sandbox_config`` and
 ``container_config`` of the same manifests), so a gap is fastpod's work, not a different
@@ -328,7 +329,7 @@ def main() -> None:
     parser.add_argument(
         "--samples",
         type=int,
-        help="restart: pods, one restart each (50); cold, idle: pods (200); relist: calls (20)",
+        help="restart: pods, one restart each (50); cold, idle: pods (200); relist: rounds (20)",
     )
     parser.add_argument(
         "--docker-samples",

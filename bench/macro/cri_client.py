@@ -20,16 +20,17 @@ import psutil
 from cri_api.v1 import api_pb2 as cri_pb
 from cri_api.v1 import api_pb2_grpc as cri_grpc
 
+from bench.macro.docker import BUSYBOX
 from bench.macro.pipeline import NODE, fastpod_command
 from fastpod.manifest.decode import decode_pod
 from fastpod.model import Pod, PodSource
+from fastpod.runtime.cri import FASTPOD_ONLY, MAX_REPLY
 from fastpod.runtime.cri_config import container_config, pod_log_directory, sandbox_config
 from fastpod.runtime.labels import MANAGED_BY, sandbox_labels
 from fastpod.runtime.spec import PodContext, container_spec
 
 SOCKET = "/run/fastpod-containerd/containerd.sock"
-BUSYBOX = "fastpod.local/busybox:1.36"
-MANAGED = {MANAGED_BY: "true"}
+MANAGED = FASTPOD_ONLY
 BENCH = {"io.fastpod.bench": "1"}
 RUNNING = cri_pb.ContainerState.CONTAINER_RUNNING
 TIMEOUT = 60.0
@@ -125,7 +126,7 @@ class Cri:
     def __init__(self, socket: str) -> None:
         self.socket = socket
         self.channel = grpc.aio.insecure_channel(
-            f"unix://{socket}", options=[("grpc.max_receive_message_length", 256 << 20)]
+            f"unix://{socket}", options=[("grpc.max_receive_message_length", MAX_REPLY)]
         )
         self.runtime = cri_grpc.RuntimeServiceStub(self.channel)  # type: ignore[no-untyped-call]
 
@@ -287,6 +288,11 @@ class Fastpod:
             ),
             stderr=self._log,
         )
+
+    def processes(self) -> list[psutil.Process]:
+        """The supervisor and its children."""
+        supervisor = psutil.Process(self.process.pid)
+        return [supervisor, *supervisor.children(recursive=True)]
 
     def check(self) -> None:
         if self.process.poll() is not None:

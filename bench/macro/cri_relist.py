@@ -5,10 +5,10 @@
 - ``relist``: 1,000 containers (100 sandboxes x 10). One relist as fastpod's CRI runtime
   makes it (``ListPodSandbox`` and ``ListContainers`` filtered by ``io.fastpod.managed=true``):
   its wall time and containerd's CPU, and so containerd's CPU per second at the ``fast``
-  profile's 100 ms and the default 1 s. Then one pod's sync as fastpod asks it now
-  (``PodSandboxStatus`` and a ``ContainerStatus`` per container, by id) beside the same pod
-  asked through listings filtered to its UID, which containerd 1.6 answers by converting
-  every container on the node first.
+  profile's 100 ms and the default 1 s. Then one pod's sync as fastpod makes it when it has
+  to read the statuses (``PodSandboxStatus`` and a ``ContainerStatus`` per container, by
+  id) beside the same pod asked through listings filtered to its UID, which containerd 1.6
+  answers by converting every container on the node first.
 - ``idle``: 200 running single-container pods under ``fastpod run`` with nothing happening:
   containerd's CPU per second and fastpod's (all its processes), at the default settings and
   with ``--profile fast`` (same pods, adopted), beside containerd's own CPU per second with
@@ -32,6 +32,7 @@ from bench.macro.cri_client import (
     Cri,
     Fastpod,
     Options,
+    RawPod,
     bounded,
     containerd_process,
     cpu_seconds,
@@ -82,18 +83,14 @@ async def scenario_relist(cri: Cri, options: Options, root: str) -> list[Result]
     logs = os.path.join(root, "raw-logs")
     try:
         pods = [raw_pod(f"relist-{index:04d}", logs, per_sandbox) for index in range(sandboxes)]
-        ids: dict[str, list[str]] = {}
 
-        async def fill(pod: cri_pb.PodSandboxConfig, configs: list[cri_pb.ContainerConfig]) -> str:
-            sandbox_id = await cri.run_sandbox(pod)
-            ids[sandbox_id] = [await cri.create_start(sandbox_id, pod, c) for c in configs]
-            return sandbox_id
+        async def fill(pod: RawPod) -> tuple[str, list[str]]:
+            sandbox_id = await cri.run_sandbox(pod.sandbox)
+            configs = [pod.container(index) for index in range(per_sandbox)]
+            return sandbox_id, [await cri.create_start(sandbox_id, pod.sandbox, c) for c in configs]
 
         began = time.perf_counter()
-        first, *_ = await bounded(
-            8,
-            (fill(p.sandbox, [p.container(i) for i in range(per_sandbox)]) for p in pods),
-        )
+        (first, first_containers), *_ = await bounded(8, (fill(pod) for pod in pods))
         listed = len(await cri.containers(MANAGED, running_only=True))
         if listed != total:
             raise RuntimeError(f"{listed} containers run, not {total}")
@@ -104,17 +101,20 @@ async def scenario_relist(cri: Cri, options: Options, root: str) -> list[Result]
         )
         await asyncio.sleep(2.0)
         runtime = cri.runtime
-        node_sandboxes = cri_pb.ListPodSandboxRequest(
-            filter=cri_pb.PodSandboxFilter(label_selector=MANAGED)
-        )
-        node_containers = cri_pb.ListContainersRequest(
-            filter=cri_pb.ContainerFilter(label_selector=MANAGED)
-        )
-        size = (await runtime.ListContainers(node_containers, timeout=TIMEOUT)).ByteSize()
 
-        async def relist() -> None:
-            await runtime.ListPodSandbox(node_sandboxes, timeout=TIMEOUT)
-            await runtime.ListContainers(node_containers, timeout=TIMEOUT)
+        def listing_of(selector: dict[str, str]) -> Callable[[], Awaitable[None]]:
+            sandboxes = cri_pb.ListPodSandboxRequest(
+                filter=cri_pb.PodSandboxFilter(label_selector=selector)
+            )
+            containers = cri_pb.ListContainersRequest(
+                filter=cri_pb.ContainerFilter(label_selector=selector)
+            )
+
+            async def both() -> None:
+                await runtime.ListPodSandbox(sandboxes, timeout=TIMEOUT)
+                await runtime.ListContainers(containers, timeout=TIMEOUT)
+
+            return both
 
         async def by_id() -> None:
             await asyncio.gather(
@@ -125,24 +125,21 @@ async def scenario_relist(cri: Cri, options: Options, root: str) -> list[Result]
                     runtime.ContainerStatus(
                         cri_pb.ContainerStatusRequest(container_id=i), timeout=TIMEOUT
                     )
-                    for i in ids[first]
+                    for i in first_containers
                 ),
             )
 
+        size = (
+            await runtime.ListContainers(
+                cri_pb.ListContainersRequest(filter=cri_pb.ContainerFilter(label_selector=MANAGED)),
+                timeout=TIMEOUT,
+            )
+        ).ByteSize()
         one_pod = {**MANAGED, POD_UID: pods[0].pod.metadata.uid or ""}
-        pod_sandboxes = cri_pb.ListPodSandboxRequest(
-            filter=cri_pb.PodSandboxFilter(label_selector=one_pod)
-        )
-        pod_containers = cri_pb.ListContainersRequest(
-            filter=cri_pb.ContainerFilter(label_selector=one_pod)
-        )
-
-        async def by_listing() -> None:
-            await runtime.ListPodSandbox(pod_sandboxes, timeout=TIMEOUT)
-            await runtime.ListContainers(pod_containers, timeout=TIMEOUT)
-
         measured = await _measured(
-            {"relist": relist, "by id": by_id, "by listing": by_listing}, listings, containerd
+            {"relist": listing_of(MANAGED), "by id": by_id, "by listing": listing_of(one_pod)},
+            listings,
+            containerd,
         )
     finally:
         await cri.remove_all()
@@ -152,7 +149,9 @@ async def scenario_relist(cri: Cri, options: Options, root: str) -> list[Result]
         f"{GRPC_DEFAULT_MAX_RECEIVE * total // max(size, 1):,} such containers",
         flush=True,
     )
-    (wall, server), (sync_wall, sync_server), (listing_wall, listing_server) = measured.values()
+    wall, server = measured["relist"]
+    sync_wall, sync_server = measured["by id"]
+    listing_wall, listing_server = measured["by listing"]
     return [
         Result(
             f"relist of {total:,} containers: wall p50",
@@ -189,10 +188,6 @@ async def scenario_relist(cri: Cri, options: Options, root: str) -> list[Result]
     ]
 
 
-def _tree(process: psutil.Process) -> list[psutil.Process]:
-    return [process, *process.children(recursive=True)]
-
-
 async def _cpu_per_second(processes: list[psutil.Process]) -> list[float]:
     """Each process's CPU seconds per second over :data:`IDLE_WINDOW`."""
     before = [cpu_seconds(process) for process in processes]
@@ -215,7 +210,7 @@ async def scenario_idle(cri: Cri, options: Options, root: str) -> list[Result]:
                 await wait_running(cri, count, poll=0.5)
                 await asyncio.sleep(IDLE_SETTLE)
                 fastpod.check()
-                ours = _tree(psutil.Process(fastpod.process.pid))
+                ours = fastpod.processes()
                 server, *clients = await _cpu_per_second([containerd, *ours])
                 figures[name] = (server, sum(clients))
             finally:
