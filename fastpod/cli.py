@@ -6,10 +6,11 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from fastpod import __version__, options
+from fastpod import __version__
 from fastpod.client import commands as client_commands
-from fastpod.config import ConfigError
-from fastpod.node import node_name
+from fastpod.config import options
+from fastpod.config.node import node_name
+from fastpod.config.settings import ConfigError
 
 
 def _parser() -> argparse.ArgumentParser:

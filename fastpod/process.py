@@ -16,7 +16,7 @@ from typing import Any
 import uvloop
 
 from fastpod import logs
-from fastpod.config import Config
+from fastpod.config.settings import Config
 
 _PR_SET_PDEATHSIG = 1
 _M_MMAP_THRESHOLD = -3

@@ -23,7 +23,7 @@ import uvloop
 from fastpod import logs, readiness, watcher
 from fastpod.api.queries import Children, Queries
 from fastpod.channels import Inbox, Outbox
-from fastpod.config import Config
+from fastpod.config.settings import Config
 from fastpod.messages import Resync
 from fastpod.metrics import recorder
 from fastpod.process import release_large_buffers

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from fastpod import logs
 from fastpod.channels import Inbox, Outbox
-from fastpod.config import Config
+from fastpod.config.settings import Config
 from fastpod.messages import (
     Barrier,
     ManifestChanged,

@@ -22,7 +22,7 @@ from fastpod.api import container_logs, http, prometheus
 from fastpod.api.discovery import ApiRecord, remove_record, write_record
 from fastpod.api.http import Request, Response, StreamingResponse
 from fastpod.api.queries import ANSWER_TIMEOUT, PODS_TIMEOUT, Children
-from fastpod.config import Config
+from fastpod.config.settings import Config
 from fastpod.messages import StatusAnswer, shard_of
 from fastpod.metrics import gauge, recorder
 

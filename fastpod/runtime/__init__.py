@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastpod.config import Config
+from fastpod.config.settings import Config
 from fastpod.runtime.base import Runtime
 
 

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 
 import msgspec
 
-from fastpod.config import FakeLatencies
+from fastpod.config.settings import FakeLatencies
 from fastpod.model import Pod
 from fastpod.runtime.base import (
     ContainerInfo,

@@ -13,7 +13,8 @@ from collections.abc import Iterable
 
 from fastpod import logs
 from fastpod.channels import Inbox, Outbox
-from fastpod.config import Config
+from fastpod.config.node import host_ip
+from fastpod.config.settings import Config
 from fastpod.messages import (
     Barrier,
     BarrierPassed,
@@ -27,7 +28,6 @@ from fastpod.messages import (
     shard_of,
 )
 from fastpod.metrics import gauge, recorder
-from fastpod.node import host_ip
 from fastpod.process import run_child
 from fastpod.rundir import supervisor_socket, worker_socket
 from fastpod.runtime import create_runtime

@@ -13,7 +13,7 @@ from collections.abc import Awaitable
 from dataclasses import replace
 from typing import Any
 
-from fastpod.config import FakeLatencies
+from fastpod.config.settings import FakeLatencies
 from fastpod.model import Pod
 from fastpod.runtime.base import ContainerInfo, RuntimeCallError
 from fastpod.runtime.fake import FakeRuntime

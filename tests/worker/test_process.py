@@ -16,7 +16,7 @@ import msgspec
 import pytest
 
 from fastpod.channels import Outbox
-from fastpod.config import Config
+from fastpod.config.settings import Config
 from fastpod.messages import (
     Barrier,
     BarrierPassed,

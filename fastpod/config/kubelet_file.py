@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from fastpod.config import ConfigError, parse_go_duration
+from fastpod.config.settings import ConfigError, parse_go_duration
 from fastpod.manifest.documents import SyntaxProblem, load_document, locate
 
 API_VERSION = "kubelet.config.k8s.io/v1beta1"

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import msgspec
 import pytest
+from tests.config.test_options import SOURCE, config_of
 
-from fastpod.config import Config, ConfigError
-from fastpod.profiles import PROFILE_FIELDS, load_profile, profile_names, profiles_directory
+from fastpod.config.profiles import PROFILE_FIELDS, load_profile, profile_names, profiles_directory
+from fastpod.config.settings import Config, ConfigError
 from tests.running import fastpod_command
 from tests.support import DATA
-from tests.test_options import SOURCE, config_of
 
-REPOSITORY_PROFILES = Path(__file__).parent.parent / "profiles"
+REPOSITORY_PROFILES = Path(__file__).parents[2] / "profiles"
 PROFILES = DATA / "config" / "profiles"
 DEFAULTS = Config(node_name="node1")
 

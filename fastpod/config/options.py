@@ -6,7 +6,7 @@ config file (``--config``), then the flags actually given on the command line (t
 layer is a mapping of the Config fields it sets, so "set" and "left alone" stay distinct.
 
 The kubelet's flags for static pods keep their names and formats; its other flags are
-accepted with a warning (:mod:`fastpod.kubelet_flags`), so a kubelet unit's command line
+accepted with a warning (:mod:`fastpod.config.kubelet_flags`), so a kubelet unit's command line
 runs unchanged.
 """
 
@@ -19,10 +19,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from itertools import chain
 from typing import Any
 
-from fastpod.config import Config, ConfigError, FakeLatencies, parse_seconds
-from fastpod.kubelet_flags import ignored_kubelet_flags
+from fastpod.config.kubelet_flags import ignored_kubelet_flags
+from fastpod.config.node import node_name
+from fastpod.config.settings import Config, ConfigError, FakeLatencies, parse_seconds
 from fastpod.logs import LOG_FORMATS
-from fastpod.node import node_name
 
 READ_ONLY_PORT = 10255
 """The read-only API's port when no ``--config`` is given (the kubelet's legacy default)."""
@@ -161,8 +161,8 @@ def run_config(arguments: argparse.Namespace, unrecognized: Sequence[str]) -> Co
     ``unrecognized`` is what the parser left: kubelet flags to warn about, or an error.
     """
     # the YAML readers are imported here: the client commands share this parser, not them
-    from fastpod.kubelet_config import load_kubelet_config
-    from fastpod.profiles import load_profile
+    from fastpod.config.kubelet_file import load_kubelet_config
+    from fastpod.config.profiles import load_profile
 
     warnings = list(ignored_kubelet_flags(unrecognized))
     layers: list[Mapping[str, Any]] = [

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from fastpod import options
 from fastpod.cli import main
-from fastpod.config import Config, ConfigError, parse_go_duration
+from fastpod.config import options
+from fastpod.config.settings import Config, ConfigError, parse_go_duration
 from fastpod.supervisor import Supervisor
 from tests.running import RunningFastpod
 from tests.support import DATA

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from fastpod.config import ConfigError
-from fastpod.kubelet_config import IGNORED_FIELDS, load_kubelet_config
+from fastpod.config.kubelet_file import IGNORED_FIELDS, load_kubelet_config
+from fastpod.config.settings import ConfigError
 from tests.running import fastpod_command
 from tests.support import DATA
 

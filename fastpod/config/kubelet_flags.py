@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from fastpod.config import ConfigError
+from fastpod.config.settings import ConfigError
 
 KUBELET_BOOLEAN_FLAGS = frozenset(
     {

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import fastpod
-from fastpod.config import ConfigError, parse_seconds
+from fastpod.config.settings import ConfigError, parse_seconds
 from fastpod.logs import LOG_FORMATS
 from fastpod.manifest.documents import SyntaxProblem, load_document, locate
 
