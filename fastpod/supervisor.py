@@ -22,12 +22,12 @@ import uvloop
 
 from fastpod import logs, readiness, watcher
 from fastpod.api.queries import Children, Queries
-from fastpod.channels import Inbox, Outbox
 from fastpod.config.settings import Config
-from fastpod.messages import Resync
+from fastpod.ipc.channels import Inbox, Outbox
+from fastpod.ipc.messages import Resync
+from fastpod.ipc.rundir import supervisor_socket, watcher_socket, worker_socket
 from fastpod.metrics import recorder
 from fastpod.process import release_large_buffers
-from fastpod.rundir import supervisor_socket, watcher_socket, worker_socket
 from fastpod.worker import process as worker_process
 
 if TYPE_CHECKING:

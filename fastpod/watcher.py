@@ -15,9 +15,9 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from fastpod import logs
-from fastpod.channels import Inbox, Outbox
 from fastpod.config.settings import Config
-from fastpod.messages import (
+from fastpod.ipc.channels import Inbox, Outbox
+from fastpod.ipc.messages import (
     Barrier,
     ManifestChanged,
     ManifestRemoved,
@@ -28,10 +28,10 @@ from fastpod.messages import (
     StatusQuery,
     shard_of,
 )
+from fastpod.ipc.rundir import supervisor_socket, watcher_socket, worker_socket
 from fastpod.metrics import gauge, recorder
 from fastpod.model import PodSource
 from fastpod.process import run_child
-from fastpod.rundir import supervisor_socket, watcher_socket, worker_socket
 from fastpod.sources.files import DirectorySource, FileChange
 from fastpod.sources.inotify import DirectoryWatch
 

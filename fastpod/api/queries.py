@@ -13,8 +13,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from fastpod.channels import Outbox
-from fastpod.messages import Message, StatusAnswer, StatusQuery
+from fastpod.ipc.channels import Outbox
+from fastpod.ipc.messages import Message, StatusAnswer, StatusQuery
 
 ANSWER_TIMEOUT = 2.0
 """Seconds a child has to answer: a live event loop answers in milliseconds."""

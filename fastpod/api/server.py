@@ -23,7 +23,7 @@ from fastpod.api.discovery import ApiRecord, remove_record, write_record
 from fastpod.api.http import Request, Response, StreamingResponse
 from fastpod.api.queries import ANSWER_TIMEOUT, PODS_TIMEOUT, Children
 from fastpod.config.settings import Config
-from fastpod.messages import StatusAnswer, shard_of
+from fastpod.ipc.messages import StatusAnswer, shard_of
 from fastpod.metrics import gauge, recorder
 
 FOLLOW_CHECK = 1.0

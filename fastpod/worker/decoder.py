@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 import msgspec
 
 from fastpod import logs
+from fastpod.ipc.messages import ManifestChanged, PodClaim, shard_of
 from fastpod.manifest import DecodedPod, ManifestError, decode_pod, decode_pod_list
-from fastpod.messages import ManifestChanged, PodClaim, shard_of
 from fastpod.metrics import recorder
 from fastpod.model import PodSource
 from fastpod.sources.files import digest_of

@@ -13,8 +13,8 @@ import sys
 from collections.abc import Mapping
 from typing import Literal, NamedTuple
 
+from fastpod.ipc.messages import PodClaim
 from fastpod.manifest.defaults import CONFIG_SEEN, CONFIG_SOURCE, stamp_first_seen
-from fastpod.messages import PodClaim
 from fastpod.model import Pod, PodSource
 
 LOCAL_ANNOTATIONS = frozenset({CONFIG_SOURCE, CONFIG_SEEN, "kubernetes.io/config.mirror"})

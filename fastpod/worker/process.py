@@ -12,10 +12,10 @@ import datetime
 from collections.abc import Iterable
 
 from fastpod import logs
-from fastpod.channels import Inbox, Outbox
 from fastpod.config.node import host_ip
 from fastpod.config.settings import Config
-from fastpod.messages import (
+from fastpod.ipc.channels import Inbox, Outbox
+from fastpod.ipc.messages import (
     Barrier,
     BarrierPassed,
     ManifestChanged,
@@ -27,9 +27,9 @@ from fastpod.messages import (
     StatusQuery,
     shard_of,
 )
+from fastpod.ipc.rundir import supervisor_socket, worker_socket
 from fastpod.metrics import gauge, recorder
 from fastpod.process import run_child
-from fastpod.rundir import supervisor_socket, worker_socket
 from fastpod.runtime import create_runtime
 from fastpod.worker import reports
 from fastpod.worker.decoder import ManifestDecoder

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import msgspec
 import pytest
-from tests.config.test_options import SOURCE, config_of
 
 from fastpod.config.profiles import PROFILE_FIELDS, load_profile, profile_names, profiles_directory
 from fastpod.config.settings import Config, ConfigError
+from tests.config.test_options import SOURCE, config_of
 from tests.running import fastpod_command
 from tests.support import DATA
 

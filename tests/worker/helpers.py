@@ -13,8 +13,8 @@ from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mappin
 from typing import Any
 
 from fastpod import logs
+from fastpod.ipc.messages import PodClaim, shard_of
 from fastpod.manifest import decode_pod, decode_pod_list
-from fastpod.messages import PodClaim, shard_of
 from fastpod.model import Pod, PodSource
 from fastpod.runtime.fake import FakeRuntime
 from fastpod.worker.desired import PodChange

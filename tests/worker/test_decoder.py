@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from fastpod.messages import ManifestChanged, PodClaim, shard_of
+from fastpod.ipc.messages import ManifestChanged, PodClaim, shard_of
 from fastpod.model import PodSource
 from fastpod.worker.decoder import ManifestDecoder
 from tests.support import FILE, URL, manifest_bytes

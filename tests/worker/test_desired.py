@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
+from fastpod.ipc.messages import PodClaim
 from fastpod.manifest.defaults import CONFIG_SEEN, CONFIG_SOURCE, format_seen
-from fastpod.messages import PodClaim
 from fastpod.model import Pod, PodSource
 from fastpod.worker.desired import DesiredPods, Duplicate, PodChange, differs_semantically
 from tests.support import FILE, URL

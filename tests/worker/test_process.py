@@ -15,9 +15,9 @@ from typing import Any
 import msgspec
 import pytest
 
-from fastpod.channels import Outbox
 from fastpod.config.settings import Config
-from fastpod.messages import (
+from fastpod.ipc.channels import Outbox
+from fastpod.ipc.messages import (
     Barrier,
     BarrierPassed,
     ManifestChanged,

@@ -18,8 +18,8 @@ import pytest
 import uvloop
 
 from fastpod import logs
-from fastpod.channels import Inbox, Outbox, encode_frame
-from fastpod.messages import Barrier, BarrierPassed, Message, RelistDone, Resync
+from fastpod.ipc.channels import Inbox, Outbox, encode_frame
+from fastpod.ipc.messages import Barrier, BarrierPassed, Message, RelistDone, Resync
 
 LOOPS = {"asyncio": asyncio.new_event_loop, "uvloop": uvloop.new_event_loop}
 

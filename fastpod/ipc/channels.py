@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 import msgspec
 
 from fastpod import logs
-from fastpod.messages import Message
+from fastpod.ipc.messages import Message
 
 _HEADER = struct.Struct("!I")
 _encoder = msgspec.msgpack.Encoder()
