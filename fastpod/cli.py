@@ -49,7 +49,7 @@ def _add_validate(commands: argparse._SubParsersAction[argparse.ArgumentParser])
 
 
 def _run(arguments: argparse.Namespace, unrecognized: Sequence[str]) -> int:
-    from fastpod.supervisor import Supervisor
+    from fastpod.supervisor.supervisor import Supervisor
 
     try:
         config = options.run_config(arguments, unrecognized)

@@ -31,9 +31,9 @@ from fastpod.ipc.messages import (
 from fastpod.ipc.rundir import supervisor_socket, watcher_socket, worker_socket
 from fastpod.metrics import gauge, recorder
 from fastpod.model import PodSource
-from fastpod.process import run_child
 from fastpod.sources.files import DirectorySource, FileChange
 from fastpod.sources.inotify import DirectoryWatch
+from fastpod.supervisor.child import run_child
 
 if TYPE_CHECKING:
     from fastpod.sources.url import UrlSource

@@ -21,10 +21,10 @@ from fastpod import logs
 from fastpod.api import container_logs, http, prometheus
 from fastpod.api.discovery import ApiRecord, remove_record, write_record
 from fastpod.api.http import Request, Response, StreamingResponse
-from fastpod.api.queries import ANSWER_TIMEOUT, PODS_TIMEOUT, Children
 from fastpod.config.settings import Config
 from fastpod.ipc.messages import StatusAnswer, shard_of
 from fastpod.metrics import gauge, recorder
+from fastpod.supervisor.queries import ANSWER_TIMEOUT, PODS_TIMEOUT, Children
 
 FOLLOW_CHECK = 1.0
 """Seconds between looks at a followed container's state: its log ends when it stops."""

@@ -11,7 +11,7 @@ import pytest
 from fastpod.cli import main
 from fastpod.config import options
 from fastpod.config.settings import Config, ConfigError, parse_go_duration
-from fastpod.supervisor import Supervisor
+from fastpod.supervisor.supervisor import Supervisor
 from tests.running import RunningFastpod
 from tests.support import DATA
 
