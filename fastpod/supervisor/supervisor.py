@@ -20,12 +20,13 @@ from typing import TYPE_CHECKING
 
 import uvloop
 
-from fastpod import logs, watcher
+from fastpod import logs
 from fastpod.config.settings import Config
 from fastpod.ipc.channels import Inbox, Outbox
 from fastpod.ipc.messages import Resync
 from fastpod.ipc.rundir import supervisor_socket, watcher_socket, worker_socket
 from fastpod.metrics import recorder
+from fastpod.sources import watcher
 from fastpod.supervisor import readiness
 from fastpod.supervisor.child import release_large_buffers
 from fastpod.supervisor.queries import Children, Queries
