@@ -24,8 +24,8 @@ from bench.macro.docker import BUSYBOX
 from bench.macro.pipeline import NODE, fastpod_command
 from fastpod.manifest.decode import decode_pod
 from fastpod.model import Pod, PodSource
-from fastpod.runtime.cri import FASTPOD_ONLY, MAX_REPLY
-from fastpod.runtime.cri_config import container_config, pod_log_directory, sandbox_config
+from fastpod.runtime.cri.configs import container_config, pod_log_directory, sandbox_config
+from fastpod.runtime.cri.runtime import FASTPOD_ONLY, MAX_REPLY
 from fastpod.runtime.labels import MANAGED_BY, sandbox_labels
 from fastpod.runtime.spec import PodContext, container_spec
 

@@ -13,7 +13,7 @@ def create_runtime(config: Config) -> Runtime:
 
         return DockerRuntime(config.pod_infra_container_image, config.docker_socket)
     if config.runtime == "cri":
-        from fastpod.runtime.cri import CriRuntime
+        from fastpod.runtime.cri.runtime import CriRuntime
 
         return CriRuntime(
             config.container_runtime_endpoint, config.pod_logs_dir, config.cri_relist_period

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from cri_api.v1 import api_pb2 as cri
 
-from fastpod.runtime.cri_config import container_config, namespace_options, sandbox_config
+from fastpod.runtime.cri.configs import container_config, namespace_options, sandbox_config
 from fastpod.runtime.labels import sandbox_labels
 from fastpod.runtime.spec import ContainerSpec, Mount, Resources, Security
 from tests.support import FILE

@@ -21,7 +21,7 @@ from cri_api.v1 import api_pb2 as cri_pb
 from cri_api.v1 import api_pb2_grpc as cri_grpc
 
 from fastpod.runtime.base import ContainerInfo, RuntimeEvent, SandboxInfo
-from fastpod.runtime.cri import CriRuntime
+from fastpod.runtime.cri.runtime import CriRuntime
 from fastpod.runtime.labels import MANAGED_BY, POD_UID
 
 TIMEOUT = 5.0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 
-from fastpod.runtime.exits import ExitWatch
+from fastpod.runtime.cri.exits import ExitWatch
 
 
 def test_an_exit_is_reported_once_under_its_key() -> None:

@@ -4,8 +4,8 @@ hold."""
 from __future__ import annotations
 
 from fastpod.runtime.base import ContainerInfo, SandboxInfo
+from fastpod.runtime.cri.pod_index import PodIndex
 from fastpod.runtime.labels import POD_UID
-from fastpod.runtime.pod_index import PodIndex
 
 
 def test_a_pod_has_the_sandboxes_and_containers_added_for_it_only() -> None:

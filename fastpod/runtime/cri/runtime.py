@@ -3,10 +3,10 @@ calls it since Kubernetes 1.24.
 
 Sandboxes and containers are the runtime's own; the runtime writes the logs where the
 sandbox config says. A pod's sync asks about its own sandboxes and containers by id
-(:mod:`fastpod.runtime.pod_index`), and reads a status again only once something says it
+(:mod:`fastpod.runtime.cri.pod_index`), and reads a status again only once something says it
 changed: a listing filtered to one pod costs containerd as much as the whole node, and an
 idle pod's resync costs nothing. Container deaths, and the relist that tells the index what
-changed, come through :mod:`fastpod.runtime.cri_events`.
+changed, come through :mod:`fastpod.runtime.cri.events`.
 """
 
 from __future__ import annotations
@@ -28,11 +28,11 @@ from fastpod.runtime.base import (
     RuntimeEvent,
     SandboxInfo,
 )
-from fastpod.runtime.cri_calls import CALL_TIMEOUT, call_error, unreachable
-from fastpod.runtime.cri_config import container_config, sandbox_config
-from fastpod.runtime.cri_events import CriEvents
+from fastpod.runtime.cri.calls import CALL_TIMEOUT, call_error, unreachable
+from fastpod.runtime.cri.configs import container_config, sandbox_config
+from fastpod.runtime.cri.events import CriEvents
+from fastpod.runtime.cri.pod_index import PodIndex
 from fastpod.runtime.labels import MANAGED_BY, POD_UID, sandbox_labels
-from fastpod.runtime.pod_index import PodIndex
 from fastpod.runtime.spec import RESTART_COUNT, ContainerSpec
 
 DEFAULT_ENDPOINT = "unix:///run/containerd/containerd.sock"

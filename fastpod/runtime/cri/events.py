@@ -3,7 +3,7 @@
 ``GetContainerEvents`` where the runtime has it (containerd 1.7 and later), with a relist of
 the node every :data:`EVENTED_RELIST_PERIOD` beside it, as the kubelet's evented PLEG.
 Without it (containerd 1.6) each running container's process is watched through a pidfd
-(:mod:`fastpod.runtime.exits`), which tells a death at once, and the node's sandboxes and
+(:mod:`fastpod.runtime.cri.exits`), which tells a death at once, and the node's sandboxes and
 containers are listed every relist period for what a pidfd cannot see: a sandbox that died,
 a container made or removed by someone else. The pod loops' resync heals anything missed.
 """
@@ -20,10 +20,10 @@ from cri_api.v1 import api_pb2 as cri
 from cri_api.v1 import api_pb2_grpc
 
 from fastpod.runtime.base import RuntimeCallError, RuntimeEvent
-from fastpod.runtime.cri_calls import CALL_TIMEOUT, call_error
-from fastpod.runtime.exits import ExitWatch
+from fastpod.runtime.cri.calls import CALL_TIMEOUT, call_error
+from fastpod.runtime.cri.exits import ExitWatch
+from fastpod.runtime.cri.pod_index import PodIndex
 from fastpod.runtime.labels import POD_UID
-from fastpod.runtime.pod_index import PodIndex
 
 EVENTS_RETRY = 0.5
 """Seconds between a lost stream or relist and the next try."""
