@@ -29,7 +29,7 @@ from fastpod.ipc.messages import (
 )
 from fastpod.ipc.rundir import supervisor_socket, worker_socket
 from fastpod.metrics import gauge, recorder
-from fastpod.runtime import create_runtime
+from fastpod.runtime.factory import create_runtime
 from fastpod.supervisor.child import run_child
 from fastpod.worker import reports
 from fastpod.worker.decoder import ManifestDecoder
