@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from test_manifest import MANIFEST, NODE, SOURCE
 
-from fastpod.manifest import decode_pod
+from fastpod.manifest.decode import decode_pod
 
 
 def _profile(name: str, data: bytes, loops: int, top: int, dump: Path | None) -> None:

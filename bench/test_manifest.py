@@ -15,7 +15,7 @@ import msgspec
 import pytest
 import yaml
 
-from fastpod.manifest import decode_pod
+from fastpod.manifest.decode import decode_pod
 from fastpod.manifest.documents import load_document
 from fastpod.model import PodSource
 

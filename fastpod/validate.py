@@ -10,8 +10,9 @@ from typing import Literal, TextIO
 import msgspec
 import yaml
 
-from fastpod.manifest import DecodedPod, ManifestError, Problem, decode_pod
+from fastpod.manifest.decode import DecodedPod, decode_pod
 from fastpod.manifest.defaults import stamp_first_seen
+from fastpod.manifest.problems import ManifestError, Problem
 from fastpod.model import PodSource
 from fastpod.sources.listing import list_manifests, read_manifest
 

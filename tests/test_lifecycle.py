@@ -12,7 +12,7 @@ from fastpod.lifecycle import (
     compute_pod_actions,
     image_checked_before_create,
 )
-from fastpod.manifest import decode_pod
+from fastpod.manifest.decode import decode_pod
 from fastpod.model import Container, Pod, PodSource
 from fastpod.runtime.base import ContainerInfo, ContainerState, SandboxInfo
 from fastpod.runtime.labels import container_labels, sandbox_labels

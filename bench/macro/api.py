@@ -22,7 +22,7 @@ from collections.abc import Callable
 import msgspec
 
 from bench.macro.pipeline import Fastpod, Result, run_scenarios, write_dir
-from fastpod.manifest import decode_pod
+from fastpod.manifest.decode import decode_pod
 from fastpod.model import PodSource
 
 PODS = 10_000

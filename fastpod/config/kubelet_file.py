@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastpod.config.settings import ConfigError, parse_go_duration
-from fastpod.manifest.documents import SyntaxProblem, load_document, locate
+from fastpod.manifest.documents import SyntaxProblem, load_document
+from fastpod.manifest.lines import locate
 
 API_VERSION = "kubelet.config.k8s.io/v1beta1"
 KIND = "KubeletConfiguration"

@@ -19,7 +19,8 @@ from typing import Any
 import fastpod
 from fastpod.config.settings import ConfigError, parse_seconds
 from fastpod.logs import LOG_FORMATS
-from fastpod.manifest.documents import SyntaxProblem, load_document, locate
+from fastpod.manifest.documents import SyntaxProblem, load_document
+from fastpod.manifest.lines import locate
 
 PROFILES_ENVIRONMENT = "FASTPOD_PROFILES"
 """The environment variable naming another directory of named profiles."""

@@ -12,14 +12,9 @@ from typing import Any, NamedTuple
 import msgspec
 
 from fastpod.manifest.defaults import apply_api_defaults, apply_static_pod_defaults
-from fastpod.manifest.documents import (
-    MAX_MANIFEST_BYTES,
-    Document,
-    SyntaxProblem,
-    load_document,
-    locate,
-)
+from fastpod.manifest.documents import MAX_MANIFEST_BYTES, Document, SyntaxProblem, load_document
 from fastpod.manifest.hints import pod_hints
+from fastpod.manifest.lines import locate
 from fastpod.manifest.paths import FieldPath, MapKey, from_msgspec
 from fastpod.manifest.problems import ManifestError, Problem
 from fastpod.manifest.static_pod_rules import static_pod_warnings

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
 from fastpod import logs
-from fastpod.manifest import MAX_MANIFEST_BYTES
+from fastpod.manifest.documents import MAX_MANIFEST_BYTES
 
 StatKey = tuple[int, int, int, int]
 

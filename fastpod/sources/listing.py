@@ -11,7 +11,7 @@ import os
 import stat
 from dataclasses import dataclass, field
 
-from fastpod.manifest import MAX_MANIFEST_BYTES
+from fastpod.manifest.documents import MAX_MANIFEST_BYTES
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ import aiohttp
 
 from fastpod import logs
 from fastpod.logs import without_userinfo
-from fastpod.manifest import MAX_MANIFEST_BYTES
+from fastpod.manifest.documents import MAX_MANIFEST_BYTES
 from fastpod.sources.files import digest_of
 
 LOGGED_FAILURES = 3

@@ -15,7 +15,8 @@ import msgspec
 
 from fastpod import logs
 from fastpod.ipc.messages import ManifestChanged, PodClaim, shard_of
-from fastpod.manifest import DecodedPod, ManifestError, decode_pod, decode_pod_list
+from fastpod.manifest.decode import DecodedPod, decode_pod, decode_pod_list
+from fastpod.manifest.problems import ManifestError
 from fastpod.metrics import recorder
 from fastpod.model import PodSource
 from fastpod.sources.files import digest_of

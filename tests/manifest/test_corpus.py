@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from fastpod.manifest import DecodedPod, ManifestError, decode_pod
+from fastpod.manifest.decode import DecodedPod, decode_pod
+from fastpod.manifest.problems import ManifestError
 from fastpod.model import PodSource
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

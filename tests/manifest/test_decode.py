@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from fastpod.manifest import (
-    MAX_MANIFEST_BYTES,
-    ManifestError,
-    Problem,
-    decode_pod,
-    decode_pod_list,
-)
+from fastpod.manifest.decode import decode_pod, decode_pod_list
+from fastpod.manifest.documents import MAX_MANIFEST_BYTES
+from fastpod.manifest.problems import ManifestError, Problem
 from fastpod.model import PodSource
 from tests.support import FILE, URL, manifest_bytes
 

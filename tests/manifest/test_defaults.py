@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from fastpod.manifest import decode_pod
+from fastpod.manifest.decode import decode_pod
 from fastpod.manifest.defaults import (
     CONFIG_HASH,
     CONFIG_SEEN,

@@ -1,11 +1,10 @@
-"""Reading manifest bytes as the kubelet does: go-yaml v2 scalars, first document, lines."""
+"""Reading manifest bytes as the kubelet does: go-yaml v2 scalars, first document, limits."""
 
 from __future__ import annotations
 
 import pytest
 
-from fastpod.manifest.documents import Document, SyntaxProblem, load_document, locate
-from fastpod.manifest.paths import MapKey
+from fastpod.manifest.documents import Document, SyntaxProblem, load_document
 
 
 def value_of(text: str) -> object:
@@ -80,24 +79,6 @@ def test_unsafe_tags_are_refused_not_executed() -> None:
     """Only the safe constructor runs: a python/object tag is an error, not code."""
     problem = load_document(b"a: !!python/object/apply:os.system ['true']\n")
     assert isinstance(problem, SyntaxProblem)
-
-
-def test_locate_finds_nested_fields_list_items_and_map_keys() -> None:
-    """Lines and columns are 1-based; a field is placed at its key."""
-    data = b"metadata:\n  labels:\n    app: web\nspec:\n  containers:\n  - name: a\n  - name: b\n"
-    paths = [("spec", "containers", 1, "name"), ("metadata", "labels", MapKey("app"))]
-    assert locate(data, paths) == [(7, 5), (3, 5)]
-
-
-def test_locate_stops_at_the_deepest_existing_parent() -> None:
-    """A missing field is placed at its parent, which is where it should be added."""
-    data = b"spec:\n  containers:\n  - name: a\n"
-    assert locate(data, [("spec", "containers", 0, "image")]) == [(3, 5)]
-
-
-def test_locate_knows_nothing_of_bytes_that_do_not_parse() -> None:
-    """Positions are a courtesy: an unreadable document gives none, never an error."""
-    assert locate(b"a: [\n", [("a",)]) == [None]
 
 
 def test_anchors_aliases_and_merge_keys_build_what_pyyaml_builds() -> None:

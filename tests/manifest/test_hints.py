@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from fastpod.manifest import ManifestError, decode_pod
+from fastpod.manifest.decode import decode_pod
+from fastpod.manifest.problems import ManifestError
 from tests.support import FILE, manifest_bytes
 
 

@@ -27,14 +27,10 @@ import yaml
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from fastpod.manifest import (
-    MAX_MANIFEST_BYTES,
-    DecodedPod,
-    ManifestError,
-    decode_pod,
-    decode_pod_list,
-)
-from fastpod.manifest.documents import Document, KubeYamlLoader, load_document
+from fastpod.manifest.decode import DecodedPod, decode_pod, decode_pod_list
+from fastpod.manifest.documents import MAX_MANIFEST_BYTES, Document, load_document
+from fastpod.manifest.problems import ManifestError
+from fastpod.manifest.yaml11 import KubeYamlLoader
 from fastpod.model import PodSource
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -265,7 +261,8 @@ import faulthandler, resource, sys
 faulthandler.enable()
 limit = int(sys.argv[2])
 resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-from fastpod.manifest import ManifestError, decode_pod, decode_pod_list
+from fastpod.manifest.decode import decode_pod, decode_pod_list
+from fastpod.manifest.problems import ManifestError
 from fastpod.model import PodSource
 data = open(sys.argv[1], "rb").read()
 for decoder, source in (

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
-from fastpod.manifest import ManifestError, decode_pod
+from fastpod.manifest.decode import decode_pod
+from fastpod.manifest.problems import ManifestError
 from tests.support import FILE, manifest_bytes
 
 BASE: dict[str, Any] = yaml.safe_load(manifest_bytes("minimal.yaml"))

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from fastpod.config.settings import FakeLatencies
-from fastpod.manifest import decode_pod
+from fastpod.manifest.decode import decode_pod
 from fastpod.model import Container, Pod
 from fastpod.runtime.base import ImageMissing, RuntimeCallError, RuntimeEvent
 from fastpod.runtime.fake import FakeRuntime

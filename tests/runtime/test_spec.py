@@ -5,7 +5,7 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from fastpod.manifest import decode_pod
+from fastpod.manifest.decode import decode_pod
 from fastpod.model import (
     Container,
     EnvFromSource,

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from fastpod import logs
-from fastpod.manifest import MAX_MANIFEST_BYTES
+from fastpod.manifest.documents import MAX_MANIFEST_BYTES
 from fastpod.sources import files
 from fastpod.sources.files import DirectorySource, FileChange, _read_at_most
 

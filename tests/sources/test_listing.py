@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from fastpod.manifest import MAX_MANIFEST_BYTES
+from fastpod.manifest.documents import MAX_MANIFEST_BYTES
 from fastpod.sources.listing import list_manifests, read_manifest
 
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from fastpod import logs
-from fastpod.manifest import MAX_MANIFEST_BYTES
+from fastpod.manifest.documents import MAX_MANIFEST_BYTES
 from fastpod.sources.url import QUIET_NOTE, UrlSource
 from tests.http_server import Reply, Server
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from fastpod.manifest import decode_pod
+from fastpod.manifest.decode import decode_pod
 from fastpod.model import Pod
 from fastpod.runtime.base import ContainerInfo, ContainerState, SandboxInfo
 from fastpod.runtime.labels import CONTAINER_NAME

@@ -10,7 +10,7 @@ import msgspec
 import pytest
 from kubernetes.client import V1ContainerStatus, V1Pod, V1PodList
 
-from fastpod.manifest import decode_pod
+from fastpod.manifest.decode import decode_pod
 from fastpod.model import Pod
 from fastpod.status.compute import Observed, pod_status
 from tests.kubernetes_client import parse_as_the_client_does

@@ -14,7 +14,7 @@ from typing import Any
 
 from fastpod import logs
 from fastpod.ipc.messages import PodClaim, shard_of
-from fastpod.manifest import decode_pod, decode_pod_list
+from fastpod.manifest.decode import decode_pod, decode_pod_list
 from fastpod.model import Pod, PodSource
 from fastpod.runtime.fake import FakeRuntime
 from fastpod.worker.desired import PodChange
