@@ -14,13 +14,13 @@ why kubeadm's generated ``fileCheckFrequency: 0s`` means 20 s.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from fastpod.config.settings import ConfigError, parse_go_duration
+from fastpod.config import values
+from fastpod.config.settings import ConfigError
 from fastpod.manifest.documents import SyntaxProblem, load_document
 from fastpod.manifest.lines import locate
 
@@ -227,37 +227,18 @@ def _where(path: str, data: bytes, field: str) -> str:
 
 
 def _string(value: Any) -> str | None:
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise ValueError(f"must be a string, not {value!r}")
-    return value
+    # null and "" are no setting, as the kubelet's omitempty fields
+    return None if value is None or value == "" else values.string(value)
 
 
 def _duration(value: Any) -> float | None:
     text = _string(value)
-    if text is None:
-        return None
-    seconds = parse_go_duration(text)
-    if seconds < 0:
-        raise ValueError(f"{text!r} must not be negative")
-    return seconds or None
-
-
-def _port(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 65535:
-        raise ValueError(f"must be a port number from 0 (off) to 65535, not {value!r}")
-    return value
+    return None if text is None else values.go_duration(text) or None
 
 
 def _address(value: Any) -> str | None:
     text = _string(value)
-    if text is not None:
-        try:
-            ipaddress.ip_address(text)
-        except ValueError:
-            raise ValueError(f"{text!r} is not an IP address") from None
-    return text
+    return None if text is None else values.ip_address(text)
 
 
 def _headers(value: Any) -> tuple[tuple[str, str], ...] | None:
@@ -266,10 +247,12 @@ def _headers(value: Any) -> tuple[tuple[str, str], ...] | None:
     if not isinstance(value, dict):
         raise ValueError(f"must map header names to lists of values, not {value!r}")
     headers: list[tuple[str, str]] = []
-    for name, values in value.items():
-        if not isinstance(values, list) or not all(isinstance(item, str) for item in values):
-            raise ValueError(f"{name}: must be a list of strings, not {values!r}")
-        headers.extend((name, item) for item in values)
+    for name, header_values in value.items():
+        if not isinstance(header_values, list) or not all(
+            isinstance(item, str) for item in header_values
+        ):
+            raise ValueError(f"{name}: must be a list of strings, not {header_values!r}")
+        headers.extend((name, item) for item in header_values)
     return tuple(headers)
 
 
@@ -279,7 +262,7 @@ _FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "staticPodURLHeader": ("manifest_url_headers", _headers),
     "fileCheckFrequency": ("file_check_frequency", _duration),
     "httpCheckFrequency": ("http_check_frequency", _duration),
-    "readOnlyPort": ("read_only_port", _port),
+    "readOnlyPort": ("read_only_port", values.port),
     "address": ("address", _address),
     "podLogsDir": ("pod_logs_dir", _string),
     "containerRuntimeEndpoint": ("container_runtime_endpoint", _string),

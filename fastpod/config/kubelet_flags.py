@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from fastpod.config import values
 from fastpod.config.settings import ConfigError
 
 KUBELET_BOOLEAN_FLAGS = frozenset(
@@ -188,11 +189,6 @@ _WHY_IGNORED = {
     "v": "fastpod logs every decision at one level (--log-format)",
 }
 
-_GO_BOOLEANS = frozenset(
-    ["1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "false", "False"]
-)
-"""What Go's ``strconv.ParseBool`` accepts as the value of a boolean flag."""
-
 
 def ignored_kubelet_flags(arguments: Sequence[str]) -> tuple[str, ...]:
     """One warning per kubelet flag in ``arguments``; ConfigError for anything else.
@@ -210,8 +206,11 @@ def ignored_kubelet_flags(arguments: Sequence[str]) -> tuple[str, ...]:
         name, has_value, value = _split(argument)
         flag = argument.partition("=")[0]
         if name in KUBELET_BOOLEAN_FLAGS:
-            if has_value and value not in _GO_BOOLEANS:
-                raise ConfigError(f"{flag}: {value!r} is not a boolean (true or false)")
+            if has_value:
+                try:
+                    values.go_boolean(value)
+                except ValueError as error:
+                    raise ConfigError(f"{flag}: {error}") from None
         elif name in KUBELET_VALUE_FLAGS:
             if not has_value:
                 if position == len(arguments):

@@ -13,15 +13,15 @@ runs unchanged.
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import chain
-from typing import Any
+from typing import Any, TypeVar
 
+from fastpod.config import values
 from fastpod.config.kubelet_flags import ignored_kubelet_flags
 from fastpod.config.node import node_name
-from fastpod.config.settings import Config, ConfigError, FakeLatencies, parse_seconds
+from fastpod.config.settings import RUNTIME_NAMES, Config, ConfigError, FakeLatencies
 from fastpod.logs import LOG_FORMATS
 
 READ_ONLY_PORT = 10255
@@ -113,7 +113,7 @@ def add_run_command(commands: argparse._SubParsersAction[argparse.ArgumentParser
     )
     own.add_argument(
         "--runtime",
-        choices=("docker", "cri", "fake"),
+        choices=RUNTIME_NAMES,
         help="container runtime: the Docker Engine, a CRI runtime (containerd), or an "
         "in-memory fake (default docker; cri when a runtime endpoint is given)",
     )
@@ -257,6 +257,8 @@ _PLAIN_FLAGS = (
 )
 """Flags whose value is the Config field of the same name, as parsed."""
 
+_Value = TypeVar("_Value")
+
 
 def _headers(text: str) -> list[tuple[str, str]]:
     # The kubelet's ColonSeparatedMultimapStringString: 'a:hello,b:again', empty pairs skipped.
@@ -271,38 +273,25 @@ def _headers(text: str) -> list[tuple[str, str]]:
     return pairs
 
 
-def _seconds(text: str) -> float:
-    try:
-        seconds = parse_seconds(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-    if seconds < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must not be negative")
-    return seconds
+def _flag(check: Callable[[Any], _Value]) -> Callable[[str], _Value]:
+    """A flag's type: ``check`` applied to its text; argparse prefixes the flag's name."""
+
+    def read(text: str) -> _Value:
+        try:
+            return check(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    return read
 
 
-def _period(text: str) -> float:
-    seconds = _seconds(text)
-    if seconds == 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be more than zero")
-    return seconds
+def _integer_text(text: str) -> int | str:
+    # the integer a flag's text spells, or the text for the check to reject as written
+    return int(text) if text.isascii() and text.isdigit() else text
 
 
-def _port(text: str) -> int:
-    if not (text.isascii() and text.isdigit()) or int(text) > 65535:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number from 0 (off) to 65535")
-    return int(text)
-
-
-def _address(text: str) -> str:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an IP address") from None
-    return text
-
-
-def _count(text: str) -> int:
-    if not (text.isascii() and text.isdigit()):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number, 0 or more")
-    return int(text)
+_seconds = _flag(values.seconds)
+_period = _flag(values.period)
+_address = _flag(values.ip_address)
+_port = _flag(lambda text: values.port(_integer_text(text)))
+_count = _flag(lambda text: values.count(_integer_text(text)))

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import fastpod
-from fastpod.config.settings import ConfigError, parse_seconds
+from fastpod.config import values
+from fastpod.config.settings import RUNTIME_NAMES, ConfigError
 from fastpod.logs import LOG_FORMATS
 from fastpod.manifest.documents import SyntaxProblem, load_document
 from fastpod.manifest.lines import locate
@@ -93,59 +94,22 @@ def profile_settings(document: Any, path: str, data: bytes) -> dict[str, Any]:
     return settings
 
 
-def _pause(value: Any) -> float:
-    if not isinstance(value, str | int | float) or isinstance(value, bool):
-        raise ValueError(f"must be a duration (20s, 1m30s) or seconds, not {value!r}")
-    seconds = parse_seconds(value)
-    if seconds < 0:
-        raise ValueError(f"{value!r} must not be negative")
-    return seconds
-
-
-def _duration(value: Any) -> float:
-    seconds = _pause(value)
-    if seconds == 0:
-        raise ValueError(f"{value!r} must be more than zero")
-    return seconds
-
-
-def _count(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"must be a whole number, 0 or more, not {value!r}")
-    return value
-
-
-def _positive_count(value: Any) -> int:
-    if _count(value) == 0:
-        raise ValueError("must be 1 or more")
-    return int(value)
-
-
-def _choice(*choices: str) -> Callable[[Any], str]:
-    def read(value: Any) -> str:
-        if value not in choices:
-            raise ValueError(f"must be one of {', '.join(choices)}, not {value!r}")
-        return str(value)
-
-    return read
-
-
 PROFILE_FIELDS: dict[str, Callable[[Any], Any]] = {
-    "workers": _count,
-    "runtime": _choice("docker", "cri", "fake"),
-    "log_format": _choice(*LOG_FORMATS),
-    "file_check_frequency": _duration,
-    "http_check_frequency": _duration,
-    "http_timeout": _duration,
-    "missing_path_retry": _duration,
-    "watch_retry_initial": _duration,
-    "watch_retry_max": _duration,
-    "event_settle": _pause,
-    "batch_size": _positive_count,
-    "backoff_initial": _duration,
-    "backoff_max": _duration,
-    "backoff_reset": _duration,
-    "resync_period": _duration,
-    "cri_relist_period": _duration,
+    "workers": values.count,
+    "runtime": values.choice(*RUNTIME_NAMES),
+    "log_format": values.choice(*LOG_FORMATS),
+    "file_check_frequency": values.period,
+    "http_check_frequency": values.period,
+    "http_timeout": values.period,
+    "missing_path_retry": values.period,
+    "watch_retry_initial": values.period,
+    "watch_retry_max": values.period,
+    "event_settle": values.seconds,
+    "batch_size": values.positive_count,
+    "backoff_initial": values.period,
+    "backoff_max": values.period,
+    "backoff_reset": values.period,
+    "resync_period": values.period,
+    "cri_relist_period": values.period,
 }
 """The Config fields a profile may set, each with how its value is checked and read."""

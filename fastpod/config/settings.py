@@ -3,21 +3,21 @@
 Issue-level defaults are the kubelet's (20 s re-list and URL poll, 10 s URL timeout); the
 settings of fastpod's own machinery (workers, batching, the fake runtime's latencies) have
 defaults measured on a 2-core machine. Durations are seconds; they are written as Go writes
-them (``20s``, ``1m30s``) wherever an operator sets them: flags, the config file, profiles.
+them (``20s``, ``1m30s``) wherever an operator sets them: flags, the config file, profiles
+(:mod:`fastpod.config.values` reads them).
 """
 
 from __future__ import annotations
 
-import math
 import os
-import re
-from typing import Literal
+from typing import Literal, get_args
 
 import msgspec
 
 from fastpod.logs import LogFormat
 
-RuntimeName = Literal["fake", "docker", "cri"]
+RuntimeName = Literal["docker", "cri", "fake"]
+RUNTIME_NAMES: tuple[RuntimeName, ...] = get_args(RuntimeName)
 
 
 class FakeLatencies(msgspec.Struct, frozen=True, kw_only=True):
@@ -92,38 +92,3 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
 
 class ConfigError(ValueError):
     """Settings fastpod cannot run with; the message is the one line the operator sees."""
-
-
-_GO_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
-_GO_DURATION = re.compile(r"[-+]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+")
-_GO_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
-
-
-def parse_go_duration(text: str) -> float:
-    """Seconds in a Go duration (``20s``, ``1m0s``, ``500ms``, ``1h``, ``1m30s``).
-
-    The syntax of Go's ``time.ParseDuration``, which the kubelet's flags and config file
-    use: an optional sign, then one or more number-and-unit parts; ``0`` needs no unit.
-    """
-    if text.lstrip("+-") == "0" and len(text) <= 2:
-        return 0.0
-    if not _GO_DURATION.fullmatch(text):
-        raise ValueError(f"not a duration: {text!r} (write it as Go does: 20s, 1m30s, 500ms)")
-    seconds = sum(float(number) * _GO_UNITS[unit] for number, unit in _GO_PART.findall(text))
-    return -seconds if text.startswith("-") else seconds
-
-
-def parse_seconds(value: str | float) -> float:
-    """A duration in fastpod's own settings: a number of seconds, or a Go duration."""
-    if isinstance(value, bool):
-        raise ValueError(f"not a duration: {value!r}")
-    if isinstance(value, str):
-        try:
-            number = float(value)
-        except ValueError:
-            return parse_go_duration(value.strip())
-    else:
-        number = float(value)
-    if not math.isfinite(number):
-        raise ValueError(f"not a duration: {value!r}")
-    return number

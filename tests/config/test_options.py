@@ -10,7 +10,8 @@ import pytest
 
 from fastpod.cli import main
 from fastpod.config import options
-from fastpod.config.settings import Config, ConfigError, parse_go_duration
+from fastpod.config.settings import Config, ConfigError
+from fastpod.config.values import parse_go_duration
 from fastpod.supervisor.supervisor import Supervisor
 from tests.running import RunningFastpod
 from tests.support import DATA
