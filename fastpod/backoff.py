@@ -2,7 +2,9 @@
 
 The first failure is retried at once; each later one waits ``initial`` seconds, doubling up
 to ``maximum``; an entry not touched for ``reset_after`` seconds starts over. Times are
-plain seconds passed in by the caller: nothing here reads a clock.
+plain seconds passed in by the caller: nothing here reads a clock. The three durations are
+the caller's too (Config's ``backoff_*``, whose defaults are the kubelet's), so no setting
+is decided here.
 """
 
 from __future__ import annotations
@@ -18,11 +20,11 @@ class _Entry:
 
 @dataclass(slots=True)
 class BackOff:
-    """Per-key delays: 10 s doubling to 300 s, reset after 10 minutes, by default."""
+    """Per-key delays: ``initial`` doubling to ``maximum``, reset after ``reset_after``."""
 
-    initial: float = 10.0
-    maximum: float = 300.0
-    reset_after: float = 600.0
+    initial: float
+    maximum: float
+    reset_after: float
     _entries: dict[str, _Entry] = field(default_factory=dict)
 
     def waiting_until(self, key: str, failed_at: float, now: float) -> float | None:

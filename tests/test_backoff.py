@@ -5,8 +5,15 @@ from __future__ import annotations
 import pytest
 
 from fastpod.backoff import BackOff
+from fastpod.config.settings import Config
 
 KEY = "uid_app_1a2b3c"
+
+
+def default_backoff() -> BackOff:
+    """The crash-loop back-off of a run with Config's defaults (the kubelet's timings)."""
+    config = Config(node_name="node1")
+    return BackOff(config.backoff_initial, config.backoff_max, config.backoff_reset)
 
 
 def crash_loop(
@@ -32,18 +39,18 @@ def crash_loop(
 
 
 def test_repeated_failures_follow_the_kubelet_sequence() -> None:
-    assert crash_loop(BackOff(), 9) == [0, 10, 20, 40, 80, 160, 300, 300, 300]
+    assert crash_loop(default_backoff(), 9) == [0, 10, 20, 40, 80, 160, 300, 300, 300]
 
 
 def test_a_key_that_never_failed_is_not_waiting_and_has_no_delay() -> None:
-    backoff = BackOff()
+    backoff = default_backoff()
 
     assert backoff.waiting_until(KEY, 100.0, 100.0) is None
     assert backoff.delay(KEY) is None
 
 
 def test_retried_records_the_delay_the_next_failure_will_get() -> None:
-    backoff = BackOff()
+    backoff = default_backoff()
 
     backoff.retried(KEY, 100.0, 100.0)
     assert backoff.delay(KEY) == 10
@@ -52,7 +59,7 @@ def test_retried_records_the_delay_the_next_failure_will_get() -> None:
 
 
 def test_waiting_until_is_measured_from_the_failure_not_from_now() -> None:
-    backoff = BackOff()
+    backoff = default_backoff()
     backoff.retried(KEY, 100.0, 100.0)
 
     assert backoff.waiting_until(KEY, 200.0, 205.0) == 210.0
@@ -72,7 +79,7 @@ def test_waiting_until_is_measured_from_the_failure_not_from_now() -> None:
 def test_a_failure_long_after_the_last_retry_starts_the_back_off_over(
     ran_for: float, wait: float | None, next_delay: float
 ) -> None:
-    backoff = BackOff()
+    backoff = default_backoff()
     backoff.retried(KEY, 0.0, 0.0)  # first crash, restarted at once
     backoff.retried(KEY, 5.0, 15.0)  # second crash, restarted after 10 s: next waits 20 s
     failed_at = 15.0 + ran_for
@@ -85,7 +92,7 @@ def test_a_failure_long_after_the_last_retry_starts_the_back_off_over(
 
 
 def test_after_a_reset_the_sequence_starts_again_from_the_initial_delay() -> None:
-    backoff = BackOff()
+    backoff = default_backoff()
     assert crash_loop(backoff, 5) == [0, 10, 20, 40, 80]
 
     assert crash_loop(backoff, 3, runs_for=700.0, start=10_000.0) == [0, 0, 0]
@@ -93,7 +100,7 @@ def test_after_a_reset_the_sequence_starts_again_from_the_initial_delay() -> Non
 
 
 def test_keys_back_off_independently() -> None:
-    backoff = BackOff()
+    backoff = default_backoff()
     other = "uid_app_ffffff"
     backoff.retried(KEY, 0.0, 0.0)
     backoff.retried(KEY, 5.0, 15.0)
@@ -106,7 +113,7 @@ def test_keys_back_off_independently() -> None:
 
 
 def test_forget_drops_every_key_with_the_prefix_and_only_those() -> None:
-    backoff = BackOff()
+    backoff = default_backoff()
     for key in ("uid1_app_aa", "uid1_side_bb", "uid2_app_aa"):
         backoff.retried(key, 0.0, 0.0)
         backoff.retried(key, 1.0, 11.0)
@@ -120,7 +127,7 @@ def test_forget_drops_every_key_with_the_prefix_and_only_those() -> None:
 
 
 def test_forget_of_an_unknown_prefix_does_nothing() -> None:
-    backoff = BackOff()
+    backoff = default_backoff()
     backoff.retried(KEY, 0.0, 0.0)
 
     backoff.forget("nobody_")
@@ -140,4 +147,5 @@ def test_forget_of_an_unknown_prefix_does_nothing() -> None:
 def test_delays_double_from_initial_and_are_capped_at_maximum(
     initial: float, maximum: float, expected: list[float]
 ) -> None:
-    assert crash_loop(BackOff(initial=initial, maximum=maximum), len(expected)) == expected
+    backoff = BackOff(initial=initial, maximum=maximum, reset_after=600.0)
+    assert crash_loop(backoff, len(expected)) == expected

@@ -17,6 +17,7 @@ from fastpod.model import Container, Pod, PodSource
 from fastpod.runtime.base import ContainerInfo, ContainerState, SandboxInfo
 from fastpod.runtime.labels import container_labels, sandbox_labels
 from fastpod.runtime.spec import CONTAINER_HASH, CONTAINER_KIND, RESTART_COUNT, container_hash
+from tests.test_backoff import default_backoff
 
 SOURCE = PodSource("file", "/etc/kubernetes/manifests/x.yaml")
 NOW = 10_000.0
@@ -138,7 +139,7 @@ def compute(
     backoff: BackOff | None = None,
     now: float = NOW,
 ) -> PodActions:
-    return compute_pod_actions(pod, sandboxes, containers, backoff or BackOff(), now)
+    return compute_pod_actions(pod, sandboxes, containers, backoff or default_backoff(), now)
 
 
 # --- a new pod ---------------------------------------------------------------------------
@@ -241,7 +242,7 @@ def test_an_exited_container_is_restarted_by_the_restart_policy(
 
 def test_the_first_crash_is_restarted_at_once_and_the_next_waits_ten_seconds() -> None:
     pod = make_pod(ONE_CONTAINER)
-    backoff = BackOff()
+    backoff = default_backoff()
     key = backoff_key(pod, spec_of(pod, "app"))
     first = container(pod, "app", "exited", exit_code=1, finished_at=NOW - 1)
 
@@ -274,7 +275,7 @@ def test_the_first_crash_is_restarted_at_once_and_the_next_waits_ten_seconds() -
 
 def test_a_container_in_back_off_carries_the_kubelets_message_with_its_delay() -> None:
     pod = make_pod(TWO_CONTAINERS)
-    backoff = BackOff()
+    backoff = default_backoff()
     key = backoff_key(pod, spec_of(pod, "app"))
     for _ in range(5):
         backoff.retried(key, NOW - 50, NOW - 50)
@@ -291,7 +292,7 @@ def test_a_container_in_back_off_carries_the_kubelets_message_with_its_delay() -
 
 def test_retry_at_is_the_earliest_of_the_containers_in_back_off() -> None:
     pod = make_pod(TWO_CONTAINERS)
-    backoff = BackOff()
+    backoff = default_backoff()
     for name, delays in (("app", 3), ("web", 1)):
         key = backoff_key(pod, spec_of(pod, name))
         for _ in range(delays):
@@ -389,7 +390,7 @@ def test_init_containers_are_not_run_again_once_regular_containers_run() -> None
 @pytest.mark.parametrize("policy", ["Always", "OnFailure"])
 def test_a_failed_init_container_is_retried_under_the_back_off(policy: str) -> None:
     pod = make_pod(INIT_CONTAINERS, policy)
-    backoff = BackOff()
+    backoff = default_backoff()
     failed = [
         *init_done(pod, "init0"),
         container(pod, "init1", "exited", exit_code=1, kind="init", finished_at=NOW - 1),
@@ -545,7 +546,7 @@ def test_a_running_container_whose_command_changed_is_kept() -> None:
 
 def test_a_new_image_starts_the_back_off_over() -> None:
     pod = make_pod(ONE_CONTAINER)
-    backoff = BackOff()
+    backoff = default_backoff()
     old_spec = msgspec.structs.replace(spec_of(pod, "app"), image="busybox:1.35")
     old_key = backoff_key(pod, old_spec)
     backoff.retried(old_key, NOW - 20, NOW - 20)

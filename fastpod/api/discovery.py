@@ -11,8 +11,10 @@ import os
 
 import msgspec
 
+from fastpod.config.settings import DEFAULT_ADDRESS, READ_ONLY_PORT
+
 RECORD_NAME = "api.json"
-DEFAULT_SERVER = "http://127.0.0.1:10255"
+DEFAULT_SERVER = f"http://{DEFAULT_ADDRESS}:{READ_ONLY_PORT}"
 """The kubelet's read-only port on fastpod's default address."""
 
 

@@ -19,9 +19,11 @@ from typing import Any, NoReturn
 
 import msgspec
 
+from fastpod.api import discovery
 from fastpod.client import table
-from fastpod.client.http import DEFAULT_ROOT_DIR, Api, ClientError, path, server_url
+from fastpod.client.http import Api, ClientError, path, server_url
 from fastpod.client.summary import summary
+from fastpod.config.settings import DEFAULT_ROOT_DIR
 
 WATCH_PERIOD = 1.0
 """Seconds between two looks at ``/pods`` under ``--watch``."""
@@ -41,7 +43,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--server",
         metavar="URL",
         help="the API of the fastpod to ask (default: $FASTPOD_SERVER, else the URL the "
-        "daemon recorded under --root-dir, else http://127.0.0.1:10255)",
+        f"daemon recorded under --root-dir, else {discovery.DEFAULT_SERVER})",
     )
     common.add_argument(
         "--root-dir",

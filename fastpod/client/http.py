@@ -18,7 +18,6 @@ import msgspec
 from fastpod.api import discovery
 
 SERVER_ENV = "FASTPOD_SERVER"
-DEFAULT_ROOT_DIR = "/var/lib/fastpod"
 TIMEOUT = 10.0
 """Seconds to connect and for each read of an answer (a followed log waits forever)."""
 

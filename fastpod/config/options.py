@@ -18,14 +18,19 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import chain
 from typing import Any, TypeVar
 
+import msgspec
+
 from fastpod.config import values
 from fastpod.config.kubelet_flags import ignored_kubelet_flags
 from fastpod.config.node import node_name
-from fastpod.config.settings import RUNTIME_NAMES, Config, ConfigError, FakeLatencies
+from fastpod.config.settings import (
+    READ_ONLY_PORT,
+    RUNTIME_NAMES,
+    Config,
+    ConfigError,
+    FakeLatencies,
+)
 from fastpod.logs import LOG_FORMATS
-
-READ_ONLY_PORT = 10255
-"""The read-only API's port when no ``--config`` is given (the kubelet's legacy default)."""
 
 KUBECONFIG_WARNING = "--kubeconfig accepted, but mirror pods are not created yet"
 
@@ -57,13 +62,15 @@ def add_run_command(commands: argparse._SubParsersAction[argparse.ArgumentParser
         "--file-check-frequency",
         type=_period,
         metavar="DURATION",
-        help="how often the manifest path is re-listed (default 20s)",
+        help="how often the manifest path is re-listed "
+        f"(default {_seconds_default('file_check_frequency')})",
     )
     sources.add_argument(
         "--http-check-frequency",
         type=_period,
         metavar="DURATION",
-        help="how often the manifest URL is polled (default 20s)",
+        help="how often the manifest URL is polled "
+        f"(default {_seconds_default('http_check_frequency')})",
     )
     sources.add_argument("--hostname-override", metavar="NODE", help="the node name")
     sources.add_argument(
@@ -81,17 +88,20 @@ def add_run_command(commands: argparse._SubParsersAction[argparse.ArgumentParser
         "--address",
         type=_address,
         metavar="IP",
-        help="where the read-only API listens (default 127.0.0.1, unlike the kubelet's 0.0.0.0)",
+        help=f"where the read-only API listens (default {_DEFAULT['address']}, "
+        "unlike the kubelet's 0.0.0.0)",
     )
     sources.add_argument(
         "--pod-infra-container-image",
         metavar="IMAGE",
-        help="the sandbox image holding each pod's namespaces (default registry.k8s.io/pause:3.10)",
+        help="the sandbox image holding each pod's namespaces "
+        f"(default {_DEFAULT['pod_infra_container_image']})",
     )
     sources.add_argument(
         "--root-dir",
         metavar="DIR",
-        help="where pods' own directories (emptyDir volumes) live (default /var/lib/fastpod)",
+        help="where pods' own directories (emptyDir volumes) live "
+        f"(default {_DEFAULT['root_dir']})",
     )
     sources.add_argument(
         "--kubeconfig", metavar="FILE", help="accepted; mirror pods are not created yet"
@@ -108,7 +118,7 @@ def add_run_command(commands: argparse._SubParsersAction[argparse.ArgumentParser
     sources.add_argument(
         "--container-runtime-endpoint",
         metavar="URL",
-        help="a CRI runtime's endpoint (default unix:///run/containerd/containerd.sock); "
+        help=f"a CRI runtime's endpoint (default {_DEFAULT['container_runtime_endpoint']}); "
         "giving it (here or in --config) runs pods through the CRI unless --runtime says",
     )
     own.add_argument(
@@ -121,30 +131,34 @@ def add_run_command(commands: argparse._SubParsersAction[argparse.ArgumentParser
         "--cri-relist-period",
         type=_period,
         metavar="DURATION",
-        help="how often a CRI runtime without an event stream is listed for deaths (default 1s)",
+        help="how often a CRI runtime without an event stream is listed for deaths "
+        f"(default {_seconds_default('cri_relist_period')})",
     )
     own.add_argument(
         "--docker-socket",
         metavar="PATH",
-        help="the Docker Engine's socket (default /var/run/docker.sock)",
+        help=f"the Docker Engine's socket (default {_DEFAULT['docker_socket']})",
     )
     own.add_argument(
         "--pod-logs-dir",
         metavar="DIR",
-        help="pod log links; container links go to ../containers beside it (default /var/log/pods)",
+        help="pod log links; container links go to ../containers beside it "
+        f"(default {_DEFAULT['pod_logs_dir']})",
     )
     own.add_argument(
         "--restart-backoff",
         type=_period,
         nargs=2,
         metavar=("INITIAL", "MAX"),
-        help="crash-loop back-off: first delay and cap (default 10s 300s)",
+        help="crash-loop back-off: first delay and cap "
+        f"(default {_seconds_default('backoff_initial')} {_seconds_default('backoff_max')})",
     )
     own.add_argument(
         "--resync-period",
         type=_period,
         metavar="DURATION",
-        help="how often each pod is compared with the runtime without an event (default 10s)",
+        help="how often each pod is compared with the runtime without an event "
+        f"(default {_seconds_default('resync_period')})",
     )
     own.add_argument(
         "--fake-latency",
@@ -152,7 +166,9 @@ def add_run_command(commands: argparse._SubParsersAction[argparse.ArgumentParser
         metavar="DURATION",
         help="simulated duration of each fake runtime call (default 0)",
     )
-    own.add_argument("--log-format", choices=LOG_FORMATS, help="text or json (default text)")
+    own.add_argument(
+        "--log-format", choices=LOG_FORMATS, help=f"text or json (default {_DEFAULT['log_format']})"
+    )
 
 
 def run_config(arguments: argparse.Namespace, unrecognized: Sequence[str]) -> Config:
@@ -258,6 +274,13 @@ _PLAIN_FLAGS = (
 """Flags whose value is the Config field of the same name, as parsed."""
 
 _Value = TypeVar("_Value")
+
+_DEFAULT: dict[str, Any] = {field.name: field.default for field in msgspec.structs.fields(Config)}
+"""Config's defaults, which the flags' help shows."""
+
+
+def _seconds_default(field: str) -> str:
+    return f"{_DEFAULT[field]:g}s"
 
 
 def _headers(text: str) -> list[tuple[str, str]]:

@@ -19,6 +19,16 @@ from fastpod.logs import LogFormat
 RuntimeName = Literal["docker", "cri", "fake"]
 RUNTIME_NAMES: tuple[RuntimeName, ...] = get_args(RuntimeName)
 
+DEFAULT_ROOT_DIR = "/var/lib/fastpod"
+"""Where pods' own directories and the API's discovery record are (``--root-dir``)."""
+
+DEFAULT_ADDRESS = "127.0.0.1"
+"""Where the read-only API listens: loopback unless asked, unlike the kubelet's 0.0.0.0."""
+
+READ_ONLY_PORT = 10255
+"""The read-only API's port when no ``--config`` is given (the kubelet's legacy default);
+Config's own default is a config file's, 0 (off)."""
+
 
 class FakeLatencies(msgspec.Struct, frozen=True, kw_only=True):
     """Simulated runtime call durations in seconds, so benchmarks see realistic waits."""
@@ -54,7 +64,7 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
     """The CRI runtime's gRPC endpoint (the kubelet's default), for ``runtime="cri"``."""
     cri_relist_period: float = 1.0
     """How often a CRI runtime without an event stream (containerd 1.6) is listed for deaths."""
-    root_dir: str = "/var/lib/fastpod"
+    root_dir: str = DEFAULT_ROOT_DIR
     pod_logs_dir: str = "/var/log/pods"
     backoff_initial: float = 10.0
     backoff_max: float = 300.0
@@ -64,8 +74,7 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
     run_dir: str | None = None
     read_only_port: int = 0
     """The read-only API's port (``/pods``, ``/healthz``, ``/metrics``); 0 turns it off."""
-    address: str = "127.0.0.1"
-    """Where the read-only API listens: loopback unless asked, unlike the kubelet's 0.0.0.0."""
+    address: str = DEFAULT_ADDRESS
     kubeconfig: str | None = None
     """Accepted for the kubelet's command lines; mirror pods are not created yet."""
     profile: str | None = None

@@ -35,9 +35,6 @@ from fastpod.runtime.cri.pod_index import PodIndex
 from fastpod.runtime.labels import MANAGED_BY, POD_UID, sandbox_labels
 from fastpod.runtime.spec import RESTART_COUNT, ContainerSpec
 
-DEFAULT_ENDPOINT = "unix:///run/containerd/containerd.sock"
-"""The kubelet's default ``--container-runtime-endpoint``."""
-
 MAX_REPLY = 1 << 30
 """The largest reply taken (the kubelet's CRI client allows 16 MiB; a node of 10,000
 containers lists more than that)."""
@@ -59,7 +56,7 @@ class CriRuntime:
     """A :class:`~fastpod.runtime.base.Runtime` on a CRI endpoint."""
 
     def __init__(
-        self, endpoint: str, pod_logs_dir: str, relist_period: float = 1.0, *, name: str = ""
+        self, endpoint: str, pod_logs_dir: str, relist_period: float, *, name: str = ""
     ) -> None:
         self.endpoint = endpoint
         self.pod_logs_dir = pod_logs_dir
