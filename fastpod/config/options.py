@@ -110,7 +110,8 @@ def add_run_command(commands: argparse._SubParsersAction[argparse.ArgumentParser
     own.add_argument(
         "--profile",
         metavar="NAME|PATH",
-        help="start from a preset: kubelet, fast, dense (see profiles/README.md) or a file",
+        help="start from a preset: kubelet, fast, dense (see fastpod/config/profiles/README.md) "
+        "or a file",
     )
     own.add_argument(
         "--workers", type=_count, metavar="N", help="worker processes (default 0: one per core)"
@@ -178,7 +179,7 @@ def run_config(arguments: argparse.Namespace, unrecognized: Sequence[str]) -> Co
     """
     # the YAML readers are imported here: the client commands share this parser, not them
     from fastpod.config.kubelet_file import load_kubelet_config
-    from fastpod.config.profiles import load_profile
+    from fastpod.config.profile_file import load_profile
 
     warnings = list(ignored_kubelet_flags(unrecognized))
     layers: list[Mapping[str, Any]] = [

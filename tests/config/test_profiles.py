@@ -8,13 +8,18 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from fastpod.config.profiles import PROFILE_FIELDS, load_profile, profile_names, profiles_directory
+from fastpod.config.profile_file import (
+    PROFILE_FIELDS,
+    load_profile,
+    profile_names,
+    profiles_directory,
+)
 from fastpod.config.settings import Config, ConfigError
 from tests.config.test_options import SOURCE, config_of
 from tests.running import fastpod_command
 from tests.support import DATA
 
-REPOSITORY_PROFILES = Path(__file__).parents[2] / "profiles"
+SHIPPED_PROFILES = Path(__file__).parents[2] / "fastpod" / "config" / "profiles"
 PROFILES = DATA / "config" / "profiles"
 DEFAULTS = Config(node_name="node1")
 
@@ -54,7 +59,7 @@ SAYS = {
         "backoff_reset": 600.0,
     },
 }
-"""What each shipped profile sets, as profiles/README.md's table says."""
+"""What each shipped profile sets, as fastpod/config/profiles/README.md's table says."""
 
 CHANGES = {
     "kubelet": {"resync_period": 60.0},
@@ -64,10 +69,10 @@ CHANGES = {
 """What each profile changes from the built-in defaults: the point of choosing it."""
 
 
-def test_the_repository_ships_exactly_the_documented_profiles() -> None:
-    """``--profile NAME`` finds them beside the package."""
-    assert profiles_directory() == REPOSITORY_PROFILES
-    assert profile_names(REPOSITORY_PROFILES) == sorted(SAYS)
+def test_the_package_ships_exactly_the_documented_profiles() -> None:
+    """``--profile NAME`` finds them in the package's data."""
+    assert profiles_directory() == SHIPPED_PROFILES
+    assert profile_names(SHIPPED_PROFILES) == sorted(SAYS)
 
 
 @pytest.mark.parametrize("name", sorted(SAYS))
@@ -86,7 +91,7 @@ def test_choosing_a_profile_changes_the_run_from_the_defaults(name: str) -> None
     assert config.profile == name
 
 
-@pytest.mark.parametrize("path", sorted(REPOSITORY_PROFILES.glob("*.yaml")), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", sorted(SHIPPED_PROFILES.glob("*.yaml")), ids=lambda p: p.stem)
 def test_every_setting_of_a_shipped_profile_is_explained_by_a_comment(path: Path) -> None:
     """Each block of settings starts with comments saying what the values are and why."""
     for block in path.read_text().split("\n\n"):
@@ -97,7 +102,7 @@ def test_every_setting_of_a_shipped_profile_is_explained_by_a_comment(path: Path
 @pytest.mark.parametrize("name", sorted(SAYS))
 def test_the_profiles_readme_describes_every_profile(name: str) -> None:
     """The table the main README copies names each profile."""
-    assert f"`{name}`" in (REPOSITORY_PROFILES / "README.md").read_text()
+    assert f"`{name}`" in (SHIPPED_PROFILES / "README.md").read_text()
 
 
 def test_every_profile_key_is_a_config_field() -> None:
@@ -108,7 +113,7 @@ def test_every_profile_key_is_a_config_field() -> None:
 def test_a_profile_is_found_by_name_in_the_profiles_environment_directory(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """``$FASTPOD_PROFILES`` replaces the repository's directory."""
+    """``$FASTPOD_PROFILES`` replaces the shipped profiles."""
     monkeypatch.setenv("FASTPOD_PROFILES", str(PROFILES))
     assert load_profile("check-frequency-7s") == {"file_check_frequency": 7.0}
     with pytest.raises(ConfigError, match="unknown profile 'fast'"):
@@ -125,7 +130,7 @@ def test_an_unknown_profile_name_lists_the_known_ones() -> None:
     with pytest.raises(ConfigError) as error:
         load_profile("quick")
     assert str(error.value).startswith(
-        f"unknown profile 'quick': the profiles in {REPOSITORY_PROFILES} are dense, fast, kubelet"
+        f"unknown profile 'quick': the profiles in {SHIPPED_PROFILES} are dense, fast, kubelet"
     )
 
 

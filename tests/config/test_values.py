@@ -8,7 +8,7 @@ import pytest
 
 from fastpod.cli import main
 from fastpod.config import values
-from fastpod.config.profiles import profile_settings
+from fastpod.config.profile_file import profile_settings
 from tests.config.test_options import SOURCE
 
 

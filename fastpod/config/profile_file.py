@@ -6,17 +6,20 @@ machinery, so it sets only what :data:`PROFILE_FIELDS` lists, never a source, a 
 node name. A profile is strict, unlike the kubelet's config file: it is written for fastpod,
 so an unknown key or a wrong type is an error naming the file, the line and the key.
 
-Named profiles live in the repository's ``profiles/`` directory, or in ``$FASTPOD_PROFILES``.
+Named profiles are the package's data, ``fastpod/config/profiles/*.yaml`` (read through
+:mod:`importlib.resources`, so an installed fastpod has them too), or the ``*.yaml`` files of
+``$FASTPOD_PROFILES``.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
-import fastpod
 from fastpod.config import values
 from fastpod.config.settings import RUNTIME_NAMES, ConfigError
 from fastpod.logs import LOG_FORMATS
@@ -27,20 +30,26 @@ PROFILES_ENVIRONMENT = "FASTPOD_PROFILES"
 """The environment variable naming another directory of named profiles."""
 
 
-def profiles_directory() -> Path:
-    """Where ``--profile NAME`` looks: ``$FASTPOD_PROFILES``, else the repository's profiles."""
+def profiles_directory() -> Traversable:
+    """Where ``--profile NAME`` looks: ``$FASTPOD_PROFILES``, else the profiles fastpod ships."""
     configured = os.environ.get(PROFILES_ENVIRONMENT)
     if configured:
         return Path(configured)
-    return Path(fastpod.__file__).parent.parent / "profiles"
+    return files("fastpod.config") / "profiles"
 
 
-def profile_names(directory: Path) -> list[str]:
+def profile_names(directory: Traversable) -> list[str]:
     """The named profiles in ``directory``: its ``*.yaml`` files, without the suffix."""
-    return sorted(path.stem for path in directory.glob("*.yaml"))
+    if not directory.is_dir():
+        return []
+    return sorted(
+        entry.name.removesuffix(".yaml")
+        for entry in directory.iterdir()
+        if entry.name.endswith(".yaml") and entry.is_file()
+    )
 
 
-def profile_path(choice: str) -> Path:
+def profile_path(choice: str) -> Traversable:
     """The file ``--profile`` means: a path as given, or a name's file in the profiles directory.
 
     A choice with a ``/`` or a YAML suffix is a path; anything else is a name.
