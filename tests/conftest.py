@@ -1,3 +1,7 @@
 """Fixtures every test module may use."""
 
-pytest_plugins = ["tests.http_server", "tests.docker_engine", "tests.containerd_engine"]
+pytest_plugins = [
+    "tests.support.http_server",
+    "tests.support.docker_engine",
+    "tests.support.containerd_engine",
+]

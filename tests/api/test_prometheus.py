@@ -6,7 +6,7 @@ import os
 
 from fastpod.api.prometheus import exposition, process_samples
 from fastpod.metrics import Recorder, gauge
-from tests.prometheus_text import samples
+from tests.support.prometheus_text import samples
 
 
 def test_counters_and_gauges_of_every_process_are_summed() -> None:

@@ -18,9 +18,9 @@ import pytest
 from kubernetes.client import V1PodList
 
 from fastpod.api.discovery import read_record
-from tests.kubernetes_client import parse_as_the_client_does
-from tests.prometheus_text import samples
-from tests.running import NODE, RunningFastpod, free_port, pod_manifest
+from tests.support.kubernetes_client import parse_as_the_client_does
+from tests.support.prometheus_text import samples
+from tests.support.running import NODE, RunningFastpod, free_port, pod_manifest
 
 PODS = ("web", "db", "cache")
 

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.docker_engine import BUSYBOX, docker, managed
-from tests.kubernetes_client import parse_as_the_client_does
-from tests.running import NODE, RunningFastpod, fastpod_cli, fastpod_command, free_port
-from tests.runtime.engines import open_engine, start
+from tests.support.docker_engine import BUSYBOX, docker, managed
+from tests.support.engines import open_engine, start
+from tests.support.kubernetes_client import parse_as_the_client_does
+from tests.support.running import NODE, RunningFastpod, fastpod_cli, fastpod_command, free_port
 
 MANIFEST = f"""\
 apiVersion: v1

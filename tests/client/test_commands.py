@@ -19,8 +19,8 @@ from kubernetes.client import ApiClient, V1PodList
 from fastpod.api import discovery
 from fastpod.api.discovery import ApiRecord
 from fastpod.client import commands
-from tests.http_server import Reply, Server
-from tests.running import free_port
+from tests.support.http_server import Reply, Server
+from tests.support.running import free_port
 
 DATA = Path(__file__).parent.parent / "data" / "client"
 POD_LIST = (DATA / "podlist.json").read_bytes()

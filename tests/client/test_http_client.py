@@ -14,8 +14,8 @@ import pytest
 from fastpod.api import discovery
 from fastpod.api.discovery import ApiRecord
 from fastpod.client.http import Api, ClientError, path, server_url
-from tests.http_server import Reply, Server
-from tests.running import free_port
+from tests.support.http_server import Reply, Server
+from tests.support.running import free_port
 
 FLAG = "http://127.0.0.1:1111"
 ENVIRONMENT = "http://127.0.0.1:2222"

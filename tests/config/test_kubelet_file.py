@@ -9,8 +9,8 @@ import pytest
 
 from fastpod.config.kubelet_file import IGNORED_FIELDS, load_kubelet_config
 from fastpod.config.settings import ConfigError
-from tests.running import fastpod_command
 from tests.support import DATA
+from tests.support.running import fastpod_command
 
 CONFIG = DATA / "config"
 BAD = CONFIG / "bad"

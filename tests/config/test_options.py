@@ -13,8 +13,8 @@ from fastpod.config import options
 from fastpod.config.settings import Config, ConfigError
 from fastpod.config.values import parse_go_duration
 from fastpod.supervisor.supervisor import Supervisor
-from tests.running import RunningFastpod
 from tests.support import DATA
+from tests.support.running import RunningFastpod
 
 CONFIG = DATA / "config"
 PROFILE = CONFIG / "profiles" / "check-frequency-7s.yaml"

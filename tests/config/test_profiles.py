@@ -16,8 +16,8 @@ from fastpod.config.profile_file import (
 )
 from fastpod.config.settings import Config, ConfigError
 from tests.config.test_options import SOURCE, config_of
-from tests.running import fastpod_command
 from tests.support import DATA
+from tests.support.running import fastpod_command
 
 SHIPPED_PROFILES = Path(__file__).parents[2] / "fastpod" / "config" / "profiles"
 PROFILES = DATA / "config" / "profiles"

@@ -25,7 +25,7 @@ import pytest
 import uvloop
 from cri_api.v1 import api_pb2 as cri_pb
 
-from tests.containerd_engine import BUSYBOX, MANAGED, PAUSE, Cri, aio_cri, managed_sandboxes
+from tests.support.containerd_engine import BUSYBOX, MANAGED, PAUSE, Cri, aio_cri, managed_sandboxes
 
 NAMESPACE = "fastpod-smoke"
 POD_HOSTNAME = "fastpod-smoke-pod"

@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from tests.docker_engine import docker, managed
-from tests.running import NODE, RunningFastpod, pod_key
-from tests.runtime.engines import DockerEngine, manifest, start, wait_until
+from tests.support.docker_engine import docker, managed
+from tests.support.engines import DockerEngine, manifest, start, wait_until
+from tests.support.running import NODE, RunningFastpod, pod_key
 
 SCRIPTS = Path(__file__).parents[2] / "scripts"
 

@@ -1,7 +1,7 @@
 """Pods on every real runtime, end to end through ``fastpod run``: Docker and containerd (CRI).
 
 Each test runs once per runtime (the ``engine`` fixture) and reads what runs through
-:mod:`tests.runtime.engines`: the kubelet's labels, the sandbox's hostname and network,
+:mod:`tests.support.engines`: the kubelet's labels, the sandbox's hostname and network,
 restarts and their counts, what is removed and what is kept. What only Docker has (its
 container names, ``docker inspect``'s HostConfig, a restarted daemon) is in test_docker.py.
 """
@@ -22,15 +22,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.running import (
-    NODE,
-    RunningFastpod,
-    fastpod_cli,
-    free_port,
-    pod_key,
-    write_atomically,
-)
-from tests.runtime.engines import (
+from tests.support.engines import (
     BUSYBOX,
     ContainerView,
     Engine,
@@ -38,6 +30,14 @@ from tests.runtime.engines import (
     open_engine,
     start,
     wait_until,
+)
+from tests.support.running import (
+    NODE,
+    RunningFastpod,
+    fastpod_cli,
+    free_port,
+    pod_key,
+    write_atomically,
 )
 
 CORPUS = Path(__file__).parents[2] / ".." / "shared" / "corpus" / "pods"

@@ -14,7 +14,7 @@ import pytest
 from fastpod import logs
 from fastpod.manifest.documents import MAX_MANIFEST_BYTES
 from fastpod.sources.url import QUIET_NOTE, UrlSource
-from tests.http_server import Reply, Server
+from tests.support.http_server import Reply, Server
 
 SECRET = "s3cret-t0ken"
 

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.http_server import Reply, Server
-from tests.running import RunningFastpod, pod_key, pod_manifest, write_atomically
+from tests.support.http_server import Reply, Server
+from tests.support.running import RunningFastpod, pod_key, pod_manifest, write_atomically
 
 
 @pytest.fixture

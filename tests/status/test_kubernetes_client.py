@@ -13,8 +13,8 @@ from kubernetes.client import V1ContainerStatus, V1Pod, V1PodList
 from fastpod.manifest.decode import decode_pod
 from fastpod.model import Pod
 from fastpod.status.compute import Observed, pod_status
-from tests.kubernetes_client import parse_as_the_client_does
 from tests.support import DATA, FILE
+from tests.support.kubernetes_client import parse_as_the_client_does
 
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "pods"
 HOST_IP = "10.0.0.10"

@@ -12,7 +12,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.running import NODE, RunningFastpod, pod_key, pod_manifest, write_atomically
+from tests.support.running import NODE, RunningFastpod, pod_key, pod_manifest, write_atomically
 
 PODS = 40
 

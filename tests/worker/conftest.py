@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from fastpod.worker.pods import LifecycleSettings
-from tests.worker.helpers import LogCapture
+from tests.support.worker import LogCapture
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from fastpod.ipc.messages import ManifestChanged, PodClaim, shard_of
 from fastpod.model import PodSource
 from fastpod.worker.decoder import ManifestDecoder
 from tests.support import FILE, URL, manifest_bytes
-from tests.worker.helpers import (
+from tests.support.worker import (
     NODE,
     LogCapture,
     decoded,

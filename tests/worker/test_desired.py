@@ -17,7 +17,7 @@ from fastpod.manifest.defaults import CONFIG_SEEN, CONFIG_SOURCE, format_seen
 from fastpod.model import Pod, PodSource
 from fastpod.worker.desired import DesiredPods, Duplicate, PodChange, differs_semantically
 from tests.support import FILE, URL
-from tests.worker.helpers import LATER, NOW, claim, decoded, key_of, pod_manifest, release
+from tests.support.worker import LATER, NOW, claim, decoded, key_of, pod_manifest, release
 
 A_FILE = PodSource("file", "/etc/kubernetes/manifests/a.yaml")
 A_BACKUP = PodSource("file", "/etc/kubernetes/manifests/a.yaml.bak")

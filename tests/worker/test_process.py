@@ -31,7 +31,7 @@ from fastpod.runtime.labels import POD_UID
 from fastpod.worker.desired import PodChange
 from fastpod.worker.pods import PodRunner
 from fastpod.worker.process import SyncGate, Worker
-from tests.worker.helpers import (
+from tests.support.worker import (
     LogCapture,
     decoded,
     eventually,

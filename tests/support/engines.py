@@ -2,8 +2,8 @@
 
 The runtime behaviour tests (``test_runtime_behaviour.py``) run ``fastpod run`` on Docker and
 on containerd (the CRI runtime) and check what runs through an :class:`Engine`: Docker read
-with the docker CLI (``tests/docker_engine.py``), containerd with raw CRI calls
-(``tests/containerd_engine.py``), never through fastpod's own runtime code.
+with the docker CLI (``tests/support/docker_engine.py``), containerd with raw CRI calls
+(``tests/support/containerd_engine.py``), never through fastpod's own runtime code.
 
 Containers and sandboxes are seen as :class:`ContainerView` and :class:`SandboxView`; a view's
 ``labels`` are the kubelet's labels and annotations in one dict (Docker keeps both as
@@ -29,8 +29,8 @@ from typing import Any, Literal
 import grpc
 from cri_api.v1 import api_pb2 as cri_pb
 
-from tests import containerd_engine, docker_engine
-from tests.running import NODE, RunningFastpod
+from tests.support import containerd_engine, docker_engine
+from tests.support.running import NODE, RunningFastpod
 
 State = Literal["created", "running", "exited"]
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from fastpod.model import PodSource
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 
 
 def manifest_bytes(name: str) -> bytes:

@@ -1,4 +1,4 @@
-"""Manifests, claims and log capture shared by the worker tests."""
+"""Manifests, claims and log capture for the worker tests."""
 
 from __future__ import annotations
 
