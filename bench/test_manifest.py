@@ -9,7 +9,6 @@ are noisy. See README.md.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import msgspec
 import pytest
@@ -18,12 +17,11 @@ import yaml
 from fastpod.manifest.decode import decode_pod
 from fastpod.manifest.documents import load_document
 from fastpod.model import PodSource
+from tests.support.corpus import corpus_dir
 
-CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "pods"
-"""The shared corpus of real-world pod manifests, beside the repository."""
-
-MANIFEST = CORPUS / "zetaoss__zeta-linux" / "kube-apiserver.yaml"
-"""kube-apiserver as ``kubeadm init`` writes it for Kubernetes v1.29 (image v1.29.0)."""
+MANIFEST = "zetaoss__zeta-linux/kube-apiserver.yaml"
+"""kube-apiserver as ``kubeadm init`` writes it for Kubernetes v1.29 (image v1.29.0), in the
+manifest corpus."""
 
 SOURCE = PodSource("file", "/etc/kubernetes/manifests/kube-apiserver.yaml")
 NODE = "node1"
@@ -34,9 +32,7 @@ JSON_GROUP = "json: decode_pod vs msgspec.json.decode"
 
 @pytest.fixture(scope="module")
 def yaml_bytes() -> bytes:
-    if not MANIFEST.is_file():
-        pytest.skip(f"corpus manifest not found: {MANIFEST}")
-    data = MANIFEST.read_bytes()
+    data = (corpus_dir() / MANIFEST).read_bytes()
     assert b"kube-apiserver:v1.29" in data
     return data
 

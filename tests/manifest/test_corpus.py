@@ -1,9 +1,10 @@
 """Every manifest of the shared corpus is accepted or rejected as the expectation table says.
 
-The corpus (``../shared/corpus/pods`` next to the repository) holds real Pod manifests copied
-from public repositories; ``tests/data/corpus_expectations.tsv`` says, file by file, whether
-fastpod must run it (and under which name, or with which warning) or reject it (and with
-which message), and why. The expectations come from reading the files, not from fastpod.
+The corpus (``$FASTPOD_CORPUS``, by default ``../shared/corpus/pods`` beside the repository)
+holds real Pod manifests copied from public repositories; without it these tests are skipped.
+``tests/data/corpus_expectations.tsv`` says, file by file, whether fastpod must run it (and
+under which name, or with which warning) or reject it (and with which message), and why. The
+expectations come from reading the files, not from fastpod.
 """
 
 from __future__ import annotations
@@ -19,12 +20,10 @@ import pytest
 from fastpod.manifest.decode import DecodedPod, decode_pod
 from fastpod.manifest.problems import ManifestError
 from fastpod.model import PodSource
+from tests.support import DATA
+from tests.support.corpus import CORPUS_METADATA
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-CORPUS = REPO_ROOT.parent / "shared" / "corpus" / "pods"
-EXPECTATIONS = REPO_ROOT / "tests" / "data" / "corpus_expectations.tsv"
-CORPUS_METADATA = frozenset({"INDEX.tsv", "SOURCES.tsv"})
-"""The corpus' own bookkeeping files, which are no manifests."""
+EXPECTATIONS = DATA / "corpus_expectations.tsv"
 
 NODE_NAME = "node1"
 OUTCOMES = ("accept", "reject")
@@ -72,17 +71,6 @@ def _params(rows: list[Expectation]) -> Iterator[object]:
 EXPECTED = load_expectations()
 EVERY_ROW = list(_params(EXPECTED))
 REJECTED_ROWS = list(_params([row for row in EXPECTED if row.outcome == "reject"]))
-
-
-@pytest.fixture(scope="session")
-def corpus() -> Path:
-    if not CORPUS.is_dir():
-        pytest.fail(
-            f"the manifest corpus is missing: expected it at {CORPUS} "
-            f"(the repository's sibling shared/corpus/pods)",
-            pytrace=False,
-        )
-    return CORPUS
 
 
 @pytest.fixture(scope="session")

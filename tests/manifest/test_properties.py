@@ -32,19 +32,11 @@ from fastpod.manifest.documents import MAX_MANIFEST_BYTES, Document, load_docume
 from fastpod.manifest.problems import ManifestError
 from fastpod.manifest.yaml11 import KubeYamlLoader
 from fastpod.model import PodSource
+from tests.support.corpus import corpus_files, corpus_location, needs_corpus
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-CORPUS = REPO_ROOT.parent / "shared" / "corpus" / "pods"
-CORPUS_FILES = (
-    sorted(
-        path
-        for path in CORPUS.rglob("*")
-        if path.is_file() and path.name not in {"INDEX.tsv", "SOURCES.tsv"}
-    )
-    if CORPUS.is_dir()
-    else []
-)
-needs_corpus = pytest.mark.skipif(not CORPUS_FILES, reason=f"no manifest corpus at {CORPUS}")
+CORPUS = corpus_location()
+CORPUS_FILES = corpus_files()
 
 FILE_SOURCE = PodSource("file", "/etc/kubernetes/manifests/x.yaml")
 URL_SOURCE = PodSource("http", "http://127.0.0.1/pods")

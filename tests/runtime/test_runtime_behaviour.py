@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.support import DATA
 from tests.support.engines import (
     BUSYBOX,
     ContainerView,
@@ -40,8 +41,7 @@ from tests.support.running import (
     write_atomically,
 )
 
-CORPUS = Path(__file__).parents[2] / ".." / "shared" / "corpus" / "pods"
-EXPECTATIONS = Path(__file__).parents[1] / "data" / "corpus_expectations.tsv"
+EXPECTATIONS = DATA / "corpus_expectations.tsv"
 
 
 @pytest.fixture(params=["docker", "cri"])
@@ -306,7 +306,7 @@ def test_a_restarted_fastpod_adopts_running_pods_without_restarting_one(
 
 
 def test_kubeadm_control_planes_from_the_corpus_come_up(
-    engine: Engine, manifests: Path, fastpod: RunningFastpod
+    corpus: Path, engine: Engine, manifests: Path, fastpod: RunningFastpod
 ) -> None:
     """Every accepted kubeadm control-plane manifest, its image swapped for busybox sleeping."""
     expected: dict[str, dict[str, Any]] = {}
@@ -317,7 +317,7 @@ def test_kubeadm_control_planes_from_the_corpus_come_up(
             ("kube-apiserver", "kube-controller", "kube-scheduler", "etcd")
         ):
             continue
-        document = yaml.safe_load((CORPUS / path).read_text())
+        document = yaml.safe_load((corpus / path).read_text())
         index = len(expected)
         document["metadata"]["name"] = f"cp{index}"
         for container in document["spec"]["containers"]:

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 import msgspec
 import pytest
@@ -16,7 +15,6 @@ from fastpod.status.compute import Observed, pod_status
 from tests.support import DATA, FILE
 from tests.support.kubernetes_client import parse_as_the_client_does
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "pods"
 HOST_IP = "10.0.0.10"
 
 
@@ -35,9 +33,9 @@ class Node(msgspec.Struct, frozen=True):
 
 
 def load_manifest(reference: str) -> Pod:
-    """``file:<name>`` from tests/data/manifests or ``corpus:<path>`` from the shared corpus."""
+    """``file:<name>`` from tests/data/manifests or ``corpus:<path>`` from tests/data/corpus."""
     where, _, name = reference.partition(":")
-    directory = DATA / "manifests" if where == "file" else CORPUS
+    directory = DATA / ("manifests" if where == "file" else "corpus")
     return decode_pod((directory / name).read_bytes(), FILE, "node1").pod
 
 
