@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test engine lint typecheck unit other-pythons bench clean
+.PHONY: run test engine lint typecheck unit pytest-all other-pythons bench clean
 
 # Runs the example pods on Docker until Ctrl-C; `.venv/bin/fastpod pods` (or `docker ps
 # --filter label=io.fastpod.managed`) in another terminal shows them.
@@ -13,7 +13,7 @@ run: $(STAMP) engine
 	$(BIN)/fastpod validate examples/manifests
 	$(BIN)/fastpod run --runtime docker --pod-manifest-path examples/manifests
 
-test: $(STAMP) engine lint typecheck unit other-pythons
+test: $(STAMP) engine lint typecheck pytest-all other-pythons
 
 # A Docker Engine and fastpod's private containerd (installed and started if missing), with
 # the locally built images in both.
@@ -36,7 +36,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# The tests that need neither root nor an engine nor whole daemons: a minute, as any user.
 unit: $(STAMP)
+	$(BIN)/pytest -m "not docker and not containerd and not e2e"
+
+# Every test, the engine and end-to-end ones included (make test starts the engines first).
+pytest-all: $(STAMP)
 	$(BIN)/pytest
 
 # Imports fastpod and runs the manifest tests on every other supported Python found here.

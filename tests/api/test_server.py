@@ -22,6 +22,8 @@ from tests.support.kubernetes_client import parse_as_the_client_does
 from tests.support.prometheus_text import samples
 from tests.support.running import NODE, RunningFastpod, free_port, pod_manifest
 
+pytestmark = pytest.mark.e2e
+
 PODS = ("web", "db", "cache")
 
 

@@ -91,6 +91,7 @@ def main_container() -> dict[str, object]:
     return container
 
 
+@pytest.mark.docker
 def test_pods_logs_and_inspect_show_what_docker_runs_through_a_restart(
     fastpod: RunningFastpod, tmp_path: Path
 ) -> None:
@@ -148,6 +149,7 @@ def test_pods_logs_and_inspect_show_what_docker_runs_through_a_restart(
     assert "Error" in reasons, "the kill is an event: exit code 137"
 
 
+@pytest.mark.docker
 def test_a_followed_log_streams_new_lines_and_ends_when_the_container_stops(
     fastpod: RunningFastpod, tmp_path: Path
 ) -> None:

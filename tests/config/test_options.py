@@ -366,6 +366,7 @@ def test_run_config_reports_a_bad_config_file_as_a_config_error() -> None:
         config_of("--config", str(CONFIG / "bad" / "port-out-of-range.yaml"))
 
 
+@pytest.mark.e2e
 def test_startup_warnings_reach_fastpods_log(tmp_path: Path) -> None:
     """The supervisor logs each warning once, as a "configuration warning" line."""
     fastpod = RunningFastpod(

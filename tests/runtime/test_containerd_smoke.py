@@ -27,6 +27,8 @@ from cri_api.v1 import api_pb2 as cri_pb
 
 from tests.support.containerd_engine import BUSYBOX, MANAGED, PAUSE, Cri, aio_cri, managed_sandboxes
 
+pytestmark = pytest.mark.containerd
+
 NAMESPACE = "fastpod-smoke"
 POD_HOSTNAME = "fastpod-smoke-pod"
 COMMAND = ["sh", "-c", "hostname; sleep 3600"]

@@ -22,6 +22,8 @@ from tests.support.docker_engine import docker, managed
 from tests.support.engines import DockerEngine, manifest, start, wait_until
 from tests.support.running import NODE, RunningFastpod, pod_key
 
+pytestmark = pytest.mark.docker
+
 SCRIPTS = Path(__file__).parents[2] / "scripts"
 
 

@@ -44,7 +44,12 @@ from tests.support.running import (
 EXPECTATIONS = DATA / "corpus_expectations.tsv"
 
 
-@pytest.fixture(params=["docker", "cri"])
+@pytest.fixture(
+    params=[
+        pytest.param("docker", marks=pytest.mark.docker),
+        pytest.param("cri", marks=pytest.mark.containerd),
+    ]
+)
 def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
     """Each runtime in turn, with no fastpod container or sandbox before the test or after."""
     opened = open_engine(request.param)

@@ -20,6 +20,8 @@ import yaml
 from tests.support.http_server import Reply, Server
 from tests.support.running import RunningFastpod, pod_key, pod_manifest, write_atomically
 
+pytestmark = pytest.mark.e2e
+
 
 @pytest.fixture
 def manifests(tmp_path: Path) -> Path:

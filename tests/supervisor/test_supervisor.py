@@ -14,6 +14,8 @@ import pytest
 
 from tests.support.running import NODE, RunningFastpod, pod_key, pod_manifest, write_atomically
 
+pytestmark = pytest.mark.e2e
+
 PODS = 40
 
 
