@@ -15,7 +15,8 @@ import datetime
 import os
 import re
 import sys
-from typing import Literal, TextIO
+from collections.abc import Iterator
+from typing import Any, Literal, TextIO
 
 import msgspec
 
@@ -36,6 +37,7 @@ class _Settings:
     format: LogFormat = "text"
     stream: TextIO | None = None
     process: str = "fastpod"
+    captured: list[dict[str, Any]] | None = None
     pending: list[bytes]
     flush_scheduled: bool = False
 
@@ -53,11 +55,27 @@ def configure(log_format: LogFormat, process: str, stream: TextIO | None = None)
     _settings.stream = stream
 
 
+@contextlib.contextmanager
+def capture() -> Iterator[list[dict[str, Any]]]:
+    """Collect this process's log records instead of writing them, for tests.
+
+    Each record is what its JSON line decodes to (time, level, process, event and the
+    fields), appended as it is logged; writing resumes on the way out.
+    """
+    records: list[dict[str, Any]] = []
+    previous = _settings.captured
+    _settings.captured = records
+    try:
+        yield records
+    finally:
+        _settings.captured = previous
+
+
 def emit(event: str, *, level: str = "info", **fields: object) -> None:
     """Write one line saying ``event`` happened, with ``fields`` (None values left out)."""
     now = datetime.datetime.now(datetime.UTC)
     present = {key: value for key, value in fields.items() if value is not None}
-    if _settings.format == "json":
+    if _settings.format == "json" or _settings.captured is not None:
         record: dict[str, object] = {
             "time": now.isoformat(timespec="microseconds").replace("+00:00", "Z"),
             "level": level,
@@ -65,7 +83,11 @@ def emit(event: str, *, level: str = "info", **fields: object) -> None:
             "event": event,
         }
         record.update(present)
-        line = _encoder.encode(record).decode() + "\n"
+        encoded = _encoder.encode(record)
+        if _settings.captured is not None:
+            _settings.captured.append(msgspec.json.decode(encoded))
+            return
+        line = encoded.decode() + "\n"
     else:
         line = render_text(now, level, _settings.process, event, present)
     _write(line)

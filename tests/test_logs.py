@@ -101,6 +101,36 @@ def test_every_json_event_is_one_line_whatever_its_values(json_log: io.StringIO)
     assert records(json_log)[0]["errors"] == ["line 1: x\nline 2: y"]
 
 
+# capture, for tests
+
+
+def test_a_capture_collects_the_records_as_json_gives_them_and_writes_nothing(
+    writes: list[bytes],
+) -> None:
+    with logs.capture() as captured:
+        logs.emit("pod added", pod="default/web-node1", sources=("a", "b"), uid=None)
+    logs.flush()
+
+    (record,) = captured
+    assert list(record) == ["time", "level", "process", "event", "pod", "sources"]
+    assert (record["event"], record["pod"], record["sources"]) == (
+        "pod added",
+        "default/web-node1",
+        ["a", "b"],
+    )
+    assert writes == []
+
+
+def test_logging_is_written_again_after_a_capture(writes: list[bytes]) -> None:
+    with logs.capture() as captured:
+        logs.emit("inside")
+    logs.emit("outside")
+    logs.flush()
+
+    assert [record["event"] for record in captured] == ["inside"]
+    assert [json.loads(line)["event"] for line in b"".join(writes).splitlines()] == ["outside"]
+
+
 # text lines
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import io
-import json
 import os
 import shutil
 import struct
@@ -17,9 +15,9 @@ from typing import Any
 import pytest
 import uvloop
 
-from fastpod import logs
 from fastpod.ipc.channels import Inbox, Outbox, encode_frame
 from fastpod.ipc.messages import Barrier, BarrierPassed, Message, RelistDone, Resync
+from tests.support.logs import LogCapture
 
 LOOPS = {"asyncio": asyncio.new_event_loop, "uvloop": uvloop.new_event_loop}
 
@@ -30,15 +28,6 @@ def socket_path() -> Iterator[str]:
     directory = tempfile.mkdtemp(dir="/tmp", prefix="fastpod-channels-")
     yield os.path.join(directory, "inbox.sock")
     shutil.rmtree(directory, ignore_errors=True)
-
-
-@pytest.fixture
-def log_records() -> Iterator[Callable[[], list[dict[str, Any]]]]:
-    """fastpod's log of the test, as parsed JSON records."""
-    stream = io.StringIO()
-    logs.configure("json", "test", stream=stream)
-    yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
-    logs.configure("text", "fastpod")
 
 
 class Recorder:
@@ -293,7 +282,7 @@ def test_a_stale_socket_file_is_replaced_when_the_inbox_starts(socket_path: str)
 
 
 def test_a_batch_the_receiver_fails_on_is_logged_and_later_batches_still_arrive(
-    socket_path: str, log_records: Callable[[], list[dict[str, Any]]]
+    socket_path: str, captured_logs: LogCapture
 ) -> None:
     received = Recorder()
 
@@ -315,7 +304,7 @@ def test_a_batch_the_receiver_fails_on_is_logged_and_later_batches_still_arrive(
         await inbox.close()
 
     assert run(scenario) == []
-    (failure,) = log_records()
+    (failure,) = captured_logs.records()
     assert failure["event"] == "message handling failed"
     assert failure["level"] == "error"
     assert "boom" in failure["error"]

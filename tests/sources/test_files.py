@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import io
-import json
 import os
 import shutil
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from fastpod import logs
 from fastpod.manifest.documents import MAX_MANIFEST_BYTES
 from fastpod.sources import files
 from fastpod.sources.files import DirectorySource, FileChange, _read_at_most
+from tests.support.logs import LogCapture
 
 
 @pytest.fixture
@@ -29,15 +26,6 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(files, "_read_at_most", counting)
     return seen
-
-
-@pytest.fixture
-def warnings() -> Iterator[Callable[[], list[dict[str, object]]]]:
-    """fastpod's log lines, as JSON records; the default logging restored afterwards."""
-    stream = io.StringIO()
-    logs.configure("json", "test", stream=stream)
-    yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
-    logs.configure("text", "fastpod")
 
 
 def changes(source: DirectorySource) -> dict[str, bytes | None]:
@@ -143,7 +131,7 @@ def test_every_extension_is_read(tmp_path: Path) -> None:
 
 
 def test_a_subdirectory_is_skipped_with_one_warning(
-    tmp_path: Path, warnings: Callable[[], list[dict[str, object]]]
+    tmp_path: Path, captured_logs: LogCapture
 ) -> None:
     """Not recursed into, and said once, not on every re-list."""
     nested = tmp_path / "nested"
@@ -153,7 +141,7 @@ def test_a_subdirectory_is_skipped_with_one_warning(
     assert changes(source) == {}
     assert changes(source) == {}
     assert changes(source) == {}
-    skipped = [line for line in warnings() if line["event"] == "manifest skipped"]
+    skipped = [line for line in captured_logs.records() if line["event"] == "manifest skipped"]
     assert len(skipped) == 1
     assert skipped[0]["level"] == "warning"
     assert skipped[0]["file"] == str(nested)
@@ -185,9 +173,7 @@ def test_a_change_behind_an_unchanged_symlink_is_seen_at_the_next_relist(tmp_pat
     assert changes(source) == {str(link): b"new, longer"}
 
 
-def test_a_symlink_to_a_directory_is_skipped(
-    tmp_path: Path, warnings: Callable[[], list[dict[str, object]]]
-) -> None:
+def test_a_symlink_to_a_directory_is_skipped(tmp_path: Path, captured_logs: LogCapture) -> None:
     target = tmp_path / "elsewhere"
     target.mkdir()
     write(target / "pod.yaml", b"x")
@@ -197,17 +183,15 @@ def test_a_symlink_to_a_directory_is_skipped(
     source = DirectorySource(str(manifests))
     assert changes(source) == {}
     assert source.has_symlinks
-    assert [line["reason"] for line in warnings()] == ["is a directory: not recursing"]
+    assert [line["reason"] for line in captured_logs.records()] == ["is a directory: not recursing"]
 
 
-def test_a_dangling_symlink_is_skipped(
-    tmp_path: Path, warnings: Callable[[], list[dict[str, object]]]
-) -> None:
+def test_a_dangling_symlink_is_skipped(tmp_path: Path, captured_logs: LogCapture) -> None:
     (tmp_path / "dangling").symlink_to(tmp_path / "missing")
     source = DirectorySource(str(tmp_path))
     assert changes(source) == {}
     assert changes(source) == {}
-    assert [(line["file"], line["reason"]) for line in warnings()] == [
+    assert [(line["file"], line["reason"]) for line in captured_logs.records()] == [
         (str(tmp_path / "dangling"), "cannot stat: No such file or directory")
     ]
 
@@ -223,7 +207,7 @@ def test_a_dangling_symlink_whose_target_appears_is_read(tmp_path: Path) -> None
 
 
 def test_a_fifo_is_skipped_and_never_opened(
-    tmp_path: Path, reads: list[str], warnings: Callable[[], list[dict[str, object]]]
+    tmp_path: Path, reads: list[str], captured_logs: LogCapture
 ) -> None:
     """Opening a fifo with no writer would block the watcher: it must not be read."""
     os.mkfifo(tmp_path / "fifo")
@@ -231,7 +215,7 @@ def test_a_fifo_is_skipped_and_never_opened(
     assert changes(source) == {}
     assert source.look(["fifo"]) == []
     assert reads == []
-    assert [line["reason"] for line in warnings()] == ["is not a regular file"]
+    assert [line["reason"] for line in captured_logs.records()] == ["is not a regular file"]
 
 
 def test_a_file_turning_into_a_directory_is_reported_gone(tmp_path: Path) -> None:
@@ -592,7 +576,7 @@ def refuse_reads(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_an_unreadable_file_on_a_relist_has_no_pod(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-    warnings: Callable[[], list[dict[str, object]]],
+    captured_logs: LogCapture,
 ) -> None:
     """As in the kubelet: a known file that cannot be read is gone, said once."""
     a = write(tmp_path / "a.yaml", b"a")
@@ -602,7 +586,7 @@ def test_an_unreadable_file_on_a_relist_has_no_pod(
     refuse_reads(monkeypatch)
     assert changes(source) == {a: None}
     assert changes(source) == {}
-    assert [(line["file"], line["reason"]) for line in warnings()] == [
+    assert [(line["file"], line["reason"]) for line in captured_logs.records()] == [
         (a, "cannot read: Permission denied")
     ]
     monkeypatch.undo()

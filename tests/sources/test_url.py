@@ -3,29 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import io
-import json
 import socket
 import time
-from collections.abc import Iterator
 
 import pytest
 
-from fastpod import logs
 from fastpod.manifest.documents import MAX_MANIFEST_BYTES
 from fastpod.sources.url import QUIET_NOTE, UrlSource
 from tests.support.http_server import Reply, Server
+from tests.support.logs import LogCapture
 
 SECRET = "s3cret-t0ken"
-
-
-@pytest.fixture
-def log() -> Iterator[io.StringIO]:
-    """fastpod's log lines as JSON, captured; the default logging restored afterwards."""
-    stream = io.StringIO()
-    logs.configure("json", "test", stream=stream)
-    yield stream
-    logs.configure("text", "fastpod")
 
 
 def poll(source: UrlSource, times: int = 1) -> list[bytes | None]:
@@ -40,29 +28,23 @@ def poll(source: UrlSource, times: int = 1) -> list[bytes | None]:
     return asyncio.run(run())
 
 
-def records(log: io.StringIO, event: str | None = None) -> list[dict[str, object]]:
-    """The captured log lines (those of ``event`` only, if given)."""
-    lines = [json.loads(line) for line in log.getvalue().splitlines()]
-    return [line for line in lines if event is None or line["event"] == event]
-
-
-def test_a_body_is_returned(server: Server, log: io.StringIO) -> None:
+def test_a_body_is_returned(server: Server, captured_logs: LogCapture) -> None:
     server.serve("/pods", Reply(body=b"kind: Pod\n"))
     assert poll(UrlSource(server.url())) == [b"kind: Pod\n"]
-    assert records(log, "manifest URL failed") == []
+    assert captured_logs.records("manifest URL failed") == []
 
 
-def test_an_identical_body_needs_no_action(server: Server, log: io.StringIO) -> None:
+def test_an_identical_body_needs_no_action(server: Server, captured_logs: LogCapture) -> None:
     server.serve("/pods", Reply(body=b"kind: Pod\n"))
     assert poll(UrlSource(server.url()), times=3) == [b"kind: Pod\n", None, None]
 
 
-def test_a_changed_body_is_returned(server: Server, log: io.StringIO) -> None:
+def test_a_changed_body_is_returned(server: Server, captured_logs: LogCapture) -> None:
     server.serve("/pods", Reply(body=b"a: 1\n"), Reply(body=b"a: 2\n"), Reply(body=b"a: 1\n"))
     assert poll(UrlSource(server.url()), times=3) == [b"a: 1\n", b"a: 2\n", b"a: 1\n"]
 
 
-def test_a_same_length_change_is_seen(server: Server, log: io.StringIO) -> None:
+def test_a_same_length_change_is_seen(server: Server, captured_logs: LogCapture) -> None:
     """The body's digest is compared, not its length."""
     server.serve("/pods", Reply(body=b"image: a\n"), Reply(body=b"image: b\n"))
     assert poll(UrlSource(server.url()), times=2) == [b"image: a\n", b"image: b\n"]
@@ -70,60 +52,60 @@ def test_a_same_length_change_is_seen(server: Server, log: io.StringIO) -> None:
 
 @pytest.mark.parametrize("status", [404, 500])
 def test_a_non_200_status_changes_nothing_and_is_logged(
-    server: Server, log: io.StringIO, status: int
+    server: Server, captured_logs: LogCapture, status: int
 ) -> None:
     server.serve("/pods", Reply(body=b"a: 1\n"), Reply(status, b"a: 2\n"), Reply(body=b"a: 1\n"))
     assert poll(UrlSource(server.url()), times=3) == [b"a: 1\n", None, None]
-    [failure] = records(log, "manifest URL failed")
+    [failure] = captured_logs.records("manifest URL failed")
     assert failure["level"] == "error"
     assert failure["status"] == status
     assert failure["url"] == server.url()
 
 
-def test_a_server_that_is_down_changes_nothing(log: io.StringIO) -> None:
+def test_a_server_that_is_down_changes_nothing(captured_logs: LogCapture) -> None:
     with socket.socket() as free:
         free.bind(("127.0.0.1", 0))
         port = free.getsockname()[1]
     assert poll(UrlSource(f"http://127.0.0.1:{port}/pods")) == [None]
-    [failure] = records(log, "manifest URL failed")
+    [failure] = captured_logs.records("manifest URL failed")
     assert "status" not in failure
     assert "127.0.0.1" in str(failure["error"])
 
 
-def test_a_slow_response_times_out(server: Server, log: io.StringIO) -> None:
+def test_a_slow_response_times_out(server: Server, captured_logs: LogCapture) -> None:
     server.serve("/pods", Reply(body=b"a: 1\n", delay_before_headers=0.6))
     started = time.monotonic()
     assert poll(UrlSource(server.url(), timeout=0.2)) == [None]
     assert time.monotonic() - started < 0.5
-    [failure] = records(log, "manifest URL failed")
+    [failure] = captured_logs.records("manifest URL failed")
     assert failure["error"] == "no complete response within 0.2 s"
 
 
-def test_the_timeout_covers_reading_the_body(server: Server, log: io.StringIO) -> None:
+def test_the_timeout_covers_reading_the_body(server: Server, captured_logs: LogCapture) -> None:
     """A server that sends the headers and then stalls is a timeout too, not a hang."""
     server.serve("/pods", Reply(body=b"a: 1\n" * 1000, delay_mid_body=0.6))
     started = time.monotonic()
     assert poll(UrlSource(server.url(), timeout=0.2)) == [None]
     assert time.monotonic() - started < 0.5
-    assert len(records(log, "manifest URL failed")) == 1
+    assert len(captured_logs.records("manifest URL failed")) == 1
 
 
-def test_an_empty_body_removes_the_pods_once(server: Server, log: io.StringIO) -> None:
+def test_an_empty_body_removes_the_pods_once(server: Server, captured_logs: LogCapture) -> None:
     server.serve("/pods", Reply(body=b"a: 1\n"), Reply(body=b""))
     assert poll(UrlSource(server.url()), times=3) == [b"a: 1\n", b"", None]
-    [empty] = records(log, "manifest URL empty")
+    [empty] = captured_logs.records("manifest URL empty")
     assert empty["level"] == "warning"
     assert empty["reason"] == "zero-length data received"
 
 
-def test_an_oversize_body_changes_nothing(server: Server, log: io.StringIO) -> None:
+def test_an_oversize_body_changes_nothing(server: Server, captured_logs: LogCapture) -> None:
     server.serve("/pods", Reply(body=b"#" * (MAX_MANIFEST_BYTES + 1)))
     assert poll(UrlSource(server.url())) == [None]
-    [failure] = records(log, "manifest URL failed")
+    [failure] = captured_logs.records("manifest URL failed")
     assert "10 MiB" in str(failure["error"])
 
 
-def test_a_body_of_exactly_the_limit_is_returned(server: Server, log: io.StringIO) -> None:
+def test_a_body_of_exactly_the_limit_is_returned(server: Server, captured_logs: LogCapture) -> None:
     body = b"#" * MAX_MANIFEST_BYTES
     server.serve("/pods", Reply(body=body))
     assert poll(UrlSource(server.url())) == [body]
@@ -146,14 +128,14 @@ def test_a_configured_header_replaces_the_default_of_that_name(server: Server) -
     assert request.headers.get_all("Accept") == ["text/yaml"]
 
 
-def test_header_values_are_never_logged(server: Server, log: io.StringIO) -> None:
+def test_header_values_are_never_logged(server: Server, captured_logs: LogCapture) -> None:
     server.serve("/pods", Reply(500), Reply(body=b"a: 1\n"))
     headers = [("Authorization", f"Bearer {SECRET}"), ("X-Token", SECRET)]
     poll(UrlSource(server.url(), headers=headers), times=2)
-    [polled] = records(log, "manifest URL polled")
+    [polled] = captured_logs.records("manifest URL polled")
     assert polled["headers"] == ["Authorization", "X-Token"]
-    assert len(records(log, "manifest URL failed")) == 1
-    assert SECRET not in log.getvalue()
+    assert len(captured_logs.records("manifest URL failed")) == 1
+    assert SECRET not in str(captured_logs.records())
 
 
 def test_one_connection_serves_every_poll(server: Server) -> None:
@@ -162,59 +144,61 @@ def test_one_connection_serves_every_poll(server: Server) -> None:
     assert len({request.client_port for request in server.requests}) == 1
 
 
-def test_redirects_are_followed(server: Server, log: io.StringIO) -> None:
+def test_redirects_are_followed(server: Server, captured_logs: LogCapture) -> None:
     server.serve("/old", Reply(302, location="/pods"))
     server.serve("/pods", Reply(body=b"a: 1\n"))
     assert poll(UrlSource(server.url("/old"))) == [b"a: 1\n"]
     assert [request.path for request in server.requests] == ["/old", "/pods"]
 
 
-def test_a_failure_streak_logs_its_start_and_its_end(server: Server, log: io.StringIO) -> None:
+def test_a_failure_streak_logs_its_start_and_its_end(
+    server: Server, captured_logs: LogCapture
+) -> None:
     server.serve("/pods", *[Reply(500)] * 5, Reply(body=b"a: 1\n"))
     assert poll(UrlSource(server.url()), times=6) == [None] * 5 + [b"a: 1\n"]
-    failures = records(log, "manifest URL failed")
+    failures = captured_logs.records("manifest URL failed")
     assert [failure.get("note") for failure in failures] == [None, None, None, QUIET_NOTE]
-    [recovery] = records(log, "manifest URL reachable again")
+    [recovery] = captured_logs.records("manifest URL reachable again")
     assert recovery["failures"] == 5
-    assert records(log)[-1] == recovery
+    assert captured_logs.records()[-1] == recovery
 
 
-def test_a_new_streak_is_logged_again(server: Server, log: io.StringIO) -> None:
+def test_a_new_streak_is_logged_again(server: Server, captured_logs: LogCapture) -> None:
     server.serve("/pods", *[Reply(500)] * 5, Reply(body=b"a: 1\n"), Reply(500))
     poll(UrlSource(server.url()), times=7)
-    assert len(records(log, "manifest URL failed")) == 5
+    assert len(captured_logs.records("manifest URL failed")) == 5
 
 
-def test_the_url_password_is_never_logged(server: Server, log: io.StringIO) -> None:
+def test_the_url_password_is_never_logged(server: Server, captured_logs: LogCapture) -> None:
     server.serve("/pods", Reply(404))
     url = f"http://alice:{SECRET}@127.0.0.1:{server.port}/pods"
     assert poll(UrlSource(url)) == [None]
     assert server.requests[0].headers["Authorization"].startswith("Basic ")
-    assert {str(line["url"]) for line in records(log)} == {server.url()}
-    assert SECRET not in log.getvalue()
-    assert "alice" not in log.getvalue()
+    assert {str(line["url"]) for line in captured_logs.records()} == {server.url()}
+    assert SECRET not in str(captured_logs.records())
+    assert "alice" not in str(captured_logs.records())
 
 
-def test_an_invalid_url_is_logged_without_its_password(log: io.StringIO) -> None:
+def test_an_invalid_url_is_logged_without_its_password(captured_logs: LogCapture) -> None:
     """aiohttp quotes the URL in its error; the password is taken out of that too."""
     assert poll(UrlSource(f"http://alice:{SECRET}@[::1/pods")) == [None]
-    [failure] = records(log, "manifest URL failed")
+    [failure] = captured_logs.records("manifest URL failed")
     assert failure["url"] == "http://[::1/pods"
-    assert SECRET not in log.getvalue()
+    assert SECRET not in str(captured_logs.records())
 
 
-def test_a_non_http_url_is_a_failure_not_an_exception(log: io.StringIO) -> None:
+def test_a_non_http_url_is_a_failure_not_an_exception(captured_logs: LogCapture) -> None:
     assert poll(UrlSource("ftp://127.0.0.1/pods")) == [None]
-    assert len(records(log, "manifest URL failed")) == 1
+    assert len(captured_logs.records("manifest URL failed")) == 1
 
 
 def test_closing_before_any_fetch_is_harmless() -> None:
     asyncio.run(UrlSource("http://127.0.0.1:1/pods").close())
 
 
-def test_https_certificates_are_verified(tls_server: Server, log: io.StringIO) -> None:
+def test_https_certificates_are_verified(tls_server: Server, captured_logs: LogCapture) -> None:
     tls_server.serve("/pods", Reply(200, b"kind: Pod"))
     assert poll(UrlSource(tls_server.url("/pods"))) == [None]
-    (failure,) = records(log, "manifest URL failed")
+    (failure,) = captured_logs.records("manifest URL failed")
     assert "certificate verify failed" in str(failure["error"])
     assert tls_server.requests == [], "no request got through"

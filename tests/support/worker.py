@@ -1,18 +1,16 @@
-"""Manifests, claims and log capture for the worker tests."""
+"""Manifests, claims and pod changes for the worker tests."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import datetime
-import io
 import itertools
 import json
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping
 from typing import Any
 
-from fastpod import logs
 from fastpod.ipc.messages import PodClaim, shard_of
 from fastpod.manifest.decode import decode_pod, decode_pod_list
 from fastpod.model import Pod, PodSource
@@ -112,30 +110,6 @@ def names_in_shard(shard: int, shards: int, prefix: str = "pod") -> Iterable[str
 def name_in_shard(shard: int, shards: int, prefix: str = "pod") -> str:
     """The first manifest name whose pod is owned by ``shard``."""
     return next(iter(names_in_shard(shard, shards, prefix)))
-
-
-class LogCapture:
-    """fastpod's log lines of one test, as parsed JSON records."""
-
-    def __init__(self) -> None:
-        self.stream = io.StringIO()
-
-    def records(self, event: str | None = None) -> list[dict[str, Any]]:
-        """Every record so far, or those of ``event``."""
-        parsed = [json.loads(line) for line in self.stream.getvalue().splitlines()]
-        return [record for record in parsed if event is None or record["event"] == event]
-
-    def events(self) -> list[str]:
-        """The events logged so far, in order."""
-        return [record["event"] for record in self.records()]
-
-    def start(self) -> LogCapture:
-        logs.configure("json", "test", stream=self.stream)
-        return self
-
-    @staticmethod
-    def stop() -> None:
-        logs.configure("text", "fastpod")
 
 
 async def eventually(

@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from fastpod.worker.pods import LifecycleSettings
-from tests.support.worker import LogCapture
-
-
-@pytest.fixture
-def captured_logs() -> Iterator[LogCapture]:
-    """fastpod's log of the test, in JSON, restored to text on the way out."""
-    capture = LogCapture().start()
-    yield capture
-    capture.stop()
 
 
 @pytest.fixture

@@ -13,9 +13,9 @@ from fastpod.ipc.messages import ManifestChanged, PodClaim, shard_of
 from fastpod.model import PodSource
 from fastpod.worker.decoder import ManifestDecoder
 from tests.support import FILE, URL, manifest_bytes
+from tests.support.logs import LogCapture
 from tests.support.worker import (
     NODE,
-    LogCapture,
     decoded,
     key_of,
     pod_document,

@@ -20,8 +20,8 @@ from fastpod.runtime.fake import FakeRuntime
 from fastpod.runtime.labels import CONTAINER_NAME, MANAGED_BY, POD_NAME, POD_NAMESPACE, POD_UID
 from fastpod.runtime.spec import CONTAINER_HASH, CONTAINER_KIND, RESTART_COUNT, ContainerSpec
 from fastpod.worker.pods import LifecycleSettings, PodRunner
+from tests.support.logs import LogCapture
 from tests.support.worker import (
-    LogCapture,
     added,
     eventually,
     key_of,

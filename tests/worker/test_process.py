@@ -31,8 +31,8 @@ from fastpod.runtime.labels import POD_UID
 from fastpod.worker.desired import PodChange
 from fastpod.worker.pods import PodRunner
 from fastpod.worker.process import SyncGate, Worker
+from tests.support.logs import LogCapture
 from tests.support.worker import (
-    LogCapture,
     decoded,
     eventually,
     key_of,

@@ -11,7 +11,8 @@ from fastpod.worker import reports
 from fastpod.worker.desired import DesiredPod, DesiredPods
 from fastpod.worker.pods import LifecycleSettings, PodRunner
 from tests.support import FILE
-from tests.support.worker import LogCapture, added, eventually, key_of, pod, run, runner_on
+from tests.support.logs import LogCapture
+from tests.support.worker import added, eventually, key_of, pod, run, runner_on
 
 
 def holding(*pods: object) -> DesiredPods:
