@@ -19,8 +19,9 @@ from kubernetes.client import V1PodList
 
 from fastpod.api.discovery import read_record
 from tests.support.kubernetes_client import parse_as_the_client_does
+from tests.support.pods import NODE, pod_manifest
 from tests.support.prometheus_text import samples
-from tests.support.running import NODE, RunningFastpod, free_port, pod_manifest
+from tests.support.running import RunningFastpod, free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -78,7 +79,7 @@ def test_pods_is_a_v1_pod_list_with_live_status_that_the_kubernetes_client_reads
         assert pod.status.phase == "Running"
         assert pod.status.start_time is not None
         (container,) = pod.status.container_statuses
-        assert container.name == "main"
+        assert container.name == "app"
         assert container.state.running is not None
         assert container.ready is True
         assert container.restart_count == 0

@@ -19,7 +19,8 @@ import pytest
 from tests.support.docker_engine import BUSYBOX, docker, managed
 from tests.support.engines import open_engine, start
 from tests.support.kubernetes_client import parse_as_the_client_does
-from tests.support.running import NODE, RunningFastpod, fastpod_cli, fastpod_command, free_port
+from tests.support.pods import NODE
+from tests.support.running import RunningFastpod, fastpod_cli, fastpod_command, free_port
 
 MANIFEST = f"""\
 apiVersion: v1

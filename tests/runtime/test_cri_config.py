@@ -11,7 +11,7 @@ from fastpod.runtime.cri.configs import container_config, namespace_options, san
 from fastpod.runtime.labels import sandbox_labels
 from fastpod.runtime.spec import ContainerSpec, Mount, Resources, Security
 from tests.support import FILE
-from tests.support.worker import decoded, pod_manifest
+from tests.support.pods import decoded, pod_manifest
 
 LOGS = "/var/log/pods"
 

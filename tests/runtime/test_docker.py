@@ -20,7 +20,8 @@ import pytest
 
 from tests.support.docker_engine import docker, managed
 from tests.support.engines import DockerEngine, manifest, start, wait_until
-from tests.support.running import NODE, RunningFastpod, pod_key
+from tests.support.pods import NODE, pod_key
+from tests.support.running import RunningFastpod
 
 pytestmark = pytest.mark.docker
 

@@ -10,7 +10,7 @@ import pytest
 from fastpod.model import Pod
 from fastpod.runtime.podlogs import PodLogs
 from tests.support import FILE
-from tests.support.worker import decoded, pod_manifest
+from tests.support.pods import decoded, pod_manifest
 
 
 def pod(name: str = "web", **options: object) -> Pod:

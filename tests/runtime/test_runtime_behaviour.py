@@ -32,14 +32,8 @@ from tests.support.engines import (
     start,
     wait_until,
 )
-from tests.support.running import (
-    NODE,
-    RunningFastpod,
-    fastpod_cli,
-    free_port,
-    pod_key,
-    write_atomically,
-)
+from tests.support.pods import NODE, pod_key
+from tests.support.running import RunningFastpod, fastpod_cli, free_port, write_atomically
 
 EXPECTATIONS = DATA / "corpus_expectations.tsv"
 

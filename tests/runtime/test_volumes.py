@@ -16,7 +16,7 @@ from fastpod.model import Pod
 from fastpod.runtime.spec import PodContext
 from fastpod.runtime.volumes import VolumeError, prepare_volumes, remove_volumes
 from tests.support import FILE
-from tests.support.worker import decoded, pod_manifest
+from tests.support.pods import decoded, pod_manifest
 
 
 def pod_with(*volumes: dict[str, Any]) -> Pod:

@@ -18,7 +18,8 @@ import pytest
 import yaml
 
 from tests.support.http_server import Reply, Server
-from tests.support.running import RunningFastpod, pod_key, pod_manifest, write_atomically
+from tests.support.pods import pod_document, pod_key, pod_list, pod_manifest
+from tests.support.running import RunningFastpod, write_atomically
 
 pytestmark = pytest.mark.e2e
 
@@ -244,17 +245,8 @@ def test_a_single_file_path_is_the_only_manifest(manifests: Path) -> None:
         fastpod.stop()
 
 
-def pod_list(*names: str) -> bytes:
-    items = "".join(
-        f"- apiVersion: v1\n  kind: Pod\n  metadata:\n    name: {name}\n  spec:\n"
-        f"    containers:\n    - name: main\n      image: busybox:1.36\n"
-        for name in names
-    )
-    return f"apiVersion: v1\nkind: PodList\nitems:\n{items}".encode()
-
-
 def test_the_manifest_url_is_polled_with_the_kubelet_semantics(server: Server) -> None:
-    server.serve("/pods", Reply(200, pod_list("a", "b")))
+    server.serve("/pods", Reply(200, pod_list(pod_document("a"), pod_document("b"))))
     fastpod = RunningFastpod(
         [
             "--manifest-url",
@@ -273,7 +265,7 @@ def test_the_manifest_url_is_polled_with_the_kubelet_semantics(server: Server) -
         fastpod.wait_for(lambda: bool(fastpod.events("pod rejected")))
         assert fastpod.events("manifest URL failed", status=500)
         assert set(fastpod.desired()) == {pod_key("a"), pod_key("b")}, "errors keep the pods"
-        server.serve("/pods", Reply(200, pod_list("b", "c")))
+        server.serve("/pods", Reply(200, pod_list(pod_document("b"), pod_document("c"))))
         fastpod.wait_for(lambda: set(fastpod.desired()) == {pod_key("b"), pod_key("c")})
         mark = fastpod.mark()
         server.serve("/pods", Reply(200, b""))
@@ -299,7 +291,7 @@ def test_an_unreachable_url_at_start_holds_back_the_all_sources_seen(
         fastpod.wait_for(lambda: pod_key("web") in fastpod.desired())
         fastpod.wait_for(lambda: len(fastpod.events("manifest URL failed")) >= 2)
         assert fastpod.events("all sources seen") == []
-        server.serve("/pods", Reply(200, pod_list("api")))
+        server.serve("/pods", Reply(200, pod_list(pod_document("api"))))
         fastpod.wait_for_event("all sources seen", count=2)
         assert set(fastpod.desired()) == {pod_key("web"), pod_key("api")}
     finally:

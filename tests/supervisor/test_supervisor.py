@@ -12,7 +12,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.support.running import NODE, RunningFastpod, pod_key, pod_manifest, write_atomically
+from tests.support.pods import NODE, pod_key, pod_manifest
+from tests.support.running import RunningFastpod, write_atomically
 
 pytestmark = pytest.mark.e2e
 

@@ -30,7 +30,8 @@ import grpc
 from cri_api.v1 import api_pb2 as cri_pb
 
 from tests.support import containerd_engine, docker_engine
-from tests.support.running import NODE, RunningFastpod
+from tests.support.pods import NODE
+from tests.support.running import RunningFastpod
 
 State = Literal["created", "running", "exited"]
 

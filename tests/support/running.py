@@ -24,7 +24,8 @@ from typing import Any
 
 import psutil
 
-NODE = "node1"
+from tests.support.pods import NODE
+
 Record = dict[str, Any]
 
 
@@ -189,20 +190,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-def pod_key(name: str, namespace: str = "default") -> str:
-    """The key fastpod gives the pod called ``name`` in a manifest, on the test node."""
-    return f"{namespace}/{name}-{NODE}"
-
-
-def pod_manifest(name: str, image: str = "busybox:1.36", namespace: str | None = None) -> bytes:
-    """A small valid Pod manifest."""
-    metadata = f"  name: {name}\n" + (f"  namespace: {namespace}\n" if namespace else "")
-    return (
-        f"apiVersion: v1\nkind: Pod\nmetadata:\n{metadata}spec:\n  containers:\n"
-        f"  - name: main\n    image: {image}\n    command: [sleep, '3600']\n"
-    ).encode()
 
 
 def write_atomically(path: str, body: bytes) -> None:

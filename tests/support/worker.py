@@ -1,4 +1,4 @@
-"""Manifests, claims and pod changes for the worker tests."""
+"""Claims, pod changes and a pod runner for the worker tests."""
 
 from __future__ import annotations
 
@@ -6,104 +6,38 @@ import asyncio
 import contextlib
 import datetime
 import itertools
-import json
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
 from typing import Any
 
 from fastpod.ipc.messages import PodClaim, shard_of
-from fastpod.manifest.decode import decode_pod, decode_pod_list
 from fastpod.model import Pod, PodSource
 from fastpod.runtime.fake import FakeRuntime
 from fastpod.worker.desired import PodChange
 from fastpod.worker.pods import LifecycleSettings, PodRunner
 from tests.support import FILE
+from tests.support.pods import decoded, pod_key, pod_manifest
 
-NODE = "node1"
 NOW = datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.UTC)
 LATER = NOW + datetime.timedelta(minutes=5)
-
-
-def pod_document(
-    name: str,
-    *,
-    image: str = "busybox:1.36",
-    image_pull_policy: str | None = None,
-    containers: Iterable[str] = ("app",),
-    uid: str | None = None,
-    namespace: str | None = None,
-    labels: Mapping[str, str] | None = None,
-    annotations: Mapping[str, str] | None = None,
-    extra_metadata: Mapping[str, Any] | None = None,
-    extra_spec: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    """A Pod manifest as a JSON-shaped dict."""
-    metadata: dict[str, Any] = {"name": name, **(extra_metadata or {})}
-    if uid is not None:
-        metadata["uid"] = uid
-    if namespace is not None:
-        metadata["namespace"] = namespace
-    if labels is not None:
-        metadata["labels"] = dict(labels)
-    if annotations is not None:
-        metadata["annotations"] = dict(annotations)
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": metadata,
-        "spec": {
-            "containers": [
-                {
-                    "name": each,
-                    "image": image,
-                    **({"imagePullPolicy": image_pull_policy} if image_pull_policy else {}),
-                }
-                for each in containers
-            ],
-            **(extra_spec or {}),
-        },
-    }
-
-
-def pod_manifest(name: str, **options: Any) -> bytes:
-    """The bytes of a Pod manifest (JSON, which is YAML too)."""
-    return json.dumps(pod_document(name, **options)).encode()
-
-
-def pod_list(*documents: dict[str, Any]) -> bytes:
-    """The bytes of a v1 PodList holding ``documents``."""
-    return json.dumps({"apiVersion": "v1", "kind": "PodList", "items": list(documents)}).encode()
-
-
-def key_of(name: str, namespace: str = "default") -> str:
-    """The pod key of a manifest named ``name`` on :data:`NODE`."""
-    return f"{namespace}/{name}-{NODE}"
-
-
-def decoded(body: bytes, source: PodSource) -> Pod:
-    """The one pod of ``body`` as ``source`` would give it."""
-    if source.kind == "file":
-        return decode_pod(body, source, NODE).pod
-    (item,) = decode_pod_list(body, source, NODE)
-    return item.pod
 
 
 def claim(source: PodSource, name: str, **options: Any) -> PodClaim:
     """A claim by ``source`` on the pod its manifest ``name`` decodes to."""
     pod = decoded(pod_manifest(name, **options), source)
-    return PodClaim(key_of(name), source, pod)
+    return PodClaim(pod_key(name), source, pod)
 
 
 def release(source: PodSource, name: str) -> PodClaim:
     """``source`` no longer claims pod ``name``."""
-    return PodClaim(key_of(name), source, None)
+    return PodClaim(pod_key(name), source, None)
 
 
 def names_in_shard(shard: int, shards: int, prefix: str = "pod") -> Iterable[str]:
     """Manifest names (``prefix0``, ``prefix1``, ...) whose pods are owned by ``shard``."""
     for index in itertools.count():
         name = f"{prefix}{index}"
-        if shard_of(key_of(name), shards) == shard:
+        if shard_of(pod_key(name), shards) == shard:
             yield name
 
 

@@ -14,14 +14,7 @@ from fastpod.model import PodSource
 from fastpod.worker.decoder import ManifestDecoder
 from tests.support import FILE, URL, manifest_bytes
 from tests.support.logs import LogCapture
-from tests.support.worker import (
-    NODE,
-    decoded,
-    key_of,
-    pod_document,
-    pod_list,
-    pod_manifest,
-)
+from tests.support.pods import NODE, decoded, pod_document, pod_key, pod_list, pod_manifest
 
 OTHER_FILE = PodSource("file", "/etc/kubernetes/manifests/other.yaml")
 INVALID = pod_manifest("web", image="")
@@ -76,7 +69,7 @@ def test_changed_content_gives_a_new_claim_on_the_same_name() -> None:
 
     (second,) = decoder.changed(changed(FILE, pod_manifest("web", image="busybox:1.37")))
 
-    assert second.pod_key == first.pod_key == key_of("web")
+    assert second.pod_key == first.pod_key == pod_key("web")
     assert second.pod is not None
     assert first.pod is not None
     assert second.pod.metadata.uid != first.pod.metadata.uid
@@ -89,8 +82,8 @@ def test_a_file_whose_pod_changes_name_releases_the_old_name_and_claims_the_new(
     claims = decoder.changed(changed(FILE, pod_manifest("api")))
 
     assert [(claim.pod_key, claim.pod is None) for claim in claims] == [
-        (key_of("web"), True),
-        (key_of("api"), False),
+        (pod_key("web"), True),
+        (pod_key("api"), False),
     ]
 
 
@@ -98,7 +91,7 @@ def test_a_removed_file_releases_its_pod() -> None:
     decoder = ManifestDecoder(NODE)
     decoder.changed(changed(FILE, pod_manifest("web")))
 
-    assert decoder.removed(FILE) == [PodClaim(key_of("web"), FILE, None)]
+    assert decoder.removed(FILE) == [PodClaim(pod_key("web"), FILE, None)]
     assert decoder.removed(FILE) == []
 
 
@@ -118,7 +111,7 @@ def test_an_invalid_edit_seen_through_inotify_keeps_the_old_pod_until_the_relist
     assert rejected["level"] == "error"
     assert rejected["source"] == FILE.location
     assert any("image" in error for error in rejected["errors"])
-    assert decoder.relist_done(complete=False) == [PodClaim(key_of("web"), FILE, None)]
+    assert decoder.relist_done(complete=False) == [PodClaim(pod_key("web"), FILE, None)]
     assert decoder.relist_done(complete=False) == []
 
 
@@ -127,7 +120,7 @@ def test_an_invalid_edit_confirmed_by_the_relist_releases_the_pod_once() -> None
     decoder.changed(changed(FILE, pod_manifest("web")))
     decoder.changed(changed(FILE, INVALID, relisted=False))
 
-    assert released(decoder.changed(changed(FILE, INVALID, relisted=True))) == [key_of("web")]
+    assert released(decoder.changed(changed(FILE, INVALID, relisted=True))) == [pod_key("web")]
     assert decoder.relist_done(complete=False) == []
 
 
@@ -137,7 +130,7 @@ def test_the_same_invalid_bytes_through_inotify_again_still_keep_the_old_pod() -
     decoder.changed(changed(FILE, INVALID, relisted=False))
 
     assert decoder.changed(changed(FILE, INVALID, relisted=False)) == []
-    assert released(decoder.relist_done(complete=False)) == [key_of("web")]
+    assert released(decoder.relist_done(complete=False)) == [pod_key("web")]
 
 
 def test_an_invalid_edit_fixed_before_the_relist_keeps_the_pod_without_a_claim() -> None:
@@ -157,7 +150,7 @@ def test_an_invalid_file_found_by_a_relist_is_released_at_once(
 
     claims = decoder.changed(changed(FILE, INVALID, relisted=True))
 
-    assert claims == [PodClaim(key_of("web"), FILE, None)]
+    assert claims == [PodClaim(pod_key("web"), FILE, None)]
     assert len(captured_logs.records("pod rejected")) == 1
     assert decoder.changed(changed(FILE, INVALID, relisted=True)) == []
     assert decoder.relist_done(complete=False) == []
@@ -177,7 +170,7 @@ def test_a_new_invalid_file_gives_no_claims_and_a_fix_claims_its_pod() -> None:
     assert decoder.changed(changed(FILE, INVALID, relisted=True)) == []
     assert decoder.relist_done(complete=False) == []
     assert summary(decoder.changed(changed(FILE, pod_manifest("web")))) == [
-        (key_of("web"), decoded(pod_manifest("web"), FILE).metadata.uid)
+        (pod_key("web"), decoded(pod_manifest("web"), FILE).metadata.uid)
     ]
 
 
@@ -188,9 +181,9 @@ def test_an_invalid_file_does_not_touch_the_pods_of_other_files() -> None:
 
     claims = decoder.changed(changed(OTHER_FILE, INVALID, relisted=True))
 
-    assert released(claims) == [key_of("api")]
-    assert decoder.claims_for(shard_of(key_of("web"), 1), 1) == [
-        PodClaim(key_of("web"), FILE, decoded(pod_manifest("web"), FILE))
+    assert released(claims) == [pod_key("api")]
+    assert decoder.claims_for(shard_of(pod_key("web"), 1), 1) == [
+        PodClaim(pod_key("web"), FILE, decoded(pod_manifest("web"), FILE))
     ]
 
 
@@ -204,8 +197,8 @@ def test_a_complete_relist_releases_the_files_it_did_not_mention() -> None:
     decoder.changed(changed(FILE, pod_manifest("web"), relisted=True))
     claims = decoder.relist_done(complete=True)
 
-    assert claims == [PodClaim(key_of("api"), OTHER_FILE, None)]
-    assert [claim.pod_key for claim in decoder.claims_for(0, 1)] == [key_of("web")]
+    assert claims == [PodClaim(pod_key("api"), OTHER_FILE, None)]
+    assert [claim.pod_key for claim in decoder.claims_for(0, 1)] == [pod_key("web")]
 
 
 def test_a_complete_relist_releases_a_file_only_the_previous_watcher_mentioned() -> None:
@@ -220,7 +213,7 @@ def test_a_complete_relist_releases_a_file_only_the_previous_watcher_mentioned()
     decoder.changed(changed(FILE, pod_manifest("web"), relisted=True))
     claims = decoder.relist_done(complete=True)
 
-    assert claims == [PodClaim(key_of("api"), OTHER_FILE, None)]
+    assert claims == [PodClaim(pod_key("api"), OTHER_FILE, None)]
 
 
 def test_an_incomplete_relist_keeps_the_files_it_did_not_mention() -> None:
@@ -229,7 +222,7 @@ def test_an_incomplete_relist_keeps_the_files_it_did_not_mention() -> None:
     decoder.relist_done(complete=False)
 
     assert decoder.relist_done(complete=False) == []
-    assert [claim.pod_key for claim in decoder.claims_for(0, 1)] == [key_of("web")]
+    assert [claim.pod_key for claim in decoder.claims_for(0, 1)] == [pod_key("web")]
 
 
 def test_a_complete_relist_leaves_the_url_pods_alone() -> None:
@@ -245,7 +238,7 @@ def test_a_url_pod_list_of_two_pods_gives_two_claims() -> None:
 
     claims = decoder.changed(changed(URL, manifest_bytes("pod-list.yaml")))
 
-    assert [claim.pod_key for claim in claims] == [key_of("one"), key_of("two")]
+    assert [claim.pod_key for claim in claims] == [pod_key("one"), pod_key("two")]
     assert all(claim.source == URL and claim.pod is not None for claim in claims)
 
 
@@ -255,7 +248,7 @@ def test_a_url_list_without_one_of_its_pods_releases_that_pod_only() -> None:
 
     claims = decoder.changed(changed(URL, pod_list(pod_document("one"))))
 
-    assert claims == [PodClaim(key_of("two"), URL, None)]
+    assert claims == [PodClaim(pod_key("two"), URL, None)]
 
 
 def test_a_url_list_with_one_pod_changed_claims_that_pod_only() -> None:
@@ -266,7 +259,7 @@ def test_a_url_list_with_one_pod_changed_claims_that_pod_only() -> None:
         changed(URL, pod_list(pod_document("one"), pod_document("two", image="busybox:1.37")))
     )
 
-    assert [(claim.pod_key, claim.pod is None) for claim in claims] == [(key_of("two"), False)]
+    assert [(claim.pod_key, claim.pod is None) for claim in claims] == [(pod_key("two"), False)]
 
 
 def test_a_url_serving_a_single_pod_claims_it() -> None:
@@ -274,7 +267,7 @@ def test_a_url_serving_a_single_pod_claims_it() -> None:
 
     (claim,) = decoder.changed(changed(URL, pod_manifest("web")))
 
-    assert claim.pod_key == key_of("web")
+    assert claim.pod_key == pod_key("web")
     assert claim.pod == decoded(pod_manifest("web"), URL)
 
 
@@ -284,7 +277,7 @@ def test_an_empty_url_body_releases_all_its_pods(captured_logs: LogCapture) -> N
 
     claims = decoder.changed(changed(URL, b""))
 
-    assert claims == [PodClaim(key_of("one"), URL, None), PodClaim(key_of("two"), URL, None)]
+    assert claims == [PodClaim(pod_key("one"), URL, None), PodClaim(pod_key("two"), URL, None)]
     (warning,) = captured_logs.records("manifest URL empty: removing its pods")
     assert warning["url"] == URL.location
     assert decoder.changed(changed(URL, b"")) == []
@@ -306,7 +299,7 @@ def test_an_invalid_url_body_keeps_the_old_pods_and_is_logged(
     assert rejected["errors"]
     assert decoder.relist_done(complete=False) == []
     assert decoder.relist_done(complete=True) == []
-    assert [claim.pod_key for claim in decoder.claims_for(0, 1)] == [key_of("one"), key_of("two")]
+    assert [claim.pod_key for claim in decoder.claims_for(0, 1)] == [pod_key("one"), pod_key("two")]
     # the good body again: nothing changed for the pods
     assert decoder.changed(changed(URL, good)) == []
 
@@ -330,7 +323,7 @@ def test_duplicate_names_in_one_url_list_keep_the_first_and_warn(
     assert claim.pod == decoded(pod_list(first), URL)
     (warning,) = captured_logs.records("duplicate pod name, ignoring")
     assert warning["level"] == "warning"
-    assert warning["pod"] == key_of("one")
+    assert warning["pod"] == pod_key("one")
     assert warning["source"] == URL.location
 
 
@@ -341,7 +334,7 @@ def test_pods_in_other_namespaces_have_other_keys() -> None:
         changed(URL, pod_list(pod_document("one"), pod_document("one", namespace="kube-system")))
     )
 
-    assert [claim.pod_key for claim in claims] == [key_of("one"), key_of("one", "kube-system")]
+    assert [claim.pod_key for claim in claims] == [pod_key("one"), pod_key("one", "kube-system")]
 
 
 def test_manifest_warnings_are_logged_once_with_their_source(
@@ -356,7 +349,7 @@ def test_manifest_warnings_are_logged_once_with_their_source(
     (warning,) = captured_logs.records("manifest warning")
     assert warning["level"] == "warning"
     assert warning["source"] == FILE.location
-    assert warning["pod"] == key_of("web")
+    assert warning["pod"] == pod_key("web")
     assert "metadata.bogus" in warning["warning"]
     assert "unknown field" in warning["warning"]
 
@@ -376,7 +369,7 @@ def test_claims_for_a_shard_are_exactly_those_whose_key_hashes_to_it(shards: int
         assert all(claim.pod is not None for claim in claims)
         found.extend(claim.pod_key for claim in claims)
 
-    assert sorted(found) == sorted(key_of(name) for name in names)
+    assert sorted(found) == sorted(pod_key(name) for name in names)
 
 
 def test_claims_for_leaves_out_released_pods() -> None:
@@ -385,7 +378,7 @@ def test_claims_for_leaves_out_released_pods() -> None:
     decoder.changed(changed(OTHER_FILE, pod_manifest("api")))
     decoder.removed(OTHER_FILE)
 
-    assert [claim.pod_key for claim in decoder.claims_for(0, 1)] == [key_of("web")]
+    assert [claim.pod_key for claim in decoder.claims_for(0, 1)] == [pod_key("web")]
 
 
 def test_claims_on_pods_another_process_owns_are_kept_encoded_and_resent_whole() -> None:

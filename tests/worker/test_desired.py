@@ -17,7 +17,8 @@ from fastpod.manifest.defaults import CONFIG_SEEN, CONFIG_SOURCE, format_seen
 from fastpod.model import Pod, PodSource
 from fastpod.worker.desired import DesiredPods, Duplicate, PodChange, differs_semantically
 from tests.support import FILE, URL
-from tests.support.worker import LATER, NOW, claim, decoded, key_of, pod_manifest, release
+from tests.support.pods import decoded, pod_key, pod_manifest
+from tests.support.worker import LATER, NOW, claim, release
 
 A_FILE = PodSource("file", "/etc/kubernetes/manifests/a.yaml")
 A_BACKUP = PodSource("file", "/etc/kubernetes/manifests/a.yaml.bak")
@@ -47,8 +48,8 @@ def test_a_new_claim_adds_its_pod_stamped_with_the_time_first_seen() -> None:
     assert duplicate is None
     assert web.pod is not None
     assert (web.pod.metadata.annotations or {})[CONFIG_SEEN] == format_seen(NOW)
-    assert desired.pods[key_of("web")].pod is web.pod
-    assert desired.pods[key_of("web")].source == FILE
+    assert desired.pods[pod_key("web")].pod is web.pod
+    assert desired.pods[pod_key("web")].source == FILE
 
 
 def test_the_same_claim_again_changes_nothing() -> None:
@@ -73,7 +74,7 @@ def test_a_content_change_without_a_uid_removes_the_old_pod_then_adds_the_new() 
     assert changes[0].pod is old.pod
     assert new.pod is not None
     assert (new.pod.metadata.annotations or {})[CONFIG_SEEN] == format_seen(LATER)
-    assert desired.pods[key_of("web")].pod is new.pod
+    assert desired.pods[pod_key("web")].pod is new.pod
 
 
 def test_a_spec_change_with_an_explicit_uid_updates_the_pod_and_keeps_its_first_seen() -> None:
@@ -87,7 +88,7 @@ def test_a_spec_change_with_an_explicit_uid_updates_the_pod_and_keeps_its_first_
     assert changes == [PodChange("updated", pod_of(new), FILE, old.pod)]
     assert new.pod is not None
     assert (new.pod.metadata.annotations or {})[CONFIG_SEEN] == format_seen(NOW)
-    assert desired.pods[key_of("web")].pod is new.pod
+    assert desired.pods[pod_key("web")].pod is new.pod
 
 
 def test_a_label_change_with_an_explicit_uid_updates_the_pod() -> None:
@@ -130,7 +131,7 @@ def test_a_change_only_in_local_annotations_changes_nothing(local: dict[str, str
     again.pod.metadata.annotations = {**(again.pod.metadata.annotations or {}), **local}
 
     assert desired.apply(again, LATER) == ([], None)
-    assert desired.pods[key_of("web")].pod is first.pod
+    assert desired.pods[pod_key("web")].pod is first.pod
     assert first.pod is not None
     assert (first.pod.metadata.annotations or {})[CONFIG_SEEN] == format_seen(NOW)
 
@@ -164,9 +165,9 @@ def test_two_files_claiming_one_pod_run_the_later_path_in_sorted_order(order: st
     desired.apply(claims[0], NOW)
     changes, duplicate = desired.apply(claims[1], LATER)
 
-    assert desired.pods[key_of("web")].source == A_BACKUP
-    assert desired.pods[key_of("web")].pod is backup.pod
-    assert duplicate == Duplicate(key_of("web"), A_BACKUP, (A_FILE,))
+    assert desired.pods[pod_key("web")].source == A_BACKUP
+    assert desired.pods[pod_key("web")].pod is backup.pod
+    assert duplicate == Duplicate(pod_key("web"), A_BACKUP, (A_FILE,))
     if order == "backup last":
         assert kinds(changes) == [("removed", uid_of(original)), ("added", uid_of(backup))]
     else:
@@ -184,7 +185,7 @@ def test_removing_the_winning_file_falls_back_to_the_other() -> None:
 
     assert kinds(changes) == [("removed", uid_of(backup)), ("added", uid_of(original))]
     assert duplicate is None
-    assert desired.pods[key_of("web")].source == A_FILE
+    assert desired.pods[pod_key("web")].source == A_FILE
 
 
 def test_removing_the_losing_file_changes_nothing() -> None:
@@ -193,7 +194,7 @@ def test_removing_the_losing_file_changes_nothing() -> None:
     desired.apply(claim(A_BACKUP, "web"), NOW)
 
     assert desired.apply(release(A_FILE, "web"), LATER) == ([], None)
-    assert desired.pods[key_of("web")].source == A_BACKUP
+    assert desired.pods[pod_key("web")].source == A_BACKUP
 
 
 def test_three_claims_name_every_ignored_source() -> None:
@@ -204,7 +205,7 @@ def test_three_claims_name_every_ignored_source() -> None:
 
     _, duplicate = desired.apply(claim(third, "web"), NOW)
 
-    assert duplicate == Duplicate(key_of("web"), third, (A_FILE, URL))
+    assert duplicate == Duplicate(pod_key("web"), third, (A_FILE, URL))
 
 
 @pytest.mark.parametrize("order", ["url first", "file first"])
@@ -217,8 +218,8 @@ def test_a_file_beats_the_url_for_the_same_pod_name(order: str) -> None:
 
     _, duplicate = desired.apply(second, LATER)
 
-    assert desired.pods[key_of("web")].pod is from_file.pod
-    assert duplicate == Duplicate(key_of("web"), FILE, (URL,))
+    assert desired.pods[pod_key("web")].pod is from_file.pod
+    assert duplicate == Duplicate(pod_key("web"), FILE, (URL,))
 
 
 def _pod(**options: Any) -> Pod:

@@ -21,17 +21,8 @@ from fastpod.runtime.labels import CONTAINER_NAME, MANAGED_BY, POD_NAME, POD_NAM
 from fastpod.runtime.spec import CONTAINER_HASH, CONTAINER_KIND, RESTART_COUNT, ContainerSpec
 from fastpod.worker.pods import LifecycleSettings, PodRunner
 from tests.support.logs import LogCapture
-from tests.support.worker import (
-    added,
-    eventually,
-    key_of,
-    pod,
-    removed,
-    run,
-    runner_on,
-    shut_down,
-    updated,
-)
+from tests.support.pods import pod_key
+from tests.support.worker import added, eventually, pod, removed, run, runner_on, shut_down, updated
 
 SLOW = FakeLatencies(
     run_sandbox=0.01, create_container=0.01, start_container=0.01, stop_container=0.01, remove=0.01
@@ -188,7 +179,7 @@ def test_an_added_pod_runs_a_sandbox_and_each_of_its_containers_with_the_kubelet
                 assert info.labels[CONTAINER_HASH]
                 assert runtime.specs[info.id].image == "busybox:1.36"
             # the loop keeps the pod
-            assert key_of("web") in runner.workers
+            assert pod_key("web") in runner.workers
             pod_dir = f"default_web-node1_{uid}"
             assert os.path.isdir(os.path.join(settings.pod_logs_dir, pod_dir))
             # nothing more is started on later syncs
@@ -199,7 +190,7 @@ def test_an_added_pod_runs_a_sandbox_and_each_of_its_containers_with_the_kubelet
     run(scenario)
     started = captured_logs.records("container started")
     assert sorted(record["container"] for record in started) == ["app", "sidecar"]
-    assert all(record["pod"] == key_of("web") for record in started)
+    assert all(record["pod"] == pod_key("web") for record in started)
     assert all(record["restart_count"] == 0 for record in started)
 
 
@@ -415,7 +406,7 @@ def test_a_removed_pod_has_everything_stopped_and_removed_and_its_loop_ends(
 
     run(scenario)
     (stopped,) = captured_logs.records("pod stopped")
-    assert stopped["pod"] == key_of("web")
+    assert stopped["pod"] == pod_key("web")
     assert stopped["uid"] == uid
 
 
@@ -430,7 +421,7 @@ def test_a_removed_pod_is_stopped_with_its_own_grace_period(settings: LifecycleS
                 runner.submit(added(each))
             await eventually(lambda: len(running(runtime)) == 2, "both pods running")
             runner.submit(removed(web))
-            await eventually(lambda: key_of("web") not in runner.workers, "web removed")
+            await eventually(lambda: pod_key("web") not in runner.workers, "web removed")
             runner.submit(removed(quick))
             await idle(runner)
 
@@ -675,18 +666,18 @@ def test_remove_orphans_removes_only_undesired_pods_owned_and_not_under_a_loop(
             runner.submit(added(looped))
             await runner.remove_orphans(
                 lambda key, pod_uid: pod_uid == wanted.metadata.uid,
-                lambda key: key != key_of("elsewhere"),
+                lambda key: key != pod_key("elsewhere"),
             )
 
             left = {sandbox.pod_uid for sandbox in runtime.sandboxes.values()}
             assert left == {uid["wanted-node1"], uid["elsewhere-node1"], uid["looped-node1"]}
             assert {info.pod_uid for info in runtime.containers.values()} == left
             assert len(running(runtime)) == 3
-            assert key_of("looped") in runner.workers
+            assert pod_key("looped") in runner.workers
 
     run(scenario)
     (removal,) = captured_logs.records("orphan pod removed")
-    assert removal["pod"] == key_of("orphan")
+    assert removal["pod"] == pod_key("orphan")
     assert removal["uid"] == orphan.metadata.uid
 
 
@@ -710,7 +701,7 @@ def test_remove_orphans_asks_about_each_pod_and_leaves_a_desired_one_alone(
 
             await runner.remove_orphans(is_desired, lambda key: True)
 
-            assert checked == [(key_of("web"), old.metadata.uid)]
+            assert checked == [(pod_key("web"), old.metadata.uid)]
             assert len(running(runtime)) == 1
 
     run(scenario)
@@ -735,7 +726,7 @@ def test_an_image_missing_under_never_pull_creates_no_container(
     run(scenario)
     waiting = captured_logs.records("container waiting")
     assert {record["reason"] for record in waiting} == {"ErrImageNeverPull"}
-    assert waiting[0]["pod"] == key_of("web")
+    assert waiting[0]["pod"] == pod_key("web")
     assert waiting[0]["image"] == "busybox:1.36"
     assert captured_logs.records("image pull failed") == []
 
@@ -765,7 +756,7 @@ def test_an_image_missing_under_if_not_present_fails_to_pull_then_backs_off(
     assert ("container waiting", "ImagePullBackOff") in events[1:]
     (failure, *_) = captured_logs.records("image pull failed")
     assert failure["image"] == "busybox:1.36"
-    assert failure["pod"] == key_of("web")
+    assert failure["pod"] == pod_key("web")
     assert "busybox:1.36" in failure["error"]
 
 
@@ -854,7 +845,7 @@ def test_a_failing_runtime_call_is_logged_and_retried_on_the_next_sync(
     run(scenario)
     (failure,) = captured_logs.records("runtime call failed")
     assert failure["level"] == "error"
-    assert failure["pod"] == key_of("web")
+    assert failure["pod"] == pod_key("web")
     assert "injected failure" in failure["error"]
 
 

@@ -32,13 +32,8 @@ from fastpod.worker.desired import PodChange
 from fastpod.worker.pods import PodRunner
 from fastpod.worker.process import SyncGate, Worker
 from tests.support.logs import LogCapture
-from tests.support.worker import (
-    decoded,
-    eventually,
-    key_of,
-    name_in_shard,
-    pod_manifest,
-)
+from tests.support.pods import decoded, pod_key, pod_manifest
+from tests.support.worker import eventually, name_in_shard
 
 CONFIG = Config(node_name="node1", pod_manifest_path="/x", workers=2)
 BOTH_SOURCES = ("file", "http")
@@ -194,7 +189,7 @@ def test_claims_for_its_own_shard_are_applied_by_the_worker_itself() -> None:
     async def scenario(worker: Worker) -> None:
         worker.receive([changed(MINE)])
 
-        assert list(worker.desired.pods) == [key_of(MINE)]
+        assert list(worker.desired.pods) == [pod_key(MINE)]
         assert [peer.pending for peer in worker._peers] == [0, 0]
         listed(worker)
         await eventually(lambda: len(worker.runner.runtime.sandboxes) == 1, "its pod's sandbox")
@@ -206,11 +201,11 @@ def test_claims_for_another_shard_are_queued_for_their_owner() -> None:
     async def scenario(worker: Worker) -> None:
         worker.receive([changed(THEIRS), changed(MINE)])
 
-        assert list(worker.desired.pods) == [key_of(MINE)]
+        assert list(worker.desired.pods) == [pod_key(MINE)]
         (batch,) = queued(worker._peers[1])
         assert batch == [
             PodClaim(
-                key_of(THEIRS), manifest(THEIRS), decoded(pod_manifest(THEIRS), manifest(THEIRS))
+                pod_key(THEIRS), manifest(THEIRS), decoded(pod_manifest(THEIRS), manifest(THEIRS))
             )
         ]
 
@@ -223,7 +218,7 @@ def test_a_removed_manifest_releases_its_pod_at_its_owner() -> None:
         worker.receive([ManifestRemoved(manifest(THEIRS)), ManifestRemoved(manifest(MINE))])
 
         assert worker.desired.pods == {}
-        assert queued(worker._peers[1])[-1] == [PodClaim(key_of(THEIRS), manifest(THEIRS), None)]
+        assert queued(worker._peers[1])[-1] == [PodClaim(pod_key(THEIRS), manifest(THEIRS), None)]
 
     run_worker(scenario)
 
@@ -233,10 +228,10 @@ def test_claims_from_peers_are_applied() -> None:
         source = manifest(MINE)
         pod = decoded(pod_manifest(MINE), source)
 
-        worker.receive([PodClaim(key_of(MINE), source, pod)])
-        assert worker.desired.pods[key_of(MINE)].pod is pod
+        worker.receive([PodClaim(pod_key(MINE), source, pod)])
+        assert worker.desired.pods[pod_key(MINE)].pod is pod
 
-        worker.receive([PodClaim(key_of(MINE), source, None)])
+        worker.receive([PodClaim(pod_key(MINE), source, None)])
         assert worker.desired.pods == {}
 
     run_worker(scenario)
@@ -250,7 +245,7 @@ def test_an_invalid_edit_is_released_at_its_owner_by_the_relist_done() -> None:
 
         worker.receive([RelistDone(complete=False)])
 
-        assert queued(worker._peers[1])[-1] == [PodClaim(key_of(THEIRS), manifest(THEIRS), None)]
+        assert queued(worker._peers[1])[-1] == [PodClaim(pod_key(THEIRS), manifest(THEIRS), None)]
 
     run_worker(scenario)
 
@@ -300,7 +295,7 @@ def test_a_resync_barrier_resends_the_claims_of_the_restarted_shard_only() -> No
         ]
         (resent_claim,) = resent[0]
         assert isinstance(resent_claim, PodClaim)
-        assert resent_claim.pod_key == key_of(THEIRS)
+        assert resent_claim.pod_key == pod_key(THEIRS)
         assert resent[1] == [BarrierPassed(2, 0)]
         assert worker.gate.open is False
 
@@ -373,7 +368,7 @@ def test_each_decision_is_logged_with_the_pod_uid_and_source(captured_logs: LogC
         if record["event"] in ("pod added", "pod removed", "pod updated")
     ]
     assert decisions == [("pod added", old), ("pod removed", old), ("pod added", new)]
-    assert {record["pod"] for record in captured_logs.records("pod added")} == {key_of(MINE)}
+    assert {record["pod"] for record in captured_logs.records("pod added")} == {pod_key(MINE)}
     assert {record["source"] for record in captured_logs.records("pod added")} == {
         manifest(MINE).location
     }
@@ -388,12 +383,12 @@ def test_two_manifests_claiming_one_pod_are_logged_as_a_duplicate(
         worker.receive([changed(MINE)])
         worker.receive([ManifestChanged(backup, pod_manifest(MINE), relisted=True)])
 
-        assert worker.desired.pods[key_of(MINE)].source == backup
+        assert worker.desired.pods[pod_key(MINE)].source == backup
 
     run_worker(scenario)
 
     (duplicate,) = captured_logs.records("duplicate pod name")
     assert duplicate["level"] == "warning"
-    assert duplicate["pod"] == key_of(MINE)
+    assert duplicate["pod"] == pod_key(MINE)
     assert duplicate["source"] == backup.location
     assert duplicate["ignored"] == [manifest(MINE).location]

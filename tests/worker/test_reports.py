@@ -12,13 +12,14 @@ from fastpod.worker.desired import DesiredPod, DesiredPods
 from fastpod.worker.pods import LifecycleSettings, PodRunner
 from tests.support import FILE
 from tests.support.logs import LogCapture
-from tests.support.worker import added, eventually, key_of, pod, run, runner_on
+from tests.support.pods import pod_key
+from tests.support.worker import added, eventually, pod, run, runner_on
 
 
 def holding(*pods: object) -> DesiredPods:
     desired = DesiredPods()
     for each in pods:
-        desired.pods[key_of(each.metadata.name.removesuffix("-node1"))] = DesiredPod(each, FILE)  # type: ignore[attr-defined]
+        desired.pods[pod_key(each.metadata.name.removesuffix("-node1"))] = DesiredPod(each, FILE)  # type: ignore[attr-defined]
     return desired
 
 
@@ -64,7 +65,7 @@ def test_a_crashed_container_shows_its_restart_and_last_state(
             assert reports.synced(runner)
 
             inspected = msgspec.json.decode(
-                reports.inspection_document(runner, desired, key_of("web"))
+                reports.inspection_document(runner, desired, pod_key("web"))
             )
             assert inspected["source"] == FILE.location
             reasons = [event["reason"] for event in inspected["events"]]
@@ -83,7 +84,7 @@ def test_a_crashed_container_shows_its_restart_and_last_state(
 
 def test_a_pod_this_worker_does_not_hold_has_no_inspection(settings: LifecycleSettings) -> None:
     runner = PodRunner(FakeRuntime(), settings)
-    assert reports.inspection_document(runner, holding(pod("web")), key_of("db")) == b""
+    assert reports.inspection_document(runner, holding(pod("web")), pod_key("db")) == b""
 
 
 def test_an_unreachable_runtime_is_a_health_problem_until_a_sync_succeeds(
