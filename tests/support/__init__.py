@@ -1,4 +1,4 @@
-"""Helpers shared by the tests: where the test data and the shared corpus live."""
+"""Helpers shared by the tests: where the test data lives, and the usual pod sources."""
 
 from __future__ import annotations
 
