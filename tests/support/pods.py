@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from fastpod.manifest import decode_pod, decode_pod_list
+from fastpod.manifest.decode import decode_pod, decode_pod_list
 from fastpod.model import Pod, PodSource
 
 NODE = "node1"
