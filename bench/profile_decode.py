@@ -19,11 +19,11 @@ from pathlib import Path
 
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from test_manifest import MANIFEST, NODE, SOURCE
-
+from bench.test_manifest import MANIFEST, NODE, SOURCE
 from fastpod.manifest.decode import decode_pod
+from tests.support.corpus import MISSING, corpus_location
 
 
 def _profile(name: str, data: bytes, loops: int, top: int, dump: Path | None) -> None:
@@ -58,7 +58,10 @@ def main() -> None:
     parser.add_argument("--dump", type=Path, default=None)
     parser.add_argument("--path", choices=("yaml", "json", "both"), default="both")
     args = parser.parse_args()
-    yaml_bytes = MANIFEST.read_bytes()
+    manifest = corpus_location() / MANIFEST
+    if not manifest.is_file():
+        sys.exit(f"profile_decode: {MISSING}")
+    yaml_bytes = manifest.read_bytes()
     json_bytes = json.dumps(yaml.safe_load(yaml_bytes)).encode()
     if args.path in ("yaml", "both"):
         _profile("yaml", yaml_bytes, args.loops, args.top, args.dump)

@@ -13,9 +13,10 @@ import json
 import msgspec
 import pytest
 import yaml
+from pytest_benchmark.fixture import BenchmarkFixture
 
 from fastpod.manifest.decode import decode_pod
-from fastpod.manifest.documents import load_document
+from fastpod.manifest.documents import Document, load_document
 from fastpod.model import PodSource
 from tests.support.corpus import corpus_dir
 
@@ -53,36 +54,37 @@ def _uid(data: bytes) -> str | None:
 
 
 @pytest.mark.benchmark(group=YAML_GROUP)
-def test_yaml_decode_pod(benchmark, yaml_bytes: bytes) -> None:
+def test_yaml_decode_pod(benchmark: BenchmarkFixture, yaml_bytes: bytes) -> None:
     benchmark.extra_info.update(role="subject", label="decode_pod", target_ratio=1.25)
     result = benchmark(decode_pod, yaml_bytes, SOURCE, NODE)
     assert result.pod.metadata.name == f"kube-apiserver-{NODE}"
 
 
 @pytest.mark.benchmark(group=YAML_GROUP)
-def test_yaml_load_document(benchmark, yaml_bytes: bytes) -> None:
+def test_yaml_load_document(benchmark: BenchmarkFixture, yaml_bytes: bytes) -> None:
     """fastpod's parse step alone (KubeYamlLoader): how much of the gap is parsing."""
     benchmark.extra_info.update(role="stage", label="load_document (KubeYamlLoader)")
     result = benchmark(load_document, yaml_bytes)
-    assert result.value["kind"] == "Pod"  # type: ignore[union-attr]
+    assert isinstance(result, Document)
+    assert result.value["kind"] == "Pod"
 
 
 @pytest.mark.benchmark(group=YAML_GROUP)
-def test_yaml_floor_csafeloader(benchmark, yaml_bytes: bytes) -> None:
+def test_yaml_floor_csafeloader(benchmark: BenchmarkFixture, yaml_bytes: bytes) -> None:
     benchmark.extra_info.update(role="floor", label="CSafeLoader")
     result = benchmark(yaml.load, yaml_bytes, Loader=yaml.CSafeLoader)
     assert result["kind"] == "Pod"
 
 
 @pytest.mark.benchmark(group=JSON_GROUP)
-def test_json_decode_pod(benchmark, json_bytes: bytes) -> None:
+def test_json_decode_pod(benchmark: BenchmarkFixture, json_bytes: bytes) -> None:
     benchmark.extra_info.update(role="subject", label="decode_pod", target_us=60)
     result = benchmark(decode_pod, json_bytes, SOURCE, NODE)
     assert result.pod.metadata.name == f"kube-apiserver-{NODE}"
 
 
 @pytest.mark.benchmark(group=JSON_GROUP)
-def test_json_floor_msgspec(benchmark, json_bytes: bytes) -> None:
+def test_json_floor_msgspec(benchmark: BenchmarkFixture, json_bytes: bytes) -> None:
     benchmark.extra_info.update(role="floor", label="msgspec floor")
     result = benchmark(msgspec.json.decode, json_bytes)
     assert result["kind"] == "Pod"

@@ -77,7 +77,8 @@ def make_pod(template: str, policy: str = "Always") -> Pod:
 
 
 def spec_of(pod: Pod, name: str) -> Container:
-    for container in [*(pod.spec.init_containers or ()), *(pod.spec.containers or ())]:
+    containers: list[Container] = [*(pod.spec.init_containers or ()), *(pod.spec.containers or ())]
+    for container in containers:
         if container.name == name:
             return container
     raise KeyError(name)

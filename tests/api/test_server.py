@@ -73,12 +73,12 @@ def test_pods_is_a_v1_pod_list_with_live_status_that_the_kubernetes_client_reads
     assert set(pods) == {f"{name}-{NODE}" for name in PODS}
     for pod in pods.values():
         assert pod.metadata.namespace == "kube-system"
-        assert len(pod.metadata.uid) == 32
+        assert len(pod.metadata.uid or "") == 32
         assert pod.metadata.annotations["kubernetes.io/config.source"] == "file"
         assert pod.spec.node_name == NODE
         assert pod.status.phase == "Running"
         assert pod.status.start_time is not None
-        (container,) = pod.status.container_statuses
+        (container,) = pod.status.container_statuses or []
         assert container.name == "app"
         assert container.state.running is not None
         assert container.ready is True

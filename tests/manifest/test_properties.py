@@ -329,13 +329,13 @@ def _corpus_documents() -> list[Any]:
     return documents
 
 
-corpus_files = st.sampled_from(CORPUS_FILES)
+corpus_file = st.sampled_from(CORPUS_FILES)
 
 
 @st.composite
 def byte_mutations(draw: st.DrawFn) -> bytes:
     """A corpus file with a few bytes flipped, inserted or deleted, or cut short."""
-    data = bytearray(_corpus_bytes(draw(corpus_files)))
+    data = bytearray(_corpus_bytes(draw(corpus_file)))
     for _ in range(draw(st.integers(1, 4))):
         operation = draw(st.sampled_from(["flip", "insert", "delete", "truncate", "replace"]))
         position = draw(st.integers(0, len(data)))

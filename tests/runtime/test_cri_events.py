@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -83,7 +83,7 @@ class EventlessRuntime(StreamingRuntime):
         await context.abort(grpc.StatusCode.UNIMPLEMENTED, "unknown method GetContainerEvents")
 
 
-def container(uid: str, state: int) -> cri_pb.Container:
+def container(uid: str, state: cri_pb.ContainerState.ValueType) -> cri_pb.Container:
     return cri_pb.Container(
         id=f"container-of-{uid}",
         pod_sandbox_id=f"sandbox-of-{uid}",
@@ -107,6 +107,7 @@ def served(
         await server.start()
         runtime = CriRuntime(f"unix://{socket}", str(tmp_path / "pods"), relist_period=0.05)
         events = runtime.events()
+        assert isinstance(events, AsyncGenerator)
         try:
             await scenario(runtime, events)
         finally:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncGenerator, Callable, Coroutine
 from typing import Any
 
 import pytest
@@ -71,6 +71,7 @@ def run(
 
 async def next_event(runtime: FakeRuntime) -> RuntimeEvent:
     events = runtime.events()
+    assert isinstance(events, AsyncGenerator)
     try:
         return await asyncio.wait_for(anext(events), 5.0)
     finally:
@@ -277,7 +278,7 @@ def test_the_lists_are_empty_on_a_fresh_runtime() -> None:
     async def scenario(runtime: FakeRuntime) -> None:
         assert await runtime.list_pod_sandboxes() == []
         assert await runtime.list_containers() == []
-        assert await runtime.close() is None
+        await runtime.close()
 
     run(scenario)
 

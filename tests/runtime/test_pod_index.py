@@ -56,7 +56,8 @@ def test_a_pod_whose_ids_are_all_forgotten_is_not_kept() -> None:
     index.forget("sandbox")
 
     assert len(index) == 0
-    assert index.sandboxes("uid") == index.containers("uid") == []
+    assert index.sandboxes("uid") == []
+    assert index.containers("uid") == []
 
 
 def container(container_id: str = "app", uid: str = "uid") -> ContainerInfo:

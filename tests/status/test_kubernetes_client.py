@@ -59,7 +59,7 @@ def pod_list() -> dict[str, V1Pod]:
     parsed = parse_as_the_client_does(pods_response(node))
     assert isinstance(parsed, V1PodList)
     assert parsed.kind == "PodList"
-    return {pod.metadata.name: pod for pod in parsed.items}
+    return {str(pod.metadata.name): pod for pod in parsed.items}
 
 
 def moment(seconds: float) -> datetime:
@@ -68,7 +68,7 @@ def moment(seconds: float) -> datetime:
 
 
 def only_container(pod: V1Pod) -> V1ContainerStatus:
-    (status,) = pod.status.container_statuses
+    (status,) = pod.status.container_statuses or []
     return status
 
 
@@ -128,7 +128,7 @@ def test_a_crash_loop_reads_back_waiting_with_the_last_termination(
 
 def test_a_sidecar_reads_back_among_the_init_containers(pod_list: dict[str, V1Pod]) -> None:
     pod = pod_list["startup-coordination-example-node1"]
-    (sidecar,) = pod.status.init_container_statuses
+    (sidecar,) = pod.status.init_container_statuses or []
     assert (sidecar.name, sidecar.ready, sidecar.started) == ("config-sidecar", True, True)
     assert sidecar.state.running.started_at == moment(1_800_000_002)
     assert all(condition.status == "True" for condition in pod.status.conditions)
@@ -168,7 +168,7 @@ def test_a_completed_pod_reads_back_succeeded(pod_list: dict[str, V1Pod]) -> Non
 
 def test_a_pod_not_synced_yet_reads_back_initializing(pod_list: dict[str, V1Pod]) -> None:
     status = pod_list["init-demo-node1"].status
-    (init,) = status.init_container_statuses
+    (init,) = status.init_container_statuses or []
     assert init.state.waiting.reason == "PodInitializing"
     assert (init.restart_count, init.image_id, init.container_id) == (0, "", None)
     assert status.pod_ip is None
