@@ -110,6 +110,12 @@ class RuntimeEvent(NamedTuple):
 class Runtime(Protocol):
     """What fastpod asks of a container runtime; every call may raise :class:`RuntimeCallError`."""
 
+    @property
+    def name(self) -> str:
+        """The runtime's name as the kubelet has it: the scheme of the ``containerID`` in a
+        pod's status (``docker``, ``containerd``: ``containerd://<id>``)."""
+        ...
+
     async def run_pod_sandbox(self, pod: Pod, attempt: int) -> str:
         """Create and start the sandbox holding the pod's namespaces; its id."""
         ...

@@ -94,6 +94,8 @@ _event = msgspec.json.Decoder(_Event)
 class DockerRuntime:
     """A :class:`~fastpod.runtime.base.Runtime` on the Docker Engine API."""
 
+    name = "docker"
+
     def __init__(self, sandbox_image: str, socket: str = "/var/run/docker.sock") -> None:
         self.sandbox_image = sandbox_image
         self.socket = socket

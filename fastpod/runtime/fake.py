@@ -31,6 +31,8 @@ from fastpod.runtime.spec import ContainerSpec
 class FakeRuntime:
     """A :class:`~fastpod.runtime.base.Runtime` that runs nothing and forgets on exit."""
 
+    name = "fake"
+
     def __init__(
         self,
         latencies: FakeLatencies | None = None,

@@ -78,7 +78,7 @@ def pod_status(
     host_ip: str,
     pod_ip: str,
     start_time: float,
-    runtime_name: str = "docker",
+    runtime_name: str,
 ) -> PodStatus:
     """The status of ``pod`` as the kubelet would report it in ``GET /pods``.
 
@@ -86,7 +86,9 @@ def pod_status(
     being started: Pending, each container waiting to be created). ``host_ip`` and ``pod_ip``
     are the node's and the pod's addresses, ``""`` when unknown (a hostNetwork pod has the
     node's). ``start_time`` is when fastpod took the pod, in seconds since the epoch, and
-    ``runtime_name`` prefixes container IDs (``docker://...``).
+    ``runtime_name`` (:attr:`Runtime.name <fastpod.runtime.base.Runtime.name>`) is the
+    scheme of container IDs (``containerd://...``); image IDs are the runtime's image
+    reference as it gives it, as the kubelet reports them.
     """
     seen = observed or _NOTHING_SEEN
     spec = pod.spec

@@ -44,6 +44,7 @@ def with_status(runner: PodRunner, pod: Pod, now: float) -> Pod:
         host_ip=runner.settings.host_ip,
         pod_ip=runner.settings.pod_ip(pod),
         start_time=start_time,
+        runtime_name=runner.runtime.name,
     )
     return msgspec.structs.replace(as_served(pod), status=status)
 

@@ -83,7 +83,7 @@ def test_pods_is_a_v1_pod_list_with_live_status_that_the_kubernetes_client_reads
         assert container.state.running is not None
         assert container.ready is True
         assert container.restart_count == 0
-        assert container.container_id.startswith("docker://")
+        assert container.container_id.startswith("fake://")
         ready = {c.type: c.status for c in pod.status.conditions}
         assert ready["Ready"] == "True"
 

@@ -31,10 +31,17 @@ class StreamingRuntime(cri_grpc.RuntimeServiceServicer):
     """A CRI runtime service with an event stream: :meth:`send` sends an event to every
     stream open, :meth:`break_streams` ends them all with UNAVAILABLE."""
 
+    runtime_name = "containerd"
+
     def __init__(self) -> None:
         self.streams: list[asyncio.Queue[cri_pb.ContainerEventResponse | grpc.StatusCode]] = []
         self.containers: list[cri_pb.Container] = []
         self.opened = asyncio.Event()
+
+    async def Version(self, request: cri_pb.VersionRequest, context: Any) -> cri_pb.VersionResponse:
+        return cri_pb.VersionResponse(
+            version="0.1.0", runtime_name=self.runtime_name, runtime_api_version="v1"
+        )
 
     def send(self, uid: str) -> None:
         event = cri_pb.ContainerEventResponse(
@@ -292,3 +299,16 @@ def test_what_the_relist_no_longer_shows_is_forgotten_and_its_pod_woken(tmp_path
         assert service.status_calls == asked, "a forgotten container is not asked about"
 
     served(service, tmp_path, scenario)
+
+
+def test_the_runtime_is_named_as_its_version_reply_names_it(tmp_path: Path) -> None:
+    """The scheme of the container IDs in pod statuses, as the kubelet takes it."""
+
+    class CriO(EventlessRuntime):
+        runtime_name = "cri-o"
+
+    async def scenario(runtime: CriRuntime, events: AsyncIterator[RuntimeEvent]) -> None:
+        assert await runtime.list_containers("uid-web") == []
+        assert runtime.name == "cri-o"
+
+    served(CriO(), tmp_path, scenario)

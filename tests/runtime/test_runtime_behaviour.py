@@ -9,6 +9,7 @@ container names, ``docker inspect``'s HostConfig, a restarted daemon) is in test
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import random
 import signal
@@ -478,6 +479,34 @@ def test_a_sidecar_starts_first_and_keeps_running_beside_the_main_container(
     engine.kill(proxy)
     wait_until(lambda: [c.restart_count for c in running(engine, "meshed", "proxy")] == ["1"])
     assert [c.id for c in running(engine, "meshed")] == [main.id], "the main container left alone"
+
+
+def test_pods_names_containers_and_images_as_the_kubelet_on_this_runtime_does(
+    engine: Engine, manifests: Path, tmp_path: Path
+) -> None:
+    """``containerID`` is ``<runtime>://<id>`` (``containerd://`` on the CRI runtime, as its
+    Version reply names it) and ``imageID`` the runtime's own reference to the image."""
+    (manifests / "web.yaml").write_bytes(manifest("web"))
+    fastpod = start(engine, manifests, tmp_path, api_port=free_port())
+    try:
+        fastpod.wait_for_api()
+        wait_until(lambda: len(running(engine, "web")) == 1)
+
+        def status() -> dict[str, Any]:
+            (pod,) = json.loads(fastpod.get("/pods")[1])["items"]
+            (container,) = pod["status"]["containerStatuses"]
+            return dict(container)
+
+        wait_until(lambda: "running" in status()["state"])
+        shown = status()
+        (container,) = running(engine, "web")
+    finally:
+        fastpod.stop()
+    assert container.image_ref
+    assert (shown["containerID"], shown["imageID"]) == (
+        f"{engine.scheme}://{container.id}",
+        container.image_ref,
+    )
 
 
 def test_the_pods_logs_are_read_through_fastpod_logs_across_a_restart(

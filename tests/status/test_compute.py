@@ -489,6 +489,15 @@ def test_container_ids_carry_the_runtime_prefix(runtime_name: str) -> None:
     assert app.last_state.terminated.container_id == f"{runtime_name}://app-0"
 
 
+def test_image_ids_are_the_runtime_s_image_reference_as_it_gives_it() -> None:
+    """The kubelet reports the CRI's ``imageRef`` with no scheme: containerd's repo digest."""
+    reference = "docker.io/library/busybox@sha256:" + "7b3ccabf" * 8
+    info = msgspec.structs.replace(container("app", "running"), image_id=reference)
+    status = status_of(manifest("two-containers.yaml"), observed(info), runtime_name="containerd")
+    app = by_name(status.container_statuses)["app"]
+    assert (app.container_id, app.image_id) == ("containerd://app-0", reference)
+
+
 @pytest.mark.parametrize(
     "path", sorted((STATUS_DATA / "qos").glob("*.yaml")), ids=lambda path: path.stem
 )

@@ -45,7 +45,12 @@ def pods_response(node: Node) -> bytes:
     for entry in node.pods:
         pod = load_manifest(entry.manifest)
         status = pod_status(
-            pod, entry.observed, host_ip=HOST_IP, pod_ip="", start_time=node.start_time
+            pod,
+            entry.observed,
+            host_ip=HOST_IP,
+            pod_ip="",
+            start_time=node.start_time,
+            runtime_name="docker",
         )
         items.append(msgspec.structs.replace(pod, status=status))
     return msgspec.json.encode(

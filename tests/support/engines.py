@@ -83,6 +83,8 @@ class ContainerView:
     """The process's command line (entrypoint and arguments)."""
     mounts: frozenset[str] = field(default_factory=frozenset)
     """The paths in the container where volumes are mounted."""
+    image_ref: str = ""
+    """The image it runs as the runtime names it: Docker's image ID, the CRI's imageRef."""
 
     @property
     def running(self) -> bool:
@@ -150,6 +152,9 @@ class Engine(ABC):
     runtime: str
     """What ``fastpod run --runtime`` takes."""
 
+    scheme: str
+    """The kubelet's name of the runtime: its container IDs are ``<scheme>://<id>``."""
+
     @property
     @abstractmethod
     def arguments(self) -> list[str]:
@@ -201,6 +206,7 @@ class DockerEngine(Engine):
     """Docker, read with ``docker inspect``."""
 
     runtime = "docker"
+    scheme = "docker"
 
     @property
     def arguments(self) -> list[str]:
@@ -240,6 +246,7 @@ class DockerEngine(Engine):
                     mounts=frozenset(
                         bind.split(":")[1] for bind in item["HostConfig"]["Binds"] or []
                     ),
+                    image_ref=item["Image"],
                 )
             )
         return views
@@ -286,6 +293,7 @@ class CriEngine(Engine):
     """containerd (fastpod's private one), read with raw CRI v1 calls."""
 
     runtime = "cri"
+    scheme = "containerd"
 
     def __init__(self) -> None:
         self.client = containerd_engine.cri()
@@ -351,6 +359,7 @@ class CriEngine(Engine):
                     pid=int(info.get("pid", 0)) if state == "running" else 0,
                     command=list(info.get("runtimeSpec", {}).get("process", {}).get("args", [])),
                     mounts=frozenset(mount.container_path for mount in status.mounts),
+                    image_ref=status.image_ref,
                 )
             )
         return views

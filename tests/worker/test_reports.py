@@ -62,6 +62,7 @@ def test_a_crashed_container_shows_its_restart_and_last_state(
             await eventually(lambda: "running" in container()["state"], "running again")  # type: ignore[operator]
             last = container()["lastState"]["terminated"]  # type: ignore[index]
             assert (last["exitCode"], last["reason"]) == (3, "Error")
+            assert last["containerID"] == f"fake://{first}", "the runtime's name as scheme"
             assert reports.synced(runner)
 
             inspected = msgspec.json.decode(

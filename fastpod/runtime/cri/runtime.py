@@ -55,12 +55,12 @@ def _seconds(nanoseconds: int) -> float | None:
 class CriRuntime:
     """A :class:`~fastpod.runtime.base.Runtime` on a CRI endpoint."""
 
-    def __init__(
-        self, endpoint: str, pod_logs_dir: str, relist_period: float, *, name: str = ""
-    ) -> None:
+    def __init__(self, endpoint: str, pod_logs_dir: str, relist_period: float) -> None:
         self.endpoint = endpoint
         self.pod_logs_dir = pod_logs_dir
-        self.name = name or "containerd"
+        self.name = "containerd"
+        """The runtime's own name, as its ``Version`` reply gives it (the kubelet's
+        ``runtimeName``): taken before the first pod is listed."""
         self._channel: grpc.aio.Channel | None = None
         self._runtime: api_pb2_grpc.RuntimeServiceStub | None = None
         self._images: api_pb2_grpc.ImageServiceStub | None = None
@@ -207,11 +207,15 @@ class CriRuntime:
         return [status for status in statuses if status is not None]
 
     async def _index_ready(self) -> None:
-        """List the node once into the index, before the first pod asks from it."""
+        """Ask the runtime its name and list the node once into the index, before the first
+        pod asks from it."""
         if self._indexed:
             return
         async with self._index_lock:
             if not self._indexed:
+                runtime, _ = self._stubs()
+                reply = await self._call("Version", runtime.Version, cri.VersionRequest())
+                self.name = reply.runtime_name or self.name
                 await self._list_node()
                 self._indexed = True
 
