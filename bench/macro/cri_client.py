@@ -93,7 +93,7 @@ class RawPod:
     def container(self, index: int = 0, restart_count: int = 0) -> cri_pb.ContainerConfig:
         container = (self.pod.spec.containers or [])[index]
         spec = container_spec(self.pod, container, restart_count, "regular", self.context)
-        config = container_config(self.pod, spec, restart_count)
+        config = container_config(self.pod, spec)
         if not self.managed:
             _unmanage(config.labels)
         return config

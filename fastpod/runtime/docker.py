@@ -32,13 +32,7 @@ from fastpod.runtime.base import (
     SandboxInfo,
 )
 from fastpod.runtime.labels import MANAGED_BY, sandbox_labels
-from fastpod.runtime.spec import (
-    RESTART_COUNT,
-    TERMINATION_GRACE,
-    ContainerSpec,
-    container_name,
-    sandbox_name,
-)
+from fastpod.runtime.spec import ContainerSpec, container_name, sandbox_name
 
 SANDBOX_TYPE = "io.kubernetes.docker.type"
 """dockershim's label telling sandboxes (``podsandbox``) from containers (``container``)."""
@@ -176,9 +170,9 @@ class DockerRuntime:
         body: dict[str, Any] = {
             "Image": spec.image,
             # the pod's grace also when Docker itself stops the container (daemon shutdown)
-            "StopTimeout": int(spec.labels.get(TERMINATION_GRACE, "30")),
+            "StopTimeout": spec.termination_grace_period,
             "Env": [f"{name}={value}" for name, value in spec.env.items()],
-            "Labels": {**spec.labels, SANDBOX_TYPE: "container"},
+            "Labels": {**spec.labels_and_annotations, SANDBOX_TYPE: "container"},
             "OpenStdin": spec.stdin,
             "Tty": spec.tty,
             "HostConfig": host_config,
@@ -191,11 +185,11 @@ class DockerRuntime:
             body["Cmd"] = spec.arguments
         if spec.working_dir:
             body["WorkingDir"] = spec.working_dir
-        if security.user is not None:
-            body["User"] = security.user
+        user, group = security.run_as_user, security.run_as_group
+        if user is not None:
+            body["User"] = str(user) if group is None else f"{user}:{group}"
         body["Labels"][SANDBOX_ID] = sandbox_id
-        restart_count = int(spec.labels.get(RESTART_COUNT, "0"))
-        return await self._create(container_name(pod, spec.name, restart_count), body)
+        return await self._create(container_name(pod, spec.name, spec.restart_count), body)
 
     async def _create(self, name: str, body: dict[str, Any]) -> str:
         path = f"/containers/create?name={quote(name)}"

@@ -78,7 +78,12 @@ class FakeRuntime:
             raise ImageMissing(f"creating {spec.name}: no such image: {spec.image}")
         container_id = f"container-{next(self._ids)}"
         info = ContainerInfo(
-            container_id, sandbox_id, spec.labels, "created", created=time.time(), image=spec.image
+            container_id,
+            sandbox_id,
+            spec.labels_and_annotations,
+            "created",
+            created=time.time(),
+            image=spec.image,
         )
         self.containers[container_id] = info
         if self.record_specs:

@@ -1,10 +1,11 @@
 """PURE: what a container of a pod needs from a runtime, worked out from the pod spec.
 
-Runtime-neutral (the Docker runtime maps it to the Engine API, a CRI runtime would map it to
-a ContainerConfig): the command line with Kubernetes ``$(VAR)`` expansion, the environment
-with the downward API values a node can give, mounts, resources, security, and the kubelet's
-labels and annotations. What a pod asks for that fastpod cannot honour is listed by
-:func:`unsupported`, so it is reported instead of silently dropped.
+Runtime-neutral (the Docker runtime maps it to the Engine API, the CRI runtime to a
+ContainerConfig): the command line with Kubernetes ``$(VAR)`` expansion, the environment
+with the downward API values a node can give, mounts, resources, security, the kubelet's
+labels and annotations, and what those carry as strings (restart count, grace period) as
+typed fields, so no adapter parses a label back. What a pod asks for that fastpod cannot
+honour is listed by :func:`unsupported`, so it is reported instead of silently dropped.
 """
 
 from __future__ import annotations
@@ -54,7 +55,9 @@ class Security(msgspec.Struct, frozen=True):
     """The container's identity and privileges."""
 
     privileged: bool = False
-    user: str | None = None
+    run_as_user: int | None = None
+    run_as_group: int | None = None
+    """Only with ``run_as_user``: a group alone is not set (the CRI refuses it)."""
     capabilities_add: tuple[str, ...] = ()
     capabilities_drop: tuple[str, ...] = ()
     read_only_root: bool = False
@@ -75,7 +78,22 @@ class ContainerSpec(msgspec.Struct, frozen=True):
     security: Security
     stdin: bool
     tty: bool
+    restart_count: int
+    """Which instance of the container this is: how many ran before it."""
+    termination_grace_period: int
+    """Seconds the container has to stop once asked (the pod's, 30 when it sets none)."""
     labels: dict[str, str]
+    """The kubelet's container labels (``newContainerLabels``): the pod's identity, the
+    container's name."""
+    annotations: dict[str, str]
+    """The kubelet's container annotations (``newContainerAnnotations``): hash, restart
+    count, termination message and grace period, and fastpod's container kind."""
+
+    @property
+    def labels_and_annotations(self) -> dict[str, str]:
+        """Both in one dict, as Docker keeps them and
+        :class:`~fastpod.runtime.base.ContainerInfo` shows them."""
+        return {**self.labels, **self.annotations}
 
 
 class PodContext(msgspec.Struct, frozen=True):
@@ -118,13 +136,13 @@ def container_spec(
 ) -> ContainerSpec:
     """The runtime view of ``container``, ``restart_count`` restarts in."""
     env = environment(pod, container, context)
-    labels = {
-        **container_labels(pod, container),
+    grace_period = pod.spec.termination_grace_period_seconds or 30
+    annotations = {
         CONTAINER_HASH: container_hash(container),
         RESTART_COUNT: str(restart_count),
         TERMINATION_MESSAGE_PATH: container.termination_message_path or "/dev/termination-log",
         TERMINATION_MESSAGE_POLICY: container.termination_message_policy or "File",
-        TERMINATION_GRACE: str(pod.spec.termination_grace_period_seconds or 30),
+        TERMINATION_GRACE: str(grace_period),
         CONTAINER_KIND: kind,
     }
     return ContainerSpec(
@@ -143,7 +161,10 @@ def container_spec(
         security=security(pod, container),
         stdin=bool(container.stdin),
         tty=bool(container.tty),
-        labels=labels,
+        restart_count=restart_count,
+        termination_grace_period=grace_period,
+        labels=container_labels(pod, container),
+        annotations=annotations,
     )
 
 
@@ -281,13 +302,11 @@ def security(pod: Pod, container: Container) -> Security:
     if pod_context is not None:
         user = pod_context.run_as_user if user is None else user
         group = pod_context.run_as_group if group is None else group
-    identity = None
-    if user is not None:
-        identity = f"{user}:{group}" if group is not None else str(user)
     capabilities = context.capabilities if context else None
     return Security(
         privileged=bool(context and context.privileged),
-        user=identity,
+        run_as_user=user,
+        run_as_group=group if user is not None else None,
         capabilities_add=tuple(capabilities.add or ()) if capabilities else (),
         capabilities_drop=tuple(capabilities.drop or ()) if capabilities else (),
         read_only_root=bool(context and context.read_only_root_filesystem),

@@ -36,12 +36,16 @@ def spec_of(**fields: Any) -> ContainerSpec:
         "security": Security(),
         "stdin": False,
         "tty": False,
+        "restart_count": 2,
+        "termination_grace_period": 30,
         "labels": {
             "io.kubernetes.pod.name": "web-node1",
             "io.kubernetes.pod.namespace": "kube-system",
             "io.kubernetes.pod.uid": "u1",
             "io.kubernetes.container.name": "app",
             "io.fastpod.managed": "true",
+        },
+        "annotations": {
             "io.kubernetes.container.hash": "abc",
             "io.kubernetes.container.restartCount": "2",
             "io.fastpod.container.kind": "regular",
@@ -85,8 +89,8 @@ def test_the_host_namespaces_are_used_where_the_pod_asks(
     assert (name(options.network), name(options.pid), name(options.ipc)) == (network, pid, ipc)
 
 
-def test_a_container_splits_the_kubelets_labels_from_its_annotations() -> None:
-    config = container_config(pod(), spec_of(), 2)
+def test_a_container_carries_the_kubelets_labels_and_annotations_apart() -> None:
+    config = container_config(pod(), spec_of())
     assert dict(config.labels) == {
         "io.kubernetes.pod.name": "web-node1",
         "io.kubernetes.pod.namespace": "kube-system",
@@ -94,15 +98,18 @@ def test_a_container_splits_the_kubelets_labels_from_its_annotations() -> None:
         "io.kubernetes.container.name": "app",
         "io.fastpod.managed": "true",
     }
-    assert config.annotations["io.kubernetes.container.hash"] == "abc"
-    assert config.annotations["io.kubernetes.container.restartCount"] == "2"
+    assert dict(config.annotations) == {
+        "io.kubernetes.container.hash": "abc",
+        "io.kubernetes.container.restartCount": "2",
+        "io.fastpod.container.kind": "regular",
+    }
     assert (config.metadata.name, config.metadata.attempt) == ("app", 2)
     assert config.log_path == "app/2.log"
 
 
 def test_a_container_has_its_command_environment_and_mounts() -> None:
     mounts = [Mount("/etc/kubernetes", "/etc/kubernetes", read_only=True)]
-    config = container_config(pod(), spec_of(mounts=mounts, working_dir="/srv"), 0)
+    config = container_config(pod(), spec_of(mounts=mounts, working_dir="/srv"))
     assert (list(config.command), list(config.args)) == (["sh", "-c"], ["sleep 1"])
     assert [(kv.key, kv.value) for kv in config.envs] == [("A", "1")]
     assert config.working_dir == "/srv"
@@ -116,29 +123,30 @@ def test_a_container_has_its_command_environment_and_mounts() -> None:
 
 def test_limits_become_cfs_quota_shares_and_memory_as_the_kubelet_sets_them() -> None:
     resources = Resources(memory_bytes=64 << 20, nano_cpus=250_000_000, cpu_shares=256)
-    limits = container_config(pod(), spec_of(resources=resources), 0).linux.resources
+    limits = container_config(pod(), spec_of(resources=resources)).linux.resources
     assert (limits.cpu_period, limits.cpu_quota) == (100_000, 25_000)
     assert (limits.cpu_shares, limits.memory_limit_in_bytes) == (256, 64 << 20)
-    unlimited = container_config(pod(), spec_of(), 0).linux.resources
+    unlimited = container_config(pod(), spec_of()).linux.resources
     assert (unlimited.cpu_period, unlimited.cpu_quota, unlimited.memory_limit_in_bytes) == (0, 0, 0)
 
 
 def test_security_maps_user_group_capabilities_and_read_only_root() -> None:
     security = Security(
         privileged=False,
-        user="1000:2000",
+        run_as_user=1000,
+        run_as_group=2000,
         capabilities_add=("NET_ADMIN",),
         capabilities_drop=("ALL",),
         read_only_root=True,
         no_new_privileges=True,
     )
-    context = container_config(pod(), spec_of(security=security), 0).linux.security_context
+    context = container_config(pod(), spec_of(security=security)).linux.security_context
     assert (context.run_as_user.value, context.run_as_group.value) == (1000, 2000)
     assert list(context.capabilities.add_capabilities) == ["NET_ADMIN"]
     assert list(context.capabilities.drop_capabilities) == ["ALL"]
     assert context.readonly_rootfs
     assert context.no_new_privs
-    plain = container_config(pod(), spec_of(), 0).linux.security_context
+    plain = container_config(pod(), spec_of()).linux.security_context
     assert not plain.HasField("run_as_user")
 
 

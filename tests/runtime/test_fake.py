@@ -142,7 +142,7 @@ def test_a_container_goes_from_created_to_running_to_exited_until_removed(
             "created",
         )
         assert created.exit_code is None
-        assert created.labels == spec(pod).labels
+        assert created.labels == {**spec(pod).labels, **spec(pod).annotations}
         assert created.labels.items() >= container_labels(pod, container(pod)).items()
         assert (created.name, created.pod_uid, created.restart_count, created.kind) == (
             "app",

@@ -18,9 +18,8 @@ from fastpod.model import (
 )
 from fastpod.runtime.labels import CONTAINER_NAME, POD_NAME, POD_NAMESPACE, POD_UID
 from fastpod.runtime.spec import (
-    CONTAINER_HASH,
-    CONTAINER_KIND,
     RESTART_COUNT,
+    TERMINATION_GRACE,
     TERMINATION_MESSAGE_PATH,
     TERMINATION_MESSAGE_POLICY,
     Mount,
@@ -404,39 +403,43 @@ spec:
 
 
 @pytest.mark.parametrize(
-    ("pod_context", "container_context", "user"),
+    ("pod_context", "container_context", "identity"),
     [
-        pytest.param("{}", "{}", None, id="none"),
-        pytest.param("{runAsUser: 1000}", "{}", "1000", id="pod-user"),
-        pytest.param("{runAsUser: 1000, runAsGroup: 2000}", "{}", "1000:2000", id="pod-both"),
-        pytest.param("{}", "{runAsUser: 0}", "0", id="container-root"),
+        pytest.param("{}", "{}", (None, None), id="none"),
+        pytest.param("{runAsUser: 1000}", "{}", (1000, None), id="pod-user"),
+        pytest.param("{runAsUser: 1000, runAsGroup: 2000}", "{}", (1000, 2000), id="pod-both"),
+        pytest.param("{}", "{runAsUser: 0}", (0, None), id="container-root"),
         pytest.param(
             "{runAsUser: 1000, runAsGroup: 2000}",
             "{runAsUser: 3000, runAsGroup: 4000}",
-            "3000:4000",
+            (3000, 4000),
             id="container-over-pod",
         ),
         pytest.param(
             "{runAsUser: 1000, runAsGroup: 2000}",
             "{runAsUser: 3000}",
-            "3000:2000",
+            (3000, 2000),
             id="container-user-pod-group",
         ),
         pytest.param(
             "{runAsUser: 1000, runAsGroup: 2000}",
             "{runAsGroup: 4000}",
-            "1000:4000",
+            (1000, 4000),
             id="pod-user-container-group",
         ),
-        pytest.param("{runAsUser: 1000}", "{runAsUser: 0}", "0", id="container-root-over-pod"),
+        pytest.param(
+            "{runAsUser: 1000}", "{runAsUser: 0}", (0, None), id="container-root-over-pod"
+        ),
+        pytest.param("{runAsGroup: 2000}", "{}", (None, None), id="group-without-user"),
     ],
 )
 def test_the_containers_user_and_group_win_over_the_pods(
-    pod_context: str, container_context: str, user: str | None
+    pod_context: str, container_context: str, identity: tuple[int | None, int | None]
 ) -> None:
     pod = security_pod(pod_context, container_context)
 
-    assert security(pod, first(pod)).user == user
+    found = security(pod, first(pod))
+    assert (found.run_as_user, found.run_as_group) == identity
 
 
 @pytest.mark.parametrize(
@@ -513,27 +516,45 @@ spec:
     )
 
 
-def test_container_labels_are_the_kubelets() -> None:
+def test_container_labels_and_annotations_are_the_kubelets() -> None:
     spec = container_spec(BASIC, first(BASIC), 3, "sidecar", CONTEXT)
 
-    assert spec.labels[POD_NAME] == "web-node1"
-    assert spec.labels[POD_NAMESPACE] == "kube-system"
-    assert spec.labels[POD_UID] == BASIC.metadata.uid
-    assert spec.labels[CONTAINER_NAME] == "app"
-    assert spec.labels["io.kubernetes.container.hash"] == container_hash(first(BASIC))
-    assert spec.labels[CONTAINER_HASH] == container_hash(first(BASIC))
-    assert spec.labels["io.kubernetes.container.restartCount"] == "3"
-    assert spec.labels[RESTART_COUNT] == "3"
-    assert spec.labels[TERMINATION_MESSAGE_PATH] == "/dev/termination-log"
-    assert spec.labels[TERMINATION_MESSAGE_POLICY] == "File"
-    assert spec.labels[CONTAINER_KIND] == "sidecar"
-    assert "tier" not in spec.labels, "the pod's labels go on the sandbox only"
+    assert spec.labels == {
+        POD_NAME: "web-node1",
+        POD_NAMESPACE: "kube-system",
+        POD_UID: BASIC.metadata.uid,
+        CONTAINER_NAME: "app",
+        "io.fastpod.managed": "true",
+    }, "the pod's labels go on the sandbox only"
+    assert spec.annotations == {
+        "io.kubernetes.container.hash": container_hash(first(BASIC)),
+        "io.kubernetes.container.restartCount": "3",
+        "io.kubernetes.container.terminationMessagePath": "/dev/termination-log",
+        "io.kubernetes.container.terminationMessagePolicy": "File",
+        "io.kubernetes.pod.terminationGracePeriod": "30",
+        "io.fastpod.container.kind": "sidecar",
+    }
+    assert spec.labels_and_annotations == {**spec.labels, **spec.annotations}
+
+
+def test_restart_count_and_grace_period_are_typed_as_their_annotations_say() -> None:
+    pod = msgspec.structs.replace(
+        BASIC, spec=msgspec.structs.replace(BASIC.spec, termination_grace_period_seconds=5)
+    )
+
+    spec = container_spec(pod, first(pod), 3, "regular", CONTEXT)
+
+    assert (spec.restart_count, spec.termination_grace_period) == (3, 5)
+    assert spec.annotations[RESTART_COUNT] == "3"
+    assert spec.annotations[TERMINATION_GRACE] == "5"
+    unset = container_spec(BASIC, first(BASIC), 0, "regular", CONTEXT)
+    assert unset.termination_grace_period == 30, "the kubelet's default"
 
 
 def test_termination_message_path_defaults_when_unset() -> None:
     pod = with_container(BASIC, termination_message_path=None, termination_message_policy=None)
 
-    labels = container_spec(pod, first(pod), 0, "regular", CONTEXT).labels
+    labels = container_spec(pod, first(pod), 0, "regular", CONTEXT).annotations
 
     assert labels[TERMINATION_MESSAGE_PATH] == "/dev/termination-log"
     assert labels[TERMINATION_MESSAGE_POLICY] == "File"
@@ -542,7 +563,7 @@ def test_termination_message_path_defaults_when_unset() -> None:
 def test_termination_message_path_given_is_kept() -> None:
     pod = with_container(BASIC, termination_message_path="/tmp/done")
 
-    labels = container_spec(pod, first(pod), 0, "regular", CONTEXT).labels
+    labels = container_spec(pod, first(pod), 0, "regular", CONTEXT).annotations
 
     assert labels[TERMINATION_MESSAGE_PATH] == "/tmp/done"
 

@@ -14,14 +14,10 @@ import os
 from cri_api.v1 import api_pb2 as cri
 
 from fastpod.model import Pod
-from fastpod.runtime.labels import CONTAINER_NAME, MANAGED_BY, POD_NAME, POD_NAMESPACE, POD_UID
 from fastpod.runtime.spec import ContainerSpec
 
 CPU_PERIOD = 100_000
 """The CFS period the kubelet sets (100 ms), in microseconds."""
-
-_LABELS = frozenset({POD_NAME, POD_NAMESPACE, POD_UID, CONTAINER_NAME, MANAGED_BY})
-"""What the kubelet puts in a container's labels; the rest of its keys are annotations."""
 
 
 def pod_log_directory(pod_logs_dir: str, pod: Pod) -> str:
@@ -78,10 +74,8 @@ def sandbox_config(
     return config
 
 
-def container_config(pod: Pod, spec: ContainerSpec, restart_count: int) -> cri.ContainerConfig:
-    """The ContainerConfig of one container, its ``restart_count``-th instance."""
-    labels = {key: value for key, value in spec.labels.items() if key in _LABELS}
-    annotations = {key: value for key, value in spec.labels.items() if key not in _LABELS}
+def container_config(pod: Pod, spec: ContainerSpec) -> cri.ContainerConfig:
+    """The ContainerConfig of one container, its ``spec.restart_count``-th instance."""
     security, resources = spec.security, spec.resources
     context = cri.LinuxContainerSecurityContext(
         capabilities=cri.Capability(
@@ -93,11 +87,10 @@ def container_config(pod: Pod, spec: ContainerSpec, restart_count: int) -> cri.C
         readonly_rootfs=security.read_only_root,
         no_new_privs=security.no_new_privileges,
     )
-    user, group = _user_and_group(security.user)
-    if user is not None:
-        context.run_as_user.value = user
-    if group is not None:
-        context.run_as_group.value = group
+    if security.run_as_user is not None:
+        context.run_as_user.value = security.run_as_user
+    if security.run_as_group is not None:
+        context.run_as_group.value = security.run_as_group
     limits = cri.LinuxContainerResources(
         cpu_period=CPU_PERIOD if resources.nano_cpus is not None else 0,
         cpu_quota=_quota(resources.nano_cpus),
@@ -105,7 +98,7 @@ def container_config(pod: Pod, spec: ContainerSpec, restart_count: int) -> cri.C
         memory_limit_in_bytes=resources.memory_bytes or 0,
     )
     return cri.ContainerConfig(
-        metadata=cri.ContainerMetadata(name=spec.name, attempt=restart_count),
+        metadata=cri.ContainerMetadata(name=spec.name, attempt=spec.restart_count),
         image=cri.ImageSpec(image=spec.image),
         command=spec.entrypoint or [],
         args=spec.arguments or [],
@@ -119,9 +112,9 @@ def container_config(pod: Pod, spec: ContainerSpec, restart_count: int) -> cri.C
             )
             for mount in spec.mounts
         ],
-        labels=labels,
-        annotations=annotations,
-        log_path=f"{spec.name}/{restart_count}.log",
+        labels=spec.labels,
+        annotations=spec.annotations,
+        log_path=f"{spec.name}/{spec.restart_count}.log",
         stdin=spec.stdin,
         tty=spec.tty,
         linux=cri.LinuxContainerConfig(resources=limits, security_context=context),
@@ -133,11 +126,3 @@ def _quota(nano_cpus: int | None) -> int:
         return 0
     # the kubelet's milliCPUToQuota, with its 1 ms minimum
     return max(nano_cpus * CPU_PERIOD // 1_000_000_000, 1000)
-
-
-def _user_and_group(user: str | None) -> tuple[int | None, int | None]:
-    """``"1000"`` or ``"1000:2000"`` (the spec's Docker-style user) as numbers."""
-    if not user:
-        return None, None
-    name, _, group = user.partition(":")
-    return (int(name) if name.isdigit() else None, int(group) if group.isdigit() else None)

@@ -33,7 +33,7 @@ from fastpod.runtime.cri.configs import container_config, sandbox_config
 from fastpod.runtime.cri.events import CriEvents
 from fastpod.runtime.cri.pod_index import PodIndex
 from fastpod.runtime.labels import MANAGED_BY, POD_UID, sandbox_labels
-from fastpod.runtime.spec import RESTART_COUNT, ContainerSpec
+from fastpod.runtime.spec import ContainerSpec
 
 MAX_REPLY = 1 << 30
 """The largest reply taken (the kubelet's CRI client allows 16 MiB; a node of 10,000
@@ -127,10 +127,9 @@ class CriRuntime:
         if sandbox is None:
             # a sandbox of an earlier fastpod (adopted): its config is the pod's
             sandbox = sandbox_config(pod, 0, self.pod_logs_dir, sandbox_labels(pod))
-        restart_count = int(spec.labels.get(RESTART_COUNT, "0"))
         request = cri.CreateContainerRequest(
             pod_sandbox_id=sandbox_id,
-            config=container_config(pod, spec, restart_count),
+            config=container_config(pod, spec),
             sandbox_config=sandbox,
         )
         try:
