@@ -7,7 +7,6 @@ The pod loop (:mod:`fastpod.worker.pods`) decides what to start; this carries it
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
 
 from fastpod.backoff import BackOff
 from fastpod.lifecycle import (
@@ -24,9 +23,7 @@ from fastpod.runtime.podlogs import PodLogs
 from fastpod.runtime.spec import container_spec
 from fastpod.status.compute import Observed
 from fastpod.worker.events import PodEvents
-
-if TYPE_CHECKING:
-    from fastpod.worker.pods import LifecycleSettings
+from fastpod.worker.settings import WorkerSettings
 
 
 class ContainerStarter:
@@ -35,7 +32,7 @@ class ContainerStarter:
     def __init__(
         self,
         runtime: Runtime,
-        settings: LifecycleSettings,
+        settings: WorkerSettings,
         crash_backoff: BackOff,
         events: PodEvents,
     ) -> None:

@@ -9,7 +9,6 @@ successor with the same name starts (the kubelet's ``allowStaticPodStart``).
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -21,48 +20,18 @@ from fastpod.lifecycle import PodActions, compute_pod_actions
 from fastpod.metrics import recorder
 from fastpod.model import Pod
 from fastpod.runtime.base import ContainerInfo, Runtime, RuntimeCallError, RuntimeUnavailable
-from fastpod.runtime.spec import PodContext, unsupported
+from fastpod.runtime.spec import unsupported
 from fastpod.runtime.volumes import VolumeError, prepare_volumes
 from fastpod.status.compute import Observed
 from fastpod.worker.containers import ContainerStarter
 from fastpod.worker.desired import PodChange
 from fastpod.worker.events import PodEvents
+from fastpod.worker.settings import WorkerSettings
 from fastpod.worker.teardown import PodTeardown
 from fastpod.worker.wakeup import Wakeup
 
 MINIMUM_GRACE_PERIOD = 2.0
 """The kubelet never gives a container less than this to stop (``minimumGracePeriodInSeconds``)."""
-
-
-@dataclass(frozen=True, slots=True)
-class LifecycleSettings:
-    """The numbers of the lifecycle: back-off, resync, and where pods keep their files."""
-
-    backoff_initial: float = 10.0
-    backoff_max: float = 300.0
-    backoff_reset: float = 600.0
-    resync_period: float = 10.0
-    root_dir: str = "/var/lib/fastpod"
-    pod_logs_dir: str = "/var/log/pods"
-    host_ip: str = "127.0.0.1"
-    prepare_host: bool = True
-    """Create volumes and log links on this host; off for the fake runtime, which runs nothing."""
-
-    def pod_ip(self, pod: Pod) -> str:
-        """The pod's address: the node's under hostNetwork, else its own loopback."""
-        return self.host_ip if pod.spec.host_network else "127.0.0.1"
-
-    def volumes_dir(self, uid: str) -> str:
-        """Where the pod with this UID keeps its emptyDir volumes."""
-        return os.path.join(self.root_dir, "pods", uid, "volumes")
-
-    def pod_context(self, pod: Pod) -> PodContext:
-        """What a container spec needs to know of the node and the pod's place on it."""
-        return PodContext(
-            host_ip=self.host_ip,
-            pod_ip=self.pod_ip(pod),
-            volumes_dir=self.volumes_dir(pod.metadata.uid or ""),
-        )
 
 
 _NOTHING: dict[str, str] = {}
@@ -113,12 +82,12 @@ class PodRunner:
     def __init__(
         self,
         runtime: Runtime,
-        settings: LifecycleSettings | None = None,
+        settings: WorkerSettings,
         *,
         hold_until_listed: bool = False,
     ) -> None:
         self.runtime = runtime
-        self.settings = settings or LifecycleSettings()
+        self.settings = settings
         self.crash_backoff = BackOff(
             self.settings.backoff_initial, self.settings.backoff_max, self.settings.backoff_reset
         )

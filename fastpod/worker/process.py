@@ -34,7 +34,8 @@ from fastpod.supervisor.child import run_child
 from fastpod.worker import reports
 from fastpod.worker.decoder import ManifestDecoder
 from fastpod.worker.desired import DesiredPods, PodChange
-from fastpod.worker.pods import LifecycleSettings, PodRunner
+from fastpod.worker.pods import PodRunner
+from fastpod.worker.settings import worker_settings
 
 
 class SyncGate:
@@ -95,16 +96,7 @@ class Worker:
         self.desired = DesiredPods()
         self.runner = PodRunner(
             create_runtime(config),
-            LifecycleSettings(
-                backoff_initial=config.backoff_initial,
-                backoff_max=config.backoff_max,
-                backoff_reset=config.backoff_reset,
-                resync_period=config.resync_period,
-                root_dir=config.root_dir,
-                pod_logs_dir=config.pod_logs_dir,
-                host_ip=host_ip(),
-                prepare_host=config.runtime != "fake",
-            ),
+            worker_settings(config, host_ip()),
             hold_until_listed=True,
         )
         self.gate = SyncGate(index, self.workers, config.sources)

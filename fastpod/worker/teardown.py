@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import TYPE_CHECKING
 
 from fastpod.runtime.base import ContainerInfo, Runtime, RuntimeCallError
 from fastpod.runtime.volumes import remove_volumes
 from fastpod.worker.containers import ContainerStarter
 from fastpod.worker.events import PodEvents
-
-if TYPE_CHECKING:
-    from fastpod.worker.pods import LifecycleSettings
+from fastpod.worker.settings import WorkerSettings
 
 
 class PodTeardown:
@@ -27,7 +24,7 @@ class PodTeardown:
     def __init__(
         self,
         runtime: Runtime,
-        settings: LifecycleSettings,
+        settings: WorkerSettings,
         starter: ContainerStarter,
         events: PodEvents,
     ) -> None:

@@ -14,7 +14,8 @@ from fastpod.ipc.messages import PodClaim, shard_of
 from fastpod.model import Pod, PodSource
 from fastpod.runtime.fake import FakeRuntime
 from fastpod.worker.desired import PodChange
-from fastpod.worker.pods import LifecycleSettings, PodRunner
+from fastpod.worker.pods import PodRunner
+from fastpod.worker.settings import WorkerSettings
 from tests.support import FILE
 from tests.support.pods import decoded, pod_key, pod_manifest
 
@@ -78,7 +79,7 @@ def run(scenario: Callable[[], Coroutine[Any, Any, None]]) -> None:
 
 
 @contextlib.asynccontextmanager
-async def runner_on(runtime: FakeRuntime, settings: LifecycleSettings) -> AsyncIterator[PodRunner]:
+async def runner_on(runtime: FakeRuntime, settings: WorkerSettings) -> AsyncIterator[PodRunner]:
     """A PodRunner following the runtime's events, its loops stopped on the way out."""
     runner = PodRunner(runtime, settings)
     follower = asyncio.create_task(runner.follow_events())

@@ -19,7 +19,8 @@ from fastpod.runtime.base import ContainerInfo, RuntimeCallError
 from fastpod.runtime.fake import FakeRuntime
 from fastpod.runtime.labels import CONTAINER_NAME, MANAGED_BY, POD_NAME, POD_NAMESPACE, POD_UID
 from fastpod.runtime.spec import CONTAINER_HASH, CONTAINER_KIND, RESTART_COUNT, ContainerSpec
-from fastpod.worker.pods import LifecycleSettings, PodRunner
+from fastpod.worker.pods import PodRunner
+from fastpod.worker.settings import WorkerSettings
 from tests.support.logs import LogCapture
 from tests.support.pods import pod_key
 from tests.support.worker import added, eventually, pod, removed, run, runner_on, shut_down, updated
@@ -142,13 +143,13 @@ def calls_of(runtime: RecordingRuntime, uid: str | None) -> list[tuple[str, str]
     return [(phase, call) for phase, call, of in runtime.calls if of == uid]
 
 
-async def resyncs(settings: LifecycleSettings, count: int = 4) -> None:
+async def resyncs(settings: WorkerSettings, count: int = 4) -> None:
     """Let a few resync periods pass, for what must *not* happen."""
     await asyncio.sleep(settings.resync_period * count)
 
 
 def test_an_added_pod_runs_a_sandbox_and_each_of_its_containers_with_the_kubelet_labels(
-    settings: LifecycleSettings, captured_logs: LogCapture
+    settings: WorkerSettings, captured_logs: LogCapture
 ) -> None:
     web = pod("web", containers=("app", "sidecar"), labels={"tier": "web"})
     uid = web.metadata.uid or ""
@@ -195,7 +196,7 @@ def test_an_added_pod_runs_a_sandbox_and_each_of_its_containers_with_the_kubelet
 
 
 def test_a_crashed_container_under_always_is_replaced_keeping_one_dead_container(
-    settings: LifecycleSettings, captured_logs: LogCapture
+    settings: WorkerSettings, captured_logs: LogCapture
 ) -> None:
     web = pod("web", containers=("app", "sidecar"))
 
@@ -233,7 +234,7 @@ def test_a_crashed_container_under_always_is_replaced_keeping_one_dead_container
 
 
 def test_a_container_exiting_zero_under_on_failure_is_not_restarted_and_the_sandbox_stops(
-    settings: LifecycleSettings,
+    settings: WorkerSettings,
 ) -> None:
     job = pod("job", containers=("first", "second"), extra_spec={"restartPolicy": "OnFailure"})
 
@@ -261,7 +262,7 @@ def test_a_container_exiting_zero_under_on_failure_is_not_restarted_and_the_sand
     run(scenario)
 
 
-def test_a_failed_container_under_on_failure_is_restarted(settings: LifecycleSettings) -> None:
+def test_a_failed_container_under_on_failure_is_restarted(settings: WorkerSettings) -> None:
     job = pod("job", extra_spec={"restartPolicy": "OnFailure"})
 
     async def scenario() -> None:
@@ -276,7 +277,7 @@ def test_a_failed_container_under_on_failure_is_restarted(settings: LifecycleSet
 
 
 def test_a_container_under_never_is_not_restarted(
-    settings: LifecycleSettings, captured_logs: LogCapture
+    settings: WorkerSettings, captured_logs: LogCapture
 ) -> None:
     once = pod("once", extra_spec={"restartPolicy": "Never"})
 
@@ -301,7 +302,7 @@ def test_a_container_under_never_is_not_restarted(
 
 
 def test_init_containers_run_one_at_a_time_in_order_before_the_main_containers(
-    settings: LifecycleSettings,
+    settings: WorkerSettings,
 ) -> None:
     web = pod(
         "web",
@@ -345,7 +346,7 @@ def test_init_containers_run_one_at_a_time_in_order_before_the_main_containers(
 
 
 def test_a_failed_init_container_is_retried_before_the_next_one_runs(
-    settings: LifecycleSettings,
+    settings: WorkerSettings,
 ) -> None:
     web = pod(
         "web",
@@ -370,7 +371,7 @@ def test_a_failed_init_container_is_retried_before_the_next_one_runs(
 
 
 def test_a_removed_pod_has_everything_stopped_and_removed_and_its_loop_ends(
-    settings: LifecycleSettings, captured_logs: LogCapture
+    settings: WorkerSettings, captured_logs: LogCapture
 ) -> None:
     web = pod(
         "web",
@@ -410,7 +411,7 @@ def test_a_removed_pod_has_everything_stopped_and_removed_and_its_loop_ends(
     assert stopped["uid"] == uid
 
 
-def test_a_removed_pod_is_stopped_with_its_own_grace_period(settings: LifecycleSettings) -> None:
+def test_a_removed_pod_is_stopped_with_its_own_grace_period(settings: WorkerSettings) -> None:
     web = pod("web", extra_spec={"terminationGracePeriodSeconds": 5})
     quick = pod("quick", extra_spec={"terminationGracePeriodSeconds": 0})
 
@@ -431,7 +432,7 @@ def test_a_removed_pod_is_stopped_with_its_own_grace_period(settings: LifecycleS
     run(scenario)
 
 
-def test_removing_a_pod_that_never_ran_does_nothing(settings: LifecycleSettings) -> None:
+def test_removing_a_pod_that_never_ran_does_nothing(settings: WorkerSettings) -> None:
     async def scenario() -> None:
         runtime = RecordingRuntime()
         async with runner_on(runtime, settings) as runner:
@@ -444,7 +445,7 @@ def test_removing_a_pod_that_never_ran_does_nothing(settings: LifecycleSettings)
     run(scenario)
 
 
-def test_a_replacement_never_runs_both_pods_at_once(settings: LifecycleSettings) -> None:
+def test_a_replacement_never_runs_both_pods_at_once(settings: WorkerSettings) -> None:
     old = pod("web", containers=("app", "sidecar"))
     new = pod("web", containers=("app", "sidecar"), image="busybox:1.37")
     old_uid, new_uid = old.metadata.uid or "", new.metadata.uid or ""
@@ -477,7 +478,7 @@ def test_a_replacement_never_runs_both_pods_at_once(settings: LifecycleSettings)
 
 
 def test_a_replacement_submitted_while_the_old_pod_starts_waits_for_it_to_stop(
-    settings: LifecycleSettings,
+    settings: WorkerSettings,
 ) -> None:
     old = pod("web")
     new = pod("web", image="busybox:1.37")
@@ -500,7 +501,7 @@ def test_a_replacement_submitted_while_the_old_pod_starts_waits_for_it_to_stop(
 
 
 def test_a_pod_added_and_removed_back_to_back_ends_with_nothing_running(
-    settings: LifecycleSettings,
+    settings: WorkerSettings,
 ) -> None:
     web = pod("web")
 
@@ -520,7 +521,7 @@ def test_a_pod_added_and_removed_back_to_back_ends_with_nothing_running(
     run(scenario)
 
 
-def test_different_pods_are_started_concurrently(settings: LifecycleSettings) -> None:
+def test_different_pods_are_started_concurrently(settings: WorkerSettings) -> None:
     first, second = pod("first"), pod("second")
 
     async def scenario() -> None:
@@ -541,7 +542,7 @@ def test_different_pods_are_started_concurrently(settings: LifecycleSettings) ->
 
 
 def test_an_update_adding_a_container_starts_it_beside_the_running_one(
-    settings: LifecycleSettings,
+    settings: WorkerSettings,
 ) -> None:
     old = pod("web", uid="fixed-uid", containers=("app",))
     new = pod("web", uid="fixed-uid", containers=("app", "sidecar"))
@@ -565,7 +566,7 @@ def test_an_update_adding_a_container_starts_it_beside_the_running_one(
 
 
 def test_an_update_changing_an_image_replaces_that_container(
-    settings: LifecycleSettings,
+    settings: WorkerSettings,
 ) -> None:
     old = pod(
         "web", uid="fixed-uid", containers=("app",), extra_spec={"terminationGracePeriodSeconds": 7}
@@ -598,7 +599,7 @@ def test_an_update_changing_an_image_replaces_that_container(
 
 
 def test_a_pod_already_running_is_adopted_without_starting_anything(
-    settings: LifecycleSettings,
+    settings: WorkerSettings,
 ) -> None:
     web = pod("web", containers=("app", "sidecar"))
 
@@ -631,7 +632,7 @@ def test_a_pod_already_running_is_adopted_without_starting_anything(
     run(scenario)
 
 
-def test_close_leaves_the_pods_running(settings: LifecycleSettings) -> None:
+def test_close_leaves_the_pods_running(settings: WorkerSettings) -> None:
     async def scenario() -> None:
         runtime = FakeRuntime()
         async with runner_on(runtime, settings) as runner:
@@ -645,7 +646,7 @@ def test_close_leaves_the_pods_running(settings: LifecycleSettings) -> None:
 
 
 def test_remove_orphans_removes_only_undesired_pods_owned_and_not_under_a_loop(
-    settings: LifecycleSettings, captured_logs: LogCapture
+    settings: WorkerSettings, captured_logs: LogCapture
 ) -> None:
     wanted, orphan, elsewhere, looped = (
         pod("wanted"),
@@ -682,7 +683,7 @@ def test_remove_orphans_removes_only_undesired_pods_owned_and_not_under_a_loop(
 
 
 def test_remove_orphans_asks_about_each_pod_and_leaves_a_desired_one_alone(
-    settings: LifecycleSettings,
+    settings: WorkerSettings,
 ) -> None:
     old = pod("web")
 
@@ -708,7 +709,7 @@ def test_remove_orphans_asks_about_each_pod_and_leaves_a_desired_one_alone(
 
 
 def test_an_image_missing_under_never_pull_creates_no_container(
-    settings: LifecycleSettings, captured_logs: LogCapture
+    settings: WorkerSettings, captured_logs: LogCapture
 ) -> None:
     web = pod("web", image_pull_policy="Never")
 
@@ -732,7 +733,7 @@ def test_an_image_missing_under_never_pull_creates_no_container(
 
 
 def test_an_image_missing_under_if_not_present_fails_to_pull_then_backs_off(
-    settings: LifecycleSettings, captured_logs: LogCapture
+    settings: WorkerSettings, captured_logs: LogCapture
 ) -> None:
     web = pod("web", image_pull_policy="IfNotPresent")
 
@@ -773,7 +774,7 @@ class ImageStatusCounting(FakeRuntime):
 
 
 def test_a_restart_creates_its_container_without_asking_for_the_image_first(
-    settings: LifecycleSettings,
+    settings: WorkerSettings,
 ) -> None:
     async def scenario() -> None:
         runtime = ImageStatusCounting({"busybox:1.36"})
@@ -789,7 +790,7 @@ def test_a_restart_creates_its_container_without_asking_for_the_image_first(
 
 
 def test_a_restart_whose_image_has_gone_waits_as_its_pull_policy_says(
-    settings: LifecycleSettings, captured_logs: LogCapture
+    settings: WorkerSettings, captured_logs: LogCapture
 ) -> None:
     web = pod("web", image_pull_policy="Never")
 
@@ -813,7 +814,7 @@ def test_a_restart_whose_image_has_gone_waits_as_its_pull_policy_says(
 
 
 def test_an_image_present_under_if_not_present_is_not_pulled(
-    settings: LifecycleSettings, captured_logs: LogCapture
+    settings: WorkerSettings, captured_logs: LogCapture
 ) -> None:
     web = pod("web", image_pull_policy="IfNotPresent")
 
@@ -828,7 +829,7 @@ def test_an_image_present_under_if_not_present_is_not_pulled(
 
 
 def test_a_failing_runtime_call_is_logged_and_retried_on_the_next_sync(
-    settings: LifecycleSettings, captured_logs: LogCapture
+    settings: WorkerSettings, captured_logs: LogCapture
 ) -> None:
     web, api = pod("web"), pod("api")
 
@@ -850,7 +851,7 @@ def test_a_failing_runtime_call_is_logged_and_retried_on_the_next_sync(
 
 
 def test_a_failure_does_not_block_the_removal_of_the_same_pod(
-    settings: LifecycleSettings, captured_logs: LogCapture
+    settings: WorkerSettings, captured_logs: LogCapture
 ) -> None:
     web = pod("web")
 
@@ -871,7 +872,7 @@ def test_a_failure_does_not_block_the_removal_of_the_same_pod(
 
 
 def test_a_removed_pod_whose_stop_fails_is_stopped_again_until_it_is_gone(
-    settings: LifecycleSettings, captured_logs: LogCapture
+    settings: WorkerSettings, captured_logs: LogCapture
 ) -> None:
     web = pod("web")
     uid = web.metadata.uid or ""
@@ -896,7 +897,7 @@ def test_a_removed_pod_whose_stop_fails_is_stopped_again_until_it_is_gone(
 
 
 def test_a_replacement_waits_until_the_old_pod_could_be_removed(
-    settings: LifecycleSettings, captured_logs: LogCapture
+    settings: WorkerSettings, captured_logs: LogCapture
 ) -> None:
     old = pod("web")
     new = pod("web", image="busybox:1.37")
@@ -924,7 +925,7 @@ def test_a_replacement_waits_until_the_old_pod_could_be_removed(
 
 
 def test_orphans_whose_stop_fails_are_removed_on_a_later_try(
-    settings: LifecycleSettings, captured_logs: LogCapture
+    settings: WorkerSettings, captured_logs: LogCapture
 ) -> None:
     orphan = pod("orphan")
 
@@ -947,7 +948,7 @@ def test_orphans_whose_stop_fails_are_removed_on_a_later_try(
 
 
 def test_runtime_events_wake_the_pod_without_waiting_for_the_resync(
-    settings: LifecycleSettings,
+    settings: WorkerSettings,
 ) -> None:
     slow_resync = replace(settings, resync_period=60.0)
 
@@ -963,7 +964,7 @@ def test_runtime_events_wake_the_pod_without_waiting_for_the_resync(
     run(scenario)
 
 
-def test_wake_only_wakes_the_pod_with_that_uid(settings: LifecycleSettings) -> None:
+def test_wake_only_wakes_the_pod_with_that_uid(settings: WorkerSettings) -> None:
     slow_resync = replace(settings, resync_period=60.0)
     web, api = pod("web"), pod("api")
 
@@ -991,7 +992,7 @@ def test_wake_only_wakes_the_pod_with_that_uid(settings: LifecycleSettings) -> N
     run(scenario)
 
 
-def test_close_ends_the_loops_even_when_a_pod_was_just_woken(settings: LifecycleSettings) -> None:
+def test_close_ends_the_loops_even_when_a_pod_was_just_woken(settings: WorkerSettings) -> None:
     # On Python 3.11 asyncio.wait_for swallows a cancellation that arrives while the awaited
     # wake event is already set (CPython gh-86296), so the loop in PodRunner._sleep goes on
     async def scenario() -> None:

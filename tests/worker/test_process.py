@@ -321,7 +321,7 @@ def test_orphans_of_its_shard_are_removed_only_once_every_source_has_been_seen(
 ) -> None:
     async def scenario(worker: Worker) -> None:
         # what a previous worker left running: a pod still wanted and two orphans
-        previous = PodRunner(worker.runner.runtime)
+        previous = PodRunner(worker.runner.runtime, worker.runner.settings)
         wanted = await _start_pod(previous, MINE)
         orphan = await _start_pod(previous, name_in_shard(0, 2, "gone"))
         not_mine = await _start_pod(previous, name_in_shard(1, 2, "gone"))

@@ -9,7 +9,8 @@ from fastpod.runtime.base import RuntimeUnavailable
 from fastpod.runtime.fake import FakeRuntime
 from fastpod.worker import reports
 from fastpod.worker.desired import DesiredPod, DesiredPods
-from fastpod.worker.pods import LifecycleSettings, PodRunner
+from fastpod.worker.pods import PodRunner
+from fastpod.worker.settings import WorkerSettings
 from tests.support import FILE
 from tests.support.logs import LogCapture
 from tests.support.pods import pod_key
@@ -29,7 +30,7 @@ def statuses(runner: PodRunner, desired: DesiredPods) -> dict[str, dict[str, obj
 
 
 def test_a_desired_pod_not_synced_yet_is_pending_with_its_containers_being_created(
-    settings: LifecycleSettings,
+    settings: WorkerSettings,
 ) -> None:
     web = pod("web")
     runner = PodRunner(FakeRuntime(), settings)
@@ -41,7 +42,7 @@ def test_a_desired_pod_not_synced_yet_is_pending_with_its_containers_being_creat
 
 
 def test_a_crashed_container_shows_its_restart_and_last_state(
-    settings: LifecycleSettings, captured_logs: LogCapture
+    settings: WorkerSettings, captured_logs: LogCapture
 ) -> None:
     web = pod("web")
     desired = holding(web)
@@ -83,13 +84,13 @@ def test_a_crashed_container_shows_its_restart_and_last_state(
     run(scenario)
 
 
-def test_a_pod_this_worker_does_not_hold_has_no_inspection(settings: LifecycleSettings) -> None:
+def test_a_pod_this_worker_does_not_hold_has_no_inspection(settings: WorkerSettings) -> None:
     runner = PodRunner(FakeRuntime(), settings)
     assert reports.inspection_document(runner, holding(pod("web")), pod_key("db")) == b""
 
 
 def test_an_unreachable_runtime_is_a_health_problem_until_a_sync_succeeds(
-    settings: LifecycleSettings, captured_logs: LogCapture
+    settings: WorkerSettings, captured_logs: LogCapture
 ) -> None:
     class FlakyRuntime(FakeRuntime):
         down = True

@@ -1,0 +1,59 @@
+"""The settings a worker's pods run with: the lifecycle's numbers and the node's places.
+
+Built from :class:`~fastpod.config.settings.Config` by :func:`worker_settings`, which holds
+every default: the pod loops, the container starter and the teardown only read them.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from fastpod.config.settings import Config
+from fastpod.model import Pod
+from fastpod.runtime.spec import PodContext
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerSettings:
+    """The numbers of the lifecycle: back-off, resync, and where pods keep their files."""
+
+    backoff_initial: float
+    backoff_max: float
+    backoff_reset: float
+    resync_period: float
+    root_dir: str
+    pod_logs_dir: str
+    host_ip: str
+    prepare_host: bool
+    """Create volumes and log links on this host; off for the fake runtime, which runs nothing."""
+
+    def pod_ip(self, pod: Pod) -> str:
+        """The pod's address: the node's under hostNetwork, else its own loopback."""
+        return self.host_ip if pod.spec.host_network else "127.0.0.1"
+
+    def volumes_dir(self, uid: str) -> str:
+        """Where the pod with this UID keeps its emptyDir volumes."""
+        return os.path.join(self.root_dir, "pods", uid, "volumes")
+
+    def pod_context(self, pod: Pod) -> PodContext:
+        """What a container spec needs to know of the node and the pod's place on it."""
+        return PodContext(
+            host_ip=self.host_ip,
+            pod_ip=self.pod_ip(pod),
+            volumes_dir=self.volumes_dir(pod.metadata.uid or ""),
+        )
+
+
+def worker_settings(config: Config, host_ip: str) -> WorkerSettings:
+    """The settings of a worker of the run ``config`` describes, on the node at ``host_ip``."""
+    return WorkerSettings(
+        backoff_initial=config.backoff_initial,
+        backoff_max=config.backoff_max,
+        backoff_reset=config.backoff_reset,
+        resync_period=config.resync_period,
+        root_dir=config.root_dir,
+        pod_logs_dir=config.pod_logs_dir,
+        host_ip=host_ip,
+        prepare_host=config.runtime != "fake",
+    )
