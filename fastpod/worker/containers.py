@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 
-from fastpod.backoff import BackOff
 from fastpod.lifecycle import (
     StartContainer,
     backoff_key,
@@ -19,29 +18,24 @@ from fastpod.lifecycle import (
 from fastpod.metrics import recorder
 from fastpod.model import Container, Pod
 from fastpod.runtime.base import ImageMissing, Runtime, RuntimeCallError
-from fastpod.runtime.podlogs import PodLogs
 from fastpod.runtime.spec import container_spec
 from fastpod.status.compute import Observed
-from fastpod.worker.events import PodEvents
+from fastpod.worker.pod_state import PodState
 from fastpod.worker.settings import WorkerSettings
 
 
 class ContainerStarter:
-    """Starts containers for the pod loops of one worker, sharing their back-offs."""
+    """Starts containers for the pod loops of one worker, with their shared back-offs."""
 
     def __init__(
         self,
         runtime: Runtime,
         settings: WorkerSettings,
-        crash_backoff: BackOff,
-        events: PodEvents,
+        state: PodState,
     ) -> None:
         self.runtime = runtime
         self.settings = settings
-        self.crash_backoff = crash_backoff
-        self.image_backoff = BackOff(10.0, 300.0, 600.0)
-        self.pod_logs = PodLogs(settings.pod_logs_dir)
-        self.events = events
+        self.state = state
 
     async def start(
         self,
@@ -61,7 +55,7 @@ class ContainerStarter:
         restart_count = start.restart_count
         if self.settings.prepare_host:
             restart_count = max(
-                restart_count, self.pod_logs.next_restart_count(pod, container.name or "")
+                restart_count, self.state.pod_logs.next_restart_count(pod, container.name or "")
             )
         spec = container_spec(
             pod, container, restart_count, start.kind, self.settings.pod_context(pod)
@@ -77,7 +71,7 @@ class ContainerStarter:
                 if not await self._ensure_image(key, container, pod, image, observed):
                     return self._image_retry(pod, image)
                 container_id = await self.runtime.create_container(sandbox_id, pod, spec)
-            self.events.emit(
+            self.state.events.emit(
                 key,
                 "container created",
                 "Created",
@@ -93,16 +87,16 @@ class ContainerStarter:
         # Docker names the log file only once the container has started
         log_path = await self.runtime.container_log_path(container_id)
         if self.settings.prepare_host:
-            self.pod_logs.link(pod, name, restart_count, container_id, log_path)
+            self.state.pod_logs.link(pod, name, restart_count, container_id, log_path)
         restart_key = backoff_key(pod, container)
         failed_at = failures.get(restart_key)
         message, backoff = f"Started container {name}", None
         if failed_at is not None:
-            waited = self.crash_backoff.delay(restart_key) or 0.0
+            waited = self.state.crash_backoff.delay(restart_key) or 0.0
             message, backoff = f"{message} again, after a back-off of {waited:g}s", f"{waited:g}s"
             recorder.count("fastpod_container_restarts_total")
             recorder.observe("fastpod_container_restart_latency_seconds", time.time() - failed_at)
-        self.events.emit(
+        self.state.events.emit(
             key,
             "container started",
             "Started",
@@ -117,7 +111,7 @@ class ContainerStarter:
     def _image_retry(self, pod: Pod, image: str) -> float:
         """When to try again to start a container whose image is not to be had."""
         now = time.time()
-        retry_at = self.image_backoff.waiting_until(image_backoff_key(pod, image), now, now)
+        retry_at = self.state.image_backoff.waiting_until(image_backoff_key(pod, image), now, now)
         return retry_at if retry_at is not None else now + self.settings.resync_period
 
     async def _ensure_image(
@@ -130,7 +124,7 @@ class ContainerStarter:
             observed.waiting[name] = "ErrImageNeverPull"
             message = f'Container image "{image}" is not present with pull policy of Never'
             observed.messages[name] = message
-            self.events.emit(
+            self.state.events.emit(
                 key,
                 "container waiting",
                 "ErrImageNeverPull",
@@ -145,10 +139,10 @@ class ContainerStarter:
             return step == "use"
         pull_key = image_backoff_key(pod, image)
         now = time.time()
-        if self.image_backoff.waiting_until(pull_key, now, now) is not None:
+        if self.state.image_backoff.waiting_until(pull_key, now, now) is not None:
             observed.waiting[name] = "ImagePullBackOff"
             observed.messages[name] = f'Back-off pulling image "{image}"'
-            self.events.emit(
+            self.state.events.emit(
                 key,
                 "container waiting",
                 "BackOff",
@@ -162,10 +156,10 @@ class ContainerStarter:
         try:
             await self.runtime.pull_image(image)
         except RuntimeCallError as error:
-            self.image_backoff.retried(pull_key, now, now)
+            self.state.image_backoff.retried(pull_key, now, now)
             observed.waiting[name] = "ErrImagePull"
             observed.messages[name] = str(error)
-            self.events.emit(
+            self.state.events.emit(
                 key,
                 "image pull failed",
                 "Failed",

@@ -15,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from fastpod import logs
-from fastpod.backoff import BackOff
 from fastpod.lifecycle import PodActions, compute_pod_actions
 from fastpod.metrics import recorder
 from fastpod.model import Pod
@@ -25,7 +24,7 @@ from fastpod.runtime.volumes import VolumeError, prepare_volumes
 from fastpod.status.compute import Observed
 from fastpod.worker.containers import ContainerStarter
 from fastpod.worker.desired import PodChange
-from fastpod.worker.events import PodEvents
+from fastpod.worker.pod_state import PodState
 from fastpod.worker.settings import WorkerSettings
 from fastpod.worker.teardown import PodTeardown
 from fastpod.worker.wakeup import Wakeup
@@ -88,15 +87,10 @@ class PodRunner:
     ) -> None:
         self.runtime = runtime
         self.settings = settings
-        self.crash_backoff = BackOff(
-            self.settings.backoff_initial, self.settings.backoff_max, self.settings.backoff_reset
-        )
         self.workers: dict[str, PodWorker] = {}
-        self.events = PodEvents()
-        self.starter = ContainerStarter(runtime, self.settings, self.crash_backoff, self.events)
-        self.image_backoff = self.starter.image_backoff
-        self.pod_logs = self.starter.pod_logs
-        self.teardown = PodTeardown(runtime, self.settings, self.starter, self.events)
+        self.state = PodState(settings)
+        self.starter = ContainerStarter(runtime, settings, self.state)
+        self.teardown = PodTeardown(runtime, settings, self.state)
         self.runtime_problem: str | None = None
         """Why the runtime cannot be reached, while it cannot."""
         self._syncing = asyncio.Event()
@@ -211,7 +205,7 @@ class PodRunner:
                     worker.running = desired
                     worker.first_seen = time.time()
                     for note in unsupported(desired):
-                        self.events.emit(
+                        self.state.events.emit(
                             worker.key,
                             "pod feature not supported",
                             "FeatureNotSupported",
@@ -250,7 +244,7 @@ class PodRunner:
             )
             self._log_exits(worker, containers)
             now = time.time()
-            actions = compute_pod_actions(pod, sandboxes, containers, self.crash_backoff, now)
+            actions = compute_pod_actions(pod, sandboxes, containers, self.state.crash_backoff, now)
             # what the status shows: this listing, and why containers wait (filled in below)
             observed = worker.observed = Observed(
                 sandboxes, containers, actions.waiting, actions.messages
@@ -262,13 +256,13 @@ class PodRunner:
             return retry_at
         except RuntimeUnavailable as error:
             self.runtime_problem = str(error)
-            self.events.runtime_failed(worker.key, error)
+            self.state.events.runtime_failed(worker.key, error)
         except RuntimeCallError as error:
-            self.events.runtime_failed(worker.key, error)
+            self.state.events.runtime_failed(worker.key, error)
         except VolumeError as error:
             if worker.observed is not None:
                 worker.observed.messages[""] = str(error)
-            self.events.emit(
+            self.state.events.emit(
                 worker.key,
                 "pod cannot start",
                 "FailedMount",
@@ -312,7 +306,7 @@ class PodRunner:
         for old_sandbox in actions.remove_sandboxes:
             await self.teardown.remove_sandbox(old_sandbox, containers)
         for name, reason in actions.waiting.items():
-            self.events.emit(
+            self.state.events.emit(
                 key,
                 "container waiting",
                 "BackOff" if reason == "CrashLoopBackOff" else reason,
@@ -327,7 +321,7 @@ class PodRunner:
                 return actions.retry_at
             if self.settings.prepare_host:
                 prepare_volumes(pod, self.settings.pod_context(pod))
-                self.pod_logs.create_pod_dir(pod)
+                self.state.pod_logs.create_pod_dir(pod)
             began = time.monotonic()
             sandbox_id = await self.runtime.run_pod_sandbox(pod, actions.sandbox_attempt)
             recorder.observe("kubelet_run_podsandbox_duration_seconds", time.monotonic() - began)
@@ -343,7 +337,7 @@ class PodRunner:
                 retry_at = image_retry if retry_at is None else min(retry_at, image_retry)
                 break
         for restart_key, failed_at in actions.restarts:
-            self.crash_backoff.retried(restart_key, failed_at, time.time())
+            self.state.crash_backoff.retried(restart_key, failed_at, time.time())
         return retry_at
 
     def _log_exits(self, worker: PodWorker, containers: list[ContainerInfo]) -> None:
@@ -353,7 +347,7 @@ class PodRunner:
                     worker.exits_logged = set()
                 worker.exits_logged.add(info.id)
                 reason = info.reason or ("Completed" if info.exit_code == 0 else "Error")
-                self.events.emit(
+                self.state.events.emit(
                     worker.key,
                     "container exited",
                     reason,

@@ -71,7 +71,8 @@ def inspection_document(runner: PodRunner, desired: DesiredPods, pod_key: str) -
     if held is None:
         return b""
     pod = with_status(runner, held.pod, time.time())
-    return _encoder.encode(PodInspection(pod, held.source.location, runner.events.of(pod_key)))
+    events = runner.state.events.of(pod_key)
+    return _encoder.encode(PodInspection(pod, held.source.location, events))
 
 
 def worker_gauges(runner: PodRunner, desired: DesiredPods) -> list[Sample]:

@@ -13,8 +13,7 @@ import contextlib
 
 from fastpod.runtime.base import ContainerInfo, Runtime, RuntimeCallError
 from fastpod.runtime.volumes import remove_volumes
-from fastpod.worker.containers import ContainerStarter
-from fastpod.worker.events import PodEvents
+from fastpod.worker.pod_state import PodState
 from fastpod.worker.settings import WorkerSettings
 
 
@@ -25,13 +24,11 @@ class PodTeardown:
         self,
         runtime: Runtime,
         settings: WorkerSettings,
-        starter: ContainerStarter,
-        events: PodEvents,
+        state: PodState,
     ) -> None:
         self.runtime = runtime
         self.settings = settings
-        self.starter = starter
-        self.events = events
+        self.state = state
 
     async def kill_all(self, containers: list[ContainerInfo], grace: float) -> None:
         """Stop the containers that have not exited: main containers first, in parallel,
@@ -53,10 +50,7 @@ class PodTeardown:
         if not await self._stop_pod(key, uid, grace):
             return False
         remove_volumes(self.settings.volumes_dir(uid))
-        namespace, _, name = key.partition("/")
-        self.starter.pod_logs.remove(namespace, name, uid)
-        self.starter.crash_backoff.forget(f"{uid}_")
-        self.starter.image_backoff.forget(f"{uid}_")
+        self.state.forget(key, uid)
         return True
 
     async def _stop_pod(self, key: str, uid: str, grace: float) -> bool:
@@ -69,9 +63,9 @@ class PodTeardown:
                 await self.runtime.stop_pod_sandbox(sandbox.id)
                 await self.runtime.remove_pod_sandbox(sandbox.id)
         except RuntimeCallError as error:
-            self.events.runtime_failed(key, error)
+            self.state.events.runtime_failed(key, error)
             return False
-        self.events.emit(key, "pod stopped", "Killing", f"Stopped pod {key} ({uid})", uid=uid)
+        self.state.events.emit(key, "pod stopped", "Killing", f"Stopped pod {key} ({uid})", uid=uid)
         return True
 
     async def remove_sandbox(self, sandbox_id: str, containers: list[ContainerInfo]) -> None:
