@@ -1,7 +1,7 @@
 """Starting one container of a pod: its image first (by the pull policy, with its
 back-off), then create and start, its log links, and what it tells the log and metrics.
 
-The pod loop (:mod:`fastpod.worker.pods`) decides what to start; this carries it out.
+The pod loop (:mod:`fastpod.worker.pod_loop`) decides what to start; this carries it out.
 """
 
 from __future__ import annotations

@@ -34,7 +34,7 @@ from fastpod.supervisor.child import run_child
 from fastpod.worker import reports
 from fastpod.worker.decoder import ManifestDecoder
 from fastpod.worker.desired import DesiredPods, PodChange
-from fastpod.worker.pods import PodRunner
+from fastpod.worker.pod_loop import PodRunner
 from fastpod.worker.settings import worker_settings
 
 

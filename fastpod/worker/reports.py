@@ -17,7 +17,7 @@ from fastpod.status.api_view import as_served
 from fastpod.status.compute import pod_status
 from fastpod.worker.desired import DesiredPods
 from fastpod.worker.events import PodEvent
-from fastpod.worker.pods import PodRunner
+from fastpod.worker.pod_loop import PodRunner
 
 _encoder = msgspec.json.Encoder()
 BACKOFF_REASONS = frozenset({"CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull"})
@@ -33,11 +33,11 @@ class PodInspection(msgspec.Struct, frozen=True):
 
 def with_status(runner: PodRunner, pod: Pod, now: float) -> Pod:
     """``pod`` with the status its loop last observed (Pending when it has not run yet)."""
-    worker = runner.workers.get(f"{pod.metadata.namespace}/{pod.metadata.name}")
+    loop = runner.loops.get(f"{pod.metadata.namespace}/{pod.metadata.name}")
     observed, start_time = None, now
-    running = worker.running if worker is not None else None
-    if worker is not None and running is not None and running.metadata.uid == pod.metadata.uid:
-        observed, start_time = worker.observed, worker.first_seen
+    running = loop.running if loop is not None else None
+    if loop is not None and running is not None and running.metadata.uid == pod.metadata.uid:
+        observed, start_time = loop.observed, loop.first_seen
     status = pod_status(
         pod,
         observed,
@@ -80,8 +80,8 @@ def worker_gauges(runner: PodRunner, desired: DesiredPods) -> list[Sample]:
     running_pods = 0
     states = {"created": 0, "running": 0, "exited": 0}
     backoff: dict[str, int] = {}
-    for worker in runner.workers.values():
-        observed = worker.observed
+    for loop in runner.loops.values():
+        observed = loop.observed
         if observed is None:
             continue
         running_pods += any(sandbox.ready for sandbox in observed.sandboxes)
@@ -107,7 +107,7 @@ def worker_gauges(runner: PodRunner, desired: DesiredPods) -> list[Sample]:
 
 def synced(runner: PodRunner) -> bool:
     """Every pod loop has looked at its pod at least once (readiness, with all sources seen)."""
-    return all(worker.synced or worker.desired is None for worker in runner.workers.values())
+    return all(loop.synced or loop.desired is None for loop in runner.loops.values())
 
 
 def problems(runner: PodRunner) -> tuple[str, ...]:

@@ -1,7 +1,7 @@
 """Stopping a pod and removing what it leaves: its containers, its sandboxes, then its
 volumes, log links and back-offs.
 
-The pod loop (:mod:`fastpod.worker.pods`) and the orphan sweep decide what to stop; this
+The pod loop (:mod:`fastpod.worker.pod_loop`) and the orphan sweep decide what to stop; this
 carries it out. After a failed runtime call the pod's files stay where they are and the
 caller tries again later: its containers may still be using them.
 """

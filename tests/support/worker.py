@@ -14,7 +14,7 @@ from fastpod.ipc.messages import PodClaim, shard_of
 from fastpod.model import Pod, PodSource
 from fastpod.runtime.fake import FakeRuntime
 from fastpod.worker.desired import PodChange
-from fastpod.worker.pods import PodRunner
+from fastpod.worker.pod_loop import PodRunner
 from fastpod.worker.settings import WorkerSettings
 from tests.support import FILE
 from tests.support.pods import decoded, pod_key, pod_manifest
@@ -97,7 +97,7 @@ async def shut_down(runner: PodRunner) -> None:
     Not :meth:`PodRunner.close`, which can hang on Python 3.11 (see
     :func:`test_close_ends_the_loops_even_when_a_pod_was_just_woken`).
     """
-    tasks = [w.task for w in runner.workers.values() if w.task is not None]
+    tasks = [loop.task for loop in runner.loops.values() if loop.task is not None]
     while tasks:
         for task in tasks:
             task.cancel()

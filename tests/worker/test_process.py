@@ -29,7 +29,7 @@ from fastpod.ipc.messages import (
 from fastpod.model import PodSource
 from fastpod.runtime.labels import POD_UID
 from fastpod.worker.desired import PodChange
-from fastpod.worker.pods import PodRunner
+from fastpod.worker.pod_loop import PodRunner
 from fastpod.worker.process import SyncGate, Worker
 from tests.support.logs import LogCapture
 from tests.support.pods import decoded, pod_key, pod_manifest

@@ -9,7 +9,7 @@ from fastpod.runtime.base import RuntimeUnavailable
 from fastpod.runtime.fake import FakeRuntime
 from fastpod.worker import reports
 from fastpod.worker.desired import DesiredPod, DesiredPods
-from fastpod.worker.pods import PodRunner
+from fastpod.worker.pod_loop import PodRunner
 from fastpod.worker.settings import WorkerSettings
 from tests.support import FILE
 from tests.support.logs import LogCapture
@@ -38,7 +38,7 @@ def test_a_desired_pod_not_synced_yet_is_pending_with_its_containers_being_creat
     assert status["phase"] == "Pending"
     (container,) = status["containerStatuses"]  # type: ignore[misc]
     assert container["state"] == {"waiting": {"reason": "ContainerCreating"}}
-    assert not reports.synced(runner) or not runner.workers
+    assert not reports.synced(runner) or not runner.loops
 
 
 def test_a_crashed_container_shows_its_restart_and_last_state(

@@ -57,7 +57,7 @@ def _grace(pod: Pod) -> float:
 
 
 @dataclass(slots=True)
-class PodWorker:
+class PodLoop:
     """The sync loop of one pod name: the pod it runs now, and the one it should run."""
 
     key: str
@@ -87,7 +87,7 @@ class PodRunner:
     ) -> None:
         self.runtime = runtime
         self.settings = settings
-        self.workers: dict[str, PodWorker] = {}
+        self.loops: dict[str, PodLoop] = {}
         self.state = PodState(settings)
         self.starter = ContainerStarter(runtime, settings, self.state)
         self.teardown = PodTeardown(runtime, settings, self.state)
@@ -110,23 +110,23 @@ class PodRunner:
         """Make the pod named in ``change`` what the change says, in its own loop."""
         key = _key(change.pod)
         desired = None if change.kind == "removed" else change.pod
-        worker = self.workers.get(key)
-        if worker is None:
+        loop = self.loops.get(key)
+        if loop is None:
             if desired is None:
                 return
-            worker = self.workers[key] = PodWorker(key, desired)
-            worker.task = asyncio.get_running_loop().create_task(self._run(worker))
+            loop = self.loops[key] = PodLoop(key, desired)
+            loop.task = asyncio.get_running_loop().create_task(self._run(loop))
         else:
-            worker.desired = desired
-        worker.wake.set()
+            loop.desired = desired
+        loop.wake.set()
 
     def wake(self, pod_uid: str | None) -> None:
         """Sync the pod with this UID now (all pods when None): the runtime saw a change."""
-        for worker in self.workers.values():
+        for loop in self.loops.values():
             if pod_uid is None or (
-                worker.running is not None and worker.running.metadata.uid == pod_uid
+                loop.running is not None and loop.running.metadata.uid == pod_uid
             ):
-                worker.wake.set()
+                loop.wake.set()
 
     async def follow_events(self) -> None:
         """Wake pods on the runtime's events until cancelled."""
@@ -136,8 +136,8 @@ class PodRunner:
 
     async def idle(self) -> None:
         """Wait until every pod loop has ended (every pod removed)."""
-        while self.workers:
-            tasks = [w.task for w in self.workers.values() if w.task is not None]
+        while self.loops:
+            tasks = [loop.task for loop in self.loops.values() if loop.task is not None]
             await asyncio.gather(*tasks, return_exceptions=True)
 
     async def remove_orphans(
@@ -164,7 +164,7 @@ class PodRunner:
         removed = True
         for sandbox in sandboxes:
             key, uid = sandbox.pod_key, sandbox.pod_uid
-            if not owns(key) or key in self.workers or is_desired(key, uid):
+            if not owns(key) or key in self.loops or is_desired(key, uid):
                 continue
             logs.emit("orphan pod removed", pod=key, uid=uid)
             removed = await self.teardown.remove_pod(key, uid, MINIMUM_GRACE_PERIOD) and removed
@@ -172,98 +172,98 @@ class PodRunner:
 
     async def close(self) -> None:
         """Stop every loop; the pods keep running, as the kubelet leaves them."""
-        tasks = [w.task for w in self.workers.values() if w.task is not None]
+        tasks = [loop.task for loop in self.loops.values() if loop.task is not None]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def _run(self, worker: PodWorker) -> None:
+    async def _run(self, loop: PodLoop) -> None:
         await self._syncing.wait()
         try:
             while True:
-                worker.wake.clear()
-                desired = worker.desired
-                running = worker.running
+                loop.wake.clear()
+                desired = loop.desired
+                running = loop.running
                 if running is not None and (
                     desired is None or desired.metadata.uid != running.metadata.uid
                 ):
                     uid = running.metadata.uid or ""
-                    if not await self.teardown.remove_pod(worker.key, uid, _grace(running)):
+                    if not await self.teardown.remove_pod(loop.key, uid, _grace(running)):
                         # still the running pod: the stop is retried, as a failed sync is
-                        await self._sleep(worker, None)
+                        await self._sleep(loop, None)
                         continue
                     if desired is not None:
                         recorder.count("kubelet_restarted_pods_total", static="true")
-                    worker.running = None
-                    worker.exits_logged = None
-                    worker.observed = None
-                    worker.synced = worker.start_recorded = False
+                    loop.running = None
+                    loop.exits_logged = None
+                    loop.observed = None
+                    loop.synced = loop.start_recorded = False
                     continue
                 if desired is None:
                     break
                 if running is None:
-                    worker.running = desired
-                    worker.first_seen = time.time()
+                    loop.running = desired
+                    loop.first_seen = time.time()
                     for note in unsupported(desired):
                         self.state.events.emit(
-                            worker.key,
+                            loop.key,
                             "pod feature not supported",
                             "FeatureNotSupported",
                             note,
                             "Warning",
                             note=note,
                         )
-                retry_at = await self._sync(worker, desired)
-                worker.synced = True
-                await self._sleep(worker, retry_at)
+                retry_at = await self._sync(loop, desired)
+                loop.synced = True
+                await self._sleep(loop, retry_at)
         finally:
-            if self.workers.get(worker.key) is worker and worker.task is asyncio.current_task():
-                del self.workers[worker.key]
+            if self.loops.get(loop.key) is loop and loop.task is asyncio.current_task():
+                del self.loops[loop.key]
 
-    def _sleep(self, worker: PodWorker, retry_at: float | None) -> asyncio.Future[None]:
+    def _sleep(self, loop: PodLoop, retry_at: float | None) -> asyncio.Future[None]:
         """What the loop awaits until its next sync: a wake-up, or the resync or back-off
         timer. A future, not a coroutine: no frame is kept for each sleeping pod."""
         timeout = self.settings.resync_period
         if retry_at is not None:
             timeout = min(timeout, max(0.0, retry_at - time.time()))
-        waiter = worker.wake.waiter()
+        waiter = loop.wake.waiter()
         if not waiter.done():
             # a timer that sets the alarm, not wait_for: cheaper for thousands of pods, and
             # wait_for on Python 3.11 loses a cancellation that meets a set event
-            timer = asyncio.get_running_loop().call_later(timeout, worker.wake.set)
+            timer = asyncio.get_running_loop().call_later(timeout, loop.wake.set)
             waiter.add_done_callback(lambda _: timer.cancel())
         return waiter
 
-    async def _sync(self, worker: PodWorker, pod: Pod) -> float | None:
+    async def _sync(self, loop: PodLoop, pod: Pod) -> float | None:
         uid = pod.metadata.uid or ""
         began = time.monotonic()
-        operation = "create" if worker.observed is None else "sync"
+        operation = "create" if loop.observed is None else "sync"
         try:
             sandboxes, containers = await asyncio.gather(
                 self.runtime.list_pod_sandboxes(uid), self.runtime.list_containers(uid)
             )
-            self._log_exits(worker, containers)
+            self._log_exits(loop, containers)
             now = time.time()
             actions = compute_pod_actions(pod, sandboxes, containers, self.state.crash_backoff, now)
             # what the status shows: this listing, and why containers wait (filled in below)
-            observed = worker.observed = Observed(
+            observed = loop.observed = Observed(
                 sandboxes, containers, actions.waiting, actions.messages
             )
-            self._note_running(worker, containers, now)
-            retry_at = await self._apply(worker.key, pod, actions, observed)
-            worker.observed = _kept(observed)
+            self._note_running(loop, containers, now)
+            retry_at = await self._apply(loop.key, pod, actions, observed)
+            loop.observed = _kept(observed)
             self.runtime_problem = None
             return retry_at
         except RuntimeUnavailable as error:
             self.runtime_problem = str(error)
-            self.state.events.runtime_failed(worker.key, error)
+            self.state.events.runtime_failed(loop.key, error)
         except RuntimeCallError as error:
-            self.state.events.runtime_failed(worker.key, error)
+            self.state.events.runtime_failed(loop.key, error)
         except VolumeError as error:
-            if worker.observed is not None:
-                worker.observed.messages[""] = str(error)
+            if loop.observed is not None:
+                loop.observed.messages[""] = str(error)
             self.state.events.emit(
-                worker.key,
+                loop.key,
                 "pod cannot start",
                 "FailedMount",
                 str(error),
@@ -279,16 +279,16 @@ class PodRunner:
             )
         return None
 
-    def _note_running(self, worker: PodWorker, containers: list[ContainerInfo], now: float) -> None:
+    def _note_running(self, loop: PodLoop, containers: list[ContainerInfo], now: float) -> None:
         """Count the pod as started the first time all its regular containers run."""
-        pod = worker.running
-        if worker.start_recorded or pod is None:
+        pod = loop.running
+        if loop.start_recorded or pod is None:
             return
         running = {info.name for info in containers if info.state == "running"}
         if all(container.name in running for container in pod.spec.containers or ()):
-            worker.start_recorded = True
+            loop.start_recorded = True
             recorder.count("kubelet_started_pods_total")
-            recorder.observe("kubelet_pod_start_duration_seconds", now - worker.first_seen)
+            recorder.observe("kubelet_pod_start_duration_seconds", now - loop.first_seen)
 
     async def _apply(
         self, key: str, pod: Pod, actions: PodActions, observed: Observed
@@ -340,15 +340,15 @@ class PodRunner:
             self.state.crash_backoff.retried(restart_key, failed_at, time.time())
         return retry_at
 
-    def _log_exits(self, worker: PodWorker, containers: list[ContainerInfo]) -> None:
+    def _log_exits(self, loop: PodLoop, containers: list[ContainerInfo]) -> None:
         for info in containers:
-            if info.state == "exited" and info.id not in (worker.exits_logged or ()):
-                if worker.exits_logged is None:
-                    worker.exits_logged = set()
-                worker.exits_logged.add(info.id)
+            if info.state == "exited" and info.id not in (loop.exits_logged or ()):
+                if loop.exits_logged is None:
+                    loop.exits_logged = set()
+                loop.exits_logged.add(info.id)
                 reason = info.reason or ("Completed" if info.exit_code == 0 else "Error")
                 self.state.events.emit(
-                    worker.key,
+                    loop.key,
                     "container exited",
                     reason,
                     f"Container {info.name} exited with code {info.exit_code} ({reason})"

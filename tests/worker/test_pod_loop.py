@@ -19,7 +19,7 @@ from fastpod.runtime.base import ContainerInfo, RuntimeCallError
 from fastpod.runtime.fake import FakeRuntime
 from fastpod.runtime.labels import CONTAINER_NAME, MANAGED_BY, POD_NAME, POD_NAMESPACE, POD_UID
 from fastpod.runtime.spec import CONTAINER_HASH, CONTAINER_KIND, RESTART_COUNT, ContainerSpec
-from fastpod.worker.pods import PodRunner
+from fastpod.worker.pod_loop import PodRunner
 from fastpod.worker.settings import WorkerSettings
 from tests.support.logs import LogCapture
 from tests.support.pods import pod_key
@@ -180,7 +180,7 @@ def test_an_added_pod_runs_a_sandbox_and_each_of_its_containers_with_the_kubelet
                 assert info.labels[CONTAINER_HASH]
                 assert runtime.specs[info.id].image == "busybox:1.36"
             # the loop keeps the pod
-            assert pod_key("web") in runner.workers
+            assert pod_key("web") in runner.loops
             pod_dir = f"default_web-node1_{uid}"
             assert os.path.isdir(os.path.join(settings.pod_logs_dir, pod_dir))
             # nothing more is started on later syncs
@@ -395,7 +395,7 @@ def test_a_removed_pod_has_everything_stopped_and_removed_and_its_loop_ends(
 
             assert runtime.sandboxes == {}
             assert runtime.containers == {}
-            assert runner.workers == {}
+            assert runner.loops == {}
             ends = [call for phase, call in calls_of(runtime, uid) if phase == "end"]
             # the containers first, then the sandbox
             assert sorted(ends[-6:-2]) == ["remove_container"] * 2 + ["stop_container"] * 2
@@ -422,7 +422,7 @@ def test_a_removed_pod_is_stopped_with_its_own_grace_period(settings: WorkerSett
                 runner.submit(added(each))
             await eventually(lambda: len(running(runtime)) == 2, "both pods running")
             runner.submit(removed(web))
-            await eventually(lambda: pod_key("web") not in runner.workers, "web removed")
+            await eventually(lambda: pod_key("web") not in runner.loops, "web removed")
             runner.submit(removed(quick))
             await idle(runner)
 
@@ -437,7 +437,7 @@ def test_removing_a_pod_that_never_ran_does_nothing(settings: WorkerSettings) ->
         runtime = RecordingRuntime()
         async with runner_on(runtime, settings) as runner:
             runner.submit(removed(pod("web")))
-            assert runner.workers == {}
+            assert runner.loops == {}
             await idle(runner)
 
             assert runtime.calls == []
@@ -516,7 +516,7 @@ def test_a_pod_added_and_removed_back_to_back_ends_with_nothing_running(
 
             assert runtime.sandboxes == {}
             assert runtime.containers == {}
-            assert runner.workers == {}
+            assert runner.loops == {}
 
     run(scenario)
 
@@ -638,7 +638,7 @@ def test_close_leaves_the_pods_running(settings: WorkerSettings) -> None:
         async with runner_on(runtime, settings) as runner:
             runner.submit(added(pod("web")))
             await eventually(lambda: running(runtime), "app running")
-        assert runner.workers == {}
+        assert runner.loops == {}
         assert len(running(runtime)) == 1
         assert len(ready_sandboxes(runtime)) == 1
 
@@ -674,7 +674,7 @@ def test_remove_orphans_removes_only_undesired_pods_owned_and_not_under_a_loop(
             assert left == {uid["wanted-node1"], uid["elsewhere-node1"], uid["looped-node1"]}
             assert {info.pod_uid for info in runtime.containers.values()} == left
             assert len(running(runtime)) == 3
-            assert pod_key("looped") in runner.workers
+            assert pod_key("looped") in runner.loops
 
     run(scenario)
     (removal,) = captured_logs.records("orphan pod removed")
@@ -866,7 +866,7 @@ def test_a_failure_does_not_block_the_removal_of_the_same_pod(
 
             assert runtime.sandboxes == {}
             assert runtime.containers == {}
-            assert runner.workers == {}
+            assert runner.loops == {}
 
     run(scenario)
 
@@ -959,7 +959,7 @@ def test_runtime_events_wake_the_pod_without_waiting_for_the_resync(
             await eventually(lambda: running_count(runtime, "app", 0), "app running")
             runtime.exit(running_count(runtime, "app", 0) or "", 1)
             await eventually(lambda: running_count(runtime, "app", 1), "app restarted")
-            assert runner.workers
+            assert runner.loops
 
     run(scenario)
 
@@ -1004,7 +1004,7 @@ def test_close_ends_the_loops_even_when_a_pod_was_just_woken(settings: WorkerSet
         runner.wake(None)
         try:
             await asyncio.wait_for(runner.close(), 5.0)
-            assert runner.workers == {}
+            assert runner.loops == {}
         finally:
             await shut_down(runner)
 
