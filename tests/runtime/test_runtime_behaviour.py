@@ -135,7 +135,11 @@ def test_a_pod_whose_sandbox_dies_comes_back_in_a_new_sandbox_each_time(
         (sandbox,) = engine.sandboxes("web", ready_only=True)
         os.kill(sandbox.pid, signal.SIGKILL)
         killed.append(sandbox.id)
-        wait_until(lambda n=restarts: [c.restart_count for c in running(engine, "web")] == [n])
+
+        def restarted(count: str = restarts) -> bool:
+            return [c.restart_count for c in running(engine, "web")] == [count]
+
+        wait_until(restarted)
     wait_until(lambda: len(engine.sandboxes("web")) == 1)
     (last,) = engine.sandboxes("web", ready_only=True)
     assert last.id not in killed
@@ -448,8 +452,15 @@ def test_a_killed_worker_restarts_without_restarting_or_duplicating_a_container(
         victim = fastpod.child_pid(worker)
         mark = fastpod.mark()
         os.kill(victim, signal.SIGKILL)
-        fastpod.wait_for(lambda w=worker, v=victim: fastpod.child_pid(w) != v)
-        fastpod.wait_for(lambda m=mark: bool(fastpod.since(m, "all sources seen")), timeout=20)
+
+        def replaced(name: str = worker, old: int = victim) -> bool:
+            return fastpod.child_pid(name) != old
+
+        def resynced(since: int = mark) -> bool:
+            return bool(fastpod.since(since, "all sources seen"))
+
+        fastpod.wait_for(replaced)
+        fastpod.wait_for(resynced, timeout=20)
     time.sleep(2.5)  # a resync period of the restarted workers
     assert engine.everything() == before, "no container created or removed"
     assert all(c.running for c in engine.containers())

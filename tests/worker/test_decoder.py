@@ -26,7 +26,7 @@ def changed(source: PodSource, body: bytes, *, relisted: bool = False) -> Manife
 
 def summary(claims: list[PodClaim]) -> list[tuple[str, str | None]]:
     """Each claim as (pod key, pod UID or None for a release)."""
-    return [(claim.pod_key, claim.pod and claim.pod.metadata.uid) for claim in claims]
+    return [(claim.pod_key, claim.pod.metadata.uid if claim.pod else None) for claim in claims]
 
 
 def released(claims: list[PodClaim]) -> list[str]:

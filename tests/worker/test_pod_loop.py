@@ -11,7 +11,7 @@ import asyncio
 import os
 from collections.abc import Awaitable
 from dataclasses import replace
-from typing import Any
+from typing import TypeVar
 
 from fastpod.config.settings import FakeLatencies
 from fastpod.model import Pod
@@ -28,6 +28,9 @@ from tests.support.worker import added, eventually, pod, removed, run, runner_on
 SLOW = FakeLatencies(
     run_sandbox=0.01, create_container=0.01, start_container=0.01, stop_container=0.01, remove=0.01
 )
+
+
+T = TypeVar("T")
 
 
 class RecordingRuntime(FakeRuntime):
@@ -47,7 +50,7 @@ class RecordingRuntime(FakeRuntime):
         self.running_pods: list[set[str]] = []
         self.failing: set[str] = set()
 
-    async def _record(self, call: str, uid: str, body: Awaitable[Any]) -> Any:
+    async def _record(self, call: str, uid: str, body: Awaitable[T]) -> T:
         self.calls.append(("begin", call, uid))
         if call in self.failing:
             self.failing.discard(call)
@@ -212,10 +215,11 @@ def test_a_crashed_container_under_always_is_replaced_keeping_one_dead_container
                 container_id = running_count(runtime, "app", crash)
                 assert container_id is not None
                 runtime.exit(container_id, 1)
-                await eventually(
-                    lambda count=crash + 1: running_count(runtime, "app", count) is not None,
-                    f"app restarted with restartCount {crash + 1}",
-                )
+
+                def restarted(count: int = crash + 1) -> bool:
+                    return running_count(runtime, "app", count) is not None
+
+                await eventually(restarted, f"app restarted with restartCount {crash + 1}")
                 dead = [info for info in containers_of(runtime, "app") if info.state == "exited"]
                 assert [(info.id, info.exit_code) for info in dead] == [(container_id, 1)]
 
@@ -917,7 +921,7 @@ def test_a_replacement_waits_until_the_old_pod_could_be_removed(
                 for index, call in enumerate(runtime.calls)
                 if call == ("end", "remove_pod_sandbox", old.metadata.uid)
             )
-            started_new = runtime.calls.index(("begin", "run_pod_sandbox", new.metadata.uid))
+            started_new = runtime.calls.index(("begin", "run_pod_sandbox", new.metadata.uid or ""))
             assert removed_old < started_new
 
     run(scenario)

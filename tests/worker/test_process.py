@@ -27,6 +27,8 @@ from fastpod.ipc.messages import (
     RelistDone,
 )
 from fastpod.model import PodSource
+from fastpod.runtime.base import SandboxInfo
+from fastpod.runtime.fake import FakeRuntime
 from fastpod.runtime.labels import POD_UID
 from fastpod.worker.desired import PodChange
 from fastpod.worker.pod_loop import PodRunner
@@ -178,9 +180,9 @@ def test_pods_start_only_once_every_worker_has_passed_a_first_barrier() -> None:
     async def scenario(worker: Worker) -> None:
         worker.receive([changed(MINE), Barrier(1, ())])
         await asyncio.sleep(0.05)
-        assert worker.runner.runtime.sandboxes == {}
+        assert fake_sandboxes(worker.runner) == {}
         worker.receive([BarrierPassed(1, 1)])
-        await eventually(lambda: len(worker.runner.runtime.sandboxes) == 1, "its pod's sandbox")
+        await eventually(lambda: len(fake_sandboxes(worker.runner)) == 1, "its pod's sandbox")
 
     run_worker(scenario)
 
@@ -192,7 +194,7 @@ def test_claims_for_its_own_shard_are_applied_by_the_worker_itself() -> None:
         assert list(worker.desired.pods) == [pod_key(MINE)]
         assert [peer.pending for peer in worker._peers] == [0, 0]
         listed(worker)
-        await eventually(lambda: len(worker.runner.runtime.sandboxes) == 1, "its pod's sandbox")
+        await eventually(lambda: len(fake_sandboxes(worker.runner)) == 1, "its pod's sandbox")
 
     run_worker(scenario)
 
@@ -302,11 +304,17 @@ def test_a_resync_barrier_resends_the_claims_of_the_restarted_shard_only() -> No
     run_worker(scenario)
 
 
+def fake_sandboxes(runner: PodRunner) -> dict[str, SandboxInfo]:
+    """The sandboxes of the fake runtime the runner drives."""
+    assert isinstance(runner.runtime, FakeRuntime)
+    return runner.runtime.sandboxes
+
+
 async def _start_pod(runner: PodRunner, name: str) -> str:
     pod = decoded(pod_manifest(name), manifest(name))
     runner.submit(PodChange("added", pod, manifest(name)))
     uid = pod.metadata.uid or ""
-    await eventually(lambda: uid in {s.pod_uid for s in runner.runtime.sandboxes.values()})
+    await eventually(lambda: uid in {s.pod_uid for s in fake_sandboxes(runner).values()})
     return uid
 
 
@@ -335,7 +343,7 @@ def test_orphans_of_its_shard_are_removed_only_once_every_source_has_been_seen(
         if sources_seen:
             expected = {wanted, not_mine}
             await eventually(
-                lambda: {s.pod_uid for s in worker.runner.runtime.sandboxes.values()} == expected
+                lambda: {s.pod_uid for s in fake_sandboxes(worker.runner).values()} == expected
             )
         else:
             await asyncio.sleep(0.05)
@@ -355,7 +363,7 @@ def test_each_decision_is_logged_with_the_pod_uid_and_source(captured_logs: LogC
         listed(worker)
         new = decoded(pod_manifest(MINE, image="busybox:1.37"), manifest(MINE)).metadata.uid
         await eventually(
-            lambda: [s.pod_uid for s in worker.runner.runtime.sandboxes.values()] == [new]
+            lambda: [s.pod_uid for s in fake_sandboxes(worker.runner).values()] == [new]
         )
 
     run_worker(scenario)

@@ -3,8 +3,11 @@ pod's inspection with its events, the gauges, readiness and health."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 
+from fastpod.model import Pod
 from fastpod.runtime.base import RuntimeUnavailable
 from fastpod.runtime.fake import FakeRuntime
 from fastpod.worker import reports
@@ -17,14 +20,15 @@ from tests.support.pods import pod_key
 from tests.support.worker import added, eventually, pod, run, runner_on
 
 
-def holding(*pods: object) -> DesiredPods:
+def holding(*pods: Pod) -> DesiredPods:
     desired = DesiredPods()
     for each in pods:
-        desired.pods[pod_key(each.metadata.name.removesuffix("-node1"))] = DesiredPod(each, FILE)  # type: ignore[attr-defined]
+        name = (each.metadata.name or "").removesuffix("-node1")
+        desired.pods[pod_key(name)] = DesiredPod(each, FILE)
     return desired
 
 
-def statuses(runner: PodRunner, desired: DesiredPods) -> dict[str, dict[str, object]]:
+def statuses(runner: PodRunner, desired: DesiredPods) -> dict[str, dict[str, Any]]:
     items = msgspec.json.decode(reports.pods_document(runner, desired))
     return {item["metadata"]["name"]: item["status"] for item in items}
 
@@ -36,7 +40,7 @@ def test_a_desired_pod_not_synced_yet_is_pending_with_its_containers_being_creat
     runner = PodRunner(FakeRuntime(), settings)
     (status,) = statuses(runner, holding(web)).values()
     assert status["phase"] == "Pending"
-    (container,) = status["containerStatuses"]  # type: ignore[misc]
+    (container,) = status["containerStatuses"]
     assert container["state"] == {"waiting": {"reason": "ContainerCreating"}}
     assert not reports.synced(runner) or not runner.loops
 
@@ -52,16 +56,17 @@ def test_a_crashed_container_shows_its_restart_and_last_state(
         async with runner_on(runtime, settings) as runner:
             runner.submit(added(web))
 
-            def container() -> dict[str, object]:
+            def container() -> dict[str, Any]:
                 (status,) = statuses(runner, desired).values()
-                return status["containerStatuses"][0]  # type: ignore[index,no-any-return]
+                first: dict[str, Any] = status["containerStatuses"][0]
+                return first
 
-            await eventually(lambda: "running" in container()["state"], "running")  # type: ignore[operator]
+            await eventually(lambda: "running" in container()["state"], "running")
             (first,) = [i.id for i in runtime.containers.values() if i.state == "running"]
             runtime.exit(first, 3)
             await eventually(lambda: container()["restartCount"] == 1, "restarted")
-            await eventually(lambda: "running" in container()["state"], "running again")  # type: ignore[operator]
-            last = container()["lastState"]["terminated"]  # type: ignore[index]
+            await eventually(lambda: "running" in container()["state"], "running again")
+            last = container()["lastState"]["terminated"]
             assert (last["exitCode"], last["reason"]) == (3, "Error")
             assert last["containerID"] == f"fake://{first}", "the runtime's name as scheme"
             assert reports.synced(runner)
