@@ -37,6 +37,8 @@ needs_dockerd = pytest.mark.skipif(
     "(dockerd, curl, busybox-static; run scripts/docker-up once)",
 )
 
+pytestmark = pytest.mark.docker
+
 
 @dataclass(frozen=True)
 class PrivateDockerd:
