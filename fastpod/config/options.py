@@ -243,6 +243,7 @@ def flag_settings(arguments: argparse.Namespace) -> dict[str, Any]:
             start_container=latency,
             stop_container=latency,
             remove=latency,
+            exec_sync=latency,
         )
     return settings
 

@@ -38,6 +38,7 @@ class FakeLatencies(msgspec.Struct, frozen=True, kw_only=True):
     start_container: float = 0.0
     stop_container: float = 0.0
     remove: float = 0.0
+    exec_sync: float = 0.0
 
 
 class Config(msgspec.Struct, frozen=True, kw_only=True):

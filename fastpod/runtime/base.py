@@ -6,7 +6,8 @@ interchangeable behind :class:`Runtime`, as httpx's transports are behind its cl
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import json
+from collections.abc import AsyncIterator, Sequence
 from typing import Literal, NamedTuple, Protocol
 
 import msgspec
@@ -28,6 +29,37 @@ class RuntimeUnavailable(RuntimeCallError):
 
 class ImageMissing(RuntimeCallError):
     """The image is not on the node."""
+
+
+class ExecTimeout(RuntimeCallError):
+    """A command run in a container did not end within its timeout: a failed exec probe to
+    the kubelet, whose message this is (``command "sleep 5" timed out``)."""
+
+    def __init__(self, command: Sequence[str], timeout: float) -> None:
+        quoted = json.dumps(" ".join(command), ensure_ascii=False)  # Go's %q, near enough
+        super().__init__(f"command {quoted} timed out after {timeout:g}s")
+        self.command = tuple(command)
+        self.timeout = timeout
+
+
+MAX_EXEC_OUTPUT = 10 * 1024
+"""The bytes of a command's output kept (the kubelet's exec prober, ``maxReadLength``)."""
+
+
+class ExecResult(msgspec.Struct, frozen=True):
+    """How a command run in a container ended."""
+
+    exit_code: int
+    output: bytes
+    """Its standard output then its standard error (as the kubelet's ``RunInContainer``
+    joins them), the first :data:`MAX_EXEC_OUTPUT` bytes."""
+
+
+def combined_output(stdout: bytes, stderr: bytes) -> bytes:
+    """Standard output then standard error, cut to :data:`MAX_EXEC_OUTPUT` bytes."""
+    if len(stdout) >= MAX_EXEC_OUTPUT:
+        return stdout[:MAX_EXEC_OUTPUT]
+    return stdout + stderr[: MAX_EXEC_OUTPUT - len(stdout)]
 
 
 class SandboxInfo(msgspec.Struct, frozen=True):
@@ -162,6 +194,15 @@ class Runtime(Protocol):
 
     async def container_log_path(self, container_id: str) -> str | None:
         """Where the runtime writes the container's output, if it is a file."""
+        ...
+
+    async def exec_sync(
+        self, container_id: str, command: Sequence[str], timeout: float
+    ) -> ExecResult:
+        """Run ``command`` in a running container and wait for it to end (the CRI's
+        ``ExecSync``), for exec probes and exec lifecycle hooks. Raises :class:`ExecTimeout`
+        once ``timeout`` seconds have passed (0: no limit, as the kubelet runs hooks), and
+        :class:`RuntimeCallError` when the container does not exist or does not run."""
         ...
 
     def events(self) -> AsyncIterator[RuntimeEvent]:

@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import datetime
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -23,13 +23,17 @@ import msgspec
 
 from fastpod.model import Pod
 from fastpod.runtime.base import (
+    MAX_EXEC_OUTPUT,
     ContainerInfo,
     ContainerState,
+    ExecResult,
+    ExecTimeout,
     ImageMissing,
     RuntimeCallError,
     RuntimeEvent,
     RuntimeUnavailable,
     SandboxInfo,
+    combined_output,
 )
 from fastpod.runtime.labels import MANAGED_BY, sandbox_labels
 from fastpod.runtime.spec import ContainerSpec, container_name, sandbox_name
@@ -41,6 +45,12 @@ SANDBOX_ID = "io.fastpod.sandbox"
 """The sandbox a container was created in (Docker does not record it otherwise)."""
 
 EVENTS_RETRY = 0.5
+
+EXEC_EXIT_POLL = 0.005
+"""Seconds between asking whether an exec whose output has ended has exited."""
+
+_STDOUT, _STDERR = 1, 2
+"""The stream a frame of an exec's multiplexed output belongs to (its header's first byte)."""
 
 
 class _State(msgspec.Struct):
@@ -74,6 +84,15 @@ class _Listed(msgspec.Struct):
     Created: int = 0
 
 
+class _ExecCreated(msgspec.Struct):
+    Id: str
+
+
+class _ExecInspect(msgspec.Struct):
+    Running: bool = False
+    ExitCode: int | None = None
+
+
 class _Event(msgspec.Struct):
     Type: str = ""
     Action: str = msgspec.field(default="", name="Action")
@@ -83,6 +102,9 @@ class _Event(msgspec.Struct):
 _inspect = msgspec.json.Decoder(_Inspect)
 _listed = msgspec.json.Decoder(list[_Listed])
 _event = msgspec.json.Decoder(_Event)
+_exec_created = msgspec.json.Decoder(_ExecCreated)
+_exec_inspect = msgspec.json.Decoder(_ExecInspect)
+_EXEC_START = msgspec.json.encode({"Detach": False, "Tty": False})
 
 
 class DockerRuntime:
@@ -276,6 +298,68 @@ class DockerRuntime:
         if status == 404:
             return None
         return _inspect.decode(payload).LogPath or None
+
+    async def exec_sync(
+        self, container_id: str, command: Sequence[str], timeout: float
+    ) -> ExecResult:
+        """Run ``command`` in the container through an exec instance: create it, start it
+        attached and read its multiplexed output to the end, then read its exit code.
+
+        The timeout bounds the three calls. Docker cannot kill an exec: one that times out
+        goes on running in the container until it ends by itself (dockershim left it so too,
+        and the kubelet only reports the probe failed)."""
+        try:
+            async with asyncio.timeout(timeout if timeout > 0 else None):
+                return await self._exec(container_id, command)
+        except TimeoutError:
+            raise ExecTimeout(command, timeout) from None
+
+    async def _exec(self, container_id: str, command: Sequence[str]) -> ExecResult:
+        body = {"AttachStdout": True, "AttachStderr": True, "Cmd": list(command)}
+        path = f"/containers/{quote(container_id)}/exec"
+        status, payload = await self._call("POST", path, body, ok=(201, 404, 409))
+        if status != 201:
+            # 404: no such container; 409: it is not running (or paused)
+            raise RuntimeCallError(f"exec in container {container_id}: {_message(payload)}")
+        exec_id = _exec_created.decode(payload).Id
+        stdout, stderr = await self._exec_output(exec_id)
+        while True:
+            _, payload = await self._call("GET", f"/exec/{exec_id}/json")
+            state = _exec_inspect.decode(payload)
+            if not state.Running and state.ExitCode is not None:
+                return ExecResult(state.ExitCode, combined_output(stdout, stderr))
+            # the output can end a moment before the Engine records the exit
+            await asyncio.sleep(EXEC_EXIT_POLL)
+
+    async def _exec_output(self, exec_id: str) -> tuple[bytes, bytes]:
+        """The exec's standard output and error, each cut to :data:`MAX_EXEC_OUTPUT` bytes;
+        what is beyond is read and dropped, so that the command never blocks on a full pipe."""
+        path = f"/exec/{exec_id}/start"
+        streams = {_STDOUT: bytearray(), _STDERR: bytearray()}
+        try:
+            async with self._client().post(
+                path,
+                data=_EXEC_START,
+                headers={"Content-Type": "application/json"},
+                # the caller's timeout bounds it, or nothing does (a hook's exec)
+                timeout=aiohttp.ClientTimeout(total=None),
+            ) as reply:
+                if reply.status != 200:
+                    message = _message(await reply.read())
+                    raise RuntimeCallError(f"POST {path}: {reply.status} {message}")
+                content = reply.content
+                while True:
+                    try:
+                        header = await content.readexactly(8)
+                        frame = await content.readexactly(int.from_bytes(header[4:], "big"))
+                    except asyncio.IncompleteReadError:
+                        break
+                    kept = streams.get(header[0])
+                    if kept is not None and len(kept) < MAX_EXEC_OUTPUT:
+                        kept += frame[: MAX_EXEC_OUTPUT - len(kept)]
+        except (aiohttp.ClientError, OSError) as error:
+            raise RuntimeUnavailable(f"POST {path}: Docker unreachable: {error}") from None
+        return bytes(streams[_STDOUT]), bytes(streams[_STDERR])
 
     async def events(self) -> AsyncIterator[RuntimeEvent]:
         filters = quote(

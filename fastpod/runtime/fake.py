@@ -2,7 +2,9 @@
 
 It keeps sandboxes and containers in dictionaries and sleeps as long as the configured
 latencies say, so the rest of fastpod can be exercised and measured without a daemon.
-Containers run until :meth:`FakeRuntime.exit` ends one, as a crash would.
+Containers run until :meth:`FakeRuntime.exit` ends one, as a crash would. A command run in
+a container (an exec probe, an exec hook) ends as :meth:`FakeRuntime.script_exec` said,
+by default at once with exit code 0.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 import msgspec
 
@@ -19,13 +21,25 @@ from fastpod.model import Pod
 from fastpod.runtime.base import (
     ContainerInfo,
     ContainerState,
+    ExecResult,
+    ExecTimeout,
     ImageMissing,
     RuntimeCallError,
     RuntimeEvent,
     SandboxInfo,
+    combined_output,
 )
 from fastpod.runtime.labels import sandbox_labels
 from fastpod.runtime.spec import ContainerSpec
+
+
+class ScriptedExec(msgspec.Struct, frozen=True):
+    """How a command run in a fake container ends, and how long it runs."""
+
+    exit_code: int = 0
+    output: bytes = b""
+    duration: float = 0.0
+    """Seconds it runs, beyond the ``exec_sync`` latency."""
 
 
 class FakeRuntime:
@@ -47,6 +61,10 @@ class FakeRuntime:
         self.sandboxes: dict[str, SandboxInfo] = {}
         self.containers: dict[str, ContainerInfo] = {}
         self.specs: dict[str, ContainerSpec] = {}
+        self.exec_scripts: dict[tuple[str | None, tuple[str, ...]], ScriptedExec] = {}
+        """What each command does, in one container (its id) or in any (None)."""
+        self.execs: list[tuple[str, tuple[str, ...]]] = []
+        """Each command run and the container it ran in, in order (kept as specs are)."""
         # by pod UID, so listing one pod costs the same with 10 pods or 10,000
         self._by_pod: dict[str, set[str]] = {}
         self._ids = itertools.count(1)
@@ -127,6 +145,33 @@ class FakeRuntime:
 
     async def container_log_path(self, container_id: str) -> str | None:
         return None
+
+    async def exec_sync(
+        self, container_id: str, command: Sequence[str], timeout: float
+    ) -> ExecResult:
+        if self._container(container_id).state != "running":
+            raise RuntimeCallError(f"exec in container {container_id}: container is not running")
+        key = tuple(command)
+        script = (
+            self.exec_scripts.get((container_id, key))
+            or self.exec_scripts.get((None, key))
+            or ScriptedExec()
+        )
+        if self.record_specs:
+            self.execs.append((container_id, key))
+        runs = self.latencies.exec_sync + script.duration
+        if 0 < timeout < runs:
+            await _pause(timeout)
+            raise ExecTimeout(command, timeout)
+        await _pause(runs)
+        return ExecResult(script.exit_code, combined_output(script.output, b""))
+
+    def script_exec(
+        self, command: Sequence[str], script: ScriptedExec, container_id: str | None = None
+    ) -> None:
+        """Make ``command`` end as ``script`` says from now on, in the container
+        ``container_id`` or (None) in every container without a script of its own."""
+        self.exec_scripts[(container_id, tuple(command))] = script
 
     async def events(self) -> AsyncIterator[RuntimeEvent]:
         while True:

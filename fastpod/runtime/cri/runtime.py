@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import math
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import grpc
@@ -24,9 +25,12 @@ from fastpod.model import Pod
 from fastpod.runtime.base import (
     ContainerInfo,
     ContainerState,
+    ExecResult,
+    ExecTimeout,
     ImageMissing,
     RuntimeEvent,
     SandboxInfo,
+    combined_output,
 )
 from fastpod.runtime.cri.calls import CALL_TIMEOUT, call_error, unreachable
 from fastpod.runtime.cri.configs import container_config, sandbox_config
@@ -38,6 +42,12 @@ from fastpod.runtime.spec import ContainerSpec
 MAX_REPLY = 1 << 30
 """The largest reply taken (the kubelet's CRI client allows 16 MiB; a node of 10,000
 containers lists more than that)."""
+
+EXEC_DEADLINE_MARGIN = 5.0
+"""Seconds an ``ExecSync`` call may take beyond its command's timeout: the runtime's own
+timeout kills the command and answers ``DEADLINE_EXCEEDED``, given this long to do so. (The
+kubelet allows its whole 2-minute request timeout; fastpod less, so that a stuck runtime
+does not hold a probe that long.)"""
 
 FASTPOD_ONLY = {MANAGED_BY: "true"}
 """The label selector of fastpod's sandboxes and containers."""
@@ -324,6 +334,27 @@ class CriRuntime:
         request = cri.ContainerStatusRequest(container_id=container_id)
         reply = await self._call("ContainerStatus", runtime.ContainerStatus, request)
         return str(reply.status.log_path) or None
+
+    async def exec_sync(
+        self, container_id: str, command: Sequence[str], timeout: float
+    ) -> ExecResult:
+        """``ExecSync``: the runtime kills the command once ``timeout`` seconds (whole
+        seconds, rounded up, as the CRI takes them) have passed, and the call is cut
+        :data:`EXEC_DEADLINE_MARGIN` later; either way it is :class:`ExecTimeout`, as the
+        kubelet takes ``DEADLINE_EXCEEDED``. A timeout of 0 sets no limit, as the kubelet
+        runs hooks."""
+        runtime, _ = self._stubs()
+        request = cri.ExecSyncRequest(
+            container_id=container_id, cmd=list(command), timeout=math.ceil(timeout)
+        )
+        deadline = timeout + EXEC_DEADLINE_MARGIN if timeout > 0 else None
+        try:
+            reply = await runtime.ExecSync(request, timeout=deadline)
+        except grpc.aio.AioRpcError as error:
+            if error.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
+                raise ExecTimeout(command, timeout) from None
+            raise call_error(f"ExecSync in container {container_id}", error) from None
+        return ExecResult(reply.exit_code, combined_output(reply.stdout, reply.stderr))
 
     def events(self) -> AsyncIterator[RuntimeEvent]:
         return self._events.events()
