@@ -11,8 +11,14 @@ import pytest
 from fastpod.config.settings import FakeLatencies
 from fastpod.manifest.decode import decode_pod
 from fastpod.model import Container, Pod
-from fastpod.runtime.base import ImageMissing, RuntimeCallError, RuntimeEvent
-from fastpod.runtime.fake import FakeRuntime
+from fastpod.runtime.base import (
+    MAX_EXEC_OUTPUT,
+    ExecTimeout,
+    ImageMissing,
+    RuntimeCallError,
+    RuntimeEvent,
+)
+from fastpod.runtime.fake import FakeRuntime, ScriptedExec
 from fastpod.runtime.labels import (
     CONTAINER_NAME,
     MANAGED_BY,
@@ -370,3 +376,77 @@ def test_calls_with_a_latency_let_other_tasks_run_meanwhile() -> None:
         assert order[:2] == ["begin a", "begin b"]
 
     run(scenario, run_sandbox=0.001)
+
+
+async def running_containers(runtime: FakeRuntime) -> tuple[str, str]:
+    """Both containers of the web pod, started."""
+    pod = web()
+    sandbox_id = await runtime.run_pod_sandbox(pod, 0)
+    ids = [await runtime.create_container(sandbox_id, pod, spec(pod, i)) for i in (0, 1)]
+    for container_id in ids:
+        await runtime.start_container(container_id)
+    return ids[0], ids[1]
+
+
+def test_a_command_without_a_script_ends_at_once_with_exit_code_0_and_is_recorded() -> None:
+    async def scenario(runtime: FakeRuntime) -> None:
+        app, _ = await running_containers(runtime)
+        result = await runtime.exec_sync(app, ["cat", "/tmp/healthy"], timeout=1)
+        assert (result.exit_code, result.output) == (0, b"")
+        assert runtime.execs == [(app, ("cat", "/tmp/healthy"))]
+
+    run(scenario, exec_sync=0.001)
+
+
+def test_a_script_for_one_container_comes_before_the_one_for_every_container() -> None:
+    async def scenario(runtime: FakeRuntime) -> None:
+        app, sidecar = await running_containers(runtime)
+        runtime.script_exec(["check"], ScriptedExec(1, b"down"))
+        runtime.script_exec(["check"], ScriptedExec(2, b"sidecar down"), container_id=sidecar)
+        assert (await runtime.exec_sync(app, ["check"], 1)).exit_code == 1
+        sidecar_result = await runtime.exec_sync(sidecar, ["check"], 1)
+        assert (sidecar_result.exit_code, sidecar_result.output) == (2, b"sidecar down")
+        runtime.script_exec(["check"], ScriptedExec(0, b"ok"))
+        assert (await runtime.exec_sync(app, ["check"], 1)).output == b"ok", "scripted anew"
+        assert (await runtime.exec_sync(app, ["other"], 1)).exit_code == 0
+
+    run(scenario)
+
+
+def test_a_scripted_output_is_cut_as_the_kubelet_cuts_it() -> None:
+    async def scenario(runtime: FakeRuntime) -> None:
+        app, _ = await running_containers(runtime)
+        runtime.script_exec(["noisy"], ScriptedExec(0, b"x" * (MAX_EXEC_OUTPUT + 1)))
+        assert (await runtime.exec_sync(app, ["noisy"], 1)).output == b"x" * MAX_EXEC_OUTPUT
+
+    run(scenario)
+
+
+def test_a_command_longer_than_its_timeout_times_out_unless_there_is_none() -> None:
+    async def scenario(runtime: FakeRuntime) -> None:
+        app, _ = await running_containers(runtime)
+        runtime.script_exec(["sleep", "5"], ScriptedExec(duration=0.05))
+        with pytest.raises(ExecTimeout, match=r'command "sleep 5" timed out after 0\.01s'):
+            await runtime.exec_sync(app, ["sleep", "5"], timeout=0.01)
+        assert (await runtime.exec_sync(app, ["sleep", "5"], timeout=0)).exit_code == 0
+        with pytest.raises(ExecTimeout):
+            await runtime.exec_sync(app, ["true"], timeout=0.001)  # the call's latency alone
+
+    run(scenario, exec_sync=0.005)
+
+
+def test_a_command_in_a_missing_created_or_exited_container_is_a_runtime_error() -> None:
+    async def scenario(runtime: FakeRuntime) -> None:
+        pod = web()
+        sandbox_id = await runtime.run_pod_sandbox(pod, 0)
+        created = await runtime.create_container(sandbox_id, pod, spec(pod))
+        exited = await runtime.create_container(sandbox_id, pod, spec(pod, 1))
+        await runtime.start_container(exited)
+        runtime.exit(exited, 0)
+        for container_id in ("container-404", created, exited):
+            with pytest.raises(RuntimeCallError, match=container_id) as raised:
+                await runtime.exec_sync(container_id, ["true"], 1)
+            assert not isinstance(raised.value, ExecTimeout)
+        assert runtime.execs == []
+
+    run(scenario)
