@@ -98,13 +98,14 @@ def _default_container(container: Container, *, host_network: bool) -> None:
 
 
 def _default_probe(probe: Probe) -> None:
-    if probe.timeout_seconds is None:
+    """``SetDefaults_Probe``: an unset or zero timing takes its default."""
+    if not probe.timeout_seconds:
         probe.timeout_seconds = 1
-    if probe.period_seconds is None:
+    if not probe.period_seconds:
         probe.period_seconds = 10
-    if probe.success_threshold is None:
+    if not probe.success_threshold:
         probe.success_threshold = 1
-    if probe.failure_threshold is None:
+    if not probe.failure_threshold:
         probe.failure_threshold = 3
     if probe.http_get is not None:
         _default_http_get(probe.http_get)

@@ -193,3 +193,17 @@ def test_config_seen_keeps_a_non_utc_offset() -> None:
     """Go's layout writes a numeric offset for other zones."""
     when = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=2)))
     assert format_seen(when) == "2026-01-02T03:04:05.000000000+02:00"
+
+
+def test_zero_probe_timings_take_their_defaults_as_the_api_server_gives_them() -> None:
+    """``SetDefaults_Probe`` defaults a zero as it defaults an absent field."""
+    data = manifest_bytes("minimal.yaml") + (
+        b"    livenessProbe:\n      tcpSocket: {port: 80}\n      timeoutSeconds: 0\n"
+        b"      periodSeconds: 0\n      successThreshold: 0\n      failureThreshold: 0\n"
+    )
+    containers = decoded(data).spec.containers
+    assert containers is not None
+    probe = containers[0].liveness_probe
+    assert probe is not None
+    assert (probe.timeout_seconds, probe.period_seconds) == (1, 10)
+    assert (probe.success_threshold, probe.failure_threshold) == (1, 3)
