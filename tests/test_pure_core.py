@@ -19,6 +19,7 @@ PURE_CORE = (
     "fastpod.status.compute",
     "fastpod.status.api_view",
     "fastpod.worker.desired",
+    "fastpod.probes.decisions",
 )
 IO_MODULES = (
     "yaml",
