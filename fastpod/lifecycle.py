@@ -3,7 +3,8 @@
 The kubelet's ``computePodActions`` (``kuberuntime_manager.go``) for static pods: a sandbox
 when there is none ready, init containers one at a time in order, sidecars kept running
 beside the main containers, regular containers restarted by the restart policy under the
-crash-loop back-off, a container whose image changed replaced, and at most one dead
+crash-loop back-off, a container whose image changed replaced, a container created but
+never started (``ShouldContainerBeRestarted``) started again, and at most one dead
 container kept per container name.
 """
 
@@ -188,7 +189,7 @@ def _init_containers(
     for container in pod.spec.init_containers or ():
         info = current.get(container.name or "")
         if container.restart_policy == "Always":
-            if info is None:
+            if info is None or info.state == "created":
                 count = _next_count(latest, container)
                 actions.start.append(StartContainer(container, "sidecar", count))
                 return regular_started
@@ -202,7 +203,7 @@ def _init_containers(
             continue
         if regular_started:
             continue
-        if info is None:
+        if info is None or info.state == "created":
             actions.start.append(StartContainer(container, "init", _next_count(latest, container)))
             return False
         if info.state != "exited":
@@ -239,6 +240,10 @@ def _regular_containers(
                 alive = True
             continue
         alive = alive or info.state != "exited" or should_restart(policy, info.exit_code)
+        if info.state == "created":
+            count = _next_count(latest, container)
+            actions.start.append(StartContainer(container, "regular", count))
+            continue
         if info.state != "exited":
             if info.hash != container_hash(container):
                 actions.kill.append(info.id)
@@ -277,7 +282,8 @@ def _next_count(latest: dict[str, ContainerInfo], container: Container) -> int:
 
 
 def _collectable(containers: Sequence[ContainerInfo]) -> list[str]:
-    """Dead containers but the newest dead one of each name (kept for its logs)."""
-    dead = [info for info in containers if info.state == "exited"]
+    """Containers not running but the newest of each name (kept for its logs), as the
+    kubelet's container GC evicts them: exited ones, and ones created but never started."""
+    dead = [info for info in containers if info.state != "running"]
     kept = {info.id for info in latest_by_name(dead).values()}
     return [info.id for info in dead if info.id not in kept]

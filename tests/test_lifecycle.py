@@ -185,14 +185,50 @@ def test_a_running_pod_whose_containers_match_their_spec_needs_nothing(policy: s
     assert actions == PodActions(sandbox_id="s1")
 
 
-def test_created_containers_are_not_started_again() -> None:
+@pytest.mark.parametrize("policy", ["Always", "OnFailure", "Never"])
+def test_a_container_created_but_never_started_is_started_again(policy: str) -> None:
+    """``ShouldContainerBeRestarted``: a created container restarts whatever the policy,
+    as a new container (one more restart), without the back-off; the created one is
+    left for the collection, being the newest of its name not running."""
+    pod = make_pod(TWO_CONTAINERS, policy)
+    app = container(pod, "app", "created", restart_count=2)
+
+    actions = compute(pod, [sandbox(pod)], [app, container(pod, "web")])
+
+    assert starts(actions) == [("app", "regular", 3)]
+    assert actions.kill == actions.remove == []
+    assert actions.restarts == []
+    assert not actions.kill_pod
+    assert actions.waiting == {}
+
+
+def test_an_older_created_container_is_collected_once_a_newer_one_exists() -> None:
     pod = make_pod(TWO_CONTAINERS)
+    created = container(pod, "app", "created", restart_count=0)
+    exited = container(pod, "app", "exited", restart_count=1)
 
-    actions = compute(
-        pod, [sandbox(pod)], [container(pod, "app", "created"), container(pod, "web")]
-    )
+    actions = compute(pod, [sandbox(pod)], [created, exited, container(pod, "web")])
 
-    assert actions == PodActions(sandbox_id="s1")
+    assert actions.remove == [created.id]
+
+
+@pytest.mark.parametrize(
+    ("template", "name", "kind"),
+    [
+        pytest.param(INIT_CONTAINERS, "init0", "init", id="init"),
+        pytest.param(SIDECAR, "side", "sidecar", id="sidecar"),
+    ],
+)
+def test_an_init_container_created_but_never_started_is_started_again(
+    template: str, name: str, kind: str
+) -> None:
+    """``computeInitContainerActions``: the created state restarts any init container."""
+    pod = make_pod(template)
+
+    actions = compute(pod, [sandbox(pod)], [container(pod, name, "created", kind=kind)])
+
+    assert starts(actions) == [(name, kind, 1)]
+    assert actions.kill == []
 
 
 def test_a_missing_container_in_a_ready_sandbox_is_started() -> None:
