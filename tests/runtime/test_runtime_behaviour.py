@@ -8,6 +8,7 @@ container names, ``docker inspect``'s HostConfig, a restarted daemon) is in test
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -23,7 +24,12 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.support import DATA
+from fastpod.config.settings import Config
+from fastpod.manifest.decode import decode_pod
+from fastpod.model import PodSource
+from fastpod.runtime.factory import create_runtime
+from fastpod.runtime.spec import PodContext, container_spec
+from tests.support import DATA, containerd_engine
 from tests.support.engines import (
     BUSYBOX,
     ContainerView,
@@ -305,6 +311,62 @@ def test_a_restarted_fastpod_adopts_running_pods_without_restarting_one(
         assert len(after) == 38, "19 pods, a sandbox and a container each, none duplicated"
         assert second.events("container started") == []
         assert second.events("orphan pod removed", pod=pod_key("pod-0"))
+    finally:
+        second.stop()
+
+
+async def create_without_starting(
+    engine: Engine, manifest_path: Path, tmp_path: Path, restart_count: int
+) -> str:
+    """Create the pod's ``main`` container in its sandbox through fastpod's own runtime
+    adapter, as fastpod does before it starts one, and leave it unstarted."""
+    pod = decode_pod(manifest_path.read_bytes(), PodSource("file", str(manifest_path)), NODE).pod
+    config = Config(
+        node_name=NODE,
+        runtime="docker" if engine.runtime == "docker" else "cri",
+        container_runtime_endpoint=containerd_engine.TARGET,
+        pod_logs_dir=str(tmp_path / "logs" / "pods"),
+    )
+    runtime = create_runtime(config)
+    try:
+        (sandbox,) = await runtime.list_pod_sandboxes(pod.metadata.uid)
+        main = (pod.spec.containers or [])[0]
+        context = PodContext("127.0.0.1", "127.0.0.1", str(tmp_path / "volumes"))
+        spec = container_spec(pod, main, restart_count, "regular", context)
+        return await runtime.create_container(sandbox.id, pod, spec)
+    finally:
+        await runtime.close()
+
+
+def test_a_container_left_created_is_started_again_as_a_new_one(
+    engine: Engine, manifests: Path, tmp_path: Path
+) -> None:
+    """fastpod died between creating a restart and starting it: the next fastpod starts a
+    new container one restart further (the kubelet's ``ShouldContainerBeRestarted``), and
+    the created one stays unstarted, kept as the newest of its name not running."""
+    path = manifests / "web.yaml"
+    path.write_bytes(manifest("web"))
+    first = start(engine, manifests, tmp_path)
+    try:
+        wait_until(lambda: len(running(engine, "web")) == 1)
+    finally:
+        first.signal(signal.SIGKILL)
+        first.process.wait(5)
+    (original,) = running(engine, "web")
+    engine.kill(original)
+    wait_until(lambda: not running(engine, "web"))
+    asyncio.run(create_without_starting(engine, path, tmp_path, restart_count=1))
+    assert {c.restart_count: c.running for c in engine.containers("web", "main")} == {
+        "0": False,
+        "1": False,
+    }
+    second = start(engine, manifests, tmp_path)
+    try:
+        wait_until(lambda: [c.restart_count for c in running(engine, "web")] == ["2"])
+        wait_until(lambda: len(engine.containers("web", "main")) == 2)
+        left = {c.restart_count: c.running for c in engine.containers("web", "main")}
+        assert left == {"1": False, "2": True}
+        assert second.events("container started", pod=pod_key("web"))
     finally:
         second.stop()
 
