@@ -62,6 +62,15 @@ CATALOGUE: dict[str, Metric] = {
     "kubelet_run_podsandbox_duration_seconds": Metric(
         "histogram", "Duration in seconds of the run_podsandbox operations.", _FAST_BUCKETS
     ),
+    "prober_probe_total": Metric(
+        "counter",
+        "Cumulative number of a liveness, readiness or startup probe for a container by result.",
+    ),
+    "prober_probe_duration_seconds": Metric(
+        "histogram",
+        "Duration in seconds for a probe response.",
+        _FAST_BUCKETS,
+    ),
     "fastpod_manifest_events_total": Metric(
         "counter", "Manifest changes the watcher sent, by source and kind of change."
     ),

@@ -18,6 +18,8 @@ import msgspec
 from fastpod.model import Container, Probe
 
 ProbeKind = Literal["liveness", "readiness", "startup"]
+PROBE_KINDS: tuple[ProbeKind, ...] = ("startup", "liveness", "readiness")
+"""Every kind, in the order a due container runs them."""
 Result = Literal["success", "failure", "unknown"]
 """What the kubelet's results manager holds for a probe (``results.Result``)."""
 HandlerResult = Literal["success", "warning", "failure", "unknown", "error"]
@@ -68,6 +70,19 @@ def probe_of(container: Container, kind: ProbeKind) -> Probe | None:
     if kind == "readiness":
         return container.readiness_probe
     return container.startup_probe
+
+
+def handled(probe: Probe) -> bool:
+    """Whether fastpod runs this probe's handler; the others are reported as not run."""
+    return probe.exec is not None
+
+
+def probed(container: Container) -> bool:
+    """Whether the container has a probe fastpod runs: only then does a probe decide its
+    ``started`` and ``ready``."""
+    return any(
+        (probe := probe_of(container, kind)) is not None and handled(probe) for kind in PROBE_KINDS
+    )
 
 
 class ProbeState(msgspec.Struct, frozen=True, kw_only=True):
@@ -129,7 +144,7 @@ def new_instance(
     states: dict[ProbeKind, ProbeState] = {}
     for kind in ("liveness", "readiness", "startup"):
         probe = probe_of(container, kind)
-        if probe is None:
+        if probe is None or not handled(probe):
             continue
         timing = probe_timing(probe)
         spread = 0.0 if kind == "readiness" else jitter * timing.period
@@ -140,7 +155,7 @@ def new_instance(
         )
     return ContainerProbes(
         container_id=container_id,
-        started=container.startup_probe is None,
+        started="startup" not in states,
         liveness=states.get("liveness"),
         readiness=states.get("readiness"),
         startup=states.get("startup"),
@@ -264,7 +279,7 @@ def started(container: Container, probes: ContainerProbes | None, running: bool)
     """
     if not running:
         return False
-    if container.startup_probe is None:
+    if container.startup_probe is None or not handled(container.startup_probe):
         return True
     return probes is not None and probes.started
 
@@ -274,7 +289,7 @@ def ready(container: Container, probes: ContainerProbes | None, running: bool) -
     if it has one (a probe that has not run yet holds failure)."""
     if not started(container, probes, running):
         return False
-    if container.readiness_probe is None:
+    if container.readiness_probe is None or not handled(container.readiness_probe):
         return True
     return (
         probes is not None and probes.readiness is not None and probes.readiness.result == "success"

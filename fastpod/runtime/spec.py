@@ -21,6 +21,7 @@ import msgspec
 
 from fastpod.manifest.quantity import QuantityError, parse_quantity
 from fastpod.model import Container, EnvVar, Pod, ResourceFieldSelector, Volume
+from fastpod.probes.decisions import handled, probe_of
 from fastpod.runtime.labels import container_labels
 
 CONTAINER_HASH = "io.kubernetes.container.hash"
@@ -320,9 +321,10 @@ def unsupported(pod: Pod) -> list[str]:
     spec = pod.spec
     for container in [*(spec.init_containers or ()), *(spec.containers or ())]:
         name = container.name
-        for probe in ("liveness_probe", "readiness_probe", "startup_probe"):
-            if getattr(container, probe) is not None:
-                notes.append(f"container {name}: {probe.replace('_', ' ')} is not run yet")
+        for kind in ("liveness", "readiness", "startup"):
+            probe = probe_of(container, kind)
+            if probe is not None and not handled(probe):
+                notes.append(f"container {name}: {kind} probe is not run yet (only exec is)")
         if container.lifecycle is not None:
             notes.append(f"container {name}: lifecycle hooks are not run yet")
         for port in container.ports or ():

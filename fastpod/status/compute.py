@@ -21,12 +21,14 @@ from __future__ import annotations
 import functools
 import math
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import msgspec
 
 from fastpod.lifecycle import ContainerKind, should_restart
 from fastpod.model import Container, Pod
+from fastpod.probes import decisions
+from fastpod.probes.decisions import ContainerProbes
 from fastpod.runtime.base import ContainerInfo, SandboxInfo
 from fastpod.status.qos import qos_class
 from fastpod.status.types import (
@@ -71,6 +73,9 @@ _ASSUMED_COMPLETED = ContainerState(
 )
 
 
+_NO_PROBES: Mapping[str, ContainerProbes] = {}
+
+
 def pod_status(
     pod: Pod,
     observed: Observed | None,
@@ -79,6 +84,7 @@ def pod_status(
     pod_ip: str,
     start_time: float,
     runtime_name: str,
+    probes: Mapping[str, ContainerProbes] = _NO_PROBES,
 ) -> PodStatus:
     """The status of ``pod`` as the kubelet would report it in ``GET /pods``.
 
@@ -88,7 +94,8 @@ def pod_status(
     node's). ``start_time`` is when fastpod took the pod, in seconds since the epoch, and
     ``runtime_name`` (:attr:`Runtime.name <fastpod.runtime.base.Runtime.name>`) is the
     scheme of container IDs (``containerd://...``); image IDs are the runtime's image
-    reference as it gives it, as the kubelet reports them.
+    reference as it gives it, as the kubelet reports them. ``probes`` are the prober's
+    states by container name: they decide ``started`` and ``ready`` of a probed container.
     """
     seen = observed or _NOTHING_SEEN
     spec = pod.spec
@@ -101,6 +108,7 @@ def pod_status(
         main_created=any(c.name in instances for c in regular_containers),
         policy=spec.restart_policy or "Always",
         runtime_name=runtime_name,
+        probes=probes,
         creating=ContainerState(
             waiting=ContainerStateWaiting(
                 reason="PodInitializing" if init_containers else "ContainerCreating",
@@ -157,6 +165,7 @@ class _Sync(msgspec.Struct, frozen=True, gc=False):
     main_created: bool
     policy: str
     runtime_name: str
+    probes: Mapping[str, ContainerProbes]
     creating: ContainerState
     """The state of a container with no instance yet."""
 
@@ -191,10 +200,13 @@ def _container_status(sync: _Sync, container: Container, kind: ContainerKind) ->
         message = sync.seen.messages.get(name)
         state = ContainerState(waiting=ContainerStateWaiting(reason=reason, message=message))
     running = state.running is not None
+    probes = sync.probes.get(name)
+    if probes is not None and (latest is None or probes.container_id != latest.id):
+        probes = None
     if kind == "init":
         ready = state.terminated is not None and state.terminated.exit_code == 0
     else:
-        ready = running
+        ready = decisions.ready(container, probes, running)
     return ContainerStatus(
         name=name,
         state=state,
@@ -204,7 +216,7 @@ def _container_status(sync: _Sync, container: Container, kind: ContainerKind) ->
         image=(latest.image if latest else "") or container.image or "",
         image_id=latest.image_id if latest else "",
         container_id=f"{sync.runtime_name}://{latest.id}" if latest else None,
-        started=running,
+        started=decisions.started(container, probes, running),
     )
 
 

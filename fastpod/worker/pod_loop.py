@@ -25,6 +25,7 @@ from fastpod.status.compute import Observed
 from fastpod.worker.containers import ContainerStarter
 from fastpod.worker.desired import PodChange
 from fastpod.worker.pod_state import PodState
+from fastpod.worker.prober import Prober
 from fastpod.worker.settings import WorkerSettings
 from fastpod.worker.teardown import PodTeardown
 from fastpod.worker.wakeup import Wakeup
@@ -91,6 +92,7 @@ class PodRunner:
         self.state = PodState(settings)
         self.starter = ContainerStarter(runtime, settings, self.state)
         self.teardown = PodTeardown(runtime, settings, self.state)
+        self.prober = Prober(runtime, self.state.events)
         self.runtime_problem: str | None = None
         """Why the runtime cannot be reached, while it cannot."""
         self._syncing = asyncio.Event()
@@ -175,6 +177,8 @@ class PodRunner:
         tasks = [loop.task for loop in self.loops.values() if loop.task is not None]
         for task in tasks:
             task.cancel()
+        for key in list(self.loops):
+            self.prober.forget(key)
         await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _run(self, loop: PodLoop) -> None:
@@ -188,6 +192,7 @@ class PodRunner:
                     desired is None or desired.metadata.uid != running.metadata.uid
                 ):
                     uid = running.metadata.uid or ""
+                    self.prober.forget(loop.key)
                     if not await self.teardown.remove_pod(loop.key, uid, _grace(running)):
                         # still the running pod: the stop is retried, as a failed sync is
                         await self._sleep(loop, None)
@@ -250,6 +255,7 @@ class PodRunner:
                 sandboxes, containers, actions.waiting, actions.messages
             )
             self._note_running(loop, containers, now)
+            self.prober.track(loop.key, pod, containers, loop.wake.set)
             retry_at = await self._apply(loop.key, pod, actions, observed)
             loop.observed = _kept(observed)
             self.runtime_problem = None

@@ -45,6 +45,7 @@ def with_status(runner: PodRunner, pod: Pod, now: float) -> Pod:
         pod_ip=runner.settings.pod_ip(pod),
         start_time=start_time,
         runtime_name=runner.runtime.name,
+        probes=runner.prober.probes(loop.key) if observed is not None and loop else {},
     )
     return msgspec.structs.replace(as_served(pod), status=status)
 

@@ -622,3 +622,56 @@ def test_the_pods_logs_are_read_through_fastpod_logs_across_a_restart(
         assert logs("--tail", "1") == current.splitlines(keepends=True)[-1]
     finally:
         fastpod.stop()
+
+
+def test_an_exec_liveness_probe_that_starts_failing_restarts_the_container(
+    engine: Engine, manifests: Path, fastpod: RunningFastpod
+) -> None:
+    """The probe runs inside the container through the runtime (Docker exec, CRI ExecSync)."""
+    probe = """\
+    livenessProbe:
+      exec: {command: [cat, /tmp/healthy]}
+      periodSeconds: 1
+      failureThreshold: 2
+"""
+    command = "touch /tmp/healthy; sleep 2; rm /tmp/healthy; sleep 3600"
+    (manifests / "web.yaml").write_bytes(manifest("web", command=command, extra=probe))
+    wait_until(lambda: len(running(engine, "web")) == 1)
+    (first,) = running(engine, "web")
+    wait_until(lambda: [c.restart_count for c in running(engine, "web")] == ["1"], timeout=40)
+    (dead,) = [c for c in engine.containers("web", "main") if not c.running]
+    assert dead.id == first.id
+    assert dead.exit_code in (137, 143)
+    (failed, *_) = fastpod.wait_for_event("probe failed", pod=pod_key("web"))
+    assert failed["detail"].startswith("Liveness probe failed: cat: can't open '/tmp/healthy'")
+    (killed, *_) = fastpod.wait_for_event("container killed by probe", pod=pod_key("web"))
+    assert killed["detail"] == "Container main failed liveness probe, will be restarted"
+
+
+def test_an_exec_readiness_probe_flips_ready_both_ways_without_a_restart(
+    engine: Engine, manifests: Path, tmp_path: Path
+) -> None:
+    probe = """\
+    readinessProbe:
+      exec: {command: [test, -e, /tmp/ready]}
+      periodSeconds: 1
+"""
+    command = "sleep 2; touch /tmp/ready; sleep 4; rm /tmp/ready; sleep 3600"
+    (manifests / "web.yaml").write_bytes(manifest("web", command=command, extra=probe))
+    fastpod = start(engine, manifests, tmp_path, api_port=free_port())
+    try:
+        fastpod.wait_for_api()
+
+        def shown() -> tuple[bool, str, str]:
+            (pod,) = json.loads(fastpod.get("/pods")[1])["items"]
+            (container,) = pod["status"]["containerStatuses"]
+            ready = {c["type"]: c["status"] for c in pod["status"]["conditions"]}
+            return container.get("ready"), ready["ContainersReady"], ready["Ready"]
+
+        wait_until(lambda: len(running(engine, "web")) == 1)
+        assert shown() == (False, "False", "False")
+        wait_until(lambda: shown() == (True, "True", "True"))
+        wait_until(lambda: shown() == (False, "False", "False"))
+        assert [c.restart_count for c in running(engine, "web")] == ["0"]
+    finally:
+        fastpod.stop()

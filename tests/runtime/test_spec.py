@@ -637,7 +637,7 @@ spec:
 @pytest.mark.parametrize(
     ("field", "words"),
     [
-        ("livenessProbe: {exec: {command: [sh]}}", "liveness probe"),
+        ("livenessProbe: {grpc: {port: 80}}", "liveness probe"),
         ("readinessProbe: {tcpSocket: {port: 80}}", "readiness probe"),
         ("startupProbe: {httpGet: {port: 80, path: /}}", "startup probe"),
         ("lifecycle: {preStop: {exec: {command: [sh]}}}", "lifecycle hooks"),

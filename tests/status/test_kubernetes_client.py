@@ -11,6 +11,8 @@ from kubernetes.client import V1ContainerStatus, V1Pod, V1PodList
 
 from fastpod.manifest.decode import decode_pod
 from fastpod.model import Pod
+from fastpod.probes import decisions
+from fastpod.probes.decisions import ContainerProbes
 from fastpod.status.compute import Observed, pod_status
 from tests.support import DATA, FILE
 from tests.support.kubernetes_client import parse_as_the_client_does
@@ -39,6 +41,28 @@ def load_manifest(reference: str) -> Pod:
     return decode_pod((directory / name).read_bytes(), FILE, "node1").pod
 
 
+def passing_probes(pod: Pod, observed: Observed | None) -> dict[str, ContainerProbes]:
+    """The prober's states of the running instances once each probe has succeeded: the
+    node in the fixture is one whose probes pass."""
+    if observed is None:
+        return {}
+    specs = {c.name: c for c in [*(pod.spec.init_containers or ()), *(pod.spec.containers or ())]}
+    probes = {}
+    for info in observed.containers:
+        container = specs.get(info.name)
+        if info.state != "running" or container is None:
+            continue
+        instance = decisions.new_instance(container, info.id, info.started_at or 0.0, 0.0)
+        for kind in decisions.PROBE_KINDS:
+            probe = decisions.probe_of(container, kind)
+            if probe is not None and instance.state(kind) is not None:
+                timing = decisions.probe_timing(probe)
+                for _ in range(timing.success_threshold):
+                    instance, _ = decisions.record(instance, kind, timing, "success", 0.0)
+        probes[info.name] = instance
+    return probes
+
+
 def pods_response(node: Node) -> bytes:
     """The body of ``GET /pods``: every pod with its status, as the kubelet lists them."""
     items = []
@@ -51,6 +75,7 @@ def pods_response(node: Node) -> bytes:
             pod_ip="",
             start_time=node.start_time,
             runtime_name="docker",
+            probes=passing_probes(pod, entry.observed),
         )
         items.append(msgspec.structs.replace(pod, status=status))
     return msgspec.json.encode(

@@ -1,0 +1,251 @@
+"""Runs the liveness, readiness and startup probes of a worker's running containers.
+
+The kubelet's prober manager: one task per container instance that has probes (none for a
+container without, so probes cost nothing there), sleeping until its next probe is due.
+What a result means is decided by the pure :mod:`fastpod.probes.decisions`; this module
+only runs handlers, keeps each instance's state, and acts on a verdict: a liveness or
+startup failure stops the container, whose death the pod loop then handles as any other
+(restart policy, crash-loop back-off, restart count). Readiness only changes what the
+status reports.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import shlex
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from fastpod import logs
+from fastpod.metrics import recorder
+from fastpod.model import Container, Pod, Probe
+from fastpod.probes import decisions
+from fastpod.probes.decisions import PROBE_KINDS, ContainerProbes, HandlerResult, ProbeKind
+from fastpod.runtime.base import ContainerInfo, ExecTimeout, Runtime, RuntimeCallError
+from fastpod.worker.events import PodEvents
+
+
+@dataclass(slots=True)
+class _Instance:
+    """The probes of one running container instance, and the task that runs them."""
+
+    probes: ContainerProbes
+    task: asyncio.Task[None] | None = None
+
+
+class Prober:
+    """The probes of every pod of one worker, by pod key and container name."""
+
+    def __init__(self, runtime: Runtime, events: PodEvents) -> None:
+        self.runtime = runtime
+        self.events = events
+        self._pods: dict[str, dict[str, _Instance]] = {}
+
+    def probes(self, key: str) -> dict[str, ContainerProbes]:
+        """Container name → the probes of its running instance, for the pod's status."""
+        return {name: each.probes for name, each in self._pods.get(key, {}).items()}
+
+    def track(
+        self, key: str, pod: Pod, containers: list[ContainerInfo], wake: Callable[[], None]
+    ) -> None:
+        """Probe what runs of ``pod`` now: new instances start over, gone ones stop.
+
+        ``wake`` is the pod loop's alarm, rung after a probe stopped a container.
+        """
+        running = {info.name: info for info in containers if info.state == "running"}
+        instances = self._pods.get(key, {})
+        kept: dict[str, _Instance] = {}
+        for container in _probed_containers(pod):
+            name = container.name or ""
+            info = running.get(name)
+            current = instances.get(name)
+            if info is None:
+                continue
+            if current is not None and current.probes.container_id == info.id:
+                kept[name] = current
+                continue
+            started_at = info.started_at or time.time()
+            probes = decisions.new_instance(container, info.id, started_at, random.random())
+            instance = kept[name] = _Instance(probes)
+            instance.task = asyncio.get_running_loop().create_task(
+                self._probe(key, pod, container, instance, wake)
+            )
+            instance.task.add_done_callback(_retrieved)
+        for name, instance in instances.items():
+            if kept.get(name) is not instance and instance.task is not None:
+                instance.task.cancel()
+        if kept:
+            self._pods[key] = kept
+        else:
+            self._pods.pop(key, None)
+
+    def forget(self, key: str) -> None:
+        """Stop probing the pod: it is being stopped or removed."""
+        for instance in self._pods.pop(key, {}).values():
+            if instance.task is not None:
+                instance.task.cancel()
+
+    async def _probe(
+        self,
+        key: str,
+        pod: Pod,
+        container: Container,
+        instance: _Instance,
+        wake: Callable[[], None],
+    ) -> None:
+        try:
+            await self._probe_until_killed(key, pod, container, instance, wake)
+        except Exception as error:  # a bug here must not end the probes silently
+            logs.emit(
+                "probes stopped",
+                level="error",
+                pod=key,
+                container=container.name,
+                error=repr(error),
+            )
+            raise
+
+    async def _probe_until_killed(
+        self,
+        key: str,
+        pod: Pod,
+        container: Container,
+        instance: _Instance,
+        wake: Callable[[], None],
+    ) -> None:
+        while (due_at := decisions.next_due(instance.probes)) is not None:
+            await asyncio.sleep(max(0.0, due_at - time.time()))
+            now = time.time()
+            for kind in PROBE_KINDS:
+                probe = decisions.probe_of(container, kind)
+                if probe is None or not decisions.due(instance.probes, kind, now):
+                    continue
+                timing = decisions.probe_timing(probe)
+                labels = _labels(key, container, kind)
+                result, output = await self._run(
+                    probe, instance.probes.container_id, timing, **labels
+                )
+                instance.probes, verdict = decisions.record(
+                    instance.probes, kind, timing, result, time.time()
+                )
+                self._report(key, container, kind, result, output)
+                if verdict.kill and kind != "readiness":
+                    await self._kill(key, pod, container, kind, probe, instance, wake)
+                    return
+
+    async def _run(
+        self, probe: Probe, container_id: str, timing: decisions.ProbeTiming, **labels: str
+    ) -> tuple[HandlerResult, str]:
+        began = time.monotonic()
+        try:
+            return await self._handle(probe, container_id, timing.timeout)
+        finally:
+            recorder.observe("prober_probe_duration_seconds", time.monotonic() - began, **labels)
+
+    async def _handle(
+        self, probe: Probe, container_id: str, timeout: float
+    ) -> tuple[HandlerResult, str]:
+        if probe.exec is not None:
+            command = probe.exec.command or []
+            try:
+                reply = await self.runtime.exec_sync(container_id, command, timeout)
+            except ExecTimeout:
+                return "failure", f"command {shlex.join(command)!r} timed out"
+            except RuntimeCallError as error:
+                return "error", str(error)
+            output = reply.output.decode(errors="replace")
+            return ("success" if reply.exit_code == 0 else "failure"), output
+        return "error", "probe handler not supported"
+
+    def _report(
+        self, key: str, container: Container, kind: ProbeKind, result: HandlerResult, output: str
+    ) -> None:
+        counted = decisions.counted(result)
+        recorder.count(
+            "prober_probe_total",
+            1.0,
+            result=_METRIC_RESULT[counted],
+            **_labels(key, container, kind),
+        )
+        if result == "failure":
+            message = decisions.unhealthy_message(kind, output)
+            self.events.emit(
+                key,
+                "probe failed",
+                "Unhealthy",
+                message,
+                "Warning",
+                container=container.name,
+                probe=kind,
+                detail=message,
+            )
+        elif result == "error":
+            logs.emit(
+                "probe errored",
+                level="warning",
+                pod=key,
+                container=container.name,
+                probe=kind,
+                message=decisions.errored_message(kind, output),
+            )
+
+    async def _kill(
+        self,
+        key: str,
+        pod: Pod,
+        container: Container,
+        kind: ProbeKind,
+        probe: Probe,
+        instance: _Instance,
+        wake: Callable[[], None],
+    ) -> None:
+        message = decisions.killing_message(
+            container.name or "",
+            "startup" if kind == "startup" else "liveness",
+            pod.spec.restart_policy or "Always",
+            container.restart_policy == "Always",
+        )
+        self.events.emit(
+            key,
+            "container killed by probe",
+            "Killing",
+            message,
+            container=container.name,
+            probe=kind,
+            detail=message,
+        )
+        grace = decisions.kill_grace(pod.spec.termination_grace_period_seconds, probe)
+        try:
+            await self.runtime.stop_container(instance.probes.container_id, float(grace))
+        except RuntimeCallError as error:
+            self.events.runtime_failed(key, error)
+        wake()
+
+
+_METRIC_RESULT = {"success": "successful", "failure": "failed", None: "unknown"}
+"""The kubelet's ``result`` label of ``prober_probe_total``."""
+
+
+def _labels(key: str, container: Container, kind: ProbeKind) -> dict[str, str]:
+    """The kubelet's labels of the prober metrics."""
+    namespace, _, name = key.partition("/")
+    return {
+        "probe_type": kind.capitalize(),
+        "container": container.name or "",
+        "pod": name,
+        "namespace": namespace,
+    }
+
+
+def _probed_containers(pod: Pod) -> list[Container]:
+    """The sidecars and regular containers of ``pod`` with a probe fastpod runs."""
+    sidecars = [c for c in pod.spec.init_containers or () if c.restart_policy == "Always"]
+    return [c for c in [*sidecars, *(pod.spec.containers or ())] if decisions.probed(c)]
+
+
+def _retrieved(task: asyncio.Task[None]) -> None:
+    """Take a finished probe task's outcome (already logged), so asyncio does not warn."""
+    if not task.cancelled():
+        task.exception()
