@@ -38,7 +38,7 @@ typecheck: $(STAMP)
 
 # The tests that need neither root nor an engine nor whole daemons: a minute, as any user.
 unit: $(STAMP)
-	$(BIN)/pytest -m "not docker and not containerd and not e2e"
+	$(BIN)/pytest -m "not docker and not containerd and not e2e and not root"
 
 # Every test, the engine and end-to-end ones included (make test starts the engines first).
 pytest-all: $(STAMP)
