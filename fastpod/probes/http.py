@@ -4,32 +4,33 @@ One GET per probe on a fresh connection (the kubelet's transport disables keep-a
 without certificate verification, no proxy, no compression. 200-399 succeeds; a redirect to
 the same host is followed (up to 10 requests in all), a redirect elsewhere is not, and its
 3xx is a success with a warning. At most 10 KiB of the body is read.
+
+The exchange is plain HTTP/1.1 on asyncio streams: a probe is one request on one connection
+that the response ends, and a general client (aiohttp) cost three times the socket work.
 """
 
 from __future__ import annotations
 
 import asyncio
-import socket
+import contextlib
+import ipaddress
 import ssl
-from contextvars import ContextVar
-from typing import Any
+from collections.abc import AsyncIterator
 
-import aiohttp
 import msgspec
-from multidict import CIMultiDict
 from yarl import URL
 
 from fastpod.model import HTTPGetAction
 from fastpod.probes.netns import NamespaceError, NetworkNamespace, new_socket
 from fastpod.probes.result import ProbeResult
-from fastpod.probes.tcp import dial_error, join_host_port
+from fastpod.probes.tcp import dial_error, join_host_port, resolve
 
 USER_AGENT = "kube-probe/1.32"
 MAX_BODY_BYTES = 10 * 1024
+MAX_HEADER_BYTES = 1 << 20
 MAX_REQUESTS = 10
+MAX_INTERIM_RESPONSES = 5
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-
-_namespace: ContextVar[NetworkNamespace | None] = ContextVar("probe_namespace", default=None)
 
 
 class HttpProbeRequest(msgspec.Struct, frozen=True):
@@ -37,6 +38,11 @@ class HttpProbeRequest(msgspec.Struct, frozen=True):
 
     url: str
     headers: list[tuple[str, str]]
+
+
+def canonical_header_name(name: str) -> str:
+    """``name`` as Go's http.Header stores it: ``user-agent`` → ``User-Agent``."""
+    return "-".join(part[:1].upper() + part[1:].lower() for part in name.split("-"))
 
 
 def http_probe_request(action: HTTPGetAction, port: int, pod_ip: str) -> HttpProbeRequest:
@@ -50,144 +56,119 @@ def http_probe_request(action: HTTPGetAction, port: int, pod_ip: str) -> HttpPro
     if path and not path.startswith("/"):
         path = "/" + path
     url = f"{scheme}://{join_host_port(action.host or pod_ip, port)}{path}"
-    given = [(h.name or "", h.value or "") for h in action.http_headers or ()]
-    names = {name.lower() for name, _ in given}
-    headers = [(name, value) for name, value in given if name.lower() != "accept" or value]
-    if "user-agent" not in names:
+    given = [
+        (canonical_header_name(h.name or ""), h.value or "") for h in action.http_headers or ()
+    ]
+    names = {name for name, _ in given}
+    headers = [(name, value) for name, value in given if name != "Accept" or value]
+    if "User-Agent" not in names:
         headers.append(("User-Agent", USER_AGENT))
-    if "accept" not in names:
+    if "Accept" not in names:
         headers.append(("Accept", "*/*"))
     return HttpProbeRequest(url, headers)
 
 
-def _create_socket(address: tuple[Any, ...]) -> socket.socket:
-    family, kind, proto, _, _ = address
-    return new_socket(_namespace.get(), family, kind, proto)
+class _Broken(Exception):
+    """The connection broke or the server spoke no HTTP; the text is Go's error text."""
 
 
-class HttpProber:
-    """The process's HTTP probe client: one session, its sockets made where each probe says.
+class _BodyError(Exception):
+    """The response's body could not be read; the kubelet calls the probe errored."""
 
-    Made in the event loop that runs the probes; :meth:`close` when the process stops.
-    """
 
-    def __init__(self) -> None:
-        self._session: aiohttp.ClientSession | None = None
+_tls: ssl.SSLContext | None = None
 
-    def _client(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            tls = ssl.create_default_context()
-            tls.check_hostname = False
-            tls.verify_mode = ssl.CERT_NONE
-            connector = aiohttp.TCPConnector(
-                ssl=tls, force_close=True, limit=0, socket_factory=_create_socket
-            )
-            self._session = aiohttp.ClientSession(
-                connector=connector,
-                skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding"),
-                auto_decompress=False,
-                timeout=aiohttp.ClientTimeout(total=None),
-            )
-        return self._session
 
-    async def close(self) -> None:
-        """Close the session (no connection outlives its probe, so nothing is cut)."""
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+def _tls_context() -> ssl.SSLContext:
+    """TLS that verifies nothing (the kubelet's InsecureSkipVerify), made once per process."""
+    global _tls
+    if _tls is None:
+        _tls = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        _tls.check_hostname = False
+        _tls.verify_mode = ssl.CERT_NONE
+        _tls.minimum_version = ssl.TLSVersion.TLSv1_2
+        _tls.set_alpn_protocols(["http/1.1"])
+    return _tls
 
-    async def probe(
-        self,
-        request: HttpProbeRequest,
-        timeout: float,
-        namespace: NetworkNamespace | None = None,
-    ) -> ProbeResult:
-        """GET ``request`` within ``timeout`` seconds, from ``namespace`` when given."""
-        token = _namespace.set(namespace)
-        try:
-            return await self._probe(request, timeout)
-        finally:
-            _namespace.reset(token)
 
-    async def _probe(self, request: HttpProbeRequest, timeout: float) -> ProbeResult:
-        try:
-            url = URL(request.url)
-        except ValueError as error:
-            return ProbeResult("unknown", f"parse {request.url!r}: {error}")
-        first_host = url.host
-        headers = CIMultiDict(request.headers)
-        host_header = headers.popall("Host", [""])[0]
-        location = request.url
-        judging = False
-        session = self._client()
-        try:
-            async with asyncio.timeout(timeout):
-                for sent in range(1, MAX_REQUESTS + 1):
-                    sending = CIMultiDict(headers)
-                    if host_header:
-                        sending["Host"] = host_header
-                    async with session.get(url, headers=sending, allow_redirects=False) as response:
-                        location = response.headers.get("Location", "")
-                        if response.status not in REDIRECT_STATUSES or not location:
-                            judging = True
-                            return await _judge(response)
+async def probe_http(
+    request: HttpProbeRequest, timeout: float, namespace: NetworkNamespace | None = None
+) -> ProbeResult:
+    """GET ``request`` within ``timeout`` seconds, from ``namespace`` when given."""
+    try:
+        url = URL(request.url)
+    except ValueError as error:
+        return ProbeResult("unknown", f"parse {request.url!r}: {error}")
+    invalid = _invalid_header(request.headers)
+    if invalid:
+        return ProbeResult("failure", f'Get "{request.url}": {invalid}')
+    first_host = url.host
+    host_header = next((v for n, v in request.headers if n == "Host"), "")
+    headers = [(n, v) for n, v in request.headers if n != "Host"]
+    location = request.url
+    reading_body = False
+    try:
+        async with asyncio.timeout(timeout):
+            for sent in range(1, MAX_REQUESTS + 1):
+                async with _connection(url, namespace) as (reader, writer):
+                    writer.write(_request_bytes(url, host_header, headers))
+                    status, fields = await _read_head(reader)
+                    location = fields.get("location", "")
+                    if status in REDIRECT_STATUSES and location:
                         try:
                             target = URL(location)
                             following = url.join(target)
                         except ValueError as error:
                             return ProbeResult(
                                 "failure",
-                                f'Get "{location}": failed to parse Location header '
-                                f'"{location}": {error}',
+                                f'Get "{location}": failed to parse Location header'
+                                f' "{location}": {error}',
                             )
-                        if following.host != first_host:
-                            judging = True
-                            return await _judge(response)
-                        if sent == MAX_REQUESTS:
-                            return ProbeResult(
-                                "failure", f'Get "{location}": stopped after 10 redirects'
-                            )
-                        if target.is_absolute():
-                            host_header = ""
-                        url = following
-                        location = str(url)
-        except TimeoutError:
-            if judging:
-                return ProbeResult(
-                    "unknown",
-                    "context deadline exceeded"
-                    " (Client.Timeout or context cancellation while reading body)",
-                )
+                        if following.host == first_host:
+                            if sent == MAX_REQUESTS:
+                                return ProbeResult(
+                                    "failure", f'Get "{location}": stopped after 10 redirects'
+                                )
+                            if target.is_absolute():
+                                host_header = ""
+                            url = following
+                            location = str(url)
+                            continue
+                    reading_body = True
+                    return _judge(status, await _read_body(reader, fields))
+    except TimeoutError:
+        if reading_body:
             return ProbeResult(
-                "failure",
-                f'Get "{location}": context deadline exceeded'
-                " (Client.Timeout exceeded while awaiting headers)",
+                "unknown",
+                "context deadline exceeded"
+                " (Client.Timeout or context cancellation while reading body)",
             )
-        except NamespaceError as error:
-            return ProbeResult("unknown", str(error))
-        except aiohttp.ClientConnectorDNSError:
-            return ProbeResult(
-                "failure", f'Get "{location}": dial tcp: lookup {url.host}: no such host'
-            )
-        except aiohttp.ClientConnectorError as error:
-            address = join_host_port(error.host, error.port or 0)
-            return ProbeResult(
-                "failure", f'Get "{location}": {dial_error(address, error.os_error)}'
-            )
-        except aiohttp.ServerDisconnectedError:
-            return ProbeResult("failure", f'Get "{location}": EOF')
-        except (aiohttp.ClientError, OSError) as error:
-            return ProbeResult("failure", f'Get "{location}": {error}')
-        raise AssertionError("unreachable: the loop returns")
-
-
-async def _judge(response: aiohttp.ClientResponse) -> ProbeResult:
-    """The probe's result from its last response: the status, then up to 10 KiB of body."""
-    try:
-        body = await _read_capped(response)
-    except aiohttp.ClientError as error:
+        return ProbeResult(
+            "failure",
+            f'Get "{location}": context deadline exceeded'
+            " (Client.Timeout exceeded while awaiting headers)",
+        )
+    except NamespaceError as error:
         return ProbeResult("unknown", str(error))
-    status = response.status
+    except _BodyError as error:
+        return ProbeResult("unknown", str(error))
+    except _Broken as error:
+        return ProbeResult("failure", f'Get "{location}": {error}')
+    raise AssertionError("unreachable: the loop returns")
+
+
+def _invalid_header(headers: list[tuple[str, str]]) -> str:
+    """Go's complaint about a header it will not send (a name or value that breaks lines)."""
+    for name, value in headers:
+        if not name or any(c in name for c in " \t\r\n:"):
+            return f'net/http: invalid header field name "{name}"'
+        if "\r" in value or "\n" in value:
+            return f'net/http: invalid header field value for "{name}"'
+    return ""
+
+
+def _judge(status: int, body: str) -> ProbeResult:
+    """The probe's result from its last response (pkg/probe/http DoHTTPProbe)."""
     if 200 <= status < 300:
         return ProbeResult("success", body)
     if 300 <= status < 400:
@@ -197,13 +178,126 @@ async def _judge(response: aiohttp.ClientResponse) -> ProbeResult:
     return ProbeResult("failure", f"HTTP probe failed with statuscode: {status}")
 
 
-async def _read_capped(response: aiohttp.ClientResponse) -> str:
-    chunks: list[bytes] = []
-    size = 0
-    while size < MAX_BODY_BYTES:
-        chunk = await response.content.read(MAX_BODY_BYTES - size)
-        if not chunk:
+@contextlib.asynccontextmanager
+async def _connection(
+    url: URL, namespace: NetworkNamespace | None
+) -> AsyncIterator[tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
+    """A new connection to ``url``'s host, made from ``namespace``, closed when done."""
+    host = url.host or ""
+    port = url.port or 0
+    address = join_host_port(host, port)
+    loop = asyncio.get_running_loop()
+    try:
+        family, sockaddr = await resolve(host, port)
+    except OSError:
+        raise _Broken(f"dial tcp: lookup {host}: no such host") from None
+    connection = new_socket(namespace, family)
+    try:
+        await loop.sock_connect(connection, sockaddr)
+        tls = _tls_context() if url.scheme == "https" else None
+        reader, writer = await asyncio.open_connection(
+            sock=connection,
+            ssl=tls,
+            server_hostname=(None if tls is None else "" if _is_ip(host) else host),
+            limit=MAX_HEADER_BYTES,
+        )
+    except ssl.SSLError as error:
+        connection.close()
+        raise _Broken(str(error)) from None
+    except OSError as error:
+        connection.close()
+        raise _Broken(dial_error(address, error)) from None
+    except BaseException:
+        connection.close()
+        raise
+    try:
+        yield reader, writer
+    except (OSError, ssl.SSLError) as error:
+        raise _Broken(str(error) or "EOF") from None
+    finally:
+        writer.close()
+
+
+def _request_bytes(url: URL, host_header: str, headers: list[tuple[str, str]]) -> bytes:
+    """The GET request, closing the connection after the response as the kubelet's does."""
+    host = host_header or join_host_port(url.host or "", url.port or 0)
+    lines = [f"GET {url.raw_path_qs or '/'} HTTP/1.1", f"Host: {host}"]
+    lines += [f"{name}: {value}" for name, value in headers]
+    lines += ["Connection: close", "", ""]
+    return "\r\n".join(lines).encode("latin-1", "replace")
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+async def _read_head(reader: asyncio.StreamReader) -> tuple[int, dict[str, str]]:
+    """The final response's status and header fields (first value of each, names lowered)."""
+    for _ in range(MAX_INTERIM_RESPONSES + 1):
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+        except asyncio.IncompleteReadError as error:
+            raise _Broken("EOF" if not error.partial else "unexpected EOF") from None
+        except asyncio.LimitOverrunError:
+            raise _Broken(
+                f"net/http: server response headers exceeded {MAX_HEADER_BYTES} bytes; aborted"
+            ) from None
+        status_line, *field_lines = head.decode("latin-1").split("\r\n")
+        parts = status_line.split(" ", 2)
+        if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
+            raise _Broken(
+                "net/http: HTTP/1.x transport connection broken:"
+                f" malformed HTTP response {status_line!r}"
+            )
+        status = int(parts[1])
+        if 100 <= status < 200 and status != 101:
+            continue
+        fields: dict[str, str] = {}
+        for line in field_lines:
+            name, colon, value = line.partition(":")
+            if colon:
+                fields.setdefault(name.strip().lower(), value.strip())
+        return status, fields
+    raise _Broken("net/http: too many 1xx informational responses")
+
+
+async def _read_body(reader: asyncio.StreamReader, fields: dict[str, str]) -> str:
+    """Up to 10 KiB of the body, framed by chunks, a length, or the end of the connection."""
+    try:
+        if "chunked" in fields.get("transfer-encoding", "").lower():
+            body = await _read_chunks(reader)
+        elif "content-length" in fields:
+            length = int(fields["content-length"])
+            body = await reader.readexactly(min(length, MAX_BODY_BYTES))
+        else:
+            body = await _read_to_end(reader)
+    except asyncio.IncompleteReadError:
+        raise _BodyError("unexpected EOF") from None
+    except (ValueError, asyncio.LimitOverrunError):
+        raise _BodyError("net/http: malformed response body framing") from None
+    except OSError as error:
+        raise _BodyError(str(error)) from None
+    return body.decode("utf-8", "replace")
+
+
+async def _read_chunks(reader: asyncio.StreamReader) -> bytes:
+    body = bytearray()
+    while len(body) < MAX_BODY_BYTES:
+        size = int((await reader.readuntil(b"\r\n")).split(b";", 1)[0].strip(), 16)
+        if size == 0:
             break
-        chunks.append(chunk)
-        size += len(chunk)
-    return b"".join(chunks).decode("utf-8", "replace")
+        body += await reader.readexactly(min(size, MAX_BODY_BYTES - len(body)))
+        if len(body) < MAX_BODY_BYTES:
+            await reader.readexactly(2)
+    return bytes(body)
+
+
+async def _read_to_end(reader: asyncio.StreamReader) -> bytes:
+    body = bytearray()
+    while len(body) < MAX_BODY_BYTES and (chunk := await reader.read(MAX_BODY_BYTES - len(body))):
+        body += chunk
+    return bytes(body)

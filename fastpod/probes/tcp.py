@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import os
 import socket
 from typing import Any
 
@@ -18,7 +19,7 @@ def join_host_port(host: str, port: int) -> str:
 
 def dial_error(address: str, error: OSError) -> str:
     """Go's wording of a failed dial: ``dial tcp 10.0.0.1:80: connect: connection refused``."""
-    reason = (error.strerror or str(error)).lower() if error.errno else str(error)
+    reason = os.strerror(error.errno).lower() if error.errno else str(error)
     return f"dial tcp {address}: connect: {reason}"
 
 

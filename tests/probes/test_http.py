@@ -1,0 +1,213 @@
+"""httpGet probes against real HTTP(S) servers on 127.0.0.1, by the kubelet's rules."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Iterator
+
+import pytest
+
+from fastpod.model import HTTPGetAction, HTTPHeader
+from fastpod.probes.http import (
+    MAX_BODY_BYTES,
+    HttpProbeRequest,
+    http_probe_request,
+    probe_http,
+)
+from fastpod.probes.result import ProbeResult
+from tests.support.http_server import Reply, Server
+
+
+def probe(request: HttpProbeRequest, timeout: float = 2) -> ProbeResult:
+    """One probe in an event loop of its own."""
+    return asyncio.run(probe_http(request, timeout))
+
+
+def get(server: Server, path: str = "/healthz", **action: object) -> HttpProbeRequest:
+    return http_probe_request(
+        HTTPGetAction(path=path, scheme=server.scheme.upper(), **action),  # type: ignore[arg-type]
+        server.port,
+        "127.0.0.1",
+    )
+
+
+def test_the_request_is_built_from_the_action() -> None:
+    action = HTTPGetAction(
+        path="livez?verbose",
+        port="https",
+        scheme="HTTPS",
+        http_headers=[HTTPHeader(name="X-Probe", value="1")],
+    )
+    assert http_probe_request(action, 6443, "10.0.0.7") == HttpProbeRequest(
+        "https://10.0.0.7:6443/livez?verbose",
+        [("X-Probe", "1"), ("User-Agent", "kube-probe/1.32"), ("Accept", "*/*")],
+    )
+    ipv6 = http_probe_request(HTTPGetAction(host="fd00::1"), 80, "10.0.0.7")
+    assert ipv6.url == "http://[fd00::1]:80"
+
+
+@pytest.mark.parametrize("status", [200, 204, 302, 399])
+def test_200_to_399_succeed(server: Server, status: int) -> None:
+    server.serve("/healthz", Reply(status))
+    result = probe(get(server))
+    assert result.outcome == "success"
+
+
+def test_a_2xx_answer_gives_its_body(server: Server) -> None:
+    server.serve("/healthz", Reply(200, b"ok"))
+    assert probe(get(server)) == ProbeResult("success", "ok")
+
+
+def test_a_3xx_answer_is_a_success_with_a_warning(server: Server) -> None:
+    server.serve("/healthz", Reply(399, b"moved"))
+    assert probe(get(server)) == ProbeResult(
+        "success", "Probe terminated redirects, Response body: moved", warning=True
+    )
+
+
+@pytest.mark.parametrize("status", [400, 404, 500, 503])
+def test_400_and_above_fail_with_the_status(server: Server, status: int) -> None:
+    server.serve("/healthz", Reply(status, b"secret body"))
+    assert probe(get(server)) == ProbeResult(
+        "failure", f"HTTP probe failed with statuscode: {status}"
+    )
+
+
+def test_the_kubelet_headers_are_sent(server: Server) -> None:
+    server.serve("/healthz", Reply(200))
+    probe(get(server, http_headers=[HTTPHeader(name="X-Custom", value="yes")]))
+    headers = server.requests[0].headers
+    assert headers["User-Agent"] == "kube-probe/1.32"
+    assert headers["Accept"] == "*/*"
+    assert headers["X-Custom"] == "yes"
+    assert headers["Host"] == f"127.0.0.1:{server.port}"
+    assert headers["Connection"] == "close"
+    assert "Accept-Encoding" not in headers
+
+
+def test_the_manifest_headers_replace_the_defaults(server: Server) -> None:
+    server.serve("/healthz", Reply(200))
+    probe(
+        get(
+            server,
+            http_headers=[
+                HTTPHeader(name="user-agent", value="my-agent"),
+                HTTPHeader(name="Host", value="api.example"),
+                HTTPHeader(name="Accept", value=""),
+                HTTPHeader(name="X-Twice", value="a"),
+                HTTPHeader(name="X-Twice", value="b"),
+            ],
+        )
+    )
+    headers = server.requests[0].headers
+    assert headers.get_all("User-Agent") == ["my-agent"]
+    assert headers["Host"] == "api.example"
+    assert "Accept" not in headers
+    assert headers.get_all("X-Twice") == ["a", "b"]
+
+
+def test_every_probe_has_a_fresh_connection(server: Server) -> None:
+    server.serve("/healthz", Reply(200))
+
+    async def twice() -> None:
+        await probe_http(get(server), 2)
+        await probe_http(get(server), 2)
+
+    asyncio.run(twice())
+    first, second = server.requests
+    assert first.client_port != second.client_port
+
+
+def test_a_redirect_to_the_same_host_is_followed(server: Server) -> None:
+    server.serve("/healthz", Reply(302, location="/ready"))
+    server.serve("/ready", Reply(200, b"ready"))
+    assert probe(get(server)) == ProbeResult("success", "ready")
+    assert [r.path for r in server.requests] == ["/healthz", "/ready"]
+
+
+def test_a_redirect_keeps_the_custom_headers(server: Server) -> None:
+    server.serve("/healthz", Reply(307, location="/ready"))
+    server.serve("/ready", Reply(500))
+    result = probe(get(server, http_headers=[HTTPHeader(name="X-Custom", value="yes")]))
+    assert result == ProbeResult("failure", "HTTP probe failed with statuscode: 500")
+    assert server.requests[1].headers["X-Custom"] == "yes"
+
+
+def test_a_redirect_to_another_host_is_not_followed(server: Server) -> None:
+    server.serve("/healthz", Reply(302, b"elsewhere", location="http://example.invalid/"))
+    assert probe(get(server)) == ProbeResult(
+        "success", "Probe terminated redirects, Response body: elsewhere", warning=True
+    )
+    assert len(server.requests) == 1
+
+
+def test_redirects_stop_after_ten_requests(server: Server) -> None:
+    server.serve("/healthz", Reply(302, location="/healthz"))
+    assert probe(get(server)) == ProbeResult(
+        "failure", 'Get "/healthz": stopped after 10 redirects'
+    )
+    assert len(server.requests) == 10
+
+
+def test_the_body_read_is_capped(server: Server) -> None:
+    server.serve("/healthz", Reply(200, b"x" * (3 * MAX_BODY_BYTES)))
+    result = probe(get(server))
+    assert result == ProbeResult("success", "x" * MAX_BODY_BYTES)
+
+
+def test_https_succeeds_without_verifying_the_certificate(tls_server: Server) -> None:
+    tls_server.serve("/livez", Reply(200, b"ok"))
+    assert probe(get(tls_server, path="/livez")) == ProbeResult("success", "ok")
+
+
+def test_a_closed_port_fails_with_the_dial_error() -> None:
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    request = http_probe_request(HTTPGetAction(path="/healthz"), port, "127.0.0.1")
+    assert probe(request) == ProbeResult(
+        "failure",
+        f'Get "http://127.0.0.1:{port}/healthz": dial tcp 127.0.0.1:{port}:'
+        " connect: connection refused",
+    )
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """A port that accepts connections (in the kernel's backlog) and never answers."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        yield listener.getsockname()[1]
+
+
+def test_a_server_that_never_answers_fails_at_the_timeout(silent_port: int) -> None:
+    request = http_probe_request(HTTPGetAction(path="/healthz"), silent_port, "127.0.0.1")
+    assert probe(request, timeout=0.2) == ProbeResult(
+        "failure",
+        f'Get "http://127.0.0.1:{silent_port}/healthz": context deadline exceeded'
+        " (Client.Timeout exceeded while awaiting headers)",
+    )
+
+
+def test_a_body_that_stalls_is_an_unknown_result() -> None:
+    async def run() -> ProbeResult:
+        async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial")
+            await writer.drain()
+            await asyncio.sleep(10)
+
+        server = await asyncio.start_server(answer, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        try:
+            request = http_probe_request(HTTPGetAction(path="/"), port, "127.0.0.1")
+            return await probe_http(request, 0.3)
+        finally:
+            server.close()
+
+    assert asyncio.run(run()) == ProbeResult(
+        "unknown",
+        "context deadline exceeded (Client.Timeout or context cancellation while reading body)",
+    )
