@@ -20,6 +20,8 @@ PURE_CORE = (
     "fastpod.status.api_view",
     "fastpod.worker.desired",
     "fastpod.probes.decisions",
+    "fastpod.probes.ports",
+    "fastpod.probes.result",
 )
 IO_MODULES = (
     "yaml",

@@ -113,21 +113,21 @@ async def probe_http(
                 async with _connection(url, namespace) as (reader, writer):
                     writer.write(_request_bytes(url, host_header, headers))
                     status, fields = await _read_head(reader)
-                    location = fields.get("location", "")
-                    if status in REDIRECT_STATUSES and location:
+                    redirect = fields.get("location", "")
+                    if status in REDIRECT_STATUSES and redirect:
                         try:
-                            target = URL(location)
+                            target = URL(redirect)
                             following = url.join(target)
                         except ValueError as error:
                             return ProbeResult(
                                 "failure",
-                                f'Get "{location}": failed to parse Location header'
-                                f' "{location}": {error}',
+                                f'Get "{redirect}": failed to parse Location header'
+                                f' "{redirect}": {error}',
                             )
                         if following.host == first_host:
                             if sent == MAX_REQUESTS:
                                 return ProbeResult(
-                                    "failure", f'Get "{location}": stopped after 10 redirects'
+                                    "failure", f'Get "{redirect}": stopped after 10 redirects'
                                 )
                             if target.is_absolute():
                                 host_header = ""
@@ -251,7 +251,7 @@ async def _read_head(reader: asyncio.StreamReader) -> tuple[int, dict[str, str]]
         if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
             raise _Broken(
                 "net/http: HTTP/1.x transport connection broken:"
-                f" malformed HTTP response {status_line!r}"
+                f' malformed HTTP response "{status_line}"'
             )
         status = int(parts[1])
         if 100 <= status < 200 and status != 101:

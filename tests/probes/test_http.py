@@ -211,3 +211,92 @@ def test_a_body_that_stalls_is_an_unknown_result() -> None:
         "unknown",
         "context deadline exceeded (Client.Timeout or context cancellation while reading body)",
     )
+
+
+def answered_with(reply: bytes, timeout: float = 2) -> ProbeResult:
+    """The probe's result when the server answers every request with the bytes ``reply``."""
+
+    async def run() -> ProbeResult:
+        async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(reply)
+            await writer.drain()
+            writer.close()
+
+        server = await asyncio.start_server(answer, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        try:
+            request = http_probe_request(HTTPGetAction(path="/"), port, "127.0.0.1")
+            return await probe_http(request, timeout)
+        finally:
+            server.close()
+
+    return asyncio.run(run())
+
+
+def test_a_chunked_body_is_decoded() -> None:
+    reply = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"
+    assert answered_with(reply) == ProbeResult("success", "abcde")
+
+
+def test_a_chunked_body_is_capped() -> None:
+    chunk = b"y" * MAX_BODY_BYTES
+    reply = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+    reply += b"%x\r\n%s\r\n" % (len(chunk), chunk) * 2 + b"0\r\n\r\n"
+    assert answered_with(reply) == ProbeResult("success", "y" * MAX_BODY_BYTES)
+
+
+def test_a_body_to_the_end_of_the_connection_is_read() -> None:
+    assert answered_with(b"HTTP/1.1 500 Oops\r\n\r\nbroken") == ProbeResult(
+        "failure", "HTTP probe failed with statuscode: 500"
+    )
+    assert answered_with(b"HTTP/1.0 200 OK\r\n\r\nold") == ProbeResult("success", "old")
+
+
+def test_an_interim_response_is_skipped() -> None:
+    reply = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 503 Busy\r\nContent-Length: 0\r\n\r\n"
+    assert answered_with(reply) == ProbeResult("failure", "HTTP probe failed with statuscode: 503")
+
+
+def test_a_connection_closed_without_an_answer_fails_with_eof() -> None:
+    result = answered_with(b"")
+    assert result.outcome == "failure"
+    assert result.output.endswith('/": EOF')
+
+
+def test_a_reply_that_is_not_http_fails() -> None:
+    result = answered_with(b"SSH-2.0-OpenSSH_9.6\r\n\r\n")
+    assert result.outcome == "failure"
+    assert result.output.endswith(
+        "net/http: HTTP/1.x transport connection broken:"
+        ' malformed HTTP response "SSH-2.0-OpenSSH_9.6"'
+    )
+
+
+def test_a_body_shorter_than_its_length_is_an_unknown_result() -> None:
+    result = answered_with(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort")
+    assert result == ProbeResult("unknown", "unexpected EOF")
+
+
+def test_a_relative_redirect_keeps_the_host_header(server: Server) -> None:
+    server.serve("/healthz", Reply(302, location="/ready"))
+    server.serve("/ready", Reply(200))
+    probe(get(server, http_headers=[HTTPHeader(name="Host", value="api.example")]))
+    assert [r.headers["Host"] for r in server.requests] == ["api.example", "api.example"]
+
+
+def test_an_absolute_redirect_to_the_same_host_drops_the_host_header(server: Server) -> None:
+    server.serve("/healthz", Reply(302, location=server.url("/ready")))
+    server.serve("/ready", Reply(200))
+    probe(get(server, http_headers=[HTTPHeader(name="Host", value="api.example")]))
+    hosts = [r.headers["Host"] for r in server.requests]
+    assert hosts == ["api.example", f"127.0.0.1:{server.port}"]
+
+
+def test_a_header_that_would_break_the_request_is_refused(server: Server) -> None:
+    request = get(server, http_headers=[HTTPHeader(name="X-Bad", value="a\r\nX-Injected: 1")])
+    assert probe(request) == ProbeResult(
+        "failure",
+        f'Get "{server.url("/healthz")}": net/http: invalid header field value for "X-Bad"',
+    )
+    assert server.requests == []
