@@ -72,16 +72,26 @@ def probe_of(container: Container, kind: ProbeKind) -> Probe | None:
     return container.startup_probe
 
 
-def handled(probe: Probe) -> bool:
-    """Whether fastpod runs this probe's handler; the others are reported as not run."""
-    return probe.exec is not None
+def handled(probe: Probe, *, host_network: bool = False) -> bool:
+    """Whether fastpod runs this probe's handler; the others are reported as not run.
+
+    ``exec`` runs in the container. The network handlers run for ``hostNetwork`` pods,
+    whose address is the node's; a pod in its own network namespace needs its probes run
+    inside that namespace, which fastpod does not look up yet.
+    """
+    if probe.exec is not None:
+        return True
+    network = probe.http_get is not None or probe.tcp_socket is not None or probe.grpc is not None
+    return network and host_network
 
 
-def probed(container: Container) -> bool:
+def probed(container: Container, *, host_network: bool = False) -> bool:
     """Whether the container has a probe fastpod runs: only then does a probe decide its
     ``started`` and ``ready``."""
     return any(
-        (probe := probe_of(container, kind)) is not None and handled(probe) for kind in PROBE_KINDS
+        (probe := probe_of(container, kind)) is not None
+        and handled(probe, host_network=host_network)
+        for kind in PROBE_KINDS
     )
 
 
@@ -128,7 +138,12 @@ class ProbeVerdict(NamedTuple):
 
 
 def new_instance(
-    container: Container, container_id: str, started_at: float, jitter: float
+    container: Container,
+    container_id: str,
+    started_at: float,
+    jitter: float,
+    *,
+    host_network: bool = False,
 ) -> ContainerProbes:
     """The probes of a container instance that started at ``started_at``.
 
@@ -144,7 +159,7 @@ def new_instance(
     states: dict[ProbeKind, ProbeState] = {}
     for kind in ("liveness", "readiness", "startup"):
         probe = probe_of(container, kind)
-        if probe is None or not handled(probe):
+        if probe is None or not handled(probe, host_network=host_network):
             continue
         timing = probe_timing(probe)
         spread = 0.0 if kind == "readiness" else jitter * timing.period
@@ -168,12 +183,14 @@ def for_container(
     container_id: str,
     started_at: float,
     jitter: float,
+    *,
+    host_network: bool = False,
 ) -> ContainerProbes:
     """The probes to keep for the instance ``container_id``: the same ones, or new ones
     when the container was restarted (another id)."""
     if current is not None and current.container_id == container_id:
         return current
-    return new_instance(container, container_id, started_at, jitter)
+    return new_instance(container, container_id, started_at, jitter, host_network=host_network)
 
 
 def runnable(probes: ContainerProbes, kind: ProbeKind) -> bool:
@@ -270,7 +287,13 @@ def _with(probes: ContainerProbes, state: ProbeState) -> ContainerProbes:
     return msgspec.structs.replace(probes, startup=state)
 
 
-def started(container: Container, probes: ContainerProbes | None, running: bool) -> bool:
+def started(
+    container: Container,
+    probes: ContainerProbes | None,
+    running: bool,
+    *,
+    host_network: bool = False,
+) -> bool:
     """The container status's ``started`` (the prober manager's ``isContainerStarted``):
     running, and its startup probe succeeded if it has one.
 
@@ -279,17 +302,25 @@ def started(container: Container, probes: ContainerProbes | None, running: bool)
     """
     if not running:
         return False
-    if container.startup_probe is None or not handled(container.startup_probe):
+    startup = container.startup_probe
+    if startup is None or not handled(startup, host_network=host_network):
         return True
     return probes is not None and probes.started
 
 
-def ready(container: Container, probes: ContainerProbes | None, running: bool) -> bool:
+def ready(
+    container: Container,
+    probes: ContainerProbes | None,
+    running: bool,
+    *,
+    host_network: bool = False,
+) -> bool:
     """The container status's ``ready``: started, and its readiness probe holds success
     if it has one (a probe that has not run yet holds failure)."""
-    if not started(container, probes, running):
+    if not started(container, probes, running, host_network=host_network):
         return False
-    if container.readiness_probe is None or not handled(container.readiness_probe):
+    readiness = container.readiness_probe
+    if readiness is None or not handled(readiness, host_network=host_network):
         return True
     return (
         probes is not None and probes.readiness is not None and probes.readiness.result == "success"

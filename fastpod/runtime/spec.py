@@ -323,8 +323,11 @@ def unsupported(pod: Pod) -> list[str]:
         name = container.name
         for kind in ("liveness", "readiness", "startup"):
             probe = probe_of(container, kind)
-            if probe is not None and not handled(probe):
-                notes.append(f"container {name}: {kind} probe is not run yet (only exec is)")
+            if probe is not None and not handled(probe, host_network=bool(spec.host_network)):
+                notes.append(
+                    f"container {name}: {kind} probe is not run yet (only exec, and network "
+                    "probes of hostNetwork pods, are)"
+                )
         if container.lifecycle is not None:
             notes.append(f"container {name}: lifecycle hooks are not run yet")
         for port in container.ports or ():

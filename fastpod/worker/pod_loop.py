@@ -92,7 +92,7 @@ class PodRunner:
         self.state = PodState(settings)
         self.starter = ContainerStarter(runtime, settings, self.state)
         self.teardown = PodTeardown(runtime, settings, self.state)
-        self.prober = Prober(runtime, self.state.events)
+        self.prober = Prober(runtime, self.state.events, settings.host_ip)
         self.runtime_problem: str | None = None
         """Why the runtime cannot be reached, while it cannot."""
         self._syncing = asyncio.Event()

@@ -23,6 +23,11 @@ from fastpod.metrics import recorder
 from fastpod.model import Container, Pod, Probe
 from fastpod.probes import decisions
 from fastpod.probes.decisions import PROBE_KINDS, ContainerProbes, HandlerResult, ProbeKind
+from fastpod.probes.grpc_health import probe_grpc
+from fastpod.probes.http import http_probe_request, probe_http
+from fastpod.probes.ports import PortError, resolve_port
+from fastpod.probes.result import ProbeResult
+from fastpod.probes.tcp import probe_tcp
 from fastpod.runtime.base import ContainerInfo, ExecTimeout, Runtime, RuntimeCallError
 from fastpod.worker.events import PodEvents
 
@@ -38,9 +43,11 @@ class _Instance:
 class Prober:
     """The probes of every pod of one worker, by pod key and container name."""
 
-    def __init__(self, runtime: Runtime, events: PodEvents) -> None:
+    def __init__(self, runtime: Runtime, events: PodEvents, host_ip: str) -> None:
         self.runtime = runtime
         self.events = events
+        self.host_ip = host_ip
+        """The node's address: a hostNetwork pod's, and its probes' default host."""
         self._pods: dict[str, dict[str, _Instance]] = {}
 
     def probes(self, key: str) -> dict[str, ContainerProbes]:
@@ -57,17 +64,24 @@ class Prober:
         running = {info.name: info for info in containers if info.state == "running"}
         instances = self._pods.get(key, {})
         kept: dict[str, _Instance] = {}
+        host_network = bool(pod.spec.host_network)
         for container in _probed_containers(pod):
             name = container.name or ""
             info = running.get(name)
-            current = instances.get(name)
             if info is None:
                 continue
-            if current is not None and current.probes.container_id == info.id:
+            current = instances.get(name)
+            probes = decisions.for_container(
+                current.probes if current else None,
+                container,
+                info.id,
+                info.started_at or time.time(),
+                random.random(),
+                host_network=host_network,
+            )
+            if current is not None and probes is current.probes:
                 kept[name] = current
                 continue
-            started_at = info.started_at or time.time()
-            probes = decisions.new_instance(container, info.id, started_at, random.random())
             instance = kept[name] = _Instance(probes)
             instance.task = asyncio.get_running_loop().create_task(
                 self._probe(key, pod, container, instance, wake)
@@ -125,7 +139,7 @@ class Prober:
                 timing = decisions.probe_timing(probe)
                 labels = _labels(key, container, kind)
                 result, output = await self._run(
-                    probe, instance.probes.container_id, timing, **labels
+                    probe, container, instance.probes.container_id, timing, labels
                 )
                 instance.probes, verdict = decisions.record(
                     instance.probes, kind, timing, result, time.time()
@@ -136,28 +150,55 @@ class Prober:
                     return
 
     async def _run(
-        self, probe: Probe, container_id: str, timing: decisions.ProbeTiming, **labels: str
+        self,
+        probe: Probe,
+        container: Container,
+        container_id: str,
+        timing: decisions.ProbeTiming,
+        labels: dict[str, str],
     ) -> tuple[HandlerResult, str]:
         began = time.monotonic()
         try:
-            return await self._handle(probe, container_id, timing.timeout)
+            if probe.exec is not None:
+                return await self._exec(probe.exec.command or [], container_id, timing.timeout)
+            return await self._network(probe, container, timing.timeout)
         finally:
             recorder.observe("prober_probe_duration_seconds", time.monotonic() - began, **labels)
 
-    async def _handle(
-        self, probe: Probe, container_id: str, timeout: float
+    async def _exec(
+        self, command: list[str], container_id: str, timeout: float
     ) -> tuple[HandlerResult, str]:
-        if probe.exec is not None:
-            command = probe.exec.command or []
-            try:
-                reply = await self.runtime.exec_sync(container_id, command, timeout)
-            except ExecTimeout:
-                return "failure", f"command {shlex.join(command)!r} timed out"
-            except RuntimeCallError as error:
-                return "error", str(error)
-            output = reply.output.decode(errors="replace")
-            return ("success" if reply.exit_code == 0 else "failure"), output
-        return "error", "probe handler not supported"
+        try:
+            reply = await self.runtime.exec_sync(container_id, command, timeout)
+        except ExecTimeout:
+            return "failure", f"command {shlex.join(command)!r} timed out"
+        except RuntimeCallError as error:
+            return "error", str(error)
+        output = reply.output.decode(errors="replace")
+        return ("success" if reply.exit_code == 0 else "failure"), output
+
+    async def _network(
+        self, probe: Probe, container: Container, timeout: float
+    ) -> tuple[HandlerResult, str]:
+        """An ``httpGet``, ``tcpSocket`` or ``grpc`` probe of a hostNetwork pod, whose
+        address is the node's (:func:`decisions.handled` keeps the others from running)."""
+        if probe.http_get is not None:
+            port = resolve_port(probe.http_get.port, container)
+            if isinstance(port, PortError):
+                return "error", port.message
+            request = http_probe_request(probe.http_get, port, self.host_ip)
+            return _handler_result(await probe_http(request, timeout))
+        if probe.tcp_socket is not None:
+            port = resolve_port(probe.tcp_socket.port, container)
+            if isinstance(port, PortError):
+                return "error", port.message
+            host = probe.tcp_socket.host or self.host_ip
+            return _handler_result(await probe_tcp(host, port, timeout))
+        if probe.grpc is not None:
+            service = probe.grpc.service or ""
+            reply = await probe_grpc(self.host_ip, probe.grpc.port or 0, service, timeout)
+            return _handler_result(reply)
+        return "error", "the probe names no handler"
 
     def _report(
         self, key: str, container: Container, kind: ProbeKind, result: HandlerResult, output: str
@@ -175,6 +216,18 @@ class Prober:
                 key,
                 "probe failed",
                 "Unhealthy",
+                message,
+                "Warning",
+                container=container.name,
+                probe=kind,
+                detail=message,
+            )
+        elif result == "warning":
+            message = decisions.warning_message(kind, output)
+            self.events.emit(
+                key,
+                "probe warning",
+                "ProbeWarning",
                 message,
                 "Warning",
                 container=container.name,
@@ -242,7 +295,20 @@ def _labels(key: str, container: Container, kind: ProbeKind) -> dict[str, str]:
 def _probed_containers(pod: Pod) -> list[Container]:
     """The sidecars and regular containers of ``pod`` with a probe fastpod runs."""
     sidecars = [c for c in pod.spec.init_containers or () if c.restart_policy == "Always"]
-    return [c for c in [*sidecars, *(pod.spec.containers or ())] if decisions.probed(c)]
+    host_network = bool(pod.spec.host_network)
+    return [
+        c
+        for c in [*sidecars, *(pod.spec.containers or ())]
+        if decisions.probed(c, host_network=host_network)
+    ]
+
+
+def _handler_result(result: ProbeResult) -> tuple[HandlerResult, str]:
+    """A network handler's result as the decisions count it: a warning is a success that
+    says something, unknown is an error (the kubelet drops it)."""
+    if result.outcome == "success":
+        return ("warning" if result.warning else "success"), result.output
+    return ("failure" if result.outcome == "failure" else "error"), result.output
 
 
 def _retrieved(task: asyncio.Task[None]) -> None:

@@ -675,3 +675,39 @@ def test_an_exec_readiness_probe_flips_ready_both_ways_without_a_restart(
         assert [c.restart_count for c in running(engine, "web")] == ["0"]
     finally:
         fastpod.stop()
+
+
+def test_an_http_readiness_probe_of_a_host_network_pod_flips_ready_both_ways(
+    engine: Engine, manifests: Path, tmp_path: Path
+) -> None:
+    """busybox httpd on the node's network; the probe asks the node's address."""
+    port = free_port()
+    probe = f"""\
+    readinessProbe:
+      httpGet: {{path: /ready, port: {port}}}
+      periodSeconds: 1
+"""
+    command = (
+        f"mkdir -p /www; httpd -p {port} -h /www; sleep 2; touch /www/ready; "
+        "sleep 4; rm /www/ready; sleep 3600"
+    )
+    document = manifest("web", command=command, host_network=True, extra=probe)
+    (manifests / "web.yaml").write_bytes(document)
+    fastpod = start(engine, manifests, tmp_path, api_port=free_port())
+    try:
+        fastpod.wait_for_api()
+
+        def ready() -> tuple[bool, str]:
+            (pod,) = json.loads(fastpod.get("/pods")[1])["items"]
+            (container,) = pod["status"]["containerStatuses"]
+            conditions = {c["type"]: c["status"] for c in pod["status"]["conditions"]}
+            return container.get("ready"), conditions["Ready"]
+
+        wait_until(lambda: len(running(engine, "web")) == 1)
+        wait_until(lambda: ready() == (True, "True"))
+        wait_until(lambda: ready() == (False, "False"))
+        assert [c.restart_count for c in running(engine, "web")] == ["0"]
+        (failed, *_) = fastpod.wait_for_event("probe failed", pod=pod_key("web"))
+        assert failed["detail"] == "Readiness probe failed: HTTP probe failed with statuscode: 404"
+    finally:
+        fastpod.stop()

@@ -3,6 +3,7 @@ container and to its status. The same on Docker and containerd is in the runtime
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -141,5 +142,39 @@ def test_a_container_without_probes_is_never_probed(settings: WorkerSettings) ->
             await eventually(lambda: container_status(runner, web)["ready"], "ready")
             assert runner.prober.probes(runner.loops[pod_key("web")].key) == {}
             assert runtime.execs == []
+
+    run(scenario)
+
+
+def test_an_http_readiness_probe_of_a_host_network_pod_asks_the_node(
+    settings: WorkerSettings,
+) -> None:
+    """A hostNetwork pod's address is the node's: its httpGet probe goes there."""
+    answers = {"status": b"503 Service Unavailable"}
+    seen: list[bytes] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        request = await reader.readuntil(b"\r\n\r\n")
+        seen.append(request)
+        writer.write(b"HTTP/1.1 " + answers["status"] + b"\r\nContent-Length: 0\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    async def scenario() -> None:
+        server = await asyncio.start_server(serve, settings.host_ip, 0)
+        port = server.sockets[0].getsockname()[1]
+        readiness = {"httpGet": {"path": "/healthz", "port": port}, "periodSeconds": 1}
+        web = probed_pod("web", readinessProbe=readiness)
+        web = msgspec.structs.replace(
+            web, spec=msgspec.structs.replace(web.spec, host_network=True)
+        )
+        async with server, runner_on(FakeRuntime(), settings) as runner:
+            runner.submit(added(web))
+            await eventually(lambda: seen, "a probe", timeout=5)
+            assert container_status(runner, web)["ready"] is False
+            answers["status"] = b"200 OK"
+            await eventually(lambda: container_status(runner, web)["ready"], "ready", timeout=5)
+        assert seen[0].startswith(b"GET /healthz HTTP/1.1\r\n")
+        assert b"User-Agent: kube-probe/1.32\r\n" in seen[0]
 
     run(scenario)
