@@ -11,11 +11,13 @@ or it has none); the startup probe stops once it has. Liveness or startup failin
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from typing import Literal, NamedTuple
 
 import msgspec
 
-from fastpod.model import Container, Probe
+from fastpod.model import Container, Pod, Probe
+from fastpod.runtime.base import ContainerInfo
 
 ProbeKind = Literal["liveness", "readiness", "startup"]
 PROBE_KINDS: tuple[ProbeKind, ...] = ("startup", "liveness", "readiness")
@@ -72,27 +74,9 @@ def probe_of(container: Container, kind: ProbeKind) -> Probe | None:
     return container.startup_probe
 
 
-def handled(probe: Probe, *, host_network: bool = False) -> bool:
-    """Whether fastpod runs this probe's handler; the others are reported as not run.
-
-    ``exec`` runs in the container. The network handlers run for ``hostNetwork`` pods,
-    whose address is the node's; a pod in its own network namespace needs its probes run
-    inside that namespace, which fastpod does not look up yet.
-    """
-    if probe.exec is not None:
-        return True
-    network = probe.http_get is not None or probe.tcp_socket is not None or probe.grpc is not None
-    return network and host_network
-
-
-def probed(container: Container, *, host_network: bool = False) -> bool:
-    """Whether the container has a probe fastpod runs: only then does a probe decide its
-    ``started`` and ``ready``."""
-    return any(
-        (probe := probe_of(container, kind)) is not None
-        and handled(probe, host_network=host_network)
-        for kind in PROBE_KINDS
-    )
+def probed(container: Container) -> bool:
+    """Whether the container has a probe (validation leaves each one a handler)."""
+    return any(probe_of(container, kind) is not None for kind in PROBE_KINDS)
 
 
 class ProbeState(msgspec.Struct, frozen=True, kw_only=True):
@@ -142,8 +126,6 @@ def new_instance(
     container_id: str,
     started_at: float,
     jitter: float,
-    *,
-    host_network: bool = False,
 ) -> ContainerProbes:
     """The probes of a container instance that started at ``started_at``.
 
@@ -159,7 +141,7 @@ def new_instance(
     states: dict[ProbeKind, ProbeState] = {}
     for kind in ("liveness", "readiness", "startup"):
         probe = probe_of(container, kind)
-        if probe is None or not handled(probe, host_network=host_network):
+        if probe is None:
             continue
         timing = probe_timing(probe)
         spread = 0.0 if kind == "readiness" else jitter * timing.period
@@ -183,14 +165,12 @@ def for_container(
     container_id: str,
     started_at: float,
     jitter: float,
-    *,
-    host_network: bool = False,
 ) -> ContainerProbes:
     """The probes to keep for the instance ``container_id``: the same ones, or new ones
     when the container was restarted (another id)."""
     if current is not None and current.container_id == container_id:
         return current
-    return new_instance(container, container_id, started_at, jitter, host_network=host_network)
+    return new_instance(container, container_id, started_at, jitter)
 
 
 def runnable(probes: ContainerProbes, kind: ProbeKind) -> bool:
@@ -291,8 +271,6 @@ def started(
     container: Container,
     probes: ContainerProbes | None,
     running: bool,
-    *,
-    host_network: bool = False,
 ) -> bool:
     """The container status's ``started`` (the prober manager's ``isContainerStarted``):
     running, and its startup probe succeeded if it has one.
@@ -303,7 +281,7 @@ def started(
     if not running:
         return False
     startup = container.startup_probe
-    if startup is None or not handled(startup, host_network=host_network):
+    if startup is None:
         return True
     return probes is not None and probes.started
 
@@ -312,19 +290,37 @@ def ready(
     container: Container,
     probes: ContainerProbes | None,
     running: bool,
-    *,
-    host_network: bool = False,
 ) -> bool:
     """The container status's ``ready``: started, and its readiness probe holds success
     if it has one (a probe that has not run yet holds failure)."""
-    if not started(container, probes, running, host_network=host_network):
+    if not started(container, probes, running):
         return False
     readiness = container.readiness_probe
-    if readiness is None or not handled(readiness, host_network=host_network):
+    if readiness is None:
         return True
     return (
         probes is not None and probes.readiness is not None and probes.readiness.result == "success"
     )
+
+
+def starting_sidecars(
+    pod: Pod, containers: Sequence[ContainerInfo], probes: Mapping[str, ContainerProbes]
+) -> frozenset[str]:
+    """The sidecars that run but have not started (their startup probe has not succeeded
+    for the running instance): ``computeInitContainerActions`` waits for them before the
+    next init container."""
+    running = {info.name: info.id for info in containers if info.state == "running"}
+    names = set()
+    for container in pod.spec.init_containers or ():
+        name = container.name or ""
+        if container.restart_policy != "Always" or name not in running:
+            continue
+        instance = probes.get(name)
+        if instance is not None and instance.container_id != running[name]:
+            instance = None
+        if not started(container, instance, running=True):
+            names.add(name)
+    return frozenset(names)
 
 
 def kill_grace(pod_grace: int | None, probe: Probe | None) -> int:

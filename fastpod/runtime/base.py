@@ -205,6 +205,13 @@ class Runtime(Protocol):
         :class:`RuntimeCallError` when the container does not exist or does not run."""
         ...
 
+    async def network_namespace(self, sandbox_id: str) -> str:
+        """The path of a running sandbox's network namespace (``/proc/<pid>/ns/net`` of its
+        process), where the network probes of a pod-network pod must run; ``""`` when the
+        runtime has none to enter (the fake). Raises :class:`RuntimeCallError` when the
+        sandbox does not run."""
+        ...
+
     def events(self) -> AsyncIterator[RuntimeEvent]:
         """Container starts and deaths as they happen; ``RuntimeEvent(None, ...)`` after the
         stream was lost and found again, when anything may have happened meanwhile."""

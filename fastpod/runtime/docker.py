@@ -55,6 +55,7 @@ _STDOUT, _STDERR = 1, 2
 
 class _State(msgspec.Struct):
     Status: str = ""
+    Pid: int = 0
     ExitCode: int = 0
     StartedAt: str = ""
     FinishedAt: str = ""
@@ -298,6 +299,13 @@ class DockerRuntime:
         if status == 404:
             return None
         return _inspect.decode(payload).LogPath or None
+
+    async def network_namespace(self, sandbox_id: str) -> str:
+        _, payload = await self._call("GET", f"/containers/{sandbox_id}/json")
+        pid = _inspect.decode(payload).State.Pid
+        if not pid:
+            raise RuntimeCallError(f"sandbox {sandbox_id[:12]} does not run: no network namespace")
+        return f"/proc/{pid}/ns/net"
 
     async def exec_sync(
         self, container_id: str, command: Sequence[str], timeout: float

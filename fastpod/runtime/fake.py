@@ -146,6 +146,13 @@ class FakeRuntime:
     async def container_log_path(self, container_id: str) -> str | None:
         return None
 
+    async def network_namespace(self, sandbox_id: str) -> str:
+        """The fake's sandboxes share the host's network: probes run there."""
+        sandbox = self.sandboxes.get(sandbox_id)
+        if sandbox is None or not sandbox.ready:
+            raise RuntimeCallError(f"sandbox {sandbox_id} does not run")
+        return ""
+
     async def exec_sync(
         self, container_id: str, command: Sequence[str], timeout: float
     ) -> ExecResult:

@@ -21,7 +21,6 @@ import msgspec
 
 from fastpod.manifest.quantity import QuantityError, parse_quantity
 from fastpod.model import Container, EnvVar, Pod, ResourceFieldSelector, Volume
-from fastpod.probes.decisions import handled, probe_of
 from fastpod.runtime.labels import container_labels
 
 CONTAINER_HASH = "io.kubernetes.container.hash"
@@ -321,13 +320,6 @@ def unsupported(pod: Pod) -> list[str]:
     spec = pod.spec
     for container in [*(spec.init_containers or ()), *(spec.containers or ())]:
         name = container.name
-        for kind in ("liveness", "readiness", "startup"):
-            probe = probe_of(container, kind)
-            if probe is not None and not handled(probe, host_network=bool(spec.host_network)):
-                notes.append(
-                    f"container {name}: {kind} probe is not run yet (only exec, and network "
-                    "probes of hostNetwork pods, are)"
-                )
         if container.lifecycle is not None:
             notes.append(f"container {name}: lifecycle hooks are not run yet")
         for port in container.ports or ():

@@ -109,7 +109,6 @@ def pod_status(
         policy=spec.restart_policy or "Always",
         runtime_name=runtime_name,
         probes=probes,
-        host_network=bool(spec.host_network),
         creating=ContainerState(
             waiting=ContainerStateWaiting(
                 reason="PodInitializing" if init_containers else "ContainerCreating",
@@ -167,7 +166,6 @@ class _Sync(msgspec.Struct, frozen=True, gc=False):
     policy: str
     runtime_name: str
     probes: Mapping[str, ContainerProbes]
-    host_network: bool
     creating: ContainerState
     """The state of a container with no instance yet."""
 
@@ -208,7 +206,7 @@ def _container_status(sync: _Sync, container: Container, kind: ContainerKind) ->
     if kind == "init":
         ready = state.terminated is not None and state.terminated.exit_code == 0
     else:
-        ready = decisions.ready(container, probes, running, host_network=sync.host_network)
+        ready = decisions.ready(container, probes, running)
     return ContainerStatus(
         name=name,
         state=state,
@@ -218,7 +216,7 @@ def _container_status(sync: _Sync, container: Container, kind: ContainerKind) ->
         image=(latest.image if latest else "") or container.image or "",
         image_id=latest.image_id if latest else "",
         container_id=f"{sync.runtime_name}://{latest.id}" if latest else None,
-        started=decisions.started(container, probes, running, host_network=sync.host_network),
+        started=decisions.started(container, probes, running),
     )
 
 

@@ -18,6 +18,7 @@ from fastpod import logs
 from fastpod.lifecycle import PodActions, compute_pod_actions
 from fastpod.metrics import recorder
 from fastpod.model import Pod
+from fastpod.probes.decisions import starting_sidecars
 from fastpod.runtime.base import ContainerInfo, Runtime, RuntimeCallError, RuntimeUnavailable
 from fastpod.runtime.spec import unsupported
 from fastpod.runtime.volumes import VolumeError, prepare_volumes
@@ -92,7 +93,7 @@ class PodRunner:
         self.state = PodState(settings)
         self.starter = ContainerStarter(runtime, settings, self.state)
         self.teardown = PodTeardown(runtime, settings, self.state)
-        self.prober = Prober(runtime, self.state.events, settings.host_ip)
+        self.prober = Prober(runtime, self.state.events, settings.pod_ip)
         self.runtime_problem: str | None = None
         """Why the runtime cannot be reached, while it cannot."""
         self._syncing = asyncio.Event()
@@ -249,7 +250,10 @@ class PodRunner:
             )
             self._log_exits(loop, containers)
             now = time.time()
-            actions = compute_pod_actions(pod, sandboxes, containers, self.state.crash_backoff, now)
+            starting = starting_sidecars(pod, containers, self.prober.probes(loop.key))
+            actions = compute_pod_actions(
+                pod, sandboxes, containers, self.state.crash_backoff, now, starting
+            )
             # what the status shows: this listing, and why containers wait (filled in below)
             observed = loop.observed = Observed(
                 sandboxes, containers, actions.waiting, actions.messages

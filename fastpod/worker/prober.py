@@ -25,6 +25,7 @@ from fastpod.probes import decisions
 from fastpod.probes.decisions import PROBE_KINDS, ContainerProbes, HandlerResult, ProbeKind
 from fastpod.probes.grpc_health import probe_grpc
 from fastpod.probes.http import http_probe_request, probe_http
+from fastpod.probes.netns import NamespaceError, NetworkNamespace
 from fastpod.probes.ports import PortError, resolve_port
 from fastpod.probes.result import ProbeResult
 from fastpod.probes.tcp import probe_tcp
@@ -37,17 +38,21 @@ class _Instance:
     """The probes of one running container instance, and the task that runs them."""
 
     probes: ContainerProbes
+    sandbox_id: str
     task: asyncio.Task[None] | None = None
+    namespace: NetworkNamespace | None = None
+    """The pod's network namespace, opened at the first network probe of a pod-network pod."""
 
 
 class Prober:
     """The probes of every pod of one worker, by pod key and container name."""
 
-    def __init__(self, runtime: Runtime, events: PodEvents, host_ip: str) -> None:
+    def __init__(self, runtime: Runtime, events: PodEvents, pod_ip: Callable[[Pod], str]) -> None:
         self.runtime = runtime
         self.events = events
-        self.host_ip = host_ip
-        """The node's address: a hostNetwork pod's, and its probes' default host."""
+        self.pod_ip = pod_ip
+        """A pod's address, its network probes' default host (a hostNetwork pod's is the
+        node's; the others' is their own namespace's)."""
         self._pods: dict[str, dict[str, _Instance]] = {}
 
     def probes(self, key: str) -> dict[str, ContainerProbes]:
@@ -64,7 +69,6 @@ class Prober:
         running = {info.name: info for info in containers if info.state == "running"}
         instances = self._pods.get(key, {})
         kept: dict[str, _Instance] = {}
-        host_network = bool(pod.spec.host_network)
         for container in _probed_containers(pod):
             name = container.name or ""
             info = running.get(name)
@@ -77,12 +81,11 @@ class Prober:
                 info.id,
                 info.started_at or time.time(),
                 random.random(),
-                host_network=host_network,
             )
             if current is not None and probes is current.probes:
                 kept[name] = current
                 continue
-            instance = kept[name] = _Instance(probes)
+            instance = kept[name] = _Instance(probes, info.sandbox_id)
             instance.task = asyncio.get_running_loop().create_task(
                 self._probe(key, pod, container, instance, wake)
             )
@@ -120,6 +123,9 @@ class Prober:
                 error=repr(error),
             )
             raise
+        finally:
+            if instance.namespace is not None:
+                instance.namespace.close()
 
     async def _probe_until_killed(
         self,
@@ -138,13 +144,13 @@ class Prober:
                     continue
                 timing = decisions.probe_timing(probe)
                 labels = _labels(key, container, kind)
-                result, output = await self._run(
-                    probe, container, instance.probes.container_id, timing, labels
-                )
+                result, output = await self._run(probe, pod, container, instance, timing, labels)
                 instance.probes, verdict = decisions.record(
                     instance.probes, kind, timing, result, time.time()
                 )
                 self._report(key, container, kind, result, output)
+                if kind == "startup" and verdict.changed:
+                    wake()  # a sidecar that started lets the init sequence go on
                 if verdict.kill and kind != "readiness":
                     await self._kill(key, pod, container, kind, probe, instance, wake)
                     return
@@ -152,16 +158,25 @@ class Prober:
     async def _run(
         self,
         probe: Probe,
+        pod: Pod,
         container: Container,
-        container_id: str,
+        instance: _Instance,
         timing: decisions.ProbeTiming,
         labels: dict[str, str],
     ) -> tuple[HandlerResult, str]:
         began = time.monotonic()
         try:
             if probe.exec is not None:
-                return await self._exec(probe.exec.command or [], container_id, timing.timeout)
-            return await self._network(probe, container, timing.timeout)
+                command = probe.exec.command or []
+                return await self._exec(command, instance.probes.container_id, timing.timeout)
+            if pod.spec.host_network:
+                namespace = None
+            else:
+                try:
+                    namespace = await self._namespace(instance)
+                except (RuntimeCallError, NamespaceError) as error:
+                    return "error", str(error)
+            return await self._network(probe, container, self.pod_ip(pod), namespace, timing)
         finally:
             recorder.observe("prober_probe_duration_seconds", time.monotonic() - began, **labels)
 
@@ -177,26 +192,42 @@ class Prober:
         output = reply.output.decode(errors="replace")
         return ("success" if reply.exit_code == 0 else "failure"), output
 
+    async def _namespace(self, instance: _Instance) -> NetworkNamespace | None:
+        """The pod's network namespace, opened once per container instance; None where the
+        runtime has none to enter (the fake's pods share the host's network)."""
+        if instance.namespace is None:
+            path = await self.runtime.network_namespace(instance.sandbox_id)
+            if path:
+                instance.namespace = NetworkNamespace(path)
+        return instance.namespace
+
     async def _network(
-        self, probe: Probe, container: Container, timeout: float
+        self,
+        probe: Probe,
+        container: Container,
+        address: str,
+        namespace: NetworkNamespace | None,
+        timing: decisions.ProbeTiming,
     ) -> tuple[HandlerResult, str]:
-        """An ``httpGet``, ``tcpSocket`` or ``grpc`` probe of a hostNetwork pod, whose
-        address is the node's (:func:`decisions.handled` keeps the others from running)."""
+        """An ``httpGet``, ``tcpSocket`` or ``grpc`` probe at the pod's ``address``, its
+        sockets made in the pod's network ``namespace`` (None: the node's)."""
+        timeout = timing.timeout
         if probe.http_get is not None:
             port = resolve_port(probe.http_get.port, container)
             if isinstance(port, PortError):
                 return "error", port.message
-            request = http_probe_request(probe.http_get, port, self.host_ip)
-            return _handler_result(await probe_http(request, timeout))
+            request = http_probe_request(probe.http_get, port, address)
+            return _handler_result(await probe_http(request, timeout, namespace))
         if probe.tcp_socket is not None:
             port = resolve_port(probe.tcp_socket.port, container)
             if isinstance(port, PortError):
                 return "error", port.message
-            host = probe.tcp_socket.host or self.host_ip
-            return _handler_result(await probe_tcp(host, port, timeout))
+            host = probe.tcp_socket.host or address
+            return _handler_result(await probe_tcp(host, port, timeout, namespace))
         if probe.grpc is not None:
             service = probe.grpc.service or ""
-            reply = await probe_grpc(self.host_ip, probe.grpc.port or 0, service, timeout)
+            port = probe.grpc.port or 0
+            reply = await probe_grpc(address, port, service, timeout, namespace)
             return _handler_result(reply)
         return "error", "the probe names no handler"
 
@@ -295,12 +326,7 @@ def _labels(key: str, container: Container, kind: ProbeKind) -> dict[str, str]:
 def _probed_containers(pod: Pod) -> list[Container]:
     """The sidecars and regular containers of ``pod`` with a probe fastpod runs."""
     sidecars = [c for c in pod.spec.init_containers or () if c.restart_policy == "Always"]
-    host_network = bool(pod.spec.host_network)
-    return [
-        c
-        for c in [*sidecars, *(pod.spec.containers or ())]
-        if decisions.probed(c, host_network=host_network)
-    ]
+    return [c for c in [*sidecars, *(pod.spec.containers or ())] if decisions.probed(c)]
 
 
 def _handler_result(result: ProbeResult) -> tuple[HandlerResult, str]:

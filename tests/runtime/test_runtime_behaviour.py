@@ -711,3 +711,40 @@ def test_an_http_readiness_probe_of_a_host_network_pod_flips_ready_both_ways(
         assert failed["detail"] == "Readiness probe failed: HTTP probe failed with statuscode: 404"
     finally:
         fastpod.stop()
+
+
+def test_an_http_readiness_probe_of_a_pod_network_pod_runs_in_its_namespace(
+    engine: Engine, manifests: Path, tmp_path: Path
+) -> None:
+    """busybox httpd on the pod's own loopback, which the node cannot reach: the probe's
+    socket is made inside the pod's network namespace."""
+    probe = """\
+    readinessProbe:
+      httpGet: {path: /ready, port: 8080}
+      periodSeconds: 1
+    livenessProbe:
+      tcpSocket: {port: 8080}
+      periodSeconds: 1
+"""
+    command = (
+        "mkdir -p /www; httpd -p 127.0.0.1:8080 -h /www; sleep 2; touch /www/ready; "
+        "sleep 4; rm /www/ready; sleep 3600"
+    )
+    (manifests / "web.yaml").write_bytes(manifest("web", command=command, extra=probe))
+    fastpod = start(engine, manifests, tmp_path, api_port=free_port())
+    try:
+        fastpod.wait_for_api()
+
+        def ready() -> tuple[bool, str]:
+            (pod,) = json.loads(fastpod.get("/pods")[1])["items"]
+            (container,) = pod["status"]["containerStatuses"]
+            conditions = {c["type"]: c["status"] for c in pod["status"]["conditions"]}
+            return container.get("ready"), conditions["Ready"]
+
+        wait_until(lambda: len(running(engine, "web")) == 1)
+        wait_until(lambda: ready() == (True, "True"))
+        wait_until(lambda: ready() == (False, "False"))
+        assert [c.restart_count for c in running(engine, "web")] == ["0"], "tcp liveness held"
+        assert not fastpod.events("probe errored")
+    finally:
+        fastpod.stop()

@@ -637,9 +637,6 @@ spec:
 @pytest.mark.parametrize(
     ("field", "words"),
     [
-        ("livenessProbe: {grpc: {port: 80}}", "liveness probe"),
-        ("readinessProbe: {tcpSocket: {port: 80}}", "readiness probe"),
-        ("startupProbe: {httpGet: {port: 80, path: /}}", "startup probe"),
         ("lifecycle: {preStop: {exec: {command: [sh]}}}", "lifecycle hooks"),
         ("lifecycle: {postStart: {exec: {command: [sh]}}}", "lifecycle hooks"),
         ("ports: [{containerPort: 80, hostPort: 8080}]", "hostPort 8080"),
@@ -666,7 +663,7 @@ spec:
   - name: side
     image: envoy
     restartPolicy: Always
-    readinessProbe: {tcpSocket: {port: 80}}
+    lifecycle: {preStop: {exec: {command: [sh]}}}
   containers:
   - {name: app, image: busybox}
 """

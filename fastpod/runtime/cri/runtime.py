@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import math
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
@@ -28,6 +29,7 @@ from fastpod.runtime.base import (
     ExecResult,
     ExecTimeout,
     ImageMissing,
+    RuntimeCallError,
     RuntimeEvent,
     SandboxInfo,
     combined_output,
@@ -355,6 +357,23 @@ class CriRuntime:
                 raise ExecTimeout(command, timeout) from None
             raise call_error(f"ExecSync in container {container_id}", error) from None
         return ExecResult(reply.exit_code, combined_output(reply.stdout, reply.stderr))
+
+    async def network_namespace(self, sandbox_id: str) -> str:
+        """From the verbose ``PodSandboxStatus``: containerd's ``info`` names the sandbox
+        process's pid (the kubelet's CRI has no field for the namespace itself)."""
+        runtime, _ = self._stubs()
+        request = cri.PodSandboxStatusRequest(pod_sandbox_id=sandbox_id, verbose=True)
+        reply = await self._call("PodSandboxStatus", runtime.PodSandboxStatus, request)
+        try:
+            pid = int(json.loads(reply.info.get("info", "{}")).get("pid", 0))
+        except (ValueError, TypeError, AttributeError):
+            pid = 0
+        if not pid:
+            raise RuntimeCallError(
+                f"sandbox {sandbox_id[:12]}: the runtime names no process (not running, or "
+                "no verbose info): its network namespace is unknown"
+            )
+        return f"/proc/{pid}/ns/net"
 
     def events(self) -> AsyncIterator[RuntimeEvent]:
         return self._events.events()
