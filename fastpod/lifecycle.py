@@ -111,8 +111,10 @@ def compute_pod_actions(
     containers: Sequence[ContainerInfo],
     backoff: BackOff,
     now: float,
+    starting: frozenset[str] = frozenset(),
 ) -> PodActions:
-    """What to do with ``pod`` now."""
+    """What to do with ``pod`` now. ``starting`` names the sidecars that run but whose
+    startup probe has not succeeded yet: the init sequence waits for them."""
     actions = PodActions()
     ready = [sandbox for sandbox in sandboxes if sandbox.ready]
     latest = latest_by_name(containers)
@@ -136,7 +138,7 @@ def compute_pod_actions(
         if info.sandbox_id != sandbox_id and info.state != "exited":
             actions.kill.append(info.id)
     current = {name: info for name, info in latest.items() if info.sandbox_id == sandbox_id}
-    initialized = _init_containers(pod, current, latest, policy, backoff, now, actions)
+    initialized = _init_containers(pod, current, latest, policy, backoff, now, actions, starting)
     if not initialized:
         return actions
     if not _regular_containers(pod, current, latest, policy, backoff, now, actions):
@@ -183,8 +185,10 @@ def _init_containers(
     backoff: BackOff,
     now: float,
     actions: PodActions,
+    starting: frozenset[str],
 ) -> bool:
-    """Advance the init sequence; True once every init container is done or running."""
+    """Advance the init sequence; True once every init container is done or running (a
+    sidecar started: its startup probe, if any, succeeded)."""
     regular_started = any(c.name in current for c in pod.spec.containers or ())
     for container in pod.spec.init_containers or ():
         info = current.get(container.name or "")
@@ -200,6 +204,8 @@ def _init_containers(
             if info.state != "exited" and info.hash != container_hash(container):
                 actions.kill.append(info.id)
                 actions.start.append(StartContainer(container, "sidecar", info.restart_count + 1))
+            elif info.state == "running" and container.name in starting and not regular_started:
+                return False
             continue
         if regular_started:
             continue

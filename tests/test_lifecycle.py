@@ -139,8 +139,11 @@ def compute(
     containers: list[ContainerInfo],
     backoff: BackOff | None = None,
     now: float = NOW,
+    starting: frozenset[str] = frozenset(),
 ) -> PodActions:
-    return compute_pod_actions(pod, sandboxes, containers, backoff or default_backoff(), now)
+    return compute_pod_actions(
+        pod, sandboxes, containers, backoff or default_backoff(), now, starting
+    )
 
 
 # --- a new pod ---------------------------------------------------------------------------
@@ -487,6 +490,24 @@ def test_a_sidecar_starts_first_and_the_next_init_container_once_it_runs(policy:
     done = [side, container(pod, "init1", "exited", exit_code=0, kind="init")]
     assert starts(compute(pod, ready, done)) == [("app", "regular", 0)]
     assert compute(pod, ready, [*done, container(pod, "app")]) == PodActions(sandbox_id="s1")
+
+
+def test_the_init_sequence_waits_for_a_running_sidecar_until_its_startup_probe_succeeds() -> None:
+    pod = make_pod(SIDECAR, "Always")
+    ready = [sandbox(pod)]
+    side = container(pod, "side", kind="sidecar")
+
+    waiting = compute(pod, ready, [side], starting=frozenset({"side"}))
+    assert waiting == PodActions(sandbox_id="s1"), "nothing to do but wait"
+    assert starts(compute(pod, ready, [side], starting=frozenset())) == [("init1", "init", 0)]
+    done = [
+        side,
+        container(pod, "init1", "exited", exit_code=0, kind="init"),
+        container(pod, "app"),
+    ]
+    assert compute(pod, ready, done, starting=frozenset({"side"})).start == [], (
+        "once the regular containers run, a sidecar's startup no longer holds anything"
+    )
 
 
 @pytest.mark.parametrize("policy", ["Always", "OnFailure", "Never"])

@@ -178,3 +178,38 @@ def test_an_http_readiness_probe_of_a_host_network_pod_asks_the_node(
         assert b"User-Agent: kube-probe/1.32\r\n" in seen[0]
 
     run(scenario)
+
+
+def test_the_next_init_container_waits_until_the_sidecars_startup_probe_succeeds(
+    settings: WorkerSettings,
+) -> None:
+    document = pod_document("web")
+    document["spec"]["initContainers"] = [
+        {
+            "name": "side",
+            "image": "busybox:1.36",
+            "restartPolicy": "Always",
+            "startupProbe": probe(failureThreshold=30),
+        },
+        {"name": "init1", "image": "busybox:1.36"},
+    ]
+    web = decoded(json.dumps(document).encode(), FILE)
+
+    def created(runtime: FakeRuntime) -> list[str]:
+        return [spec.name for spec in runtime.specs.values()]
+
+    async def scenario() -> None:
+        runtime = FakeRuntime(record_specs=True)
+        runtime.script_exec(CHECK, FAILING)
+        async with runner_on(runtime, settings) as runner:
+            runner.submit(added(web))
+            await eventually(
+                lambda: sum(command == tuple(CHECK) for _, command in runtime.execs) >= 2,
+                "two startup probes",
+                timeout=5,
+            )
+            assert created(runtime) == ["side"]
+            runtime.script_exec(CHECK, PASSING)
+            await eventually(lambda: "init1" in created(runtime), "init1 created", timeout=5)
+
+    run(scenario)
