@@ -101,11 +101,17 @@ def test_pods_logs_and_inspect_show_what_docker_runs_through_a_restart(
 
     eventually(running_once)
 
-    logs = fastpod_cli(tmp_path / "root", "logs", f"talker-{NODE}")
-    assert logs.returncode == 0, logs.stderr
-    assert f"hello from talker-{NODE} run" in logs.stdout
-    assert "to stderr" in logs.stdout
-    first_run = logs.stdout
+    def everything_written() -> str:
+        # the container may still be writing when it is first seen running
+        logs = fastpod_cli(tmp_path / "root", "logs", f"talker-{NODE}")
+        assert logs.returncode == 0, logs.stderr
+        assert logs.stdout.endswith("last\n"), logs.stdout
+        return logs.stdout
+
+    eventually(everything_written)
+    first_run = everything_written()
+    assert f"hello from talker-{NODE} run" in first_run
+    assert "to stderr" in first_run
 
     container = main_container()
     docker("kill", str(container["Id"]))
