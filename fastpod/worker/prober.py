@@ -12,6 +12,7 @@ status reports.
 from __future__ import annotations
 
 import asyncio
+import functools
 import random
 import shlex
 import time
@@ -89,7 +90,7 @@ class Prober:
             instance.task = asyncio.get_running_loop().create_task(
                 self._probe(key, pod, container, instance, wake)
             )
-            instance.task.add_done_callback(_retrieved)
+            instance.task.add_done_callback(functools.partial(_ended, key, name, instance))
         for name, instance in instances.items():
             if kept.get(name) is not instance and instance.task is not None:
                 instance.task.cancel()
@@ -105,29 +106,6 @@ class Prober:
                 instance.task.cancel()
 
     async def _probe(
-        self,
-        key: str,
-        pod: Pod,
-        container: Container,
-        instance: _Instance,
-        wake: Callable[[], None],
-    ) -> None:
-        try:
-            await self._probe_until_killed(key, pod, container, instance, wake)
-        except Exception as error:  # a bug here must not end the probes silently
-            logs.emit(
-                "probes stopped",
-                level="error",
-                pod=key,
-                container=container.name,
-                error=repr(error),
-            )
-            raise
-        finally:
-            if instance.namespace is not None:
-                instance.namespace.close()
-
-    async def _probe_until_killed(
         self,
         key: str,
         pod: Pod,
@@ -241,24 +219,14 @@ class Prober:
             result=_METRIC_RESULT[counted],
             **_labels(key, container, kind),
         )
-        if result == "failure":
-            message = decisions.unhealthy_message(kind, output)
+        event = _EVENTS.get(result)
+        if event is not None:
+            logged, reason, wording = event
+            message = wording(kind, output)
             self.events.emit(
                 key,
-                "probe failed",
-                "Unhealthy",
-                message,
-                "Warning",
-                container=container.name,
-                probe=kind,
-                detail=message,
-            )
-        elif result == "warning":
-            message = decisions.warning_message(kind, output)
-            self.events.emit(
-                key,
-                "probe warning",
-                "ProbeWarning",
+                logged,
+                reason,
                 message,
                 "Warning",
                 container=container.name,
@@ -308,6 +276,12 @@ class Prober:
         wake()
 
 
+_EVENTS: dict[HandlerResult, tuple[str, str, Callable[[ProbeKind, str], str]]] = {
+    "failure": ("probe failed", "Unhealthy", decisions.unhealthy_message),
+    "warning": ("probe warning", "ProbeWarning", decisions.warning_message),
+}
+"""What a probe's result is logged as, its event reason, and the kubelet's wording."""
+
 _METRIC_RESULT = {"success": "successful", "failure": "failed", None: "unknown"}
 """The kubelet's ``result`` label of ``prober_probe_total``."""
 
@@ -337,7 +311,11 @@ def _handler_result(result: ProbeResult) -> tuple[HandlerResult, str]:
     return ("failure" if result.outcome == "failure" else "error"), result.output
 
 
-def _retrieved(task: asyncio.Task[None]) -> None:
-    """Take a finished probe task's outcome (already logged), so asyncio does not warn."""
-    if not task.cancelled():
-        task.exception()
+def _ended(key: str, name: str, instance: _Instance, task: asyncio.Task[None]) -> None:
+    """A container instance's probes ended (it stopped running, a probe killed it, or a
+    bug): its namespace is closed, and a failure is said, not lost in the task."""
+    if instance.namespace is not None:
+        instance.namespace.close()
+    error = None if task.cancelled() else task.exception()
+    if error is not None:
+        logs.emit("probes stopped", level="error", pod=key, container=name, error=repr(error))

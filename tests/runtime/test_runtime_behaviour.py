@@ -624,6 +624,15 @@ def test_the_pods_logs_are_read_through_fastpod_logs_across_a_restart(
         fastpod.stop()
 
 
+def readiness(fastpod: RunningFastpod) -> tuple[bool, str, str]:
+    """The one pod's container ``ready``, and its ``ContainersReady`` and ``Ready``, as
+    ``/pods`` serves them."""
+    (pod,) = json.loads(fastpod.get("/pods")[1])["items"]
+    (container,) = pod["status"]["containerStatuses"]
+    conditions = {c["type"]: c["status"] for c in pod["status"]["conditions"]}
+    return container.get("ready"), conditions["ContainersReady"], conditions["Ready"]
+
+
 def test_an_exec_liveness_probe_that_starts_failing_restarts_the_container(
     engine: Engine, manifests: Path, fastpod: RunningFastpod
 ) -> None:
@@ -662,16 +671,10 @@ def test_an_exec_readiness_probe_flips_ready_both_ways_without_a_restart(
     try:
         fastpod.wait_for_api()
 
-        def shown() -> tuple[bool, str, str]:
-            (pod,) = json.loads(fastpod.get("/pods")[1])["items"]
-            (container,) = pod["status"]["containerStatuses"]
-            ready = {c["type"]: c["status"] for c in pod["status"]["conditions"]}
-            return container.get("ready"), ready["ContainersReady"], ready["Ready"]
-
         wait_until(lambda: len(running(engine, "web")) == 1)
-        assert shown() == (False, "False", "False")
-        wait_until(lambda: shown() == (True, "True", "True"))
-        wait_until(lambda: shown() == (False, "False", "False"))
+        assert readiness(fastpod) == (False, "False", "False")
+        wait_until(lambda: readiness(fastpod) == (True, "True", "True"))
+        wait_until(lambda: readiness(fastpod) == (False, "False", "False"))
         assert [c.restart_count for c in running(engine, "web")] == ["0"]
     finally:
         fastpod.stop()
@@ -697,15 +700,9 @@ def test_an_http_readiness_probe_of_a_host_network_pod_flips_ready_both_ways(
     try:
         fastpod.wait_for_api()
 
-        def ready() -> tuple[bool, str]:
-            (pod,) = json.loads(fastpod.get("/pods")[1])["items"]
-            (container,) = pod["status"]["containerStatuses"]
-            conditions = {c["type"]: c["status"] for c in pod["status"]["conditions"]}
-            return container.get("ready"), conditions["Ready"]
-
         wait_until(lambda: len(running(engine, "web")) == 1)
-        wait_until(lambda: ready() == (True, "True"))
-        wait_until(lambda: ready() == (False, "False"))
+        wait_until(lambda: readiness(fastpod) == (True, "True", "True"))
+        wait_until(lambda: readiness(fastpod) == (False, "False", "False"))
         assert [c.restart_count for c in running(engine, "web")] == ["0"]
         (failed, *_) = fastpod.wait_for_event("probe failed", pod=pod_key("web"))
         assert failed["detail"] == "Readiness probe failed: HTTP probe failed with statuscode: 404"
@@ -735,15 +732,9 @@ def test_an_http_readiness_probe_of_a_pod_network_pod_runs_in_its_namespace(
     try:
         fastpod.wait_for_api()
 
-        def ready() -> tuple[bool, str]:
-            (pod,) = json.loads(fastpod.get("/pods")[1])["items"]
-            (container,) = pod["status"]["containerStatuses"]
-            conditions = {c["type"]: c["status"] for c in pod["status"]["conditions"]}
-            return container.get("ready"), conditions["Ready"]
-
         wait_until(lambda: len(running(engine, "web")) == 1)
-        wait_until(lambda: ready() == (True, "True"))
-        wait_until(lambda: ready() == (False, "False"))
+        wait_until(lambda: readiness(fastpod) == (True, "True", "True"))
+        wait_until(lambda: readiness(fastpod) == (False, "False", "False"))
         assert [c.restart_count for c in running(engine, "web")] == ["0"], "tcp liveness held"
         assert not fastpod.events("probe errored")
     finally:

@@ -35,19 +35,23 @@ def probed_pod(name: str, **probes: dict[str, Any]) -> Pod:
     return decoded(json.dumps(document).encode(), FILE)
 
 
-def container_status(runner: PodRunner, pod: Pod) -> dict[str, Any]:
+def served_status(runner: PodRunner, pod: Pod) -> dict[str, Any]:
+    """The pod's status as ``/pods`` serves it."""
     desired = DesiredPods()
     desired.pods[pod_key((pod.metadata.name or "").removesuffix("-node1"))] = DesiredPod(pod, FILE)
     (item,) = msgspec.json.decode(reports.pods_document(runner, desired))
-    first: dict[str, Any] = item["status"]["containerStatuses"][0]
+    status: dict[str, Any] = item["status"]
+    return status
+
+
+def container_status(runner: PodRunner, pod: Pod) -> dict[str, Any]:
+    first: dict[str, Any] = served_status(runner, pod)["containerStatuses"][0]
     return first
 
 
 def pod_ready(runner: PodRunner, pod: Pod) -> str:
-    desired = DesiredPods()
-    desired.pods[pod_key((pod.metadata.name or "").removesuffix("-node1"))] = DesiredPod(pod, FILE)
-    (item,) = msgspec.json.decode(reports.pods_document(runner, desired))
-    (ready,) = [c["status"] for c in item["status"]["conditions"] if c["type"] == "Ready"]
+    conditions = served_status(runner, pod)["conditions"]
+    (ready,) = [c["status"] for c in conditions if c["type"] == "Ready"]
     return str(ready)
 
 
