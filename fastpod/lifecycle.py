@@ -50,6 +50,8 @@ class PodActions(msgspec.Struct, kw_only=True):
     retry_at: float | None = None
     restarts: list[tuple[str, float]] = msgspec.field(default_factory=list)
     """Back-off keys to advance, with the failure time, once the starts are done."""
+    deadline_exceeded: bool = False
+    """The pod ran past its ``activeDeadlineSeconds``: stopped, and never started again."""
 
 
 def backoff_key(pod: Pod, container: Container) -> str:
@@ -112,9 +114,35 @@ def compute_pod_actions(
     backoff: BackOff,
     now: float,
     starting: frozenset[str] = frozenset(),
+    deadline: float | None = None,
 ) -> PodActions:
     """What to do with ``pod`` now. ``starting`` names the sidecars that run but whose
-    startup probe has not succeeded yet: the init sequence waits for them."""
+    startup probe has not succeeded yet: the init sequence waits for them. Past
+    ``deadline`` (:func:`active_deadline`) the pod is stopped for good."""
+    if deadline is not None and now >= deadline:
+        alive = any(s.ready for s in sandboxes) or any(i.state != "exited" for i in containers)
+        return PodActions(kill_pod=alive, deadline_exceeded=True)
+    actions = _pod_actions(pod, sandboxes, containers, backoff, now, starting)
+    if deadline is not None:
+        actions.retry_at = deadline if actions.retry_at is None else min(actions.retry_at, deadline)
+    return actions
+
+
+def active_deadline(pod: Pod, start_time: float) -> float | None:
+    """When the pod's ``activeDeadlineSeconds`` runs out, counted from its start time as
+    the kubelet counts it (``pastActiveDeadline``); None without one."""
+    seconds = pod.spec.active_deadline_seconds
+    return None if seconds is None else start_time + seconds
+
+
+def _pod_actions(
+    pod: Pod,
+    sandboxes: Sequence[SandboxInfo],
+    containers: Sequence[ContainerInfo],
+    backoff: BackOff,
+    now: float,
+    starting: frozenset[str],
+) -> PodActions:
     actions = PodActions()
     ready = [sandbox for sandbox in sandboxes if sandbox.ready]
     latest = latest_by_name(containers)

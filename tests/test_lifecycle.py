@@ -8,6 +8,7 @@ import pytest
 from fastpod.backoff import BackOff
 from fastpod.lifecycle import (
     PodActions,
+    active_deadline,
     backoff_key,
     compute_pod_actions,
     image_checked_before_create,
@@ -829,3 +830,31 @@ def test_only_a_restart_not_pulling_always_skips_the_image_check_before_create(
     policy: str, restart_count: int, checked: bool
 ) -> None:
     assert image_checked_before_create(policy, restart_count) is checked
+
+
+# --- activeDeadlineSeconds ---------------------------------------------------------------
+
+
+def test_a_pod_past_its_active_deadline_is_stopped_for_good() -> None:
+    pod = make_pod(ONE_CONTAINER, "Always")
+    ready = [sandbox(pod)]
+    app = container(pod, "app")
+    deadline = active_deadline(
+        msgspec.structs.replace(
+            pod, spec=msgspec.structs.replace(pod.spec, active_deadline_seconds=30)
+        ),
+        NOW - 10,
+    )
+    assert deadline == NOW + 20
+
+    before = compute_pod_actions(pod, ready, [app], default_backoff(), NOW, deadline=deadline)
+    assert (before.kill_pod, before.deadline_exceeded, before.retry_at) == (False, False, deadline)
+    past = compute_pod_actions(pod, ready, [app], default_backoff(), NOW + 20, deadline=deadline)
+    assert past == PodActions(kill_pod=True, deadline_exceeded=True)
+    stopped = [container(pod, "app", "exited", exit_code=137)]
+    after = compute_pod_actions(pod, [], stopped, default_backoff(), NOW + 30, deadline=deadline)
+    assert after == PodActions(kill_pod=False, deadline_exceeded=True), "nothing is started again"
+
+
+def test_a_pod_without_an_active_deadline_has_none() -> None:
+    assert active_deadline(make_pod(ONE_CONTAINER, "Always"), NOW) is None

@@ -58,7 +58,15 @@ class Observed(msgspec.Struct, frozen=True, gc=False):
     messages: dict[str, str] = {}
     """Container name → the message for its waiting reason; ``""`` → what blocks the whole
     pod (a failed hostPath check), shown on each container that has no instance yet."""
+    deadline_exceeded: bool = False
+    """The pod was stopped for running past its ``activeDeadlineSeconds``."""
 
+
+DEADLINE_EXCEEDED = (
+    "DeadlineExceeded",
+    "Pod was active on the node longer than the specified deadline",
+)
+"""The kubelet's reason and message for a pod past its ``activeDeadlineSeconds``."""
 
 _NOTHING_SEEN = Observed(sandboxes=[], containers=[], waiting={})
 _NO_STATE = ContainerState()
@@ -121,12 +129,16 @@ def pod_status(
         for c in init_containers
     ]
     statuses = [_container_status(sync, c, "regular") for c in regular_containers]
-    phase = _phase(pod, init_statuses, statuses, sync.policy)
+    phase = (
+        "Failed" if seen.deadline_exceeded else _phase(pod, init_statuses, statuses, sync.policy)
+    )
     conditions = _conditions(pod, sync, init_statuses, statuses, phase, start_time)
     if spec.host_network and not pod_ip:
         pod_ip = host_ip
     return PodStatus(
         phase=phase,
+        reason=DEADLINE_EXCEEDED[0] if seen.deadline_exceeded else None,
+        message=DEADLINE_EXCEEDED[1] if seen.deadline_exceeded else None,
         conditions=conditions,
         host_ip=host_ip or None,
         host_ips=[HostIP(ip=host_ip)] if host_ip else None,

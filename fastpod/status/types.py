@@ -97,6 +97,8 @@ class PodStatus(StatusObject, frozen=True):
 
     phase: str
     conditions: list[PodCondition]
+    reason: str | None = None
+    message: str | None = None
     host_ip: str | None = msgspec.field(default=None, name="hostIP")
     host_ips: list[HostIP] | None = msgspec.field(default=None, name="hostIPs")
     pod_ip: str | None = msgspec.field(default=None, name="podIP")

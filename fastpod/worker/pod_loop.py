@@ -15,14 +15,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from fastpod import logs
-from fastpod.lifecycle import PodActions, compute_pod_actions
+from fastpod.lifecycle import PodActions, active_deadline, compute_pod_actions
 from fastpod.metrics import recorder
 from fastpod.model import Pod
 from fastpod.probes.decisions import starting_sidecars
 from fastpod.runtime.base import ContainerInfo, Runtime, RuntimeCallError, RuntimeUnavailable
 from fastpod.runtime.spec import unsupported
 from fastpod.runtime.volumes import VolumeError, prepare_volumes
-from fastpod.status.compute import Observed
+from fastpod.status.compute import DEADLINE_EXCEEDED, Observed
 from fastpod.worker.containers import ContainerStarter
 from fastpod.worker.desired import PodChange
 from fastpod.worker.pod_state import PodState
@@ -45,7 +45,9 @@ def _kept(observed: Observed) -> Observed:
     dicts a pod are over a megabyte."""
     if observed.waiting or observed.messages:
         return observed
-    return Observed(observed.sandboxes, observed.containers, _NOTHING, _NOTHING)
+    return Observed(
+        observed.sandboxes, observed.containers, _NOTHING, _NOTHING, observed.deadline_exceeded
+    )
 
 
 def _key(pod: Pod) -> str:
@@ -251,12 +253,13 @@ class PodRunner:
             self._log_exits(loop, containers)
             now = time.time()
             starting = starting_sidecars(pod, containers, self.prober.probes(loop.key))
+            deadline = active_deadline(pod, loop.first_seen)
             actions = compute_pod_actions(
-                pod, sandboxes, containers, self.state.crash_backoff, now, starting
+                pod, sandboxes, containers, self.state.crash_backoff, now, starting, deadline
             )
             # what the status shows: this listing, and why containers wait (filled in below)
             observed = loop.observed = Observed(
-                sandboxes, containers, actions.waiting, actions.messages
+                sandboxes, containers, actions.waiting, actions.messages, actions.deadline_exceeded
             )
             self._note_running(loop, containers, now)
             self.prober.track(loop.key, pod, containers, loop.wake.set)
@@ -305,6 +308,9 @@ class PodRunner:
     ) -> float | None:
         containers = observed.containers
         grace = _grace(pod)
+        if actions.kill_pod and actions.deadline_exceeded:
+            reason, message = DEADLINE_EXCEEDED
+            self.state.events.emit(key, "pod deadline exceeded", reason, message, "Warning")
         if actions.kill_pod:
             await self.teardown.kill_all(containers, grace)
             for sandbox in observed.sandboxes:

@@ -739,3 +739,29 @@ def test_an_http_readiness_probe_of_a_pod_network_pod_runs_in_its_namespace(
         assert not fastpod.events("probe errored")
     finally:
         fastpod.stop()
+
+
+def test_a_pod_past_its_active_deadline_is_stopped_and_reported_failed(
+    engine: Engine, manifests: Path, tmp_path: Path
+) -> None:
+    extra = "  activeDeadlineSeconds: 3\n"
+    (manifests / "web.yaml").write_bytes(manifest("web", extra=extra))
+    fastpod = start(engine, manifests, tmp_path, api_port=free_port())
+    try:
+        fastpod.wait_for_api()
+        wait_until(lambda: len(running(engine, "web")) == 1)
+
+        def status() -> dict[str, Any]:
+            (pod,) = json.loads(fastpod.get("/pods")[1])["items"]
+            return dict(pod["status"])
+
+        wait_until(lambda: status()["phase"] == "Failed")
+        assert (status()["reason"], status()["message"]) == (
+            "DeadlineExceeded",
+            "Pod was active on the node longer than the specified deadline",
+        )
+        assert running(engine, "web") == []
+        assert engine.sandboxes("web", ready_only=True) == []
+        fastpod.wait_for_event("pod deadline exceeded", pod=pod_key("web"))
+    finally:
+        fastpod.stop()

@@ -3,6 +3,7 @@ pod's inspection with its events, the gauges, readiness and health."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import msgspec
@@ -116,3 +117,33 @@ def test_an_unreachable_runtime_is_a_health_problem_until_a_sync_succeeds(
             await eventually(lambda: not reports.problems(runner), "healthy again")
 
     run(scenario)
+
+
+def test_a_pod_past_its_active_deadline_is_stopped_and_failed_as_the_kubelet_says(
+    settings: WorkerSettings, captured_logs: LogCapture
+) -> None:
+    web = pod("web", extra_spec={"activeDeadlineSeconds": 1})
+    desired = holding(web)
+
+    async def scenario() -> None:
+        runtime = FakeRuntime()
+        async with runner_on(runtime, settings) as runner:
+            runner.submit(added(web))
+            await eventually(lambda: runtime.containers, "the container started")
+            await eventually(
+                lambda: statuses(runner, desired)[web.metadata.name or ""]["phase"] == "Failed",
+                "the pod failed",
+                timeout=5,
+            )
+            status = statuses(runner, desired)[web.metadata.name or ""]
+            assert (status["reason"], status["message"]) == (
+                "DeadlineExceeded",
+                "Pod was active on the node longer than the specified deadline",
+            )
+            assert all(info.state == "exited" for info in runtime.containers.values())
+            assert not any(sandbox.ready for sandbox in runtime.sandboxes.values())
+            await asyncio.sleep(0.2)  # several resyncs: nothing is started again
+            assert all(info.state == "exited" for info in runtime.containers.values())
+
+    run(scenario)
+    assert captured_logs.records("pod deadline exceeded")
