@@ -760,8 +760,11 @@ def test_a_pod_past_its_active_deadline_is_stopped_and_reported_failed(
             "DeadlineExceeded",
             "Pod was active on the node longer than the specified deadline",
         )
+        # reported as soon as decided; the stop takes the pod's grace
+        wait_until(lambda: running(engine, "web") == [])
+        wait_until(lambda: engine.sandboxes("web", ready_only=True) == [])
+        time.sleep(2.5)  # past a resync period (2 s here): nothing comes back
         assert running(engine, "web") == []
-        assert engine.sandboxes("web", ready_only=True) == []
         fastpod.wait_for_event("pod deadline exceeded", pod=pod_key("web"))
     finally:
         fastpod.stop()
