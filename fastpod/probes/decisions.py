@@ -309,6 +309,8 @@ def starting_sidecars(
     """The sidecars that run but have not started (their startup probe has not succeeded
     for the running instance): ``computeInitContainerActions`` waits for them before the
     next init container."""
+    if not pod.spec.init_containers:
+        return frozenset()
     running = {info.name: info.id for info in containers if info.state == "running"}
     names = set()
     for container in pod.spec.init_containers or ():

@@ -67,10 +67,13 @@ class Prober:
 
         ``wake`` is the pod loop's alarm, rung after a probe stopped a container.
         """
+        probed = _probed_containers(pod)
+        if not probed and key not in self._pods:
+            return  # every sync of every pod comes here: a pod without probes costs nothing
         running = {info.name: info for info in containers if info.state == "running"}
         instances = self._pods.get(key, {})
         kept: dict[str, _Instance] = {}
-        for container in _probed_containers(pod):
+        for container in probed:
             name = container.name or ""
             info = running.get(name)
             if info is None:
@@ -129,7 +132,7 @@ class Prober:
                 self._report(key, container, kind, result, output)
                 if kind == "startup" and verdict.changed:
                     wake()  # a sidecar that started lets the init sequence go on
-                if verdict.kill and kind != "readiness":
+                if verdict.kill:
                     await self._kill(key, pod, container, kind, probe, instance, wake)
                     return
 
