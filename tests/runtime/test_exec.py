@@ -8,7 +8,7 @@ engine, then runs ``exec_sync`` in its container; the engine fixture removes wha
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -26,27 +26,10 @@ from fastpod.runtime.docker import DockerRuntime
 from fastpod.runtime.spec import PodContext, container_spec
 from tests.support import FILE
 from tests.support.containerd_engine import PAUSE, TARGET
-from tests.support.engines import Engine, manifest, open_engine
+from tests.support.engines import Engine, manifest
 from tests.support.pods import NODE
 
 Scenario = Callable[[Runtime, str], Awaitable[None]]
-
-
-@pytest.fixture(
-    params=[
-        pytest.param("docker", marks=pytest.mark.docker),
-        pytest.param("cri", marks=pytest.mark.containerd),
-    ]
-)
-def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
-    """Each runtime in turn, with no fastpod container or sandbox before the test or after."""
-    opened = open_engine(request.param)
-    try:
-        opened.remove_all()
-        yield opened
-        opened.remove_all()
-    finally:
-        opened.close()
 
 
 @pytest.mark.parametrize(

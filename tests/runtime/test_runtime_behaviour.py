@@ -35,7 +35,6 @@ from tests.support.engines import (
     ContainerView,
     Engine,
     manifest,
-    open_engine,
     start,
     wait_until,
 )
@@ -43,23 +42,6 @@ from tests.support.pods import NODE, pod_key
 from tests.support.running import RunningFastpod, fastpod_cli, free_port, write_atomically
 
 EXPECTATIONS = DATA / "corpus_expectations.tsv"
-
-
-@pytest.fixture(
-    params=[
-        pytest.param("docker", marks=pytest.mark.docker),
-        pytest.param("cri", marks=pytest.mark.containerd),
-    ]
-)
-def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
-    """Each runtime in turn, with no fastpod container or sandbox before the test or after."""
-    opened = open_engine(request.param)
-    try:
-        opened.remove_all()
-        yield opened
-        opened.remove_all()
-    finally:
-        opened.close()
 
 
 @pytest.fixture

@@ -1,0 +1,26 @@
+"""The runtime tests' engines: each test runs once on Docker and once on containerd."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support.engines import Engine, open_engine
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("docker", marks=pytest.mark.docker),
+        pytest.param("cri", marks=pytest.mark.containerd),
+    ]
+)
+def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """Each runtime in turn, with no fastpod container or sandbox before the test or after."""
+    opened = open_engine(request.param)
+    try:
+        opened.remove_all()
+        yield opened
+        opened.remove_all()
+    finally:
+        opened.close()
