@@ -26,6 +26,7 @@ from fastpod.probes.result import ProbeResult
 from fastpod.probes.tcp import dial_error, join_host_port, resolve
 
 USER_AGENT = "kube-probe/1.32"
+HOOK_USER_AGENT = "kube-lifecycle/1.32"
 MAX_BODY_BYTES = 10 * 1024
 MAX_HEADER_BYTES = 1 << 20
 MAX_REQUESTS = 10
@@ -45,11 +46,14 @@ def canonical_header_name(name: str) -> str:
     return "-".join(part[:1].upper() + part[1:].lower() for part in name.split("-"))
 
 
-def http_probe_request(action: HTTPGetAction, port: int, pod_ip: str) -> HttpProbeRequest:
+def http_probe_request(
+    action: HTTPGetAction, port: int, pod_ip: str, user_agent: str = USER_AGENT
+) -> HttpProbeRequest:
     """The request for ``action`` on ``port`` (already resolved), ``host`` defaulting to the pod IP.
 
-    A header named in ``httpHeaders`` replaces the default: ``User-Agent`` (kube-probe/1.32),
-    ``Accept`` (``*/*``; given empty, none is sent) and ``Host``.
+    A header named in ``httpHeaders`` replaces the default: ``User-Agent`` (``kube-probe/1.32``
+    for a probe, ``kube-lifecycle/1.32`` for a hook), ``Accept`` (``*/*``; given empty, none
+    is sent) and ``Host``.
     """
     scheme = (action.scheme or "http").lower()
     path = action.path or ""
@@ -62,7 +66,7 @@ def http_probe_request(action: HTTPGetAction, port: int, pod_ip: str) -> HttpPro
     names = {name for name, _ in given}
     headers = [(name, value) for name, value in given if name != "Accept" or value]
     if "User-Agent" not in names:
-        headers.append(("User-Agent", USER_AGENT))
+        headers.append(("User-Agent", user_agent))
     if "Accept" not in names:
         headers.append(("Accept", "*/*"))
     return HttpProbeRequest(url, headers)
@@ -92,9 +96,15 @@ def _tls_context() -> ssl.SSLContext:
 
 
 async def probe_http(
-    request: HttpProbeRequest, timeout: float, namespace: NetworkNamespace | None = None
+    request: HttpProbeRequest,
+    timeout: float | None,
+    namespace: NetworkNamespace | None = None,
+    *,
+    any_status: bool = False,
 ) -> ProbeResult:
-    """GET ``request`` within ``timeout`` seconds, from ``namespace`` when given."""
+    """GET ``request`` within ``timeout`` seconds (None: no limit), from ``namespace`` when
+    given. With ``any_status`` every response succeeds and its body is not read: a lifecycle
+    hook fails only when no response comes (the kubelet's ``runHTTPHandler``)."""
     try:
         url = URL(request.url)
     except ValueError as error:
@@ -134,6 +144,8 @@ async def probe_http(
                             url = following
                             location = str(url)
                             continue
+                    if any_status:
+                        return ProbeResult("success", "")
                     reading_body = True
                     return _judge(status, await _read_body(reader, fields))
     except TimeoutError:
@@ -238,15 +250,7 @@ def _is_ip(host: str) -> bool:
 async def _read_head(reader: asyncio.StreamReader) -> tuple[int, dict[str, str]]:
     """The final response's status and header fields (first value of each, names lowered)."""
     for _ in range(MAX_INTERIM_RESPONSES + 1):
-        try:
-            head = await reader.readuntil(b"\r\n\r\n")
-        except asyncio.IncompleteReadError as error:
-            raise _Broken("EOF" if not error.partial else "unexpected EOF") from None
-        except asyncio.LimitOverrunError:
-            raise _Broken(
-                f"net/http: server response headers exceeded {MAX_HEADER_BYTES} bytes; aborted"
-            ) from None
-        status_line, *field_lines = head.decode("latin-1").split("\r\n")
+        status_line, *field_lines = await _head_lines(reader)
         parts = status_line.split(" ", 2)
         if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
             raise _Broken(
@@ -263,6 +267,30 @@ async def _read_head(reader: asyncio.StreamReader) -> tuple[int, dict[str, str]]
                 fields.setdefault(name.strip().lower(), value.strip())
         return status, fields
     raise _Broken("net/http: too many 1xx informational responses")
+
+
+async def _head_lines(reader: asyncio.StreamReader) -> list[str]:
+    """The lines of one response head, up to the empty line that ends it. Lines may end in
+    a bare LF, as Go's reader allows (busybox httpd passes a CGI script's headers so)."""
+    lines: list[str] = []
+    size = 0
+    while True:
+        try:
+            line = await reader.readuntil(b"\n")
+        except asyncio.IncompleteReadError as error:
+            raise _Broken("unexpected EOF" if lines or error.partial else "EOF") from None
+        except asyncio.LimitOverrunError:
+            line = b""
+            size = MAX_HEADER_BYTES
+        size += len(line)
+        if size > MAX_HEADER_BYTES:
+            raise _Broken(
+                f"net/http: server response headers exceeded {MAX_HEADER_BYTES} bytes; aborted"
+            )
+        text = line[:-2] if line.endswith(b"\r\n") else line[:-1]
+        if not text and lines:
+            return lines
+        lines.append(text.decode("latin-1"))
 
 
 async def _read_body(reader: asyncio.StreamReader, fields: dict[str, str]) -> str:

@@ -20,7 +20,16 @@ from fractions import Fraction
 import msgspec
 
 from fastpod.manifest.quantity import QuantityError, parse_quantity
-from fastpod.model import Container, EnvVar, Pod, ResourceFieldSelector, Volume
+from fastpod.model import (
+    Container,
+    ContainerPort,
+    EnvVar,
+    Lifecycle,
+    LifecycleHandler,
+    Pod,
+    ResourceFieldSelector,
+    Volume,
+)
 from fastpod.runtime.labels import container_labels
 
 CONTAINER_HASH = "io.kubernetes.container.hash"
@@ -28,6 +37,8 @@ RESTART_COUNT = "io.kubernetes.container.restartCount"
 TERMINATION_MESSAGE_PATH = "io.kubernetes.container.terminationMessagePath"
 TERMINATION_MESSAGE_POLICY = "io.kubernetes.container.terminationMessagePolicy"
 TERMINATION_GRACE = "io.kubernetes.pod.terminationGracePeriod"
+PRE_STOP_HANDLER = "io.kubernetes.container.preStopHandler"
+CONTAINER_PORTS = "io.kubernetes.container.ports"
 CONTAINER_KIND = "io.fastpod.container.kind"
 """``init``, ``sidecar`` or ``regular``: how the lifecycle treats a container it finds."""
 
@@ -145,6 +156,12 @@ def container_spec(
         TERMINATION_GRACE: str(grace_period),
         CONTAINER_KIND: kind,
     }
+    # what stopping the container needs when its pod's spec is gone (the kubelet's
+    # restoreSpecsFromContainerLabels): its preStop hook and the ports the hook may name
+    if container.lifecycle is not None and container.lifecycle.pre_stop is not None:
+        annotations[PRE_STOP_HANDLER] = msgspec.json.encode(container.lifecycle.pre_stop).decode()
+    if container.ports:
+        annotations[CONTAINER_PORTS] = msgspec.json.encode(container.ports).decode()
     return ContainerSpec(
         name=container.name or "",
         image=container.image or "",
@@ -166,6 +183,22 @@ def container_spec(
         labels=container_labels(pod, container),
         annotations=annotations,
     )
+
+
+def restored_container(name: str, annotations: dict[str, str]) -> Container:
+    """The container as far as stopping it needs, from the annotations it was created with:
+    its name, ports and preStop hook (``restoreSpecsFromContainerLabels``), for a container
+    whose pod's spec is gone. What cannot be read back is left out, as the kubelet does."""
+    pre_stop, ports = None, None
+    try:
+        if PRE_STOP_HANDLER in annotations:
+            pre_stop = msgspec.json.decode(annotations[PRE_STOP_HANDLER], type=LifecycleHandler)
+        if CONTAINER_PORTS in annotations:
+            ports = msgspec.json.decode(annotations[CONTAINER_PORTS], type=list[ContainerPort])
+    except msgspec.DecodeError:
+        pass
+    lifecycle = Lifecycle(pre_stop=pre_stop) if pre_stop is not None else None
+    return Container(name=name, ports=ports, lifecycle=lifecycle)
 
 
 def environment(pod: Pod, container: Container, context: PodContext) -> dict[str, str]:
@@ -320,8 +353,16 @@ def unsupported(pod: Pod) -> list[str]:
     spec = pod.spec
     for container in [*(spec.init_containers or ()), *(spec.containers or ())]:
         name = container.name
-        if container.lifecycle is not None:
-            notes.append(f"container {name}: lifecycle hooks are not run yet")
+        lifecycle = container.lifecycle
+        for hook, handler in (
+            ("postStart", lifecycle.post_start if lifecycle else None),
+            ("preStop", lifecycle.pre_stop if lifecycle else None),
+        ):
+            if handler is not None and handler.tcp_socket is not None:
+                notes.append(
+                    f"container {name}: a {hook} hook cannot be a tcpSocket (it fails when run,"
+                    " as on the kubelet)"
+                )
         for port in container.ports or ():
             if port.host_port and not spec.host_network:
                 notes.append(

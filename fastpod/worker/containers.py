@@ -1,5 +1,6 @@
 """Starting one container of a pod: its image first (by the pull policy, with its
-back-off), then create and start, its log links, and what it tells the log and metrics.
+back-off), then create and start, its log links, its postStart hook, and what it tells the
+log and metrics.
 
 The pod loop (:mod:`fastpod.worker.pod_loop`) decides what to start; this carries it out.
 """
@@ -17,9 +18,10 @@ from fastpod.lifecycle import (
 )
 from fastpod.metrics import recorder
 from fastpod.model import Container, Pod
-from fastpod.runtime.base import ImageMissing, Runtime, RuntimeCallError
+from fastpod.runtime.base import ContainerInfo, ImageMissing, Runtime, RuntimeCallError
 from fastpod.runtime.spec import container_spec
 from fastpod.status.compute import Observed
+from fastpod.worker.hooks import HookRunner
 from fastpod.worker.pod_state import PodState
 from fastpod.worker.settings import WorkerSettings
 
@@ -32,10 +34,12 @@ class ContainerStarter:
         runtime: Runtime,
         settings: WorkerSettings,
         state: PodState,
+        hooks: HookRunner,
     ) -> None:
         self.runtime = runtime
         self.settings = settings
         self.state = state
+        self.hooks = hooks
 
     async def start(
         self,
@@ -46,7 +50,8 @@ class ContainerStarter:
         observed: Observed,
         failures: dict[str, float],
     ) -> float | None:
-        """Start one container; when its image is not to be had, when to try again."""
+        """Start one container and run its postStart hook; when its image is not to be had,
+        when to try again."""
         container = start.container
         image = container.image or ""
         checked = image_checked_before_create(container.image_pull_policy, start.restart_count)
@@ -106,6 +111,8 @@ class ContainerStarter:
             backoff=backoff,
             id=container_id[:12],
         )
+        started = ContainerInfo(container_id, sandbox_id, spec.labels_and_annotations, "running")
+        await self.hooks.post_start(key, pod, container, started)
         return None
 
     def _image_retry(self, pod: Pod, image: str) -> float:

@@ -25,14 +25,17 @@ from fastpod.runtime.volumes import VolumeError, prepare_volumes
 from fastpod.status.compute import DEADLINE_EXCEEDED, Observed
 from fastpod.worker.containers import ContainerStarter
 from fastpod.worker.desired import PodChange
+from fastpod.worker.hooks import DEFAULT_GRACE_SECONDS, HookRunner
 from fastpod.worker.pod_state import PodState
 from fastpod.worker.prober import Prober
 from fastpod.worker.settings import WorkerSettings
 from fastpod.worker.teardown import PodTeardown
 from fastpod.worker.wakeup import Wakeup
 
-MINIMUM_GRACE_PERIOD = 2.0
-"""The kubelet never gives a container less than this to stop (``minimumGracePeriodInSeconds``)."""
+ORPHAN_GRACE_PERIOD = 1.0
+"""What the containers of a pod no source wants any more get to stop, their spec gone: the
+kubelet's override for the running pods it does not know (``HandlePodCleanups``), which the
+stop then raises to its minimum of 2 s."""
 
 
 _NOTHING: dict[str, str] = {}
@@ -57,7 +60,7 @@ def _key(pod: Pod) -> str:
 
 def _grace(pod: Pod) -> float:
     seconds = pod.spec.termination_grace_period_seconds
-    return max(float(30 if seconds is None else seconds), MINIMUM_GRACE_PERIOD)
+    return float(DEFAULT_GRACE_SECONDS if seconds is None else seconds)
 
 
 @dataclass(slots=True)
@@ -93,9 +96,10 @@ class PodRunner:
         self.settings = settings
         self.loops: dict[str, PodLoop] = {}
         self.state = PodState(settings)
-        self.starter = ContainerStarter(runtime, settings, self.state)
-        self.teardown = PodTeardown(runtime, settings, self.state)
-        self.prober = Prober(runtime, self.state.events, settings.pod_ip)
+        self.hooks = HookRunner(runtime, self.state.events, settings.pod_ip)
+        self.starter = ContainerStarter(runtime, settings, self.state, self.hooks)
+        self.teardown = PodTeardown(runtime, settings, self.state, self.hooks)
+        self.prober = Prober(runtime, self.state.events, settings.pod_ip, self.hooks)
         self.runtime_problem: str | None = None
         """Why the runtime cannot be reached, while it cannot."""
         self._syncing = asyncio.Event()
@@ -172,7 +176,8 @@ class PodRunner:
             if not owns(key) or key in self.loops or is_desired(key, uid):
                 continue
             logs.emit("orphan pod removed", pod=key, uid=uid)
-            removed = await self.teardown.remove_pod(key, uid, MINIMUM_GRACE_PERIOD) and removed
+            stopped = await self.teardown.remove_pod(key, uid, None, ORPHAN_GRACE_PERIOD)
+            removed = stopped and removed
         return removed
 
     async def close(self) -> None:
@@ -196,7 +201,7 @@ class PodRunner:
                 ):
                     uid = running.metadata.uid or ""
                     self.prober.forget(loop.key)
-                    if not await self.teardown.remove_pod(loop.key, uid, _grace(running)):
+                    if not await self.teardown.remove_pod(loop.key, uid, running, _grace(running)):
                         # still the running pod: the stop is retried, as a failed sync is
                         await self._sleep(loop, None)
                         continue
@@ -312,11 +317,17 @@ class PodRunner:
             reason, message = DEADLINE_EXCEEDED
             self.state.events.emit(key, "pod deadline exceeded", reason, message, "Warning")
         if actions.kill_pod:
-            await self.teardown.kill_all(containers, grace)
+            await self.teardown.kill_all(key, containers, pod, grace)
             for sandbox in observed.sandboxes:
                 if sandbox.ready:
                     await self.runtime.stop_pod_sandbox(sandbox.id)
-        await asyncio.gather(*(self.runtime.stop_container(i, grace) for i in actions.kill))
+        killed = [info for info in containers if info.id in actions.kill]
+        await asyncio.gather(
+            *(
+                self.hooks.kill(key, info, pod, grace, message=f"Stopping container {info.name}")
+                for info in killed
+            )
+        )
         for container_id in actions.remove:
             await self.runtime.remove_container(container_id)
         for old_sandbox in actions.remove_sandboxes:

@@ -32,6 +32,7 @@ from fastpod.probes.result import ProbeResult
 from fastpod.probes.tcp import probe_tcp
 from fastpod.runtime.base import ContainerInfo, ExecTimeout, Runtime, RuntimeCallError
 from fastpod.worker.events import PodEvents
+from fastpod.worker.hooks import HookRunner
 
 
 @dataclass(slots=True)
@@ -39,7 +40,8 @@ class _Instance:
     """The probes of one running container instance, and the task that runs them."""
 
     probes: ContainerProbes
-    sandbox_id: str
+    target: ContainerInfo
+    """The container instance probed, as the runtime listed it."""
     task: asyncio.Task[None] | None = None
     namespace: NetworkNamespace | None = None
     """The pod's network namespace, opened at the first network probe of a pod-network pod."""
@@ -48,9 +50,16 @@ class _Instance:
 class Prober:
     """The probes of every pod of one worker, by pod key and container name."""
 
-    def __init__(self, runtime: Runtime, events: PodEvents, pod_ip: Callable[[Pod], str]) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        events: PodEvents,
+        pod_ip: Callable[[Pod], str],
+        hooks: HookRunner,
+    ) -> None:
         self.runtime = runtime
         self.events = events
+        self.hooks = hooks
         self.pod_ip = pod_ip
         """A pod's address, its network probes' default host (a hostNetwork pod's is the
         node's; the others' is their own namespace's)."""
@@ -89,7 +98,7 @@ class Prober:
             if current is not None and probes is current.probes:
                 kept[name] = current
                 continue
-            instance = kept[name] = _Instance(probes, info.sandbox_id)
+            instance = kept[name] = _Instance(probes, info)
             instance.task = asyncio.get_running_loop().create_task(
                 self._probe(key, pod, container, instance, wake)
             )
@@ -177,7 +186,7 @@ class Prober:
         """The pod's network namespace, opened once per container instance; None where the
         runtime has none to enter (the fake's pods share the host's network)."""
         if instance.namespace is None:
-            path = await self.runtime.network_namespace(instance.sandbox_id)
+            path = await self.runtime.network_namespace(instance.target.sandbox_id)
             if path:
                 instance.namespace = NetworkNamespace(path)
         return instance.namespace
@@ -273,7 +282,7 @@ class Prober:
         )
         grace = decisions.kill_grace(pod.spec.termination_grace_period_seconds, probe)
         try:
-            await self.runtime.stop_container(instance.probes.container_id, float(grace))
+            await self.hooks.kill(key, instance.target, pod, float(grace))
         except RuntimeCallError as error:
             self.events.runtime_failed(key, error)
         wake()

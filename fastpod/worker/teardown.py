@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+from fastpod.model import Pod
 from fastpod.runtime.base import ContainerInfo, Runtime, RuntimeCallError
 from fastpod.runtime.volumes import remove_volumes
+from fastpod.worker.hooks import HookRunner
 from fastpod.worker.pod_state import PodState
 from fastpod.worker.settings import WorkerSettings
 
@@ -25,38 +27,39 @@ class PodTeardown:
         runtime: Runtime,
         settings: WorkerSettings,
         state: PodState,
+        hooks: HookRunner,
     ) -> None:
         self.runtime = runtime
         self.settings = settings
         self.state = state
+        self.hooks = hooks
 
-    async def kill_all(self, containers: list[ContainerInfo], grace: float) -> None:
-        """Stop the containers that have not exited: main containers first, in parallel,
-        then the sidecars, as the kubelet orders it."""
+    async def kill_all(
+        self, key: str, containers: list[ContainerInfo], pod: Pod | None, grace: float
+    ) -> None:
+        """Stop the containers that have not exited, each after its preStop hook: main
+        containers first, in parallel, then the sidecars, as the kubelet orders it.
+        ``pod`` is the spec they run under (None: an orphan's containers)."""
         alive = [info for info in containers if info.state != "exited"]
         for kinds in (("regular", "init"), ("sidecar",)):
             await asyncio.gather(
-                *(
-                    self.runtime.stop_container(info.id, grace)
-                    for info in alive
-                    if info.kind in kinds
-                )
+                *(self.hooks.kill(key, info, pod, grace) for info in alive if info.kind in kinds)
             )
 
-    async def remove_pod(self, key: str, uid: str, grace: float) -> bool:
+    async def remove_pod(self, key: str, uid: str, pod: Pod | None, grace: float) -> bool:
         """Stop and remove what runs for a pod, then its volumes, log links and back-offs;
         whether that is done. After a failed runtime call the pod's files are kept: its
         containers may still use them."""
-        if not await self._stop_pod(key, uid, grace):
+        if not await self._stop_pod(key, uid, pod, grace):
             return False
         remove_volumes(self.settings.volumes_dir(uid))
         self.state.forget(key, uid)
         return True
 
-    async def _stop_pod(self, key: str, uid: str, grace: float) -> bool:
+    async def _stop_pod(self, key: str, uid: str, pod: Pod | None, grace: float) -> bool:
         try:
             containers = await self.runtime.list_containers(uid)
-            await self.kill_all(containers, grace)
+            await self.kill_all(key, containers, pod, grace)
             for info in containers:
                 await self.runtime.remove_container(info.id)
             for sandbox in await self.runtime.list_pod_sandboxes(uid):

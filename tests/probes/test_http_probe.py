@@ -253,6 +253,18 @@ def test_a_body_to_the_end_of_the_connection_is_read() -> None:
     assert answered_with(b"HTTP/1.0 200 OK\r\n\r\nold") == ProbeResult("success", "old")
 
 
+def test_header_lines_ending_in_a_bare_newline_are_read_as_go_reads_them() -> None:
+    # busybox httpd passes a CGI script's own header lines on as they are
+    reply = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\n\nok\n"
+    assert answered_with(reply) == ProbeResult("success", "ok\n")
+
+
+def test_a_head_cut_short_fails_with_an_unexpected_eof() -> None:
+    result = answered_with(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n")
+    assert result.outcome == "failure"
+    assert result.output.endswith('/": unexpected EOF')
+
+
 def test_an_interim_response_is_skipped() -> None:
     reply = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 503 Busy\r\nContent-Length: 0\r\n\r\n"
     assert answered_with(reply) == ProbeResult("failure", "HTTP probe failed with statuscode: 503")

@@ -18,6 +18,8 @@ from fastpod.model import (
 )
 from fastpod.runtime.labels import CONTAINER_NAME, POD_NAME, POD_NAMESPACE, POD_UID
 from fastpod.runtime.spec import (
+    CONTAINER_PORTS,
+    PRE_STOP_HANDLER,
     RESTART_COUNT,
     TERMINATION_GRACE,
     TERMINATION_MESSAGE_PATH,
@@ -33,6 +35,7 @@ from fastpod.runtime.spec import (
     expand,
     mounts,
     resources,
+    restored_container,
     sandbox_name,
     security,
     unsupported,
@@ -637,8 +640,8 @@ spec:
 @pytest.mark.parametrize(
     ("field", "words"),
     [
-        ("lifecycle: {preStop: {exec: {command: [sh]}}}", "lifecycle hooks"),
-        ("lifecycle: {postStart: {exec: {command: [sh]}}}", "lifecycle hooks"),
+        ("lifecycle: {preStop: {tcpSocket: {port: 80}}}", "preStop hook cannot be a tcpSocket"),
+        ("lifecycle: {postStart: {tcpSocket: {port: 80}}}", "postStart hook cannot be"),
         ("ports: [{containerPort: 80, hostPort: 8080}]", "hostPort 8080"),
     ],
 )
@@ -663,13 +666,21 @@ spec:
   - name: side
     image: envoy
     restartPolicy: Always
-    lifecycle: {preStop: {exec: {command: [sh]}}}
+    lifecycle: {preStop: {tcpSocket: {port: 80}}}
   containers:
   - {name: app, image: busybox}
 """
     )
 
     assert [note.split(":")[0] for note in unsupported(pod)] == ["container side"]
+
+
+def test_hooks_that_run_are_not_named_unsupported() -> None:
+    pod = probe_pod(
+        "lifecycle: {postStart: {exec: {command: [sh]}}, preStop: {httpGet: {port: 80}}}"
+    )
+
+    assert unsupported(pod) == []
 
 
 def test_unsupported_names_env_sources_that_need_an_api_server() -> None:
@@ -724,3 +735,29 @@ spec:
 
     assert len(notes) == 1
     assert notes[0].startswith(words)
+
+
+def test_a_containers_pre_stop_hook_and_ports_are_kept_in_its_annotations() -> None:
+    pod = probe_pod(
+        "ports: [{name: web, containerPort: 8080}]\n"
+        "    lifecycle: {preStop: {httpGet: {path: /quit, port: web}}}"
+    )
+    container = (pod.spec.containers or [])[0]
+
+    annotations = container_spec(pod, container, 0, "regular", CONTEXT).annotations
+
+    # the kubelet's JSON, as restoreSpecsFromContainerLabels reads it
+    assert annotations[PRE_STOP_HANDLER] == (
+        '{"httpGet":{"path":"/quit","port":"web","scheme":"HTTP"}}'
+    )
+    assert annotations[CONTAINER_PORTS] == '[{"name":"web","containerPort":8080,"protocol":"TCP"}]'
+    restored = restored_container("app", annotations)
+    assert restored.lifecycle == container.lifecycle
+    assert restored.ports == container.ports
+
+
+def test_a_container_with_unreadable_annotations_is_restored_without_a_hook() -> None:
+    restored = restored_container("app", {PRE_STOP_HANDLER: "{not json"})
+
+    assert restored.name == "app"
+    assert restored.lifecycle is None
