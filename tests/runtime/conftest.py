@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.support.engine_lock import engines_held
 from tests.support.engines import Engine, open_engine
 
 
@@ -17,10 +18,11 @@ from tests.support.engines import Engine, open_engine
 )
 def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
     """Each runtime in turn, with no fastpod container or sandbox before the test or after."""
-    opened = open_engine(request.param)
-    try:
-        opened.remove_all()
-        yield opened
-        opened.remove_all()
-    finally:
-        opened.close()
+    with engines_held():
+        opened = open_engine(request.param)
+        try:
+            opened.remove_all()
+            yield opened
+            opened.remove_all()
+        finally:
+            opened.close()

@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from tests.support.engine_lock import engines_held
+
 BUSYBOX = "fastpod.local/busybox:1.36"
 MANAGED = "label=io.fastpod.managed=true"
 
@@ -54,6 +56,7 @@ def remove_all() -> None:
 @pytest.fixture
 def clean_engine() -> Iterator[None]:
     """No fastpod container before the test, none after it."""
-    remove_all()
-    yield
-    remove_all()
+    with engines_held():
+        remove_all()
+        yield
+        remove_all()
