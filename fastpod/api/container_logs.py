@@ -16,26 +16,14 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Se
 from dataclasses import dataclass
 from typing import BinaryIO
 
-import msgspec
-
 from fastpod.api.http import Response, StreamingResponse
+from fastpod.runtime.logformat import decode_line, decode_lines
 
 BLOCK = 64 * 1024
 """The most one read takes from a log file."""
 
-_STREAMS = (b"stdout", b"stderr")
-_FULL, _PARTIAL = b"F", b"P"
 _TRUE = ("", "1", "t", "true")
 _FALSE = ("0", "f", "false")
-
-
-class _DockerEntry(msgspec.Struct):
-    """One line of Docker's json-file driver; ``stream`` and ``time`` are not needed."""
-
-    log: str = ""
-
-
-_docker_entry = msgspec.json.Decoder(_DockerEntry)
 
 
 def log_files(
@@ -59,34 +47,6 @@ def choose_log(files: Sequence[tuple[int, str]], *, previous: bool) -> str | Non
     """The current instance's file (highest N), or the previous one's (the one before)."""
     wanted = 2 if previous else 1
     return files[-wanted][1] if len(files) >= wanted else None
-
-
-def decode_line(line: bytes) -> bytes:
-    """The output one log line holds (a split long line's pieces carry no newline).
-
-    Docker json-file (``{"log":"hi\\n",...}``) and CRI (``<time> stdout F hi``) lines are
-    decoded; a line in neither format is passed through as it is.
-    """
-    line = line.removesuffix(b"\n")
-    if line.startswith(b"{"):
-        try:
-            return _docker_entry.decode(line).log.encode()
-        except msgspec.DecodeError:
-            return line + b"\n"
-    parts = line.split(b" ", 3)
-    if len(parts) >= 3 and parts[1] in _STREAMS:
-        tag = parts[2].split(b":", 1)[0]
-        text = parts[3] if len(parts) == 4 else b""
-        if tag == _FULL:
-            return text + b"\n"
-        if tag == _PARTIAL:
-            return text
-    return line + b"\n"
-
-
-def decode_lines(data: bytes) -> bytes:
-    """The output of whole log lines (``data`` ends with a newline)."""
-    return b"".join(decode_line(line) for line in data.split(b"\n")[:-1])
 
 
 async def read_log(

@@ -18,12 +18,11 @@ from fastpod.api.container_logs import (
     LogQuery,
     choose_log,
     container_logs_response,
-    decode_line,
-    decode_lines,
     log_files,
     parse_log_query,
     read_log,
 )
+from fastpod.runtime.logformat import decode_line, decode_lines
 
 DATA = Path(__file__).parent.parent / "data" / "logs"
 DOCKER_OUTPUT = (
