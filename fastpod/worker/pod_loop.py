@@ -358,13 +358,19 @@ class PodRunner:
             return actions.retry_at
         retry_at = actions.retry_at
         failures = dict(actions.restarts)
-        for start in actions.start:
-            image_retry = await self.starter.start(key, pod, sandbox_id, start, observed, failures)
-            if image_retry is not None:
-                retry_at = image_retry if retry_at is None else min(retry_at, image_retry)
-                break
-        for restart_key, failed_at in actions.restarts:
-            self.state.crash_backoff.retried(restart_key, failed_at, time.time())
+        try:
+            for start in actions.start:
+                image_retry = await self.starter.start(
+                    key, pod, sandbox_id, start, observed, failures
+                )
+                if image_retry is not None:
+                    retry_at = image_retry if retry_at is None else min(retry_at, image_retry)
+                    break
+        finally:
+            # a restart whose start failed counts too, as the kubelet's doBackOff counts it
+            # before the start: else a container that cannot start is retried at once
+            for restart_key, failed_at in actions.restarts:
+                self.state.crash_backoff.retried(restart_key, failed_at, time.time())
         return retry_at
 
     def _log_exits(self, loop: PodLoop, containers: list[ContainerInfo]) -> None:

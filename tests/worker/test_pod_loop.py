@@ -415,6 +415,35 @@ def test_a_removed_pod_has_everything_stopped_and_removed_and_its_loop_ends(
     assert stopped["uid"] == uid
 
 
+class UnstartableRuntime(FakeRuntime):
+    """A runtime that cannot start containers, failing as the real ones fail: the start
+    raises, and the container has exited with code 128 (a mount the runtime refused)."""
+
+    async def start_container(self, container_id: str) -> None:
+        self.exit(container_id, 128)
+        raise RuntimeCallError(f"StartContainer {container_id}: error mounting: not a directory")
+
+
+def test_a_container_whose_starts_fail_is_restarted_under_the_crash_loop_back_off(
+    settings: WorkerSettings, captured_logs: LogCapture
+) -> None:
+    """A failed start counts as a restart: the next one waits, instead of a runtime call
+    after every sync."""
+
+    def backing_off() -> bool:
+        waiting = captured_logs.records("container waiting")
+        return any(record["reason"] == "CrashLoopBackOff" for record in waiting)
+
+    async def scenario() -> None:
+        runtime = UnstartableRuntime()
+        async with runner_on(runtime, settings) as runner:
+            runner.submit(added(pod("web")))
+            await eventually(backing_off, "CrashLoopBackOff")
+
+    run(scenario)
+    assert captured_logs.records("runtime call failed")
+
+
 def test_a_removed_pod_is_stopped_with_its_own_grace_period(settings: WorkerSettings) -> None:
     web = pod("web", extra_spec={"terminationGracePeriodSeconds": 5})
     quick = pod("quick", extra_spec={"terminationGracePeriodSeconds": 0})
