@@ -263,18 +263,29 @@ class DockerRuntime:
         item = _inspect.decode(payload)
         labels = item.Config.Labels or {}
         state = item.State
+        created = _timestamp(item.Created) or 0.0
+        started_at = _timestamp(state.StartedAt)
+        finished_at = _timestamp(state.FinishedAt)
+        phase = _state(state.Status)
+        exit_code = state.ExitCode if state.Status == "exited" else None
+        reason = "OOMKilled" if state.OOMKilled else ""
+        if phase == "created" and state.ExitCode != 0:
+            # its start failed: Docker keeps it "created", with the error and a code (127
+            # for a path of the wrong kind, else 128); as dockershim, an exit at creation
+            phase, exit_code, reason = "exited", state.ExitCode, "ContainerCannotRun"
+            started_at = finished_at = created
         return ContainerInfo(
             id=item.Id,
             sandbox_id=_sandbox_of(labels),
             labels=labels,
-            state=_state(state.Status),
-            exit_code=state.ExitCode if state.Status == "exited" else None,
-            created=_timestamp(item.Created) or 0.0,
-            started_at=_timestamp(state.StartedAt),
-            finished_at=_timestamp(state.FinishedAt),
+            state=phase,
+            exit_code=exit_code,
+            created=created,
+            started_at=started_at,
+            finished_at=finished_at,
             image=item.Config.Image,
             image_id=item.Image,
-            reason="OOMKilled" if state.OOMKilled else "",
+            reason=reason,
             message=state.Error,
         )
 
