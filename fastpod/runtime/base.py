@@ -101,7 +101,9 @@ class ContainerInfo(msgspec.Struct, frozen=True):
     reason: str = ""
     """Why it ended, when the runtime knows better than the exit code (``OOMKilled``)."""
     message: str = ""
-    """The runtime's word on a failure, if any."""
+    """Once it has exited: the runtime's word on a failure, then (after ``": "``) the
+    container's termination message (:mod:`fastpod.runtime.termination`), as the kubelet's
+    ``convertToKubeContainerStatus`` joins them; ``""`` when neither says anything."""
 
     @property
     def name(self) -> str:

@@ -37,6 +37,7 @@ from fastpod.runtime.base import (
 )
 from fastpod.runtime.labels import MANAGED_BY, sandbox_labels
 from fastpod.runtime.spec import ContainerSpec, container_name, sandbox_name
+from fastpod.runtime.termination import termination_message, with_termination_message
 
 SANDBOX_TYPE = "io.kubernetes.docker.type"
 """dockershim's label telling sandboxes (``podsandbox``) from containers (``container``)."""
@@ -68,6 +69,11 @@ class _Config(msgspec.Struct):
     Image: str = ""
 
 
+class _Mount(msgspec.Struct):
+    Source: str = ""
+    Destination: str = ""
+
+
 class _Inspect(msgspec.Struct):
     Id: str
     Created: str = ""
@@ -75,6 +81,7 @@ class _Inspect(msgspec.Struct):
     State: _State = msgspec.field(default_factory=_State)
     Config: _Config = msgspec.field(default_factory=_Config)
     LogPath: str = ""
+    Mounts: list[_Mount] | None = None
 
 
 class _Listed(msgspec.Struct):
@@ -269,11 +276,18 @@ class DockerRuntime:
         phase = _state(state.Status)
         exit_code = state.ExitCode if state.Status == "exited" else None
         reason = "OOMKilled" if state.OOMKilled else ""
+        ran = started_at is not None
         if phase == "created" and state.ExitCode != 0:
             # its start failed: Docker keeps it "created", with the error and a code (127
             # for a path of the wrong kind, else 128); as dockershim, an exit at creation
             phase, exit_code, reason = "exited", state.ExitCode, "ContainerCannotRun"
             started_at = finished_at = created
+        message = state.Error
+        if phase == "exited":
+            # read again at each listing, as the kubelet does at each relist: a small file
+            mounts = {mount.Destination: mount.Source for mount in item.Mounts or ()}
+            own = termination_message(labels, state.ExitCode, ran, mounts, item.LogPath)
+            message = with_termination_message(message, own)
         return ContainerInfo(
             id=item.Id,
             sandbox_id=_sandbox_of(labels),
@@ -286,7 +300,7 @@ class DockerRuntime:
             image=item.Config.Image,
             image_id=item.Image,
             reason=reason,
-            message=state.Error,
+            message=message,
         )
 
     async def image_present(self, image: str) -> bool:

@@ -187,9 +187,10 @@ class FakeRuntime:
     async def close(self) -> None:
         return None
 
-    def exit(self, container_id: str, exit_code: int) -> None:
-        """End a running container, as if its process exited with ``exit_code``."""
-        self._set_state(container_id, "exited", exit_code)
+    def exit(self, container_id: str, exit_code: int, message: str = "") -> None:
+        """End a running container, as if its process exited with ``exit_code`` having left
+        ``message`` as its termination message (the fake has no file to read it from)."""
+        self._set_state(container_id, "exited", exit_code, message)
 
     def _forget(self, pod_uid: str, object_id: str) -> None:
         ids = self._by_pod.get(pod_uid)
@@ -210,7 +211,9 @@ class FakeRuntime:
         except KeyError:
             raise RuntimeCallError(f"no such container: {container_id}") from None
 
-    def _set_state(self, container_id: str, state: ContainerState, exit_code: int | None) -> None:
+    def _set_state(
+        self, container_id: str, state: ContainerState, exit_code: int | None, message: str = ""
+    ) -> None:
         info = self._container(container_id)
         now = time.time()
         self.containers[container_id] = ContainerInfo(
@@ -223,6 +226,7 @@ class FakeRuntime:
             now if state == "running" else info.started_at,
             now if state == "exited" else None,
             info.image,
+            message=message,
         )
         if state in ("running", "exited"):
             reason = "started" if state == "running" else "died"

@@ -143,10 +143,25 @@ def expand(text: str, variables: dict[str, str]) -> str:
 
 
 def container_spec(
-    pod: Pod, container: Container, restart_count: int, kind: str, context: PodContext
+    pod: Pod,
+    container: Container,
+    restart_count: int,
+    kind: str,
+    context: PodContext,
+    termination_message_file: str | None = None,
 ) -> ContainerSpec:
-    """The runtime view of ``container``, ``restart_count`` restarts in."""
+    """The runtime view of ``container``, ``restart_count`` restarts in.
+
+    ``termination_message_file`` is the host file made for this instance's termination
+    message (:func:`~fastpod.runtime.termination.create_message_file`), mounted at the
+    container's ``terminationMessagePath`` after its volumes, as the kubelet's
+    ``makeMounts`` adds it; None when there is none (the host is not prepared, or the
+    file could not be made), as the kubelet then mounts nothing.
+    """
     env = environment(pod, container, context)
+    volume_mounts = mounts(pod, container, context)
+    if termination_message_file is not None and container.termination_message_path:
+        volume_mounts.append(Mount(termination_message_file, container.termination_message_path))
     grace_period = pod.spec.termination_grace_period_seconds or 30
     annotations = {
         CONTAINER_HASH: container_hash(container),
@@ -173,7 +188,7 @@ def container_spec(
         else None,
         env=env,
         working_dir=container.working_dir,
-        mounts=mounts(pod, container, context),
+        mounts=volume_mounts,
         resources=resources(container),
         security=security(pod, container),
         stdin=bool(container.stdin),

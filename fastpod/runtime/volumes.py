@@ -39,9 +39,10 @@ def prepare_volumes(pod: Pod, context: PodContext) -> None:
                 os.chmod(path, 0o777)
 
 
-def remove_volumes(volumes_dir: str) -> None:
-    """Remove a pod's own volume directories (emptyDir), never a hostPath."""
-    shutil.rmtree(volumes_dir, ignore_errors=True)
+def remove_pod_dir(pod_dir: str) -> None:
+    """Remove a pod's own directory: its emptyDir volumes and its containers' termination
+    message files, never a hostPath."""
+    shutil.rmtree(pod_dir, ignore_errors=True)
 
 
 def _host_path(name: str, path: str, kind: str) -> None:

@@ -68,6 +68,11 @@ DEADLINE_EXCEEDED = (
 )
 """The kubelet's reason and message for a pod past its ``activeDeadlineSeconds``."""
 
+MAX_POD_TERMINATION_MESSAGE_LENGTH = 12 * 1024
+"""The bytes of termination messages a pod's status holds, shared evenly by its containers
+and init containers: each ``terminated.message`` is cut to its share, keeping its start
+(``MaxPodTerminationMessageLogLength``, the status manager's ``normalizeStatus``)."""
+
 _NOTHING_SEEN = Observed(sandboxes=[], containers=[], waiting={})
 _NO_STATE = ContainerState()
 _CREATED = ContainerState(waiting=ContainerStateWaiting())
@@ -110,6 +115,7 @@ def pod_status(
     init_containers = spec.init_containers or []
     regular_containers = spec.containers or []
     instances = _instances(seen.containers)
+    containers = len(init_containers) + len(regular_containers)
     sync = _Sync(
         seen=seen,
         instances=instances,
@@ -117,6 +123,7 @@ def pod_status(
         policy=spec.restart_policy or "Always",
         runtime_name=runtime_name,
         probes=probes,
+        message_length=MAX_POD_TERMINATION_MESSAGE_LENGTH // max(1, containers),
         creating=ContainerState(
             waiting=ContainerStateWaiting(
                 reason="PodInitializing" if init_containers else "ContainerCreating",
@@ -178,6 +185,8 @@ class _Sync(msgspec.Struct, frozen=True, gc=False):
     policy: str
     runtime_name: str
     probes: Mapping[str, ContainerProbes]
+    message_length: int
+    """The bytes each ``terminated.message`` is cut to."""
     creating: ContainerState
     """The state of a container with no instance yet."""
 
@@ -198,10 +207,10 @@ def _container_status(sync: _Sync, container: Container, kind: ContainerKind) ->
     instances = sync.instances.get(name)
     latest = instances.latest if instances else None
     previous = instances.previous if instances else None
-    last = _state(previous, sync.runtime_name) if previous else _NO_STATE
+    last = _state(previous, sync) if previous else _NO_STATE
     reason = sync.seen.waiting.get(name)
     if latest is not None:
-        state = _state(latest, sync.runtime_name)
+        state = _state(latest, sync)
     elif kind == "init" and sync.main_created:
         # the main containers exist, so this step did complete: only its container is gone
         state, reason = _ASSUMED_COMPLETED, None
@@ -232,7 +241,7 @@ def _container_status(sync: _Sync, container: Container, kind: ContainerKind) ->
     )
 
 
-def _state(info: ContainerInfo, runtime_name: str) -> ContainerState:
+def _state(info: ContainerInfo, sync: _Sync) -> ContainerState:
     """What the runtime says of one container; a created one waits, with no reason."""
     if info.state == "running":
         return ContainerState(running=ContainerStateRunning(started_at=_time(info.started_at)))
@@ -243,12 +252,20 @@ def _state(info: ContainerInfo, runtime_name: str) -> ContainerState:
         terminated=ContainerStateTerminated(
             exit_code=exit_code,
             reason=info.reason or ("Completed" if exit_code == 0 else "Error"),
-            message=info.message or None,
+            message=_cut(info.message, sync.message_length) or None,
             started_at=_time(info.started_at),
             finished_at=_time(info.finished_at),
-            container_id=f"{runtime_name}://{info.id}",
+            container_id=f"{sync.runtime_name}://{info.id}",
         )
     )
+
+
+def _cut(message: str, length: int) -> str:
+    """The first ``length`` bytes of ``message``; a character cut in two is replaced."""
+    if len(message) * 4 <= length:
+        return message  # short enough whatever its characters: nothing to encode
+    data = message.encode()
+    return data[:length].decode(errors="replace") if len(data) > length else message
 
 
 def _to_start(kind: ContainerKind, latest: ContainerInfo | None, policy: str) -> bool:

@@ -20,6 +20,7 @@ from fastpod.metrics import recorder
 from fastpod.model import Container, Pod
 from fastpod.runtime.base import ContainerInfo, ImageMissing, Runtime, RuntimeCallError
 from fastpod.runtime.spec import container_spec
+from fastpod.runtime.termination import create_message_file
 from fastpod.status.compute import Observed
 from fastpod.worker.hooks import HookRunner
 from fastpod.worker.pod_state import PodState
@@ -62,10 +63,13 @@ class ContainerStarter:
             restart_count = max(
                 restart_count, self.state.pod_logs.next_restart_count(pod, container.name or "")
             )
-        spec = container_spec(
-            pod, container, restart_count, start.kind, self.settings.pod_context(pod)
-        )
         name = container.name or ""
+        message_file = None
+        if self.settings.prepare_host and container.termination_message_path:
+            message_file = self._termination_message_file(key, pod, name)
+        spec = container_spec(
+            pod, container, restart_count, start.kind, self.settings.pod_context(pod), message_file
+        )
         kind = "init_container" if start.kind != "regular" else "container"
         try:
             try:
@@ -114,6 +118,28 @@ class ContainerStarter:
         started = ContainerInfo(container_id, sandbox_id, spec.labels_and_annotations, "running")
         await self.hooks.post_start(key, pod, container, started)
         return None
+
+    def _termination_message_file(self, key: str, pod: Pod, name: str) -> str | None:
+        """A new file for the container's termination message; None when it cannot be
+        made: the container then runs without one, as the kubelet runs it."""
+        directory = self.settings.container_dir(pod.metadata.uid or "", name)
+        try:
+            return create_message_file(directory)
+        except OSError as error:
+            message = (
+                f"Error on creating termination-log file in {directory}: "
+                f"{error.strerror or error}; container {name} runs without one"
+            )
+            self.state.events.emit(
+                key,
+                "termination message file not created",
+                "Failed",
+                message,
+                "Warning",
+                container=name,
+                error=str(error),
+            )
+            return None
 
     def _image_retry(self, pod: Pod, image: str) -> float:
         """When to try again to start a container whose image is not to be had."""

@@ -32,9 +32,18 @@ class WorkerSettings:
         """The pod's address: the node's under hostNetwork, else its own loopback."""
         return self.host_ip if pod.spec.host_network else "127.0.0.1"
 
+    def pod_dir(self, uid: str) -> str:
+        """The directory of the pod with this UID (the kubelet's ``pods/<uid>``): its
+        volumes and its containers' files, removed with the pod."""
+        return os.path.join(self.root_dir, "pods", uid)
+
     def volumes_dir(self, uid: str) -> str:
         """Where the pod with this UID keeps its emptyDir volumes."""
-        return os.path.join(self.root_dir, "pods", uid, "volumes")
+        return os.path.join(self.pod_dir(uid), "volumes")
+
+    def container_dir(self, uid: str, container: str) -> str:
+        """Where the pod with this UID keeps a container's termination message files."""
+        return os.path.join(self.pod_dir(uid), "containers", container)
 
     def pod_context(self, pod: Pod) -> PodContext:
         """What a container spec needs to know of the node and the pod's place on it."""

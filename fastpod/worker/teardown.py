@@ -13,7 +13,7 @@ import contextlib
 
 from fastpod.model import Pod
 from fastpod.runtime.base import ContainerInfo, Runtime, RuntimeCallError
-from fastpod.runtime.volumes import remove_volumes
+from fastpod.runtime.volumes import remove_pod_dir
 from fastpod.worker.hooks import HookRunner
 from fastpod.worker.pod_state import PodState
 from fastpod.worker.settings import WorkerSettings
@@ -52,7 +52,7 @@ class PodTeardown:
         containers may still use them."""
         if not await self._stop_pod(key, uid, pod, grace):
             return False
-        remove_volumes(self.settings.volumes_dir(uid))
+        remove_pod_dir(self.settings.pod_dir(uid))
         self.state.forget(key, uid)
         return True
 

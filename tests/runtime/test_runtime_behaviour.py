@@ -42,6 +42,7 @@ from tests.support.pods import NODE, pod_key
 from tests.support.running import RunningFastpod, fastpod_cli, free_port, write_atomically
 
 EXPECTATIONS = DATA / "corpus_expectations.tsv"
+DEFAULT_MESSAGE_PATH = "/dev/termination-log"
 
 
 @pytest.fixture
@@ -384,6 +385,10 @@ def test_kubeadm_control_planes_from_the_corpus_come_up(
         (sandbox,) = engine.sandboxes(uid=container.pod_uid)
         assert sandbox.host_network == bool(spec.get("hostNetwork")), name
         wanted = {m["mountPath"] for c in spec["containers"] for m in c.get("volumeMounts", [])}
+        # and, as the kubelet mounts it, the file for the termination message
+        wanted |= {
+            c.get("terminationMessagePath", DEFAULT_MESSAGE_PATH) for c in spec["containers"]
+        }
         assert container.mounts == wanted, name
         assert container.command == ["sleep", "3600"], name
 
@@ -602,6 +607,125 @@ def test_the_pods_logs_are_read_through_fastpod_logs_across_a_restart(
         current = logs()
         assert current is not None
         assert logs("--tail", "1") == current.splitlines(keepends=True)[-1]
+    finally:
+        fastpod.stop()
+
+
+def main_status(fastpod: RunningFastpod, pod: str) -> dict[str, Any]:
+    """The ``main`` container's status in ``/pods``; ``{}`` while the pod is not listed."""
+    for item in json.loads(fastpod.get("/pods")[1])["items"]:
+        if item["metadata"]["name"] == f"{pod}-{NODE}":
+            (status,) = item["status"].get("containerStatuses") or [{}]
+            return dict(status)
+    return {}
+
+
+def terminated(fastpod: RunningFastpod, pod: str, state: str = "state") -> dict[str, Any]:
+    """The ``main`` container's ``terminated`` (of ``state`` or ``lastState``), or ``{}``."""
+    return dict(main_status(fastpod, pod).get(state, {}).get("terminated") or {})
+
+
+def test_what_a_container_writes_to_dev_termination_log_is_its_terminated_message(
+    engine: Engine, manifests: Path, tmp_path: Path
+) -> None:
+    """Read again by a restarted fastpod, through the container's mounts; removed with the
+    pod."""
+    command = "printf 'disk full\\non /data' > /dev/termination-log; exit 1"
+    (manifests / "writer.yaml").write_bytes(
+        manifest("writer", command=command, restart_policy="Never")
+    )
+    first = start(engine, manifests, tmp_path, api_port=free_port())
+    try:
+        first.wait_for_api()
+        wait_until(lambda: terminated(first, "writer").get("exitCode") == 1)
+        assert terminated(first, "writer")["message"] == "disk full\non /data"
+    finally:
+        first.stop()
+    (container,) = engine.containers("writer", "main")
+    pod_dir = tmp_path / "root" / "pods" / container.pod_uid
+    (message_file,) = (pod_dir / "containers" / "main").iterdir()
+    assert message_file.read_text() == "disk full\non /data"
+
+    second = start(engine, manifests, tmp_path, api_port=free_port())
+    try:
+        second.wait_for_api()
+        wait_until(lambda: terminated(second, "writer").get("exitCode") == 1)
+        assert terminated(second, "writer")["message"] == "disk full\non /data"
+        assert second.events("container started") == [], "adopted, not started again"
+        (manifests / "writer.yaml").unlink()
+        wait_until(lambda: engine.containers("writer") == [])
+        second.wait_for_event("pod stopped", pod=pod_key("writer"))
+        assert not pod_dir.exists()
+    finally:
+        second.stop()
+
+
+def test_fallback_to_logs_on_error_makes_a_failed_containers_log_tail_its_message(
+    manifests: Path, engine: Engine, tmp_path: Path
+) -> None:
+    policy = "    terminationMessagePolicy: FallbackToLogsOnError\n"
+    for name, command in (
+        ("fails", "echo starting; echo no config >&2; exit 2"),
+        ("ends", "echo ok"),
+    ):
+        (manifests / f"{name}.yaml").write_bytes(
+            manifest(name, command=command, restart_policy="Never", extra=policy)
+        )
+    fastpod = start(engine, manifests, tmp_path, api_port=free_port())
+    try:
+        fastpod.wait_for_api()
+        wait_until(lambda: terminated(fastpod, "fails").get("exitCode") == 2)
+        wait_until(lambda: terminated(fastpod, "ends").get("reason") == "Completed")
+        # both streams, each line whole: their order is the runtime's
+        message = terminated(fastpod, "fails")["message"]
+        assert sorted(message.splitlines(keepends=True)) == ["no config\n", "starting\n"]
+        assert "message" not in terminated(fastpod, "ends"), "a success never falls back"
+    finally:
+        fastpod.stop()
+
+
+def test_a_custom_termination_message_path_is_read_for_the_last_state_too(
+    manifests: Path, engine: Engine, tmp_path: Path
+) -> None:
+    path = "    terminationMessagePath: /tmp/status/last-words\n"
+    command = "echo -n run $(cat /proc/uptime) > /tmp/status/last-words; exit 3"
+    (manifests / "custom.yaml").write_bytes(
+        manifest("custom", command=command, restart_policy="OnFailure", extra=path)
+    )
+    fastpod = start(engine, manifests, tmp_path, api_port=free_port())
+    try:
+        fastpod.wait_for_api()
+        wait_until(lambda: terminated(fastpod, "custom", "lastState").get("exitCode") == 3)
+        message = terminated(fastpod, "custom", "lastState")["message"]
+        assert message.startswith("run ")
+        assert main_status(fastpod, "custom")["restartCount"] >= 1
+    finally:
+        fastpod.stop()
+
+
+def test_a_termination_message_path_the_runtime_cannot_mount_fails_the_start_clearly(
+    manifests: Path, engine: Engine, tmp_path: Path
+) -> None:
+    """A file cannot be mounted over the image's /etc: the runtime refuses to start the
+    container; its error is an event and the terminated message, and the restarts wait
+    out the crash-loop back-off."""
+    extra = "    terminationMessagePath: /etc\n"
+    (manifests / "unmountable.yaml").write_bytes(manifest("unmountable", extra=extra))
+    fastpod = start(engine, manifests, tmp_path, api_port=free_port())
+    try:
+        fastpod.wait_for_api()
+        (failed, *_) = fastpod.wait_for_event("runtime call failed", pod=pod_key("unmountable"))
+        assert '"/etc"' in failed["error"]
+        fastpod.wait_for_event(
+            "container waiting", pod=pod_key("unmountable"), reason="CrashLoopBackOff"
+        )
+        last = terminated(fastpod, "unmountable", "lastState")
+        assert last["exitCode"] in (127, 128), "a start failure's code (Docker's, containerd's)"
+        if engine.runtime == "docker":
+            # Docker keeps such a container "created": dockershim's name for it
+            assert last["reason"] == "ContainerCannotRun"
+        assert '"/etc"' in last["message"]
+        assert fastpod.events("termination message file not created") == []
     finally:
         fastpod.stop()
 

@@ -1,4 +1,4 @@
-"""Volumes on the host: hostPath types created or checked, emptyDir made and removed."""
+"""Volumes on the host: hostPath types created or checked, emptyDir made, the pod dir removed."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 
 from fastpod.model import Pod
 from fastpod.runtime.spec import PodContext
-from fastpod.runtime.volumes import VolumeError, prepare_volumes, remove_volumes
+from fastpod.runtime.volumes import VolumeError, prepare_volumes, remove_pod_dir
 from tests.support import FILE
 from tests.support.pods import decoded, pod_manifest
 
@@ -259,10 +259,11 @@ def test_preparing_twice_keeps_what_an_empty_dir_holds(tmp_path: Path) -> None:
     assert kept.read_text() == "x"
 
 
-def test_remove_volumes_removes_the_empty_dirs_and_leaves_the_host_paths(
+def test_removing_the_pod_dir_removes_its_volumes_and_files_and_leaves_the_host_paths(
     tmp_path: Path,
 ) -> None:
     where = context(tmp_path)
+    pod_dir = os.path.dirname(where.volumes_dir)
     host_dir = tmp_path / "host" / "dir"
     host_file = tmp_path / "host" / "file"
     pod = pod_with(
@@ -273,15 +274,18 @@ def test_remove_volumes_removes_the_empty_dirs_and_leaves_the_host_paths(
     prepare_volumes(pod, where)
     (Path(where.volumes_dir) / "empty-dir" / "scratch" / "data").write_text("x")
     (host_dir / "data").write_text("y")
+    messages = Path(pod_dir) / "containers" / "main"
+    messages.mkdir(parents=True)
+    (messages / "0123abcd").write_text("last words")
 
-    remove_volumes(where.volumes_dir)
+    remove_pod_dir(pod_dir)
 
-    assert not os.path.exists(where.volumes_dir)
+    assert not os.path.exists(pod_dir)
     assert (host_dir / "data").read_text() == "y"
     assert host_file.is_file()
 
 
-def test_remove_volumes_of_a_pod_without_volumes_does_nothing(tmp_path: Path) -> None:
-    remove_volumes(context(tmp_path).volumes_dir)
+def test_removing_the_dir_of_a_pod_that_has_none_does_nothing(tmp_path: Path) -> None:
+    remove_pod_dir(os.path.dirname(context(tmp_path).volumes_dir))
 
     assert list(tmp_path.iterdir()) == []

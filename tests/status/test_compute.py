@@ -52,6 +52,7 @@ def container(
     finished: float | None = None,
     kind: str = "regular",
     reason: str = "",
+    message: str = "",
 ) -> ContainerInfo:
     """A container as the runtime lists it; times in seconds after :data:`T0`."""
     labels = {CONTAINER_NAME: name, RESTART_COUNT: str(restarts), CONTAINER_KIND: kind}
@@ -66,6 +67,7 @@ def container(
         finished_at=None if finished is None else T0 + finished,
         image_id=f"sha256:{name}",
         reason=reason,
+        message=message,
     )
 
 
@@ -213,6 +215,45 @@ def test_a_restarted_container_runs_with_the_previous_one_as_its_last_state() ->
     assert app.last_state.terminated is not None
     assert app.last_state.terminated.reason == "OOMKilled"
     assert app.restart_count == 1
+
+
+def test_a_termination_message_shows_in_the_terminated_state_then_in_the_last_state() -> None:
+    seen = observed(
+        container("app", "exited", exit_code=1, started=2, finished=5, message="first words"),
+        container("web", "exited", exit_code=0, started=2, finished=5, message="all done\n"),
+    )
+    pod = manifest("two-containers.yaml", restart_policy="OnFailure")
+    statuses = by_name(status_of(pod, seen).container_statuses)
+    assert statuses["web"].state.terminated is not None
+    assert statuses["web"].state.terminated.message == "all done\n"
+
+    restarted = observed(
+        *seen.containers,
+        container("app", "running", restarts=1, started=6),
+    )
+    app = by_name(status_of(pod, restarted).container_statuses)["app"]
+    assert summary(app) == "running"
+    assert app.last_state.terminated is not None
+    assert app.last_state.terminated.message == "first words"
+
+
+def test_termination_messages_share_12_kib_evenly_between_the_pods_containers() -> None:
+    """Two containers: 6 KiB each, the start kept; a character cut in two is replaced."""
+    long = "a" + "é" * 4000  # 8001 bytes
+    seen = observed(
+        container("app", "exited", exit_code=1, started=2, finished=5, message=long),
+        container("app", "exited", restarts=1, exit_code=1, started=6, finished=7, message=long),
+        container("web", "exited", exit_code=1, started=2, finished=5, message="short"),
+        waiting={"app": "CrashLoopBackOff"},
+    )
+    statuses = by_name(status_of(manifest("two-containers.yaml"), seen).container_statuses)
+    cut = "a" + "é" * 3071 + "\ufffd"  # 6144 bytes: the last "é" loses its second byte
+    last = statuses["app"].last_state.terminated
+    assert last is not None
+    assert last.message == cut
+    web = statuses["web"].state.terminated
+    assert web is not None
+    assert web.message == "short"
 
 
 @pytest.mark.parametrize(

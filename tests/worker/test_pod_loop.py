@@ -11,6 +11,7 @@ import asyncio
 import os
 from collections.abc import Awaitable
 from dataclasses import replace
+from pathlib import Path
 from typing import TypeVar
 
 from fastpod.config.settings import FakeLatencies
@@ -18,7 +19,13 @@ from fastpod.model import Pod
 from fastpod.runtime.base import ContainerInfo, RuntimeCallError
 from fastpod.runtime.fake import FakeRuntime
 from fastpod.runtime.labels import CONTAINER_NAME, MANAGED_BY, POD_NAME, POD_NAMESPACE, POD_UID
-from fastpod.runtime.spec import CONTAINER_HASH, CONTAINER_KIND, RESTART_COUNT, ContainerSpec
+from fastpod.runtime.spec import (
+    CONTAINER_HASH,
+    CONTAINER_KIND,
+    RESTART_COUNT,
+    ContainerSpec,
+    Mount,
+)
 from fastpod.worker.pod_loop import PodRunner
 from fastpod.worker.settings import WorkerSettings
 from tests.support.logs import LogCapture
@@ -383,7 +390,8 @@ def test_a_removed_pod_has_everything_stopped_and_removed_and_its_loop_ends(
         extra_spec={"volumes": [{"name": "scratch", "emptyDir": {}}]},
     )
     uid = web.metadata.uid or ""
-    volumes_dir = os.path.join(settings.root_dir, "pods", uid, "volumes")
+    own_dir = os.path.join(settings.root_dir, "pods", uid)
+    volumes_dir = os.path.join(own_dir, "volumes")
     pod_dir = os.path.join(settings.pod_logs_dir, f"default_web-node1_{uid}")
 
     async def scenario() -> None:
@@ -392,6 +400,7 @@ def test_a_removed_pod_has_everything_stopped_and_removed_and_its_loop_ends(
             runner.submit(added(web))
             await eventually(lambda: len(running(runtime)) == 2, "both containers running")
             assert os.path.isdir(os.path.join(volumes_dir, "empty-dir", "scratch"))
+            assert sorted(os.listdir(os.path.join(own_dir, "containers"))) == ["app", "sidecar"]
             assert os.path.isdir(pod_dir)
 
             runner.submit(removed(web))
@@ -406,13 +415,76 @@ def test_a_removed_pod_has_everything_stopped_and_removed_and_its_loop_ends(
             assert ends[-2:] == ["stop_pod_sandbox", "remove_pod_sandbox"]
             # terminationGracePeriodSeconds defaults to 30
             assert runtime.grace_periods == [30.0, 30.0]
-            assert not os.path.exists(volumes_dir)
+            assert not os.path.exists(own_dir), "its volumes and termination message files"
             assert not os.path.exists(pod_dir)
 
     run(scenario)
     (stopped,) = captured_logs.records("pod stopped")
     assert stopped["pod"] == pod_key("web")
     assert stopped["uid"] == uid
+
+
+def test_each_container_instance_gets_a_termination_message_file_mounted_at_its_path(
+    settings: WorkerSettings,
+) -> None:
+    web = pod("web", containers=("app", "sidecar"))
+    sidecar = (web.spec.containers or [])[1]
+    sidecar.termination_message_path = "/tmp/last-words"
+    containers_dir = os.path.join(settings.root_dir, "pods", web.metadata.uid or "", "containers")
+    runtime = FakeRuntime()
+
+    def message_mount(container_id: str) -> Mount:
+        """The last mount the container was created with, where the kubelet puts it."""
+        *_, mount = runtime.specs[container_id].mounts
+        return mount
+
+    async def scenario() -> None:
+        async with runner_on(runtime, settings) as runner:
+            runner.submit(added(web))
+            await eventually(lambda: len(running(runtime)) == 2, "both containers running")
+            (app,) = running(runtime, "app")
+            (side,) = running(runtime, "sidecar")
+            first = message_mount(app)
+            assert first.container_path == "/dev/termination-log"
+            assert message_mount(side).container_path == "/tmp/last-words"
+            for container_id, name in ((app, "app"), (side, "sidecar")):
+                host_file = message_mount(container_id).host_path
+                assert os.path.dirname(host_file) == os.path.join(containers_dir, name)
+                assert os.path.getsize(host_file) == 0
+                assert os.stat(host_file).st_mode & 0o777 == 0o666
+                assert not message_mount(container_id).read_only
+
+            runtime.exit(app, 1)
+            await eventually(lambda: running_count(runtime, "app", 1) is not None, "restarted")
+            restarted = running_count(runtime, "app", 1)
+            assert restarted is not None
+            assert message_mount(restarted).host_path != first.host_path, "its own file"
+            assert os.path.exists(first.host_path), "the dead instance's file is kept"
+
+    run(scenario)
+
+
+def test_a_termination_message_file_that_cannot_be_made_leaves_the_container_without_one(
+    settings: WorkerSettings, captured_logs: LogCapture, tmp_path: Path
+) -> None:
+    """The kubelet then mounts nothing and runs the container: so does fastpod, saying why."""
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the root directory should be")
+    web = pod("web")
+
+    async def scenario() -> None:
+        runtime = FakeRuntime()
+        async with runner_on(runtime, replace(settings, root_dir=str(blocked))) as runner:
+            runner.submit(added(web))
+            await eventually(lambda: len(running(runtime)) == 1, "the container running")
+            (app,) = running(runtime)
+            assert runtime.specs[app].mounts == []
+
+    run(scenario)
+    (record,) = captured_logs.records("termination message file not created")
+    assert record["pod"] == pod_key("web")
+    assert record["container"] == "app"
+    assert "Not a directory" in record["error"]
 
 
 class UnstartableRuntime(FakeRuntime):

@@ -46,7 +46,7 @@ def test_a_desired_pod_not_synced_yet_is_pending_with_its_containers_being_creat
     assert not reports.synced(runner) or not runner.loops
 
 
-def test_a_crashed_container_shows_its_restart_and_last_state(
+def test_a_crashed_container_shows_its_restart_and_last_state_with_its_message(
     settings: WorkerSettings, captured_logs: LogCapture
 ) -> None:
     web = pod("web")
@@ -64,11 +64,12 @@ def test_a_crashed_container_shows_its_restart_and_last_state(
 
             await eventually(lambda: "running" in container()["state"], "running")
             (first,) = [i.id for i in runtime.containers.values() if i.state == "running"]
-            runtime.exit(first, 3)
+            runtime.exit(first, 3, "cannot reach etcd")
             await eventually(lambda: container()["restartCount"] == 1, "restarted")
             await eventually(lambda: "running" in container()["state"], "running again")
             last = container()["lastState"]["terminated"]
             assert (last["exitCode"], last["reason"]) == (3, "Error")
+            assert last["message"] == "cannot reach etcd", "its termination message"
             assert last["containerID"] == f"fake://{first}", "the runtime's name as scheme"
             assert reports.synced(runner)
 

@@ -40,6 +40,7 @@ from fastpod.runtime.cri.events import CriEvents
 from fastpod.runtime.cri.pod_index import PodIndex
 from fastpod.runtime.labels import MANAGED_BY, POD_UID, sandbox_labels
 from fastpod.runtime.spec import ContainerSpec
+from fastpod.runtime.termination import termination_message, with_termination_message
 
 MAX_REPLY = 1 << 30
 """The largest reply taken (the kubelet's CRI client allows 16 MiB; a node of 10,000
@@ -286,11 +287,20 @@ class CriRuntime:
         if state == "running":
             # running since before this process (adopted), or just started: watched either way
             self._events.watch_soon(container_id)
+        # the kubelet's annotations count as labels above the runtime seam
+        labels = {**status.annotations, **status.labels}
+        message = status.message
+        if state == "exited":
+            # read once: the status is kept until something says the container changed
+            mounts = {mount.container_path: mount.host_path for mount in status.mounts}
+            own = termination_message(
+                labels, status.exit_code, status.started_at > 0, mounts, status.log_path
+            )
+            message = with_termination_message(message, own)
         info = ContainerInfo(
             id=status.id,
             sandbox_id=sandbox_id,
-            # the kubelet's annotations count as labels above the runtime seam
-            labels={**status.annotations, **status.labels},
+            labels=labels,
             state=state,
             exit_code=status.exit_code if state == "exited" else None,
             created=status.created_at / 1e9,
@@ -299,7 +309,7 @@ class CriRuntime:
             image=status.image.image,
             image_id=status.image_ref,
             reason="OOMKilled" if status.reason == "OOMKilled" else "",
-            message=status.message,
+            message=message,
         )
         self._index.remember(info, since)
         return info
