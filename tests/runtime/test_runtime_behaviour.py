@@ -39,6 +39,7 @@ from tests.support.engines import (
     wait_until,
 )
 from tests.support.pods import NODE, pod_key
+from tests.support.probe_status import readiness
 from tests.support.running import RunningFastpod, fastpod_cli, free_port, write_atomically
 
 EXPECTATIONS = DATA / "corpus_expectations.tsv"
@@ -728,15 +729,6 @@ def test_a_termination_message_path_the_runtime_cannot_mount_fails_the_start_cle
         assert fastpod.events("termination message file not created") == []
     finally:
         fastpod.stop()
-
-
-def readiness(fastpod: RunningFastpod) -> tuple[bool, str, str]:
-    """The one pod's container ``ready``, and its ``ContainersReady`` and ``Ready``, as
-    ``/pods`` serves them."""
-    (pod,) = json.loads(fastpod.get("/pods")[1])["items"]
-    (container,) = pod["status"]["containerStatuses"]
-    conditions = {c["type"]: c["status"] for c in pod["status"]["conditions"]}
-    return container.get("ready"), conditions["ContainersReady"], conditions["Ready"]
 
 
 def test_an_exec_liveness_probe_that_starts_failing_restarts_the_container(

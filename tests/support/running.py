@@ -147,6 +147,12 @@ class RunningFastpod:
         except urllib.error.HTTPError as error:
             return error.code, error.read()
 
+    def served_pods(self) -> dict[str, Record]:
+        """The pods ``/pods`` serves now, by name (``<pod>-node1``), as JSON documents."""
+        status, body = self.get("/pods")
+        assert status == 200, body
+        return {pod["metadata"]["name"]: pod for pod in json.loads(body)["items"]}
+
     def wait_for_api(self) -> None:
         """Wait until the read-only API listens."""
         self.wait_for_event("API listening")
