@@ -1,7 +1,8 @@
-"""A real HTTP server on 127.0.0.1 for the manifest URL tests: replies set per path."""
+"""A real HTTP server for the manifest URL and probe tests: replies set per path."""
 
 from __future__ import annotations
 
+import contextlib
 import email.message
 import http.server
 import ssl
@@ -38,6 +39,7 @@ class Server:
     """What the test HTTP server serves, per path, and the requests it received."""
 
     def __init__(self, httpd: http.server.ThreadingHTTPServer, scheme: str) -> None:
+        self.host = str(httpd.server_address[0])
         self.port = httpd.server_address[1]
         self.scheme = scheme
         self.replies: dict[str, list[Reply]] = {}
@@ -46,7 +48,7 @@ class Server:
 
     def url(self, path: str = "/pods") -> str:
         """The URL of ``path`` on this server."""
-        return f"{self.scheme}://127.0.0.1:{self.port}{path}"
+        return f"{self.scheme}://{self.host}:{self.port}{path}"
 
     def serve(self, path: str, *replies: Reply) -> None:
         """Answer requests for ``path`` with each reply in turn, then the last one forever."""
@@ -110,13 +112,23 @@ def tls_server() -> Iterator[Server]:
 
 
 def _serve(tls: ssl.SSLContext | None) -> Iterator[Server]:
-    httpd = _TestHTTPServer(("127.0.0.1", 0), Handler)
+    with serving(tls) as state:
+        yield state
+
+
+@contextlib.contextmanager
+def serving(tls: ssl.SSLContext | None, host: str = "127.0.0.1") -> Iterator[Server]:
+    """A real HTTP server (HTTPS with ``tls``) on a free port of ``host``, in a background
+    thread, for the block."""
+    httpd = _TestHTTPServer((host, 0), Handler)
     if tls is not None:
         httpd.socket = tls.wrap_socket(httpd.socket, server_side=True)
     httpd.state = Server(httpd, "https" if tls else "http")
     thread = threading.Thread(target=httpd.serve_forever, args=(0.01,), daemon=True)
     thread.start()
-    yield httpd.state
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join()
+    try:
+        yield httpd.state
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join()
