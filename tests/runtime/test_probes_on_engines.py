@@ -1,31 +1,37 @@
 """Probes on every real runtime, end to end through ``fastpod run``: Docker and containerd.
 
 What test_runtime_behaviour.py leaves out: an HTTPS probe against a certificate nobody
-trusts, a gRPC health probe, the startup probe holding the others back. The servers probed
-live on the host (tests/support/probe_servers.py): the pods use the host's network, so a
-probe of the node's address reaches them.
+trusts, a gRPC health probe, the startup probe holding the others back, and the kubeadm
+control plane of the corpus coming up Ready on its own probes. The servers probed live on
+the host (tests/support/probe_servers.py): the pods use the host's network, as the control
+plane's do, so a probe of the node's address reaches them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import posixpath
+import socket
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from fastpod.config.node import host_ip
-from tests.support.engines import ContainerView, Engine, manifest, start, wait_until
+from tests.support.engines import BUSYBOX, ContainerView, Engine, manifest, start, wait_until
 from tests.support.http_server import Reply, serving
 from tests.support.pods import NODE, pod_key
 from tests.support.probe_servers import (
     NOT_SERVING,
     SERVING,
     HealthServer,
+    TlsProxy,
     refuses_verification,
     self_signed_context,
 )
-from tests.support.probe_status import NOT_READY, READY, probe_count, readiness
+from tests.support.probe_status import NOT_READY, READY, pod_readiness, probe_count, readiness
 from tests.support.running import RunningFastpod, free_port
 
 
@@ -178,3 +184,159 @@ def test_a_startup_probe_holds_liveness_and_readiness_back_until_it_succeeds(
     wait_until(lambda: probe_count(fastpod, "web", "Liveness", "successful") >= 1)
     assert probe_count(fastpod, "web", "Liveness", "failed") == 0
     assert restart_counts(engine, "web") == ["0"]
+
+
+KUBEADM_CONTROL_PLANES = {
+    "kubeadm-1.16": "MaxxMoney__kubeadm_etc_kubernetes",
+    "kubeadm-1.29": "zetaoss__zeta-linux",
+}
+"""Two kubeadm control planes of the corpus, all four manifests of each as kubeadm wrote
+them. 1.16: a liveness probe on each, over HTTPS on the API server's advertise address,
+plain HTTP elsewhere. 1.29: liveness and startup probes on each and readiness on the API
+server, over HTTPS but for etcd, whose probes ask ``/health`` with query strings."""
+
+CONTROL_PLANE = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler")
+PROBES = {"livenessProbe": "Liveness", "readinessProbe": "Readiness", "startupProbe": "Startup"}
+"""Each probe field, and its ``probe_type`` in the prober's metrics."""
+
+
+def probed_endpoint(container: dict[str, Any]) -> tuple[str, int, list[str]]:
+    """The scheme and port that all of a control-plane container's probes ask, and the
+    paths they ask for (without their query strings)."""
+    probes = [container[kind]["httpGet"] for kind in PROBES if kind in container]
+    ((scheme, port),) = {(probe["scheme"], probe["port"]) for probe in probes}
+    return scheme, port, sorted({probe["path"].partition("?")[0] for probe in probes})
+
+
+def serving_probe_paths(
+    document: dict[str, Any], listen_port: int, host_root: Path
+) -> dict[str, Any]:
+    """The control-plane pod ``document`` as it runs here, changed only where it must be:
+
+    - its image is busybox (nothing can be pulled), its command busybox ``httpd`` on
+      ``127.0.0.1:listen_port`` serving a file at each probe path;
+    - its probes' ``host`` is 127.0.0.1: the API server's names its advertise address on
+      the machine kubeadm ran on, the others' already are; their ``initialDelaySeconds``
+      are 1 instead of 10 or 15, to keep the test short;
+    - its hostPath volumes are under ``host_root``, so the test creates nothing in the
+      host's /etc or /var.
+
+    The probes' paths, schemes, ports, periods, timeouts and thresholds stay as kubeadm
+    wrote them, and so does the rest of the pod (host network, priority, seccomp profile,
+    resources, mounts)."""
+    (container,) = document["spec"]["containers"]
+    _, _, paths = probed_endpoint(container)
+    for kind in PROBES:
+        if kind in container:
+            probe = container[kind]
+            probe["httpGet"]["host"] = "127.0.0.1"
+            if "initialDelaySeconds" in probe:
+                probe["initialDelaySeconds"] = 1
+    directories = sorted({"/www" + posixpath.dirname(path) for path in paths})
+    files = " ".join("/www" + path for path in paths)
+    container["image"] = BUSYBOX
+    container["imagePullPolicy"] = "Never"
+    container["command"] = [
+        "sh",
+        "-c",
+        f"mkdir -p {' '.join(directories)} && touch {files}"
+        f" && exec httpd -f -p 127.0.0.1:{listen_port} -h /www",
+    ]
+    container.pop("args", None)
+    for volume in document["spec"].get("volumes", ()):
+        if "hostPath" in volume:
+            moved = host_root / volume["hostPath"]["path"].lstrip("/")
+            moved.parent.mkdir(parents=True, exist_ok=True)  # as on a kubeadm node
+            volume["hostPath"]["path"] = str(moved)
+    return document
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def wait_until_settled(unsettled: Callable[[], list[str]], timeout: float) -> None:
+    """Wait until ``unsettled()`` names nothing; fail with what it last named."""
+    deadline = time.monotonic() + timeout
+    while problems := unsettled():
+        assert time.monotonic() < deadline, f"not settled in {timeout} s: {problems}"
+        time.sleep(0.2)
+
+
+@pytest.fixture
+def tls_fronts() -> Iterator[list[TlsProxy]]:
+    """The TLS proxies a test starts, closed after it."""
+    proxies: list[TlsProxy] = []
+    yield proxies
+    for proxy in proxies:
+        proxy.close()
+
+
+@pytest.mark.parametrize(
+    "control_plane", KUBEADM_CONTROL_PLANES.values(), ids=list(KUBEADM_CONTROL_PLANES)
+)
+def test_the_kubeadm_control_plane_comes_up_ready_on_its_own_probes(
+    manifests: Path,
+    fastpod: RunningFastpod,
+    tmp_path: Path,
+    corpus: Path,
+    tls_fronts: list[TlsProxy],
+    control_plane: str,
+) -> None:
+    """etcd, the API server, the controller manager and the scheduler of a kubeadm control
+    plane, each probed as kubeadm wrote it, with busybox in place of the real binaries
+    (:func:`serving_probe_paths` says what changes and why).
+
+    busybox httpd speaks no TLS, so for a probe over HTTPS the test puts a TLS-terminating
+    proxy on the probe's own port of 127.0.0.1, with a self-signed certificate, relaying to
+    the pod's httpd on a free port; a plain HTTP probe reaches its httpd directly on its
+    port. Every pod becomes Ready in ``/pods`` (for 1.29 once its startup probe, and for
+    the API server its readiness probe, succeeded), every probe succeeds, none restarts."""
+    probe_types: dict[str, list[str]] = {}
+    for name in CONTROL_PLANE:
+        path = corpus / control_plane / f"{name}.yaml"
+        document = yaml.safe_load(path.read_text())
+        (container,) = document["spec"]["containers"]
+        probe_types[name] = [PROBES[kind] for kind in PROBES if kind in container]
+        scheme, port, _ = probed_endpoint(container)
+        assert port_is_free(port), f"{name}'s probe port {port} is taken on this machine"
+        if scheme == "HTTPS":
+            backend = free_port()
+            tls_fronts.append(TlsProxy("127.0.0.1", port, backend))
+        else:
+            backend = port
+        document = serving_probe_paths(document, backend, tmp_path / "host")
+        (manifests / f"{name}.yaml").write_text(yaml.safe_dump(document))
+
+    def unsettled() -> list[str]:
+        """What is not yet as it should be: a pod not Ready, a probe not yet succeeded."""
+        served = fastpod.served_pods()
+        shown = {
+            name: pod_readiness(served[f"{name}-{NODE}"]) if f"{name}-{NODE}" in served else None
+            for name in CONTROL_PLANE
+        }
+        problems = [f"{name}: {state}" for name, state in shown.items() if state != READY]
+        problems += [
+            f"{name}: no {probe_type} probe succeeded"
+            for name, types in probe_types.items()
+            for probe_type in types
+            if probe_count(fastpod, name, probe_type, "successful") == 0
+        ]
+        return problems
+
+    wait_until_settled(unsettled, timeout=90)
+    served = fastpod.served_pods()
+    for name in CONTROL_PLANE:
+        (status,) = served[f"{name}-{NODE}"]["status"]["containerStatuses"]
+        assert (status["started"], status["restartCount"]) == (True, 0), name
+        assert pod_readiness(served[f"{name}-{NODE}"]) == READY, name
+        if "Startup" in probe_types[name]:
+            assert probe_count(fastpod, name, "Startup", "successful") == 1, "then no more"
+    assert all(proxy.connections >= 1 for proxy in tls_fronts), "probed over TLS"
+    assert fastpod.events("probe errored") == []

@@ -2,17 +2,21 @@
 
 A hostNetwork pod's probes reach the node's own addresses, so a server the test starts on
 the host is as good a target as one in the pod, and the test can change its answers at
-will: a TLS certificate nobody trusts (:func:`self_signed_context`) and the standard gRPC
-health service (:class:`HealthServer`).
+will: a TLS certificate nobody trusts (:func:`self_signed_context`), a TLS front for a
+plain HTTP server that cannot speak TLS itself (:class:`TlsProxy`, for busybox httpd), and
+the standard gRPC health service (:class:`HealthServer`).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime
 import ipaddress
 import socket
 import ssl
 import tempfile
+import threading
 from concurrent import futures
 from pathlib import Path
 
@@ -75,6 +79,68 @@ def refuses_verification(address: str, port: int) -> bool:
             return False
     except ssl.SSLCertVerificationError:
         return True
+
+
+class TlsProxy:
+    """Terminates TLS on ``address:port`` and relays each connection's bytes, as they are,
+    to the plain server at ``address:backend``; a backend that does not answer closes the
+    client's connection, as a dead server would. Runs on its own thread until closed."""
+
+    def __init__(self, address: str, port: int, backend: int) -> None:
+        self.address = address
+        self.port = port
+        self.backend = backend
+        self.connections = 0
+        """Connections accepted so far (each TLS handshake that succeeded)."""
+        self._context = self_signed_context(address)
+        self._loop = asyncio.new_event_loop()
+        self._server: asyncio.Server | None = None
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self._listen(), self._loop).result(10)
+
+    async def _listen(self) -> None:
+        self._server = await asyncio.start_server(
+            self._relay, self.address, self.port, ssl=self._context
+        )
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        try:
+            upstream_reader, upstream_writer = await asyncio.open_connection(
+                self.address, self.backend
+            )
+        except OSError:
+            writer.close()
+            return
+        await asyncio.gather(
+            _copy(reader, upstream_writer), _copy(upstream_reader, writer), return_exceptions=True
+        )
+
+    def close(self) -> None:
+        async def stop() -> None:
+            if self._server is not None:
+                self._server.close()
+            relays = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+            for task in relays:
+                task.cancel()
+            await asyncio.gather(*relays, return_exceptions=True)
+
+        asyncio.run_coroutine_threadsafe(stop(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        self._loop.close()
+
+
+async def _copy(source: asyncio.StreamReader, destination: asyncio.StreamWriter) -> None:
+    """Copy until ``source`` ends, then close ``destination``."""
+    try:
+        while data := await source.read(65536):
+            destination.write(data)
+            await destination.drain()
+    finally:
+        with contextlib.suppress(OSError, RuntimeError):
+            destination.close()
 
 
 class HealthServer:
