@@ -125,15 +125,20 @@ class Prober:
         instance: _Instance,
         wake: Callable[[], None],
     ) -> None:
+        # the container's probes and what each run of them needs, worked out once
+        plans = [
+            (kind, probe, decisions.probe_timing(probe), _labels(key, container, kind))
+            for kind in PROBE_KINDS
+            if (probe := decisions.probe_of(container, kind)) is not None
+        ]
         while (due_at := decisions.next_due(instance.probes)) is not None:
             await asyncio.sleep(max(0.0, due_at - time.time()))
-            now = time.time()
-            for kind in PROBE_KINDS:
-                probe = decisions.probe_of(container, kind)
-                if probe is None or not decisions.due(instance.probes, kind, now):
+            # the loop's timers run on a millisecond clock of their own and may wake us a
+            # little before due_at by this one: the probe is due all the same
+            now = max(time.time(), due_at)
+            for kind, probe, timing, labels in plans:
+                if not decisions.due(instance.probes, kind, now):
                     continue
-                timing = decisions.probe_timing(probe)
-                labels = _labels(key, container, kind)
                 result, output = await self._run(probe, pod, container, instance, timing, labels)
                 instance.probes, verdict = decisions.record(
                     instance.probes, kind, timing, result, time.time()
