@@ -107,72 +107,105 @@ async def probe_http(
     """GET ``request`` within ``timeout`` seconds (None: no limit), from ``namespace`` when
     given. With ``any_status`` every response succeeds and its body is not read: a lifecycle
     hook fails only when no response comes (the kubelet's ``runHTTPHandler``)."""
-    try:
-        url = URL(request.url)
-    except ValueError as error:
-        return ProbeResult("unknown", f"parse {request.url!r}: {error}")
-    invalid = _invalid_header(request.headers)
-    if invalid:
-        return ProbeResult("failure", f'Get "{request.url}": {invalid}')
-    first_host = url.host
-    host_header = next((v for n, v in request.headers if n == "Host"), "")
-    headers = [(n, v) for n, v in request.headers if n != "Host"]
-    location = request.url
-    reading_body = False
-    try:
-        async with asyncio.timeout(timeout):
-            for sent in range(1, MAX_REQUESTS + 1):
-                transport, exchange = await _connect(
-                    url, namespace, _request_bytes(url, host_header, headers)
-                )
-                try:
-                    status, fields = await exchange.head()
-                    redirect = fields.get("location", "")
-                    if status in REDIRECT_STATUSES and redirect:
-                        try:
-                            target = URL(redirect)
-                            following = url.join(target)
-                        except ValueError as error:
-                            return ProbeResult(
-                                "failure",
-                                f'Get "{redirect}": failed to parse Location header'
-                                f' "{redirect}": {error}',
-                            )
-                        if following.host == first_host:
-                            if sent == MAX_REQUESTS:
+    return await HttpProbe(request).run(timeout, namespace, any_status=any_status)
+
+
+class HttpProbe:
+    """An httpGet probe ready to run every period: its URL parsed, its headers checked and
+    its first request written once, not at each run."""
+
+    __slots__ = ("_first", "_headers", "_host_header", "_problem", "_url", "request")
+
+    def __init__(self, request: HttpProbeRequest) -> None:
+        self.request = request
+        self._url = URL()
+        self._problem: ProbeResult | None = None
+        """Why the request cannot be sent at all."""
+        try:
+            self._url = URL(request.url)
+        except ValueError as error:
+            self._problem = ProbeResult("unknown", f"parse {request.url!r}: {error}")
+        invalid = _invalid_header(request.headers)
+        if invalid and self._problem is None:
+            self._problem = ProbeResult("failure", f'Get "{request.url}": {invalid}')
+        self._host_header = next((v for n, v in request.headers if n == "Host"), "")
+        self._headers = [(n, v) for n, v in request.headers if n != "Host"]
+        self._first = b""
+        if self._problem is None:
+            self._first = _request_bytes(self._url, self._host_header, self._headers)
+
+    async def run(
+        self,
+        timeout: float | None,
+        namespace: NetworkNamespace | None = None,
+        *,
+        any_status: bool = False,
+    ) -> ProbeResult:
+        """GET the request within ``timeout`` seconds, from ``namespace`` when given, as
+        :func:`probe_http` does."""
+        if self._problem is not None:
+            return self._problem
+        url = first = self._url
+        host_header = self._host_header
+        location = self.request.url
+        reading_body = False
+        try:
+            async with asyncio.timeout(timeout):
+                for sent in range(1, MAX_REQUESTS + 1):
+                    message = (
+                        self._first
+                        if url is first
+                        else _request_bytes(url, host_header, self._headers)
+                    )
+                    transport, exchange = await _connect(url, namespace, message)
+                    try:
+                        status, fields = await exchange.head()
+                        redirect = fields.get("location", "")
+                        if status in REDIRECT_STATUSES and redirect:
+                            try:
+                                target = URL(redirect)
+                                following = url.join(target)
+                            except ValueError as error:
                                 return ProbeResult(
-                                    "failure", f'Get "{redirect}": stopped after 10 redirects'
+                                    "failure",
+                                    f'Get "{redirect}": failed to parse Location header'
+                                    f' "{redirect}": {error}',
                                 )
-                            if target.is_absolute():
-                                host_header = ""
-                            url = following
-                            location = str(url)
-                            continue
-                    if any_status:
-                        return ProbeResult("success", "")
-                    reading_body = True
-                    return _judge(status, await exchange.body())
-                finally:
-                    transport.close()
-    except TimeoutError:
-        if reading_body:
+                            if following.host == first.host:
+                                if sent == MAX_REQUESTS:
+                                    return ProbeResult(
+                                        "failure", f'Get "{redirect}": stopped after 10 redirects'
+                                    )
+                                if target.is_absolute():
+                                    host_header = ""
+                                url = following
+                                location = str(url)
+                                continue
+                        if any_status:
+                            return ProbeResult("success", "")
+                        reading_body = True
+                        return _judge(status, await exchange.body())
+                    finally:
+                        transport.close()
+        except TimeoutError:
+            if reading_body:
+                return ProbeResult(
+                    "unknown",
+                    "context deadline exceeded"
+                    " (Client.Timeout or context cancellation while reading body)",
+                )
             return ProbeResult(
-                "unknown",
-                "context deadline exceeded"
-                " (Client.Timeout or context cancellation while reading body)",
+                "failure",
+                f'Get "{location}": context deadline exceeded'
+                " (Client.Timeout exceeded while awaiting headers)",
             )
-        return ProbeResult(
-            "failure",
-            f'Get "{location}": context deadline exceeded'
-            " (Client.Timeout exceeded while awaiting headers)",
-        )
-    except NamespaceError as error:
-        return ProbeResult("unknown", str(error))
-    except _BodyError as error:
-        return ProbeResult("unknown", str(error))
-    except _Broken as error:
-        return ProbeResult("failure", f'Get "{location}": {error}')
-    raise AssertionError("unreachable: the loop returns")
+        except NamespaceError as error:
+            return ProbeResult("unknown", str(error))
+        except _BodyError as error:
+            return ProbeResult("unknown", str(error))
+        except _Broken as error:
+            return ProbeResult("failure", f'Get "{location}": {error}')
+        raise AssertionError("unreachable: the loop returns")
 
 
 def _invalid_header(headers: list[tuple[str, str]]) -> str:

@@ -25,7 +25,7 @@ from fastpod.model import Container, Pod, Probe
 from fastpod.probes import decisions
 from fastpod.probes.decisions import PROBE_KINDS, ContainerProbes, HandlerResult, ProbeKind
 from fastpod.probes.grpc_health import probe_grpc
-from fastpod.probes.http import http_probe_request, probe_http
+from fastpod.probes.http import HttpProbe, http_probe_request
 from fastpod.probes.netns import NamespaceError, NetworkNamespace
 from fastpod.probes.ports import PortError, resolve_port
 from fastpod.probes.result import ProbeResult
@@ -126,8 +126,15 @@ class Prober:
         wake: Callable[[], None],
     ) -> None:
         # the container's probes and what each run of them needs, worked out once
+        address = self.pod_ip(pod)
         plans = [
-            (kind, probe, decisions.probe_timing(probe), _labels(key, container, kind))
+            (
+                kind,
+                probe,
+                decisions.probe_timing(probe),
+                _labels(key, container, kind),
+                _http_probe(probe, container, address),
+            )
             for kind in PROBE_KINDS
             if (probe := decisions.probe_of(container, kind)) is not None
         ]
@@ -136,14 +143,16 @@ class Prober:
             # the loop's timers run on a millisecond clock of their own and may wake us a
             # little before due_at by this one: the probe is due all the same
             now = max(time.time(), due_at)
-            for kind, probe, timing, labels in plans:
+            for kind, probe, timing, labels, http in plans:
                 if not decisions.due(instance.probes, kind, now):
                     continue
-                result, output = await self._run(probe, pod, container, instance, timing, labels)
+                result, output = await self._run(
+                    probe, pod, container, instance, timing, labels, http
+                )
                 instance.probes, verdict = decisions.record(
                     instance.probes, kind, timing, result, time.time()
                 )
-                self._report(key, container, kind, result, output)
+                self._report(key, container, kind, result, output, labels)
                 if kind == "startup" and verdict.changed:
                     wake()  # a sidecar that started lets the init sequence go on
                 if verdict.kill:
@@ -158,6 +167,7 @@ class Prober:
         instance: _Instance,
         timing: decisions.ProbeTiming,
         labels: dict[str, str],
+        http: HttpProbe | PortError | None,
     ) -> tuple[HandlerResult, str]:
         began = time.monotonic()
         try:
@@ -171,7 +181,7 @@ class Prober:
                     namespace = await self._namespace(instance)
                 except (RuntimeCallError, NamespaceError) as error:
                     return "error", str(error)
-            return await self._network(probe, container, self.pod_ip(pod), namespace, timing)
+            return await self._network(probe, container, self.pod_ip(pod), namespace, timing, http)
         finally:
             recorder.observe("prober_probe_duration_seconds", time.monotonic() - began, **labels)
 
@@ -203,16 +213,16 @@ class Prober:
         address: str,
         namespace: NetworkNamespace | None,
         timing: decisions.ProbeTiming,
+        http: HttpProbe | PortError | None,
     ) -> tuple[HandlerResult, str]:
-        """An ``httpGet``, ``tcpSocket`` or ``grpc`` probe at the pod's ``address``, its
-        sockets made in the pod's network ``namespace`` (None: the node's)."""
+        """An ``httpGet`` (``http``, made ready by :func:`_http_probe`), ``tcpSocket`` or
+        ``grpc`` probe at the pod's ``address``, its sockets made in the pod's network
+        ``namespace`` (None: the node's)."""
         timeout = timing.timeout
-        if probe.http_get is not None:
-            port = resolve_port(probe.http_get.port, container)
-            if isinstance(port, PortError):
-                return "error", port.message
-            request = http_probe_request(probe.http_get, port, address)
-            return _handler_result(await probe_http(request, timeout, namespace))
+        if isinstance(http, PortError):
+            return "error", http.message
+        if http is not None:
+            return _handler_result(await http.run(timeout, namespace))
         if probe.tcp_socket is not None:
             port = resolve_port(probe.tcp_socket.port, container)
             if isinstance(port, PortError):
@@ -227,15 +237,16 @@ class Prober:
         return "error", "the probe names no handler"
 
     def _report(
-        self, key: str, container: Container, kind: ProbeKind, result: HandlerResult, output: str
+        self,
+        key: str,
+        container: Container,
+        kind: ProbeKind,
+        result: HandlerResult,
+        output: str,
+        labels: dict[str, str],
     ) -> None:
         counted = decisions.counted(result)
-        recorder.count(
-            "prober_probe_total",
-            1.0,
-            result=_METRIC_RESULT[counted],
-            **_labels(key, container, kind),
-        )
+        recorder.count("prober_probe_total", 1.0, result=_METRIC_RESULT[counted], **labels)
         event = _EVENTS.get(result)
         if event is not None:
             logged, reason, wording = event
@@ -312,6 +323,17 @@ def _labels(key: str, container: Container, kind: ProbeKind) -> dict[str, str]:
         "pod": name,
         "namespace": namespace,
     }
+
+
+def _http_probe(probe: Probe, container: Container, address: str) -> HttpProbe | PortError | None:
+    """The probe's ``httpGet`` at ``address``, ready to run every period; why its port does
+    not resolve; None for another handler."""
+    if probe.http_get is None:
+        return None
+    port = resolve_port(probe.http_get.port, container)
+    if isinstance(port, PortError):
+        return port
+    return HttpProbe(http_probe_request(probe.http_get, port, address))
 
 
 def _probed_containers(pod: Pod) -> list[Container]:
