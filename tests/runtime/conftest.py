@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -26,3 +27,11 @@ def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
             opened.remove_all()
         finally:
             opened.close()
+
+
+@pytest.fixture
+def manifests(tmp_path: Path, engine: Engine) -> Path:
+    """An empty manifest directory for the test's fastpod, on a clean engine."""
+    directory = tmp_path / "manifests"
+    directory.mkdir()
+    return directory

@@ -12,6 +12,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.support.engines import BUSYBOX, Engine, start, wait_until
 from tests.support.pods import pod_key
 from tests.support.running import RunningFastpod, free_port
@@ -46,6 +48,14 @@ spec:
 """.encode()
 
 
+@pytest.fixture
+def marks(tmp_path: Path) -> Path:
+    """The hostPath directory the hooks leave their marks in."""
+    directory = tmp_path / "marks"
+    directory.mkdir(mode=0o777)
+    return directory
+
+
 def container_state(fastpod: RunningFastpod) -> dict[str, Any]:
     """The one container's ``state`` as ``/pods`` serves it (empty before the pod is)."""
     for pod in json.loads(fastpod.get("/pods")[1])["items"]:
@@ -54,13 +64,11 @@ def container_state(fastpod: RunningFastpod) -> dict[str, Any]:
     return {}
 
 
-def test_post_start_and_pre_stop_hooks_leave_their_marks(engine: Engine, tmp_path: Path) -> None:
+def test_post_start_and_pre_stop_hooks_leave_their_marks(
+    engine: Engine, manifests: Path, marks: Path, tmp_path: Path
+) -> None:
     """postStart holds the container back from ``running`` until it is done; preStop runs
     before the stop signal, by ``exec`` and by ``httpGet`` in the pod's namespace."""
-    marks = tmp_path / "marks"
-    marks.mkdir(mode=0o777)
-    manifests = tmp_path / "manifests"
-    manifests.mkdir()
     command = (
         f"mkdir -p /www/cgi-bin; printf '{QUIT_CGI}' > /www/cgi-bin/quit;"
         " chmod +x /www/cgi-bin/quit; httpd -p 127.0.0.1:8080 -h /www;"
@@ -94,12 +102,8 @@ def test_post_start_and_pre_stop_hooks_leave_their_marks(engine: Engine, tmp_pat
 
 
 def test_a_pre_stop_http_hook_reaches_a_server_on_the_pods_own_loopback(
-    engine: Engine, tmp_path: Path
+    engine: Engine, manifests: Path, marks: Path, tmp_path: Path
 ) -> None:
-    marks = tmp_path / "marks"
-    marks.mkdir(mode=0o777)
-    manifests = tmp_path / "manifests"
-    manifests.mkdir()
     command = (
         f"mkdir -p /www/cgi-bin; printf '{QUIT_CGI}' > /www/cgi-bin/quit;"
         " chmod +x /www/cgi-bin/quit; httpd -p 127.0.0.1:8080 -h /www; sleep 3600"
@@ -121,11 +125,9 @@ def test_a_pre_stop_http_hook_reaches_a_server_on_the_pods_own_loopback(
         fastpod.stop()
 
 
-def test_a_failing_post_start_hook_restarts_the_container(engine: Engine, tmp_path: Path) -> None:
-    marks = tmp_path / "marks"
-    marks.mkdir(mode=0o777)
-    manifests = tmp_path / "manifests"
-    manifests.mkdir()
+def test_a_failing_post_start_hook_restarts_the_container(
+    engine: Engine, manifests: Path, marks: Path, tmp_path: Path
+) -> None:
     lifecycle = """\
       postStart:
         exec: {command: [sh, -c, "echo no; exit 3"]}

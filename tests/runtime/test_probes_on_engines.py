@@ -36,13 +36,6 @@ from tests.support.running import RunningFastpod, free_port
 
 
 @pytest.fixture
-def manifests(tmp_path: Path, engine: Engine) -> Path:
-    directory = tmp_path / "manifests"
-    directory.mkdir()
-    return directory
-
-
-@pytest.fixture
 def host_address() -> str:
     """The node's address: a hostNetwork pod's IP, where its probes go by default."""
     return host_ip()

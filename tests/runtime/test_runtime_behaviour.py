@@ -47,13 +47,6 @@ DEFAULT_MESSAGE_PATH = "/dev/termination-log"
 
 
 @pytest.fixture
-def manifests(tmp_path: Path, engine: Engine) -> Path:
-    directory = tmp_path / "manifests"
-    directory.mkdir()
-    return directory
-
-
-@pytest.fixture
 def fastpod(engine: Engine, manifests: Path, tmp_path: Path) -> Iterator[RunningFastpod]:
     running = start(engine, manifests, tmp_path)
     yield running
