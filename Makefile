@@ -44,7 +44,8 @@ unit: $(STAMP)
 pytest-all: $(STAMP)
 	$(BIN)/pytest
 
-# Imports fastpod and runs the manifest tests on every other supported Python found here.
+# Every test but the engine ones (the engines do not change with Python) on each other
+# supported Python found here.
 other-pythons:
 	scripts/test-other-pythons
 
