@@ -15,6 +15,7 @@ PURE_CORE = (
     "fastpod.lifecycle",
     "fastpod.backoff",
     "fastpod.runtime.spec",
+    "fastpod.runtime.addresses",
     "fastpod.runtime.cri.configs",
     "fastpod.status.compute",
     "fastpod.status.api_view",

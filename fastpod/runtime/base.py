@@ -207,6 +207,13 @@ class Runtime(Protocol):
         :class:`RuntimeCallError` when the container does not exist or does not run."""
         ...
 
+    async def sandbox_ips(self, sandbox_id: str) -> tuple[str, ...]:
+        """The addresses the runtime gave a pod-network sandbox, its primary one first
+        (the CRI's ``PodSandboxStatus`` network, cri-dockerd's reading of the pause
+        container); none when it gave it none. Decided on by
+        :func:`~fastpod.runtime.addresses.pod_ips`."""
+        ...
+
     async def network_namespace(self, sandbox_id: str) -> str:
         """The path of a running sandbox's network namespace (``/proc/<pid>/ns/net`` of its
         process), where the network probes of a pod-network pod must run; ``""`` when the

@@ -74,6 +74,19 @@ class _Mount(msgspec.Struct):
     Destination: str = ""
 
 
+class _Network(msgspec.Struct):
+    IPAddress: str = ""
+    GlobalIPv6Address: str = ""
+
+
+class _NetworkSettings(_Network):
+    Networks: dict[str, _Network] | None = None
+
+
+class _HostConfig(msgspec.Struct):
+    NetworkMode: str = ""
+
+
 class _Inspect(msgspec.Struct):
     Id: str
     Created: str = ""
@@ -82,6 +95,8 @@ class _Inspect(msgspec.Struct):
     Config: _Config = msgspec.field(default_factory=_Config)
     LogPath: str = ""
     Mounts: list[_Mount] | None = None
+    HostConfig: _HostConfig = msgspec.field(default_factory=_HostConfig)
+    NetworkSettings: _NetworkSettings = msgspec.field(default_factory=_NetworkSettings)
 
 
 class _Listed(msgspec.Struct):
@@ -324,6 +339,23 @@ class DockerRuntime:
         if status == 404:
             return None
         return _inspect.decode(payload).LogPath or None
+
+    async def sandbox_ips(self, sandbox_id: str) -> tuple[str, ...]:
+        """The pause container's addresses, as cri-dockerd's ``getIPs`` reads them (no
+        network plugin here): none under the host's network, else Docker's own, IPv4 then
+        IPv6, from the container's networks. A sandbox on the ``none`` network, as fastpod
+        makes them, has none."""
+        _, payload = await self._call("GET", f"/containers/{sandbox_id}/json")
+        item = _inspect.decode(payload)
+        if item.HostConfig.NetworkMode == "host":
+            return ()
+        settings = item.NetworkSettings
+        found: list[str] = []
+        for network in (settings, *(settings.Networks or {}).values()):
+            for ip in (network.IPAddress, network.GlobalIPv6Address):
+                if ip and ip not in found:
+                    found.append(ip)
+        return tuple(found)
 
     async def network_namespace(self, sandbox_id: str) -> str:
         _, payload = await self._call("GET", f"/containers/{sandbox_id}/json")

@@ -58,6 +58,9 @@ class FakeRuntime:
         self.images = images
         # what each container was created with, for tests; not kept when benchmarking memory
         self.record_specs = record_specs
+        self.pod_network_ips: tuple[str, ...] = ("127.0.0.1",)
+        """What every sandbox reports as its addresses (the loopback, as the test CNI
+        plugin of fastpod's containerd reports it)."""
         self.sandboxes: dict[str, SandboxInfo] = {}
         self.containers: dict[str, ContainerInfo] = {}
         self.specs: dict[str, ContainerSpec] = {}
@@ -145,6 +148,10 @@ class FakeRuntime:
 
     async def container_log_path(self, container_id: str) -> str | None:
         return None
+
+    async def sandbox_ips(self, sandbox_id: str) -> tuple[str, ...]:
+        self._sandbox(sandbox_id)
+        return self.pod_network_ips
 
     async def network_namespace(self, sandbox_id: str) -> str:
         """The fake's sandboxes share the host's network: probes run there."""

@@ -112,7 +112,11 @@ class PodContext(msgspec.Struct, frozen=True):
 
     host_ip: str
     pod_ip: str
+    """The pod's first address (``pod_ips[0]``), ``""`` when it has none."""
     volumes_dir: str
+    pod_ips: tuple[str, ...] = ()
+    """The pod's addresses as its sandbox reported them
+    (:func:`~fastpod.runtime.addresses.pod_ips`), the node's family first."""
 
 
 def container_hash(container: Container) -> str:
@@ -251,7 +255,8 @@ def field_value(pod: Pod, path: str, context: PodContext) -> str | None:
         "status.hostIP": context.host_ip,
         "status.hostIPs": context.host_ip,
         "status.podIP": context.pod_ip,
-        "status.podIPs": context.pod_ip,
+        # comma-joined, as the kubelet's podFieldSelectorRuntimeValue writes them
+        "status.podIPs": ",".join(context.pod_ips) or context.pod_ip,
     }
     if path in simple:
         return simple[path]

@@ -29,6 +29,7 @@ from fastpod.lifecycle import ContainerKind, should_restart
 from fastpod.model import Container, Pod
 from fastpod.probes import decisions
 from fastpod.probes.decisions import ContainerProbes
+from fastpod.runtime import addresses
 from fastpod.runtime.base import ContainerInfo, SandboxInfo
 from fastpod.status.qos import qos_class
 from fastpod.status.types import (
@@ -94,7 +95,7 @@ def pod_status(
     observed: Observed | None,
     *,
     host_ip: str,
-    pod_ip: str,
+    pod_ips: Sequence[str],
     start_time: float,
     runtime_name: str,
     probes: Mapping[str, ContainerProbes] = _NO_PROBES,
@@ -102,8 +103,9 @@ def pod_status(
     """The status of ``pod`` as the kubelet would report it in ``GET /pods``.
 
     ``observed`` is the pod's last sync, None when its loop has not synced yet (the pod is
-    being started: Pending, each container waiting to be created). ``host_ip`` and ``pod_ip``
-    are the node's and the pod's addresses, ``""`` when unknown (a hostNetwork pod has the
+    being started: Pending, each container waiting to be created). ``host_ip`` is the node's
+    address (``""`` when unknown), ``pod_ips`` the pod's as its sandbox reported them
+    (:func:`~fastpod.runtime.addresses.pod_ips`; a hostNetwork pod without any has the
     node's). ``start_time`` is when fastpod took the pod, in seconds since the epoch, and
     ``runtime_name`` (:attr:`Runtime.name <fastpod.runtime.base.Runtime.name>`) is the
     scheme of container IDs (``containerd://...``); image IDs are the runtime's image
@@ -140,8 +142,7 @@ def pod_status(
         "Failed" if seen.deadline_exceeded else _phase(pod, init_statuses, statuses, sync.policy)
     )
     conditions = _conditions(pod, sync, init_statuses, statuses, phase, start_time)
-    if spec.host_network and not pod_ip:
-        pod_ip = host_ip
+    ips = addresses.pod_ips(bool(spec.host_network), pod_ips, host_ip)
     return PodStatus(
         phase=phase,
         reason=DEADLINE_EXCEEDED[0] if seen.deadline_exceeded else None,
@@ -149,8 +150,8 @@ def pod_status(
         conditions=conditions,
         host_ip=host_ip or None,
         host_ips=[HostIP(ip=host_ip)] if host_ip else None,
-        pod_ip=pod_ip or None,
-        pod_ips=[PodIP(ip=pod_ip)] if pod_ip else None,
+        pod_ip=ips[0] if ips else None,
+        pod_ips=[PodIP(ip=ip) for ip in ips] or None,
         start_time=rfc3339(start_time),
         init_container_statuses=init_statuses or None,
         container_statuses=sorted(statuses, key=lambda status: status.name),

@@ -67,9 +67,8 @@ class ContainerStarter:
         message_file = None
         if self.settings.prepare_host and container.termination_message_path:
             message_file = self._termination_message_file(key, pod, name)
-        spec = container_spec(
-            pod, container, restart_count, start.kind, self.settings.pod_context(pod), message_file
-        )
+        context = self.settings.pod_context(pod, self.state.pod_ips(pod))
+        spec = container_spec(pod, container, restart_count, start.kind, context, message_file)
         kind = "init_container" if start.kind != "regular" else "container"
         try:
             try:

@@ -25,6 +25,7 @@ from fastpod.probes.decisions import MINIMUM_GRACE_SECONDS, remaining_grace
 from fastpod.probes.http import HOOK_USER_AGENT, http_probe_request, probe_http
 from fastpod.probes.netns import NamespaceError, NetworkNamespace
 from fastpod.probes.ports import PortError, resolve_port
+from fastpod.runtime.addresses import LOOPBACK
 from fastpod.runtime.base import ContainerInfo, Runtime, RuntimeCallError
 from fastpod.runtime.labels import POD_NAME, POD_NAMESPACE
 from fastpod.runtime.spec import restored_container
@@ -37,10 +38,12 @@ DEFAULT_GRACE_SECONDS = 30
 class HookRunner:
     """Runs the hooks of one worker's containers and stops them."""
 
-    def __init__(self, runtime: Runtime, events: PodEvents, pod_ip: Callable[[Pod], str]) -> None:
+    def __init__(
+        self, runtime: Runtime, events: PodEvents, pod_address: Callable[[Pod], str]
+    ) -> None:
         self.runtime = runtime
         self.events = events
-        self.pod_ip = pod_ip
+        self.pod_address = pod_address
         """A pod's address, an ``httpGet`` hook's default host (see the prober's)."""
 
     async def post_start(
@@ -184,7 +187,7 @@ class HookRunner:
         port = resolve_port(action.port, container)
         if isinstance(port, PortError):
             return port.message
-        address = self.pod_ip(pod) if pod is not None else "127.0.0.1"
+        address = self.pod_address(pod) if pod is not None else LOOPBACK
         request = http_probe_request(action, port, address, HOOK_USER_AGENT)
         namespace = None
         try:

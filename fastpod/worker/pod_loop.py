@@ -96,10 +96,10 @@ class PodRunner:
         self.settings = settings
         self.loops: dict[str, PodLoop] = {}
         self.state = PodState(settings)
-        self.hooks = HookRunner(runtime, self.state.events, settings.pod_ip)
+        self.hooks = HookRunner(runtime, self.state.events, self.state.pod_address)
         self.starter = ContainerStarter(runtime, settings, self.state, self.hooks)
         self.teardown = PodTeardown(runtime, settings, self.state, self.hooks)
-        self.prober = Prober(runtime, self.state.events, settings.pod_ip, self.hooks)
+        self.prober = Prober(runtime, self.state.events, self.state.pod_address, self.hooks)
         self.runtime_problem: str | None = None
         """Why the runtime cannot be reached, while it cannot."""
         self._syncing = asyncio.Event()
@@ -267,6 +267,8 @@ class PodRunner:
                 sandboxes, containers, actions.waiting, actions.messages, actions.deadline_exceeded
             )
             self._note_running(loop, containers, now)
+            if actions.sandbox_id:
+                await self._read_addresses(pod, actions.sandbox_id)
             self.prober.track(loop.key, pod, containers, loop.wake.set)
             retry_at = await self._apply(loop.key, pod, actions, observed)
             loop.observed = _kept(observed)
@@ -352,6 +354,7 @@ class PodRunner:
             began = time.monotonic()
             sandbox_id = await self.runtime.run_pod_sandbox(pod, actions.sandbox_attempt)
             recorder.observe("kubelet_run_podsandbox_duration_seconds", time.monotonic() - began)
+            await self._read_addresses(pod, sandbox_id)
         elif actions.start:
             sandbox_id = actions.sandbox_id
         if not sandbox_id:
@@ -372,6 +375,13 @@ class PodRunner:
             for restart_key, failed_at in actions.restarts:
                 self.state.crash_backoff.retried(restart_key, failed_at, time.time())
         return retry_at
+
+    async def _read_addresses(self, pod: Pod, sandbox_id: str) -> None:
+        """Ask the runtime the pod's addresses, once per sandbox: before its containers are
+        made (the downward API's ``status.podIP``) and its probes start."""
+        if not self.state.addresses_read(pod, sandbox_id):
+            reported = await self.runtime.sandbox_ips(sandbox_id)
+            self.state.take_addresses(pod, sandbox_id, reported)
 
     def _log_exits(self, loop: PodLoop, containers: list[ContainerInfo]) -> None:
         for info in containers:

@@ -54,15 +54,15 @@ class Prober:
         self,
         runtime: Runtime,
         events: PodEvents,
-        pod_ip: Callable[[Pod], str],
+        pod_address: Callable[[Pod], str],
         hooks: HookRunner,
     ) -> None:
         self.runtime = runtime
         self.events = events
         self.hooks = hooks
-        self.pod_ip = pod_ip
+        self.pod_address = pod_address
         """A pod's address, its network probes' default host (a hostNetwork pod's is the
-        node's; the others' is their own namespace's)."""
+        node's; the others' is what their sandbox reported, else their own loopback)."""
         self._pods: dict[str, dict[str, _Instance]] = {}
 
     def probes(self, key: str) -> dict[str, ContainerProbes]:
@@ -126,7 +126,7 @@ class Prober:
         wake: Callable[[], None],
     ) -> None:
         # the container's probes and what each run of them needs, worked out once
-        address = self.pod_ip(pod)
+        address = self.pod_address(pod)
         plans = [
             (
                 kind,
@@ -181,7 +181,8 @@ class Prober:
                     namespace = await self._namespace(instance)
                 except (RuntimeCallError, NamespaceError) as error:
                     return "error", str(error)
-            return await self._network(probe, container, self.pod_ip(pod), namespace, timing, http)
+            address = self.pod_address(pod)
+            return await self._network(probe, container, address, namespace, timing, http)
         finally:
             recorder.observe("prober_probe_duration_seconds", time.monotonic() - began, **labels)
 

@@ -42,7 +42,7 @@ def with_status(runner: PodRunner, pod: Pod, now: float) -> Pod:
         pod,
         observed,
         host_ip=runner.settings.host_ip,
-        pod_ip=runner.settings.pod_ip(pod),
+        pod_ips=runner.state.pod_ips(pod),
         start_time=start_time,
         runtime_name=runner.runtime.name,
         probes=runner.prober.probes(loop.key) if observed is not None and loop else {},

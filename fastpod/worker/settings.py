@@ -28,10 +28,6 @@ class WorkerSettings:
     prepare_host: bool
     """Create volumes and log links on this host; off for the fake runtime, which runs nothing."""
 
-    def pod_ip(self, pod: Pod) -> str:
-        """The pod's address: the node's under hostNetwork, else its own loopback."""
-        return self.host_ip if pod.spec.host_network else "127.0.0.1"
-
     def pod_dir(self, uid: str) -> str:
         """The directory of the pod with this UID (the kubelet's ``pods/<uid>``): its
         volumes and its containers' files, removed with the pod."""
@@ -45,12 +41,15 @@ class WorkerSettings:
         """Where the pod with this UID keeps a container's termination message files."""
         return os.path.join(self.pod_dir(uid), "containers", container)
 
-    def pod_context(self, pod: Pod) -> PodContext:
-        """What a container spec needs to know of the node and the pod's place on it."""
+    def pod_context(self, pod: Pod, pod_ips: tuple[str, ...] = ()) -> PodContext:
+        """What a container spec needs to know of the node and the pod's place on it;
+        ``pod_ips`` are the pod's addresses (:meth:`PodState.pod_ips
+        <fastpod.worker.pod_state.PodState.pod_ips>`), none before its sandbox runs."""
         return PodContext(
             host_ip=self.host_ip,
-            pod_ip=self.pod_ip(pod),
+            pod_ip=pod_ips[0] if pod_ips else "",
             volumes_dir=self.volumes_dir(pod.metadata.uid or ""),
+            pod_ips=pod_ips,
         )
 
 

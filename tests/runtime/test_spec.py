@@ -225,6 +225,21 @@ def test_field_refs_resolve_to_the_pod_on_this_node(path: str, expected: str) ->
     assert environment(pod, first(pod), CONTEXT) == {"VALUE": expected}
 
 
+def test_pod_ips_field_ref_joins_every_address_with_commas() -> None:
+    """The kubelet's ``status.podIPs``: the addresses in order, comma-joined."""
+    pod = field_ref_pod("status.podIPs")
+    context = PodContext("192.0.2.10", "10.88.0.7", "/volumes", ("10.88.0.7", "fd00::7"))
+
+    assert environment(pod, first(pod), context) == {"VALUE": "10.88.0.7,fd00::7"}
+
+
+def test_pod_ip_field_refs_are_empty_for_a_pod_without_an_address() -> None:
+    context = PodContext("192.0.2.10", "", "/volumes")
+    for path in ("status.podIP", "status.podIPs"):
+        pod = field_ref_pod(path)
+        assert environment(pod, first(pod), context) == {"VALUE": ""}
+
+
 def test_the_uid_field_ref_is_the_static_pods_uid() -> None:
     pod = field_ref_pod("metadata.uid")
 

@@ -86,10 +86,14 @@ def observed(
 
 
 def status_of(
-    pod: Pod, seen: Observed | None, *, pod_ip: str = "", runtime_name: str = "docker"
+    pod: Pod,
+    seen: Observed | None,
+    *,
+    pod_ips: tuple[str, ...] = (),
+    runtime_name: str = "docker",
 ) -> PodStatus:
     return pod_status(
-        pod, seen, host_ip=HOST_IP, pod_ip=pod_ip, start_time=T0, runtime_name=runtime_name
+        pod, seen, host_ip=HOST_IP, pod_ips=pod_ips, start_time=T0, runtime_name=runtime_name
     )
 
 
@@ -121,7 +125,7 @@ def test_a_running_pod_is_ready_with_every_condition_true() -> None:
     status = status_of(
         pod,
         observed(container("app", "running", started=3), container("web", "running", started=4)),
-        pod_ip="172.17.0.5",
+        pod_ips=("172.17.0.5",),
     )
     assert status.phase == "Running"
     assert [(c.type, c.status, c.last_transition_time) for c in status.conditions] == [

@@ -72,7 +72,7 @@ def pods_response(node: Node) -> bytes:
             pod,
             entry.observed,
             host_ip=HOST_IP,
-            pod_ip="",
+            pod_ips=(),
             start_time=node.start_time,
             runtime_name="docker",
             probes=passing_probes(pod, entry.observed),

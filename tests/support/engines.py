@@ -127,6 +127,9 @@ class SandboxView:
     """Running (Docker), ``SANDBOX_READY`` (CRI)."""
     pid: int
     """The host's pid of its process (the pause process); 0 unless it is ready."""
+    ips: tuple[str, ...] = ()
+    """Its addresses as the runtime reports them: Docker's ``NetworkSettings``, the CRI
+    status's ``network.ip`` then ``additional_ips``."""
 
     @property
     def pod_uid(self) -> str:
@@ -144,6 +147,16 @@ class SandboxView:
 
     def namespace(self, kind: str) -> str:
         return _namespace(self.pid, kind)
+
+
+def _docker_ips(settings: dict[str, Any]) -> tuple[str, ...]:
+    """Every address ``docker inspect`` shows in a container's ``NetworkSettings``."""
+    found: list[str] = []
+    for network in (settings, *(settings.get("Networks") or {}).values()):
+        for key in ("IPAddress", "GlobalIPv6Address"):
+            if network.get(key) and network[key] not in found:
+                found.append(network[key])
+    return tuple(found)
 
 
 class Engine(ABC):
@@ -265,6 +278,7 @@ class DockerEngine(Engine):
                 labels=dict(item["Config"]["Labels"]),
                 ready=bool(item["State"]["Running"]),
                 pid=int(item["State"]["Pid"]),
+                ips=_docker_ips(item["NetworkSettings"]),
             )
             for item in self._inspect(*filters, running_only=ready_only)
         ]
@@ -397,6 +411,14 @@ class CriEngine(Engine):
                     labels={**response.status.annotations, **response.status.labels},
                     ready=ready,
                     pid=int(info.get("pid", 0)) if ready else 0,
+                    ips=tuple(
+                        ip
+                        for ip in (
+                            response.status.network.ip,
+                            *(extra.ip for extra in response.status.network.additional_ips),
+                        )
+                        if ip
+                    ),
                 )
             )
         return views

@@ -23,6 +23,7 @@ from cri_api.v1 import api_pb2 as cri
 from cri_api.v1 import api_pb2_grpc
 
 from fastpod.model import Pod
+from fastpod.runtime.addresses import reported_ips
 from fastpod.runtime.base import (
     ContainerInfo,
     ContainerState,
@@ -367,6 +368,16 @@ class CriRuntime:
                 raise ExecTimeout(command, timeout) from None
             raise call_error(f"ExecSync in container {container_id}", error) from None
         return ExecResult(reply.exit_code, combined_output(reply.stdout, reply.stderr))
+
+    async def sandbox_ips(self, sandbox_id: str) -> tuple[str, ...]:
+        """``PodSandboxStatus``'s network: its ``ip`` then its ``additional_ips``
+        (:func:`~fastpod.runtime.addresses.reported_ips`, as the kubelet's
+        ``determinePodSandboxIPs`` reads them)."""
+        runtime, _ = self._stubs()
+        request = cri.PodSandboxStatusRequest(pod_sandbox_id=sandbox_id)
+        reply = await self._call("PodSandboxStatus", runtime.PodSandboxStatus, request)
+        network = reply.status.network
+        return reported_ips(network.ip, [extra.ip for extra in network.additional_ips])
 
     async def network_namespace(self, sandbox_id: str) -> str:
         """From the verbose ``PodSandboxStatus``: containerd's ``info`` names the sandbox
