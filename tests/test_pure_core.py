@@ -23,6 +23,9 @@ PURE_CORE = (
     "fastpod.probes.decisions",
     "fastpod.probes.ports",
     "fastpod.probes.result",
+    "fastpod.runtime.foreign",
+    "fastpod.takeover.compare",
+    "fastpod.takeover.plan",
 )
 IO_MODULES = (
     "yaml",

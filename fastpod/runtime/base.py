@@ -13,7 +13,13 @@ from typing import Literal, NamedTuple, Protocol
 import msgspec
 
 from fastpod.model import Pod
-from fastpod.runtime.labels import CONTAINER_NAME, POD_NAME, POD_NAMESPACE, POD_UID
+from fastpod.runtime.labels import (
+    CONTAINER_NAME,
+    CONTAINER_TYPE,
+    POD_NAME,
+    POD_NAMESPACE,
+    POD_UID,
+)
 from fastpod.runtime.spec import CONTAINER_HASH, CONTAINER_KIND, RESTART_COUNT, ContainerSpec
 
 ContainerState = Literal["created", "running", "exited"]
@@ -130,8 +136,31 @@ class ContainerInfo(msgspec.Struct, frozen=True):
 
     @property
     def kind(self) -> str:
-        """``init``, ``sidecar`` or ``regular``."""
-        return self.labels.get(CONTAINER_KIND, "regular")
+        """``init``, ``sidecar`` or ``regular``: fastpod's own label, else the kubelet's
+        ``io.kubernetes.container.type`` (``init``; a sidecar is an ``init`` there too)."""
+        kind = self.labels.get(CONTAINER_KIND)
+        if kind is not None:
+            return kind
+        return "init" if self.labels.get(CONTAINER_TYPE) == "init" else "regular"
+
+
+class ForeignPod(msgspec.Struct, frozen=True):
+    """A pod another agent (a kubelet) left on the runtime: its sandboxes without fastpod's
+    label, and every container with its UID."""
+
+    uid: str
+    name: str
+    namespace: str
+    source: str
+    """Its ``kubernetes.io/config.source``: ``file`` or ``http`` for a static pod, ``api``
+    for one from the API server; ``""`` when its sandbox does not say."""
+    sandboxes: list[SandboxInfo]
+    containers: list[ContainerInfo]
+
+    @property
+    def key(self) -> str:
+        """``namespace/name``."""
+        return f"{self.namespace}/{self.name}"
 
 
 class RuntimeEvent(NamedTuple):

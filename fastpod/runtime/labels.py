@@ -12,6 +12,8 @@ POD_NAME = "io.kubernetes.pod.name"
 POD_NAMESPACE = "io.kubernetes.pod.namespace"
 POD_UID = "io.kubernetes.pod.uid"
 CONTAINER_NAME = "io.kubernetes.container.name"
+CONTAINER_TYPE = "io.kubernetes.container.type"
+"""The kubelet's container annotation ``init`` or ``container`` (``newContainerAnnotations``)."""
 MANAGED_BY = "io.fastpod.managed"
 
 
