@@ -14,6 +14,29 @@ import shutil
 
 from fastpod.model import Pod
 
+MAX_FILE_NAME = 255
+"""The longest file name ext4 (and most Linux file systems) takes, in bytes: the kubelet's
+``ext4MaxFileNameLen``."""
+
+LOG_SUFFIX = ".log"
+
+
+def containers_link_name(pod: str, namespace: str, container: str, container_id: str) -> str:
+    """``<pod>_<namespace>_<container>-<id>.log``, cut before ``.log`` to fit a file name,
+    as the kubelet's ``logSymlink`` cuts it (the container ID's end goes first).
+
+    The kubelet cuts Go strings, which are bytes; so does this, on a character boundary.
+    """
+    stem = f"{pod}_{namespace}_{container}-{container_id}".encode()
+    room = MAX_FILE_NAME - len(LOG_SUFFIX)
+    return stem[:room].decode(errors="ignore") + LOG_SUFFIX
+
+
+def _links_prefix(pod: str, namespace: str) -> str:
+    """What every containers link of the pod starts with, cut as the names are."""
+    prefix = f"{pod}_{namespace}_".encode()
+    return prefix[: MAX_FILE_NAME - len(LOG_SUFFIX)].decode(errors="ignore")
+
 
 class PodLogs:
     """The pod and container log links under one root (``/var/log/pods`` by default)."""
@@ -45,7 +68,10 @@ class PodLogs:
         self, pod: Pod, container: str, restart_count: int, container_id: str, target: str | None
     ) -> None:
         """Point ``<container>/<restartCount>.log`` and the containers link at ``target``
-        (the runtime's log file, which a CRI runtime writes at that very path)."""
+        (the runtime's log file, which a CRI runtime writes at that very path).
+
+        Raises OSError when the host refuses a directory or a link: the container runs all
+        the same, and the caller says so."""
         if target is None:
             return
         self.create_pod_dir(pod)
@@ -56,7 +82,9 @@ class PodLogs:
         if os.path.abspath(target) != os.path.abspath(pod_link):
             _replace_link(target, pod_link)
         metadata = pod.metadata
-        name = f"{metadata.name}_{metadata.namespace}_{container}-{container_id}.log"
+        name = containers_link_name(
+            metadata.name or "", metadata.namespace or "", container, container_id
+        )
         os.makedirs(self.containers_dir, mode=0o755, exist_ok=True)
         _replace_link(pod_link, os.path.join(self.containers_dir, name))
 
@@ -65,7 +93,7 @@ class PodLogs:
         shutil.rmtree(
             os.path.join(self.pod_logs_dir, f"{namespace}_{name}_{uid}"), ignore_errors=True
         )
-        prefix = f"{name}_{namespace}_"
+        prefix = _links_prefix(name, namespace)
         with contextlib.suppress(OSError):
             for name in os.listdir(self.containers_dir):
                 if name.startswith(prefix):

@@ -95,7 +95,7 @@ class ContainerStarter:
         # Docker names the log file only once the container has started
         log_path = await self.runtime.container_log_path(container_id)
         if self.settings.prepare_host:
-            self.state.pod_logs.link(pod, name, restart_count, container_id, log_path)
+            self._link_log(key, pod, name, restart_count, container_id, log_path)
         restart_key = backoff_key(pod, container)
         failed_at = failures.get(restart_key)
         message, backoff = f"Started container {name}", None
@@ -117,6 +117,33 @@ class ContainerStarter:
         started = ContainerInfo(container_id, sandbox_id, spec.labels_and_annotations, "running")
         await self.hooks.post_start(key, pod, container, started)
         return None
+
+    def _link_log(
+        self,
+        key: str,
+        pod: Pod,
+        name: str,
+        restart_count: int,
+        container_id: str,
+        log_path: str | None,
+    ) -> None:
+        """Make the container's log links; a host that refuses them is a warning event, the
+        container running on without them (the kubelet's ``startContainer`` only logs a
+        failed ``/var/log/containers`` link)."""
+        try:
+            self.state.pod_logs.link(pod, name, restart_count, container_id, log_path)
+        except OSError as error:
+            message = f"Failed to create the log links of container {name}: {error}"
+            self.state.events.emit(
+                key,
+                "log link not created",
+                "Failed",
+                message,
+                "Warning",
+                level="error",
+                container=name,
+                error=str(error),
+            )
 
     def _termination_message_file(self, key: str, pod: Pod, name: str) -> str | None:
         """A new file for the container's termination message; None when it cannot be

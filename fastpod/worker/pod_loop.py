@@ -291,6 +291,18 @@ class PodRunner:
                 level="error",
                 error=str(error),
             )
+        except OSError as error:
+            # the host refused a file the pod needs (its log directory): tried again at the
+            # next sync, as the kubelet retries a sandbox whose log directory it cannot make
+            self.state.events.emit(
+                loop.key,
+                "pod sync failed",
+                "FailedSync",
+                f"Error syncing pod: {error}",
+                "Warning",
+                level="error",
+                error=str(error),
+            )
         finally:
             recorder.observe(
                 "kubelet_pod_worker_duration_seconds",

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from fastpod.model import Pod
-from fastpod.runtime.podlogs import PodLogs
+from fastpod.runtime.podlogs import PodLogs, containers_link_name
 from tests.support import FILE
 from tests.support.pods import decoded, pod_manifest
 
@@ -149,3 +149,36 @@ def test_removing_a_pod_without_logs_does_nothing(pod_logs: PodLogs) -> None:
     pod_logs.remove(
         gone.metadata.namespace or "", gone.metadata.name or "", gone.metadata.uid or ""
     )
+
+
+def test_a_containers_link_name_is_cut_to_a_file_name_as_the_kubelet_cuts_it() -> None:
+    """``logSymlink``: ``<pod>_<ns>_<container>-<id>`` cut to 251 bytes, then ``.log``."""
+    pod_name, namespace, container = "p" * 120, "n" * 63, "c" * 63
+    container_id = "0123456789abcdef" * 4
+
+    name = containers_link_name(pod_name, namespace, container, container_id)
+
+    full = f"{pod_name}_{namespace}_{container}-{container_id}"
+    assert name == full[:251] + ".log"
+    assert len(name.encode()) == 255
+
+
+def test_a_short_containers_link_name_is_left_whole() -> None:
+    assert containers_link_name("web-node1", "default", "app", "abc") == (
+        "web-node1_default_app-abc.log"
+    )
+
+
+def test_a_long_named_pods_links_are_made_and_removed(pod_logs: PodLogs, tmp_path: Path) -> None:
+    long_name = "w" * 120
+    web = decoded(pod_manifest(long_name, namespace="n" * 40, containers=["c" * 60]), FILE)
+    target = runtime_log(tmp_path, "abc.log")
+
+    pod_logs.link(web, "c" * 60, 0, "f" * 64, target)
+
+    (link,) = os.listdir(pod_logs.containers_dir)
+    assert len(link) == 255
+    assert Path(pod_logs.containers_dir, link).read_text() == "output of abc.log\n"
+    metadata = web.metadata
+    pod_logs.remove(metadata.namespace or "", metadata.name or "", metadata.uid or "")
+    assert os.listdir(pod_logs.containers_dir) == []
