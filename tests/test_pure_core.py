@@ -17,6 +17,8 @@ PURE_CORE = (
     "fastpod.runtime.spec",
     "fastpod.runtime.addresses",
     "fastpod.runtime.cri.configs",
+    "fastpod.manifest.honoured",
+    "fastpod.manifest.not_honoured",
     "fastpod.status.compute",
     "fastpod.status.api_view",
     "fastpod.worker.desired",
