@@ -106,6 +106,13 @@ def validate_container(
     yield from _ports(container, path, host_network=host_network)
     for index, variable in enumerate(container.env or ()):
         yield from _env_var(variable, (*path, "env", index), container_names)
+    for index, source in enumerate(container.env_from or ()):
+        here = (*path, "envFrom", index)
+        chosen = (source.config_map_ref is not None) + (source.secret_ref is not None)
+        if not chosen:
+            yield invalid(here, "", "must specify one of: `configMapRef` or `secretRef`")
+        elif chosen > 1:
+            yield forbidden(here, "may not have more than one field specified at a time")
     yield from _volume_mounts(container, path, volume_names)
     if container.resources is not None:
         yield from validate_resources(container.resources, (*path, "resources"))
