@@ -12,6 +12,8 @@ import yaml
 
 from fastpod.manifest.decode import DecodedPod, decode_pod
 from fastpod.manifest.defaults import stamp_first_seen
+from fastpod.manifest.lines import locate
+from fastpod.manifest.not_honoured import findings
 from fastpod.manifest.problems import ManifestError, Problem
 from fastpod.model import PodSource
 from fastpod.sources.listing import list_manifests, read_manifest
@@ -56,7 +58,8 @@ def run(options: ValidateOptions, out: TextIO | None = None, err: TextIO | None 
 
 def _validate_file(path: str, node_name: str, report: TextIO) -> DecodedPod | None:
     try:
-        decoded = decode_pod(read_manifest(path), PodSource("file", path), node_name)
+        data = read_manifest(path)
+        decoded = decode_pod(data, PodSource("file", path), node_name)
     except OSError as error:
         print(f"{path}: error: {error.strerror or error}", file=report)
         return None
@@ -64,10 +67,24 @@ def _validate_file(path: str, node_name: str, report: TextIO) -> DecodedPod | No
         for problem in error.problems:
             print(_line(path, "error", problem), file=report)
         return None
-    for warning in decoded.warnings:
+    for warning in sorted([*decoded.warnings, *_not_honoured(decoded, data)], key=_line_order):
         print(_line(path, "warning", warning), file=report)
     print(f"{path}: OK ({decoded.pod.metadata.namespace}/{decoded.pod.metadata.name})", file=report)
     return decoded
+
+
+def _not_honoured(decoded: DecodedPod, data: bytes) -> list[Problem]:
+    """What the pod sets that fastpod does not honour, at the lines that set it."""
+    found = findings(decoded.pod)
+    positions = locate(data, [finding.path for finding in found]) if found else []
+    return [
+        Problem(finding.path, finding.message, *(position or (None, None)))
+        for finding, position in zip(found, positions, strict=True)
+    ]
+
+
+def _line_order(problem: Problem) -> int:
+    return problem.line if problem.line is not None else 1 << 30
 
 
 def _line(path: str, severity: str, problem: Problem) -> str:

@@ -111,3 +111,34 @@ def test_garbage_bytes_never_give_a_traceback(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "Traceback" not in result.stderr + result.stdout
     assert result.stdout.startswith(f"{manifest}")
+
+
+def test_each_field_fastpod_does_not_honour_is_a_warning_at_its_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Nothing silent: the manifest is valid, and every field it sets in vain is named."""
+    manifest = tmp_path / "web.yaml"
+    manifest.write_text(
+        "apiVersion: v1\n"
+        "kind: Pod\n"
+        "metadata:\n"
+        "  name: web\n"
+        "spec:\n"
+        "  runtimeClassName: gvisor\n"
+        "  containers:\n"
+        "  - name: web\n"
+        "    image: busybox:1.36\n"
+        "    resizePolicy:\n"
+        "    - {resourceName: cpu, restartPolicy: NotRequired}\n"
+        "    unknownField: 1\n"
+    )
+    code, out, _ = run("--node-name", "node1", str(manifest), capsys=capsys)
+    assert code == 0
+    assert out.splitlines() == [
+        f"{manifest}:6: warning: spec.runtimeClassName: not honoured by fastpod: the runtime's "
+        "default handler runs the pod",
+        f"{manifest}:10: warning: spec.containers[0].resizePolicy: not honoured by fastpod: "
+        "containers are never resized in place: a new manifest is a new pod",
+        f"{manifest}:12: warning: spec.containers[0].unknownField: unknown field, ignored",
+        f"{manifest}: OK (default/web-node1)",
+    ]

@@ -17,7 +17,6 @@ from fastpod.manifest.hints import pod_hints
 from fastpod.manifest.lines import locate
 from fastpod.manifest.paths import FieldPath, MapKey, from_msgspec
 from fastpod.manifest.problems import ManifestError, Problem
-from fastpod.manifest.static_pod_rules import static_pod_warnings
 from fastpod.manifest.validation import validate_pod
 from fastpod.model import Pod, PodSource
 
@@ -172,7 +171,6 @@ def _decode_item(
     problems = validate_pod(pod)
     if problems:
         raise _error(source, data, [_prefixed(problem, prefix) for problem in problems])
-    warnings.extend(_prefixed(problem, prefix) for problem in static_pod_warnings(pod))
     warnings.extend(_prefixed(problem, prefix) for problem in pod_hints(pod))
     return DecodedPod(pod, sorted(_located(warnings, data), key=_line_order))
 

@@ -4,7 +4,7 @@ The kubelet itself rejects ClusterTrustBundle projections and resource claims. A
 ConfigMap, PersistentVolumeClaim or service account token cannot be resolved without an API
 server either: the kubelet would start the pod and fail at mount time, and its mirror pod
 would be refused by admission. fastpod says so at once instead. Fields that are merely
-ignored on a node without an API server are warnings.
+ignored on a node without an API server are in :mod:`fastpod.manifest.honoured`.
 """
 
 from __future__ import annotations
@@ -14,18 +14,9 @@ from collections.abc import Iterator
 from fastpod.manifest.field_errors import forbidden
 from fastpod.manifest.paths import FieldPath
 from fastpod.manifest.problems import Problem
-from fastpod.model import VOLUME_SOURCES, Container, Pod, Volume, volume_sources
+from fastpod.model import Container, Pod, Volume
 
 NO_API_SERVER = "there is no API server to read it from"
-
-MOUNTABLE_VOLUMES = frozenset({"hostPath", "emptyDir", "downwardAPI", "projected", "image"})
-"""Volume sources a node can provide by itself."""
-
-API_SERVER_VOLUMES = frozenset({"secret", "configMap", "persistentVolumeClaim", "ephemeral"})
-"""Volume sources that need an API server: refused by :func:`static_pod_problems`."""
-
-UNMOUNTABLE_VOLUMES = frozenset(VOLUME_SOURCES) - MOUNTABLE_VOLUMES - API_SERVER_VOLUMES
-"""Volume sources that need a storage plugin fastpod does not have (nfs, iscsi, csi, ...)."""
 
 
 def static_pod_problems(pod: Pod) -> Iterator[Problem]:
@@ -114,27 +105,3 @@ def _container(container: Container, path: FieldPath) -> Iterator[Problem]:
             )
     if container.resources is not None and container.resources.claims:
         yield forbidden((*path, "resources", "claims"), "static pods may not use ResourceClaims")
-
-
-def static_pod_warnings(pod: Pod) -> Iterator[Problem]:
-    """Warnings: fields a node without an API server ignores, or cannot honour."""
-    spec = pod.spec
-    if spec.service_account_name:
-        yield Problem(
-            ("spec", "serviceAccountName"),
-            "ignored: a static pod runs without a service account or its token",
-        )
-    if spec.image_pull_secrets:
-        yield Problem(
-            ("spec", "imagePullSecrets"),
-            "ignored: static pods cannot read Secrets; give the container runtime "
-            "registry credentials on the node instead",
-        )
-    for index, volume in enumerate(spec.volumes or ()):
-        for api_name, source in zip(VOLUME_SOURCES, volume_sources(volume), strict=True):
-            if source is not None and api_name in UNMOUNTABLE_VOLUMES:
-                yield Problem(
-                    ("spec", "volumes", index, api_name),
-                    f"fastpod cannot mount {api_name} volumes: the pod will not "
-                    f"start while it needs this volume",
-                )

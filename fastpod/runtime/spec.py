@@ -5,7 +5,8 @@ ContainerConfig): the command line with Kubernetes ``$(VAR)`` expansion, the env
 with the downward API values a node can give, mounts, resources, security, the kubelet's
 labels and annotations, and what those carry as strings (restart count, grace period) as
 typed fields, so no adapter parses a label back. What a pod asks for that fastpod cannot
-honour is listed by :func:`unsupported`, so it is reported instead of silently dropped.
+honour is named by :mod:`fastpod.manifest.not_honoured`, so it is reported instead of
+silently dropped.
 """
 
 from __future__ import annotations
@@ -365,44 +366,6 @@ def security(pod: Pod, container: Container) -> Security:
         read_only_root=bool(context and context.read_only_root_filesystem),
         no_new_privileges=bool(context and context.allow_privilege_escalation is False),
     )
-
-
-def unsupported(pod: Pod) -> list[str]:
-    """What the pod asks for that fastpod does not do yet, one sentence each."""
-    notes = []
-    spec = pod.spec
-    for container in [*(spec.init_containers or ()), *(spec.containers or ())]:
-        name = container.name
-        lifecycle = container.lifecycle
-        for hook, handler in (
-            ("postStart", lifecycle.post_start if lifecycle else None),
-            ("preStop", lifecycle.pre_stop if lifecycle else None),
-        ):
-            if handler is not None and handler.tcp_socket is not None:
-                notes.append(
-                    f"container {name}: a {hook} hook cannot be a tcpSocket (it fails when run,"
-                    " as on the kubelet)"
-                )
-        for port in container.ports or ():
-            if port.host_port and not spec.host_network:
-                notes.append(
-                    f"container {name}: hostPort {port.host_port} is not published (pods "
-                    "without hostNetwork have loopback only)"
-                )
-        if container.env_from:
-            notes.append(f"container {name}: envFrom has no ConfigMaps or Secrets to read here")
-        for variable in container.env or ():
-            if variable.value_from is not None and (
-                variable.value_from.field_ref is None
-                and variable.value_from.resource_field_ref is None
-            ):
-                notes.append(f"container {name}: env {variable.name} has no source here")
-    for volume in spec.volumes or ():
-        if volume.host_path is None and volume.empty_dir is None:
-            notes.append(f"volume {volume.name}: only hostPath and emptyDir are mounted")
-        elif volume.empty_dir is not None and volume.empty_dir.medium == "Memory":
-            notes.append(f"volume {volume.name}: emptyDir medium Memory is a plain directory")
-    return notes
 
 
 def sandbox_name(pod: Pod, attempt: int) -> str:

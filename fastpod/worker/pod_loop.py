@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 
 from fastpod import logs
 from fastpod.lifecycle import PodActions, active_deadline, compute_pod_actions
+from fastpod.manifest.not_honoured import warnings
 from fastpod.metrics import recorder
 from fastpod.model import Pod
 from fastpod.probes.decisions import starting_sidecars
 from fastpod.runtime.base import ContainerInfo, Runtime, RuntimeCallError, RuntimeUnavailable
-from fastpod.runtime.spec import unsupported
 from fastpod.runtime.volumes import VolumeError, prepare_volumes
 from fastpod.status.compute import DEADLINE_EXCEEDED, Observed
 from fastpod.worker.containers import ContainerStarter
@@ -217,14 +217,10 @@ class PodRunner:
                 if running is None:
                     loop.running = desired
                     loop.first_seen = time.time()
-                    for note in unsupported(desired):
-                        self.state.events.emit(
-                            loop.key,
-                            "pod feature not supported",
-                            "FeatureNotSupported",
-                            note,
-                            "Warning",
-                            note=note,
+                    # logged once already, with the pod added line; kept for inspect
+                    for warning in warnings(desired):
+                        self.state.events.record(
+                            loop.key, "FeatureNotSupported", warning, "Warning"
                         )
                 retry_at = await self._sync(loop, desired)
                 loop.synced = True

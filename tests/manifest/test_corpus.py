@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from fastpod.manifest import not_honoured
 from fastpod.manifest.decode import DecodedPod, decode_pod
 from fastpod.manifest.problems import ManifestError
 from fastpod.model import PodSource
@@ -145,6 +146,7 @@ def test_manifest_is_accepted_or_rejected_as_the_table_says(corpus: Path, row: E
         assert f"{metadata.namespace}/{metadata.name}" == row.expect
         assert warnings == [], "a file expected by its pod name must be accepted cleanly"
     else:
+        warnings.extend(not_honoured.warnings(result.pod))
         assert any(row.expect in warning for warning in warnings), (
             f"no warning contains {row.expect!r}; warnings: {warnings}"
         )

@@ -426,21 +426,3 @@ def test_a_valid_sidecar_with_probes_is_accepted() -> None:
         "startupProbe": {"exec": {"command": ["true"]}},
     }
     assert errors(with_changes(spec__initContainers=[sidecar])) == []
-
-
-def test_ignored_fields_are_warnings_not_errors() -> None:
-    """A service account or pull secrets do not stop a static pod; fastpod says they are unused."""
-    data = with_changes(
-        spec__serviceAccountName="default",
-        spec__imagePullSecrets=[{"name": "registry"}],
-        spec__volumes=[{"name": "n", "nfs": {"server": "s", "path": "/"}}],
-    )
-    warnings = [warning.describe() for warning in decode_pod(data, FILE, "node1").warnings]
-    assert warnings == [
-        "line 1: spec.serviceAccountName: ignored: a static pod runs without a service account "
-        "or its token",
-        "line 1: spec.imagePullSecrets: ignored: static pods cannot read Secrets; give the "
-        "container runtime registry credentials on the node instead",
-        "line 1: spec.volumes[0].nfs: fastpod cannot mount nfs volumes: the pod will not start "
-        "while it needs this volume",
-    ]

@@ -8,7 +8,6 @@ import pytest
 from fastpod.manifest.decode import decode_pod
 from fastpod.model import (
     Container,
-    EnvFromSource,
     EnvVar,
     EnvVarSource,
     KeySelector,
@@ -38,7 +37,6 @@ from fastpod.runtime.spec import (
     restored_container,
     sandbox_name,
     security,
-    unsupported,
 )
 
 SOURCE = PodSource("file", "/etc/kubernetes/manifests/x.yaml")
@@ -605,38 +603,6 @@ def test_names_are_dockershims() -> None:
     assert container_name(BASIC, "app", 4) == f"k8s_app_web-node1_kube-system_{uid}_4"
 
 
-# --- unsupported ----------------------------------------------------------------------
-
-EVERYTHING_SUPPORTED = make_pod(
-    """
-apiVersion: v1
-kind: Pod
-metadata: {name: web, namespace: default}
-spec:
-  hostNetwork: true
-  containers:
-  - name: app
-    image: busybox
-    ports: [{containerPort: 80, hostPort: 80}]
-    env:
-    - {name: A, value: "1"}
-    - name: B
-      valueFrom: {fieldRef: {fieldPath: metadata.name}}
-    - name: C
-      valueFrom: {resourceFieldRef: {resource: limits.memory}}
-    volumeMounts: [{name: h, mountPath: /h}, {name: e, mountPath: /e}]
-  volumes:
-  - {name: h, hostPath: {path: /tmp}}
-  - {name: e, emptyDir: {}}
-"""
-)
-
-
-def test_a_pod_fastpod_fully_supports_has_no_notes() -> None:
-    assert unsupported(EVERYTHING_SUPPORTED) == []
-    assert unsupported(BASIC) == []
-
-
 def probe_pod(field: str) -> Pod:
     return make_pod(
         f"""
@@ -650,106 +616,6 @@ spec:
     {field}
 """
     )
-
-
-@pytest.mark.parametrize(
-    ("field", "words"),
-    [
-        ("lifecycle: {preStop: {tcpSocket: {port: 80}}}", "preStop hook cannot be a tcpSocket"),
-        ("lifecycle: {postStart: {tcpSocket: {port: 80}}}", "postStart hook cannot be"),
-        ("ports: [{containerPort: 80, hostPort: 8080}]", "hostPort 8080"),
-    ],
-)
-def test_unsupported_names_what_a_container_asks_for_and_does_not_get(
-    field: str, words: str
-) -> None:
-    notes = unsupported(probe_pod(field))
-
-    assert len(notes) == 1
-    assert notes[0].startswith("container app: ")
-    assert words in notes[0]
-
-
-def test_unsupported_covers_init_containers_too() -> None:
-    pod = make_pod(
-        """
-apiVersion: v1
-kind: Pod
-metadata: {name: web, namespace: default}
-spec:
-  initContainers:
-  - name: side
-    image: envoy
-    restartPolicy: Always
-    lifecycle: {preStop: {tcpSocket: {port: 80}}}
-  containers:
-  - {name: app, image: busybox}
-"""
-    )
-
-    assert [note.split(":")[0] for note in unsupported(pod)] == ["container side"]
-
-
-def test_hooks_that_run_are_not_named_unsupported() -> None:
-    pod = probe_pod(
-        "lifecycle: {postStart: {exec: {command: [sh]}}, preStop: {httpGet: {port: 80}}}"
-    )
-
-    assert unsupported(pod) == []
-
-
-def test_unsupported_names_env_sources_that_need_an_api_server() -> None:
-    # the decoder refuses these in a manifest; a pod built otherwise still gets them named
-    secret = EnvVar(
-        name="TOKEN", value_from=EnvVarSource(secret_key_ref=KeySelector(name="s", key="k"))
-    )
-    config = EnvVar(
-        name="CONF", value_from=EnvVarSource(config_map_key_ref=KeySelector(name="c", key="k"))
-    )
-    pod = with_container(BASIC, env=[EnvVar(name="A", value="1"), secret, config])
-
-    notes = unsupported(pod)
-
-    assert len(notes) == 2
-    assert "TOKEN" in notes[0]
-    assert "CONF" in notes[1]
-
-
-def test_unsupported_names_env_from_a_secret() -> None:
-    pod = with_container(BASIC, env_from=[EnvFromSource(secret_ref=KeySelector(name="s"))])
-
-    notes = unsupported(pod)
-
-    assert len(notes) == 1
-    assert notes[0].startswith("container app: ")
-
-
-@pytest.mark.parametrize(
-    ("volume", "words"),
-    [
-        ("{name: remote, nfs: {server: nfs.example.com, path: /x}}", "volume remote: only"),
-        ("{name: info, downwardAPI: {items: []}}", "volume info: only"),
-        ("{name: shm, emptyDir: {medium: Memory}}", "volume shm: emptyDir medium Memory"),
-    ],
-)
-def test_unsupported_names_volumes_fastpod_does_not_provide(volume: str, words: str) -> None:
-    pod = make_pod(
-        f"""
-apiVersion: v1
-kind: Pod
-metadata: {{name: web, namespace: default}}
-spec:
-  containers:
-  - {{name: app, image: busybox}}
-  volumes:
-  - {volume}
-"""
-    )
-
-    notes = unsupported(pod)
-
-    assert len(notes) == 1
-    assert notes[0].startswith(words)
 
 
 def test_a_containers_pre_stop_hook_and_ports_are_kept_in_its_annotations() -> None:

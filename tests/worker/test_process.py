@@ -382,6 +382,34 @@ def test_each_decision_is_logged_with_the_pod_uid_and_source(captured_logs: LogC
     }
 
 
+def test_what_a_pod_sets_and_fastpod_does_not_honour_is_on_its_added_line_and_events(
+    captured_logs: LogCapture,
+) -> None:
+    sandboxed = name_in_shard(0, 2, "sandboxed")
+    warning = (
+        "spec.runtimeClassName: not honoured by fastpod: the runtime's default handler runs the pod"
+    )
+
+    async def scenario(worker: Worker) -> None:
+        worker.receive(
+            [changed(MINE), changed(sandboxed, extra_spec={"runtimeClassName": "gvisor"})]
+        )
+        listed(worker)
+        await eventually(lambda: len(fake_sandboxes(worker.runner)) == 2, "both sandboxes")
+        events = worker.runner.state.events
+        first = events.of(pod_key(sandboxed))[0]
+        assert (first.reason, first.message) == ("FeatureNotSupported", warning)
+        assert "FeatureNotSupported" not in [event.reason for event in events.of(pod_key(MINE))]
+
+    run_worker(scenario)
+
+    added = {record["pod"]: record for record in captured_logs.records("pod added")}
+    assert added[pod_key(sandboxed)]["level"] == "warning"
+    assert added[pod_key(sandboxed)]["not_honoured"] == [warning]
+    assert added[pod_key(MINE)]["level"] == "info"
+    assert "not_honoured" not in added[pod_key(MINE)]
+
+
 def test_two_manifests_claiming_one_pod_are_logged_as_a_duplicate(
     captured_logs: LogCapture,
 ) -> None:
