@@ -216,10 +216,7 @@ _CONTAINER = {
     "env[].valueFrom": HONOURED,
     "env[].valueFrom.fieldRef": HONOURED,
     "env[].valueFrom.fieldRef.apiVersion": HONOURED,
-    "env[].valueFrom.fieldRef.fieldPath": partly(
-        "status.podIP and status.podIPs are 127.0.0.1, not the address the runtime gave the pod",
-        lambda value, _: value in ("status.podIP", "status.podIPs"),
-    ),
+    "env[].valueFrom.fieldRef.fieldPath": HONOURED,
     "env[].valueFrom.resourceFieldRef": HONOURED,
     "env[].valueFrom.resourceFieldRef.containerName": HONOURED,
     "env[].valueFrom.resourceFieldRef.resource": HONOURED,

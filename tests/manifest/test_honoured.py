@@ -232,7 +232,6 @@ def test_init_containers_and_sidecars_are_looked_at_too() -> None:
         ("spec.containers[].volumeMounts[].recursiveReadOnly", "Enabled", "Disabled"),
         ("spec.containers[].resources.limits", {"nvidia.com/gpu": 1}, {"cpu": 1}),
         ("spec.containers[].resources.requests", {"ephemeral-storage": "1Gi"}, {"memory": 1}),
-        ("spec.containers[].env[].valueFrom.fieldRef.fieldPath", "status.podIP", "spec.nodeName"),
         ("spec.containers[].lifecycle.postStart.httpGet.scheme", "HTTPS", "HTTP"),
         ("spec.hostUsers", False, True),
         ("spec.setHostnameAsFQDN", True, False),
