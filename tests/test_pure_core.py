@@ -16,6 +16,7 @@ PURE_CORE = (
     "fastpod.backoff",
     "fastpod.runtime.spec",
     "fastpod.runtime.addresses",
+    "fastpod.runtime.security",
     "fastpod.runtime.cri.configs",
     "fastpod.manifest.honoured",
     "fastpod.manifest.not_honoured",

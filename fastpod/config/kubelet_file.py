@@ -121,7 +121,6 @@ IGNORED_FIELDS = frozenset(
         "rotateCertificates",
         "runOnce",
         "runtimeRequestTimeout",
-        "seccompDefault",
         "serializeImagePulls",
         "serverTLSBootstrap",
         "showHiddenMetricsForVersion",
@@ -231,6 +230,10 @@ def _string(value: Any) -> str | None:
     return None if value is None or value == "" else values.string(value)
 
 
+def _boolean(value: Any) -> bool | None:
+    return None if value is None else values.boolean(value)
+
+
 def _duration(value: Any) -> float | None:
     text = _string(value)
     return None if text is None else values.go_duration(text) or None
@@ -266,6 +269,7 @@ _FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "address": ("address", _address),
     "podLogsDir": ("pod_logs_dir", _string),
     "containerRuntimeEndpoint": ("container_runtime_endpoint", _string),
+    "seccompDefault": ("seccomp_default", _boolean),
 }
 """The fields fastpod runs with: the Config field each sets, and how its value is read.
 A field that is null, empty or a zero duration sets nothing."""

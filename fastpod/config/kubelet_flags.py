@@ -43,7 +43,6 @@ KUBELET_BOOLEAN_FLAGS = frozenset(
         "rotate-certificates",
         "rotate-server-certificates",
         "runonce",
-        "seccomp-default",
         "serialize-image-pulls",
         # removed from the kubelet before v1.32
         "add-dir-header",

@@ -106,6 +106,15 @@ def add_run_command(commands: argparse._SubParsersAction[argparse.ArgumentParser
     sources.add_argument(
         "--kubeconfig", metavar="FILE", help="accepted; mirror pods are not created yet"
     )
+    sources.add_argument(
+        "--seccomp-default",
+        nargs="?",
+        const=True,
+        type=_boolean,
+        metavar="BOOL",
+        help="run a container that names no seccomp profile under the runtime's default "
+        "profile, not unconfined (default false)",
+    )
     own = run.add_argument_group("fastpod's flags")
     own.add_argument(
         "--profile",
@@ -272,6 +281,7 @@ _PLAIN_FLAGS = (
     "cri_relist_period",
     "resync_period",
     "log_format",
+    "seccomp_default",
 )
 """Flags whose value is the Config field of the same name, as parsed."""
 
@@ -315,6 +325,7 @@ def _integer_text(text: str) -> int | str:
     return int(text) if text.isascii() and text.isdigit() else text
 
 
+_boolean = _flag(values.go_boolean)
 _seconds = _flag(values.seconds)
 _period = _flag(values.period)
 _address = _flag(values.ip_address)

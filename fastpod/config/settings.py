@@ -67,6 +67,9 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
     """How often a CRI runtime without an event stream (containerd 1.6) is listed for deaths."""
     root_dir: str = DEFAULT_ROOT_DIR
     pod_logs_dir: str = "/var/log/pods"
+    seccomp_default: bool = False
+    """``seccompDefault`` (``--seccomp-default``): a pod naming no seccomp profile runs under
+    the runtime's default profile instead of unconfined."""
     backoff_initial: float = 10.0
     backoff_max: float = 300.0
     backoff_reset: float = 600.0

@@ -99,6 +99,13 @@ def ip_address(text: str) -> str:
     return text
 
 
+def boolean(value: object) -> bool:
+    """A YAML or JSON boolean (``true``, ``false``), never a string or a number."""
+    if not isinstance(value, bool):
+        raise ValueError(f"must be true or false, not {value!r}")
+    return value
+
+
 def string(value: object) -> str:
     """A string, where YAML could also have decoded a number or a boolean."""
     if not isinstance(value, str):

@@ -20,6 +20,7 @@ from fastpod.runtime.labels import (
     POD_NAMESPACE,
     POD_UID,
 )
+from fastpod.runtime.security import DEFAULT_SANDBOX, SandboxSecurity
 from fastpod.runtime.spec import CONTAINER_HASH, CONTAINER_KIND, RESTART_COUNT, ContainerSpec
 
 ContainerState = Literal["created", "running", "exited"]
@@ -179,8 +180,11 @@ class Runtime(Protocol):
         pod's status (``docker``, ``containerd``: ``containerd://<id>``)."""
         ...
 
-    async def run_pod_sandbox(self, pod: Pod, attempt: int) -> str:
-        """Create and start the sandbox holding the pod's namespaces; its id."""
+    async def run_pod_sandbox(
+        self, pod: Pod, attempt: int, security: SandboxSecurity = DEFAULT_SANDBOX
+    ) -> str:
+        """Create and start the sandbox holding the pod's namespaces, with the pod-level
+        ``security``; its id."""
         ...
 
     async def stop_pod_sandbox(self, sandbox_id: str) -> None:

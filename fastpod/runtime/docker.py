@@ -36,7 +36,8 @@ from fastpod.runtime.base import (
     combined_output,
 )
 from fastpod.runtime.labels import MANAGED_BY, sandbox_labels
-from fastpod.runtime.spec import ContainerSpec, container_name, sandbox_name
+from fastpod.runtime.security import DEFAULT_SANDBOX, Profile, SandboxSecurity
+from fastpod.runtime.spec import ContainerSpec, Security, container_name, sandbox_name
 from fastpod.runtime.termination import termination_message, with_termination_message
 
 SANDBOX_TYPE = "io.kubernetes.docker.type"
@@ -162,12 +163,15 @@ class DockerRuntime:
             raise RuntimeCallError(f"{method} {path}: {reply.status} {_message(payload)}")
         return reply.status, payload
 
-    async def run_pod_sandbox(self, pod: Pod, attempt: int) -> str:
+    async def run_pod_sandbox(
+        self, pod: Pod, attempt: int, security: SandboxSecurity = DEFAULT_SANDBOX
+    ) -> str:
         spec = pod.spec
         host_config: dict[str, Any] = {
             "NetworkMode": "host" if spec.host_network else "none",
             "IpcMode": "host" if spec.host_ipc else "shareable",
             "PidMode": "host" if spec.host_pid else "",
+            "SecurityOpt": _seccomp_options(security.seccomp) or None,
         }
         body: dict[str, Any] = {
             "Image": self.sandbox_image,
@@ -204,14 +208,13 @@ class DockerRuntime:
             "CapAdd": list(security.capabilities_add) or None,
             "CapDrop": list(security.capabilities_drop) or None,
             "ReadonlyRootfs": security.read_only_root,
-            "SecurityOpt": ["no-new-privileges"] if security.no_new_privileges else None,
+            "SecurityOpt": security_options(security) or None,
+            "CpuShares": resources.cpu_shares,
         }
         if resources.memory_bytes is not None:
             host_config["Memory"] = resources.memory_bytes
         if resources.nano_cpus is not None:
             host_config["NanoCpus"] = resources.nano_cpus
-        if resources.cpu_shares is not None:
-            host_config["CpuShares"] = resources.cpu_shares
         body: dict[str, Any] = {
             "Image": spec.image,
             # the pod's grace also when Docker itself stops the container (daemon shutdown)
@@ -460,6 +463,38 @@ class DockerRuntime:
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
+
+
+def security_options(security: Security) -> list[str]:
+    """The container's ``SecurityOpt``: its seccomp profile as dockershim gave it (none
+    for Docker's own default, ``seccomp=unconfined``, or a node profile's JSON, which the
+    Engine takes inline) and ``no-new-privileges``. A profile file that cannot be read
+    fails the create, with the kubelet's words."""
+    options = _seccomp_options(security.seccomp)
+    if security.no_new_privileges:
+        options.append("no-new-privileges")
+    return options
+
+
+def _seccomp_options(profile: Profile) -> list[str]:
+    if profile.kind == "Unconfined":
+        return ["seccomp=unconfined"]
+    if profile.kind == "Localhost":
+        return [f"seccomp={_seccomp_file(profile.localhost)}"]
+    return []
+
+
+def _seccomp_file(path: str) -> str:
+    """A seccomp profile file's JSON, compacted as dockershim sent it."""
+    try:
+        with open(path, "rb") as file:
+            return json.dumps(json.loads(file.read()), separators=(",", ":"))
+    except OSError as error:
+        raise RuntimeCallError(
+            f"cannot load seccomp profile {path!r}: {error.strerror or error}"
+        ) from None
+    except ValueError as error:
+        raise RuntimeCallError(f"cannot load seccomp profile {path!r}: not JSON: {error}") from None
 
 
 def _attempt(item: _Listed) -> int:

@@ -30,6 +30,7 @@ from fastpod.runtime.base import (
     combined_output,
 )
 from fastpod.runtime.labels import sandbox_labels
+from fastpod.runtime.security import DEFAULT_SANDBOX, SandboxSecurity
 from fastpod.runtime.spec import ContainerSpec
 
 
@@ -73,7 +74,9 @@ class FakeRuntime:
         self._ids = itertools.count(1)
         self._events: asyncio.Queue[RuntimeEvent] = asyncio.Queue()
 
-    async def run_pod_sandbox(self, pod: Pod, attempt: int) -> str:
+    async def run_pod_sandbox(
+        self, pod: Pod, attempt: int, security: SandboxSecurity = DEFAULT_SANDBOX
+    ) -> str:
         await _pause(self.latencies.run_sandbox)
         sandbox_id = f"sandbox-{next(self._ids)}"
         labels = sandbox_labels(pod)

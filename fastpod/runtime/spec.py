@@ -32,6 +32,13 @@ from fastpod.model import (
     Volume,
 )
 from fastpod.runtime.labels import container_labels
+from fastpod.runtime.security import (
+    DEFAULT_NODE,
+    UNCONFINED,
+    NodeSecurity,
+    Profile,
+    seccomp_profile,
+)
 
 CONTAINER_HASH = "io.kubernetes.container.hash"
 RESTART_COUNT = "io.kubernetes.container.restartCount"
@@ -55,12 +62,18 @@ class Mount(msgspec.Struct, frozen=True):
     read_only: bool = False
 
 
+MIN_SHARES = 2
+MAX_SHARES = 262_144
+"""The kubelet's bounds of CPU shares (``MilliCPUToShares``)."""
+
+
 class Resources(msgspec.Struct, frozen=True):
     """Limits as the kernel takes them: bytes of memory, CPU in nano-cores, CPU shares."""
 
     memory_bytes: int | None = None
     nano_cpus: int | None = None
-    cpu_shares: int | None = None
+    cpu_shares: int = MIN_SHARES
+    """1024 a core requested; the kubelet's minimum, 2, without a request."""
 
 
 class Security(msgspec.Struct, frozen=True):
@@ -74,6 +87,7 @@ class Security(msgspec.Struct, frozen=True):
     capabilities_drop: tuple[str, ...] = ()
     read_only_root: bool = False
     no_new_privileges: bool = False
+    seccomp: Profile = UNCONFINED
 
 
 class ContainerSpec(msgspec.Struct, frozen=True):
@@ -118,6 +132,8 @@ class PodContext(msgspec.Struct, frozen=True):
     pod_ips: tuple[str, ...] = ()
     """The pod's addresses as its sandbox reported them
     (:func:`~fastpod.runtime.addresses.pod_ips`), the node's family first."""
+    node: NodeSecurity = DEFAULT_NODE
+    """The node's security settings and facts."""
 
 
 def container_hash(container: Container) -> str:
@@ -195,7 +211,7 @@ def container_spec(
         working_dir=container.working_dir,
         mounts=volume_mounts,
         resources=resources(container),
-        security=security(pod, container),
+        security=security(pod, container, context.node),
         stdin=bool(container.stdin),
         tty=bool(container.tty),
         restart_count=restart_count,
@@ -327,15 +343,21 @@ def resources(container: Container) -> Resources:
     memory = _quantity(limits.get("memory"))
     cpu_limit = _quantity(limits.get("cpu"))
     cpu_request = _quantity(requests.get("cpu"))
-    shares = None
-    if cpu_request is not None:
-        # the kubelet's MilliCPUToShares: 1024 per core, at least 2
-        shares = max(2, int(cpu_request * 1024))
     return Resources(
         memory_bytes=int(memory) if memory is not None else None,
         nano_cpus=int(cpu_limit * 1_000_000_000) if cpu_limit is not None else None,
-        cpu_shares=shares,
+        cpu_shares=cpu_shares(cpu_request),
     )
+
+
+def cpu_shares(request: Fraction | None) -> int:
+    """The kubelet's ``MilliCPUToShares``: 1024 a core of the request, counted in whole
+    millicores rounded up, within [2, 262144]; 2 without a request, as the kubelet sets it
+    (Docker's and containerd's own default would be 1024, a core's worth)."""
+    if request is None:
+        return MIN_SHARES
+    millicores = math.ceil(request * 1000)
+    return min(MAX_SHARES, max(MIN_SHARES, millicores * 1024 // 1000))
 
 
 def _quantity(value: object) -> Fraction | None:
@@ -347,8 +369,9 @@ def _quantity(value: object) -> Fraction | None:
         return None
 
 
-def security(pod: Pod, container: Container) -> Security:
-    """User, privileges and capabilities; the container's settings over the pod's."""
+def security(pod: Pod, container: Container, node: NodeSecurity) -> Security:
+    """User, privileges, capabilities and profiles; the container's settings over the
+    pod's, the node's defaults under both."""
     pod_context = pod.spec.security_context
     context = container.security_context
     user = context.run_as_user if context and context.run_as_user is not None else None
@@ -365,6 +388,7 @@ def security(pod: Pod, container: Container) -> Security:
         capabilities_drop=tuple(capabilities.drop or ()) if capabilities else (),
         read_only_root=bool(context and context.read_only_root_filesystem),
         no_new_privileges=bool(context and context.allow_privilege_escalation is False),
+        seccomp=seccomp_profile(pod, container, node),
     )
 
 

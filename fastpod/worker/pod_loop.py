@@ -21,6 +21,7 @@ from fastpod.metrics import recorder
 from fastpod.model import Pod
 from fastpod.probes.decisions import starting_sidecars
 from fastpod.runtime.base import ContainerInfo, Runtime, RuntimeCallError, RuntimeUnavailable
+from fastpod.runtime.security import sandbox_security
 from fastpod.runtime.volumes import VolumeError, prepare_volumes
 from fastpod.status.compute import DEADLINE_EXCEEDED, Observed
 from fastpod.worker.containers import ContainerStarter
@@ -360,7 +361,8 @@ class PodRunner:
                 prepare_volumes(pod, self.settings.pod_context(pod))
                 self.state.pod_logs.create_pod_dir(pod)
             began = time.monotonic()
-            sandbox_id = await self.runtime.run_pod_sandbox(pod, actions.sandbox_attempt)
+            security = sandbox_security(pod, self.settings.node_security)
+            sandbox_id = await self.runtime.run_pod_sandbox(pod, actions.sandbox_attempt, security)
             recorder.observe("kubelet_run_podsandbox_duration_seconds", time.monotonic() - began)
             await self._read_addresses(pod, sandbox_id)
         elif actions.start:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from fastpod.config.settings import Config
 from fastpod.model import Pod
+from fastpod.runtime.security import DEFAULT_NODE, NodeSecurity
 from fastpod.runtime.spec import PodContext
 
 
@@ -27,6 +28,8 @@ class WorkerSettings:
     host_ip: str
     prepare_host: bool
     """Create volumes and log links on this host; off for the fake runtime, which runs nothing."""
+    node_security: NodeSecurity = DEFAULT_NODE
+    """The node's security settings and the host's facts that pods are run with."""
 
     def pod_dir(self, uid: str) -> str:
         """The directory of the pod with this UID (the kubelet's ``pods/<uid>``): its
@@ -50,6 +53,7 @@ class WorkerSettings:
             pod_ip=pod_ips[0] if pod_ips else "",
             volumes_dir=self.volumes_dir(pod.metadata.uid or ""),
             pod_ips=pod_ips,
+            node=self.node_security,
         )
 
 
@@ -64,4 +68,8 @@ def worker_settings(config: Config, host_ip: str) -> WorkerSettings:
         pod_logs_dir=config.pod_logs_dir,
         host_ip=host_ip,
         prepare_host=config.runtime != "fake",
+        node_security=NodeSecurity(
+            seccomp_default=config.seccomp_default,
+            seccomp_root=os.path.join(config.root_dir, "seccomp"),
+        ),
     )

@@ -24,6 +24,7 @@ EVERY_USED_FIELD = {
     "read_only_port": 10255,
     "address": "0.0.0.0",
     "pod_logs_dir": "/srv/logs/pods",
+    "seccomp_default": True,
 }
 
 
@@ -88,6 +89,7 @@ def test_relative_paths_resolve_against_the_config_files_directory(
         ("negative-duration.yaml", ":4: fileCheckFrequency: '-5s' must not be negative"),
         ("path-not-a-string.yaml", ":3: staticPodPath: must be a string"),
         ("address-not-an-ip.yaml", ":4: address: 'localhost' is not an IP address"),
+        ("seccomp-default-a-string.yaml", ":4: seccompDefault: must be true or false, not 'yes'"),
         (
             "header-not-a-list.yaml",
             ":4: staticPodURLHeader: Authorization: must be a list of strings",

@@ -67,6 +67,8 @@ def config_of(*argv: str) -> Config:
         (("--pod-logs-dir", "/srv/logs"), "pod_logs_dir", "/srv/logs"),
         (("--resync-period", "2"), "resync_period", 2.0),
         (("--log-format", "json"), "log_format", "json"),
+        (("--seccomp-default",), "seccomp_default", True),
+        (("--seccomp-default=false",), "seccomp_default", False),
     ],
 )
 def test_each_flag_sets_its_config_field(

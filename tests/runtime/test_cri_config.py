@@ -9,6 +9,7 @@ from cri_api.v1 import api_pb2 as cri
 
 from fastpod.runtime.cri.configs import container_config, namespace_options, sandbox_config
 from fastpod.runtime.labels import sandbox_labels
+from fastpod.runtime.security import Profile, SandboxSecurity
 from fastpod.runtime.spec import ContainerSpec, Mount, Resources, Security
 from tests.support import FILE
 from tests.support.pods import decoded, pod_manifest
@@ -158,3 +159,29 @@ def test_a_privileged_container_makes_its_sandbox_privileged() -> None:
     )
     assert sandbox_config(privileged, 0, LOGS, {}).linux.security_context.privileged
     assert not sandbox_config(pod(), 0, LOGS, {}).linux.security_context.privileged
+
+
+@pytest.mark.parametrize(
+    ("profile", "kind", "ref"),
+    [
+        (Profile("Unconfined"), "Unconfined", ""),
+        (Profile("RuntimeDefault"), "RuntimeDefault", ""),
+        (
+            Profile("Localhost", "/var/lib/kubelet/seccomp/a.json"),
+            "Localhost",
+            "/var/lib/kubelet/seccomp/a.json",
+        ),
+    ],
+)
+def test_seccomp_profiles_become_the_cris_security_profiles(
+    profile: Profile, kind: str, ref: str
+) -> None:
+    """For the container, and for the sandbox from the pod's own profile."""
+    context = container_config(pod(), spec_of(security=Security(seccomp=profile)))
+    seccomp = context.linux.security_context.seccomp
+    assert (cri.SecurityProfile.ProfileType.Name(seccomp.profile_type), seccomp.localhost_ref) == (
+        kind,
+        ref,
+    )
+    sandbox = sandbox_config(pod(), 0, LOGS, {}, SandboxSecurity(seccomp=profile))
+    assert sandbox.linux.security_context.seccomp == seccomp

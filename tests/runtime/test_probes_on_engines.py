@@ -32,6 +32,7 @@ from tests.support.probe_servers import (
     self_signed_context,
 )
 from tests.support.probe_status import NOT_READY, READY, pod_readiness, probe_count, readiness
+from tests.support.proc import SECCOMP_FILTER, SECCOMP_NONE, proc_status
 from tests.support.running import RunningFastpod, free_port
 
 
@@ -275,6 +276,7 @@ def tls_fronts() -> Iterator[list[TlsProxy]]:
     "control_plane", KUBEADM_CONTROL_PLANES.values(), ids=list(KUBEADM_CONTROL_PLANES)
 )
 def test_the_kubeadm_control_plane_comes_up_ready_on_its_own_probes(
+    engine: Engine,
     manifests: Path,
     fastpod: RunningFastpod,
     tmp_path: Path,
@@ -290,13 +292,19 @@ def test_the_kubeadm_control_plane_comes_up_ready_on_its_own_probes(
     proxy on the probe's own port of 127.0.0.1, with a self-signed certificate, relaying to
     the pod's httpd on a free port; a plain HTTP probe reaches its httpd directly on its
     port. Every pod becomes Ready in ``/pods`` (for 1.29 once its startup probe, and for
-    the API server its readiness probe, succeeded), every probe succeeds, none restarts."""
+    the API server its readiness probe, succeeded), every probe succeeds, none restarts.
+    The processes of the pods that ask ``seccompProfile: RuntimeDefault`` (1.29's) run
+    under a seccomp filter; the others (1.16's ask for none) unconfined, as the kubelet
+    runs them."""
     probe_types: dict[str, list[str]] = {}
+    seccomp: dict[str, str] = {}
     for name in CONTROL_PLANE:
         path = corpus / control_plane / f"{name}.yaml"
         document = yaml.safe_load(path.read_text())
         (container,) = document["spec"]["containers"]
         probe_types[name] = [PROBES[kind] for kind in PROBES if kind in container]
+        asked = document["spec"].get("securityContext", {}).get("seccompProfile", {})
+        seccomp[name] = SECCOMP_FILTER if asked.get("type") == "RuntimeDefault" else SECCOMP_NONE
         scheme, port, _ = probed_endpoint(container)
         assert port_is_free(port), f"{name}'s probe port {port} is taken on this machine"
         if scheme == "HTTPS":
@@ -333,3 +341,9 @@ def test_the_kubeadm_control_plane_comes_up_ready_on_its_own_probes(
             assert probe_count(fastpod, name, "Startup", "successful") == 1, "then no more"
     assert all(proxy.connections >= 1 for proxy in tls_fronts), "probed over TLS"
     assert fastpod.events("probe errored") == []
+    running_seccomp = {
+        name: proc_status(container)["Seccomp"]
+        for name in CONTROL_PLANE
+        for container in running(engine, name, name)
+    }
+    assert running_seccomp == seccomp

@@ -16,6 +16,7 @@ from fastpod.model import (
     PodSource,
 )
 from fastpod.runtime.labels import CONTAINER_NAME, POD_NAME, POD_NAMESPACE, POD_UID
+from fastpod.runtime.security import DEFAULT_NODE
 from fastpod.runtime.spec import (
     CONTAINER_PORTS,
     PRE_STOP_HANDLER,
@@ -359,10 +360,10 @@ def test_a_container_without_mounts_has_none() -> None:
 @pytest.mark.parametrize(
     ("resources_yaml", "expected"),
     [
-        pytest.param("{}", Resources(), id="none"),
+        pytest.param("{}", Resources(cpu_shares=2), id="none"),
         pytest.param(
             "{limits: {memory: 128Mi}}",
-            Resources(memory_bytes=128 * 2**20),
+            Resources(memory_bytes=128 * 2**20, cpu_shares=2),
             id="memory-limit-only",
         ),
         pytest.param(
@@ -379,7 +380,14 @@ def test_a_container_without_mounts_has_none() -> None:
         pytest.param("{requests: {cpu: 1m}}", Resources(cpu_shares=2), id="shares-at-least-2"),
         pytest.param("{requests: {cpu: 3m}}", Resources(cpu_shares=3), id="shares-rounded-down"),
         pytest.param("{requests: {cpu: '0'}}", Resources(cpu_shares=2), id="zero-request"),
-        pytest.param("{requests: {memory: 64Mi}}", Resources(), id="memory-request-is-no-limit"),
+        pytest.param(
+            "{requests: {memory: 64Mi}}", Resources(cpu_shares=2), id="memory-request-is-no-limit"
+        ),
+        pytest.param("{requests: {cpu: 1500m}}", Resources(cpu_shares=1536), id="millicores"),
+        pytest.param("{requests: {cpu: 300}}", Resources(cpu_shares=262144), id="at-most-262144"),
+        pytest.param(
+            "{requests: {cpu: 1500u}}", Resources(cpu_shares=2), id="rounded-up-to-millicores"
+        ),
     ],
 )
 def test_resources_become_kernel_numbers(resources_yaml: str, expected: Resources) -> None:
@@ -454,7 +462,7 @@ def test_the_containers_user_and_group_win_over_the_pods(
 ) -> None:
     pod = security_pod(pod_context, container_context)
 
-    found = security(pod, first(pod))
+    found = security(pod, first(pod), DEFAULT_NODE)
     assert (found.run_as_user, found.run_as_group) == identity
 
 
@@ -482,7 +490,7 @@ def test_the_containers_user_and_group_win_over_the_pods(
 def test_container_security_settings(container_context: str, expected: Security) -> None:
     pod = security_pod("{}", container_context)
 
-    assert security(pod, first(pod)) == expected
+    assert security(pod, first(pod), DEFAULT_NODE) == expected
 
 
 # --- hash, labels, names --------------------------------------------------------------

@@ -49,6 +49,9 @@ _CRI_STATES: dict[int, State] = {
     cri_pb.CONTAINER_RUNNING: "running",
 }
 
+DOCKER_BUNDLES = Path("/run/docker/containerd/daemon/io.containerd.runtime.v2.task/moby")
+"""Where the containerd Docker runs keeps each container's OCI bundle."""
+
 CRI_LOG_LINE = re.compile(rb"^\S+ (stdout|stderr) ([FP])(?::\S*)? ?(.*)$")
 
 
@@ -187,6 +190,12 @@ class Engine(ABC):
         """fastpod's pod sandboxes, of the pod called ``pod`` in its manifest, or of ``uid``."""
 
     @abstractmethod
+    def runtime_spec(self, container: ContainerView) -> dict[str, Any]:
+        """The OCI runtime spec the runtime ran the container with (its seccomp filter,
+        cgroup settings, user, ...): the bundle's ``config.json`` of Docker's containerd,
+        the CRI's verbose status for containerd."""
+
+    @abstractmethod
     def kill(self, container: ContainerView) -> None:
         """SIGKILL the container's process from the host, as the OOM killer would."""
 
@@ -283,6 +292,12 @@ class DockerEngine(Engine):
             for item in self._inspect(*filters, running_only=ready_only)
         ]
         return [view for view in views if view.ready or not ready_only]
+
+    def runtime_spec(self, container: ContainerView) -> dict[str, Any]:
+        spec: dict[str, Any] = json.loads(
+            (DOCKER_BUNDLES / container.id / "config.json").read_text()
+        )
+        return spec
 
     def kill(self, container: ContainerView) -> None:
         docker_engine.docker("kill", container.id)
@@ -422,6 +437,14 @@ class CriEngine(Engine):
                 )
             )
         return views
+
+    def runtime_spec(self, container: ContainerView) -> dict[str, Any]:
+        response = self.client.runtime.ContainerStatus(
+            cri_pb.ContainerStatusRequest(container_id=container.id, verbose=True),
+            timeout=containerd_engine.TIMEOUT,
+        )
+        spec: dict[str, Any] = json.loads(response.info["info"])["runtimeSpec"]
+        return spec
 
     def kill(self, container: ContainerView) -> None:
         assert container.pid > 0, f"container {container.id} does not run"

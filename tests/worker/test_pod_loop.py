@@ -19,6 +19,7 @@ from fastpod.model import Pod
 from fastpod.runtime.base import ContainerInfo, RuntimeCallError
 from fastpod.runtime.fake import FakeRuntime
 from fastpod.runtime.labels import CONTAINER_NAME, MANAGED_BY, POD_NAME, POD_NAMESPACE, POD_UID
+from fastpod.runtime.security import DEFAULT_SANDBOX, SandboxSecurity
 from fastpod.runtime.spec import (
     CONTAINER_HASH,
     CONTAINER_KIND,
@@ -79,9 +80,12 @@ class RecordingRuntime(FakeRuntime):
     def _running_pods(self) -> set[str]:
         return {info.pod_uid for info in self.containers.values() if info.state == "running"}
 
-    async def run_pod_sandbox(self, pod: Pod, attempt: int) -> str:
+    async def run_pod_sandbox(
+        self, pod: Pod, attempt: int, security: SandboxSecurity = DEFAULT_SANDBOX
+    ) -> str:
         uid = pod.metadata.uid or ""
-        return await self._record("run_pod_sandbox", uid, super().run_pod_sandbox(pod, attempt))
+        started = super().run_pod_sandbox(pod, attempt, security)
+        return await self._record("run_pod_sandbox", uid, started)
 
     async def stop_pod_sandbox(self, sandbox_id: str) -> None:
         uid = self._sandbox_uid(sandbox_id)

@@ -14,6 +14,7 @@ import os
 from cri_api.v1 import api_pb2 as cri
 
 from fastpod.model import Pod
+from fastpod.runtime.security import DEFAULT_SANDBOX, Profile, SandboxSecurity
 from fastpod.runtime.spec import ContainerSpec
 
 CPU_PERIOD = 100_000
@@ -42,8 +43,26 @@ def namespace_options(pod: Pod) -> cri.NamespaceOption:
     )
 
 
+_PROFILE_TYPES = {
+    "RuntimeDefault": cri.SecurityProfile.ProfileType.RuntimeDefault,
+    "Unconfined": cri.SecurityProfile.ProfileType.Unconfined,
+    "Localhost": cri.SecurityProfile.ProfileType.Localhost,
+}
+
+
+def security_profile(profile: Profile) -> cri.SecurityProfile:
+    """A seccomp or AppArmor profile as the CRI's ``SecurityProfile``."""
+    return cri.SecurityProfile(
+        profile_type=_PROFILE_TYPES[profile.kind], localhost_ref=profile.localhost
+    )
+
+
 def sandbox_config(
-    pod: Pod, attempt: int, pod_logs_dir: str, labels: dict[str, str]
+    pod: Pod,
+    attempt: int,
+    pod_logs_dir: str,
+    labels: dict[str, str],
+    security: SandboxSecurity = DEFAULT_SANDBOX,
 ) -> cri.PodSandboxConfig:
     """The PodSandboxConfig of ``pod``'s ``attempt``-th sandbox."""
     metadata = pod.metadata
@@ -63,7 +82,9 @@ def sandbox_config(
         annotations=dict(metadata.annotations or {}),
         linux=cri.LinuxPodSandboxConfig(
             security_context=cri.LinuxSandboxSecurityContext(
-                namespace_options=namespace_options(pod), privileged=privileged
+                namespace_options=namespace_options(pod),
+                privileged=privileged,
+                seccomp=security_profile(security.seccomp),
             )
         ),
     )
@@ -86,6 +107,7 @@ def container_config(pod: Pod, spec: ContainerSpec) -> cri.ContainerConfig:
         namespace_options=namespace_options(pod),
         readonly_rootfs=security.read_only_root,
         no_new_privs=security.no_new_privileges,
+        seccomp=security_profile(security.seccomp),
     )
     if security.run_as_user is not None:
         context.run_as_user.value = security.run_as_user
@@ -94,7 +116,7 @@ def container_config(pod: Pod, spec: ContainerSpec) -> cri.ContainerConfig:
     limits = cri.LinuxContainerResources(
         cpu_period=CPU_PERIOD if resources.nano_cpus is not None else 0,
         cpu_quota=_quota(resources.nano_cpus),
-        cpu_shares=resources.cpu_shares or 0,
+        cpu_shares=resources.cpu_shares,
         memory_limit_in_bytes=resources.memory_bytes or 0,
     )
     return cri.ContainerConfig(

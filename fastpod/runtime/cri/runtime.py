@@ -40,6 +40,7 @@ from fastpod.runtime.cri.configs import container_config, sandbox_config
 from fastpod.runtime.cri.events import CriEvents
 from fastpod.runtime.cri.pod_index import PodIndex
 from fastpod.runtime.labels import MANAGED_BY, POD_UID, sandbox_labels
+from fastpod.runtime.security import DEFAULT_SANDBOX, SandboxSecurity
 from fastpod.runtime.spec import ContainerSpec
 from fastpod.runtime.termination import termination_message, with_termination_message
 
@@ -105,9 +106,11 @@ class CriRuntime:
         except grpc.aio.AioRpcError as error:
             raise call_error(name, error) from None
 
-    async def run_pod_sandbox(self, pod: Pod, attempt: int) -> str:
+    async def run_pod_sandbox(
+        self, pod: Pod, attempt: int, security: SandboxSecurity = DEFAULT_SANDBOX
+    ) -> str:
         runtime, _ = self._stubs()
-        config = sandbox_config(pod, attempt, self.pod_logs_dir, sandbox_labels(pod))
+        config = sandbox_config(pod, attempt, self.pod_logs_dir, sandbox_labels(pod), security)
         reply = await self._call(
             "RunPodSandbox", runtime.RunPodSandbox, cri.RunPodSandboxRequest(config=config)
         )
