@@ -466,6 +466,9 @@ def validate_seccomp(profile: SeccompProfile, path: FieldPath) -> Iterator[Probl
         yield unsupported((*path, "type"), profile.type, SECCOMP_TYPES)
     elif profile.type == "Localhost" and not profile.localhost_profile:
         yield required((*path, "localhostProfile"), "must be set when seccomp type is Localhost")
+    elif profile.type == "Localhost" and profile.localhost_profile:
+        # a file under the node's seccomp root, never outside it
+        yield from relative_path_problems((*path, "localhostProfile"), profile.localhost_profile)
     elif profile.type != "Localhost" and profile.localhost_profile:
         yield invalid(
             (*path, "localhostProfile"),

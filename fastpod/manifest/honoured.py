@@ -131,7 +131,11 @@ GROUP_WITHOUT_USER = "not applied without a runAsUser (the container's or the po
 
 NOT_MOUNTED = "not mounted: the containers run without it"
 MEMORY_MEDIUM = "a plain directory on the node's disk, not a tmpfs or huge pages"
-SECCOMP = "not applied: Docker applies its own default profile, containerd runs unconfined"
+_SECCOMP = {
+    "seccompProfile": HONOURED,
+    "seccompProfile.type": HONOURED,
+    "seccompProfile.localhostProfile": HONOURED,
+}
 
 _HTTP_GET = {
     "httpGet": HONOURED,
@@ -185,7 +189,7 @@ _SECURITY_CONTEXT = {
     "capabilities": HONOURED,
     "capabilities.add": HONOURED,
     "capabilities.drop": HONOURED,
-    "seccompProfile": not_honoured(SECCOMP),
+    **_SECCOMP,
     "seLinuxOptions": not_honoured("not applied: the runtime's default SELinux label applies"),
     "appArmorProfile": not_honoured("not applied: the runtime's default AppArmor profile"),
     "windowsOptions": no_effect("Windows only: ignored on Linux, as by the kubelet"),
@@ -291,7 +295,7 @@ _POD_SECURITY_CONTEXT = {
     "fsGroupChangePolicy": not_honoured("fsGroup is not applied"),
     "supplementalGroups": not_honoured("the processes are not given the groups"),
     "supplementalGroupsPolicy": not_honoured("supplemental groups are not applied"),
-    "seccompProfile": not_honoured(SECCOMP),
+    **_SECCOMP,
     "seLinuxOptions": _SECURITY_CONTEXT["seLinuxOptions"],
     "seLinuxChangePolicy": not_honoured("SELinux labels are not applied"),
     "appArmorProfile": _SECURITY_CONTEXT["appArmorProfile"],
@@ -389,19 +393,15 @@ def _finished_phase(value: Any, _enclosing: Sequence[Any]) -> bool:
 
 
 def _security_annotations(value: Any, _enclosing: Sequence[Any]) -> bool:
-    return any(key.startswith(SECURITY_ANNOTATION_PREFIXES) for key in value)
+    return any(key.startswith(APPARMOR_ANNOTATION_PREFIX) for key in value)
 
 
 def _other_os_label(value: Any, _enclosing: Sequence[Any]) -> bool:
     return bool(value.get("kubernetes.io/os", "linux") != "linux")
 
 
-SECURITY_ANNOTATION_PREFIXES = (
-    "seccomp.security.alpha.kubernetes.io/",
-    "container.seccomp.security.alpha.kubernetes.io/",
-    "container.apparmor.security.beta.kubernetes.io/",
-)
-"""The annotations that set a seccomp or AppArmor profile, from before the fields."""
+APPARMOR_ANNOTATION_PREFIX = "container.apparmor.security.beta.kubernetes.io/"
+"""The annotations that set a container's AppArmor profile, from before the field."""
 
 DELETION = "the kubelet stops a pod marked for deletion; fastpod runs it"
 
@@ -419,7 +419,7 @@ REGISTRY: dict[str, Honour] = {
         _other_os_label,
     ),
     "metadata.annotations": partly(
-        "the seccomp and AppArmor annotations are not applied", _security_annotations
+        "the AppArmor annotations are not applied", _security_annotations
     ),
     "metadata.creationTimestamp": _BOOKKEEPING,
     "metadata.deletionTimestamp": not_honoured(DELETION),

@@ -32,6 +32,7 @@ from fastpod.manifest.field_errors import (
 )
 from fastpod.manifest.paths import FieldPath, MapKey
 from fastpod.manifest.problems import Problem
+from fastpod.manifest.security_validation import security_problems
 from fastpod.manifest.static_pod_rules import static_pod_problems
 from fastpod.model import (
     DownwardAPIVolumeSource,
@@ -66,6 +67,7 @@ def validate_pod(pod: Pod) -> list[Problem]:
         *_metadata(pod.metadata),
         *_spec(pod.spec),
         *static_pod_problems(pod),
+        *security_problems(pod),
     ]
 
 
