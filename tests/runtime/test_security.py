@@ -60,25 +60,11 @@ POD_KEY = "seccomp.security.alpha.kubernetes.io/pod"
         pytest.param(RUNTIME, FREE, None, UNCONFINED, id="container-field-over-pod-field"),
         pytest.param(FREE, RUNTIME, None, RUNTIME_DEFAULT, id="container-field-over-pod-field-2"),
         pytest.param(
-            None,
-            FREE,
-            {CONTAINER_KEY: "runtime/default"},
-            UNCONFINED,
-            id="container-field-over-container-annotation",
-        ),
-        pytest.param(
             RUNTIME,
             None,
             {CONTAINER_KEY: "unconfined"},
             UNCONFINED,
             id="container-annotation-over-pod-field",
-        ),
-        pytest.param(
-            FREE,
-            None,
-            {POD_KEY: "runtime/default"},
-            UNCONFINED,
-            id="pod-field-over-pod-annotation",
         ),
         pytest.param(
             None, None, {POD_KEY: "docker/default"}, RUNTIME_DEFAULT, id="pod-annotation-docker"
@@ -105,7 +91,8 @@ def test_the_seccomp_profile_is_resolved_in_the_kubelets_order(
     annotations: dict[str, str] | None,
     expected: Profile,
 ) -> None:
-    """Container field, container annotation, pod field, pod annotation, then the node."""
+    """Container field, container annotation, pod field, pod annotation, then the node (an
+    annotation and its own field that disagree are refused by validation)."""
     pod = pod_with(pod_context, container_context, annotations)
     assert the_container_profile(pod) == expected
 
