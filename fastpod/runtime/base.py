@@ -13,6 +13,7 @@ from typing import Literal, NamedTuple, Protocol
 import msgspec
 
 from fastpod.model import Pod
+from fastpod.runtime.created import CreatedContainer, ImageDefaults, Namespaces
 from fastpod.runtime.labels import (
     CONTAINER_NAME,
     CONTAINER_TYPE,
@@ -212,11 +213,37 @@ class Runtime(Protocol):
         ...
 
     async def list_pod_sandboxes(self, pod_uid: str | None = None) -> list[SandboxInfo]:
-        """The sandboxes fastpod manages, of one pod if ``pod_uid`` is given."""
+        """The sandboxes fastpod manages (its own and those of the pods it adopted), of one
+        pod if ``pod_uid`` is given."""
         ...
 
     async def list_containers(self, pod_uid: str | None = None) -> list[ContainerInfo]:
-        """The containers fastpod manages, of one pod if ``pod_uid`` is given."""
+        """The containers fastpod manages (its own and those of the pods it adopted), of one
+        pod if ``pod_uid`` is given."""
+        ...
+
+    async def list_foreign_pods(self) -> list[ForeignPod]:
+        """The pods another agent left: sandboxes with the kubelet's pod labels and without
+        fastpod's, grouped by pod UID with every container of that UID (the pods adopted
+        with :meth:`adopt` among them)."""
+        ...
+
+    async def adopt(self, pod_uid: str) -> None:
+        """Count the sandboxes and containers of this pod UID as fastpod's from now on,
+        whatever their labels: listings, events and every call on them."""
+        ...
+
+    async def container_config(self, container_id: str) -> CreatedContainer | None:
+        """What the container was created with; None when the runtime does not say."""
+        ...
+
+    async def sandbox_namespaces(self, sandbox_id: str) -> Namespaces | None:
+        """Whose network, PID and IPC namespaces the sandbox's pod uses (the PID mode of
+        its containers is each container's own); None when the runtime does not say."""
+        ...
+
+    async def image_defaults(self, image: str) -> ImageDefaults | None:
+        """The image's ID and defaults; None when it is not on the node."""
         ...
 
     async def image_present(self, image: str) -> bool:

@@ -65,3 +65,13 @@ class CreatedContainer(msgspec.Struct, frozen=True):
     no_new_privileges: bool
     pid: NamespaceMode
     """Whose PID namespace it is in (the sandbox's: ``shareProcessNamespace``)."""
+
+
+def env_mapping(entries: list[str] | None) -> dict[str, str]:
+    """A ``NAME=value`` list (Docker's and the OCI image config's) as a mapping, a later
+    entry winning as in a process's environment."""
+    found = {}
+    for entry in entries or ():
+        name, _, value = entry.partition("=")
+        found[name] = value
+    return found

@@ -11,7 +11,6 @@ after the daemon restarts.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime
 import json
 from collections.abc import AsyncIterator, Sequence
@@ -22,12 +21,14 @@ import aiohttp
 import msgspec
 
 from fastpod.model import Pod
+from fastpod.runtime import docker_created
 from fastpod.runtime.base import (
     MAX_EXEC_OUTPUT,
     ContainerInfo,
     ContainerState,
     ExecResult,
     ExecTimeout,
+    ForeignPod,
     ImageMissing,
     RuntimeCallError,
     RuntimeEvent,
@@ -35,12 +36,20 @@ from fastpod.runtime.base import (
     SandboxInfo,
     combined_output,
 )
-from fastpod.runtime.labels import MANAGED_BY, sandbox_labels
+from fastpod.runtime.created import CreatedContainer, ImageDefaults, Namespaces
+from fastpod.runtime.foreign import (
+    DOCKER_SANDBOX_ID,
+    DOCKER_TYPE,
+    docker_labels,
+    docker_name_attempt,
+    group_foreign,
+)
+from fastpod.runtime.labels import MANAGED_BY, POD_UID, sandbox_labels
 from fastpod.runtime.security import DEFAULT_SANDBOX, Profile, SandboxSecurity
 from fastpod.runtime.spec import ContainerSpec, Security, container_name, sandbox_name
 from fastpod.runtime.termination import termination_message, with_termination_message
 
-SANDBOX_TYPE = "io.kubernetes.docker.type"
+SANDBOX_TYPE = DOCKER_TYPE
 """dockershim's label telling sandboxes (``podsandbox``) from containers (``container``)."""
 
 SANDBOX_ID = "io.fastpod.sandbox"
@@ -106,6 +115,8 @@ class _Listed(msgspec.Struct):
     Labels: dict[str, str] | None = None
     State: str = ""
     Created: int = 0
+    Image: str = ""
+    ImageID: str = ""
 
 
 class _ExecCreated(msgspec.Struct):
@@ -140,6 +151,8 @@ class DockerRuntime:
         self.sandbox_image = sandbox_image
         self.socket = socket
         self._session: aiohttp.ClientSession | None = None
+        self._adopted: set[str] = set()
+        """The UIDs of the pods adopted from another agent: theirs without fastpod's label."""
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -261,12 +274,7 @@ class DockerRuntime:
         await self._call("DELETE", f"/containers/{quote(container_id)}?force=1&v=1", ok=(204, 404))
 
     async def list_pod_sandboxes(self, pod_uid: str | None = None) -> list[SandboxInfo]:
-        return [
-            SandboxInfo(
-                item.Id, item.Labels or {}, item.State == "running", item.Created, _attempt(item)
-            )
-            for item in await self._list("podsandbox", pod_uid)
-        ]
+        return [_sandbox_info(item) for item in await self._list("podsandbox", pod_uid)]
 
     async def list_containers(self, pod_uid: str | None = None) -> list[ContainerInfo]:
         listed = await self._list("container", pod_uid)
@@ -274,19 +282,73 @@ class DockerRuntime:
         return [info for info in inspected if info is not None]
 
     async def _list(self, kind: str, pod_uid: str | None) -> list[_Listed]:
-        labels = [f"{MANAGED_BY}=true", f"{SANDBOX_TYPE}={kind}"]
+        """fastpod's sandboxes or containers: its label, or an adopted pod's UID."""
+        labels = [f"{SANDBOX_TYPE}={kind}"]
         if pod_uid is not None:
-            labels.append(f"io.kubernetes.pod.uid={pod_uid}")
+            labels.append(f"{POD_UID}={pod_uid}")
+            if pod_uid not in self._adopted:
+                labels.append(f"{MANAGED_BY}=true")
+            return await self._containers_json(labels)
+        if not self._adopted:
+            return await self._containers_json([*labels, f"{MANAGED_BY}=true"])
+        # Docker's label filters all apply at once: fastpod's or adopted is sorted out here
+        return [
+            item
+            for item in await self._containers_json([*labels, POD_UID])
+            if MANAGED_BY in (item.Labels or {})
+            or (item.Labels or {}).get(POD_UID) in self._adopted
+        ]
+
+    async def _containers_json(self, labels: list[str]) -> list[_Listed]:
         filters = quote(json.dumps({"label": labels}))
         _, payload = await self._call("GET", f"/containers/json?all=1&filters={filters}")
         return _listed.decode(payload)
+
+    async def list_foreign_pods(self) -> list[ForeignPod]:
+        """One listing of every object with the kubelet's pod UID label, sandboxes and
+        containers told apart by cri-dockerd's type label."""
+        sandboxes, containers = [], []
+        for item in await self._containers_json([POD_UID]):
+            labels = item.Labels or {}
+            if labels.get(SANDBOX_TYPE) == "podsandbox":
+                sandboxes.append(_sandbox_info(item))
+            elif labels.get(SANDBOX_TYPE) == "container":
+                joined = docker_labels(labels)
+                containers.append(
+                    ContainerInfo(
+                        id=item.Id,
+                        sandbox_id=_sandbox_of(joined),
+                        labels=joined,
+                        state=_state(item.State),
+                        created=float(item.Created),
+                        image=item.Image,
+                        image_id=item.ImageID,
+                    )
+                )
+        return group_foreign(sandboxes, containers)
+
+    async def adopt(self, pod_uid: str) -> None:
+        self._adopted.add(pod_uid)
+
+    async def container_config(self, container_id: str) -> CreatedContainer | None:
+        status, payload = await self._call("GET", f"/containers/{container_id}/json", ok=(200, 404))
+        return docker_created.created_container(payload) if status == 200 else None
+
+    async def sandbox_namespaces(self, sandbox_id: str) -> Namespaces | None:
+        status, payload = await self._call("GET", f"/containers/{sandbox_id}/json", ok=(200, 404))
+        return docker_created.sandbox_namespaces(payload) if status == 200 else None
+
+    async def image_defaults(self, image: str) -> ImageDefaults | None:
+        path = f"/images/{quote(image, safe='')}/json"
+        status, payload = await self._call("GET", path, ok=(200, 404))
+        return docker_created.image_defaults(payload) if status == 200 else None
 
     async def _inspect(self, container_id: str) -> ContainerInfo | None:
         status, payload = await self._call("GET", f"/containers/{container_id}/json", ok=(200, 404))
         if status == 404:
             return None
         item = _inspect.decode(payload)
-        labels = item.Config.Labels or {}
+        labels = docker_labels(item.Config.Labels or {})
         state = item.State
         created = _timestamp(item.Created) or 0.0
         started_at = _timestamp(state.StartedAt)
@@ -435,7 +497,8 @@ class DockerRuntime:
                 {
                     "type": ["container"],
                     "event": ["start", "die", "destroy", "oom"],
-                    "label": [f"{MANAGED_BY}=true"],
+                    # the kubelet's pod label, not fastpod's: adopted pods' containers too
+                    "label": [POD_UID],
                 }
             )
         )
@@ -454,7 +517,7 @@ class DockerRuntime:
                             continue
                         event = _event.decode(line)
                         attributes = (event.Actor or {}).get("Attributes") or {}
-                        yield RuntimeEvent(attributes.get("io.kubernetes.pod.uid"), event.Action)
+                        yield RuntimeEvent(attributes.get(POD_UID), event.Action)
             except (aiohttp.ClientError, OSError, TimeoutError, msgspec.DecodeError):
                 pass
             lost = True
@@ -497,16 +560,24 @@ def _seccomp_file(path: str) -> str:
         raise RuntimeCallError(f"cannot load seccomp profile {path!r}: not JSON: {error}") from None
 
 
+def _sandbox_info(item: _Listed) -> SandboxInfo:
+    """A listed sandbox; the CRI's annotations cri-dockerd keeps as labels read as such."""
+    labels = docker_labels(item.Labels or {})
+    return SandboxInfo(item.Id, labels, item.State == "running", item.Created, _attempt(item))
+
+
 def _attempt(item: _Listed) -> int:
-    """The attempt a sandbox's name ends with (``k8s_POD_<name>_<ns>_<uid>_<attempt>``)."""
+    """The attempt a sandbox's name carries (``k8s_POD_<name>_<ns>_<uid>_<attempt>``)."""
     for name in item.Names or ():
-        with contextlib.suppress(ValueError):
-            return int(name.rpartition("_")[2])
+        attempt = docker_name_attempt(name)
+        if attempt is not None:
+            return attempt
     return 0
 
 
 def _sandbox_of(labels: dict[str, str]) -> str:
-    return labels.get(SANDBOX_ID, "")
+    """A container's sandbox: fastpod's label, else cri-dockerd's."""
+    return labels.get(SANDBOX_ID) or labels.get(DOCKER_SANDBOX_ID, "")
 
 
 def _state(status: str) -> ContainerState:

@@ -23,13 +23,16 @@ from fastpod.runtime.base import (
     ContainerState,
     ExecResult,
     ExecTimeout,
+    ForeignPod,
     ImageMissing,
     RuntimeCallError,
     RuntimeEvent,
     SandboxInfo,
     combined_output,
 )
-from fastpod.runtime.labels import sandbox_labels
+from fastpod.runtime.created import CreatedContainer, ImageDefaults, Namespaces
+from fastpod.runtime.foreign import group_foreign
+from fastpod.runtime.labels import MANAGED_BY, sandbox_labels
 from fastpod.runtime.security import DEFAULT_SANDBOX, SandboxSecurity
 from fastpod.runtime.spec import ContainerSpec
 
@@ -69,6 +72,11 @@ class FakeRuntime:
         """What each command does, in one container (its id) or in any (None)."""
         self.execs: list[tuple[str, tuple[str, ...]]] = []
         """Each command run and the container it ran in, in order (kept as specs are)."""
+        self.foreign_configs: dict[str, CreatedContainer] = {}
+        """What the foreign containers a test plants were created with, by id."""
+        self.namespaces: dict[str, Namespaces] = {}
+        """The namespaces of the foreign sandboxes a test plants, by id."""
+        self.adopted: set[str] = set()
         # by pod UID, so listing one pod costs the same with 10 pods or 10,000
         self._by_pod: dict[str, set[str]] = {}
         self._ids = itertools.count(1)
@@ -133,15 +141,42 @@ class FakeRuntime:
 
     async def list_pod_sandboxes(self, pod_uid: str | None = None) -> list[SandboxInfo]:
         if pod_uid is None:
-            return list(self.sandboxes.values())
+            return [s for s in self.sandboxes.values() if self._managed(s.labels, s.pod_uid)]
         ids = self._by_pod.get(pod_uid, ())
         return [self.sandboxes[i] for i in ids if i in self.sandboxes]
 
     async def list_containers(self, pod_uid: str | None = None) -> list[ContainerInfo]:
         if pod_uid is None:
-            return list(self.containers.values())
+            return [c for c in self.containers.values() if self._managed(c.labels, c.pod_uid)]
         ids = self._by_pod.get(pod_uid, ())
         return [self.containers[i] for i in ids if i in self.containers]
+
+    def _managed(self, labels: dict[str, str], pod_uid: str) -> bool:
+        return MANAGED_BY in labels or pod_uid in self.adopted
+
+    async def list_foreign_pods(self) -> list[ForeignPod]:
+        return group_foreign(self.sandboxes.values(), self.containers.values())
+
+    async def adopt(self, pod_uid: str) -> None:
+        self.adopted.add(pod_uid)
+
+    async def container_config(self, container_id: str) -> CreatedContainer | None:
+        return self.foreign_configs.get(container_id)
+
+    async def sandbox_namespaces(self, sandbox_id: str) -> Namespaces | None:
+        return self.namespaces.get(sandbox_id)
+
+    async def image_defaults(self, image: str) -> ImageDefaults | None:
+        """An image the fake has is its own ID (``sha256:<name>``), without defaults."""
+        return ImageDefaults(id=f"sha256:{image}") if await self.image_present(image) else None
+
+    def plant(self, sandbox: SandboxInfo, *containers: ContainerInfo) -> None:
+        """Leave a sandbox and its containers as another agent would have: a test's kubelet."""
+        self.sandboxes[sandbox.id] = sandbox
+        self._by_pod.setdefault(sandbox.pod_uid, set()).add(sandbox.id)
+        for info in containers:
+            self.containers[info.id] = info
+            self._by_pod.setdefault(info.pod_uid, set()).add(info.id)
 
     async def image_present(self, image: str) -> bool:
         return self.images is None or image in self.images

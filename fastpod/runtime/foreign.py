@@ -20,7 +20,7 @@ fastpod's own carry ``io.fastpod.managed=true`` besides: a sandbox without it is
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 
 from fastpod.manifest.defaults import CONFIG_SOURCE
 from fastpod.runtime.base import ContainerInfo, ForeignPod, SandboxInfo
@@ -40,17 +40,18 @@ DOCKER_ANNOTATION_PREFIX = "annotation."
 """cri-dockerd's prefix of the labels that hold the CRI's annotations."""
 
 
-def docker_labels(labels: Mapping[str, str]) -> dict[str, str]:
+def docker_labels(labels: dict[str, str]) -> dict[str, str]:
     """A Docker object's labels as the CRI's labels and annotations in one dict: the
     ``annotation.``-prefixed ones without their prefix, the plain ones over them (as the CRI
-    adapter joins a container's annotations and labels)."""
+    adapter joins a container's annotations and labels). Without such labels (fastpod's own
+    objects) the dict itself."""
     joined = {
         key.removeprefix(DOCKER_ANNOTATION_PREFIX): value
         for key, value in labels.items()
         if key.startswith(DOCKER_ANNOTATION_PREFIX)
     }
     if not joined:
-        return dict(labels)
+        return labels
     joined.update(
         (key, value)
         for key, value in labels.items()

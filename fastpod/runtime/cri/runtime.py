@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import json
 import math
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 import grpc
@@ -29,16 +29,20 @@ from fastpod.runtime.base import (
     ContainerState,
     ExecResult,
     ExecTimeout,
+    ForeignPod,
     ImageMissing,
     RuntimeCallError,
     RuntimeEvent,
     SandboxInfo,
     combined_output,
 )
+from fastpod.runtime.created import CreatedContainer, ImageDefaults, Namespaces
+from fastpod.runtime.cri import created
 from fastpod.runtime.cri.calls import CALL_TIMEOUT, call_error, unreachable
 from fastpod.runtime.cri.configs import container_config, sandbox_config
 from fastpod.runtime.cri.events import CriEvents
 from fastpod.runtime.cri.pod_index import PodIndex
+from fastpod.runtime.foreign import group_foreign
 from fastpod.runtime.labels import MANAGED_BY, POD_UID, sandbox_labels
 from fastpod.runtime.security import DEFAULT_SANDBOX, SandboxSecurity
 from fastpod.runtime.spec import ContainerSpec
@@ -85,6 +89,8 @@ class CriRuntime:
         self._indexed = False
         """The node's sandboxes and containers have been listed into the index once."""
         self._index_lock = asyncio.Lock()
+        self._adopted: set[str] = set()
+        """The UIDs of the pods adopted from another agent: theirs without fastpod's label."""
         self._events = CriEvents(
             lambda: self._stubs()[0], self._list_node, relist_period, self._index
         )
@@ -239,24 +245,105 @@ class CriRuntime:
         return await self._list_sandboxes(), await self._list_containers()
 
     async def _list_sandboxes(self) -> list[cri.PodSandbox]:
-        """fastpod's sandboxes on the node, each added to the index."""
+        """fastpod's sandboxes on the node (and the adopted pods'), each added to the index."""
         runtime, _ = self._stubs()
-        request = cri.ListPodSandboxRequest(
-            filter=cri.PodSandboxFilter(label_selector=FASTPOD_ONLY)
-        )
+        request = cri.ListPodSandboxRequest(filter=cri.PodSandboxFilter(label_selector=self._ours))
         reply = await self._call("ListPodSandbox", runtime.ListPodSandbox, request)
-        for item in reply.items:
+        items = [item for item in reply.items if self._managed(item.labels)]
+        for item in items:
             self._index.add_sandbox(item.labels.get(POD_UID, ""), item.id)
-        return list(reply.items)
+        return items
 
     async def _list_containers(self) -> list[cri.Container]:
-        """fastpod's containers on the node, each added to the index."""
+        """fastpod's containers on the node (and the adopted pods'), each added to the index."""
         runtime, _ = self._stubs()
-        request = cri.ListContainersRequest(filter=cri.ContainerFilter(label_selector=FASTPOD_ONLY))
+        request = cri.ListContainersRequest(filter=cri.ContainerFilter(label_selector=self._ours))
         reply = await self._call("ListContainers", runtime.ListContainers, request)
-        for item in reply.containers:
+        items = [item for item in reply.containers if self._managed(item.labels)]
+        for item in items:
             self._index.add_container(item.labels.get(POD_UID, ""), item.id, item.pod_sandbox_id)
-        return list(reply.containers)
+        return items
+
+    @property
+    def _ours(self) -> dict[str, str]:
+        """The label selector of fastpod's objects; with adopted pods, none (the CRI's
+        selectors all apply at once): :meth:`_managed` sorts them out."""
+        return {} if self._adopted else FASTPOD_ONLY
+
+    def _managed(self, labels: Mapping[str, str]) -> bool:
+        return MANAGED_BY in labels or labels.get(POD_UID) in self._adopted
+
+    async def list_foreign_pods(self) -> list[ForeignPod]:
+        """The node's sandboxes and containers, one listing each (their annotations are
+        listed with them: ``config.source`` among the sandbox's)."""
+        runtime, _ = self._stubs()
+        sandboxes = await self._call(
+            "ListPodSandbox", runtime.ListPodSandbox, cri.ListPodSandboxRequest()
+        )
+        containers = await self._call(
+            "ListContainers", runtime.ListContainers, cri.ListContainersRequest()
+        )
+        return group_foreign(
+            [_sandbox_info(item) for item in sandboxes.items],
+            [
+                ContainerInfo(
+                    id=item.id,
+                    sandbox_id=item.pod_sandbox_id,
+                    labels={**item.annotations, **item.labels},
+                    state=_STATES.get(item.state, "exited"),
+                    created=item.created_at / 1e9,
+                    image=item.image.image,
+                    image_id=item.image_ref,
+                )
+                for item in containers.containers
+            ],
+        )
+
+    async def adopt(self, pod_uid: str) -> None:
+        """From now on the pod's objects are listed as fastpod's; they are indexed now."""
+        await self._index_ready()
+        self._adopted.add(pod_uid)
+        runtime, _ = self._stubs()
+        selector = {POD_UID: pod_uid}
+        sandboxes = await self._call(
+            "ListPodSandbox",
+            runtime.ListPodSandbox,
+            cri.ListPodSandboxRequest(filter=cri.PodSandboxFilter(label_selector=selector)),
+        )
+        for sandbox in sandboxes.items:
+            self._index.add_sandbox(pod_uid, sandbox.id)
+        containers = await self._call(
+            "ListContainers",
+            runtime.ListContainers,
+            cri.ListContainersRequest(filter=cri.ContainerFilter(label_selector=selector)),
+        )
+        for container in containers.containers:
+            self._index.add_container(pod_uid, container.id, container.pod_sandbox_id)
+        self._index.pod_changed(pod_uid)
+
+    async def container_config(self, container_id: str) -> CreatedContainer | None:
+        runtime, _ = self._stubs()
+        request = cri.ContainerStatusRequest(container_id=container_id, verbose=True)
+        reply = await self._status_reply(
+            container_id, "ContainerStatus", runtime.ContainerStatus, request
+        )
+        return None if reply is None else created.created_container(reply.status, reply.info)
+
+    async def sandbox_namespaces(self, sandbox_id: str) -> Namespaces | None:
+        runtime, _ = self._stubs()
+        request = cri.PodSandboxStatusRequest(pod_sandbox_id=sandbox_id)
+        reply = await self._status_reply(
+            sandbox_id, "PodSandboxStatus", runtime.PodSandboxStatus, request
+        )
+        return None if reply is None else created.sandbox_namespaces(reply.status)
+
+    async def image_defaults(self, image: str) -> ImageDefaults | None:
+        _, images = self._stubs()
+        request = cri.ImageStatusRequest(image=cri.ImageSpec(image=image), verbose=True)
+        reply = await self._call("ImageStatus", images.ImageStatus, request)
+        if not reply.HasField("image"):
+            return None
+        return created.image_defaults(reply.image, dict(reply.info))
 
     async def _sandbox_status(self, sandbox_id: str) -> SandboxInfo | None:
         known = self._index.known(sandbox_id)
@@ -410,10 +497,11 @@ class CriRuntime:
 
 
 def _sandbox_info(item: cri.PodSandbox | cri.PodSandboxStatus) -> SandboxInfo:
-    """A sandbox as listed or as its status says (the two messages share these fields)."""
+    """A sandbox as listed or as its status says (the two messages share these fields);
+    its annotations (the pod's) count as labels, as a container's do."""
     return SandboxInfo(
         item.id,
-        dict(item.labels),
+        {**item.annotations, **item.labels},
         item.state == cri.PodSandboxState.SANDBOX_READY,
         item.created_at / 1e9,
         item.metadata.attempt,
