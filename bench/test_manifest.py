@@ -17,6 +17,7 @@ from pytest_benchmark.fixture import BenchmarkFixture
 
 from fastpod.manifest.decode import decode_pod
 from fastpod.manifest.documents import Document, load_document
+from fastpod.manifest.not_honoured import warnings
 from fastpod.model import PodSource
 from tests.support.corpus import corpus_dir
 
@@ -29,6 +30,7 @@ NODE = "node1"
 
 YAML_GROUP = "yaml: decode_pod vs CSafeLoader"
 JSON_GROUP = "json: decode_pod vs msgspec.json.decode"
+NOT_HONOURED_GROUP = "not honoured: warnings(pod) vs decode_pod (JSON)"
 
 
 @pytest.fixture(scope="module")
@@ -88,3 +90,21 @@ def test_json_floor_msgspec(benchmark: BenchmarkFixture, json_bytes: bytes) -> N
     benchmark.extra_info.update(role="floor", label="msgspec floor")
     result = benchmark(msgspec.json.decode, json_bytes)
     assert result["kind"] == "Pod"
+
+
+@pytest.mark.benchmark(group=NOT_HONOURED_GROUP)
+def test_not_honoured_warnings(benchmark: BenchmarkFixture, json_bytes: bytes) -> None:
+    """What naming the fields fastpod does not honour adds to each pod a worker takes."""
+    benchmark.extra_info.update(role="subject", label="warnings(pod)", target_ratio=0.1)
+    pod = decode_pod(json_bytes, SOURCE, NODE).pod
+    result = benchmark(warnings, pod)
+    # kubeadm's seccompProfile and priorityClassName, until fastpod applies them
+    assert result
+
+
+@pytest.mark.benchmark(group=NOT_HONOURED_GROUP)
+def test_not_honoured_floor_decode_pod(benchmark: BenchmarkFixture, json_bytes: bytes) -> None:
+    """The decode of the same manifest on its fastest path: the work warnings(pod) adds to."""
+    benchmark.extra_info.update(role="floor", label="decode_pod (JSON)")
+    result = benchmark(decode_pod, json_bytes, SOURCE, NODE)
+    assert result.pod.metadata.name == f"kube-apiserver-{NODE}"

@@ -60,7 +60,7 @@ def findings(pod: Pod) -> list[Finding]:
     found: list[Finding] = []
     root = _compiled(Pod, "")
     if root is not None:
-        _walk(root, pod, (), (pod,), found)
+        _walk(root, root.values(pod), (), (pod,), found)
     return found
 
 
@@ -157,14 +157,12 @@ _EMPTY = (str, list, dict)
 
 def _walk(
     node: _Node,
-    owner: Any,
+    values: tuple[Any, ...],
     prefix: FieldPath,
     enclosing: tuple[Any, ...],
     found: list[Finding],
 ) -> None:
-    values = node.values(owner)
-    if values.count(None) == len(values):
-        return  # the common case, found in C: nothing here to look at
+    # callers skip an owner whose values are all None, in C, before calling: the common case
     for field, value in zip(node.fields, values):  # noqa: B905 (same length)
         if value is None or (not value and type(value) in _EMPTY):
             continue
@@ -176,13 +174,17 @@ def _walk(
         if children is None:
             continue
         if not field.many:
-            _walk(children, value, (*prefix, field.name), (*enclosing, value), found)
+            inner = children.values(value)
+            if inner.count(None) != len(inner):
+                _walk(children, inner, (*prefix, field.name), (*enclosing, value), found)
             continue
-        for index, item in _items(value):
-            _walk(children, item, (*prefix, field.name, index), (*enclosing, item), found)
-
-
-def _items(value: Any) -> Iterator[tuple[int | MapKey, Any]]:
-    if isinstance(value, dict):
-        return ((MapKey(key), item) for key, item in value.items())
-    return enumerate(value)
+        items = (
+            ((MapKey(key), item) for key, item in value.items())
+            if isinstance(value, dict)
+            else enumerate(value)
+        )
+        for index, item in items:
+            inner = children.values(item)
+            if inner.count(None) != len(inner):
+                here = (*prefix, field.name, index)
+                _walk(children, inner, here, (*enclosing, item), found)

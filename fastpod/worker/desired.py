@@ -15,6 +15,7 @@ from typing import Literal, NamedTuple
 
 from fastpod.ipc.messages import PodClaim
 from fastpod.manifest.defaults import CONFIG_SEEN, CONFIG_SOURCE, stamp_first_seen
+from fastpod.manifest.not_honoured import warnings
 from fastpod.model import Pod, PodSource
 
 LOCAL_ANNOTATIONS = frozenset({CONFIG_SOURCE, CONFIG_SEEN, "kubernetes.io/config.mirror"})
@@ -28,12 +29,17 @@ class DesiredPod(NamedTuple):
 
 
 class PodChange(NamedTuple):
-    """One decision about one pod: ``added``, ``updated`` (``previous`` set) or ``removed``."""
+    """One decision about one pod: ``added``, ``updated`` (``previous`` set) or ``removed``.
+
+    ``not_honoured`` names what an added or updated pod sets that fastpod does not honour
+    (:func:`~fastpod.manifest.not_honoured.warnings`), worked out once for the log line and
+    the pod's events."""
 
     kind: Literal["added", "updated", "removed"]
     pod: Pod
     source: PodSource
     previous: Pod | None = None
+    not_honoured: tuple[str, ...] = ()
 
 
 class Duplicate(NamedTuple):
@@ -115,12 +121,12 @@ class DesiredPods:
         if seen is not None:
             pod.metadata.annotations = {**(pod.metadata.annotations or {}), CONFIG_SEEN: seen}
         self.pods[key] = DesiredPod(pod, source)
-        return [PodChange("updated", pod, source, held.pod)]
+        return [PodChange("updated", pod, source, held.pod, tuple(warnings(pod)))]
 
     def _add(self, key: str, pod: Pod, source: PodSource, now: datetime.datetime) -> PodChange:
         stamp_first_seen(pod.metadata, now)
         self.pods[key] = DesiredPod(pod, source)
-        return PodChange("added", pod, source)
+        return PodChange("added", pod, source, None, tuple(warnings(pod)))
 
     @staticmethod
     def _duplicate(key: str, claims: dict[PodSource, Pod], claim: PodClaim) -> Duplicate | None:

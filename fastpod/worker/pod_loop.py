@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 
 from fastpod import logs
 from fastpod.lifecycle import PodActions, active_deadline, compute_pod_actions
-from fastpod.manifest.not_honoured import warnings
 from fastpod.metrics import recorder
 from fastpod.model import Pod
 from fastpod.probes.decisions import starting_sidecars
@@ -120,6 +119,9 @@ class PodRunner:
         """Make the pod named in ``change`` what the change says, in its own loop."""
         key = _key(change.pod)
         desired = None if change.kind == "removed" else change.pod
+        # for inspect; the log has them already, in the pod added or updated line
+        for warning in change.not_honoured:
+            self.state.events.record(key, "FeatureNotSupported", warning, "Warning")
         loop = self.loops.get(key)
         if loop is None:
             if desired is None:
@@ -218,11 +220,6 @@ class PodRunner:
                 if running is None:
                     loop.running = desired
                     loop.first_seen = time.time()
-                    # logged once already, with the pod added line; kept for inspect
-                    for warning in warnings(desired):
-                        self.state.events.record(
-                            loop.key, "FeatureNotSupported", warning, "Warning"
-                        )
                 retry_at = await self._sync(loop, desired)
                 loop.synced = True
                 await self._sleep(loop, retry_at)

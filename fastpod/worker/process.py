@@ -28,7 +28,6 @@ from fastpod.ipc.messages import (
     shard_of,
 )
 from fastpod.ipc.rundir import supervisor_socket, worker_socket
-from fastpod.manifest.not_honoured import warnings
 from fastpod.metrics import gauge, recorder
 from fastpod.runtime.factory import create_runtime
 from fastpod.supervisor.child import run_child
@@ -220,14 +219,13 @@ class Worker:
 
 def _log_change(change: PodChange) -> None:
     metadata = change.pod.metadata
-    not_honoured = warnings(change.pod) if change.kind != "removed" else None
     logs.emit(
         f"pod {change.kind}",
-        level="warning" if not_honoured else "info",
+        level="warning" if change.not_honoured else "info",
         pod=f"{metadata.namespace}/{metadata.name}",
         uid=metadata.uid,
         source=change.source.location,
-        not_honoured=not_honoured or None,
+        not_honoured=list(change.not_honoured) or None,
     )
 
 
