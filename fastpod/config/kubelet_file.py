@@ -1,4 +1,5 @@
-"""The kubelet's config file (``--config``): a ``KubeletConfiguration``, read as the kubelet does.
+"""The kubelet's config file (``--config``) and its drop-ins (``--config-dir``): a
+``KubeletConfiguration``, read as the kubelet does.
 
 The file is YAML (1.1, as go-yaml reads it) or JSON, ``kubelet.config.k8s.io/v1beta1``. The
 fields fastpod runs with are type-checked as strictly as the kubelet's decoder and validation
@@ -9,7 +10,9 @@ with a warning too. Nested fields (``authentication.x509``...) are never looked 
 
 As in the kubelet, relative paths are resolved against the file's directory, and a zero
 duration is no setting at all (v1beta1 defaulting turns ``0s`` into the default), which is
-why kubeadm's generated ``fileCheckFrequency: 0s`` means 20 s.
+why kubeadm's generated ``fileCheckFrequency: 0s`` means 20 s. Drop-ins are merged over the
+file first, each checked as a file of its own; a relative path is resolved against the
+directory of the file that set it.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastpod.config import values
+from fastpod.config.drop_ins import drop_in_files, merge_patch
 from fastpod.config.settings import ConfigError
 from fastpod.manifest.documents import SyntaxProblem, load_document
 from fastpod.manifest.lines import locate
@@ -71,8 +75,6 @@ IGNORED_FIELDS = frozenset(
         "failSwapOn",
         "featureGates",
         "hairpinMode",
-        "healthzBindAddress",
-        "healthzPort",
         "imageGCHighThresholdPercent",
         "imageGCLowThresholdPercent",
         "imageMaximumGCAge",
@@ -161,8 +163,41 @@ class KubeletConfigFile:
     warnings: tuple[str, ...]
 
 
-def load_kubelet_config(path: str) -> KubeletConfigFile:
-    """Read the ``--config`` file; ConfigError (one line, file and line) if it cannot be used."""
+@dataclass(frozen=True, slots=True)
+class _Written:
+    """One file of the configuration: where it is and its bytes, to name a field's line."""
+
+    path: str
+    data: bytes
+
+    def where(self, field: str) -> str:
+        position = locate(self.data, [(field,)])[0]
+        return f"{self.path}:{position[0]}" if position is not None else self.path
+
+
+def load_kubelet_config(path: str | None, drop_in_dir: str | None = None) -> KubeletConfigFile:
+    """Read the ``--config`` file and the ``--config-dir`` drop-ins merged over it, as the
+    kubelet merges them (:mod:`fastpod.config.drop_ins`); ConfigError (one line naming the
+    file and line) if they cannot be used. Either may be None."""
+    document: Any = {}
+    origins: dict[str, _Written] = {}
+    files = [] if path is None else [path]
+    if drop_in_dir is not None:
+        try:
+            files.extend(drop_in_files(drop_in_dir))
+        except OSError as error:
+            raise ConfigError(
+                f"cannot read config directory {drop_in_dir}: {error.strerror}"
+            ) from None
+    for file_path in files:
+        written, patch = _read(file_path)
+        document = merge_patch(document, patch)
+        origins.update((field, written) for field in patch)
+    return _settings(document, origins)
+
+
+def _read(path: str) -> tuple[_Written, dict[str, Any]]:
+    """One file's document, checked to be a KubeletConfiguration."""
     try:
         with open(path, "rb") as file:
             data = file.read()
@@ -172,57 +207,55 @@ def load_kubelet_config(path: str) -> KubeletConfigFile:
     if isinstance(document, SyntaxProblem):
         where = f"{path}:{document.line}" if document.line else path
         raise ConfigError(f"{where}: not YAML or JSON: {document.message}")
-    return kubelet_config_settings(document.value, path, data)
-
-
-def kubelet_config_settings(document: Any, path: str, data: bytes) -> KubeletConfigFile:
-    """The Config fields a decoded ``KubeletConfiguration`` sets, checked as the kubelet would.
-
-    ``data`` is only read again to find the line of a field that has a problem.
-    """
-    if not isinstance(document, dict):
-        found = "an empty file" if document is None else f"a {type(document).__name__}"
+    written = _Written(path, data)
+    value = document.value
+    if not isinstance(value, dict):
+        found = "an empty file" if value is None else f"a {type(value).__name__}"
         raise ConfigError(f"{path}: expected a {KIND} mapping, found {found}")
-    _expect(document, "apiVersion", API_VERSION, path, data)
-    _expect(document, "kind", KIND, path, data)
+    _expect(value, "apiVersion", API_VERSION, written)
+    _expect(value, "kind", KIND, written)
+    return written, value
+
+
+def _settings(document: dict[str, Any], origins: dict[str, _Written]) -> KubeletConfigFile:
+    """The Config fields of a checked document; ``origins`` says which file wrote each field
+    (its line for errors, its directory for relative paths)."""
     settings: dict[str, Any] = {}
-    ignored: list[str] = []
+    ignored: dict[str, list[str]] = {}
     warnings: list[str] = []
     for field, value in document.items():
+        written = origins[field]
         if field in _FIELDS:
             config_field, read = _FIELDS[field]
             try:
                 setting = read(value)
             except ValueError as error:
-                raise ConfigError(f"{_where(path, data, field)}: {field}: {error}") from None
+                raise ConfigError(f"{written.where(field)}: {field}: {error}") from None
             if setting is not None and field in PATH_FIELDS:
-                setting = os.path.join(os.path.dirname(os.path.abspath(path)), setting)
+                setting = os.path.join(os.path.dirname(os.path.abspath(written.path)), setting)
                 setting = os.path.normpath(setting)
             if setting is not None:
                 settings[config_field] = setting
         elif field in IGNORED_FIELDS:
-            ignored.append(field)
+            ignored.setdefault(written.path, []).append(field)
         elif field not in ("apiVersion", "kind"):
             warnings.append(
-                f"{_where(path, data, field)}: unknown field {field!r} ignored: "
+                f"{written.where(field)}: unknown field {field!r} ignored: "
                 f"{KIND} {API_VERSION} has no such field"
             )
-    if ignored:
-        warnings.insert(0, f"{path}: fields fastpod does not use, ignored: {', '.join(ignored)}")
+    warnings[:0] = (
+        f"{path}: fields fastpod does not use, ignored: {', '.join(fields)}"
+        for path, fields in ignored.items()
+    )
     return KubeletConfigFile(settings, tuple(warnings))
 
 
-def _expect(document: dict[str, Any], field: str, expected: str, path: str, data: bytes) -> None:
+def _expect(document: dict[str, Any], field: str, expected: str, written: _Written) -> None:
     value = document.get(field)
     if value is None:
-        raise ConfigError(f"{path}: {field}: missing, expected {expected!r}")
+        raise ConfigError(f"{written.path}: {field}: missing, expected {expected!r}")
     if value != expected:
-        raise ConfigError(f"{_where(path, data, field)}: {field}: {value!r}, expected {expected!r}")
-
-
-def _where(path: str, data: bytes, field: str) -> str:
-    position = locate(data, [(field,)])[0]
-    return f"{path}:{position[0]}" if position is not None else path
+        raise ConfigError(f"{written.where(field)}: {field}: {value!r}, expected {expected!r}")
 
 
 def _string(value: Any) -> str | None:
@@ -242,6 +275,11 @@ def _duration(value: Any) -> float | None:
 def _address(value: Any) -> str | None:
     text = _string(value)
     return None if text is None else values.ip_address(text)
+
+
+def _healthz_port(value: Any) -> int | None:
+    # a pointer in v1beta1: unset (or null) is 10248, and an explicit 0 turns the server off
+    return None if value is None else values.port(value)
 
 
 def _headers(value: Any) -> tuple[tuple[str, str], ...] | None:
@@ -270,6 +308,8 @@ _FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "podLogsDir": ("pod_logs_dir", _string),
     "containerRuntimeEndpoint": ("container_runtime_endpoint", _string),
     "seccompDefault": ("seccomp_default", _boolean),
+    "healthzPort": ("healthz_port", _healthz_port),
+    "healthzBindAddress": ("healthz_bind_address", _address),
 }
 """The fields fastpod runs with: the Config field each sets, and how its value is read.
 A field that is null, empty or a zero duration sets nothing."""

@@ -72,7 +72,6 @@ KUBELET_VALUE_FLAGS = frozenset(
         "cloud-provider",
         "cluster-dns",
         "cluster-domain",
-        "config-dir",
         "container-log-max-files",
         "container-log-max-size",
         "cpu-cfs-quota-period",
@@ -91,8 +90,6 @@ KUBELET_VALUE_FLAGS = frozenset(
         "experimental-mounter-path",
         "feature-gates",
         "hairpin-mode",
-        "healthz-bind-address",
-        "healthz-port",
         "housekeeping-interval",
         "image-credential-provider-bin-dir",
         "image-credential-provider-config",
@@ -119,7 +116,6 @@ KUBELET_VALUE_FLAGS = frozenset(
         "memory-manager-policy",
         "minimum-container-ttl-duration",
         "minimum-image-ttl-duration",
-        "node-ip",
         "node-labels",
         "node-status-max-images",
         "node-status-update-frequency",
@@ -181,7 +177,6 @@ KUBELET_SHORTHANDS = frozenset({"v"})
 """Flags with a one-letter form, which pflag reads as ``-v 2``, ``-v=2`` or ``-v2``."""
 
 _WHY_IGNORED = {
-    "config-dir": "drop-in configuration files are not read; put settings in --config",
     "container-runtime": "choose with --runtime docker|cri, or --container-runtime-endpoint",
     "image-service-endpoint": "images are pulled through the runtime's own endpoint",
     "sync-frequency": "fastpod resyncs each pod every --resync-period",

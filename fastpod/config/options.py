@@ -79,6 +79,11 @@ def add_run_command(commands: argparse._SubParsersAction[argparse.ArgumentParser
         help="a KubeletConfiguration (kubelet.config.k8s.io/v1beta1); flags given override it",
     )
     sources.add_argument(
+        "--config-dir",
+        metavar="DIR",
+        help="drop-in KubeletConfiguration files (*.conf), merged over --config in lexical order",
+    )
+    sources.add_argument(
         "--read-only-port",
         type=_port,
         metavar="PORT",
@@ -90,6 +95,24 @@ def add_run_command(commands: argparse._SubParsersAction[argparse.ArgumentParser
         metavar="IP",
         help=f"where the read-only API listens (default {_DEFAULT['address']}, "
         "unlike the kubelet's 0.0.0.0)",
+    )
+    sources.add_argument(
+        "--healthz-port",
+        type=_port,
+        metavar="PORT",
+        help=f"the health server's port (/healthz), 0 for off (default {_DEFAULT['healthz_port']})",
+    )
+    sources.add_argument(
+        "--healthz-bind-address",
+        type=_address,
+        metavar="IP",
+        help=f"where the health server listens (default {_DEFAULT['healthz_bind_address']})",
+    )
+    sources.add_argument(
+        "--node-ip",
+        type=_node_ip,
+        metavar="IP[,IP]",
+        help="the node's address in pods' status.hostIP (default: the default route's)",
     )
     sources.add_argument(
         "--pod-infra-container-image",
@@ -196,8 +219,8 @@ def run_config(arguments: argparse.Namespace, unrecognized: Sequence[str]) -> Co
     ]
     if arguments.profile is not None:
         layers.append({**load_profile(arguments.profile), "profile": arguments.profile})
-    if arguments.config is not None:
-        config_file = load_kubelet_config(arguments.config)
+    if arguments.config is not None or arguments.config_dir is not None:
+        config_file = load_kubelet_config(arguments.config, arguments.config_dir)
         layers.append(config_file.settings)
         warnings[:0] = config_file.warnings
     flags = flag_settings(arguments)
@@ -272,6 +295,9 @@ _PLAIN_FLAGS = (
     "http_check_frequency",
     "read_only_port",
     "address",
+    "healthz_port",
+    "healthz_bind_address",
+    "node_ip",
     "pod_infra_container_image",
     "kubeconfig",
     "workers",
@@ -329,5 +355,6 @@ _boolean = _flag(values.go_boolean)
 _seconds = _flag(values.seconds)
 _period = _flag(values.period)
 _address = _flag(values.ip_address)
+_node_ip = _flag(values.node_ip)
 _port = _flag(lambda text: values.port(_integer_text(text)))
 _count = _flag(lambda text: values.count(_integer_text(text)))

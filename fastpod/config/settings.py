@@ -25,6 +25,9 @@ DEFAULT_ROOT_DIR = "/var/lib/fastpod"
 DEFAULT_ADDRESS = "127.0.0.1"
 """Where the read-only API listens: loopback unless asked, unlike the kubelet's 0.0.0.0."""
 
+HEALTHZ_PORT = 10248
+"""The kubelet's health port (``healthzPort``), on ``healthzBindAddress`` (127.0.0.1)."""
+
 READ_ONLY_PORT = 10255
 """The read-only API's port when no ``--config`` is given (the kubelet's legacy default);
 Config's own default is a config file's, 0 (off)."""
@@ -79,6 +82,11 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
     read_only_port: int = 0
     """The read-only API's port (``/pods``, ``/healthz``, ``/metrics``); 0 turns it off."""
     address: str = DEFAULT_ADDRESS
+    healthz_port: int = HEALTHZ_PORT
+    """The kubelet's health server (``/healthz`` only), apart from the read-only API; 0 is off."""
+    healthz_bind_address: str = DEFAULT_ADDRESS
+    node_ip: str | None = None
+    """The node's address for ``status.hostIP`` (``--node-ip``); None: its default route's."""
     kubeconfig: str | None = None
     """Accepted for the kubelet's command lines; mirror pods are not created yet."""
     profile: str | None = None

@@ -106,6 +106,21 @@ def boolean(value: object) -> bool:
     return value
 
 
+def node_ip(text: str) -> str | None:
+    """The kubelet's ``--node-ip``: one address, or an IPv4 and an IPv6 one (dual stack);
+    the first is the node's address. An unspecified address (``0.0.0.0``, ``::``) or none
+    means the default route's, as for the kubelet."""
+    addresses = [part.strip() for part in text.split(",")] if text else []
+    if len(addresses) > 2:
+        raise ValueError(f"{text!r}: at most two addresses, one of each family")
+    parsed = [ipaddress.ip_address(ip_address(address)) for address in addresses]
+    if len(parsed) == 2 and parsed[0].version == parsed[1].version:
+        raise ValueError(f"{text!r}: two addresses must be one IPv4 and one IPv6")
+    if not parsed or parsed[0].is_unspecified:
+        return None
+    return addresses[0]
+
+
 def string(value: object) -> str:
     """A string, where YAML could also have decoded a number or a boolean."""
     if not isinstance(value, str):

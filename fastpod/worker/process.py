@@ -96,7 +96,7 @@ class Worker:
         self.desired = DesiredPods()
         self.runner = PodRunner(
             create_runtime(config),
-            worker_settings(config, host_ip()),
+            worker_settings(config, config.node_ip or host_ip()),
             hold_until_listed=True,
         )
         self.gate = SyncGate(index, self.workers, config.sources)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 from pathlib import Path
 
@@ -10,10 +9,11 @@ import pytest
 
 from fastpod.cli import main
 from fastpod.config import options
-from fastpod.config.settings import Config, ConfigError
+from fastpod.config.settings import ConfigError
 from fastpod.config.values import parse_go_duration
 from fastpod.supervisor.supervisor import Supervisor
 from tests.support import DATA
+from tests.support.run_options import config_of
 from tests.support.running import RunningFastpod
 
 CONFIG = DATA / "config"
@@ -29,16 +29,6 @@ def refuse_to_run(monkeypatch: pytest.MonkeyPatch) -> None:
         raise AssertionError(f"fastpod would have run with {supervisor.config}")
 
     monkeypatch.setattr(Supervisor, "run", run)
-
-
-def config_of(*argv: str) -> Config:
-    """The Config ``fastpod run ARGV...`` would run with (the node name given)."""
-    parser = argparse.ArgumentParser()
-    options.add_run_command(parser.add_subparsers(dest="command"))
-    arguments, unrecognized = parser.parse_known_args(
-        ["run", "--hostname-override", "node1", *argv]
-    )
-    return options.run_config(arguments, unrecognized)
 
 
 @pytest.mark.parametrize(

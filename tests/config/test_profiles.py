@@ -15,8 +15,9 @@ from fastpod.config.profile_file import (
     profiles_directory,
 )
 from fastpod.config.settings import Config, ConfigError
-from tests.config.test_options import SOURCE, config_of
+from tests.config.test_options import SOURCE
 from tests.support import DATA
+from tests.support.run_options import config_of
 from tests.support.running import fastpod_command
 
 SHIPPED_PROFILES = Path(__file__).parents[2] / "fastpod" / "config" / "profiles"
