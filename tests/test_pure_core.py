@@ -29,6 +29,7 @@ PURE_CORE = (
     "fastpod.runtime.foreign",
     "fastpod.takeover.compare",
     "fastpod.takeover.plan",
+    "fastpod.health",
 )
 IO_MODULES = (
     "yaml",

@@ -40,6 +40,8 @@ class Request:
     query: Mapping[str, str]
     params: Mapping[str, str]
     connected: Callable[[], bool]
+    query_pairs: tuple[tuple[str, str], ...] = ()
+    """Every name and value of the query, in order (``query`` keeps the last of a name)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,8 +96,8 @@ class Router:
             if method not in ("GET", "HEAD"):
                 return Response.text(405, f"{method} is not allowed: the API is read-only\n")
             params = {key: unquote(value) for key, value in match.groupdict().items()}
-            query = dict(parse_qsl(split.query, keep_blank_values=True))
-            return await handler(Request(split.path, query, params, connected))
+            pairs = tuple(parse_qsl(split.query, keep_blank_values=True))
+            return await handler(Request(split.path, dict(pairs), params, connected, pairs))
         return Response.text(404, f"no such path: {split.path}\n")
 
 

@@ -1,10 +1,11 @@
 """The read-only API on ``--address``:``--read-only-port``, served by the supervisor.
 
 The kubelet's paths, answered from what the workers and the watcher say when asked:
-``/pods`` (a v1 PodList of the static pods with live status), ``/healthz``, ``/metrics``
-and ``/containerLogs/{namespace}/{pod}/{container}``; fastpod adds
-``/fastpod/v1/pods/{namespace}/{name}`` for ``fastpod inspect``. A port that cannot be
-bound is retried every 5 s, as the kubelet retries its servers; fastpod keeps running.
+``/pods`` (a v1 PodList of the static pods with live status), ``/healthz``
+(:mod:`fastpod.api.healthz`), ``/metrics`` and ``/containerLogs/{namespace}/{pod}/{container}``;
+fastpod adds ``/fastpod/v1/pods/{namespace}/{name}`` for ``fastpod inspect``. A port that
+cannot be bound is retried every 5 s, as the kubelet retries its servers; fastpod keeps
+running.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import msgspec
 from fastpod import logs
 from fastpod.api import container_logs, http, prometheus
 from fastpod.api.discovery import ApiRecord, remove_record, write_record
+from fastpod.api.healthz import add_healthz_routes, listen, url_of
 from fastpod.api.http import Request, Response, StreamingResponse
 from fastpod.config.settings import Config
 from fastpod.ipc.messages import StatusAnswer, shard_of
@@ -28,9 +30,6 @@ from fastpod.supervisor.queries import ANSWER_TIMEOUT, PODS_TIMEOUT, Children
 
 FOLLOW_CHECK = 1.0
 """Seconds between looks at a followed container's state: its log ends when it stops."""
-
-LISTEN_RETRY = 5.0
-"""Seconds between attempts to bind the port (the kubelet's ``ListenAndServe`` retry)."""
 
 _LIST_HEAD = b'{"kind":"PodList","apiVersion":"v1","metadata":{},"items":['
 
@@ -104,7 +103,7 @@ class ApiServer:
         """The routes, for the listening socket and for tests."""
         router = http.Router()
         router.get("/pods", self.pods)
-        router.get("/healthz", self.healthz)
+        add_healthz_routes(router, self.processes)
         router.get("/metrics", self.metrics)
         router.get("/fastpod/v1/pods/{namespace}/{name}", self.inspect)
         router.get("/containerLogs/{namespace}/{name}/{container}", self.container_logs)
@@ -112,23 +111,8 @@ class ApiServer:
 
     async def _listen(self) -> None:
         address, port = self.config.address, self.config.read_only_port
-        router = self.router()
-        while True:
-            try:
-                self._server = await http.serve(router, address, port)
-                break
-            except OSError as error:
-                logs.emit(
-                    "API cannot listen",
-                    level="error",
-                    address=address,
-                    port=port,
-                    error=error.strerror or str(error),
-                    retry_in=f"{LISTEN_RETRY:g}s",
-                )
-                await asyncio.sleep(LISTEN_RETRY)
-        host = f"[{address}]" if ":" in address else address
-        self.url = f"http://{host}:{port}"
+        self._server = await listen(self.router(), address, port, "API")
+        self.url = url_of(address, port)
         write_record(self.config.root_dir, ApiRecord(self.url, os.getpid()))
         logs.emit("API listening", url=self.url)
 
@@ -150,13 +134,6 @@ class ApiServer:
             yield b"]}"
 
         return StreamingResponse(chunks(), content_type="application/json")
-
-    async def healthz(self, request: Request) -> Response:
-        """``GET /healthz``: ``ok`` while every process answers and can sync its pods."""
-        problems = await self.processes.problems()
-        if problems:
-            return Response.text(500, "\n".join(problems) + "\n")
-        return Response.text(200, "ok")
 
     async def metrics(self, request: Request) -> Response:
         """``GET /metrics``: the kubelet's metric names where it has one, ``fastpod_*`` else."""

@@ -11,6 +11,7 @@ import zlib
 
 import msgspec
 
+from fastpod.health import HealthProblem
 from fastpod.metrics import MetricsSnapshot
 from fastpod.model import Pod, PodSource
 
@@ -83,26 +84,29 @@ class StatusQuery(msgspec.Struct, tag=True, frozen=True):
 
     With ``pod_key`` only that pod is wanted, with its source and recent events; with
     ``metrics`` the process's numbers too (counting the gauges walks every pod: only a
-    scrape of ``/metrics`` asks for them).
+    scrape of ``/metrics`` asks for them); with ``health`` the process checks what it
+    depends on first (a worker pings its runtime: only ``/healthz`` asks).
     """
 
     token: int
     pods: bool = False
     pod_key: str | None = None
     metrics: bool = False
+    health: bool = False
 
 
 class StatusAnswer(msgspec.Struct, tag=True, frozen=True):
     """A process's answer to a :class:`StatusQuery`.
 
-    ``problems`` is empty while the process is healthy; ``synced`` says every source has
+    ``problems`` is empty while the process is healthy (its runtime is named only when the
+    query asked for ``health``); ``synced`` says every source has
     been seen and every pod synced once (readiness). ``pods`` is JSON: an array of v1 Pods
     with their status, or the inspection of ``pod_key`` (empty when it is not here).
     """
 
     token: int
     process: str
-    problems: tuple[str, ...]
+    problems: tuple[HealthProblem, ...]
     synced: bool
     metrics: MetricsSnapshot | None = None
     pods: bytes = b""

@@ -181,6 +181,12 @@ class Runtime(Protocol):
         pod's status (``docker``, ``containerd``: ``containerd://<id>``)."""
         ...
 
+    async def ping(self, timeout: float) -> None:
+        """Ask, cheaply, whether the runtime answers and can run pods (Docker's ``/_ping``,
+        the CRI's ``Status``). Raises :class:`RuntimeUnavailable` when no answer comes
+        within ``timeout`` seconds, :class:`RuntimeCallError` saying why it cannot run pods."""
+        ...
+
     async def run_pod_sandbox(
         self, pod: Pod, attempt: int, security: SandboxSecurity = DEFAULT_SANDBOX
     ) -> str:

@@ -176,6 +176,15 @@ class DockerRuntime:
             raise RuntimeCallError(f"{method} {path}: {reply.status} {_message(payload)}")
         return reply.status, payload
 
+    async def ping(self, timeout: float) -> None:
+        try:
+            async with asyncio.timeout(timeout):
+                await self._call("GET", "/_ping")
+        except TimeoutError:
+            raise RuntimeUnavailable(
+                f"GET /_ping: Docker did not answer within {timeout:g}s"
+            ) from None
+
     async def run_pod_sandbox(
         self, pod: Pod, attempt: int, security: SandboxSecurity = DEFAULT_SANDBOX
     ) -> str:

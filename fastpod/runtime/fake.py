@@ -27,6 +27,7 @@ from fastpod.runtime.base import (
     ImageMissing,
     RuntimeCallError,
     RuntimeEvent,
+    RuntimeUnavailable,
     SandboxInfo,
     combined_output,
 )
@@ -81,6 +82,13 @@ class FakeRuntime:
         self._by_pod: dict[str, set[str]] = {}
         self._ids = itertools.count(1)
         self._events: asyncio.Queue[RuntimeEvent] = asyncio.Queue()
+        self.down: str | None = None
+        """Set to a reason, the runtime does not answer its ``ping``, as a daemon that is
+        not running would not."""
+
+    async def ping(self, timeout: float) -> None:
+        if self.down is not None:
+            raise RuntimeUnavailable(self.down)
 
     async def run_pod_sandbox(
         self, pod: Pod, attempt: int, security: SandboxSecurity = DEFAULT_SANDBOX

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from fastpod.health import SYNC_LOOP, HealthProblem
 from fastpod.ipc.channels import Outbox
 from fastpod.ipc.messages import Message, StatusAnswer, StatusQuery
 
@@ -52,6 +53,7 @@ class Queries:
         pods: bool = False,
         pod_key: str | None = None,
         metrics: bool = False,
+        health: bool = False,
         timeout: float = ANSWER_TIMEOUT,
     ) -> dict[str, StatusAnswer]:
         """The answers of the processes ``names`` that came within ``timeout``."""
@@ -59,7 +61,7 @@ class Queries:
         done = asyncio.get_running_loop().create_future()
         answers: dict[str, StatusAnswer] = {}
         self._waiting[token] = (done, answers, len(names))
-        query = StatusQuery(token, pods, pod_key, metrics)
+        query = StatusQuery(token, pods, pod_key, metrics, health)
         for name in names:
             self.outboxes[name].send([query])
         try:
@@ -80,18 +82,28 @@ class Children:
     pids: Callable[[], dict[str, int | None]]
     """Every child's pid, None while it is not running."""
 
-    async def problems(self) -> list[str]:
-        """Why fastpod is not healthy now; empty when it is."""
+    async def problems(self) -> list[HealthProblem]:
+        """Why fastpod is not healthy now, check by check; empty when it is. A process not
+        running or not answering is the ``syncloop`` check's: its loop is stuck."""
         pids = self.pids()
         names = [name for name, pid in pids.items() if pid is not None]
-        answers = await self.queries.ask(names)
-        problems = [f"{name}: not running" for name, pid in pids.items() if pid is None]
+        answers = await self.queries.ask(names, health=True)
+        problems = [
+            HealthProblem(SYNC_LOOP, f"{name}: not running")
+            for name, pid in pids.items()
+            if pid is None
+        ]
         for name in names:
             answer = answers.get(name)
             if answer is None:
-                problems.append(f"{name}: no answer within {ANSWER_TIMEOUT:g}s")
+                problems.append(
+                    HealthProblem(SYNC_LOOP, f"{name}: no answer within {ANSWER_TIMEOUT:g}s")
+                )
             else:
-                problems.extend(f"{name}: {problem}" for problem in answer.problems)
+                problems.extend(
+                    HealthProblem(problem.check, f"{name}: {problem.reason}")
+                    for problem in answer.problems
+                )
         return problems
 
     async def ready(self) -> bool:

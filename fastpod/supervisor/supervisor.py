@@ -33,6 +33,7 @@ from fastpod.supervisor.queries import Children, Queries
 from fastpod.worker import process as worker_process
 
 if TYPE_CHECKING:
+    from fastpod.api.healthz import HealthServer
     from fastpod.api.server import ApiServer
 
 READY_POLL = 0.1
@@ -144,6 +145,12 @@ class Supervisor:
 
             server = ApiServer(self.config, children)
             server.start()
+        health: HealthServer | None = None
+        if self.config.healthz_port:
+            from fastpod.api.healthz import HealthServer
+
+            health = HealthServer(self.config, children)
+            health.start()
         stopping = asyncio.create_task(self._stop.wait())
         try:
             while True:
@@ -159,6 +166,8 @@ class Supervisor:
                 task.cancel()
             if server is not None:
                 await server.close()
+            if health is not None:
+                await health.close()
             await self._stop_children()
             await inbox.close()
             for outbox in outboxes.values():

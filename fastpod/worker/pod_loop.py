@@ -19,12 +19,13 @@ from fastpod.lifecycle import PodActions, active_deadline, compute_pod_actions
 from fastpod.metrics import recorder
 from fastpod.model import Pod
 from fastpod.probes.decisions import starting_sidecars
-from fastpod.runtime.base import ContainerInfo, Runtime, RuntimeCallError, RuntimeUnavailable
+from fastpod.runtime.base import ContainerInfo, Runtime, RuntimeCallError
 from fastpod.runtime.security import sandbox_security
 from fastpod.runtime.volumes import VolumeError, prepare_volumes
 from fastpod.status.compute import DEADLINE_EXCEEDED, Observed
 from fastpod.worker.containers import ContainerStarter
 from fastpod.worker.desired import PodChange
+from fastpod.worker.health import LoopFailures
 from fastpod.worker.hooks import DEFAULT_GRACE_SECONDS, HookRunner
 from fastpod.worker.pod_state import PodState
 from fastpod.worker.prober import Prober
@@ -100,8 +101,7 @@ class PodRunner:
         self.starter = ContainerStarter(runtime, settings, self.state, self.hooks)
         self.teardown = PodTeardown(runtime, settings, self.state, self.hooks)
         self.prober = Prober(runtime, self.state.events, self.state.pod_address, self.hooks)
-        self.runtime_problem: str | None = None
-        """Why the runtime cannot be reached, while it cannot."""
+        self.loop_failures = LoopFailures()
         self._syncing = asyncio.Event()
         if not hold_until_listed:
             self._syncing.set()
@@ -128,6 +128,7 @@ class PodRunner:
                 return
             loop = self.loops[key] = PodLoop(key, desired)
             loop.task = asyncio.get_running_loop().create_task(self._run(loop))
+            self.loop_failures.watch(key, loop.task)
         else:
             loop.desired = desired
         loop.wake.set()
@@ -266,11 +267,7 @@ class PodRunner:
             self.prober.track(loop.key, pod, containers, loop.wake.set)
             retry_at = await self._apply(loop.key, pod, actions, observed)
             loop.observed = _kept(observed)
-            self.runtime_problem = None
             return retry_at
-        except RuntimeUnavailable as error:
-            self.runtime_problem = str(error)
-            self.state.events.runtime_failed(loop.key, error)
         except RuntimeCallError as error:
             self.state.events.runtime_failed(loop.key, error)
         except VolumeError as error:

@@ -34,6 +34,7 @@ from fastpod.supervisor.child import run_child
 from fastpod.worker import reports
 from fastpod.worker.decoder import ManifestDecoder
 from fastpod.worker.desired import DesiredPods, PodChange
+from fastpod.worker.health import RuntimeCheck
 from fastpod.worker.pod_loop import PodRunner
 from fastpod.worker.settings import worker_settings
 
@@ -100,6 +101,8 @@ class Worker:
             hold_until_listed=True,
         )
         self.gate = SyncGate(index, self.workers, config.sources)
+        self.runtime_check = RuntimeCheck(self.runner.runtime)
+        self._health_answers: set[asyncio.Task[None]] = set()
         self._inbox = Inbox(worker_socket(run_dir, index), self.receive)
         self._peers = [Outbox(worker_socket(run_dir, peer)) for peer in range(self.workers)]
         self._supervisor = Outbox(supervisor_socket(run_dir))
@@ -137,6 +140,10 @@ class Worker:
                 self._answer(message)
             elif isinstance(message, BarrierPassed) and self.gate.passed(message):
                 self._synced()
+            elif isinstance(message, StatusQuery) and message.health:
+                task = asyncio.get_running_loop().create_task(self._answer_health(message))
+                self._health_answers.add(task)
+                task.add_done_callback(self._health_answers.discard)
             elif isinstance(message, StatusQuery):
                 self._supervisor.send([self._answer_status(message)])
         self._route(claims)
@@ -168,7 +175,14 @@ class Worker:
             else:
                 self._peers[target].send([passed])
 
-    def _answer_status(self, query: StatusQuery) -> StatusAnswer:
+    async def _answer_health(self, query: StatusQuery) -> None:
+        """Answer ``/healthz``'s question once the runtime has answered its ping (or not)."""
+        runtime_problem = await self.runtime_check.problem()
+        self._supervisor.send([self._answer_status(query, runtime_problem)])
+
+    def _answer_status(
+        self, query: StatusQuery, runtime_problem: str | None = None
+    ) -> StatusAnswer:
         pods = b""
         if query.pod_key is not None:
             pods = reports.inspection_document(self.runner, self.desired, query.pod_key)
@@ -183,7 +197,7 @@ class Worker:
         return StatusAnswer(
             query.token,
             f"worker-{self.index}",
-            reports.problems(self.runner),
+            reports.problems(self.runner, self.desired, runtime_problem),
             self.gate.open and reports.synced(self.runner),
             metrics,
             pods,

@@ -11,6 +11,7 @@ import time
 
 import msgspec
 
+from fastpod.health import POD_LOOPS, RUNTIME, HealthProblem
 from fastpod.metrics import Sample, gauge
 from fastpod.model import Pod
 from fastpod.status.api_view import as_served
@@ -111,8 +112,13 @@ def synced(runner: PodRunner) -> bool:
     return all(loop.synced or loop.desired is None for loop in runner.loops.values())
 
 
-def problems(runner: PodRunner) -> tuple[str, ...]:
-    """What keeps this worker's pods from being synced, if anything."""
-    if runner.runtime_problem is not None:
-        return (f"runtime unreachable: {runner.runtime_problem}",)
-    return ()
+def problems(
+    runner: PodRunner, desired: DesiredPods, runtime_problem: str | None
+) -> tuple[HealthProblem, ...]:
+    """What keeps this worker's pods from being kept as wanted, check by check."""
+    found = [HealthProblem(RUNTIME, runtime_problem)] if runtime_problem is not None else []
+    found.extend(
+        HealthProblem(POD_LOOPS, line)
+        for line in runner.loop_failures.problems(lambda key: key in desired.pods)
+    )
+    return tuple(found)

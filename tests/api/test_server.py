@@ -111,7 +111,7 @@ def test_healthz_names_a_worker_that_does_not_answer_and_recovers_with_it(
     finally:
         os.kill(worker, signal.SIGCONT)
     assert status == 500
-    assert b"worker-1: no answer within 2s" in body
+    assert b"[-]syncloop failed: worker-1: no answer within 2s" in body
     assert fastpod.get("/healthz") == (200, b"ok")
 
 
@@ -133,7 +133,7 @@ def test_healthz_fails_with_the_reason_while_the_runtime_is_unreachable(
     finally:
         fastpod.stop()
     assert status == 500
-    assert b"runtime unreachable" in body
+    assert b"[-]runtime failed: " in body
     assert b"Docker unreachable" in body
 
 

@@ -39,6 +39,7 @@ class RunningFastpod:
         workers: int = 2,
         runtime: str = "fake",
         api_port: int | None = 0,
+        healthz_port: int | None = 0,
         environment: dict[str, str] | None = None,
     ) -> None:
         command = [
@@ -55,9 +56,12 @@ class RunningFastpod:
             "--runtime",
             runtime,
             *(() if api_port is None else ("--read-only-port", str(api_port))),
+            # off unless asked: tests running side by side would all want 10248
+            *(() if healthz_port is None else ("--healthz-port", str(healthz_port))),
             *arguments,
         ]
         self.api_port = api_port or 0
+        self.healthz_port = healthz_port or 0
         env = None if environment is None else {**os.environ, **environment}
         self.process = subprocess.Popen(command, stderr=subprocess.PIPE, env=env)
         self.records: list[Record] = []
@@ -138,9 +142,9 @@ class RunningFastpod:
         except psutil.NoSuchProcess:
             return []
 
-    def get(self, path: str, timeout: float = 10.0) -> tuple[int, bytes]:
-        """``GET path`` from the read-only API: the status and the body."""
-        url = f"http://127.0.0.1:{self.api_port}{path}"
+    def get(self, path: str, timeout: float = 10.0, port: int | None = None) -> tuple[int, bytes]:
+        """``GET path`` from the read-only API (or ``port``): the status and the body."""
+        url = f"http://127.0.0.1:{port or self.api_port}{path}"
         try:
             with urllib.request.urlopen(url, timeout=timeout) as reply:
                 return reply.status, reply.read()

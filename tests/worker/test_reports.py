@@ -8,8 +8,8 @@ from typing import Any
 
 import msgspec
 
+from fastpod.health import POD_LOOPS, RUNTIME, HealthProblem
 from fastpod.model import Pod
-from fastpod.runtime.base import RuntimeUnavailable
 from fastpod.runtime.fake import FakeRuntime
 from fastpod.worker import reports
 from fastpod.worker.desired import DesiredPod, DesiredPods
@@ -96,28 +96,63 @@ def test_a_pod_this_worker_does_not_hold_has_no_inspection(settings: WorkerSetti
     assert reports.inspection_document(runner, holding(pod("web")), pod_key("db")) == b""
 
 
-def test_an_unreachable_runtime_is_a_health_problem_until_a_sync_succeeds(
+def test_a_pod_loop_that_raised_is_a_health_problem_while_its_pod_is_wanted(
     settings: WorkerSettings, captured_logs: LogCapture
 ) -> None:
-    class FlakyRuntime(FakeRuntime):
-        down = True
-
-        async def list_pod_sandboxes(self, pod_uid: str | None = None):  # type: ignore[no-untyped-def]
-            if self.down:
-                raise RuntimeUnavailable("GET /containers/json: Docker unreachable: gone")
-            return await super().list_pod_sandboxes(pod_uid)
+    """Nothing syncs that pod any more: ``/healthz`` says so, and the log has the traceback."""
+    web = pod("web")
 
     async def scenario() -> None:
-        runtime = FlakyRuntime()
-        async with runner_on(runtime, settings) as runner:
-            runner.submit(added(pod("web")))
-            await eventually(lambda: reports.problems(runner), "a problem reported")
-            (problem,) = reports.problems(runner)
-            assert "Docker unreachable" in problem
-            runtime.down = False
-            await eventually(lambda: not reports.problems(runner), "healthy again")
+        async with runner_on(FakeRuntime(), settings) as runner:
+
+            async def broken(*arguments: object) -> float | None:
+                raise RuntimeError("a bug")
+
+            runner.starter.start = broken  # type: ignore[method-assign,assignment]
+            runner.submit(added(web))
+            await eventually(lambda: runner.loop_failures.errors, "the loop died")
+            assert reports.problems(runner, holding(web), None) == (
+                HealthProblem(POD_LOOPS, f"{pod_key('web')}: pod loop ended: RuntimeError: a bug"),
+            )
+            assert reports.problems(runner, holding(), None) == ()
 
     run(scenario)
+    (died,) = captured_logs.records("pod loop died")
+    assert died["pod"] == pod_key("web")
+    assert "raise RuntimeError" in died["traceback"]
+
+
+def test_a_new_loop_for_the_pod_clears_its_failure(
+    settings: WorkerSettings, captured_logs: LogCapture
+) -> None:
+    """An edited manifest starts a new loop: the pod is synced again."""
+    web = pod("web")
+
+    async def scenario() -> None:
+        runtime = FakeRuntime()
+        async with runner_on(runtime, settings) as runner:
+            start = runner.starter.start
+
+            async def broken(*arguments: object) -> float | None:
+                raise RuntimeError("a bug")
+
+            runner.starter.start = broken  # type: ignore[method-assign,assignment]
+            runner.submit(added(web))
+            await eventually(lambda: runner.loop_failures.errors, "the loop died")
+            runner.starter.start = start  # type: ignore[method-assign]
+            runner.submit(added(web))
+            assert reports.problems(runner, holding(web), None) == ()
+            await eventually(lambda: runtime.containers, "the pod runs")
+
+    run(scenario)
+
+
+def test_an_unreachable_runtime_is_the_runtime_checks_problem(settings: WorkerSettings) -> None:
+    """Named with the runtime's own words."""
+    runner = PodRunner(FakeRuntime(), settings)
+    assert reports.problems(runner, holding(), "GET /_ping: Docker unreachable") == (
+        HealthProblem(RUNTIME, "GET /_ping: Docker unreachable"),
+    )
 
 
 def test_a_pod_past_its_active_deadline_is_stopped_and_failed_as_the_kubelet_says(

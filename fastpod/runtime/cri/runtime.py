@@ -58,6 +58,10 @@ timeout kills the command and answers ``DEADLINE_EXCEEDED``, given this long to 
 kubelet allows its whole 2-minute request timeout; fastpod less, so that a stuck runtime
 does not hold a probe that long.)"""
 
+RUNTIME_READY = "RuntimeReady"
+"""The ``Status`` condition saying the runtime can run pods; ``NetworkReady`` is not asked:
+host-network pods (a control plane before its CNI) run without it."""
+
 FASTPOD_ONLY = {MANAGED_BY: "true"}
 """The label selector of fastpod's sandboxes and containers."""
 
@@ -111,6 +115,18 @@ class CriRuntime:
             return await method(request, timeout=CALL_TIMEOUT)
         except grpc.aio.AioRpcError as error:
             raise call_error(name, error) from None
+
+    async def ping(self, timeout: float) -> None:
+        runtime, _ = self._stubs()
+        try:
+            reply = await runtime.Status(cri.StatusRequest(), timeout=timeout)
+        except grpc.aio.AioRpcError as error:
+            raise call_error("Status", error) from None
+        for condition in reply.status.conditions:
+            if condition.type == RUNTIME_READY and not condition.status:
+                raise RuntimeCallError(
+                    f"Status: {RUNTIME_READY} is false: {condition.reason}: {condition.message}"
+                )
 
     async def run_pod_sandbox(
         self, pod: Pod, attempt: int, security: SandboxSecurity = DEFAULT_SANDBOX
