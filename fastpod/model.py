@@ -430,6 +430,22 @@ class HostAlias(ApiObject):
     hostnames: list[str] | None = None
 
 
+class PodDNSConfigOption(ApiObject):
+    """One resolver option (``ndots``, ``edns0``...), with its value when it takes one."""
+
+    name: str | None = None
+    value: str | None = None
+
+
+class PodDNSConfig(ApiObject):
+    """``dnsConfig``: nameservers, search paths and options merged into the pod's resolver
+    configuration (its whole configuration under ``dnsPolicy: None``)."""
+
+    nameservers: list[str] | None = None
+    searches: list[str] | None = None
+    options: list[PodDNSConfigOption] | None = None
+
+
 class PodSpec(ApiObject):
     """``spec``: the containers and how the pod runs them."""
 
@@ -441,7 +457,7 @@ class PodSpec(ApiObject):
     termination_grace_period_seconds: int | None = None
     active_deadline_seconds: int | None = None
     dns_policy: str | None = None
-    dns_config: Opaque = None
+    dns_config: PodDNSConfig | None = None
     node_selector: dict[str, str] | None = None
     node_name: str | None = None
     service_account_name: str | None = None

@@ -39,8 +39,6 @@ IGNORED_FIELDS = frozenset(
         "cgroupDriver",
         "cgroupRoot",
         "cgroupsPerQOS",
-        "clusterDNS",
-        "clusterDomain",
         "configMapAndSecretChangeDetectionStrategy",
         "containerLogMaxFiles",
         "containerLogMaxSize",
@@ -119,7 +117,6 @@ IGNORED_FIELDS = frozenset(
         "registryPullQPS",
         "reservedMemory",
         "reservedSystemCPUs",
-        "resolvConf",
         "rotateCertificates",
         "runOnce",
         "runtimeRequestTimeout",
@@ -231,7 +228,7 @@ def _settings(document: dict[str, Any], origins: dict[str, _Written]) -> Kubelet
                 setting = read(value)
             except ValueError as error:
                 raise ConfigError(f"{written.where(field)}: {field}: {error}") from None
-            if setting is not None and field in PATH_FIELDS:
+            if setting and field in PATH_FIELDS:
                 setting = os.path.join(os.path.dirname(os.path.abspath(written.path)), setting)
                 setting = os.path.normpath(setting)
             if setting is not None:
@@ -282,6 +279,19 @@ def _healthz_port(value: Any) -> int | None:
     return None if value is None else values.port(value)
 
 
+def _addresses(value: Any) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        raise ValueError(f"must be a list of IP addresses, not {value!r}")
+    return tuple(values.ip_address(values.string(item)) for item in value)
+
+
+def _path_or_none(value: Any) -> str | None:
+    # unlike the other strings, "" is a setting: no file at all
+    return None if value is None else values.string(value)
+
+
 def _headers(value: Any) -> tuple[tuple[str, str], ...] | None:
     if value is None:
         return None
@@ -310,10 +320,14 @@ _FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "seccompDefault": ("seccomp_default", _boolean),
     "healthzPort": ("healthz_port", _healthz_port),
     "healthzBindAddress": ("healthz_bind_address", _address),
+    "clusterDNS": ("cluster_dns", _addresses),
+    "clusterDomain": ("cluster_domain", _string),
+    "resolvConf": ("resolv_conf", _path_or_none),
 }
 """The fields fastpod runs with: the Config field each sets, and how its value is read.
-A field that is null, empty or a zero duration sets nothing."""
+A field that is null, empty or a zero duration sets nothing, but ``resolvConf: ""``, which
+turns the node's resolver file off, as on the kubelet."""
 
-PATH_FIELDS = frozenset({"staticPodPath", "podLogsDir"})
+PATH_FIELDS = frozenset({"staticPodPath", "podLogsDir", "resolvConf"})
 """Fields holding paths, resolved against the file's directory when relative (the kubelet's
 ``KubeletConfigurationPathRefs``)."""

@@ -138,6 +138,25 @@ def add_run_command(commands: argparse._SubParsersAction[argparse.ArgumentParser
         help="run a container that names no seccomp profile under the runtime's default "
         "profile, not unconfined (default false)",
     )
+    sources.add_argument(
+        "--cluster-dns",
+        action="append",
+        type=_addresses,
+        metavar="IP[,IP...]",
+        help="the DNS servers of ClusterFirst pods (repeatable; default none: they use the "
+        "node's resolver, with a warning)",
+    )
+    sources.add_argument(
+        "--cluster-domain",
+        metavar="DOMAIN",
+        help="the cluster's domain, searched first by ClusterFirst pods (default none)",
+    )
+    sources.add_argument(
+        "--resolv-conf",
+        metavar="FILE",
+        help='the resolver file pods\' own start from, "" for none '
+        f"(default {_DEFAULT['resolv_conf']})",
+    )
     own = run.add_argument_group("fastpod's flags")
     own.add_argument(
         "--profile",
@@ -265,6 +284,10 @@ def flag_settings(arguments: argparse.Namespace) -> dict[str, Any]:
     for directory in ("root_dir", "pod_logs_dir"):
         if directory in given:
             settings[directory] = os.path.abspath(given[directory])
+    if given.get("resolv_conf"):
+        settings["resolv_conf"] = os.path.abspath(given["resolv_conf"])
+    if "cluster_dns" in given:
+        settings["cluster_dns"] = tuple(chain.from_iterable(given["cluster_dns"]))
     if "restart_backoff" in given:
         settings["backoff_initial"], settings["backoff_max"] = given["restart_backoff"]
     if "fake_latency" in given:
@@ -300,6 +323,8 @@ _PLAIN_FLAGS = (
     "node_ip",
     "pod_infra_container_image",
     "kubeconfig",
+    "cluster_domain",
+    "resolv_conf",
     "workers",
     "runtime",
     "docker_socket",
@@ -352,6 +377,14 @@ def _integer_text(text: str) -> int | str:
 
 
 _boolean = _flag(values.go_boolean)
+
+
+def _address_list(text: str) -> list[str]:
+    # the kubelet's StringSlice: comma-separated, "" for none
+    return [values.ip_address(item) for item in text.split(",")] if text else []
+
+
+_addresses = _flag(_address_list)
 _seconds = _flag(values.seconds)
 _period = _flag(values.period)
 _address = _flag(values.ip_address)

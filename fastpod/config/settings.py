@@ -28,6 +28,9 @@ DEFAULT_ADDRESS = "127.0.0.1"
 HEALTHZ_PORT = 10248
 """The kubelet's health port (``healthzPort``), on ``healthzBindAddress`` (127.0.0.1)."""
 
+DEFAULT_RESOLV_CONF = "/etc/resolv.conf"
+"""The node's resolver file pods' own start from (the kubelet's ``--resolv-conf``)."""
+
 READ_ONLY_PORT = 10255
 """The read-only API's port when no ``--config`` is given (the kubelet's legacy default);
 Config's own default is a config file's, 0 (off)."""
@@ -73,6 +76,13 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
     seccomp_default: bool = False
     """``seccompDefault`` (``--seccomp-default``): a pod naming no seccomp profile runs under
     the runtime's default profile instead of unconfined."""
+    cluster_dns: tuple[str, ...] = ()
+    """``clusterDNS``: the DNS servers of ``ClusterFirst`` pods; none makes them fall back
+    to the node's resolver, with a warning, as the kubelet does."""
+    cluster_domain: str = ""
+    """``clusterDomain``: the cluster's domain, searched first by ``ClusterFirst`` pods."""
+    resolv_conf: str = DEFAULT_RESOLV_CONF
+    """``resolvConf``: the node's resolver file pods start from; ``""`` for none."""
     backoff_initial: float = 10.0
     backoff_max: float = 300.0
     backoff_reset: float = 600.0

@@ -442,12 +442,13 @@ REGISTRY: dict[str, Honour] = {
     "spec.restartPolicy": HONOURED,
     "spec.terminationGracePeriodSeconds": HONOURED,
     "spec.activeDeadlineSeconds": HONOURED,
-    "spec.dnsPolicy": partly(
-        "None is not applied: every pod gets the node's resolver, which is what ClusterFirst "
-        "falls back to on a kubelet without clusterDNS",
-        lambda value, _: value == "None",
-    ),
-    "spec.dnsConfig": not_honoured("not applied: the pod gets the node's resolv.conf"),
+    "spec.dnsPolicy": HONOURED,
+    "spec.dnsConfig": HONOURED,
+    "spec.dnsConfig.nameservers": HONOURED,
+    "spec.dnsConfig.searches": HONOURED,
+    "spec.dnsConfig.options": HONOURED,
+    "spec.dnsConfig.options[].name": HONOURED,
+    "spec.dnsConfig.options[].value": HONOURED,
     "spec.nodeSelector": not_honoured(
         "not matched against the node's labels: the kubelet refuses a pod whose nodeSelector "
         "the node does not match (NodeAffinity); fastpod runs it",
@@ -474,9 +475,9 @@ REGISTRY: dict[str, Honour] = {
         "static pods cannot read Secrets; give the container runtime registry credentials on "
         "the node instead"
     ),
-    "spec.hostname": not_honoured("the pod's hostname is its name"),
-    "spec.subdomain": not_honoured("the pod's hostname is its name, without a domain"),
-    "spec.setHostnameAsFQDN": not_honoured("the pod's hostname is its name", _is_true),
+    "spec.hostname": HONOURED,
+    "spec.subdomain": HONOURED,
+    "spec.setHostnameAsFQDN": HONOURED,
     "spec.affinity": not_honoured(
         "required node affinity is not matched against the node's labels, as the kubelet's "
         "admission matches it; the rest only concerns a scheduler",
@@ -487,7 +488,9 @@ REGISTRY: dict[str, Honour] = {
         "the kubelet admits a static pod whatever the node's taints "
         "(pkg/kubelet/lifecycle/predicate.go)"
     ),
-    "spec.hostAliases": not_honoured("not written to the pod's /etc/hosts"),
+    "spec.hostAliases": HONOURED,
+    "spec.hostAliases[].ip": HONOURED,
+    "spec.hostAliases[].hostnames": HONOURED,
     "spec.priorityClassName": not_honoured(
         "system-node-critical does not give the containers the kubelet's OOM score "
         "adjustment (-997)",

@@ -59,6 +59,13 @@ HOST_PATH_TYPES = (
 TOLERATION_OPERATORS = ("Equal", "Exists")
 TAINT_EFFECTS = ("NoExecute", "NoSchedule", "PreferNoSchedule")
 ANNOTATIONS_MAX_BYTES = 256 * 1024
+MAX_DNS_NAMESERVERS = 3
+MAX_DNS_SEARCH_PATHS = 32
+MAX_DNS_SEARCH_LIST_CHARS = 2048
+"""The API server's limits on ``dnsConfig`` (``MaxDNSNameservers``, ``MaxDNSSearchPaths``,
+``MaxDNSSearchListChars``): glibc's three nameservers, and the search list of
+``ExpandedDNSConfig`` (GA in 1.28)."""
+IP_ADDRESS_DETAIL = "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)"
 
 
 def validate_pod(pod: Pod) -> list[Problem]:
@@ -105,8 +112,7 @@ def _spec(spec: PodSpec) -> Iterator[Problem]:
         yield unsupported((*path, "restartPolicy"), spec.restart_policy, RESTART_POLICIES)
     if spec.dns_policy not in DNS_POLICIES:
         yield unsupported((*path, "dnsPolicy"), spec.dns_policy, DNS_POLICIES)
-    elif spec.dns_policy == "None" and spec.dns_config is None:
-        yield required((*path, "dnsConfig"), "must provide `dnsConfig` when `dnsPolicy` is None")
+    yield from _dns_config(spec, (*path, "dnsConfig"))
     grace = spec.termination_grace_period_seconds
     if grace is not None and grace < 0:
         yield invalid(
@@ -284,6 +290,64 @@ def _tolerations(spec: PodSpec, path: FieldPath) -> Iterator[Problem]:
                 toleration.effect or "",
                 "effect must be 'NoExecute' when `tolerationSeconds` is set",
             )
+
+
+def _dns_config(spec: PodSpec, path: FieldPath) -> Iterator[Problem]:
+    """The API server's ``validatePodDNSConfig``: the resolver's limits (those the kubelet
+    enforces again on what it merges, :mod:`fastpod.runtime.dns`), IP nameservers, DNS
+    subdomain search paths (a trailing dot allowed), named options."""
+    config = spec.dns_config
+    if spec.dns_policy == "None":
+        if config is None:
+            yield required(path, "must provide `dnsConfig` when `dnsPolicy` is None")
+            return
+        if not config.nameservers:
+            yield required(
+                (*path, "nameservers"),
+                "must provide at least one DNS nameserver when `dnsPolicy` is None",
+            )
+            return
+    if config is None:
+        return
+    nameservers, searches = config.nameservers or [], config.searches or []
+    if len(nameservers) > MAX_DNS_NAMESERVERS:
+        yield invalid(
+            (*path, "nameservers"),
+            nameservers,
+            f"must not have more than {MAX_DNS_NAMESERVERS} nameservers",
+        )
+    for index, nameserver in enumerate(nameservers):
+        if not _is_ip(nameserver):
+            yield invalid((*path, "nameservers", index), nameserver, IP_ADDRESS_DETAIL)
+    if len(searches) > MAX_DNS_SEARCH_PATHS:
+        yield invalid(
+            (*path, "searches"),
+            searches,
+            f"must not have more than {MAX_DNS_SEARCH_PATHS} search paths",
+        )
+    if len(" ".join(searches)) > MAX_DNS_SEARCH_LIST_CHARS:
+        yield invalid(
+            (*path, "searches"),
+            searches,
+            f"must not have more than {MAX_DNS_SEARCH_LIST_CHARS} characters (including "
+            "spaces) in the search list",
+        )
+    for index, search in enumerate(searches):
+        trimmed = search.removesuffix(".")
+        yield from invalid_each(
+            (*path, "searches", index), trimmed, names.dns1123_subdomain(trimmed)
+        )
+    for index, option in enumerate(config.options or ()):
+        if not option.name:
+            yield required((*path, "options", index), "must not be empty")
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _host_aliases(spec: PodSpec, path: FieldPath) -> Iterator[Problem]:

@@ -21,6 +21,7 @@ from fastpod.runtime.labels import (
     POD_NAMESPACE,
     POD_UID,
 )
+from fastpod.runtime.sandbox import SandboxSpec
 from fastpod.runtime.security import DEFAULT_SANDBOX, SandboxSecurity
 from fastpod.runtime.spec import CONTAINER_HASH, CONTAINER_KIND, RESTART_COUNT, ContainerSpec
 
@@ -188,10 +189,17 @@ class Runtime(Protocol):
         ...
 
     async def run_pod_sandbox(
-        self, pod: Pod, attempt: int, security: SandboxSecurity = DEFAULT_SANDBOX
+        self,
+        pod: Pod,
+        attempt: int,
+        security: SandboxSecurity = DEFAULT_SANDBOX,
+        *,
+        sandbox: SandboxSpec | None = None,
     ) -> str:
         """Create and start the sandbox holding the pod's namespaces, with the pod-level
-        ``security``; its id."""
+        ``security``, and the hostname and ``resolv.conf`` ``sandbox`` says (shared by every
+        container of the pod; without it, what the pod alone says:
+        :func:`~fastpod.runtime.sandbox.pod_own_sandbox`); its id."""
         ...
 
     async def stop_pod_sandbox(self, sandbox_id: str) -> None:

@@ -11,6 +11,7 @@ after the daemon restarts.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
 import json
 from collections.abc import AsyncIterator, Sequence
@@ -37,6 +38,7 @@ from fastpod.runtime.base import (
     combined_output,
 )
 from fastpod.runtime.created import CreatedContainer, ImageDefaults, Namespaces
+from fastpod.runtime.dns import DnsConfig
 from fastpod.runtime.foreign import (
     DOCKER_SANDBOX_ID,
     DOCKER_TYPE,
@@ -45,6 +47,7 @@ from fastpod.runtime.foreign import (
     group_foreign,
 )
 from fastpod.runtime.labels import MANAGED_BY, POD_UID, sandbox_labels
+from fastpod.runtime.sandbox import SandboxSpec, pod_own_sandbox
 from fastpod.runtime.security import DEFAULT_SANDBOX, Profile, SandboxSecurity
 from fastpod.runtime.spec import ContainerSpec, Security, container_name, sandbox_name
 from fastpod.runtime.termination import termination_message, with_termination_message
@@ -104,6 +107,7 @@ class _Inspect(msgspec.Struct):
     State: _State = msgspec.field(default_factory=_State)
     Config: _Config = msgspec.field(default_factory=_Config)
     LogPath: str = ""
+    ResolvConfPath: str = ""
     Mounts: list[_Mount] | None = None
     HostConfig: _HostConfig = msgspec.field(default_factory=_HostConfig)
     NetworkSettings: _NetworkSettings = msgspec.field(default_factory=_NetworkSettings)
@@ -186,9 +190,16 @@ class DockerRuntime:
             ) from None
 
     async def run_pod_sandbox(
-        self, pod: Pod, attempt: int, security: SandboxSecurity = DEFAULT_SANDBOX
+        self,
+        pod: Pod,
+        attempt: int,
+        security: SandboxSecurity = DEFAULT_SANDBOX,
+        *,
+        sandbox: SandboxSpec | None = None,
     ) -> str:
         spec = pod.spec
+        if sandbox is None:
+            sandbox = pod_own_sandbox(pod)
         host_config: dict[str, Any] = {
             "NetworkMode": "host" if spec.host_network else "none",
             "IpcMode": "host" if spec.host_ipc else "shareable",
@@ -200,12 +211,35 @@ class DockerRuntime:
             "Labels": {**sandbox_labels(pod), SANDBOX_TYPE: "podsandbox"},
             "HostConfig": host_config,
         }
-        if not spec.host_network:
-            # the kubelet sets a hostname for pod-network sandboxes only
-            body["Hostname"] = _hostname(pod)
-        sandbox_id = await self._create(sandbox_name(pod, attempt), body)
+        if sandbox.hostname is not None:
+            body["Hostname"] = sandbox.hostname
+        name = sandbox_name(pod, attempt)
+        sandbox_id = await self._create(name, body)
         await self.start_container(sandbox_id)
+        try:
+            await self._rewrite_resolv_conf(sandbox_id, sandbox.dns)
+        except (OSError, RuntimeCallError) as error:
+            with contextlib.suppress(RuntimeCallError):
+                await self.remove_container(sandbox_id)
+            raise RuntimeCallError(
+                f"rewrite resolv.conf failed for pod {name!r}: {error}"
+            ) from None
         return sandbox_id
+
+    async def _rewrite_resolv_conf(self, sandbox_id: str, dns: DnsConfig) -> None:
+        """Put the pod's resolver configuration in the ``resolv.conf`` Docker made for the
+        sandbox, as cri-dockerd does once it has started (``rewriteResolvFile``): every
+        container of the pod joins the sandbox's network and so shares that file. Written
+        in place; nothing to write leaves Docker's (the node's)."""
+        content = dns.resolv_conf()
+        if not content:
+            return
+        _, payload = await self._call("GET", f"/containers/{sandbox_id}/json")
+        path = _inspect.decode(payload).ResolvConfPath
+        if not path:
+            raise RuntimeCallError("Docker names no resolv.conf for the sandbox")
+        with open(path, "wb") as file:
+            file.write(content)
 
     async def stop_pod_sandbox(self, sandbox_id: str) -> None:
         await self.stop_container(sandbox_id, 0)
@@ -608,11 +642,6 @@ def _timestamp(text: str) -> float | None:
     except ValueError:
         return None
     return moment.timestamp()
-
-
-def _hostname(pod: Pod) -> str:
-    name = pod.metadata.name or "pod"
-    return name[:63].rstrip("-.")
 
 
 def _message(payload: bytes) -> str:

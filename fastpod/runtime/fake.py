@@ -34,6 +34,7 @@ from fastpod.runtime.base import (
 from fastpod.runtime.created import CreatedContainer, ImageDefaults, Namespaces
 from fastpod.runtime.foreign import group_foreign
 from fastpod.runtime.labels import MANAGED_BY, sandbox_labels
+from fastpod.runtime.sandbox import SandboxSpec, pod_own_sandbox
 from fastpod.runtime.security import DEFAULT_SANDBOX, SandboxSecurity
 from fastpod.runtime.spec import ContainerSpec
 
@@ -69,6 +70,7 @@ class FakeRuntime:
         self.sandboxes: dict[str, SandboxInfo] = {}
         self.containers: dict[str, ContainerInfo] = {}
         self.specs: dict[str, ContainerSpec] = {}
+        self.sandbox_specs: dict[str, SandboxSpec] = {}
         self.exec_scripts: dict[tuple[str | None, tuple[str, ...]], ScriptedExec] = {}
         """What each command does, in one container (its id) or in any (None)."""
         self.execs: list[tuple[str, tuple[str, ...]]] = []
@@ -91,10 +93,17 @@ class FakeRuntime:
             raise RuntimeUnavailable(self.down)
 
     async def run_pod_sandbox(
-        self, pod: Pod, attempt: int, security: SandboxSecurity = DEFAULT_SANDBOX
+        self,
+        pod: Pod,
+        attempt: int,
+        security: SandboxSecurity = DEFAULT_SANDBOX,
+        *,
+        sandbox: SandboxSpec | None = None,
     ) -> str:
         await _pause(self.latencies.run_sandbox)
         sandbox_id = f"sandbox-{next(self._ids)}"
+        if self.record_specs:
+            self.sandbox_specs[sandbox_id] = sandbox or pod_own_sandbox(pod)
         labels = sandbox_labels(pod)
         self.sandboxes[sandbox_id] = SandboxInfo(sandbox_id, labels, True, time.time(), attempt)
         self._by_pod.setdefault(pod.metadata.uid or "", set()).add(sandbox_id)

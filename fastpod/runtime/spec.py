@@ -31,6 +31,7 @@ from fastpod.model import (
     ResourceFieldSelector,
     Volume,
 )
+from fastpod.runtime.hosts import ETC_HOSTS
 from fastpod.runtime.labels import container_labels
 from fastpod.runtime.security import (
     DEFAULT_NODE,
@@ -170,17 +171,26 @@ def container_spec(
     kind: str,
     context: PodContext,
     termination_message_file: str | None = None,
+    hosts_file: str | None = None,
 ) -> ContainerSpec:
     """The runtime view of ``container``, ``restart_count`` restarts in.
 
-    ``termination_message_file`` is the host file made for this instance's termination
-    message (:func:`~fastpod.runtime.termination.create_message_file`), mounted at the
-    container's ``terminationMessagePath`` after its volumes, as the kubelet's
-    ``makeMounts`` adds it; None when there is none (the host is not prepared, or the
-    file could not be made), as the kubelet then mounts nothing.
+    ``hosts_file`` is the pod's managed hosts file (:mod:`fastpod.runtime.hosts`), mounted
+    at ``/etc/hosts`` after the container's volumes unless one of them is mounted there
+    (the kubelet's ``makeMounts``); None when there is none (the host is not prepared, or
+    the pod has no IP yet). ``termination_message_file`` is the host file made for this
+    instance's termination message
+    (:func:`~fastpod.runtime.termination.create_message_file`), mounted at the container's
+    ``terminationMessagePath`` after those, as the kubelet adds it; None when there is none
+    (the host is not prepared, or the file could not be made), as the kubelet then mounts
+    nothing.
     """
     env = environment(pod, container, context)
     volume_mounts = mounts(pod, container, context)
+    if hosts_file is not None and not any(
+        mount.mount_path == ETC_HOSTS for mount in container.volume_mounts or ()
+    ):
+        volume_mounts.append(Mount(hosts_file, ETC_HOSTS))
     if termination_message_file is not None and container.termination_message_path:
         volume_mounts.append(Mount(termination_message_file, container.termination_message_path))
     grace_period = pod.spec.termination_grace_period_seconds or 30

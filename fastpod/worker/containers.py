@@ -23,6 +23,7 @@ from fastpod.runtime.spec import container_spec
 from fastpod.runtime.termination import create_message_file
 from fastpod.status.compute import Observed
 from fastpod.worker.hooks import HookRunner
+from fastpod.worker.pod_network import HostsFileError, PodNetwork
 from fastpod.worker.pod_state import PodState
 from fastpod.worker.settings import WorkerSettings
 
@@ -36,11 +37,13 @@ class ContainerStarter:
         settings: WorkerSettings,
         state: PodState,
         hooks: HookRunner,
+        network: PodNetwork,
     ) -> None:
         self.runtime = runtime
         self.settings = settings
         self.state = state
         self.hooks = hooks
+        self.network = network
 
     async def start(
         self,
@@ -64,11 +67,19 @@ class ContainerStarter:
                 restart_count, self.state.pod_logs.next_restart_count(pod, container.name or "")
             )
         name = container.name or ""
-        message_file = None
-        if self.settings.prepare_host and container.termination_message_path:
-            message_file = self._termination_message_file(key, pod, name)
         context = self.settings.pod_context(pod, self.state.pod_ips(pod))
-        spec = container_spec(pod, container, restart_count, start.kind, context, message_file)
+        message_file = hosts_file = None
+        if self.settings.prepare_host:
+            try:
+                hosts_file = self.network.write_hosts_file(pod, context.pod_ips)
+            except HostsFileError as error:
+                self._config_error(key, name, observed, str(error))
+                return None
+            if container.termination_message_path:
+                message_file = self._termination_message_file(key, pod, name)
+        spec = container_spec(
+            pod, container, restart_count, start.kind, context, message_file, hosts_file
+        )
         kind = "init_container" if start.kind != "regular" else "container"
         try:
             try:
@@ -117,6 +128,23 @@ class ContainerStarter:
         started = ContainerInfo(container_id, sandbox_id, spec.labels_and_annotations, "running")
         await self.hooks.post_start(key, pod, container, started)
         return None
+
+    def _config_error(self, key: str, name: str, observed: Observed, message: str) -> None:
+        """The container cannot be configured: it waits as ``CreateContainerConfigError``
+        and is tried again at the next sync, as the kubelet's ``startContainer`` leaves it."""
+        observed.waiting[name] = "CreateContainerConfigError"
+        observed.messages[name] = message
+        self.state.events.emit(
+            key,
+            "container not configured",
+            "Failed",
+            f"Error: {message}",
+            "Warning",
+            level="error",
+            container=name,
+            reason="CreateContainerConfigError",
+            error=message,
+        )
 
     def _link_log(
         self,

@@ -20,6 +20,7 @@ from fastpod.metrics import recorder
 from fastpod.model import Pod
 from fastpod.probes.decisions import starting_sidecars
 from fastpod.runtime.base import ContainerInfo, Runtime, RuntimeCallError
+from fastpod.runtime.sandbox import SandboxError
 from fastpod.runtime.security import sandbox_security
 from fastpod.runtime.volumes import VolumeError, prepare_volumes
 from fastpod.status.compute import DEADLINE_EXCEEDED, Observed
@@ -27,6 +28,7 @@ from fastpod.worker.containers import ContainerStarter
 from fastpod.worker.desired import PodChange
 from fastpod.worker.health import LoopFailures
 from fastpod.worker.hooks import DEFAULT_GRACE_SECONDS, HookRunner
+from fastpod.worker.pod_network import PodNetwork
 from fastpod.worker.pod_state import PodState
 from fastpod.worker.prober import Prober
 from fastpod.worker.settings import WorkerSettings
@@ -98,7 +100,8 @@ class PodRunner:
         self.loops: dict[str, PodLoop] = {}
         self.state = PodState(settings)
         self.hooks = HookRunner(runtime, self.state.events, self.state.pod_address)
-        self.starter = ContainerStarter(runtime, settings, self.state, self.hooks)
+        self.network = PodNetwork(settings, self.state.events)
+        self.starter = ContainerStarter(runtime, settings, self.state, self.hooks, self.network)
         self.teardown = PodTeardown(runtime, settings, self.state, self.hooks)
         self.prober = Prober(runtime, self.state.events, self.state.pod_address, self.hooks)
         self.loop_failures = LoopFailures()
@@ -271,17 +274,10 @@ class PodRunner:
         except RuntimeCallError as error:
             self.state.events.runtime_failed(loop.key, error)
         except VolumeError as error:
-            if loop.observed is not None:
-                loop.observed.messages[""] = str(error)
-            self.state.events.emit(
-                loop.key,
-                "pod cannot start",
-                "FailedMount",
-                str(error),
-                "Warning",
-                level="error",
-                error=str(error),
-            )
+            self._blocked(loop, "FailedMount", str(error))
+        except SandboxError as error:
+            # the kubelet's createPodSandbox when the sandbox's config cannot be made
+            self._blocked(loop, "FailedCreatePodSandBox", f"Failed to create pod sandbox: {error}")
         except OSError as error:
             # the host refused a file the pod needs (its log directory): tried again at the
             # next sync, as the kubelet retries a sandbox whose log directory it cannot make
@@ -301,6 +297,15 @@ class PodRunner:
                 operation_type=operation,
             )
         return None
+
+    def _blocked(self, loop: PodLoop, reason: str, message: str) -> None:
+        """The pod cannot start for ``message``: each container that has no instance shows
+        it, and it is an event; the next sync tries again."""
+        if loop.observed is not None:
+            loop.observed.messages[""] = message
+        self.state.events.emit(
+            loop.key, "pod cannot start", reason, message, "Warning", level="error", error=message
+        )
 
     def _note_running(self, loop: PodLoop, containers: list[ContainerInfo], now: float) -> None:
         """Count the pod as started the first time all its regular containers run."""
@@ -354,9 +359,12 @@ class PodRunner:
             if self.settings.prepare_host:
                 prepare_volumes(pod, self.settings.pod_context(pod))
                 self.state.pod_logs.create_pod_dir(pod)
+            names = self.network.sandbox(key, pod)
             began = time.monotonic()
             security = sandbox_security(pod, self.settings.node_security)
-            sandbox_id = await self.runtime.run_pod_sandbox(pod, actions.sandbox_attempt, security)
+            sandbox_id = await self.runtime.run_pod_sandbox(
+                pod, actions.sandbox_attempt, security, sandbox=names
+            )
             recorder.observe("kubelet_run_podsandbox_duration_seconds", time.monotonic() - began)
             await self._read_addresses(pod, sandbox_id)
         elif actions.start:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from fastpod.config.settings import Config
 from fastpod.model import Pod
+from fastpod.runtime.hosts import HOSTS_FILE_NAME
 from fastpod.runtime.security import DEFAULT_NODE, NodeSecurity
 from fastpod.runtime.spec import PodContext
 
@@ -28,6 +29,11 @@ class WorkerSettings:
     host_ip: str
     prepare_host: bool
     """Create volumes and log links on this host; off for the fake runtime, which runs nothing."""
+    cluster_dns: tuple[str, ...]
+    cluster_domain: str
+    resolv_conf: str
+    """The node's DNS settings (``clusterDNS``, ``clusterDomain``, ``resolvConf``), which
+    every sandbox's resolver configuration starts from (:mod:`fastpod.runtime.dns`)."""
     node_security: NodeSecurity = DEFAULT_NODE
     """The node's security settings and the host's facts that pods are run with."""
 
@@ -39,6 +45,10 @@ class WorkerSettings:
     def volumes_dir(self, uid: str) -> str:
         """Where the pod with this UID keeps its emptyDir volumes."""
         return os.path.join(self.pod_dir(uid), "volumes")
+
+    def hosts_file(self, uid: str) -> str:
+        """The pod's managed ``/etc/hosts`` (the kubelet's ``pods/<uid>/etc-hosts``)."""
+        return os.path.join(self.pod_dir(uid), HOSTS_FILE_NAME)
 
     def container_dir(self, uid: str, container: str) -> str:
         """Where the pod with this UID keeps a container's termination message files."""
@@ -68,6 +78,9 @@ def worker_settings(config: Config, host_ip: str) -> WorkerSettings:
         pod_logs_dir=config.pod_logs_dir,
         host_ip=host_ip,
         prepare_host=config.runtime != "fake",
+        cluster_dns=config.cluster_dns,
+        cluster_domain=config.cluster_domain,
+        resolv_conf=config.resolv_conf,
         node_security=NodeSecurity(
             seccomp_default=config.seccomp_default,
             seccomp_root=os.path.join(config.root_dir, "seccomp"),

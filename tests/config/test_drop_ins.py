@@ -77,6 +77,9 @@ def test_drop_ins_override_kubeadms_config_in_lexical_order(tmp_path: Path) -> N
         "read_only_port": 10255,
         "healthz_port": 10249,
         "healthz_bind_address": "127.0.0.1",
+        "cluster_dns": ("10.96.0.10",),
+        "cluster_domain": "cluster.local",
+        "resolv_conf": "/run/systemd/resolve/resolv.conf",
     }
 
 

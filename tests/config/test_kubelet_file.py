@@ -27,6 +27,9 @@ EVERY_USED_FIELD = {
     "seccomp_default": True,
     "healthz_port": 0,
     "healthz_bind_address": "127.0.0.2",
+    "cluster_dns": ("10.96.0.10", "fd00::10"),
+    "cluster_domain": "cluster.local",
+    "resolv_conf": "/run/systemd/resolve/resolv.conf",
 }
 
 
@@ -36,14 +39,23 @@ def test_each_field_fastpod_runs_with_sets_its_config_field(name: str) -> None:
     assert load_kubelet_config(str(CONFIG / name)).settings == EVERY_USED_FIELD
 
 
-def test_a_kubeadm_config_sets_its_static_pod_path_and_zero_durations_set_nothing() -> None:
+def test_a_kubeadm_config_sets_its_manifests_and_dns_and_zero_durations_set_nothing() -> None:
     """kubeadm writes ``fileCheckFrequency: 0s``: v1beta1 defaulting makes that 20 s."""
     config_file = load_kubelet_config(str(CONFIG / "kubeadm.yaml"))
     assert config_file.settings == {
         "pod_manifest_path": "/etc/kubernetes/manifests",
         "healthz_port": 10248,
         "healthz_bind_address": "127.0.0.1",
+        "cluster_dns": ("10.96.0.10",),
+        "cluster_domain": "cluster.local",
+        "resolv_conf": "/run/systemd/resolve/resolv.conf",
     }
+
+
+def test_an_empty_resolv_conf_is_a_setting_no_resolver_file() -> None:
+    """Unlike the other strings, where ``""`` sets nothing (the kubelet's ``*string``)."""
+    settings = load_kubelet_config(str(CONFIG / "no-resolv-conf.yaml")).settings
+    assert settings["resolv_conf"] == ""
 
 
 def test_fields_fastpod_does_not_use_are_named_in_one_warning() -> None:
@@ -60,7 +72,7 @@ def test_a_field_the_kubelet_type_lacks_warns_with_its_line() -> None:
     """``podInfraContainerImage`` is a flag only: the kubelet's lenient decoding ignores it."""
     (warning,) = load_kubelet_config(str(CONFIG / "static-pods.yaml")).warnings
     assert warning.startswith(
-        f"{CONFIG / 'static-pods.yaml'}:19: unknown field 'podInfraContainerImage'"
+        f"{CONFIG / 'static-pods.yaml'}:22: unknown field 'podInfraContainerImage'"
     )
 
 
@@ -74,6 +86,7 @@ def test_relative_paths_resolve_against_the_config_files_directory(
     settings = load_kubelet_config(given).settings
     assert settings["pod_manifest_path"] == str(CONFIG / "manifests")
     assert settings["pod_logs_dir"] == str(CONFIG.parent / "logs" / "pods")
+    assert settings["resolv_conf"] == str(CONFIG / "resolv.conf")
 
 
 @pytest.mark.parametrize(
@@ -96,6 +109,7 @@ def test_relative_paths_resolve_against_the_config_files_directory(
         ("path-not-a-string.yaml", ":3: staticPodPath: must be a string"),
         ("address-not-an-ip.yaml", ":4: address: 'localhost' is not an IP address"),
         ("seccomp-default-a-string.yaml", ":4: seccompDefault: must be true or false, not 'yes'"),
+        ("cluster-dns-not-an-ip.yaml", ":4: clusterDNS: 'kube-dns' is not an IP address"),
         (
             "header-not-a-list.yaml",
             ":4: staticPodURLHeader: Authorization: must be a list of strings",

@@ -59,6 +59,10 @@ def refuse_to_run(monkeypatch: pytest.MonkeyPatch) -> None:
         (("--log-format", "json"), "log_format", "json"),
         (("--seccomp-default",), "seccomp_default", True),
         (("--seccomp-default=false",), "seccomp_default", False),
+        (("--cluster-dns", "10.96.0.10"), "cluster_dns", ("10.96.0.10",)),
+        (("--cluster-domain", "cluster.local"), "cluster_domain", "cluster.local"),
+        (("--resolv-conf", "/run/resolv.conf"), "resolv_conf", "/run/resolv.conf"),
+        (("--resolv-conf=",), "resolv_conf", ""),
     ],
 )
 def test_each_flag_sets_its_config_field(
@@ -277,6 +281,39 @@ def test_a_runtime_endpoint_chooses_the_cri_unless_the_runtime_is_named(
     """As the kubelet's --container-runtime-endpoint (or containerRuntimeEndpoint) does."""
     config = config_of(*SOURCE, *argv)
     assert (config.runtime, config.container_runtime_endpoint) == (runtime, endpoint)
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (("--cluster-dns", "10.96.0.10,fd00::10"), ("10.96.0.10", "fd00::10")),
+        (("--cluster-dns", "10.96.0.10", "--cluster-dns=10.96.0.11"), ("10.96.0.10", "10.96.0.11")),
+        (("--cluster-dns=",), ()),
+        ((), ()),
+    ],
+)
+def test_cluster_dns_is_a_comma_separated_list_repeatable_as_the_kubelets(
+    argv: tuple[str, ...], expected: tuple[str, ...]
+) -> None:
+    """pflag's StringSlice: commas separate, a repeated flag appends, ``""`` is none."""
+    assert config_of(*SOURCE, *argv).cluster_dns == expected
+
+
+@pytest.mark.usefixtures("refuse_to_run")
+def test_a_cluster_dns_server_that_is_not_an_ip_address_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exit:
+        main(["run", *SOURCE, "--cluster-dns", "10.96.0.10,kube-dns"])
+    assert exit.value.code == 2
+    assert "argument --cluster-dns: 'kube-dns' is not an IP address" in capsys.readouterr().err
+
+
+def test_the_resolver_file_is_the_nodes_unless_given() -> None:
+    """The kubelet's ``--resolv-conf`` default; a relative path is the working directory's."""
+    assert config_of(*SOURCE).resolv_conf == "/etc/resolv.conf"
+    relative = config_of(*SOURCE, "--resolv-conf", "resolv.conf").resolv_conf
+    assert relative == os.path.join(os.getcwd(), "resolv.conf")
 
 
 def test_the_cri_relist_period_is_a_flag_and_a_profile_setting() -> None:

@@ -230,8 +230,6 @@ def test_init_containers_and_sidecars_are_looked_at_too() -> None:
         ("spec.containers[].resources.requests", {"ephemeral-storage": "1Gi"}, {"memory": 1}),
         ("spec.containers[].lifecycle.postStart.httpGet.scheme", "HTTPS", "HTTP"),
         ("spec.hostUsers", False, True),
-        ("spec.setHostnameAsFQDN", True, False),
-        ("spec.dnsPolicy", "None", "ClusterFirst"),
         ("spec.priorityClassName", "system-node-critical", "system-cluster-critical"),
         ("spec.nodeSelector", {"disktype": "ssd"}, {"kubernetes.io/os": "linux"}),
         ("spec.os", {"name": "windows"}, {"name": "linux"}),

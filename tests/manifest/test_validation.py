@@ -272,6 +272,48 @@ REJECTED = [
     ),
     ("dns-none-needs-config", {"spec__dnsPolicy": "None"}, "spec.dnsConfig: Required value", ""),
     (
+        "dns-none-needs-a-nameserver",
+        {"spec__dnsPolicy": "None", "spec__dnsConfig": {"searches": ["example.com"]}},
+        "spec.dnsConfig.nameservers: Required value",
+        "at least one DNS nameserver",
+    ),
+    (
+        "dns-nameservers-at-most-three",
+        {"spec__dnsConfig": {"nameservers": ["1.1.1.1", "1.0.0.1", "8.8.8.8", "8.8.4.4"]}},
+        "spec.dnsConfig.nameservers: Invalid value",
+        "must not have more than 3 nameservers",
+    ),
+    (
+        "dns-nameserver-ip",
+        {"spec__dnsConfig": {"nameservers": ["dns.example"]}},
+        'spec.dnsConfig.nameservers[0]: Invalid value: "dns.example"',
+        "must be a valid IP address",
+    ),
+    (
+        "dns-searches-at-most-32",
+        {"spec__dnsConfig": {"searches": [f"s{n}.example" for n in range(33)]}},
+        "spec.dnsConfig.searches: Invalid value",
+        "must not have more than 32 search paths",
+    ),
+    (
+        "dns-search-list-at-most-2048-characters",
+        {"spec__dnsConfig": {"searches": ["a" * 60 + f".s{n}.example" for n in range(32)]}},
+        "spec.dnsConfig.searches: Invalid value",
+        "must not have more than 2048 characters (including spaces) in the search list",
+    ),
+    (
+        "dns-search-subdomain",
+        {"spec__dnsConfig": {"searches": ["Not_A.Domain"]}},
+        'spec.dnsConfig.searches[0]: Invalid value: "Not_A.Domain"',
+        "RFC 1123 subdomain",
+    ),
+    (
+        "dns-option-named",
+        {"spec__dnsConfig": {"options": [{"value": "2"}]}},
+        "spec.dnsConfig.options[0]: Required value",
+        "must not be empty",
+    ),
+    (
         "negative-grace",
         {"spec__terminationGracePeriodSeconds": -1},
         "spec.terminationGracePeriodSeconds: Invalid value: -1",
@@ -426,3 +468,13 @@ def test_a_valid_sidecar_with_probes_is_accepted() -> None:
         "startupProbe": {"exec": {"command": ["true"]}},
     }
     assert errors(with_changes(spec__initContainers=[sidecar])) == []
+
+
+def test_a_full_dns_config_with_a_trailing_dot_search_is_accepted() -> None:
+    """Three nameservers of either family, a fully qualified search path, a valueless option."""
+    config = {
+        "nameservers": ["10.96.0.10", "fd00::10", "192.0.2.53"],
+        "searches": ["example.com.", "corp.example"],
+        "options": [{"name": "ndots", "value": "2"}, {"name": "edns0"}],
+    }
+    assert errors(with_changes(spec__dnsPolicy="None", spec__dnsConfig=config)) == []

@@ -8,7 +8,9 @@ import pytest
 from cri_api.v1 import api_pb2 as cri
 
 from fastpod.runtime.cri.configs import container_config, namespace_options, sandbox_config
+from fastpod.runtime.dns import DnsConfig
 from fastpod.runtime.labels import sandbox_labels
+from fastpod.runtime.sandbox import SandboxSpec
 from fastpod.runtime.security import Profile, SandboxSecurity
 from fastpod.runtime.spec import ContainerSpec, Mount, Resources, Security
 from tests.support import FILE
@@ -68,7 +70,16 @@ def test_a_sandbox_carries_the_pods_identity_attempt_log_directory_and_labels() 
     assert config.annotations["kubernetes.io/config.source"] == "file"
 
 
-def test_only_a_pod_network_sandbox_is_given_the_pods_name_as_hostname() -> None:
+def test_a_sandbox_gets_the_hostname_and_resolver_configuration_worked_out_for_it() -> None:
+    dns = DnsConfig(("10.96.0.10",), ("kube-system.svc.cluster.local",), ("ndots:5",))
+    config = sandbox_config(pod(), 0, LOGS, {}, sandbox=SandboxSpec("web.sub", dns))
+    assert config.hostname == "web.sub"
+    assert list(config.dns_config.servers) == ["10.96.0.10"]
+    assert list(config.dns_config.searches) == ["kube-system.svc.cluster.local"]
+    assert list(config.dns_config.options) == ["ndots:5"]
+
+
+def test_without_the_nodes_word_a_sandbox_is_named_after_its_pod_unless_on_the_host() -> None:
     assert sandbox_config(pod(), 0, LOGS, {}).hostname == "web-node1"
     assert sandbox_config(pod(hostNetwork=True), 0, LOGS, {}).hostname == ""
 

@@ -378,10 +378,11 @@ def test_kubeadm_control_planes_from_the_corpus_come_up(
         (sandbox,) = engine.sandboxes(uid=container.pod_uid)
         assert sandbox.host_network == bool(spec.get("hostNetwork")), name
         wanted = {m["mountPath"] for c in spec["containers"] for m in c.get("volumeMounts", [])}
-        # and, as the kubelet mounts it, the file for the termination message
+        # and, as the kubelet mounts them, the pod's hosts file and the termination message's
         wanted |= {
             c.get("terminationMessagePath", DEFAULT_MESSAGE_PATH) for c in spec["containers"]
         }
+        wanted.add("/etc/hosts")
         assert container.mounts == wanted, name
         assert container.command == ["sleep", "3600"], name
 

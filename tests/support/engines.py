@@ -204,6 +204,11 @@ class Engine(ABC):
         """What the container wrote to its standard output, as the runtime logged it."""
 
     @abstractmethod
+    def exec(self, container: ContainerView, *command: str) -> str:
+        """What ``command`` run in the running container writes to its standard output
+        (through the runtime: ``docker exec``, the CRI's ``ExecSync``); it must succeed."""
+
+    @abstractmethod
     def remove_all(self) -> None:
         """Remove every container and sandbox fastpod manages."""
 
@@ -304,6 +309,9 @@ class DockerEngine(Engine):
 
     def output(self, container: ContainerView) -> str:
         return docker_engine.docker("logs", container.id)
+
+    def exec(self, container: ContainerView, *command: str) -> str:
+        return docker_engine.docker("exec", container.id, *command)
 
     def remove_all(self) -> None:
         docker_engine.remove_all()
@@ -463,6 +471,12 @@ class CriEngine(Engine):
             if stream == b"stdout":
                 text += content + (b"\n" if tag == b"F" else b"")
         return text.decode()
+
+    def exec(self, container: ContainerView, *command: str) -> str:
+        request = cri_pb.ExecSyncRequest(container_id=container.id, cmd=list(command), timeout=10)
+        reply = self.client.runtime.ExecSync(request, timeout=containerd_engine.TIMEOUT)
+        assert reply.exit_code == 0, f"{command} exited {reply.exit_code}: {reply.stderr!r}"
+        return bytes(reply.stdout).decode()
 
     def remove_all(self) -> None:
         containerd_engine.remove_all(self.client)

@@ -19,6 +19,7 @@ from fastpod.model import Pod
 from fastpod.runtime.base import ContainerInfo, RuntimeCallError
 from fastpod.runtime.fake import FakeRuntime
 from fastpod.runtime.labels import CONTAINER_NAME, MANAGED_BY, POD_NAME, POD_NAMESPACE, POD_UID
+from fastpod.runtime.sandbox import SandboxSpec
 from fastpod.runtime.security import DEFAULT_SANDBOX, SandboxSecurity
 from fastpod.runtime.spec import (
     CONTAINER_HASH,
@@ -81,10 +82,15 @@ class RecordingRuntime(FakeRuntime):
         return {info.pod_uid for info in self.containers.values() if info.state == "running"}
 
     async def run_pod_sandbox(
-        self, pod: Pod, attempt: int, security: SandboxSecurity = DEFAULT_SANDBOX
+        self,
+        pod: Pod,
+        attempt: int,
+        security: SandboxSecurity = DEFAULT_SANDBOX,
+        *,
+        sandbox: SandboxSpec | None = None,
     ) -> str:
         uid = pod.metadata.uid or ""
-        started = super().run_pod_sandbox(pod, attempt, security)
+        started = super().run_pod_sandbox(pod, attempt, security, sandbox=sandbox)
         return await self._record("run_pod_sandbox", uid, started)
 
     async def stop_pod_sandbox(self, sandbox_id: str) -> None:
@@ -472,17 +478,18 @@ def test_a_termination_message_file_that_cannot_be_made_leaves_the_container_wit
     settings: WorkerSettings, captured_logs: LogCapture, tmp_path: Path
 ) -> None:
     """The kubelet then mounts nothing and runs the container: so does fastpod, saying why."""
-    blocked = tmp_path / "blocked"
-    blocked.write_text("a file where the root directory should be")
     web = pod("web")
+    blocked = Path(settings.pod_dir(web.metadata.uid or "")) / "containers"
+    blocked.parent.mkdir(parents=True)
+    blocked.write_text("a file where the containers' directory should be")
 
     async def scenario() -> None:
         runtime = FakeRuntime()
-        async with runner_on(runtime, replace(settings, root_dir=str(blocked))) as runner:
+        async with runner_on(runtime, settings) as runner:
             runner.submit(added(web))
             await eventually(lambda: len(running(runtime)) == 1, "the container running")
             (app,) = running(runtime)
-            assert runtime.specs[app].mounts == []
+            assert [mount.container_path for mount in runtime.specs[app].mounts] == ["/etc/hosts"]
 
     run(scenario)
     (record,) = captured_logs.records("termination message file not created")

@@ -1,7 +1,8 @@
 """PURE: a pod and its containers as the CRI's PodSandboxConfig and ContainerConfig.
 
 What the kubelet sends a CRI runtime (``kuberuntime_sandbox.go``, ``kuberuntime_container.go``):
-the pod's identity and attempt, a hostname for pod-network sandboxes only, the log directory
+the pod's identity and attempt, a hostname for pod-network sandboxes only and the resolver
+configuration (:mod:`fastpod.runtime.sandbox`), the log directory
 ``<pod-logs-dir>/<ns>_<pod>_<uid>`` and each container's ``<name>/<restartCount>.log`` in
 it (the runtime writes the logs there itself), namespace options, and the kubelet's labels
 and annotations split as it splits them, so ``crictl`` shows fastpod's pods as a kubelet's.
@@ -14,6 +15,7 @@ import os
 from cri_api.v1 import api_pb2 as cri
 
 from fastpod.model import Pod
+from fastpod.runtime.sandbox import SandboxSpec, pod_own_sandbox
 from fastpod.runtime.security import DEFAULT_SANDBOX, Profile, SandboxSecurity
 from fastpod.runtime.spec import ContainerSpec
 
@@ -63,14 +65,20 @@ def sandbox_config(
     pod_logs_dir: str,
     labels: dict[str, str],
     security: SandboxSecurity = DEFAULT_SANDBOX,
+    *,
+    sandbox: SandboxSpec | None = None,
 ) -> cri.PodSandboxConfig:
-    """The PodSandboxConfig of ``pod``'s ``attempt``-th sandbox."""
+    """The PodSandboxConfig of ``pod``'s ``attempt``-th sandbox: with ``sandbox``'s hostname
+    (none under hostNetwork: the node's stays) and resolver configuration, from which the
+    runtime writes the ``resolv.conf`` every container of the pod mounts."""
+    if sandbox is None:
+        sandbox = pod_own_sandbox(pod)
     metadata = pod.metadata
     containers = [*(pod.spec.init_containers or ()), *(pod.spec.containers or ())]
     privileged = any(
         c.security_context is not None and c.security_context.privileged for c in containers
     )
-    config = cri.PodSandboxConfig(
+    return cri.PodSandboxConfig(
         metadata=cri.PodSandboxMetadata(
             name=metadata.name or "",
             uid=metadata.uid or "",
@@ -87,12 +95,13 @@ def sandbox_config(
                 seccomp=security_profile(security.seccomp),
             )
         ),
+        hostname=sandbox.hostname or "",
+        dns_config=cri.DNSConfig(
+            servers=sandbox.dns.servers,
+            searches=sandbox.dns.searches,
+            options=sandbox.dns.options,
+        ),
     )
-    if not pod.spec.host_network:
-        # the kubelet names pod-network sandboxes only; under the host's network the
-        # host's name stays
-        config.hostname = (metadata.name or "pod")[:63].rstrip("-.")
-    return config
 
 
 def container_config(pod: Pod, spec: ContainerSpec) -> cri.ContainerConfig:

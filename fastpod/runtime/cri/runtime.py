@@ -21,6 +21,7 @@ from typing import Any
 import grpc
 from cri_api.v1 import api_pb2 as cri
 from cri_api.v1 import api_pb2_grpc
+from google.protobuf import json_format
 
 from fastpod.model import Pod
 from fastpod.runtime.addresses import reported_ips
@@ -44,6 +45,7 @@ from fastpod.runtime.cri.events import CriEvents
 from fastpod.runtime.cri.pod_index import PodIndex
 from fastpod.runtime.foreign import group_foreign
 from fastpod.runtime.labels import MANAGED_BY, POD_UID, sandbox_labels
+from fastpod.runtime.sandbox import SandboxSpec
 from fastpod.runtime.security import DEFAULT_SANDBOX, SandboxSecurity
 from fastpod.runtime.spec import ContainerSpec
 from fastpod.runtime.termination import termination_message, with_termination_message
@@ -129,10 +131,16 @@ class CriRuntime:
                 )
 
     async def run_pod_sandbox(
-        self, pod: Pod, attempt: int, security: SandboxSecurity = DEFAULT_SANDBOX
+        self,
+        pod: Pod,
+        attempt: int,
+        security: SandboxSecurity = DEFAULT_SANDBOX,
+        *,
+        sandbox: SandboxSpec | None = None,
     ) -> str:
         runtime, _ = self._stubs()
-        config = sandbox_config(pod, attempt, self.pod_logs_dir, sandbox_labels(pod), security)
+        labels = sandbox_labels(pod)
+        config = sandbox_config(pod, attempt, self.pod_logs_dir, labels, security, sandbox=sandbox)
         reply = await self._call(
             "RunPodSandbox", runtime.RunPodSandbox, cri.RunPodSandboxRequest(config=config)
         )
@@ -164,8 +172,7 @@ class CriRuntime:
         runtime, _ = self._stubs()
         sandbox = self._sandboxes.get(sandbox_id)
         if sandbox is None:
-            # a sandbox of an earlier fastpod (adopted): its config is the pod's
-            sandbox = sandbox_config(pod, 0, self.pod_logs_dir, sandbox_labels(pod))
+            sandbox = self._sandboxes[sandbox_id] = await self._adopted_config(sandbox_id, pod)
         request = cri.CreateContainerRequest(
             pod_sandbox_id=sandbox_id,
             config=container_config(pod, spec),
@@ -180,6 +187,24 @@ class CriRuntime:
         container_id: str = reply.container_id
         self._index.add_container(pod.metadata.uid or "", container_id, sandbox_id)
         return container_id
+
+    async def _adopted_config(self, sandbox_id: str, pod: Pod) -> cri.PodSandboxConfig:
+        """The config a sandbox of an earlier fastpod was made with, for the containers
+        created in it (the runtime takes their hostname from it): containerd's verbose
+        ``PodSandboxStatus`` carries it; else it is made again from the pod as far as the
+        pod says (:func:`~fastpod.runtime.sandbox.pod_own_sandbox`)."""
+        runtime, _ = self._stubs()
+        request = cri.PodSandboxStatusRequest(pod_sandbox_id=sandbox_id, verbose=True)
+        reply = await self._call("PodSandboxStatus", runtime.PodSandboxStatus, request)
+        with contextlib.suppress(
+            KeyError, ValueError, TypeError, AttributeError, json_format.ParseError
+        ):
+            recorded = json.loads(reply.info.get("info", "{}"))["config"]
+            return json_format.ParseDict(
+                recorded, cri.PodSandboxConfig(), ignore_unknown_fields=True
+            )
+        attempt = reply.status.metadata.attempt
+        return sandbox_config(pod, attempt, self.pod_logs_dir, sandbox_labels(pod))
 
     async def start_container(self, container_id: str) -> None:
         runtime, _ = self._stubs()
