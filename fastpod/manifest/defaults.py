@@ -11,6 +11,7 @@ from datetime import datetime
 
 import msgspec
 
+from fastpod.manifest.image_reference import image_tag
 from fastpod.model import (
     Container,
     EmptyDirVolumeSource,
@@ -151,13 +152,10 @@ def _default_volume(volume: Volume) -> None:
 
 
 def default_pull_policy(image: str) -> str:
-    """``Always`` for ``:latest`` or an untagged image, else ``IfNotPresent`` (digests too)."""
-    if "@" in image:
-        return "IfNotPresent"
-    last_component = image.rsplit("/", 1)[-1]
-    if ":" not in last_component:
-        return "Always"
-    return "Always" if last_component.rsplit(":", 1)[1] == "latest" else "IfNotPresent"
+    """``Always`` when the image's tag is ``latest`` (also an untagged image, and one with a
+    digest beside ``:latest``), else ``IfNotPresent`` (a digest alone, an unparsable name),
+    as ``SetDefaults_Container`` decides it from ``parsers.ParseImageName``."""
+    return "Always" if image_tag(image) == "latest" else "IfNotPresent"
 
 
 def pod_uid(pod: Pod, source: PodSource, node_name: str) -> str:

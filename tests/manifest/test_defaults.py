@@ -173,10 +173,22 @@ def test_a_volume_without_a_source_becomes_an_empty_dir() -> None:
         ("registry.local:5000/busybox:1.36", "IfNotPresent"),
         ("busybox:1.36", "IfNotPresent"),
         ("busybox@sha256:" + "a" * 64, "IfNotPresent"),
+        ("busybox:latest@sha256:" + "a" * 64, "Always"),
+        ("busybox:1.36@sha256:" + "a" * 64, "IfNotPresent"),
+        ("localhost/busybox", "Always"),
+        ("Registry.Example/busybox", "Always"),
+        ("Busybox", "IfNotPresent"),
+        ("Busybox:latest", "IfNotPresent"),
+        ("busybox:latest@sha256:abc", "IfNotPresent"),
+        ("busybox:latest@md5:" + "a" * 32, "IfNotPresent"),
+        ("a" * 64, "IfNotPresent"),
+        ("busybox:", "IfNotPresent"),
     ],
 )
 def test_pull_policy_defaults_by_tag(image: str, policy: str) -> None:
-    """``latest`` or no tag pulls Always; a tag or a digest pulls IfNotPresent."""
+    """The tag ``parsers.ParseImageName`` finds: ``latest`` (given, or neither tag nor
+    digest) pulls Always, even beside a digest; anything else, a name that does not parse
+    included, IfNotPresent (``SetDefaults_Container``)."""
     assert default_pull_policy(image) == policy
 
 
