@@ -1,7 +1,9 @@
 """Manifest bytes → a defaulted, validated Pod, as the kubelet's file and URL sources do it.
 
 ``decode_pod`` is the file source's rule (exactly one Pod per file); ``decode_pod_list`` is
-the URL source's (a Pod, or a PodList / List of Pods, all valid or none taken).
+the URL source's (a Pod, or a PodList of Pods, all valid or none taken). A v1 ``List`` is
+refused by both: the kubelet's ``tryDecodePodList`` decodes it as the API's ``List`` type,
+which is no ``PodList``, and answers "invalid pods list" (``pkg/kubelet/config/common.go``).
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from fastpod.manifest.problems import ManifestError, Problem
 from fastpod.manifest.validation import validate_pod
 from fastpod.model import Pod, PodSource
 
-LIST_KINDS = ("PodList", "List")
+LIST_KINDS = ("PodList",)
+GENERIC_LIST = "List"
+"""The v1 ``List`` kind (``kubectl get -o yaml`` writes it), which the kubelet refuses."""
 
 
 class DecodedPod(msgspec.Struct, frozen=True):
@@ -111,6 +115,22 @@ def _require_pod_kind(raw: Any, data: bytes, source: PodSource, *, lists_allowed
         shape = "empty" if raw is None else f"a {type(raw).__name__}, not an object"
         raise _error(source, data, [Problem((), f"not a Pod: the document is {shape}")])
     kind, api_version = raw.get("kind"), raw.get("apiVersion")
+    if kind == GENERIC_LIST:
+        raise _error(
+            source,
+            data,
+            [
+                Problem(
+                    ("kind",),
+                    (
+                        "Unsupported value: 'List': the kubelet reads a Pod or a PodList, "
+                        "not a v1 List (write kind: PodList)"
+                        if lists_allowed
+                        else "a manifest file holds exactly one Pod, not a List"
+                    ),
+                )
+            ],
+        )
     if kind in LIST_KINDS and not lists_allowed:
         raise _error(
             source,

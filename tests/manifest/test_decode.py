@@ -137,6 +137,21 @@ def test_one_invalid_item_rejects_the_whole_url_list() -> None:
 
 
 def test_a_list_item_of_another_kind_is_rejected() -> None:
-    """A v1 List may hold anything; fastpod takes Pods only."""
-    data = b"apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: Service}\n"
+    """A PodList's items are Pods."""
+    data = b"apiVersion: v1\nkind: PodList\nitems:\n- {apiVersion: v1, kind: Service}\n"
     assert any("must be a Pod, not 'Service'" in line for line in described(data, URL))
+
+
+def test_a_url_serving_a_v1_list_is_refused_as_the_kubelet_refuses_it() -> None:
+    """``tryDecodePodList`` decodes ``kind: List`` as the API's List, no PodList: "invalid
+    pods list". The old pods stay, as for any refused body."""
+    data = manifest_bytes("pod-list.yaml").replace(b"kind: PodList", b"kind: List")
+    (problem,) = problems_of(data, URL)
+    assert problem.field == "kind"
+    assert "not a v1 List (write kind: PodList)" in problem.message
+
+
+def test_a_file_holding_a_v1_list_is_refused() -> None:
+    data = manifest_bytes("pod-list.yaml").replace(b"kind: PodList", b"kind: List")
+    (problem,) = problems_of(data, FILE)
+    assert problem.message == "a manifest file holds exactly one Pod, not a List"

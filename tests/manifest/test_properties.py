@@ -42,7 +42,7 @@ FILE_SOURCE = PodSource("file", "/etc/kubernetes/manifests/x.yaml")
 URL_SOURCE = PodSource("http", "http://127.0.0.1/pods")
 NODE = "node1"
 CONFIG_HASH = "kubernetes.io/config.hash"
-LIST_KINDS = ("PodList", "List")
+LIST_KINDS = ("PodList",)
 GENERATED_UID = re.compile(r"[0-9a-f]{32}")
 HANG_SECONDS = 15.0
 """No single decode of the small inputs generated here may take this long."""
