@@ -1,8 +1,10 @@
 """The host side of a pod's volumes: hostPath checks and creation, emptyDir directories.
 
 The kubelet's ``hostPath`` types (``pkg/volume/hostpath``): ``DirectoryOrCreate`` makes a
-missing directory (0755), ``FileOrCreate`` an empty file (0644); the other types check what
-is there and block the pod with a clear error when it is not what the manifest says.
+missing directory and its parents (0755), ``FileOrCreate`` an empty file (0644) in a
+directory that must exist (``makeFile``: ``os.OpenFile`` with ``O_CREATE``, no parents);
+the other types check what is there and block the pod with a clear error when it is not
+what the manifest says.
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ def _host_path(name: str, path: str, kind: str) -> None:
             _expect(name, path, "Directory")
         elif kind == "FileOrCreate":
             if not os.path.lexists(path):
-                os.makedirs(os.path.dirname(path) or "/", mode=0o755, exist_ok=True)
+                # the kubelet's makeFile: its parent directory must exist already
                 with open(path, "a"):
                     pass
                 os.chmod(path, 0o644)

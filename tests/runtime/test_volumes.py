@@ -108,6 +108,19 @@ def test_file_or_create_makes_an_empty_file_0644(tmp_path: Path) -> None:
     assert stat.S_IMODE(path.stat().st_mode) == 0o644
 
 
+def test_file_or_create_in_a_missing_directory_blocks_the_pod_and_creates_nothing(
+    tmp_path: Path,
+) -> None:
+    """The kubelet's ``makeFile`` opens the file with ``O_CREATE`` and no parents: the
+    directory must exist (unlike ``DirectoryOrCreate``'s ``MkdirAll``)."""
+    path = tmp_path / "missing" / "kubeconfig"
+
+    message = failure(tmp_path, host_path("config", path, "FileOrCreate"))
+
+    assert message == f"volume config: hostPath {path}: No such file or directory"
+    assert not (tmp_path / "missing").exists()
+
+
 def test_file_or_create_keeps_an_existing_file_and_its_content(tmp_path: Path) -> None:
     path = tmp_path / "kubeconfig"
     path.write_text("apiVersion: v1\n")
