@@ -60,8 +60,17 @@ ENV_FIELD_PATHS = frozenset(
 )
 """Pod fields an environment variable may take (``metadata.labels['k']`` also works)."""
 
-VOLUME_FIELD_PATHS = ENV_FIELD_PATHS | {"metadata.labels", "metadata.annotations"}
-"""Pod fields a downward API volume may write."""
+VOLUME_FIELD_PATHS = frozenset(
+    {
+        "metadata.name",
+        "metadata.namespace",
+        "metadata.uid",
+        "metadata.labels",
+        "metadata.annotations",
+    }
+)
+"""Pod fields a downward API volume may write (``metadata.labels['k']`` also works): the
+API server's ``validVolumeDownwardAPIFieldPathExpressions``."""
 
 RESOURCE_FIELDS = frozenset(
     {
@@ -284,12 +293,18 @@ def _privileged(container: Container) -> bool:
     return bool(container.security_context and container.security_context.privileged)
 
 
-def relative_path_problems(path: FieldPath, value: str) -> Iterator[Problem]:
-    """A path inside a volume: relative, and never climbing out of it with ``..``."""
+def relative_path_problems(
+    path: FieldPath, value: str, *, reserved: bool = False
+) -> Iterator[Problem]:
+    """A path inside a volume: relative, and never climbing out of it with ``..``; with
+    ``reserved``, not starting with ``..`` either (the names the atomic writer keeps for
+    itself: ``ValidateLocalNonReservedPath``)."""
     if value.startswith("/"):
         yield invalid(path, value, "must be a relative path")
     if ".." in value.split("/"):
         yield invalid(path, value, "must not contain '..'")
+    elif reserved and value.startswith(".."):
+        yield invalid(path, value, "must not start with '..'")
 
 
 def validate_resources(resources: ResourceRequirements, path: FieldPath) -> Iterator[Problem]:

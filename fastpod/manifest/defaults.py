@@ -146,6 +146,8 @@ def _default_volume(volume: Volume) -> None:
         if volume.projected.default_mode is None:
             volume.projected.default_mode = 0o644
         for projection in volume.projected.sources or ():
+            for item in (projection.downward_api and projection.downward_api.items) or ():
+                _default_field_selector(item.field_ref)
             token = projection.service_account_token
             if token is not None and token.expiration_seconds is None:
                 token.expiration_seconds = 3600

@@ -33,6 +33,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from fastpod.manifest.static_pod_rules import NO_API_SERVER
+from fastpod.manifest.volume_support import used_volume_names
+from fastpod.model import Volume
 
 Status = Literal["honoured", "partly", "not honoured", "no effect", "refused"]
 
@@ -129,8 +131,6 @@ def _pod_group_without_user(_value: Any, enclosing: Sequence[Any]) -> bool:
 GROUP_WITHOUT_USER = "not applied without a runAsUser (the container's or the pod's)"
 
 
-NOT_MOUNTED = "not mounted: the containers run without it"
-MEMORY_MEDIUM = "a plain directory on the node's disk, not a tmpfs or huge pages"
 _SECCOMP = {
     "seccompProfile": HONOURED,
     "seccompProfile.type": HONOURED,
@@ -328,41 +328,89 @@ _EXTRA_VOLUME_SOURCES = (
 )
 """Volume sources that need a plugin fastpod does not have."""
 
+
+def _unused_volume(_value: Any, enclosing: Sequence[Any]) -> bool:
+    """Whether the volume holding the field is mounted by no container: never set up."""
+    volume = next(item for item in reversed(enclosing) if isinstance(item, Volume))
+    return volume.name not in used_volume_names(_pod(enclosing).spec)
+
+
+def _on_disk(_value: Any, enclosing: Sequence[Any]) -> bool:
+    empty_dir = enclosing[-1]
+    return bool(empty_dir.medium != "Memory")
+
+
+def _unmountable(why: str) -> Honour:
+    """A volume source fastpod cannot provide: refused when a container mounts it (by
+    :mod:`.volume_support` or :mod:`.static_pod_rules`), warned about when none does."""
+    return not_honoured(f"{why}; refused when a container mounts it, {UNUSED}", _unused_volume)
+
+
+UNUSED = "else never set up, as the kubelet skips an unused volume"
+
+_DOWNWARD_API = {
+    "items": HONOURED,
+    "items[].path": HONOURED,
+    "items[].fieldRef": HONOURED,
+    "items[].fieldRef.apiVersion": HONOURED,
+    "items[].fieldRef.fieldPath": HONOURED,
+    "items[].resourceFieldRef": HONOURED,
+    "items[].resourceFieldRef.containerName": HONOURED,
+    "items[].resourceFieldRef.resource": HONOURED,
+    "items[].resourceFieldRef.divisor": HONOURED,
+    "items[].mode": HONOURED,
+    "defaultMode": HONOURED,
+}
+
 _VOLUME = {
     "name": HONOURED,
     "hostPath": HONOURED,
     "hostPath.path": HONOURED,
     "hostPath.type": HONOURED,
     "emptyDir": HONOURED,
-    "emptyDir.medium": partly(MEMORY_MEDIUM, lambda value, _: bool(value)),
-    "emptyDir.sizeLimit": not_honoured("the size is not limited"),
-    "downwardAPI": not_honoured(NOT_MOUNTED),
-    "projected": not_honoured(NOT_MOUNTED),
-    "projected.sources[].secret": refused(f"static pods cannot project Secrets: {NO_API_SERVER}"),
-    "projected.sources[].configMap": refused(
+    "emptyDir.medium": HONOURED,
+    "emptyDir.sizeLimit": partly(
+        "bounds a memory volume's tmpfs; on disk the volume may outgrow it (a kubelet evicts "
+        "the pod)",
+        _on_disk,
+    ),
+    "downwardAPI": HONOURED,
+    **_under("downwardAPI", _DOWNWARD_API),
+    "projected": HONOURED,
+    "projected.defaultMode": HONOURED,
+    "projected.sources": HONOURED,
+    "projected.sources[].downwardAPI": HONOURED,
+    **_under("projected.sources[].downwardAPI", _DOWNWARD_API),
+    "projected.sources[].downwardAPI.defaultMode": no_effect(
+        "no field of the API's downwardAPI projection: the projected volume's defaultMode applies"
+    ),
+    "projected.sources[].secret": _unmountable(
+        f"static pods cannot project Secrets: {NO_API_SERVER}"
+    ),
+    "projected.sources[].configMap": _unmountable(
         f"static pods cannot project ConfigMaps: {NO_API_SERVER}"
     ),
-    "projected.sources[].serviceAccountToken": refused(
+    "projected.sources[].serviceAccountToken": _unmountable(
         "static pods cannot use service account tokens: there is no API server to issue them"
     ),
     "projected.sources[].clusterTrustBundle": refused(
         "static pods may not use ClusterTrustBundle projected volume sources"
     ),
-    "projected.sources[].podCertificate": refused(
+    "projected.sources[].podCertificate": _unmountable(
         "static pods cannot use pod certificates: there is no API server to sign them"
     ),
-    "image": not_honoured(NOT_MOUNTED),
-    "secret": refused(f"static pods cannot use Secret volumes: {NO_API_SERVER}"),
-    "configMap": refused(f"static pods cannot use ConfigMap volumes: {NO_API_SERVER}"),
-    "persistentVolumeClaim": refused(
+    "image": _unmountable("fastpod does not mount OCI images as volumes"),
+    "secret": _unmountable(f"static pods cannot use Secret volumes: {NO_API_SERVER}"),
+    "configMap": _unmountable(f"static pods cannot use ConfigMap volumes: {NO_API_SERVER}"),
+    "persistentVolumeClaim": _unmountable(
         "static pods cannot use PersistentVolumeClaims: there is no API server to bind the claim"
     ),
-    "ephemeral": refused(
+    "ephemeral": _unmountable(
         "static pods cannot use ephemeral volumes: they are PersistentVolumeClaims created "
         "through the API server"
     ),
     **{
-        source: not_honoured(f"fastpod has no {source} volume plugin: {NOT_MOUNTED}")
+        source: _unmountable(f"fastpod has no {source} volume plugin")
         for source in _EXTRA_VOLUME_SOURCES
     },
 }

@@ -3,8 +3,10 @@
 The kubelet itself rejects ClusterTrustBundle projections and resource claims. A Secret,
 ConfigMap, PersistentVolumeClaim or service account token cannot be resolved without an API
 server either: the kubelet would start the pod and fail at mount time, and its mirror pod
-would be refused by admission. fastpod says so at once instead. Fields that are merely
-ignored on a node without an API server are in :mod:`fastpod.manifest.honoured`.
+would be refused by admission. fastpod says so at once instead, for each volume a container
+uses (an unused one is never set up, so it is only a warning: :mod:`.volume_support`).
+Fields that are merely ignored on a node without an API server are in
+:mod:`fastpod.manifest.honoured`.
 """
 
 from __future__ import annotations
@@ -14,16 +16,22 @@ from collections.abc import Iterator
 from fastpod.manifest.field_errors import forbidden
 from fastpod.manifest.paths import FieldPath
 from fastpod.manifest.problems import Problem
-from fastpod.model import Container, Pod, Volume
+from fastpod.manifest.volume_support import used_volume_names
+from fastpod.model import Container, ObjectVolumeSource, Pod, Volume
 
 NO_API_SERVER = "there is no API server to read it from"
+OPTIONAL_DOES_NOT_HELP = (
+    " (optional does not help: without an API server the kubelet's read fails with an "
+    "error that is not NotFound, and the pod never starts)"
+)
 
 
 def static_pod_problems(pod: Pod) -> Iterator[Problem]:
     """Errors: references a static pod can never resolve."""
     spec = pod.spec
+    used = used_volume_names(spec)
     for index, volume in enumerate(spec.volumes or ()):
-        yield from _volume(volume, ("spec", "volumes", index))
+        yield from _volume(volume, ("spec", "volumes", index), used=volume.name in used)
     for field, group in (("initContainers", spec.init_containers), ("containers", spec.containers)):
         for index, container in enumerate(group or ()):
             yield from _container(container, ("spec", field, index))
@@ -31,14 +39,26 @@ def static_pod_problems(pod: Pod) -> Iterator[Problem]:
         yield forbidden(("spec", "resourceClaims"), "static pods may not use ResourceClaims")
 
 
-def _volume(volume: Volume, path: FieldPath) -> Iterator[Problem]:
+def _volume(volume: Volume, path: FieldPath, *, used: bool) -> Iterator[Problem]:
+    for index, projection in enumerate((volume.projected and volume.projected.sources) or ()):
+        if projection.cluster_trust_bundle is not None:
+            # the kubelet's own check when it reads a manifest, used or not
+            yield forbidden(
+                (*path, "projected", "sources", index, "clusterTrustBundle"),
+                "static pods may not use ClusterTrustBundle projected volume sources",
+            )
+    if not used:
+        return
     if volume.secret is not None:
         yield forbidden(
-            (*path, "secret"), f"static pods cannot use Secret volumes: {NO_API_SERVER}"
+            (*path, "secret"),
+            f"static pods cannot use Secret volumes: {NO_API_SERVER}{_optional(volume.secret)}",
         )
     if volume.config_map is not None:
         yield forbidden(
-            (*path, "configMap"), f"static pods cannot use ConfigMap volumes: {NO_API_SERVER}"
+            (*path, "configMap"),
+            f"static pods cannot use ConfigMap volumes: {NO_API_SERVER}"
+            f"{_optional(volume.config_map)}",
         )
     if volume.persistent_volume_claim is not None:
         yield forbidden(
@@ -57,11 +77,15 @@ def _volume(volume: Volume, path: FieldPath) -> Iterator[Problem]:
         here = (*path, "projected", "sources", index)
         if projection.secret is not None:
             yield forbidden(
-                (*here, "secret"), f"static pods cannot project Secrets: {NO_API_SERVER}"
+                (*here, "secret"),
+                f"static pods cannot project Secrets: {NO_API_SERVER}"
+                f"{_optional(projection.secret)}",
             )
         if projection.config_map is not None:
             yield forbidden(
-                (*here, "configMap"), f"static pods cannot project ConfigMaps: {NO_API_SERVER}"
+                (*here, "configMap"),
+                f"static pods cannot project ConfigMaps: {NO_API_SERVER}"
+                f"{_optional(projection.config_map)}",
             )
         if projection.service_account_token is not None:
             yield forbidden(
@@ -69,16 +93,17 @@ def _volume(volume: Volume, path: FieldPath) -> Iterator[Problem]:
                 "static pods cannot use service account tokens: there is no API "
                 "server to issue them",
             )
-        if projection.cluster_trust_bundle is not None:
-            yield forbidden(
-                (*here, "clusterTrustBundle"),
-                "static pods may not use ClusterTrustBundle projected volume sources",
-            )
         if projection.pod_certificate is not None:
             yield forbidden(
                 (*here, "podCertificate"),
                 "static pods cannot use pod certificates: there is no API server to sign them",
             )
+
+
+def _optional(source: ObjectVolumeSource) -> str:
+    """Why ``optional: true`` does not save the pod (:mod:`.volume_support` cites the
+    kubelet)."""
+    return OPTIONAL_DOES_NOT_HELP if source.optional else ""
 
 
 def _container(container: Container, path: FieldPath) -> Iterator[Problem]:

@@ -34,6 +34,7 @@ from fastpod.manifest.paths import FieldPath, MapKey
 from fastpod.manifest.problems import Problem
 from fastpod.manifest.security_validation import security_problems
 from fastpod.manifest.static_pod_rules import static_pod_problems
+from fastpod.manifest.volume_support import unprovided_volume_problems
 from fastpod.model import (
     DownwardAPIVolumeSource,
     ObjectMeta,
@@ -75,6 +76,7 @@ def validate_pod(pod: Pod) -> list[Problem]:
         *_spec(pod.spec),
         *static_pod_problems(pod),
         *security_problems(pod),
+        *unprovided_volume_problems(pod),
     ]
 
 
@@ -106,7 +108,12 @@ def _metadata(metadata: ObjectMeta) -> Iterator[Problem]:
 
 def _spec(spec: PodSpec) -> Iterator[Problem]:
     path: FieldPath = ("spec",)
-    volume_names = yield from _volumes(spec.volumes or [], (*path, "volumes"))
+    container_names = {
+        container.name
+        for container in [*(spec.init_containers or ()), *(spec.containers or ())]
+        if container.name
+    }
+    volume_names = yield from _volumes(spec.volumes or [], (*path, "volumes"), container_names)
     yield from _containers(spec, path, volume_names)
     if spec.restart_policy not in RESTART_POLICIES:
         yield unsupported((*path, "restartPolicy"), spec.restart_policy, RESTART_POLICIES)
@@ -182,7 +189,9 @@ def _containers(spec: PodSpec, path: FieldPath, volume_names: set[str]) -> Itera
             )
 
 
-def _volumes(volumes: list[Volume], path: FieldPath) -> Generator[Problem, None, set[str]]:
+def _volumes(
+    volumes: list[Volume], path: FieldPath, container_names: set[str]
+) -> Generator[Problem, None, set[str]]:
     # Also returns the declared names, for volume mounts to refer to.
     declared: set[str] = set()
     for index, volume in enumerate(volumes):
@@ -196,11 +205,11 @@ def _volumes(volumes: list[Volume], path: FieldPath) -> Generator[Problem, None,
             declared.add(volume.name)
         if sum(source is not None for source in volume_sources(volume)) > 1:
             yield forbidden(here, "may not specify more than 1 volume type")
-        yield from _volume_source(volume, here)
+        yield from _volume_source(volume, here, container_names)
     return declared
 
 
-def _volume_source(volume: Volume, path: FieldPath) -> Iterator[Problem]:
+def _volume_source(volume: Volume, path: FieldPath, container_names: set[str]) -> Iterator[Problem]:
     if volume.host_path is not None:
         here = (*path, "hostPath")
         host_path = volume.host_path.path
@@ -218,11 +227,17 @@ def _volume_source(volume: Volume, path: FieldPath) -> Iterator[Problem]:
         if volume.empty_dir.size_limit is not None:
             yield from quantity_problems((*here, "sizeLimit"), volume.empty_dir.size_limit)
     if volume.downward_api is not None:
-        yield from _downward_api(volume.downward_api, (*path, "downwardAPI"))
-    for index, projection in enumerate((volume.projected and volume.projected.sources) or ()):
-        here = (*path, "projected", "sources", index)
-        if projection.downward_api is not None:
-            yield from _downward_api(projection.downward_api, (*here, "downwardAPI"))
+        here = (*path, "downwardAPI")
+        yield from _mode(volume.downward_api.default_mode, (*here, "defaultMode"))
+        yield from _downward_api(volume.downward_api, here, container_names, set())
+    if volume.projected is not None:
+        yield from _mode(volume.projected.default_mode, (*path, "projected", "defaultMode"))
+        paths: set[str] = set()
+        for index, projection in enumerate(volume.projected.sources or ()):
+            here = (*path, "projected", "sources", index)
+            if projection.downward_api is not None:
+                source = projection.downward_api
+                yield from _downward_api(source, (*here, "downwardAPI"), container_names, paths)
     if volume.image is not None:
         here = (*path, "image")
         if not volume.image.reference:
@@ -233,30 +248,43 @@ def _volume_source(volume: Volume, path: FieldPath) -> Iterator[Problem]:
             )
 
 
-def _downward_api(source: DownwardAPIVolumeSource, path: FieldPath) -> Iterator[Problem]:
+def _downward_api(
+    source: DownwardAPIVolumeSource, path: FieldPath, container_names: set[str], paths: set[str]
+) -> Iterator[Problem]:
+    """The items of a downwardAPI volume or projected source; ``paths`` are the ones taken
+    by earlier sources of the same projected volume (updated)."""
     for index, item in enumerate(source.items or ()):
         here = (*path, "items", index)
         if not item.path:
             yield required((*here, "path"))
         else:
-            yield from relative_path_problems((*here, "path"), item.path)
-        if (item.field_ref is None) == (item.resource_field_ref is None):
-            yield invalid(here, "", "must specify exactly one of `fieldRef` and `resourceFieldRef`")
+            yield from relative_path_problems((*here, "path"), item.path, reserved=True)
+            if item.path in paths:
+                yield invalid((*here, "path"), item.path, "conflicting duplicate paths")
+            paths.add(item.path)
+        if item.field_ref is not None and item.resource_field_ref is not None:
+            yield invalid(
+                here,
+                "resource",
+                "fieldRef and resourceFieldRef can not be specified simultaneously",
+            )
+        elif item.field_ref is None and item.resource_field_ref is None:
+            yield required(here, "one of fieldRef and resourceFieldRef is required")
         if item.field_ref is not None:
             yield from validate_field_ref(item.field_ref, (*here, "fieldRef"), VOLUME_FIELD_PATHS)
         if item.resource_field_ref is not None:
             yield from validate_resource_field_ref(
                 item.resource_field_ref,
                 (*here, "resourceFieldRef"),
-                frozenset(),
+                container_names,
                 container_required=True,
             )
-        if item.mode is not None and not 0 <= item.mode <= 0o777:
-            yield invalid(
-                (*here, "mode"),
-                item.mode,
-                "must be a number between 0 and 0777 (octal), both inclusive",
-            )
+        yield from _mode(item.mode, (*here, "mode"))
+
+
+def _mode(mode: int | None, path: FieldPath) -> Iterator[Problem]:
+    if mode is not None and not 0 <= mode <= 0o777:
+        yield invalid(path, mode, "must be a number between 0 and 0777 (octal), both inclusive")
 
 
 def _tolerations(spec: PodSpec, path: FieldPath) -> Iterator[Problem]:

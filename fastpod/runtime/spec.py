@@ -29,7 +29,6 @@ from fastpod.model import (
     LifecycleHandler,
     Pod,
     ResourceFieldSelector,
-    Volume,
 )
 from fastpod.runtime.hosts import ETC_HOSTS
 from fastpod.runtime.labels import container_labels
@@ -40,6 +39,7 @@ from fastpod.runtime.security import (
     Profile,
     seccomp_profile,
 )
+from fastpod.runtime.volume_layout import volume_host_path, volume_is_projected
 
 CONTAINER_HASH = "io.kubernetes.container.hash"
 RESTART_COUNT = "io.kubernetes.container.restartCount"
@@ -123,6 +123,21 @@ class ContainerSpec(msgspec.Struct, frozen=True):
         return {**self.labels, **self.annotations}
 
 
+class NodeAllocatable(msgspec.Struct, frozen=True):
+    """What the node gives its pods, as the kubelet reports it with nothing reserved (its
+    capacity less the default hard eviction thresholds); None where it is not known.
+
+    A container limit a pod leaves unset reads as this in the downward API, as the kubelet's
+    ``MergeContainerResourceLimits`` fills it in, and it bounds a memory volume's tmpfs.
+    """
+
+    cpu_millis: int | None = None
+    memory: int | None = None
+    """Bytes."""
+    ephemeral_storage: int | None = None
+    """Bytes."""
+
+
 class PodContext(msgspec.Struct, frozen=True):
     """What the node knows of a pod that the spec does not say: addresses and directories."""
 
@@ -135,6 +150,8 @@ class PodContext(msgspec.Struct, frozen=True):
     (:func:`~fastpod.runtime.addresses.pod_ips`), the node's family first."""
     node: NodeSecurity = DEFAULT_NODE
     """The node's security settings and facts."""
+    allocatable: NodeAllocatable = NodeAllocatable()
+    """What the node gives its pods (:class:`NodeAllocatable`)."""
 
 
 def container_hash(container: Container) -> str:
@@ -266,12 +283,13 @@ def _value_of(
     if source.field_ref is not None and source.field_ref.field_path:
         return field_value(pod, source.field_ref.field_path, context)
     if source.resource_field_ref is not None:
-        return resource_value(pod, container, source.resource_field_ref)
+        return resource_value(pod, container, source.resource_field_ref, context.allocatable)
     return None
 
 
 def field_value(pod: Pod, path: str, context: PodContext) -> str | None:
-    """A downward API ``fieldRef`` value, as the kubelet resolves it on a node."""
+    """A downward API ``fieldRef`` value, as the kubelet resolves it on a node: a field or
+    one label or annotation (whole maps are files of a volume: :mod:`.projection`)."""
     metadata = pod.metadata
     simple = {
         "metadata.name": metadata.name,
@@ -291,17 +309,26 @@ def field_value(pod: Pod, path: str, context: PodContext) -> str | None:
     if subscript is not None:
         mapping = metadata.labels if subscript.group(1) == "labels" else metadata.annotations
         return (mapping or {}).get(subscript.group(2), "")
-    if path in ("metadata.labels", "metadata.annotations"):
-        mapping = metadata.labels if path == "metadata.labels" else metadata.annotations
-        return "\n".join(f'{key}="{value}"' for key, value in sorted((mapping or {}).items()))
     return None
 
 
-def resource_value(pod: Pod, container: Container, selector: ResourceFieldSelector) -> str | None:
-    """A ``resourceFieldRef`` value: the limit or request, divided and rounded up."""
+def resource_value(
+    pod: Pod,
+    container: Container,
+    selector: ResourceFieldSelector,
+    allocatable: NodeAllocatable | None = None,
+) -> str | None:
+    """A ``resourceFieldRef`` value: the limit or request, divided and rounded up.
+
+    A limit the container does not set (or sets to zero) is the node's allocatable amount,
+    as the kubelet's ``ExtractResourceValueByContainerNameAndNodeAllocatable`` reads it;
+    None when that is not known either, or the named container does not exist.
+    """
     target = container
     if selector.container_name:
-        named = [c for c in pod.spec.containers or () if c.name == selector.container_name]
+        spec = pod.spec
+        every = [*(spec.containers or ()), *(spec.init_containers or ())]
+        named = [c for c in every if c.name == selector.container_name]
         if not named:
             return None
         target = named[0]
@@ -312,36 +339,48 @@ def resource_value(pod: Pod, container: Container, selector: ResourceFieldSelect
         values = dict((requirements.limits if kind == "limits" else requirements.requests) or {})
     try:
         divisor = parse_quantity(str(selector.divisor)) if selector.divisor else Fraction(1)
-        if resource not in values:
-            return "0" if kind == "requests" else None
-        amount = parse_quantity(str(values[resource]))
+        amount = parse_quantity(str(values[resource])) if resource in values else Fraction(0)
     except QuantityError:
         return None
+    if not amount:
+        if kind == "requests":
+            return "0"
+        node = _allocatable(allocatable or NodeAllocatable(), resource)
+        if node is None:
+            return None
+        amount = node
     return str(max(1, math.ceil(amount / divisor)) if amount else 0)
 
 
+def _allocatable(allocatable: NodeAllocatable, resource: str) -> Fraction | None:
+    if resource == "cpu":
+        millis = allocatable.cpu_millis
+        return None if millis is None else Fraction(millis, 1000)
+    amount = {"memory": allocatable.memory, "ephemeral-storage": allocatable.ephemeral_storage}
+    found = amount.get(resource)
+    return None if found is None else Fraction(found)
+
+
 def mounts(pod: Pod, container: Container, context: PodContext) -> list[Mount]:
-    """Each volume mount as a host path: hostPath as given, emptyDir under the pod's dir."""
+    """Each volume mount as a host path: hostPath as given, the others under the pod's dir.
+
+    A downwardAPI or projected volume is always read-only, as the kubelet mounts a volume
+    whose plugin says so (``makeMounts``: ``mount.ReadOnly || mustMountRO``).
+    """
     volumes = {volume.name: volume for volume in pod.spec.volumes or ()}
     found = []
     for mount in container.volume_mounts or ():
         volume = volumes.get(mount.name)
-        source = volume_host_path(volume, context) if volume is not None else None
-        if source is None or not mount.mount_path:
+        if volume is None or not mount.mount_path:
+            continue
+        source = volume_host_path(volume, context.volumes_dir)
+        if source is None:
             continue
         if mount.sub_path:
             source = os.path.join(source, mount.sub_path)
-        found.append(Mount(source, mount.mount_path, bool(mount.read_only)))
+        read_only = bool(mount.read_only) or volume_is_projected(volume)
+        found.append(Mount(source, mount.mount_path, read_only))
     return found
-
-
-def volume_host_path(volume: Volume, context: PodContext) -> str | None:
-    """Where a volume lives on the host, for the kinds fastpod can provide."""
-    if volume.host_path is not None and volume.host_path.path:
-        return volume.host_path.path
-    if volume.empty_dir is not None:
-        return os.path.join(context.volumes_dir, "empty-dir", volume.name or "")
-    return None
 
 
 def resources(container: Container) -> Resources:

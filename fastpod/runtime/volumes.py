@@ -1,20 +1,40 @@
-"""The host side of a pod's volumes: hostPath checks and creation, emptyDir directories.
+"""The host side of a pod's volumes: hostPath checks and creation, emptyDir directories,
+memory volumes' tmpfs, downwardAPI and projected files; all of it undone with the pod.
 
 The kubelet's ``hostPath`` types (``pkg/volume/hostpath``): ``DirectoryOrCreate`` makes a
 missing directory and its parents (0755), ``FileOrCreate`` an empty file (0644) in a
 directory that must exist (``makeFile``: ``os.OpenFile`` with ``O_CREATE``, no parents);
 the other types check what is there and block the pod with a clear error when it is not
 what the manifest says.
+
+An ``emptyDir`` is a directory of mode 0777 (``pkg/volume/emptydir``); with ``medium:
+Memory``, and for every downwardAPI and projected volume, a tmpfs is mounted on it
+(:mod:`.volume_layout` says of what size). A downwardAPI or projected volume's files are
+written by :mod:`.atomic_writer`, and written again when the pod's labels or annotations
+change (:func:`update_projected_volumes`), as the kubelet re-runs the volume's ``SetUp`` at
+each sync of the pod. Every step is idempotent: a volume already mounted is not mounted
+again, so a new sandbox of the same pod finds its memory volumes as they were.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import stat
 
-from fastpod.model import Pod
-from fastpod.runtime.spec import PodContext, volume_host_path
+from fastpod.model import Pod, Volume
+from fastpod.runtime.atomic_writer import write_payload
+from fastpod.runtime.projection import ProjectionError, volume_payload
+from fastpod.runtime.spec import PodContext
+from fastpod.runtime.tmpfs import mount_tmpfs, unmount
+from fastpod.runtime.volume_layout import (
+    VOLUME_KIND_DIRECTORIES,
+    tmpfs_size,
+    volume_host_path,
+    volume_in_memory,
+    volume_is_projected,
+)
 
 _CHECKS = {
     "Directory": (stat.S_ISDIR, "a directory"),
@@ -34,17 +54,62 @@ def prepare_volumes(pod: Pod, context: PodContext) -> None:
     for volume in pod.spec.volumes or ():
         if volume.host_path is not None and volume.host_path.path:
             _host_path(volume.name or "", volume.host_path.path, volume.host_path.type or "")
-        elif volume.empty_dir is not None:
-            path = volume_host_path(volume, context)
-            if path is not None:
-                os.makedirs(path, mode=0o777, exist_ok=True)
-                os.chmod(path, 0o777)
+        else:
+            _pod_volume(pod, volume, context)
+
+
+def update_projected_volumes(pod: Pod, context: PodContext) -> bool:
+    """Write the downwardAPI and projected volumes of a running pod again, for a pod whose
+    labels or annotations may have changed; whether any file changed. Raises
+    :class:`VolumeError`."""
+    changed = False
+    for volume in pod.spec.volumes or ():
+        if volume_is_projected(volume):
+            changed = _pod_volume(pod, volume, context) or changed
+    return changed
+
+
+def has_projected_volumes(pod: Pod) -> bool:
+    """Whether the pod has files fastpod writes for it (downwardAPI, projected volumes)."""
+    return any(volume_is_projected(volume) for volume in pod.spec.volumes or ())
 
 
 def remove_pod_dir(pod_dir: str) -> None:
-    """Remove a pod's own directory: its emptyDir volumes and its containers' termination
-    message files, never a hostPath."""
+    """Remove a pod's own directory: its volumes (each tmpfs unmounted first) and its
+    containers' termination message files, never a hostPath. Raises :class:`VolumeError`
+    when a tmpfs cannot be unmounted, leaving the directory for a later try."""
+    volumes_dir = os.path.join(pod_dir, "volumes")
+    for kind in VOLUME_KIND_DIRECTORIES:
+        with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+            for name in os.listdir(os.path.join(volumes_dir, kind)):
+                path = os.path.join(volumes_dir, kind, name)
+                while os.path.ismount(path):
+                    try:
+                        unmount(path)
+                    except OSError as error:
+                        raise VolumeError(f"volume {name}: {error.strerror}: {path}") from None
     shutil.rmtree(pod_dir, ignore_errors=True)
+
+
+def _pod_volume(pod: Pod, volume: Volume, context: PodContext) -> bool:
+    """Make an emptyDir, downwardAPI or projected volume's directory, its tmpfs and its
+    files; whether a file was written."""
+    path = volume_host_path(volume, context.volumes_dir)
+    if path is None:
+        return False
+    name = volume.name or ""
+    try:
+        os.makedirs(path, mode=0o777, exist_ok=True)
+        if not os.path.ismount(path):
+            os.chmod(path, 0o777)
+            if volume_in_memory(volume):
+                mount_tmpfs(path, tmpfs_size(pod, volume, context.allocatable.memory))
+        if volume_is_projected(volume):
+            return write_payload(path, volume_payload(volume, pod, context))
+    except (OSError, ValueError, ProjectionError) as error:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else error
+        raise VolumeError(f"volume {name}: {reason}") from None
+    return False
 
 
 def _host_path(name: str, path: str, kind: str) -> None:

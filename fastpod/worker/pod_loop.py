@@ -22,7 +22,12 @@ from fastpod.probes.decisions import starting_sidecars
 from fastpod.runtime.base import ContainerInfo, Runtime, RuntimeCallError
 from fastpod.runtime.sandbox import SandboxError
 from fastpod.runtime.security import sandbox_security
-from fastpod.runtime.volumes import VolumeError, prepare_volumes
+from fastpod.runtime.volumes import (
+    VolumeError,
+    has_projected_volumes,
+    prepare_volumes,
+    update_projected_volumes,
+)
 from fastpod.status.compute import DEADLINE_EXCEEDED, Observed
 from fastpod.worker.containers import ContainerStarter
 from fastpod.worker.desired import PodChange
@@ -83,6 +88,10 @@ class PodLoop:
     synced: bool = False
     """The running pod has been synced once (readiness waits for every pod's first sync)."""
     start_recorded: bool = False
+    volumes_written_for: Pod | None = None
+    """The spec the pod's downwardAPI and projected files were last written from: a spec
+    that is not this one (labels or annotations edited under a fixed UID) writes them
+    again."""
 
 
 class PodRunner:
@@ -217,6 +226,7 @@ class PodRunner:
                     loop.running = None
                     loop.exits_logged = None
                     loop.observed = None
+                    loop.volumes_written_for = None
                     loop.synced = loop.start_recorded = False
                     continue
                 if desired is None:
@@ -268,7 +278,9 @@ class PodRunner:
             if actions.sandbox_id:
                 await self._read_addresses(pod, actions.sandbox_id)
             self.prober.track(loop.key, pod, containers, loop.wake.set)
-            retry_at = await self._apply(loop.key, pod, actions, observed)
+            if sandboxes and not actions.create_sandbox:
+                self._update_volumes(loop, pod)
+            retry_at = await self._apply(loop, pod, actions, observed)
             loop.observed = _kept(observed)
             return retry_at
         except RuntimeCallError as error:
@@ -318,9 +330,22 @@ class PodRunner:
             recorder.count("kubelet_started_pods_total")
             recorder.observe("kubelet_pod_start_duration_seconds", now - loop.first_seen)
 
+    def _update_volumes(self, loop: PodLoop, pod: Pod) -> None:
+        """Write the pod's downwardAPI and projected files again if its spec changed since
+        they were written (or this process has not written them yet): a label edit reaches
+        the files of the running containers, which keep running, as the kubelet's volume
+        manager remounts such volumes at every sync of the pod."""
+        if loop.volumes_written_for is pod or not self.settings.prepare_host:
+            return
+        context = self.settings.pod_context(pod)
+        if has_projected_volumes(pod) and update_projected_volumes(pod, context):
+            logs.emit("pod volumes updated", pod=loop.key, uid=pod.metadata.uid)
+        loop.volumes_written_for = pod
+
     async def _apply(
-        self, key: str, pod: Pod, actions: PodActions, observed: Observed
+        self, loop: PodLoop, pod: Pod, actions: PodActions, observed: Observed
     ) -> float | None:
+        key = loop.key
         containers = observed.containers
         grace = _grace(pod)
         if actions.kill_pod and actions.deadline_exceeded:
@@ -358,6 +383,7 @@ class PodRunner:
                 return actions.retry_at
             if self.settings.prepare_host:
                 prepare_volumes(pod, self.settings.pod_context(pod))
+                loop.volumes_written_for = pod
                 self.state.pod_logs.create_pod_dir(pod)
             names = self.network.sandbox(key, pod)
             began = time.monotonic()

@@ -9,11 +9,16 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from fastpod.config.node import (
+    allocatable_cpu_millis,
+    allocatable_ephemeral_storage,
+    allocatable_memory,
+)
 from fastpod.config.settings import Config
 from fastpod.model import Pod
 from fastpod.runtime.hosts import HOSTS_FILE_NAME
 from fastpod.runtime.security import DEFAULT_NODE, NodeSecurity
-from fastpod.runtime.spec import PodContext
+from fastpod.runtime.spec import NodeAllocatable, PodContext
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +39,8 @@ class WorkerSettings:
     resolv_conf: str
     """The node's DNS settings (``clusterDNS``, ``clusterDomain``, ``resolvConf``), which
     every sandbox's resolver configuration starts from (:mod:`fastpod.runtime.dns`)."""
+    allocatable: NodeAllocatable
+    """What the node gives its pods: unset limits in the downward API, memory volumes' size."""
     node_security: NodeSecurity = DEFAULT_NODE
     """The node's security settings and the host's facts that pods are run with."""
 
@@ -43,7 +50,7 @@ class WorkerSettings:
         return os.path.join(self.root_dir, "pods", uid)
 
     def volumes_dir(self, uid: str) -> str:
-        """Where the pod with this UID keeps its emptyDir volumes."""
+        """Where the pod with this UID keeps its volumes other than hostPath."""
         return os.path.join(self.pod_dir(uid), "volumes")
 
     def hosts_file(self, uid: str) -> str:
@@ -64,6 +71,7 @@ class WorkerSettings:
             volumes_dir=self.volumes_dir(pod.metadata.uid or ""),
             pod_ips=pod_ips,
             node=self.node_security,
+            allocatable=self.allocatable,
         )
 
 
@@ -81,6 +89,11 @@ def worker_settings(config: Config, host_ip: str) -> WorkerSettings:
         cluster_dns=config.cluster_dns,
         cluster_domain=config.cluster_domain,
         resolv_conf=config.resolv_conf,
+        allocatable=NodeAllocatable(
+            cpu_millis=allocatable_cpu_millis(),
+            memory=allocatable_memory(),
+            ephemeral_storage=allocatable_ephemeral_storage(config.root_dir),
+        ),
         node_security=NodeSecurity(
             seccomp_default=config.seccomp_default,
             seccomp_root=os.path.join(config.root_dir, "seccomp"),

@@ -13,7 +13,7 @@ import contextlib
 
 from fastpod.model import Pod
 from fastpod.runtime.base import ContainerInfo, Runtime, RuntimeCallError
-from fastpod.runtime.volumes import remove_pod_dir
+from fastpod.runtime.volumes import VolumeError, remove_pod_dir
 from fastpod.worker.hooks import HookRunner
 from fastpod.worker.pod_state import PodState
 from fastpod.worker.settings import WorkerSettings
@@ -49,10 +49,24 @@ class PodTeardown:
     async def remove_pod(self, key: str, uid: str, pod: Pod | None, grace: float) -> bool:
         """Stop and remove what runs for a pod, then its volumes, log links and back-offs;
         whether that is done. After a failed runtime call the pod's files are kept: its
-        containers may still use them."""
+        containers may still use them; a volume that cannot be unmounted keeps them too."""
         if not await self._stop_pod(key, uid, pod, grace):
             return False
-        remove_pod_dir(self.settings.pod_dir(uid))
+        try:
+            remove_pod_dir(self.settings.pod_dir(uid))
+        except VolumeError as error:
+            # a tmpfs still in use: the pod's directory waits for the next try
+            self.state.events.emit(
+                key,
+                "pod volumes not removed",
+                "FailedUnmount",
+                str(error),
+                "Warning",
+                level="error",
+                uid=uid,
+                error=str(error),
+            )
+            return False
         self.state.forget(key, uid)
         return True
 

@@ -221,7 +221,6 @@ def test_init_containers_and_sidecars_are_looked_at_too() -> None:
 @pytest.mark.parametrize(
     ("pattern", "warned", "honoured"),
     [
-        ("spec.volumes[].emptyDir.medium", "Memory", ""),
         ("spec.containers[].securityContext.runAsNonRoot", True, False),
         ("spec.containers[].securityContext.procMount", "Unmasked", "Default"),
         ("spec.containers[].volumeMounts[].mountPropagation", "HostToContainer", "None"),

@@ -377,38 +377,45 @@ def test_manifests_breaking_a_rule_are_rejected_at_the_field(
     assert any(line.startswith(field_and_kind) and detail in line for line in found), found
 
 
+def mounted(volume: dict[str, Any]) -> dict[str, Any]:
+    """Changes declaring ``volume`` and mounting it in the container at ``/v``."""
+    return {
+        "spec__volumes": [volume],
+        C0 + "volumeMounts": [{"name": volume["name"], "mountPath": "/v"}],
+    }
+
+
 FORBIDDEN_FOR_STATIC_PODS = [
     (
         "secret-volume",
-        {"spec__volumes": [{"name": "s", "secret": {"secretName": "x"}}]},
+        mounted({"name": "s", "secret": {"secretName": "x"}}),
         "spec.volumes[0].secret: Forbidden: static pods cannot use Secret volumes",
     ),
     (
         "config-map-volume",
-        {"spec__volumes": [{"name": "c", "configMap": {"name": "x"}}]},
+        mounted({"name": "c", "configMap": {"name": "x"}}),
         "spec.volumes[0].configMap: Forbidden: static pods cannot use ConfigMap volumes",
     ),
     (
         "claim-volume",
-        {"spec__volumes": [{"name": "p", "persistentVolumeClaim": {"claimName": "x"}}]},
+        mounted({"name": "p", "persistentVolumeClaim": {"claimName": "x"}}),
         "spec.volumes[0].persistentVolumeClaim: Forbidden: static pods cannot use "
         "PersistentVolumeClaims",
     ),
     (
         "token-projection",
-        {
-            "spec__volumes": [
-                {
-                    "name": "t",
-                    "projected": {"sources": [{"serviceAccountToken": {"path": "token"}}]},
-                }
-            ]
-        },
+        mounted({"name": "t", "projected": {"sources": [{"serviceAccountToken": {"path": "t"}}]}}),
         "spec.volumes[0].projected.sources[0].serviceAccountToken: Forbidden: static pods "
         "cannot use service account tokens",
     ),
     (
-        "trust-bundle",
+        "optional-config-map-volume",
+        mounted({"name": "c", "configMap": {"name": "x", "optional": True}}),
+        "spec.volumes[0].configMap: Forbidden: static pods cannot use ConfigMap volumes: there "
+        "is no API server to read it from (optional does not help",
+    ),
+    (
+        "trust-bundle-even-unused",
         {
             "spec__volumes": [
                 {
@@ -447,7 +454,8 @@ FORBIDDEN_FOR_STATIC_PODS = [
 def test_what_only_an_api_server_provides_is_rejected_with_the_reason(
     changes: dict[str, Any], expected: str
 ) -> None:
-    """Secrets, ConfigMaps, claims and tokens cannot be resolved on a lone node."""
+    """Secrets, ConfigMaps, claims and tokens cannot be resolved on a lone node; a
+    ClusterTrustBundle is refused even when no container mounts it, as the kubelet does."""
     assert any(line.startswith(expected) for line in errors(with_changes(**changes)))
 
 

@@ -25,6 +25,7 @@ from fastpod.runtime.spec import (
     TERMINATION_MESSAGE_PATH,
     TERMINATION_MESSAGE_POLICY,
     Mount,
+    NodeAllocatable,
     PodContext,
     Resources,
     Security,
@@ -302,6 +303,33 @@ def test_resource_field_refs_divide_and_round_up(
     assert environment(pod, first(pod), CONTEXT) == {"VALUE": expected}
 
 
+NODE = NodeAllocatable(cpu_millis=4000, memory=8 * 2**30, ephemeral_storage=90 * 10**9)
+
+
+@pytest.mark.parametrize(
+    ("resource", "divisor", "expected"),
+    [
+        pytest.param("limits.cpu", "1m", "4000", id="cpu"),
+        pytest.param("limits.memory", "1Mi", "8192", id="memory"),
+        pytest.param("limits.ephemeral-storage", "1G", "90", id="ephemeral-storage"),
+    ],
+)
+def test_a_limit_the_container_leaves_unset_is_the_nodes_allocatable_amount(
+    resource: str, divisor: str, expected: str
+) -> None:
+    """As the kubelet's ``MergeContainerResourceLimits`` fills it in."""
+    pod = resource_ref_pod("{}", resource, divisor)
+    context = msgspec.structs.replace(CONTEXT, allocatable=NODE)
+
+    assert environment(pod, first(pod), context) == {"VALUE": expected}
+
+
+def test_a_limit_left_unset_on_a_node_of_unknown_size_leaves_the_variable_out() -> None:
+    pod = resource_ref_pod("{}", "limits.memory", None)
+
+    assert environment(pod, first(pod), CONTEXT) == {}
+
+
 def test_env_sources_a_node_cannot_resolve_are_left_out() -> None:
     secret = EnvVar(
         name="SECRET", value_from=EnvVarSource(secret_key_ref=KeySelector(name="s", key="k"))
@@ -328,25 +356,30 @@ spec:
     - {name: certs, mountPath: /ca.crt, subPath: ca.crt}
     - {name: scratch, mountPath: /scratch}
     - {name: scratch, mountPath: /scratch-sub, subPath: a/b, readOnly: false}
-    - {name: remote, mountPath: /remote}
-    - {name: info, mountPath: /info}
+    - {name: shm, mountPath: /dev/shm}
+    - {name: info, mountPath: /info, readOnly: false}
+    - {name: bundle, mountPath: /bundle}
   volumes:
   - {name: certs, hostPath: {path: /etc/kubernetes/pki, type: DirectoryOrCreate}}
   - {name: data, hostPath: {path: /var/lib/etcd}}
   - {name: scratch, emptyDir: {}}
-  - {name: remote, nfs: {server: nfs.example.com, path: /exports}}
+  - {name: shm, emptyDir: {medium: Memory}}
   - {name: info, downwardAPI: {items: []}}
+  - {name: bundle, projected: {sources: []}}
 """
 )
 
 
-def test_mounts_bind_host_paths_and_empty_dirs_and_skip_what_cannot_be_mounted() -> None:
+def test_mounts_bind_host_paths_and_the_pods_own_volumes_projected_ones_read_only() -> None:
     assert mounts(VOLUMES, first(VOLUMES), CONTEXT) == [
         Mount("/etc/kubernetes/pki", "/etc/ssl/certs", read_only=True),
         Mount("/var/lib/etcd", "/var/lib/data", read_only=False),
         Mount("/etc/kubernetes/pki/ca.crt", "/ca.crt", read_only=False),
         Mount("/run/fastpod/pods/u/empty-dir/scratch", "/scratch", read_only=False),
         Mount("/run/fastpod/pods/u/empty-dir/scratch/a/b", "/scratch-sub", read_only=False),
+        Mount("/run/fastpod/pods/u/empty-dir/shm", "/dev/shm", read_only=False),
+        Mount("/run/fastpod/pods/u/downward-api/info", "/info", read_only=True),
+        Mount("/run/fastpod/pods/u/projected/bundle", "/bundle", read_only=True),
     ]
 
 
