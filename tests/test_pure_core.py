@@ -23,6 +23,7 @@ PURE_CORE = (
     "fastpod.runtime.projection",
     "fastpod.runtime.volume_layout",
     "fastpod.manifest.volume_support",
+    "fastpod.runtime.logrotation",
     "fastpod.runtime.cri.configs",
     "fastpod.manifest.honoured",
     "fastpod.manifest.not_honoured",

@@ -70,7 +70,8 @@ async def read_log(
             output, offset = await _tail(file, end, tail)
             if output:
                 yield output
-        async for output in _forward(file, offset, None if follow else end, poll, still_current):
+        chunks = _forward(file, offset, None if follow else end, poll, still_current, path)
+        async for output in chunks:
             yield output
 
 
@@ -124,34 +125,69 @@ async def _forward(
     end: int | None,
     poll: float,
     still_current: Callable[[], bool] | None,
+    path: str | None = None,
 ) -> AsyncIterator[bytes]:
     """Output from ``offset`` to ``end``, or on and on while ``still_current()`` holds.
 
     Without ``end`` or ``still_current`` it follows until cancelled. Once ``still_current``
     turns False the file is read to its end a last time: a container's final words are
-    written before its successor's file appears.
+    written before its successor's file appears. While following, a log rotated away from
+    ``path`` (renamed, and a new file opened there: the kubelet's rotation of a CRI
+    runtime's logs, Docker's json-file rotation) is read to its end, then the new file
+    from its start, as the kubelet's ``ReadLogs`` follows a rotation.
     """
     file.seek(offset)
+    current = file
+    successor: BinaryIO | None = None
     pending = b""
     last_look = False
-    while True:
-        size = BLOCK if end is None else min(BLOCK, end - file.tell())
-        block = file.read(size) if size > 0 else b""
-        if block:
-            data = pending + block
-            cut = data.rfind(b"\n") + 1
-            pending = data[cut:]
-            if output := decode_lines(data[:cut]):
-                yield output
-            else:
-                await asyncio.sleep(0)
-            continue
-        if end is not None or last_look:
-            return
-        if still_current is not None and not still_current():
-            last_look = True
-            continue
-        await asyncio.sleep(poll)
+    try:
+        while True:
+            size = BLOCK if end is None else min(BLOCK, end - current.tell())
+            block = current.read(size) if size > 0 else b""
+            if block:
+                data = pending + block
+                cut = data.rfind(b"\n") + 1
+                pending = data[cut:]
+                if output := decode_lines(data[:cut]):
+                    yield output
+                else:
+                    await asyncio.sleep(0)
+                continue
+            if end is not None or last_look:
+                return
+            if successor is not None:
+                # the rotated file is read to its end: go on with the one that replaced it
+                if current is not file:
+                    current.close()
+                current, successor, pending = successor, None, b""
+                continue
+            if path is not None and (successor := _successor(current, path)) is not None:
+                continue  # what was written to the old file meanwhile comes first
+            if still_current is not None and not still_current():
+                last_look = True
+                continue
+            await asyncio.sleep(poll)
+    finally:
+        for opened in (current, successor):
+            if opened is not None and opened is not file:
+                opened.close()
+
+
+def _successor(file: BinaryIO, path: str) -> BinaryIO | None:
+    """The file now at ``path``, opened, when it is not ``file`` any more (the log was
+    rotated); None while it is, or while nothing is there yet."""
+    try:
+        now = os.stat(path)
+    except FileNotFoundError:
+        return None  # renamed away, not reopened yet
+    held = os.fstat(file.fileno())
+    if (now.st_dev, now.st_ino) == (held.st_dev, held.st_ino):
+        return None
+    try:
+        return open(path, "rb")
+    except FileNotFoundError:
+        return None
 
 
 @dataclass(frozen=True, slots=True)

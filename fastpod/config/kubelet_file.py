@@ -40,10 +40,7 @@ IGNORED_FIELDS = frozenset(
         "cgroupRoot",
         "cgroupsPerQOS",
         "configMapAndSecretChangeDetectionStrategy",
-        "containerLogMaxFiles",
-        "containerLogMaxSize",
         "containerLogMaxWorkers",
-        "containerLogMonitorInterval",
         "contentType",
         "cpuCFSQuota",
         "cpuCFSQuotaPeriod",
@@ -150,6 +147,10 @@ IGNORED_FIELDS = frozenset(
 the fields added since). ``syncFrequency`` is among them: the kubelet's periodic pod sync
 backs up its 1 s PLEG relist, while fastpod's ``--resync-period`` backs up Docker's event
 stream, and a kubelet's 1 m would only slow the healing of a missed event."""
+
+
+MIN_LOG_MONITOR_INTERVAL = 3.0
+"""The shortest ``containerLogMonitorInterval`` the kubelet's validation takes, in seconds."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,6 +293,21 @@ def _path_or_none(value: Any) -> str | None:
     return None if value is None else values.string(value)
 
 
+def _log_size(value: Any) -> int | None:
+    return None if value is None or value == "" else values.log_size(value)
+
+
+def _log_files(value: Any) -> int | None:
+    return None if value is None else values.log_files(value)
+
+
+def _monitor_interval(value: Any) -> float | None:
+    interval = _duration(value)
+    if interval is not None and interval < MIN_LOG_MONITOR_INTERVAL:
+        raise ValueError(f"{value!r} must be {MIN_LOG_MONITOR_INTERVAL:g}s or more")
+    return interval
+
+
 def _headers(value: Any) -> tuple[tuple[str, str], ...] | None:
     if value is None:
         return None
@@ -323,6 +339,9 @@ _FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "clusterDNS": ("cluster_dns", _addresses),
     "clusterDomain": ("cluster_domain", _string),
     "resolvConf": ("resolv_conf", _path_or_none),
+    "containerLogMaxSize": ("container_log_max_size", _log_size),
+    "containerLogMaxFiles": ("container_log_max_files", _log_files),
+    "containerLogMonitorInterval": ("container_log_monitor_interval", _monitor_interval),
 }
 """The fields fastpod runs with: the Config field each sets, and how its value is read.
 A field that is null, empty or a zero duration sets nothing, but ``resolvConf: ""``, which

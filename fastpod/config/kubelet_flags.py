@@ -70,8 +70,6 @@ KUBELET_VALUE_FLAGS = frozenset(
         "client-ca-file",
         "cloud-config",
         "cloud-provider",
-        "container-log-max-files",
-        "container-log-max-size",
         "cpu-cfs-quota-period",
         "cpu-manager-policy",
         "cpu-manager-policy-options",

@@ -157,6 +157,19 @@ def add_run_command(commands: argparse._SubParsersAction[argparse.ArgumentParser
         help='the resolver file pods\' own start from, "" for none '
         f"(default {_DEFAULT['resolv_conf']})",
     )
+    sources.add_argument(
+        "--container-log-max-size",
+        type=_log_size,
+        metavar="QUANTITY",
+        help="a container's log size before it is rotated, negative for never (default 10Mi)",
+    )
+    sources.add_argument(
+        "--container-log-max-files",
+        type=_log_files,
+        metavar="N",
+        help="log files kept per container, the current one included, 2 or more "
+        f"(default {_DEFAULT['container_log_max_files']})",
+    )
     own = run.add_argument_group("fastpod's flags")
     own.add_argument(
         "--profile",
@@ -333,6 +346,8 @@ _PLAIN_FLAGS = (
     "resync_period",
     "log_format",
     "seccomp_default",
+    "container_log_max_size",
+    "container_log_max_files",
 )
 """Flags whose value is the Config field of the same name, as parsed."""
 
@@ -391,3 +406,5 @@ _address = _flag(values.ip_address)
 _node_ip = _flag(values.node_ip)
 _port = _flag(lambda text: values.port(_integer_text(text)))
 _count = _flag(lambda text: values.count(_integer_text(text)))
+_log_size = _flag(values.log_size)
+_log_files = _flag(lambda text: values.log_files(_integer_text(text)))

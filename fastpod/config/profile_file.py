@@ -114,6 +114,7 @@ PROFILE_FIELDS: dict[str, Callable[[Any], Any]] = {
     "watch_retry_initial": values.period,
     "watch_retry_max": values.period,
     "event_settle": values.seconds,
+    "container_log_monitor_interval": values.period,
     "batch_size": values.positive_count,
     "backoff_initial": values.period,
     "backoff_max": values.period,

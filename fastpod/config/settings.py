@@ -83,6 +83,14 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
     """``clusterDomain``: the cluster's domain, searched first by ``ClusterFirst`` pods."""
     resolv_conf: str = DEFAULT_RESOLV_CONF
     """``resolvConf``: the node's resolver file pods start from; ``""`` for none."""
+    container_log_max_size: int = 10 * 1024 * 1024
+    """Bytes a container's log may reach before it is rotated (``containerLogMaxSize``,
+    10Mi); negative: never rotated."""
+    container_log_max_files: int = 5
+    """Log files a container keeps, its current one included (``containerLogMaxFiles``)."""
+    container_log_monitor_interval: float = 10.0
+    """How often the logs of a CRI runtime's containers are checked for rotation
+    (``containerLogMonitorInterval``)."""
     backoff_initial: float = 10.0
     backoff_max: float = 300.0
     backoff_reset: float = 600.0

@@ -14,6 +14,8 @@ import math
 import re
 from collections.abc import Callable
 
+from fastpod.manifest.quantity import QuantityError, parse_quantity
+
 _GO_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
 _GO_DURATION = re.compile(r"[-+]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+")
 _GO_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
@@ -137,6 +139,29 @@ def choice(*choices: str) -> Callable[[object], str]:
         return value
 
     return read
+
+
+def log_size(value: object) -> int:
+    """A container log's size before it is rotated, as the kubelet reads ``containerLogMaxSize``:
+    a quantity of bytes (``10Mi``, ``500Ki``, ``1048576``); a negative one turns rotation off
+    (the kubelet's stub log manager)."""
+    if not isinstance(value, str | int) or isinstance(value, bool):
+        raise ValueError(f"must be a quantity of bytes (10Mi, 500Ki), not {value!r}")
+    try:
+        size = parse_quantity(value)
+    except QuantityError as error:
+        raise ValueError(f"{value!r} is not a quantity of bytes: {error}") from None
+    if size.denominator != 1:
+        raise ValueError(f"{value!r} is not a whole number of bytes")
+    return int(size)
+
+
+def log_files(value: object) -> int:
+    """How many log files a container keeps, its current one included: 2 or more, as the
+    kubelet's log manager requires (``containerLogMaxFiles``)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 2:
+        raise ValueError(f"must be a whole number, 2 or more, not {value!r}")
+    return value
 
 
 def go_boolean(text: str) -> bool:

@@ -272,6 +272,13 @@ class Runtime(Protocol):
         """Where the runtime writes the container's output, if it is a file."""
         ...
 
+    async def reopen_container_log(self, container_id: str) -> None:
+        """Have the runtime write the container's output to a new file at its log path
+        (the CRI's ``ReopenContainerLog``), once the old one was renamed away: how the
+        kubelet rotates a CRI runtime's logs. Raises :class:`RuntimeCallError` when the
+        runtime cannot (the container does not run; Docker, which rotates its own)."""
+        ...
+
     async def exec_sync(
         self, container_id: str, command: Sequence[str], timeout: float
     ) -> ExecResult:

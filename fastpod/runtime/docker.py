@@ -151,9 +151,17 @@ class DockerRuntime:
 
     name = "docker"
 
-    def __init__(self, sandbox_image: str, socket: str = "/var/run/docker.sock") -> None:
+    def __init__(
+        self,
+        sandbox_image: str,
+        socket: str = "/var/run/docker.sock",
+        log_options: dict[str, str] | None = None,
+    ) -> None:
         self.sandbox_image = sandbox_image
         self.socket = socket
+        self.log_options = log_options or {}
+        """The json-file driver's options each container gets (``max-size``, ``max-file``:
+        :func:`~fastpod.runtime.logrotation.docker_log_options`); none: the daemon's."""
         self._session: aiohttp.ClientSession | None = None
         self._adopted: set[str] = set()
         """The UIDs of the pods adopted from another agent: theirs without fastpod's label."""
@@ -271,6 +279,9 @@ class DockerRuntime:
             host_config["Memory"] = resources.memory_bytes
         if resources.nano_cpus is not None:
             host_config["NanoCpus"] = resources.nano_cpus
+        if self.log_options:
+            # json-file, whose files fastpod links and reads, rotated by Docker itself
+            host_config["LogConfig"] = {"Type": "json-file", "Config": self.log_options}
         body: dict[str, Any] = {
             "Image": spec.image,
             # the pod's grace also when Docker itself stops the container (daemon shutdown)
@@ -471,6 +482,11 @@ class DockerRuntime:
         if not pid:
             raise RuntimeCallError(f"sandbox {sandbox_id[:12]} does not run: no network namespace")
         return f"/proc/{pid}/ns/net"
+
+    async def reopen_container_log(self, container_id: str) -> None:
+        raise RuntimeCallError(
+            f"reopen log of container {container_id[:12]}: Docker rotates its own logs"
+        )
 
     async def exec_sync(
         self, container_id: str, command: Sequence[str], timeout: float

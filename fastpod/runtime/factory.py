@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastpod.config.settings import Config
 from fastpod.runtime.base import Runtime
+from fastpod.runtime.logrotation import RotationPolicy, docker_log_options
 
 
 def create_runtime(config: Config) -> Runtime:
@@ -11,7 +12,10 @@ def create_runtime(config: Config) -> Runtime:
     if config.runtime == "docker":
         from fastpod.runtime.docker import DockerRuntime
 
-        return DockerRuntime(config.pod_infra_container_image, config.docker_socket)
+        # Docker rotates its json-file logs itself, with the kubelet's limits
+        policy = RotationPolicy(config.container_log_max_size, config.container_log_max_files)
+        options = docker_log_options(policy)
+        return DockerRuntime(config.pod_infra_container_image, config.docker_socket, options)
     if config.runtime == "cri":
         from fastpod.runtime.cri.runtime import CriRuntime
 

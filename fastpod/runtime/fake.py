@@ -73,6 +73,8 @@ class FakeRuntime:
         self.sandbox_specs: dict[str, SandboxSpec] = {}
         self.exec_scripts: dict[tuple[str | None, tuple[str, ...]], ScriptedExec] = {}
         """What each command does, in one container (its id) or in any (None)."""
+        self.reopened: list[str] = []
+        """The containers whose log was reopened, in order."""
         self.execs: list[tuple[str, tuple[str, ...]]] = []
         """Each command run and the container it ran in, in order (kept as specs are)."""
         self.foreign_configs: dict[str, CreatedContainer] = {}
@@ -207,6 +209,11 @@ class FakeRuntime:
     async def sandbox_ips(self, sandbox_id: str) -> tuple[str, ...]:
         self._sandbox(sandbox_id)
         return self.pod_network_ips
+
+    async def reopen_container_log(self, container_id: str) -> None:
+        if self._container(container_id).state != "running":
+            raise RuntimeCallError(f"reopen log of container {container_id}: it does not run")
+        self.reopened.append(container_id)
 
     async def network_namespace(self, sandbox_id: str) -> str:
         """The fake's sandboxes share the host's network: probes run there."""

@@ -35,6 +35,7 @@ from fastpod.worker import reports
 from fastpod.worker.decoder import ManifestDecoder
 from fastpod.worker.desired import DesiredPods, PodChange
 from fastpod.worker.health import RuntimeCheck
+from fastpod.worker.log_rotation import LogRotator, running_logs
 from fastpod.worker.pod_loop import PodRunner
 from fastpod.worker.settings import worker_settings
 
@@ -111,16 +112,32 @@ class Worker:
         """Serve until ``stop`` is set."""
         await self._inbox.start()
         events = asyncio.create_task(self.runner.follow_events())
+        rotation = asyncio.create_task(self._rotate_logs())
         try:
             await stop.wait()
         finally:
             events.cancel()
+            rotation.cancel()
             await self.runner.close()
             await self._inbox.close()
             for peer in self._peers:
                 await peer.close()
             await self._supervisor.close()
             await self.runner.runtime.close()
+
+    async def _rotate_logs(self) -> None:
+        """Keep the logs of this worker's running containers rotated, where fastpod does it
+        (a CRI runtime; Docker rotates its own)."""
+        settings = self.runner.settings
+        if settings.log_rotation is None:
+            return
+        rotator = LogRotator(
+            self.runner.runtime,
+            settings.log_rotation,
+            settings.log_monitor_interval,
+            lambda: running_logs(self.runner),
+        )
+        await rotator.run()
 
     def receive(self, messages: list[Message]) -> None:
         """Handle one batch from a peer, in order."""

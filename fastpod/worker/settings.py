@@ -17,6 +17,7 @@ from fastpod.config.node import (
 from fastpod.config.settings import Config
 from fastpod.model import Pod
 from fastpod.runtime.hosts import HOSTS_FILE_NAME
+from fastpod.runtime.logrotation import RotationPolicy
 from fastpod.runtime.security import DEFAULT_NODE, NodeSecurity
 from fastpod.runtime.spec import NodeAllocatable, PodContext
 
@@ -43,6 +44,11 @@ class WorkerSettings:
     """What the node gives its pods: unset limits in the downward API, memory volumes' size."""
     node_security: NodeSecurity = DEFAULT_NODE
     """The node's security settings and the host's facts that pods are run with."""
+    log_rotation: RotationPolicy | None = None
+    """How this worker rotates its containers' logs; None when it does not (Docker rotates
+    its own, the fake writes none, or rotation is off)."""
+    log_monitor_interval: float = 10.0
+    """Seconds between two looks at the logs for rotation (``containerLogMonitorInterval``)."""
 
     def pod_dir(self, uid: str) -> str:
         """The directory of the pod with this UID (the kubelet's ``pods/<uid>``): its
@@ -77,6 +83,7 @@ class WorkerSettings:
 
 def worker_settings(config: Config, host_ip: str) -> WorkerSettings:
     """The settings of a worker of the run ``config`` describes, on the node at ``host_ip``."""
+    policy = RotationPolicy(config.container_log_max_size, config.container_log_max_files)
     return WorkerSettings(
         backoff_initial=config.backoff_initial,
         backoff_max=config.backoff_max,
@@ -98,4 +105,6 @@ def worker_settings(config: Config, host_ip: str) -> WorkerSettings:
             seccomp_default=config.seccomp_default,
             seccomp_root=os.path.join(config.root_dir, "seccomp"),
         ),
+        log_rotation=policy if config.runtime == "cri" and policy.enabled else None,
+        log_monitor_interval=config.container_log_monitor_interval,
     )

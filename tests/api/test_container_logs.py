@@ -62,6 +62,10 @@ def docker_line(text: str, stream: str = "stdout") -> bytes:
     ).encode()
 
 
+def cri_line(text: str) -> bytes:
+    return f"2026-12-01T14:00:00.000000000Z stdout F {text}\n".encode()
+
+
 def test_docker_json_file_lines_decode_to_what_the_container_wrote() -> None:
     assert decode_lines((DATA / "docker-json-file.log").read_bytes()) == DOCKER_OUTPUT
 
@@ -268,6 +272,33 @@ def test_follow_ends_once_the_file_is_no_longer_current_after_a_last_read(
         follower.current = False
         await follower.task
         assert follower.output == b"last words\n"
+
+    run(scenario)
+
+
+@pytest.mark.parametrize("line", [docker_line, cri_line])
+def test_follow_reads_on_across_a_rotation(tmp_path: Path, line: Callable[[str], bytes]) -> None:
+    """The log is renamed, the writer adds a last line to the old file, then writes to a new
+    one at the same path (the kubelet's rotation, Docker's json-file rotation): the
+    follower sees every line once, in order."""
+    path = tmp_path / "0.log"
+    path.write_bytes(line("before"))
+
+    async def scenario() -> None:
+        follower = Follower(path)
+        await follower.idle()
+        rotated = tmp_path / "0.log.20260304-050607"
+        path.rename(rotated)
+        await follower.idle()  # nothing at the path for a while: the follower waits
+        with rotated.open("ab") as old:
+            old.write(line("written before the reopen"))
+        path.write_bytes(line("after"))
+        await follower.idle()
+        with path.open("ab") as new:
+            new.write(line("later"))
+        await follower.idle()
+        assert follower.output == b"before\nwritten before the reopen\nafter\nlater\n"
+        follower.task.cancel()
 
     run(scenario)
 

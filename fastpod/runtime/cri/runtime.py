@@ -479,6 +479,11 @@ class CriRuntime:
         reply = await self._call("ContainerStatus", runtime.ContainerStatus, request)
         return str(reply.status.log_path) or None
 
+    async def reopen_container_log(self, container_id: str) -> None:
+        runtime, _ = self._stubs()
+        request = cri.ReopenContainerLogRequest(container_id=container_id)
+        await self._call("ReopenContainerLog", runtime.ReopenContainerLog, request)
+
     async def exec_sync(
         self, container_id: str, command: Sequence[str], timeout: float
     ) -> ExecResult:
