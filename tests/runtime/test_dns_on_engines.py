@@ -205,3 +205,50 @@ def test_a_host_network_pod_gets_the_nodes_hosts_file_and_name_and_may_use_clust
         assert "nameserver 192.0.2.53" in lines(resolv_conf(engine, "plain"))
     finally:
         fastpod.stop()
+
+
+def test_without_a_resolver_file_a_default_pod_looks_nothing_up(
+    engine: Engine, manifests: Path, tmp_path: Path
+) -> None:
+    """``--resolv-conf=``: the kubelet's loopback server and ``search .``."""
+    pods = {"web": manifest("web", extra="  dnsPolicy: Default\n")}
+    fastpod = run_pods(engine, manifests, tmp_path, pods, "--resolv-conf=")
+    try:
+        assert lines(resolv_conf(engine, "web")) == ["nameserver 127.0.0.1", "search ."]
+    finally:
+        fastpod.stop()
+
+
+def test_a_container_restarted_in_an_adopted_sandbox_keeps_the_pods_names(
+    engine: Engine, manifests: Path, tmp_path: Path, resolver: Path
+) -> None:
+    """A restarted fastpod creates the replacement in the sandbox the first one made: same
+    hostname (also in ``$HOSTNAME``), ``resolv.conf`` and ``/etc/hosts``."""
+    fqdn = """\
+  hostname: api
+  subdomain: sub
+  setHostnameAsFQDN: true
+"""
+    flags = (*CLUSTER, "--resolv-conf", str(resolver))
+    pods = {"fqdn": manifest("fqdn", extra=fqdn)}
+    run_pods(engine, manifests, tmp_path, pods, *flags).stop()
+    before = (resolv_conf(engine, "fqdn"), hosts(engine, "fqdn"))
+    first = main(engine, "fqdn")
+
+    second = start(engine, manifests, tmp_path, *flags)
+    try:
+        engine.kill(first)
+        wait_until(
+            lambda: (
+                [c.id for c in engine.containers("fqdn", "main", running_only=True)]
+                not in ([], [first.id])
+            ),
+            timeout=30,
+        )
+        replacement = main(engine, "fqdn")
+        fqdn_name = "api.sub.default.svc.cluster.local"
+        assert hostname(engine, "fqdn") == fqdn_name
+        assert engine.exec(replacement, "sh", "-c", "echo $HOSTNAME").strip() == fqdn_name
+        assert (resolv_conf(engine, "fqdn"), hosts(engine, "fqdn")) == before
+    finally:
+        second.stop()
