@@ -12,6 +12,7 @@ nothing, as the kubelet compares contents (not modes) before writing.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import posixpath
 import random
@@ -36,6 +37,7 @@ def write_payload(target_dir: str, payload: Mapping[str, FileProjection]) -> boo
         old_timestamped = os.readlink(data_dir)
     except FileNotFoundError:
         old_timestamped = ""
+    fresh = not old_timestamped
     to_remove: set[str] = set()
     write = True
     if old_timestamped:
@@ -50,7 +52,12 @@ def write_payload(target_dir: str, payload: Mapping[str, FileProjection]) -> boo
         try:
             _write_files(payload, timestamped)
             new_link = os.path.join(target_dir, NEW_DATA_DIR)
-            os.symlink(os.path.basename(timestamped), new_link)
+            try:
+                os.symlink(os.path.basename(timestamped), new_link)
+            except FileExistsError:
+                # left by a write that stopped before its rename
+                os.unlink(new_link)
+                os.symlink(os.path.basename(timestamped), new_link)
         except OSError:
             shutil.rmtree(timestamped, ignore_errors=True)
             raise
@@ -60,7 +67,7 @@ def write_payload(target_dir: str, payload: Mapping[str, FileProjection]) -> boo
             os.unlink(new_link)
             shutil.rmtree(timestamped, ignore_errors=True)
             raise
-    _link_top_level_names(target_dir, payload)
+    _link_top_level_names(target_dir, payload, fresh=fresh)
     for path in to_remove:
         # only the top-level names are links of the volume's root; the rest went with ..data
         if "/" not in path:
@@ -90,10 +97,15 @@ def _check_path(path: str) -> None:
 def _contents_differ(payload: Mapping[str, FileProjection], old_dir: str) -> bool:
     for path, projection in payload.items():
         try:
-            with open(os.path.join(old_dir, path), "rb") as current:
-                if current.read() != projection.data:
-                    return True
+            descriptor = os.open(os.path.join(old_dir, path), os.O_RDONLY | os.O_CLOEXEC)
         except FileNotFoundError:
+            return True
+        try:
+            # one byte more than expected tells a longer file from an equal one
+            current = os.read(descriptor, len(projection.data) + 1)
+        finally:
+            os.close(descriptor)
+        if current != projection.data:
             return True
     return False
 
@@ -102,16 +114,22 @@ def _paths_to_remove(payload: Mapping[str, FileProjection], old_dir: str) -> set
     """What the old data directory holds (files and directories, relative) that neither a
     new path nor a directory on the way to one names."""
     old: set[str] = set()
-    for root, directories, files in os.walk(old_dir):
-        relative = os.path.relpath(root, old_dir)
-        for name in [*directories, *files]:
-            old.add(name if relative == "." else posixpath.join(relative, name))
+    _collect(old_dir, "", old)
     kept: set[str] = set()
     for path in payload:
         while path:
             kept.add(path)
             path = posixpath.dirname(path)
     return old - kept
+
+
+def _collect(directory: str, prefix: str, found: set[str]) -> None:
+    with os.scandir(directory) as entries:
+        for entry in entries:
+            relative = prefix + entry.name
+            found.add(relative)
+            if entry.is_dir(follow_symlinks=False):
+                _collect(entry.path, f"{relative}/", found)
 
 
 def _new_timestamped_dir(target_dir: str) -> str:
@@ -131,21 +149,36 @@ def _new_timestamped_dir(target_dir: str) -> str:
 def _write_files(payload: Mapping[str, FileProjection], directory: str) -> None:
     for path, projection in payload.items():
         full = os.path.join(directory, path)
-        os.makedirs(os.path.dirname(full), exist_ok=True)
-        descriptor = os.open(full, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, projection.mode)
-        with open(descriptor, "wb") as file:
-            file.write(projection.data)
-        # the mode as given, whatever the umask took from it
-        os.chmod(full, projection.mode)
-
-
-def _link_top_level_names(target_dir: str, payload: Mapping[str, FileProjection]) -> None:
-    for path in payload:
-        name = path.split("/", 1)[0]
-        link = os.path.join(target_dir, name)
+        if "/" in path:
+            os.makedirs(os.path.dirname(full), exist_ok=True)
+        descriptor = os.open(
+            full, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, projection.mode
+        )
         try:
-            os.readlink(link)
-        except FileNotFoundError:
+            written = 0
+            while written < len(projection.data):
+                written += os.write(descriptor, projection.data[written:])
+            # the mode as given, whatever the umask took from it
+            os.fchmod(descriptor, projection.mode)
+        finally:
+            os.close(descriptor)
+
+
+def _link_top_level_names(
+    target_dir: str, payload: Mapping[str, FileProjection], *, fresh: bool
+) -> None:
+    """A link into ``..data`` for each top-level name that has none; a name that is there
+    and no link is left alone, as the kubelet leaves it. In a ``fresh`` volume the links
+    are made straight away (a name already there fails the same way)."""
+    for name in {path.split("/", 1)[0] for path in payload}:
+        link = os.path.join(target_dir, name)
+        if not fresh:
+            try:
+                os.readlink(link)
+                continue
+            except FileNotFoundError:
+                pass
+            except OSError:
+                continue  # not a link
+        with contextlib.suppress(FileExistsError):
             os.symlink(posixpath.join(DATA_DIR, name), link)
-        except OSError:
-            pass  # not a link: left alone, as the kubelet leaves it

@@ -118,6 +118,8 @@ def format_map(mapping: dict[str, str]) -> str:
 def go_quote(text: str) -> str:
     """``text`` as Go's ``strconv.Quote`` writes it: in double quotes, printable characters
     as they are, ``"`` and ``\\`` escaped, the others as ``\\n``, ``\\x1b``, ``\\u200b``."""
+    if text.isascii() and text.isprintable() and '"' not in text and "\\" not in text:
+        return f'"{text}"'  # nearly every label and annotation: nothing to escape
     parts = ['"']
     for char in text:
         escaped = _ESCAPES.get(char)

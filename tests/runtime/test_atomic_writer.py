@@ -95,6 +95,16 @@ def test_a_missing_top_level_link_is_made_again_without_a_write(tmp_path: Path) 
     assert (tmp_path / "name").read_text() == "web"
 
 
+def test_a_data_tmp_link_left_by_an_interrupted_write_is_replaced(tmp_path: Path) -> None:
+    write_payload(str(tmp_path), files(name="web"))
+    os.symlink("..gone", tmp_path / "..data_tmp")
+
+    assert write_payload(str(tmp_path), files(name="db"))
+
+    assert (tmp_path / "name").read_text() == "db"
+    assert not os.path.lexists(tmp_path / "..data_tmp")
+
+
 @pytest.mark.parametrize("path", ["/abs", "a/../b", "..data", "..x/y", ""])
 def test_a_path_leaving_the_volume_or_taking_a_reserved_name_is_refused(
     tmp_path: Path, path: str
