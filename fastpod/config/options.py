@@ -178,6 +178,16 @@ def add_run_command(commands: argparse._SubParsersAction[argparse.ArgumentParser
         "or a file",
     )
     own.add_argument(
+        "--adopt-foreign-pods",
+        type=_boolean,
+        nargs="?",
+        const=True,
+        metavar="BOOL",
+        help="take over the static pods a kubelet left running: adopt those that run as "
+        "fastpod would run them, replace the others, remove what no source wants (default "
+        "true); false leaves them alone and starts no pod under a name one of them holds",
+    )
+    own.add_argument(
         "--workers", type=_count, metavar="N", help="worker processes (default 0: one per core)"
     )
     sources.add_argument(
@@ -325,6 +335,7 @@ def merged(layers: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
 
 
 _PLAIN_FLAGS = (
+    "adopt_foreign_pods",
     "pod_manifest_path",
     "manifest_url",
     "file_check_frequency",

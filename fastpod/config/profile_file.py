@@ -121,5 +121,6 @@ PROFILE_FIELDS: dict[str, Callable[[Any], Any]] = {
     "backoff_reset": values.period,
     "resync_period": values.period,
     "cri_relist_period": values.period,
+    "adopt_foreign_pods": values.boolean,
 }
 """The Config fields a profile may set, each with how its value is checked and read."""

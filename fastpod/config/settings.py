@@ -91,6 +91,10 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
     container_log_monitor_interval: float = 10.0
     """How often the logs of a CRI runtime's containers are checked for rotation
     (``containerLogMonitorInterval``)."""
+    adopt_foreign_pods: bool = True
+    """Take over the static pods another agent (a kubelet) left running at start: adopt
+    those that run as fastpod would run them, replace the others, remove those no source
+    wants. Off: they are left alone, and no pod starts under a name one of them holds."""
     backoff_initial: float = 10.0
     backoff_max: float = 300.0
     backoff_reset: float = 600.0

@@ -83,10 +83,17 @@ def is_static(pod: ForeignPod) -> bool:
     return pod.source in STATIC_SOURCES
 
 
-def held_names(foreign: Iterable[ForeignPod], adopted: Collection[str]) -> set[str]:
+def held_names(
+    foreign: Iterable[ForeignPod], desired: Mapping[str, str], adopted: Collection[str]
+) -> set[str]:
     """The names fastpod must not start a pod under until the foreign pods are sorted out:
-    those of the static pods not adopted before (UIDs in ``adopted``)."""
-    return {pod.key for pod in foreign if is_static(pod) and pod.uid not in adopted}
+    those of every static pod but the ones already fastpod's (adopted before, UIDs in
+    ``adopted``, and still the UID the sources want, ``desired``: name → UID)."""
+    return {
+        pod.key
+        for pod in foreign
+        if is_static(pod) and not (pod.uid in adopted and desired.get(pod.key) == pod.uid)
+    }
 
 
 def sort_out(

@@ -17,6 +17,7 @@ from fastpod.ipc.messages import PodClaim
 from fastpod.manifest.defaults import CONFIG_SEEN, CONFIG_SOURCE, stamp_first_seen
 from fastpod.manifest.not_honoured import warnings
 from fastpod.model import Pod, PodSource
+from fastpod.takeover.plan import with_uid
 
 LOCAL_ANNOTATIONS = frozenset({CONFIG_SOURCE, CONFIG_SEEN, "kubernetes.io/config.mirror"})
 
@@ -122,6 +123,22 @@ class DesiredPods:
             pod.metadata.annotations = {**(pod.metadata.annotations or {}), CONFIG_SEEN: seen}
         self.pods[key] = DesiredPod(pod, source)
         return [PodChange("updated", pod, source, held.pod, tuple(warnings(pod)))]
+
+    def take_uid(self, key: str, uid: str) -> PodChange | None:
+        """The pod held under ``key`` runs under ``uid`` from now on (an adopted pod: the
+        kubelet's UID, :func:`~fastpod.takeover.plan.with_uid`), and so does every claim on
+        ``key`` for that pod; the ``updated`` change to hand its loop, None if none is held."""
+        held = self.pods.get(key)
+        if held is None:
+            return None
+        old = held.pod.metadata.uid
+        claims = self._claims.get(key, {})
+        for source, claimed in claims.items():
+            if claimed.metadata.uid == old:
+                claims[source] = with_uid(claimed, uid)
+        pod = with_uid(held.pod, uid)
+        self.pods[key] = DesiredPod(pod, held.source)
+        return PodChange("updated", pod, held.source, held.pod)
 
     def _add(self, key: str, pod: Pod, source: PodSource, now: datetime.datetime) -> PodChange:
         stamp_first_seen(pod.metadata, now)

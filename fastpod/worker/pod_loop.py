@@ -32,6 +32,7 @@ from fastpod.status.compute import DEADLINE_EXCEEDED, Observed
 from fastpod.worker.containers import ContainerStarter
 from fastpod.worker.desired import PodChange
 from fastpod.worker.health import LoopFailures
+from fastpod.worker.holds import NameHolds
 from fastpod.worker.hooks import DEFAULT_GRACE_SECONDS, HookRunner
 from fastpod.worker.pod_network import PodNetwork
 from fastpod.worker.pod_state import PodState
@@ -117,6 +118,10 @@ class PodRunner:
         self._syncing = asyncio.Event()
         if not hold_until_listed:
             self._syncing.set()
+        self.holds = NameHolds(self._wake_name)
+        """The names another agent's pods hold (:mod:`fastpod.worker.takeover`)."""
+        self.started_before: dict[str, float] = {}
+        """By name, when an adopted pod started (its sandbox was made): its start time."""
 
     def start_syncing(self) -> None:
         """Let the pod loops act: the first listing of the sources has been taken in.
@@ -144,6 +149,11 @@ class PodRunner:
         else:
             loop.desired = desired
         loop.wake.set()
+
+    def _wake_name(self, key: str) -> None:
+        loop = self.loops.get(key)
+        if loop is not None:
+            loop.wake.set()
 
     def wake(self, pod_uid: str | None) -> None:
         """Sync the pod with this UID now (all pods when None): the runtime saw a change."""
@@ -207,6 +217,8 @@ class PodRunner:
 
     async def _run(self, loop: PodLoop) -> None:
         await self._syncing.wait()
+        if loop.key in self.holds:
+            await self._while_held(loop)
         try:
             while True:
                 loop.wake.clear()
@@ -233,13 +245,32 @@ class PodRunner:
                     break
                 if running is None:
                     loop.running = desired
-                    loop.first_seen = time.time()
+                    loop.first_seen = self.started_before.pop(loop.key, 0.0) or time.time()
                 retry_at = await self._sync(loop, desired)
                 loop.synced = True
                 await self._sleep(loop, retry_at)
         finally:
             if self.loops.get(loop.key) is loop and loop.task is asyncio.current_task():
                 del self.loops[loop.key]
+
+    async def _while_held(self, loop: PodLoop) -> None:
+        """Wait while another agent's pod holds the loop's name. A refused pod shows why
+        in its status (waiting, with the reason as its message) until it is released."""
+        refused = False
+        while loop.key in self.holds:
+            loop.wake.clear()
+            reason = self.holds.refusal(loop.key)
+            if reason is not None and loop.desired is not None:
+                refused = True
+                loop.running = loop.desired
+                loop.first_seen = loop.first_seen or time.time()
+                loop.observed = Observed([], [], _NOTHING, {"": reason}, False)
+                loop.synced = True
+            await loop.wake.waiter()
+        if refused:
+            loop.running = loop.observed = None
+            loop.synced = False
+            loop.first_seen = 0.0
 
     def _sleep(self, loop: PodLoop, retry_at: float | None) -> asyncio.Future[None]:
         """What the loop awaits until its next sync: a wake-up, or the resync or back-off

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime
-from collections.abc import Iterable
+from collections.abc import Coroutine, Iterable
+from typing import Any
 
 from fastpod import logs
 from fastpod.config.node import host_ip
@@ -32,12 +33,14 @@ from fastpod.metrics import gauge, recorder
 from fastpod.runtime.factory import create_runtime
 from fastpod.supervisor.child import run_child
 from fastpod.worker import reports
+from fastpod.worker.adoptions import AdoptionRecords
 from fastpod.worker.decoder import ManifestDecoder
 from fastpod.worker.desired import DesiredPods, PodChange
 from fastpod.worker.health import RuntimeCheck
 from fastpod.worker.log_rotation import LogRotator, running_logs
 from fastpod.worker.pod_loop import PodRunner
 from fastpod.worker.settings import worker_settings
+from fastpod.worker.takeover import Takeover
 
 
 class SyncGate:
@@ -104,6 +107,15 @@ class Worker:
         self.gate = SyncGate(index, self.workers, config.sources)
         self.runtime_check = RuntimeCheck(self.runner.runtime)
         self._health_answers: set[asyncio.Task[None]] = set()
+        self.takeover = Takeover(
+            self.runner,
+            AdoptionRecords(config.root_dir),
+            enabled=config.adopt_foreign_pods,
+            owns=self._owns,
+            speaks_for_node=index == 0,
+        )
+        self._surveying: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
         self._inbox = Inbox(worker_socket(run_dir, index), self.receive)
         self._peers = [Outbox(worker_socket(run_dir, peer)) for peer in range(self.workers)]
         self._supervisor = Outbox(supervisor_socket(run_dir))
@@ -164,8 +176,22 @@ class Worker:
             elif isinstance(message, StatusQuery):
                 self._supervisor.send([self._answer_status(message)])
         self._route(claims)
-        if self.gate.listed:
-            self.runner.start_syncing()
+        if self.gate.listed and self._surveying is None:
+            self._surveying = self._spawn(self._survey())
+
+    async def _survey(self) -> None:
+        """Before any pod starts: what other agents left, so none runs twice."""
+        await self.takeover.survey(self.desired)
+        self.runner.start_syncing()
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    def _owns(self, key: str) -> bool:
+        return shard_of(key, self.workers) == self.index
 
     def _route(self, claims: list[PodClaim]) -> None:
         batches: list[list[Message]] = [[] for _ in range(self.workers)]
@@ -222,7 +248,7 @@ class Worker:
 
     def _own(self, claim: PodClaim) -> None:
         now = datetime.datetime.now(datetime.UTC)
-        changes, duplicate = self.desired.apply(claim, now)
+        changes, duplicate = self.desired.apply(self.takeover.alias(claim), now)
         if duplicate is not None:
             logs.emit(
                 "duplicate pod name",
@@ -233,15 +259,21 @@ class Worker:
             )
         for change in changes:
             _log_change(change)
+            if change.kind == "removed":
+                self.takeover.removed(change)
             self.runner.submit(change)
 
     def _synced(self) -> None:
         logs.emit("all sources seen", pods=len(self.desired.pods))
-        asyncio.get_running_loop().create_task(
-            self.runner.remove_orphans(
-                self._is_desired, lambda key: shard_of(key, self.workers) == self.index
-            )
-        )
+        self._spawn(self._clean_up())
+
+    async def _clean_up(self) -> None:
+        """Every source has been seen: take over what other agents left, then remove
+        fastpod's own pods that no source wants."""
+        if self._surveying is not None:
+            await self._surveying
+        await self.takeover.settle(self.desired)
+        await self.runner.remove_orphans(self._is_desired, self._owns)
 
     def _is_desired(self, key: str, uid: str) -> bool:
         desired = self.desired.pods.get(key)

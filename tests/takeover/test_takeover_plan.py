@@ -344,14 +344,20 @@ def test_with_taking_over_off_static_pods_are_untouched_and_their_names_refused(
     assert not result.to_compare
 
 
-def test_names_are_held_for_static_pods_not_adopted_before() -> None:
+def test_names_are_held_for_static_pods_not_already_fastpods() -> None:
     pods = [
         kubelet_pod(),
         kubelet_pod(name="proxy-node1", uid="a" * 32, source="api"),
         kubelet_pod(name="db-node1", uid="e" * 32),
+        kubelet_pod(name="cache-node1", uid="9" * 32),
     ]
+    # db was adopted before and is still what its source wants; cache was, but changed
+    desired = {"default/db-node1": "e" * 32, "default/cache-node1": "f" * 32}
 
-    assert held_names(pods, {"e" * 32}) == {pod_key("web")}
+    assert held_names(pods, desired, {"e" * 32, "9" * 32}) == {
+        pod_key("web"),
+        "default/cache-node1",
+    }
 
 
 def test_the_grace_period_is_the_pods_own_as_the_kubelet_restores_it() -> None:
