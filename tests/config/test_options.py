@@ -63,6 +63,9 @@ def refuse_to_run(monkeypatch: pytest.MonkeyPatch) -> None:
         (("--cluster-domain", "cluster.local"), "cluster_domain", "cluster.local"),
         (("--resolv-conf", "/run/resolv.conf"), "resolv_conf", "/run/resolv.conf"),
         (("--resolv-conf=",), "resolv_conf", ""),
+        ((), "adopt_foreign_pods", True),
+        (("--adopt-foreign-pods=false",), "adopt_foreign_pods", False),
+        (("--adopt-foreign-pods",), "adopt_foreign_pods", True),
     ],
 )
 def test_each_flag_sets_its_config_field(

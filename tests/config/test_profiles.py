@@ -162,3 +162,10 @@ def test_fastpod_run_with_a_bad_profile_exits_2_without_a_traceback() -> None:
     assert completed.returncode == 2
     assert "Traceback" not in completed.stderr
     assert completed.stderr.startswith(f"fastpod: {PROFILES / 'unknown-key.yaml'}:3: resyncPeriod")
+
+
+def test_a_profile_can_turn_taking_over_foreign_pods_off(tmp_path: Path) -> None:
+    path = tmp_path / "careful.yaml"
+    path.write_text("adopt_foreign_pods: false\n")
+
+    assert load_profile(str(path)) == {"adopt_foreign_pods": False}
