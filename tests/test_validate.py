@@ -142,3 +142,39 @@ def test_each_field_fastpod_does_not_honour_is_a_warning_at_its_line(
         f"{manifest}:12: warning: spec.containers[0].unknownField: unknown field, ignored",
         f"{manifest}: OK (default/web-node1)",
     ]
+
+
+def test_a_volume_fastpod_cannot_mount_is_an_error_at_its_line_and_an_unused_one_a_warning(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """The pod could never start with the first; the second is never set up (the kubelet
+    skips a volume no container mounts), so it runs without it."""
+    mounted = tmp_path / "mounted.yaml"
+    unused = tmp_path / "unused.yaml"
+    body = (
+        "apiVersion: v1\n"
+        "kind: Pod\n"
+        "metadata: {name: web}\n"
+        "spec:\n"
+        "  containers:\n"
+        "  - name: web\n"
+        "    image: busybox:1.36\n"
+        "{mounts}"
+        "  volumes:\n"
+        "  - name: data\n"
+        "    nfs: {server: nfs.example.com, path: /exports}\n"
+    )
+    mounted.write_text(
+        body.replace("{mounts}", "    volumeMounts: [{name: data, mountPath: /d}]\n")
+    )
+    unused.write_text(body.replace("{mounts}", ""))
+
+    code, out, _ = run("--node-name", "node1", str(mounted), str(unused), capsys=capsys)
+
+    lines = out.splitlines()
+    assert code == 1
+    assert lines[0].startswith(
+        f"{mounted}:11: error: spec.volumes[0].nfs: Forbidden: fastpod cannot mount nfs volumes"
+    )
+    assert lines[1].startswith(f"{unused}:10: warning: spec.volumes[0].nfs: not honoured")
+    assert lines[2] == f"{unused}: OK (default/web-node1)"
