@@ -43,13 +43,14 @@ class PodLogs:
 
     def __init__(self, pod_logs_dir: str) -> None:
         self.pod_logs_dir = pod_logs_dir
+        self._root = os.path.join(pod_logs_dir, "")
         self.containers_dir = os.path.join(os.path.dirname(pod_logs_dir), "containers")
 
     def pod_dir(self, pod: Pod) -> str:
         """``<namespace>_<pod>_<uid>`` under the pod logs directory."""
         metadata = pod.metadata
-        name = f"{metadata.namespace}_{metadata.name}_{metadata.uid}"
-        return os.path.join(self.pod_logs_dir, name)
+        # an f-string, not os.path.join: the log rotator asks for every pod at every look
+        return f"{self._root}{metadata.namespace}_{metadata.name}_{metadata.uid}"
 
     def create_pod_dir(self, pod: Pod) -> None:
         """Make the pod's log directory (0755), as the kubelet does before its sandbox."""

@@ -45,7 +45,8 @@ def running_logs(runner: PodRunner) -> Iterator[tuple[str, str]]:
         directory = runner.state.pod_logs.pod_dir(pod)
         for info in observed.containers:
             if info.state == "running":
-                yield info.id, os.path.join(directory, info.name, f"{info.restart_count}.log")
+                # an f-string, not os.path.join: this runs for every container at every look
+                yield info.id, f"{directory}/{info.name}/{info.restart_count}.log"
 
 
 class LogRotator:
