@@ -33,6 +33,7 @@ the sandbox's network and IPC namespaces; its log is linked from the kubelet's l
 
 from __future__ import annotations
 
+import datetime
 import http.client
 import json
 import os
@@ -366,3 +367,92 @@ def _engine_api(method: str, path: str, body: Any = None) -> tuple[int, Any]:
         return reply.status, json.loads(data) if data else None
     finally:
         connection.close()
+
+
+@dataclass(frozen=True)
+class Seen:
+    """A container or sandbox of the test kubelet's namespace, whoever made it."""
+
+    id: str
+    sandbox: bool
+    running: bool
+    started_at: int
+    """When it started, in nanoseconds (the runtime's own record)."""
+    uid: str
+    fastpods: bool
+    """Made by fastpod (its label), not by the kubelet."""
+
+
+def seen(engine: Engine, pod_name: str | None = None) -> list[Seen]:
+    """Every sandbox and container of :data:`NAMESPACE` (of the pod ``pod_name``), read
+    from the runtime itself."""
+    if engine.runtime == "docker":
+        filters = ["--filter", f"label=io.kubernetes.pod.namespace={NAMESPACE}"]
+        if pod_name is not None:
+            filters += ["--filter", f"label=io.kubernetes.pod.name={pod_name}"]
+        ids = docker("ps", "-aq", "--no-trunc", *filters).split()
+        if not ids:
+            return []
+        result = subprocess.run(["docker", "inspect", *ids], capture_output=True, text=True)
+        found = []
+        for item in json.loads(result.stdout or "[]"):
+            labels = item["Config"]["Labels"] or {}
+            found.append(
+                Seen(
+                    id=item["Id"],
+                    sandbox=labels.get("io.kubernetes.docker.type") == "podsandbox",
+                    running=bool(item["State"]["Running"]),
+                    started_at=_nanoseconds(item["State"]["StartedAt"]),
+                    uid=labels.get("io.kubernetes.pod.uid", ""),
+                    fastpods="io.fastpod.managed" in labels,
+                )
+            )
+        return found
+    selector = {"io.kubernetes.pod.namespace": NAMESPACE}
+    if pod_name is not None:
+        selector["io.kubernetes.pod.name"] = pod_name
+    found = []
+    with containerd_engine.cri() as client:
+        timeout = containerd_engine.TIMEOUT
+        sandboxes = client.runtime.ListPodSandbox(
+            cri.ListPodSandboxRequest(filter=cri.PodSandboxFilter(label_selector=selector)),
+            timeout=timeout,
+        )
+        for item in sandboxes.items:
+            found.append(
+                Seen(
+                    id=item.id,
+                    sandbox=True,
+                    running=item.state == cri.SANDBOX_READY,
+                    started_at=item.created_at,
+                    uid=item.labels.get("io.kubernetes.pod.uid", ""),
+                    fastpods="io.fastpod.managed" in item.labels,
+                )
+            )
+        containers = client.runtime.ListContainers(
+            cri.ListContainersRequest(filter=cri.ContainerFilter(label_selector=selector)),
+            timeout=timeout,
+        )
+        for container in containers.containers:
+            status = client.runtime.ContainerStatus(
+                cri.ContainerStatusRequest(container_id=container.id), timeout=timeout
+            ).status
+            found.append(
+                Seen(
+                    id=container.id,
+                    sandbox=False,
+                    running=status.state == cri.CONTAINER_RUNNING,
+                    started_at=status.started_at,
+                    uid=container.labels.get("io.kubernetes.pod.uid", ""),
+                    fastpods="io.fastpod.managed" in container.labels,
+                )
+            )
+    return found
+
+
+def _nanoseconds(stamp: str) -> int:
+    """Docker's RFC 3339 time with nanoseconds as nanoseconds since the epoch."""
+    head, _, rest = stamp.partition(".")
+    fraction = rest.rstrip("Z")
+    seconds = datetime.datetime.fromisoformat(f"{head}+00:00").timestamp()
+    return int(seconds) * 1_000_000_000 + int(fraction.ljust(9, "0")[:9] or 0)
