@@ -231,6 +231,34 @@ class SeccompProfile(ApiObject):
     localhost_profile: str | None = None
 
 
+# The next three were opaque values; their fields are declared in the order of their JSON
+# names, as the UID's deterministic encoding sorted the opaque maps' keys, so that a pod's
+# UID stays what it was.
+
+
+class AppArmorProfile(ApiObject):
+    """The AppArmor profile of a pod or container."""
+
+    localhost_profile: str | None = None
+    type: str | None = None
+
+
+class SELinuxOptions(ApiObject):
+    """The SELinux label given to a pod's or a container's processes."""
+
+    level: str | None = None
+    role: str | None = None
+    type: str | None = None
+    user: str | None = None
+
+
+class Sysctl(ApiObject):
+    """A namespaced kernel parameter set in the pod's namespaces."""
+
+    name: str | None = None
+    value: str | None = None
+
+
 class SecurityContext(ApiObject):
     """A container's security settings."""
 
@@ -242,8 +270,8 @@ class SecurityContext(ApiObject):
     allow_privilege_escalation: bool | None = None
     capabilities: Capabilities | None = None
     seccomp_profile: SeccompProfile | None = None
-    se_linux_options: Opaque = None
-    app_armor_profile: Opaque = None
+    se_linux_options: SELinuxOptions | None = None
+    app_armor_profile: AppArmorProfile | None = None
     windows_options: Opaque = None
     proc_mount: str | None = None
 
@@ -259,11 +287,11 @@ class PodSecurityContext(ApiObject):
     supplemental_groups: list[int] | None = None
     supplemental_groups_policy: str | None = None
     seccomp_profile: SeccompProfile | None = None
-    se_linux_options: Opaque = None
+    se_linux_options: SELinuxOptions | None = None
     se_linux_change_policy: str | None = None
-    app_armor_profile: Opaque = None
+    app_armor_profile: AppArmorProfile | None = None
     windows_options: Opaque = None
-    sysctls: list[Opaque] | None = None
+    sysctls: list[Sysctl] | None = None
 
 
 class Container(ApiObject):

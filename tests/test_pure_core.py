@@ -24,6 +24,7 @@ PURE_CORE = (
     "fastpod.runtime.volume_layout",
     "fastpod.manifest.volume_support",
     "fastpod.runtime.logrotation",
+    "fastpod.runtime.admission",
     "fastpod.runtime.cri.configs",
     "fastpod.manifest.honoured",
     "fastpod.manifest.not_honoured",

@@ -33,7 +33,6 @@ KIND = "KubeletConfiguration"
 
 IGNORED_FIELDS = frozenset(
     {
-        "allowedUnsafeSysctls",
         "authentication",
         "authorization",
         "cgroupDriver",
@@ -342,6 +341,7 @@ _FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "containerLogMaxSize": ("container_log_max_size", _log_size),
     "containerLogMaxFiles": ("container_log_max_files", _log_files),
     "containerLogMonitorInterval": ("container_log_monitor_interval", _monitor_interval),
+    "allowedUnsafeSysctls": ("allowed_unsafe_sysctls", values.sysctl_patterns),
 }
 """The fields fastpod runs with: the Config field each sets, and how its value is read.
 A field that is null, empty or a zero duration sets nothing, but ``resolvConf: ""``, which

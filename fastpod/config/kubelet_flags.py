@@ -58,7 +58,6 @@ KUBELET_BOOLEAN_FLAGS = frozenset(
 
 KUBELET_VALUE_FLAGS = frozenset(
     {
-        "allowed-unsafe-sysctls",
         "authentication-token-webhook-cache-ttl",
         "authorization-mode",
         "authorization-webhook-cache-authorized-ttl",

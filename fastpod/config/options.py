@@ -170,6 +170,14 @@ def add_run_command(commands: argparse._SubParsersAction[argparse.ArgumentParser
         help="log files kept per container, the current one included, 2 or more "
         f"(default {_DEFAULT['container_log_max_files']})",
     )
+    sources.add_argument(
+        "--allowed-unsafe-sysctls",
+        action="append",
+        type=_sysctl_patterns,
+        metavar="NAME[,NAME...]",
+        help="sysctls (or prefixes ending in *) pods may set beyond the safe ones "
+        "(repeatable; e.g. 'net.core.somaxconn,kernel.msg*')",
+    )
     own = run.add_argument_group("fastpod's flags")
     own.add_argument(
         "--profile",
@@ -302,6 +310,10 @@ def flag_settings(arguments: argparse.Namespace) -> dict[str, Any]:
     for source in ("pod_manifest_path", "manifest_url"):
         if source in settings:
             settings[source] = settings[source] or None  # as the kubelet: "" turns it off
+    if "allowed_unsafe_sysctls" in given:
+        settings["allowed_unsafe_sysctls"] = tuple(
+            chain.from_iterable(given["allowed_unsafe_sysctls"])
+        )
     if "manifest_url_headers" in given:
         settings["manifest_url_headers"] = tuple(chain.from_iterable(given["manifest_url_headers"]))
     for directory in ("root_dir", "pod_logs_dir"):
@@ -411,6 +423,9 @@ def _address_list(text: str) -> list[str]:
 
 
 _addresses = _flag(_address_list)
+
+# pflag's StringSlice: comma-separated, empty items dropped
+_sysctl_patterns = _flag(lambda text: values.sysctl_patterns([n for n in text.split(",") if n]))
 _seconds = _flag(values.seconds)
 _period = _flag(values.period)
 _address = _flag(values.ip_address)

@@ -74,6 +74,9 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
     root_dir: str = DEFAULT_ROOT_DIR
     pod_logs_dir: str = "/var/log/pods"
     seccomp_default: bool = False
+    allowed_unsafe_sysctls: tuple[str, ...] = ()
+    """``allowedUnsafeSysctls`` (``--allowed-unsafe-sysctls``): sysctls (or prefixes ending in
+    ``*``) a pod may set beyond the kubelet's safe ones."""
     """``seccompDefault`` (``--seccomp-default``): a pod naming no seccomp profile runs under
     the runtime's default profile instead of unconfined."""
     cluster_dns: tuple[str, ...] = ()

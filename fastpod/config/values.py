@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable
 
 from fastpod.manifest.quantity import QuantityError, parse_quantity
+from fastpod.runtime.admission import sysctl_pattern_problem
 
 _GO_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
 _GO_DURATION = re.compile(r"[-+]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+")
@@ -121,6 +122,18 @@ def node_ip(text: str) -> str | None:
     if not parsed or parsed[0].is_unspecified:
         return None
     return addresses[0]
+
+
+def sysctl_patterns(value: object) -> tuple[str, ...]:
+    """``allowedUnsafeSysctls``: a list of sysctls, or prefixes ending in ``*``, each of a
+    namespace the kubelet knows (its ``NewAllowlist`` refuses to start otherwise)."""
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ValueError(f"must be a list of sysctl names or patterns, not {value!r}")
+    for pattern in value:
+        problem = sysctl_pattern_problem(pattern)
+        if problem is not None:
+            raise ValueError(problem)
+    return tuple(value)
 
 
 def string(value: object) -> str:

@@ -131,10 +131,18 @@ def _pod_group_without_user(_value: Any, enclosing: Sequence[Any]) -> bool:
 GROUP_WITHOUT_USER = "not applied without a runAsUser (the container's or the pod's)"
 
 
-_SECCOMP = {
+_PROFILES = {
     "seccompProfile": HONOURED,
     "seccompProfile.type": HONOURED,
     "seccompProfile.localhostProfile": HONOURED,
+    "appArmorProfile": HONOURED,
+    "appArmorProfile.type": HONOURED,
+    "appArmorProfile.localhostProfile": HONOURED,
+    "seLinuxOptions": HONOURED,
+    "seLinuxOptions.user": HONOURED,
+    "seLinuxOptions.role": HONOURED,
+    "seLinuxOptions.type": HONOURED,
+    "seLinuxOptions.level": HONOURED,
 }
 
 _HTTP_GET = {
@@ -189,13 +197,9 @@ _SECURITY_CONTEXT = {
     "capabilities": HONOURED,
     "capabilities.add": HONOURED,
     "capabilities.drop": HONOURED,
-    **_SECCOMP,
-    "seLinuxOptions": not_honoured("not applied: the runtime's default SELinux label applies"),
-    "appArmorProfile": not_honoured("not applied: the runtime's default AppArmor profile"),
+    **_PROFILES,
     "windowsOptions": no_effect("Windows only: ignored on Linux, as by the kubelet"),
-    "procMount": not_honoured(
-        "Unmasked is not applied: /proc stays masked", lambda value, _: value == "Unmasked"
-    ),
+    "procMount": HONOURED,
 }
 
 _CONTAINER = {
@@ -295,12 +299,12 @@ _POD_SECURITY_CONTEXT = {
     "fsGroupChangePolicy": not_honoured("fsGroup is not applied"),
     "supplementalGroups": not_honoured("the processes are not given the groups"),
     "supplementalGroupsPolicy": not_honoured("supplemental groups are not applied"),
-    **_SECCOMP,
-    "seLinuxOptions": _SECURITY_CONTEXT["seLinuxOptions"],
-    "seLinuxChangePolicy": not_honoured("SELinux labels are not applied"),
-    "appArmorProfile": _SECURITY_CONTEXT["appArmorProfile"],
+    **_PROFILES,
+    "seLinuxChangePolicy": not_honoured("volumes are not relabelled with SELinux mount options"),
     "windowsOptions": _SECURITY_CONTEXT["windowsOptions"],
-    "sysctls": not_honoured("not set in the pod's namespaces"),
+    "sysctls": HONOURED,
+    "sysctls[].name": HONOURED,
+    "sysctls[].value": HONOURED,
 }
 
 _EXTRA_VOLUME_SOURCES = (
@@ -440,16 +444,9 @@ def _finished_phase(value: Any, _enclosing: Sequence[Any]) -> bool:
     return isinstance(value, dict) and value.get("phase") in ("Failed", "Succeeded")
 
 
-def _security_annotations(value: Any, _enclosing: Sequence[Any]) -> bool:
-    return any(key.startswith(APPARMOR_ANNOTATION_PREFIX) for key in value)
-
-
 def _other_os_label(value: Any, _enclosing: Sequence[Any]) -> bool:
     return bool(value.get("kubernetes.io/os", "linux") != "linux")
 
-
-APPARMOR_ANNOTATION_PREFIX = "container.apparmor.security.beta.kubernetes.io/"
-"""The annotations that set a container's AppArmor profile, from before the field."""
 
 DELETION = "the kubelet stops a pod marked for deletion; fastpod runs it"
 
@@ -466,9 +463,7 @@ REGISTRY: dict[str, Honour] = {
         "admission does",
         _other_os_label,
     ),
-    "metadata.annotations": partly(
-        "the AppArmor annotations are not applied", _security_annotations
-    ),
+    "metadata.annotations": HONOURED,
     "metadata.creationTimestamp": _BOOKKEEPING,
     "metadata.deletionTimestamp": not_honoured(DELETION),
     "metadata.deletionGracePeriodSeconds": not_honoured(DELETION),
@@ -513,8 +508,10 @@ REGISTRY: dict[str, Honour] = {
     "spec.hostNetwork": HONOURED,
     "spec.hostPID": HONOURED,
     "spec.hostIPC": HONOURED,
-    "spec.hostUsers": not_honoured(
-        "the pod runs in the node's user namespace: no user namespace is made", _is_false
+    "spec.hostUsers": partly(
+        "false is refused when the pod is admitted (UserNamespacesNotSupported): neither "
+        "runtime here gives a pod a user namespace of its own",
+        _is_false,
     ),
     "spec.shareProcessNamespace": HONOURED,
     "spec.securityContext": HONOURED,

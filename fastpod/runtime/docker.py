@@ -48,7 +48,7 @@ from fastpod.runtime.foreign import (
 )
 from fastpod.runtime.labels import MANAGED_BY, POD_UID, sandbox_labels
 from fastpod.runtime.sandbox import SandboxSpec, pod_own_sandbox
-from fastpod.runtime.security import DEFAULT_SANDBOX, Profile, SandboxSecurity
+from fastpod.runtime.security import DEFAULT_SANDBOX, Profile, SandboxSecurity, SELinux
 from fastpod.runtime.spec import ContainerSpec, Security, container_name, sandbox_name
 from fastpod.runtime.termination import termination_message, with_termination_message
 
@@ -212,7 +212,12 @@ class DockerRuntime:
             "NetworkMode": "host" if spec.host_network else "none",
             "IpcMode": "host" if spec.host_ipc else "shareable",
             "PidMode": "host" if spec.host_pid else "",
-            "SecurityOpt": _seccomp_options(security.seccomp) or None,
+            "SecurityOpt": [
+                *_seccomp_options(security.seccomp),
+                *_label_options(security.selinux),
+            ]
+            or None,
+            "Sysctls": dict(security.sysctls) or None,
         }
         body: dict[str, Any] = {
             "Image": self.sandbox_image,
@@ -588,14 +593,34 @@ class DockerRuntime:
 
 
 def security_options(security: Security) -> list[str]:
-    """The container's ``SecurityOpt``: its seccomp profile as dockershim gave it (none
+    """The container's ``SecurityOpt``, as dockershim gave them: its seccomp profile (none
     for Docker's own default, ``seccomp=unconfined``, or a node profile's JSON, which the
-    Engine takes inline) and ``no-new-privileges``. A profile file that cannot be read
-    fails the create, with the kubelet's words."""
+    Engine takes inline), its AppArmor profile (Docker's own default unless named), its
+    SELinux label's parts, ``systempaths=unconfined`` for an unmasked /proc, and
+    ``no-new-privileges``. A profile file that cannot be read fails the create, with the
+    kubelet's words."""
     options = _seccomp_options(security.seccomp)
+    apparmor = security.apparmor
+    if apparmor is not None and apparmor.kind != "RuntimeDefault":
+        options.append(f"apparmor={apparmor.localhost or 'unconfined'}")
+    options += _label_options(security.selinux)
+    if security.unmasked_proc:
+        options.append("systempaths=unconfined")
     if security.no_new_privileges:
         options.append("no-new-privileges")
     return options
+
+
+def _label_options(selinux: SELinux | None) -> list[str]:
+    if selinux is None:
+        return []
+    parts = (
+        ("user", selinux.user),
+        ("role", selinux.role),
+        ("type", selinux.type),
+        ("level", selinux.level),
+    )
+    return [f"label={name}:{value}" for name, value in parts if value]
 
 
 def _seccomp_options(profile: Profile) -> list[str]:

@@ -16,7 +16,7 @@ from typing import Literal
 
 import msgspec
 
-from fastpod.model import Container, Pod, SeccompProfile
+from fastpod.model import AppArmorProfile, Container, Pod, SeccompProfile, SELinuxOptions
 
 ProfileKind = Literal["RuntimeDefault", "Unconfined", "Localhost"]
 
@@ -25,6 +25,9 @@ SECCOMP_CONTAINER_ANNOTATION = "container.seccomp.security.alpha.kubernetes.io/"
 """The old seccomp annotations (before the ``seccompProfile`` field, Kubernetes 1.19):
 ``container.seccomp.security.alpha.kubernetes.io/<container>`` and the pod's."""
 
+APPARMOR_CONTAINER_ANNOTATION = "container.apparmor.security.beta.kubernetes.io/"
+"""The old AppArmor annotation of a container (before the ``appArmorProfile`` field, 1.30)."""
+
 _LOCALHOST_PREFIX = "localhost/"
 _RUNTIME_DEFAULT_NAMES = frozenset({"runtime/default", "docker/default"})
 
@@ -32,15 +35,37 @@ DEFAULT_ROOT_DIR = "/var/lib/fastpod"
 
 
 class Profile(msgspec.Struct, frozen=True):
-    """A seccomp (or AppArmor) profile as the runtime is to apply it: the runtime's own
-    default, none, or one of the node's (``localhost``: a seccomp profile's file)."""
+    """A seccomp or AppArmor profile as the runtime is to apply it: the runtime's own
+    default, none, or one of the node's (``localhost``: a seccomp profile's file, an
+    AppArmor profile's name)."""
 
     kind: ProfileKind
     localhost: str = ""
 
 
+class SELinux(msgspec.Struct, frozen=True):
+    """An SELinux label's parts; an empty one is left to the runtime."""
+
+    user: str = ""
+    role: str = ""
+    type: str = ""
+    level: str = ""
+
+
 UNCONFINED = Profile("Unconfined")
 RUNTIME_DEFAULT = Profile("RuntimeDefault")
+
+
+class HostFacts(msgspec.Struct, frozen=True):
+    """What the host is, read once when a worker starts (:mod:`fastpod.runtime.host`)."""
+
+    kernel_version: tuple[int, ...] = ()
+    """The kernel's release as numbers (``6.1.0`` → ``(6, 1, 0)``); empty when unknown."""
+    apparmor_enabled: bool = False
+    """The host enforces AppArmor (``/sys/module/apparmor/parameters/enabled`` says ``Y``)."""
+
+
+DEFAULT_HOST = HostFacts()
 
 
 class NodeSecurity(msgspec.Struct, frozen=True):
@@ -51,6 +76,10 @@ class NodeSecurity(msgspec.Struct, frozen=True):
     under the runtime's default one, not unconfined."""
     seccomp_root: str = os.path.join(DEFAULT_ROOT_DIR, "seccomp")
     """Where ``Localhost`` seccomp profiles are (the kubelet's ``<root-dir>/seccomp``)."""
+    allowed_unsafe_sysctls: tuple[str, ...] = ()
+    """``allowedUnsafeSysctls`` (``--allowed-unsafe-sysctls``): sysctls, or prefixes
+    ending in ``*``, a pod may set beyond the safe ones."""
+    host: HostFacts = DEFAULT_HOST
 
 
 class SandboxSecurity(msgspec.Struct, frozen=True):
@@ -58,6 +87,9 @@ class SandboxSecurity(msgspec.Struct, frozen=True):
     ``LinuxSandboxSecurityContext``)."""
 
     seccomp: Profile = UNCONFINED
+    selinux: SELinux | None = None
+    sysctls: tuple[tuple[str, str], ...] = ()
+    """Set in the pod's namespaces, names written with dots."""
 
 
 DEFAULT_SANDBOX = SandboxSecurity()
@@ -65,7 +97,15 @@ DEFAULT_SANDBOX = SandboxSecurity()
 
 def sandbox_security(pod: Pod, node: NodeSecurity) -> SandboxSecurity:
     """The security of ``pod``'s sandbox: the pod's own settings, no container's."""
-    return SandboxSecurity(seccomp=seccomp_profile(pod, None, node))
+    context = pod.spec.security_context
+    return SandboxSecurity(
+        seccomp=seccomp_profile(pod, None, node),
+        selinux=_selinux(context.se_linux_options) if context is not None else None,
+        sysctls=tuple(
+            (dotted(sysctl.name or ""), sysctl.value or "")
+            for sysctl in (context.sysctls if context is not None else None) or ()
+        ),
+    )
 
 
 DEFAULT_NODE = NodeSecurity()
@@ -113,3 +153,69 @@ def _annotation_profile(value: str, node: NodeSecurity) -> Profile:
     if value in _RUNTIME_DEFAULT_NAMES:
         return RUNTIME_DEFAULT
     return UNCONFINED
+
+
+def apparmor_profile(pod: Pod, container: Container) -> Profile | None:
+    """The AppArmor profile of ``container`` (``GetProfile``): its field, its annotation
+    (``runtime/default``, ``unconfined``, ``localhost/<name>``), the pod's field; None
+    leaves the runtime's default."""
+    context = container.security_context
+    if context is not None and context.app_armor_profile is not None:
+        return _apparmor_field(context.app_armor_profile)
+    named = (pod.metadata.annotations or {}).get(
+        APPARMOR_CONTAINER_ANNOTATION + (container.name or "")
+    )
+    if named is not None:
+        if named == "runtime/default":
+            return RUNTIME_DEFAULT
+        if named == "unconfined":
+            return UNCONFINED
+        if named.startswith(_LOCALHOST_PREFIX):
+            return Profile("Localhost", named.removeprefix(_LOCALHOST_PREFIX))
+    pod_context = pod.spec.security_context
+    if pod_context is not None and pod_context.app_armor_profile is not None:
+        return _apparmor_field(pod_context.app_armor_profile)
+    return None
+
+
+def _apparmor_field(field: AppArmorProfile) -> Profile:
+    if field.type == "Localhost":
+        return Profile("Localhost", field.localhost_profile or "")
+    return RUNTIME_DEFAULT if field.type == "RuntimeDefault" else UNCONFINED
+
+
+def selinux_options(pod: Pod, container: Container) -> SELinux | None:
+    """The container's SELinux label: its own options as a whole, else the pod's
+    (``DetermineEffectiveSecurityContext``)."""
+    context = container.security_context
+    if context is not None and context.se_linux_options is not None:
+        return _selinux(context.se_linux_options)
+    pod_context = pod.spec.security_context
+    if pod_context is not None and pod_context.se_linux_options is not None:
+        return _selinux(pod_context.se_linux_options)
+    return None
+
+
+def _selinux(options: SELinuxOptions | None) -> SELinux | None:
+    if options is None:
+        return None
+    return SELinux(
+        user=options.user or "",
+        role=options.role or "",
+        type=options.type or "",
+        level=options.level or "",
+    )
+
+
+def dotted(name: str) -> str:
+    """A sysctl's name with dots between its parts (``ConvertSysctlVariableToDotsSeparator``):
+    a name whose first separator is a slash has its slashes and dots swapped."""
+    for character in name:
+        if character == ".":
+            return name
+        if character == "/":
+            return name.translate(_SWAP)
+    return name
+
+
+_SWAP = str.maketrans("./", "/.")

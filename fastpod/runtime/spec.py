@@ -37,7 +37,10 @@ from fastpod.runtime.security import (
     UNCONFINED,
     NodeSecurity,
     Profile,
+    SELinux,
+    apparmor_profile,
     seccomp_profile,
+    selinux_options,
 )
 from fastpod.runtime.volume_layout import volume_host_path, volume_is_projected
 
@@ -89,6 +92,11 @@ class Security(msgspec.Struct, frozen=True):
     read_only_root: bool = False
     no_new_privileges: bool = False
     seccomp: Profile = UNCONFINED
+    apparmor: Profile | None = None
+    """None: the runtime's default profile (where the host has AppArmor)."""
+    selinux: SELinux | None = None
+    unmasked_proc: bool = False
+    """``procMount: Unmasked``: /proc without the runtime's masked and read-only paths."""
 
 
 class ContainerSpec(msgspec.Struct, frozen=True):
@@ -438,6 +446,9 @@ def security(pod: Pod, container: Container, node: NodeSecurity) -> Security:
         read_only_root=bool(context and context.read_only_root_filesystem),
         no_new_privileges=bool(context and context.allow_privilege_escalation is False),
         seccomp=seccomp_profile(pod, container, node),
+        apparmor=apparmor_profile(pod, container),
+        selinux=selinux_options(pod, container),
+        unmasked_proc=bool(context and context.proc_mount == "Unmasked"),
     )
 
 

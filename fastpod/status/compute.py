@@ -30,6 +30,7 @@ from fastpod.model import Container, Pod
 from fastpod.probes import decisions
 from fastpod.probes.decisions import ContainerProbes
 from fastpod.runtime import addresses
+from fastpod.runtime.admission import Rejection
 from fastpod.runtime.base import ContainerInfo, SandboxInfo
 from fastpod.status.qos import qos_class
 from fastpod.status.types import (
@@ -61,7 +62,13 @@ class Observed(msgspec.Struct, frozen=True, gc=False):
     pod (a failed hostPath check), shown on each container that has no instance yet."""
     deadline_exceeded: bool = False
     """The pod was stopped for running past its ``activeDeadlineSeconds``."""
+    rejection: Rejection | None = None
+    """Why the node refused the pod (:func:`~fastpod.runtime.admission.admit`): it never
+    runs."""
 
+
+REJECTED = "Pod was rejected: "
+"""What the kubelet's ``rejectPod`` puts before an admit handler's message."""
 
 DEADLINE_EXCEEDED = (
     "DeadlineExceeded",
@@ -113,6 +120,17 @@ def pod_status(
     states by container name: they decide ``started`` and ``ready`` of a probed container.
     """
     seen = observed or _NOTHING_SEEN
+    if seen.rejection is not None:
+        # rejectPod: the phase, the reason, the message, and the start time the status
+        # manager adds; no condition, no container status
+        return PodStatus(
+            phase="Failed",
+            conditions=[],
+            reason=seen.rejection.reason,
+            message=REJECTED + seen.rejection.message,
+            start_time=rfc3339(start_time),
+            qos_class=qos_class(pod),
+        )
     spec = pod.spec
     init_containers = spec.init_containers or []
     regular_containers = spec.containers or []

@@ -19,6 +19,7 @@ from fastpod.lifecycle import PodActions, active_deadline, compute_pod_actions
 from fastpod.metrics import recorder
 from fastpod.model import Pod
 from fastpod.probes.decisions import starting_sidecars
+from fastpod.runtime.admission import admit
 from fastpod.runtime.base import ContainerInfo, Runtime, RuntimeCallError
 from fastpod.runtime.sandbox import SandboxError
 from fastpod.runtime.security import sandbox_security
@@ -246,6 +247,15 @@ class PodRunner:
                 if running is None:
                     loop.running = desired
                     loop.first_seen = self.started_before.pop(loop.key, 0.0) or time.time()
+                    self._admit(loop, desired)
+                if loop.observed is not None and loop.observed.rejection is not None:
+                    if not loop.synced:
+                        # it never starts: whatever an earlier run left of it is stopped
+                        uid = desired.metadata.uid or ""
+                        grace = _grace(desired)
+                        loop.synced = await self.teardown.remove_pod(loop.key, uid, desired, grace)
+                    await self._sleep(loop, None)
+                    continue
                 retry_at = await self._sync(loop, desired)
                 loop.synced = True
                 await self._sleep(loop, retry_at)
@@ -271,6 +281,24 @@ class PodRunner:
             loop.running = loop.observed = None
             loop.synced = False
             loop.first_seen = 0.0
+
+    def _admit(self, loop: PodLoop, pod: Pod) -> None:
+        """Ask the node's admit handlers about a pod taken for the first time; a refused
+        one is ``Failed`` for good, with the handler's reason (the kubelet's
+        ``rejectPod``), and never started."""
+        rejection = admit(pod, self.settings.node_security)
+        if rejection is None:
+            return
+        loop.observed = Observed([], [], _NOTHING, _NOTHING, rejection=rejection)
+        self.state.events.emit(
+            loop.key,
+            "pod not admitted",
+            rejection.reason,
+            rejection.message,
+            "Warning",
+            reason=rejection.reason,
+            detail=rejection.message,
+        )
 
     def _sleep(self, loop: PodLoop, retry_at: float | None) -> asyncio.Future[None]:
         """What the loop awaits until its next sync: a wake-up, or the resync or back-off

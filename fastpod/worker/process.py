@@ -31,6 +31,7 @@ from fastpod.ipc.messages import (
 from fastpod.ipc.rundir import supervisor_socket, worker_socket
 from fastpod.metrics import gauge, recorder
 from fastpod.runtime.factory import create_runtime
+from fastpod.runtime.host import host_facts
 from fastpod.supervisor.child import run_child
 from fastpod.worker import reports
 from fastpod.worker.adoptions import AdoptionRecords
@@ -101,7 +102,7 @@ class Worker:
         self.desired = DesiredPods()
         self.runner = PodRunner(
             create_runtime(config),
-            worker_settings(config, config.node_ip or host_ip()),
+            worker_settings(config, config.node_ip or host_ip(), host_facts()),
             hold_until_listed=True,
         )
         self.gate = SyncGate(index, self.workers, config.sources)

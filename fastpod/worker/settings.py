@@ -18,7 +18,7 @@ from fastpod.config.settings import Config
 from fastpod.model import Pod
 from fastpod.runtime.hosts import HOSTS_FILE_NAME
 from fastpod.runtime.logrotation import RotationPolicy
-from fastpod.runtime.security import DEFAULT_NODE, NodeSecurity
+from fastpod.runtime.security import DEFAULT_HOST, DEFAULT_NODE, HostFacts, NodeSecurity
 from fastpod.runtime.spec import NodeAllocatable, PodContext
 
 
@@ -81,8 +81,9 @@ class WorkerSettings:
         )
 
 
-def worker_settings(config: Config, host_ip: str) -> WorkerSettings:
-    """The settings of a worker of the run ``config`` describes, on the node at ``host_ip``."""
+def worker_settings(config: Config, host_ip: str, host: HostFacts = DEFAULT_HOST) -> WorkerSettings:
+    """The settings of a worker of the run ``config`` describes, on the node at ``host_ip``
+    whose facts are ``host``."""
     policy = RotationPolicy(config.container_log_max_size, config.container_log_max_files)
     return WorkerSettings(
         backoff_initial=config.backoff_initial,
@@ -104,6 +105,8 @@ def worker_settings(config: Config, host_ip: str) -> WorkerSettings:
         node_security=NodeSecurity(
             seccomp_default=config.seccomp_default,
             seccomp_root=os.path.join(config.root_dir, "seccomp"),
+            allowed_unsafe_sysctls=config.allowed_unsafe_sysctls,
+            host=host,
         ),
         log_rotation=policy if config.runtime == "cri" and policy.enabled else None,
         log_monitor_interval=config.container_log_monitor_interval,

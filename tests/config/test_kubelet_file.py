@@ -30,6 +30,7 @@ EVERY_USED_FIELD = {
     "cluster_dns": ("10.96.0.10", "fd00::10"),
     "cluster_domain": "cluster.local",
     "resolv_conf": "/run/systemd/resolve/resolv.conf",
+    "allowed_unsafe_sysctls": ("net.core.somaxconn", "kernel.msg*"),
 }
 
 
@@ -110,6 +111,10 @@ def test_relative_paths_resolve_against_the_config_files_directory(
         ("address-not-an-ip.yaml", ":4: address: 'localhost' is not an IP address"),
         ("seccomp-default-a-string.yaml", ":4: seccompDefault: must be true or false, not 'yes'"),
         ("cluster-dns-not-an-ip.yaml", ":4: clusterDNS: 'kube-dns' is not an IP address"),
+        (
+            "sysctl-not-namespaced.yaml",
+            ':4: allowedUnsafeSysctls: the sysctl "vm.swappiness" are not known to be namespaced',
+        ),
         (
             "header-not-a-list.yaml",
             ":4: staticPodURLHeader: Authorization: must be a list of strings",

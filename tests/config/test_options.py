@@ -66,6 +66,15 @@ def refuse_to_run(monkeypatch: pytest.MonkeyPatch) -> None:
         ((), "adopt_foreign_pods", True),
         (("--adopt-foreign-pods=false",), "adopt_foreign_pods", False),
         (("--adopt-foreign-pods",), "adopt_foreign_pods", True),
+        (
+            (
+                "--allowed-unsafe-sysctls",
+                "net.core.*,kernel.msgmax",
+                "--allowed-unsafe-sysctls=kernel.sem",
+            ),
+            "allowed_unsafe_sysctls",
+            ("net.core.*", "kernel.msgmax", "kernel.sem"),
+        ),
     ],
 )
 def test_each_flag_sets_its_config_field(

@@ -222,7 +222,6 @@ def test_init_containers_and_sidecars_are_looked_at_too() -> None:
     ("pattern", "warned", "honoured"),
     [
         ("spec.containers[].securityContext.runAsNonRoot", True, False),
-        ("spec.containers[].securityContext.procMount", "Unmasked", "Default"),
         ("spec.containers[].volumeMounts[].mountPropagation", "HostToContainer", "None"),
         ("spec.containers[].volumeMounts[].recursiveReadOnly", "Enabled", "Disabled"),
         ("spec.containers[].resources.limits", {"nvidia.com/gpu": 1}, {"cpu": 1}),
@@ -242,11 +241,6 @@ def test_init_containers_and_sidecars_are_looked_at_too() -> None:
             {"podAntiAffinity": {}},
         ),
         ("metadata.labels", {"kubernetes.io/os": "windows"}, {"kubernetes.io/os": "linux"}),
-        (
-            "metadata.annotations",
-            {"container.apparmor.security.beta.kubernetes.io/app": "runtime/default"},
-            {"team": "a"},
-        ),
         ("status", {"phase": "Succeeded"}, {"phase": "Running"}),
     ],
 )

@@ -12,6 +12,7 @@ POD_KEY = "seccomp.security.alpha.kubernetes.io/pod"
 WEB_KEY = "container.seccomp.security.alpha.kubernetes.io/web"
 RUNTIME = {"seccompProfile": {"type": "RuntimeDefault"}}
 LOCAL = {"seccompProfile": {"type": "Localhost", "localhostProfile": "a.json"}}
+APPARMOR = "container.apparmor.security.beta.kubernetes.io/"
 ABSOLUTE = {"seccompProfile": {"type": "Localhost", "localhostProfile": "/etc/x.json"}}
 
 
@@ -84,3 +85,79 @@ def test_seccomp_annotations_that_agree_with_the_fields_are_accepted(
     changes: dict[str, Any],
 ) -> None:
     assert errors(with_changes(**changes)) == []
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        pytest.param(
+            {
+                "metadata__annotations": {
+                    "container.apparmor.security.beta.kubernetes.io/db": "unconfined"
+                }
+            },
+            "metadata.annotations[container.apparmor.security.beta.kubernetes.io/db]: "
+            'Invalid value: "db": container not found',
+            id="apparmor-annotation-of-no-container",
+        ),
+        pytest.param(
+            {
+                "metadata__annotations": {
+                    "container.apparmor.security.beta.kubernetes.io/web": "default"
+                }
+            },
+            "metadata.annotations[container.apparmor.security.beta.kubernetes.io/web]: "
+            'Invalid value: "default": invalid AppArmor profile name: "default"',
+            id="apparmor-annotation-unknown-profile",
+        ),
+        pytest.param(
+            {"spec__securityContext": {"appArmorProfile": {"type": "Localhost"}}},
+            "spec.securityContext.appArmorProfile.localhostProfile: Required value: "
+            "must be set when AppArmor type is Localhost",
+            id="apparmor-localhost-without-name",
+        ),
+        pytest.param(
+            {
+                "metadata__annotations": {
+                    "container.apparmor.security.beta.kubernetes.io/web": "runtime/default"
+                },
+                "spec__securityContext": {"appArmorProfile": {"type": "Unconfined"}},
+            },
+            "spec.containers[0].securityContext.appArmorProfile.type: Forbidden: "
+            "apparmor type in annotation and field must match",
+            id="apparmor-annotation-and-pod-field-differ",
+        ),
+        pytest.param(
+            {"spec__securityContext": {"sysctls": [{"name": "Kernel.SHM", "value": "1"}]}},
+            'spec.securityContext.sysctls[0].name: Invalid value: "Kernel.SHM": must have at '
+            "most 253 characters and match regex",
+            id="sysctl-name",
+        ),
+        pytest.param(
+            {
+                "spec__securityContext": {
+                    "sysctls": [{"name": "kernel.sem", "value": "1"}, {"name": "kernel.sem"}]
+                }
+            },
+            'spec.securityContext.sysctls[1].name: Duplicate value: "kernel.sem"',
+            id="sysctl-twice",
+        ),
+        pytest.param(
+            {C0 + "securityContext": {"procMount": "Unmasked"}},
+            'spec.containers[0].securityContext.procMount: Invalid value: "Unmasked": '
+            "`hostUsers` must be false to use `Unmasked`",
+            id="unmasked-proc-in-the-hosts-user-namespace",
+        ),
+        pytest.param(
+            {C0 + "securityContext": {"procMount": "Raw"}},
+            'spec.containers[0].securityContext.procMount: Unsupported value: "Raw": '
+            'supported values: "Default", "Unmasked"',
+            id="proc-mount-unknown",
+        ),
+    ],
+)
+def test_apparmor_sysctls_and_proc_mount_the_api_server_refuses_are_refused(
+    changes: dict[str, Any], expected: str
+) -> None:
+    (error,) = errors(with_changes(**changes))
+    assert error.startswith(expected), error

@@ -7,11 +7,18 @@ from typing import Any
 import pytest
 from cri_api.v1 import api_pb2 as cri
 
-from fastpod.runtime.cri.configs import container_config, namespace_options, sandbox_config
+from fastpod.runtime.cri.configs import (
+    MASKED_PATHS,
+    READONLY_PATHS,
+    container_config,
+    namespace_options,
+    sandbox_config,
+    security_profile,
+)
 from fastpod.runtime.dns import DnsConfig
 from fastpod.runtime.labels import sandbox_labels
 from fastpod.runtime.sandbox import SandboxSpec
-from fastpod.runtime.security import Profile, SandboxSecurity
+from fastpod.runtime.security import Profile, SandboxSecurity, SELinux
 from fastpod.runtime.spec import ContainerSpec, Mount, Resources, Security
 from tests.support import FILE
 from tests.support.pods import decoded, pod_manifest
@@ -196,3 +203,48 @@ def test_seccomp_profiles_become_the_cris_security_profiles(
     )
     sandbox = sandbox_config(pod(), 0, LOGS, {}, SandboxSecurity(seccomp=profile))
     assert sandbox.linux.security_context.seccomp == seccomp
+
+
+def test_apparmor_goes_as_the_field_and_the_old_string() -> None:
+    for profile, name in (
+        (Profile("RuntimeDefault"), "runtime/default"),
+        (Profile("Unconfined"), "unconfined"),
+        (Profile("Localhost", "k8s-deny"), "localhost/k8s-deny"),
+    ):
+        security = Security(apparmor=profile)
+        context = container_config(pod(), spec_of(security=security)).linux.security_context
+        assert context.apparmor == security_profile(profile)
+        assert context.apparmor_profile == name
+    plain = container_config(pod(), spec_of()).linux.security_context
+    assert not plain.HasField("apparmor")
+    assert plain.apparmor_profile == ""
+
+
+def test_selinux_options_reach_the_container_and_the_sandbox() -> None:
+    label = SELinux(user="system_u", level="s0:c1")
+    context = container_config(pod(), spec_of(security=Security(selinux=label)))
+    options = context.linux.security_context.selinux_options
+    assert (options.user, options.role, options.type, options.level) == (
+        "system_u",
+        "",
+        "",
+        "s0:c1",
+    )
+    sandbox = sandbox_config(pod(), 0, LOGS, {}, SandboxSecurity(selinux=label))
+    assert sandbox.linux.security_context.selinux_options == options
+    assert not sandbox_config(pod(), 0, LOGS, {}).linux.security_context.HasField("selinux_options")
+
+
+def test_the_sandbox_carries_the_pods_sysctls() -> None:
+    security = SandboxSecurity(sysctls=(("net.core.somaxconn", "1024"),))
+    sandbox = sandbox_config(pod(), 0, LOGS, {}, security)
+    assert dict(sandbox.linux.sysctls) == {"net.core.somaxconn": "1024"}
+
+
+def test_proc_is_masked_as_the_kubelet_masks_it_unless_unmasked() -> None:
+    context = container_config(pod(), spec_of()).linux.security_context
+    assert list(context.masked_paths) == list(MASKED_PATHS)
+    assert list(context.readonly_paths) == list(READONLY_PATHS)
+    unmasked = Security(unmasked_proc=True)
+    context = container_config(pod(), spec_of(security=unmasked)).linux.security_context
+    assert (list(context.masked_paths), list(context.readonly_paths)) == ([], [])

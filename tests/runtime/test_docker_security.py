@@ -9,7 +9,7 @@ import pytest
 
 from fastpod.runtime.base import RuntimeCallError
 from fastpod.runtime.docker import security_options
-from fastpod.runtime.security import RUNTIME_DEFAULT, UNCONFINED, Profile
+from fastpod.runtime.security import RUNTIME_DEFAULT, UNCONFINED, Profile, SELinux
 from fastpod.runtime.spec import Security
 
 
@@ -44,3 +44,22 @@ def test_a_node_profile_that_cannot_be_read_fails_the_create_naming_it(
         security_options(Security(seccomp=Profile("Localhost", str(path))))
     assert str(error.value).startswith(f"cannot load seccomp profile '{path}': ")
     assert words in str(error.value)
+
+
+def test_apparmor_selinux_and_an_unmasked_proc_become_dockershims_options() -> None:
+    security = Security(
+        seccomp=RUNTIME_DEFAULT,
+        apparmor=Profile("Localhost", "k8s-deny-write"),
+        selinux=SELinux(user="system_u", level="s0:c1,c2"),
+        unmasked_proc=True,
+    )
+    assert security_options(security) == [
+        "apparmor=k8s-deny-write",
+        "label=user:system_u",
+        "label=level:s0:c1,c2",
+        "systempaths=unconfined",
+    ]
+    assert security_options(Security(seccomp=RUNTIME_DEFAULT, apparmor=UNCONFINED)) == [
+        "apparmor=unconfined"
+    ]
+    assert security_options(Security(seccomp=RUNTIME_DEFAULT, apparmor=RUNTIME_DEFAULT)) == []

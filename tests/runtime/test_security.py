@@ -12,8 +12,12 @@ from fastpod.runtime.security import (
     UNCONFINED,
     NodeSecurity,
     Profile,
+    SELinux,
+    apparmor_profile,
+    dotted,
     sandbox_security,
     seccomp_profile,
+    selinux_options,
 )
 from tests.support import FILE
 from tests.support.pods import decoded, pod_manifest
@@ -107,3 +111,74 @@ def test_the_sandbox_takes_the_pods_profile_never_a_containers() -> None:
     assert sandbox_security(pod, NODE).seccomp == LOCAL
     assert sandbox_security(pod_with(None, RUNTIME), NODE).seccomp == UNCONFINED
     assert sandbox_security(pod_with(), SECCOMP_DEFAULT).seccomp == RUNTIME_DEFAULT
+
+
+# --- AppArmor, SELinux, sysctls --------------------------------------------------------
+
+APPARMOR_KEY = "container.apparmor.security.beta.kubernetes.io/app"
+
+
+@pytest.mark.parametrize(
+    ("pod_context", "container_context", "annotations", "expected"),
+    [
+        pytest.param(None, None, None, None, id="nothing-is-the-runtimes-default"),
+        pytest.param(
+            {"appArmorProfile": {"type": "RuntimeDefault"}},
+            None,
+            None,
+            RUNTIME_DEFAULT,
+            id="pod-field",
+        ),
+        pytest.param(
+            {"appArmorProfile": {"type": "RuntimeDefault"}},
+            {"appArmorProfile": {"type": "Localhost", "localhostProfile": "k8s-deny"}},
+            None,
+            Profile("Localhost", "k8s-deny"),
+            id="container-field-over-pod-field",
+        ),
+        pytest.param(None, None, {APPARMOR_KEY: "unconfined"}, UNCONFINED, id="annotation"),
+    ],
+)
+def test_the_apparmor_profile_is_the_kubelets_get_profile(
+    pod_context: dict[str, Any] | None,
+    container_context: dict[str, Any] | None,
+    annotations: dict[str, str] | None,
+    expected: Profile | None,
+) -> None:
+    """Container field, container annotation, pod field; nothing leaves the runtime's (an
+    annotation that disagrees with the field it stands beside is refused by validation)."""
+    pod = pod_with(pod_context, container_context, annotations)
+    (container,) = pod.spec.containers or []
+    assert apparmor_profile(pod, container) == expected
+
+
+def test_the_containers_selinux_options_replace_the_pods_as_a_whole() -> None:
+    pod_level = {"seLinuxOptions": {"user": "system_u", "level": "s0:c1"}}
+    pod = pod_with(pod_level, {"seLinuxOptions": {"type": "spc_t"}})
+    (container,) = pod.spec.containers or []
+    assert selinux_options(pod, container) == SELinux(type="spc_t")
+    alone = pod_with(pod_level)
+    (container,) = alone.spec.containers or []
+    assert selinux_options(alone, container) == SELinux(user="system_u", level="s0:c1")
+    assert sandbox_security(pod, NODE).selinux == SELinux(user="system_u", level="s0:c1")
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("net.ipv4.tcp_syncookies", "net.ipv4.tcp_syncookies"),
+        ("net/ipv4/tcp_syncookies", "net.ipv4.tcp_syncookies"),
+        ("net/ipv4/conf/eno2.100/rp_filter", "net.ipv4.conf.eno2/100.rp_filter"),
+        ("net.ipv4.conf.eno2/100.rp_filter", "net.ipv4.conf.eno2/100.rp_filter"),
+        ("kernel", "kernel"),
+    ],
+)
+def test_sysctl_names_with_slashes_get_dots_as_the_kubelet_converts_them(
+    name: str, expected: str
+) -> None:
+    assert dotted(name) == expected
+
+
+def test_the_sandbox_sets_the_pods_sysctls_with_dots() -> None:
+    pod = pod_with({"sysctls": [{"name": "net/core/somaxconn", "value": "1024"}]})
+    assert sandbox_security(pod, NODE).sysctls == (("net.core.somaxconn", "1024"),)

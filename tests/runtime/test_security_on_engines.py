@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
-from tests.support.engines import BUSYBOX, ContainerView, Engine, start, wait_until
+from tests.support import docker_engine
+from tests.support.engines import BUSYBOX, ContainerView, CriEngine, Engine, start, wait_until
+from tests.support.pods import NODE
 from tests.support.proc import SECCOMP_FILTER, SECCOMP_NONE, proc_status
+from tests.support.running import free_port
 
 DENY_MKDIR = {
     "defaultAction": "SCMP_ACT_ALLOW",
@@ -122,5 +126,161 @@ def test_a_container_without_a_cpu_request_gets_two_cpu_shares(
             for name, c in containers.items()
         }
         assert shares == {"plain": 2, "asks": 256}
+    finally:
+        fastpod.stop()
+
+
+def pod_with(
+    name: str, spec: str = "", *, command: str = "sleep 3600", metadata: str = ""
+) -> bytes:
+    """A static pod ``name`` with one busybox container ``main``; ``spec`` is more of the
+    pod's spec (YAML at its indentation), ``metadata`` more of its metadata."""
+    return f"""\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: {name}
+{metadata}spec:
+  terminationGracePeriodSeconds: 2
+{spec}  containers:
+  - name: main
+    image: {BUSYBOX}
+    imagePullPolicy: Never
+    command: ["sh", "-c", "{command}"]
+""".encode()
+
+
+def sysctls(name: str, value: str) -> str:
+    """A pod's ``securityContext`` setting one sysctl (YAML at the spec's indentation)."""
+    return f"  securityContext:\n    sysctls: [{{name: {name}, value: '{value}'}}]\n"
+
+
+REFUSED = {
+    "unsafe": (
+        pod_with(
+            "unsafe", "  securityContext:\n    sysctls: [{name: kernel.msgmax, value: '9000'}]\n"
+        ),
+        "SysctlForbidden",
+        'forbidden sysctl: "kernel.msgmax" not allowlisted',
+    ),
+    "hostnet": (
+        pod_with(
+            "hostnet",
+            "  hostNetwork: true\n" + sysctls("net.ipv4.tcp_syncookies", "1"),
+        ),
+        "SysctlForbidden",
+        'forbidden sysctl: "net.ipv4.tcp_syncookies" not allowed with host net enabled',
+    ),
+    "armored": (
+        pod_with("armored", "  securityContext:\n    appArmorProfile: {type: RuntimeDefault}\n"),
+        "AppArmor",
+        "Cannot enforce AppArmor: AppArmor is not enabled on the host",
+    ),
+    "annotated": (
+        pod_with(
+            "annotated",
+            metadata="  annotations:\n"
+            "    container.apparmor.security.beta.kubernetes.io/main: localhost/k8s-deny\n",
+        ),
+        "AppArmor",
+        "Cannot enforce AppArmor: AppArmor is not enabled on the host",
+    ),
+    "userns": (
+        pod_with("userns", "  hostUsers: false\n"),
+        "UserNamespacesNotSupported",
+        "hostUsers: false needs a user namespace for the pod, which fastpod cannot give it "
+        "on this runtime",
+    ),
+}
+"""Pods the node refuses (this host has no AppArmor), with the reason and message."""
+
+
+def test_a_pod_the_node_refuses_ends_failed_with_the_kubelets_reason_and_never_runs(
+    engine: Engine, manifests: Path, tmp_path: Path
+) -> None:
+    """Sysctls neither safe nor allowed, a pod-network sysctl of a hostNetwork pod, an
+    AppArmor profile (field or annotation) on a host without AppArmor, ``hostUsers:
+    false``: each pod is ``Failed`` in ``/pods`` with the admit handler's reason and "Pod
+    was rejected: ...", as the kubelet's ``rejectPod`` leaves it, and nothing of it runs.
+    A pod beside them that only sets safe sysctls runs."""
+    assert not Path("/sys/module/apparmor/parameters/enabled").exists(), "a host with AppArmor"
+    for name, (body, _, _) in REFUSED.items():
+        (manifests / f"{name}.yaml").write_bytes(body)
+    safe = sysctls("net.ipv4.ip_unprivileged_port_start", "80")
+    (manifests / "safe.yaml").write_bytes(pod_with("safe", safe))
+    fastpod = start(engine, manifests, tmp_path, api_port=free_port())
+    try:
+        fastpod.wait_for_api()
+        running(engine, "safe", ["main"])
+
+        def statuses() -> dict[str, dict[str, Any]]:
+            served = fastpod.served_pods()
+            return {name: served.get(f"{name}-{NODE}", {}).get("status", {}) for name in REFUSED}
+
+        wait_until(lambda: all(s.get("phase") == "Failed" for s in statuses().values()))
+        for name, status in statuses().items():
+            _, reason, message = REFUSED[name]
+            assert (status["reason"], status["message"]) == (reason, f"Pod was rejected: {message}")
+            assert "containerStatuses" not in status
+            assert engine.sandboxes(name) == [], name
+            assert engine.containers(name) == [], name
+        (event,) = fastpod.events("pod not admitted", pod=f"default/unsafe-{NODE}")
+        assert event["reason"] == "SysctlForbidden"
+    finally:
+        fastpod.stop()
+
+
+def test_sysctls_are_set_in_the_pods_namespaces_and_unsafe_ones_when_allowed(
+    engine: Engine, manifests: Path, tmp_path: Path
+) -> None:
+    """A safe sysctl, and an unsafe one the node allows (``--allowed-unsafe-sysctls`` with
+    a pattern), both read back from the container's own /proc/sys; one written with
+    slashes (``net/core/somaxconn``) as the kubelet converts it."""
+    sysctls = (
+        "  securityContext:\n    sysctls:\n"
+        "    - {name: net.ipv4.ip_unprivileged_port_start, value: '80'}\n"
+        "    - {name: net/core/somaxconn, value: '1234'}\n"
+    )
+    command = (
+        "cat /proc/sys/net/ipv4/ip_unprivileged_port_start /proc/sys/net/core/somaxconn; sleep 3600"
+    )
+    (manifests / "tuned.yaml").write_bytes(pod_with("tuned", sysctls, command=command))
+    fastpod = start(engine, manifests, tmp_path, "--allowed-unsafe-sysctls", "net.core.*")
+    try:
+        (main,) = running(engine, "tuned", ["main"]).values()
+        wait_until(lambda: engine.output(main).split() == ["80", "1234"])
+    finally:
+        fastpod.stop()
+
+
+def test_selinux_options_and_an_unconfined_apparmor_profile_reach_the_runtime(
+    engine: Engine, manifests: Path, tmp_path: Path
+) -> None:
+    """This host enforces neither, so the runtime records them without applying them: the
+    container's own label parts over the pod's, and AppArmor ``Unconfined`` (which needs no
+    AppArmor on the host, so the pod is admitted)."""
+    spec = (
+        "  securityContext:\n"
+        "    seLinuxOptions: {user: system_u, level: 's0:c1,c2'}\n"
+        "    appArmorProfile: {type: Unconfined}\n"
+    )
+    (manifests / "labelled.yaml").write_bytes(pod_with("labelled", spec))
+    fastpod = start(engine, manifests, tmp_path)
+    try:
+        (main,) = running(engine, "labelled", ["main"]).values()
+        if engine.runtime == "docker":
+            (inspected,) = json.loads(docker_engine.docker("inspect", main.id))
+            options = inspected["HostConfig"]["SecurityOpt"]
+            assert {"label=user:system_u", "label=level:s0:c1,c2", "apparmor=unconfined"} <= set(
+                options
+            )
+        else:
+            assert isinstance(engine, CriEngine)
+            context = engine.runtime_config(main)["linux"]["security_context"]
+            assert context["selinux_options"] == {"user": "system_u", "level": "s0:c1,c2"}
+            assert (context["apparmor"], context["apparmor_profile"]) == (
+                {"profile_type": 1},  # Unconfined
+                "unconfined",
+            )
     finally:
         fastpod.stop()

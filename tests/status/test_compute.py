@@ -10,6 +10,7 @@ import pytest
 
 from fastpod.manifest.decode import decode_pod
 from fastpod.model import Pod
+from fastpod.runtime.admission import Rejection
 from fastpod.runtime.base import ContainerInfo, ContainerState, SandboxInfo
 from fastpod.runtime.labels import CONTAINER_NAME
 from fastpod.runtime.spec import CONTAINER_KIND, RESTART_COUNT
@@ -599,3 +600,19 @@ def test_fields_the_api_requires_are_encoded_even_when_false_or_empty() -> None:
     assert init1["lastState"] == {}
     assert "containerID" not in init1
     assert all({"type", "status"} <= condition.keys() for condition in encoded["conditions"])
+
+
+def test_a_pod_the_node_refused_is_failed_with_the_handlers_reason_and_nothing_else() -> None:
+    """The kubelet's ``rejectPod``: phase, reason, "Pod was rejected: " and the message, the
+    QoS class and the start time; no condition, no container status."""
+    refusal = Rejection("SysctlForbidden", 'forbidden sysctl: "kernel.msgmax" not allowlisted')
+    status = status_of(manifest("two-containers.yaml"), Observed([], [], {}, rejection=refusal))
+    assert status == PodStatus(
+        phase="Failed",
+        conditions=[],
+        reason="SysctlForbidden",
+        message='Pod was rejected: forbidden sysctl: "kernel.msgmax" not allowlisted',
+        start_time=at(0),
+        qos_class=status.qos_class,
+    )
+    assert status.qos_class == "BestEffort"

@@ -454,6 +454,16 @@ class CriEngine(Engine):
         spec: dict[str, Any] = json.loads(response.info["info"])["runtimeSpec"]
         return spec
 
+    def runtime_config(self, container: ContainerView) -> dict[str, Any]:
+        """The CRI ``ContainerConfig`` containerd keeps for the container (its verbose
+        status), as JSON."""
+        response = self.client.runtime.ContainerStatus(
+            cri_pb.ContainerStatusRequest(container_id=container.id, verbose=True),
+            timeout=containerd_engine.TIMEOUT,
+        )
+        config: dict[str, Any] = json.loads(response.info["info"])["config"]
+        return config
+
     def kill(self, container: ContainerView) -> None:
         assert container.pid > 0, f"container {container.id} does not run"
         os.kill(container.pid, signal.SIGKILL)

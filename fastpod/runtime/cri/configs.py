@@ -16,7 +16,7 @@ from cri_api.v1 import api_pb2 as cri
 
 from fastpod.model import Pod
 from fastpod.runtime.sandbox import SandboxSpec, pod_own_sandbox
-from fastpod.runtime.security import DEFAULT_SANDBOX, Profile, SandboxSecurity
+from fastpod.runtime.security import DEFAULT_SANDBOX, Profile, SandboxSecurity, SELinux
 from fastpod.runtime.spec import ContainerSpec
 
 CPU_PERIOD = 100_000
@@ -52,10 +52,39 @@ _PROFILE_TYPES = {
 }
 
 
+MASKED_PATHS = (
+    "/proc/asound",
+    "/proc/acpi",
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/latency_stats",
+    "/proc/timer_list",
+    "/proc/timer_stats",
+    "/proc/sched_debug",
+    "/proc/scsi",
+    "/sys/firmware",
+    "/sys/devices/virtual/powercap",
+)
+READONLY_PATHS = ("/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger")
+"""The paths the kubelet masks and makes read-only in every container but one with
+``procMount: Unmasked`` (``securitycontext/util.go``)."""
+
+_APPARMOR_NAMES = {"RuntimeDefault": "runtime/default", "Unconfined": "unconfined"}
+
+
 def security_profile(profile: Profile) -> cri.SecurityProfile:
     """A seccomp or AppArmor profile as the CRI's ``SecurityProfile``."""
     return cri.SecurityProfile(
         profile_type=_PROFILE_TYPES[profile.kind], localhost_ref=profile.localhost
+    )
+
+
+def selinux_option(selinux: SELinux | None) -> cri.SELinuxOption | None:
+    """An SELinux label as the CRI's ``SELinuxOption``; None leaves the runtime's."""
+    if selinux is None:
+        return None
+    return cri.SELinuxOption(
+        user=selinux.user, role=selinux.role, type=selinux.type, level=selinux.level
     )
 
 
@@ -93,7 +122,9 @@ def sandbox_config(
                 namespace_options=namespace_options(pod),
                 privileged=privileged,
                 seccomp=security_profile(security.seccomp),
-            )
+                selinux_options=selinux_option(security.selinux),
+            ),
+            sysctls=dict(security.sysctls),
         ),
         hostname=sandbox.hostname or "",
         dns_config=cri.DNSConfig(
@@ -117,7 +148,16 @@ def container_config(pod: Pod, spec: ContainerSpec) -> cri.ContainerConfig:
         readonly_rootfs=security.read_only_root,
         no_new_privs=security.no_new_privileges,
         seccomp=security_profile(security.seccomp),
+        selinux_options=selinux_option(security.selinux),
+        masked_paths=() if security.unmasked_proc else MASKED_PATHS,
+        readonly_paths=() if security.unmasked_proc else READONLY_PATHS,
     )
+    if security.apparmor is not None:
+        # the field, and the old string for runtimes that read only that
+        context.apparmor.CopyFrom(security_profile(security.apparmor))
+        context.apparmor_profile = _APPARMOR_NAMES.get(
+            security.apparmor.kind, f"localhost/{security.apparmor.localhost}"
+        )
     if security.run_as_user is not None:
         context.run_as_user.value = security.run_as_user
     if security.run_as_group is not None:
