@@ -86,12 +86,14 @@ class HookRunner:
         grace: float,
         *,
         message: str | None = None,
+        pre_stop: bool = True,
     ) -> None:
         """Stop ``target``: its ``preStop`` hook for at most ``grace`` seconds, then the
         runtime's stop with the rest, never less than the kubelet's minimum.
 
-        ``pod`` is the spec the container runs under; None for an orphan, whose hook comes
-        from its annotations. ``message``, when given, is
+        ``pod`` is the spec the container runs under; None when it is gone, and then its
+        hook comes from its annotations (``restoreSpecsFromContainerLabels``). ``pre_stop``
+        False skips the hook (a pod known only from the runtime). ``message``, when given, is
         said as a ``Killing`` event first (a whole pod's stop is one event, said by its
         caller). Raises :class:`RuntimeCallError` when the stop fails; a failed hook never
         keeps the container from being stopped.
@@ -106,7 +108,7 @@ class HookRunner:
                 id=target.id[:12],
             )
         container = _spec_of(pod, target)
-        lifecycle = container.lifecycle
+        lifecycle = container.lifecycle if pre_stop else None
         left = max(int(grace), MINIMUM_GRACE_SECONDS)
         if lifecycle is not None and lifecycle.pre_stop is not None and grace > 0:
             began = time.monotonic()

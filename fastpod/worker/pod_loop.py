@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from fastpod import logs
@@ -41,12 +40,6 @@ from fastpod.worker.prober import Prober
 from fastpod.worker.settings import WorkerSettings
 from fastpod.worker.teardown import PodTeardown
 from fastpod.worker.wakeup import Wakeup
-
-ORPHAN_GRACE_PERIOD = 1.0
-"""What the containers of a pod no source wants any more get to stop, their spec gone: the
-kubelet's override for the running pods it does not know (``HandlePodCleanups``), which the
-stop then raises to its minimum of 2 s."""
-
 
 _NOTHING: dict[str, str] = {}
 """The waiting reasons and messages of an observation without any: one dict for all pods,
@@ -116,6 +109,9 @@ class PodRunner:
         self.teardown = PodTeardown(runtime, settings, self.state, self.hooks)
         self.prober = Prober(runtime, self.state.events, self.state.pod_address, self.hooks)
         self.loop_failures = LoopFailures()
+        self.unknown_changes = 0
+        """Counts what the runtime reported of pods no loop runs (and removals no loop
+        carried out): housekeeping lists the runtime only when it has moved."""
         self._syncing = asyncio.Event()
         if not hold_until_listed:
             self._syncing.set()
@@ -143,6 +139,8 @@ class PodRunner:
         loop = self.loops.get(key)
         if loop is None:
             if desired is None:
+                # no loop carries this removal out: whatever runs is housekeeping's now
+                self.unknown_changes += 1
                 return
             loop = self.loops[key] = PodLoop(key, desired)
             loop.task = asyncio.get_running_loop().create_task(self._run(loop))
@@ -156,19 +154,25 @@ class PodRunner:
         if loop is not None:
             loop.wake.set()
 
-    def wake(self, pod_uid: str | None) -> None:
-        """Sync the pod with this UID now (all pods when None): the runtime saw a change."""
+    def wake(self, pod_uid: str | None) -> bool:
+        """Sync the pod with this UID now (all pods when None): the runtime saw a change.
+        Whether a loop runs that pod."""
+        woken = False
         for loop in self.loops.values():
             if pod_uid is None or (
                 loop.running is not None and loop.running.metadata.uid == pod_uid
             ):
                 loop.wake.set()
+                woken = True
+        return woken and pod_uid is not None
 
     async def follow_events(self) -> None:
         """Wake pods on the runtime's events until cancelled."""
         async for event in self.runtime.events():
             recorder.count("fastpod_runtime_events_total")
-            self.wake(event.pod_uid)
+            if not self.wake(event.pod_uid):
+                # a pod no loop runs changed, or anything may have: housekeeping looks
+                self.unknown_changes += 1
 
     async def idle(self) -> None:
         """Wait until every pod loop has ended (every pod removed)."""
@@ -176,36 +180,15 @@ class PodRunner:
             tasks = [loop.task for loop in self.loops.values() if loop.task is not None]
             await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def remove_orphans(
-        self, is_desired: Callable[[str, str], bool], owns: Callable[[str], bool]
-    ) -> None:
-        """Stop what runs for pods this worker owns that no source wants any more, trying
-        again every resync period until the runtime has let it all go.
-
-        Pods under a loop are that loop's business; the others are checked again just before
-        they are stopped, so a pod wanted again meanwhile is left alone.
-        """
-        while not await self._remove_orphans_once(is_desired, owns):
-            await asyncio.sleep(self.settings.resync_period)
-
-    async def _remove_orphans_once(
-        self, is_desired: Callable[[str, str], bool], owns: Callable[[str], bool]
-    ) -> bool:
-        try:
-            sandboxes = await self.runtime.list_pod_sandboxes()
-        except RuntimeCallError as error:
-            recorder.count("fastpod_runtime_call_errors_total")
-            logs.emit("orphans not listed", level="error", error=str(error))
-            return False
-        removed = True
-        for sandbox in sandboxes:
-            key, uid = sandbox.pod_key, sandbox.pod_uid
-            if not owns(key) or key in self.loops or is_desired(key, uid):
-                continue
-            logs.emit("orphan pod removed", pod=key, uid=uid)
-            stopped = await self.teardown.remove_pod(key, uid, None, ORPHAN_GRACE_PERIOD)
-            removed = stopped and removed
-        return removed
+    def loop_uids(self) -> set[str]:
+        """The UIDs the pod loops run or are about to run: no orphans, whatever the runtime
+        holds for them."""
+        uids = set()
+        for loop in self.loops.values():
+            for pod in (loop.running, loop.desired):
+                if pod is not None:
+                    uids.add(pod.metadata.uid or "")
+        return uids
 
     async def close(self) -> None:
         """Stop every loop; the pods keep running, as the kubelet leaves them."""

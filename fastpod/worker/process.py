@@ -38,6 +38,7 @@ from fastpod.worker.adoptions import AdoptionRecords
 from fastpod.worker.decoder import ManifestDecoder
 from fastpod.worker.desired import DesiredPods, PodChange
 from fastpod.worker.health import RuntimeCheck
+from fastpod.worker.housekeeping import Housekeeping
 from fastpod.worker.log_rotation import LogRotator, running_logs
 from fastpod.worker.pod_loop import PodRunner
 from fastpod.worker.settings import worker_settings
@@ -117,6 +118,7 @@ class Worker:
         )
         self._surveying: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._housekeeping: asyncio.Task[None] | None = None
         self._inbox = Inbox(worker_socket(run_dir, index), self.receive)
         self._peers = [Outbox(worker_socket(run_dir, peer)) for peer in range(self.workers)]
         self._supervisor = Outbox(supervisor_socket(run_dir))
@@ -131,6 +133,8 @@ class Worker:
         finally:
             events.cancel()
             rotation.cancel()
+            if self._housekeeping is not None:
+                self._housekeeping.cancel()
             await self.runner.close()
             await self._inbox.close()
             for peer in self._peers:
@@ -269,12 +273,13 @@ class Worker:
         self._spawn(self._clean_up())
 
     async def _clean_up(self) -> None:
-        """Every source has been seen: take over what other agents left, then remove
-        fastpod's own pods that no source wants."""
+        """Every source has been seen: take over what other agents left, then keep removing
+        fastpod's own pods that no source wants (housekeeping, every 2 s)."""
         if self._surveying is not None:
             await self._surveying
         await self.takeover.settle(self.desired)
-        await self.runner.remove_orphans(self._is_desired, self._owns)
+        housekeeping = Housekeeping(self.runner, self._is_desired, self._owns)
+        self._housekeeping = asyncio.get_running_loop().create_task(housekeeping.run())
 
     def _is_desired(self, key: str, uid: str) -> bool:
         desired = self.desired.pods.get(key)

@@ -35,22 +35,44 @@ class PodTeardown:
         self.hooks = hooks
 
     async def kill_all(
-        self, key: str, containers: list[ContainerInfo], pod: Pod | None, grace: float
+        self,
+        key: str,
+        containers: list[ContainerInfo],
+        pod: Pod | None,
+        grace: float,
+        *,
+        runtime_only: bool = False,
     ) -> None:
         """Stop the containers that have not exited, each after its preStop hook: main
         containers first, in parallel, then the sidecars, as the kubelet orders it.
-        ``pod`` is the spec they run under (None: an orphan's containers)."""
+        ``pod`` is the spec they run under (None: restored from their annotations).
+        ``runtime_only``: a pod known only from the runtime, killed as the kubelet kills
+        ``runningPod.ToAPIPod()``: every container at once, no hook."""
         alive = [info for info in containers if info.state != "exited"]
-        for kinds in (("regular", "init"), ("sidecar",)):
+        groups = (
+            [alive]
+            if runtime_only
+            else [
+                [info for info in alive if info.kind in kinds]
+                for kinds in (("regular", "init"), ("sidecar",))
+            ]
+        )
+        for group in groups:
             await asyncio.gather(
-                *(self.hooks.kill(key, info, pod, grace) for info in alive if info.kind in kinds)
+                *(
+                    self.hooks.kill(key, info, pod, grace, pre_stop=not runtime_only)
+                    for info in group
+                )
             )
 
-    async def remove_pod(self, key: str, uid: str, pod: Pod | None, grace: float) -> bool:
+    async def remove_pod(
+        self, key: str, uid: str, pod: Pod | None, grace: float, *, runtime_only: bool = False
+    ) -> bool:
         """Stop and remove what runs for a pod, then its volumes, log links and back-offs;
         whether that is done. After a failed runtime call the pod's files are kept: its
-        containers may still use them; a volume that cannot be unmounted keeps them too."""
-        if not await self._stop_pod(key, uid, pod, grace):
+        containers may still use them; a volume that cannot be unmounted keeps them too.
+        ``runtime_only`` as for :meth:`kill_all`."""
+        if not await self._stop_pod(key, uid, pod, grace, runtime_only):
             return False
         try:
             remove_pod_dir(self.settings.pod_dir(uid))
@@ -70,10 +92,12 @@ class PodTeardown:
         self.state.forget(key, uid)
         return True
 
-    async def _stop_pod(self, key: str, uid: str, pod: Pod | None, grace: float) -> bool:
+    async def _stop_pod(
+        self, key: str, uid: str, pod: Pod | None, grace: float, runtime_only: bool
+    ) -> bool:
         try:
             containers = await self.runtime.list_containers(uid)
-            await self.kill_all(key, containers, pod, grace)
+            await self.kill_all(key, containers, pod, grace, runtime_only=runtime_only)
             for info in containers:
                 await self.runtime.remove_container(info.id)
             for sandbox in await self.runtime.list_pod_sandboxes(uid):

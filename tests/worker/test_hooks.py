@@ -134,7 +134,8 @@ def test_the_stop_gets_what_the_pre_stop_hook_left_of_the_grace_period() -> None
     run(scenario)
 
 
-def test_an_orphan_runs_the_pre_stop_hook_its_annotations_keep() -> None:
+def test_a_container_whose_spec_is_gone_runs_the_pre_stop_hook_its_annotations_keep() -> None:
+    """``restoreSpecsFromContainerLabels``: the hook is read back from the annotations."""
     pod = hooked_pod(preStop={"exec": {"command": HOOK}})
 
     async def scenario() -> None:
@@ -143,6 +144,22 @@ def test_an_orphan_runs_the_pre_stop_hook_its_annotations_keep() -> None:
         target = await started(runtime, pod)
         await hooks.kill(KEY, target, None, 1.0)
         assert runtime.steps == ["exec hook", "stop"]
+
+    run(scenario)
+
+
+def test_a_pod_known_only_from_the_runtime_is_stopped_without_its_hook() -> None:
+    """The kubelet kills an orphan as ``runningPod.ToAPIPod()``: names and images, no
+    lifecycle, so no preStop hook runs; its grace override of 1 s becomes the 2 s minimum."""
+    pod = hooked_pod(preStop={"exec": {"command": HOOK}})
+
+    async def scenario() -> None:
+        runtime = StopRecordingRuntime()
+        hooks, _ = hooks_on(runtime)
+        target = await started(runtime, pod)
+        await hooks.kill(KEY, target, None, 1.0, pre_stop=False)
+        assert runtime.steps == ["stop"]
+        assert runtime.graces == [2.0]
 
     run(scenario)
 

@@ -761,69 +761,6 @@ def test_close_leaves_the_pods_running(settings: WorkerSettings) -> None:
     run(scenario)
 
 
-def test_remove_orphans_removes_only_undesired_pods_owned_and_not_under_a_loop(
-    settings: WorkerSettings, captured_logs: LogCapture
-) -> None:
-    wanted, orphan, elsewhere, looped = (
-        pod("wanted"),
-        pod("orphan"),
-        pod("elsewhere"),
-        pod("looped"),
-    )
-    uid = {each.metadata.name: each.metadata.uid for each in (wanted, orphan, elsewhere, looped)}
-
-    async def scenario() -> None:
-        runtime = FakeRuntime()
-        async with runner_on(runtime, settings) as before:
-            for each in (wanted, orphan, elsewhere, looped):
-                before.submit(added(each))
-            await eventually(lambda: len(running(runtime)) == 4, "four pods running")
-
-        async with runner_on(runtime, settings) as runner:
-            runner.submit(added(looped))
-            await runner.remove_orphans(
-                lambda key, pod_uid: pod_uid == wanted.metadata.uid,
-                lambda key: key != pod_key("elsewhere"),
-            )
-
-            left = {sandbox.pod_uid for sandbox in runtime.sandboxes.values()}
-            assert left == {uid["wanted-node1"], uid["elsewhere-node1"], uid["looped-node1"]}
-            assert {info.pod_uid for info in runtime.containers.values()} == left
-            assert len(running(runtime)) == 3
-            assert pod_key("looped") in runner.loops
-
-    run(scenario)
-    (removal,) = captured_logs.records("orphan pod removed")
-    assert removal["pod"] == pod_key("orphan")
-    assert removal["uid"] == orphan.metadata.uid
-
-
-def test_remove_orphans_asks_about_each_pod_and_leaves_a_desired_one_alone(
-    settings: WorkerSettings,
-) -> None:
-    old = pod("web")
-
-    async def scenario() -> None:
-        runtime = FakeRuntime()
-        async with runner_on(runtime, settings) as before:
-            before.submit(added(old))
-            await eventually(lambda: running(runtime), "web running")
-
-        async with runner_on(runtime, settings) as runner:
-            checked: list[tuple[str, str]] = []
-
-            def is_desired(key: str, pod_uid: str) -> bool:
-                checked.append((key, pod_uid))
-                return True
-
-            await runner.remove_orphans(is_desired, lambda key: True)
-
-            assert checked == [(pod_key("web"), old.metadata.uid)]
-            assert len(running(runtime)) == 1
-
-    run(scenario)
-
-
 def test_an_image_missing_under_never_pull_creates_no_container(
     settings: WorkerSettings, captured_logs: LogCapture
 ) -> None:
@@ -1041,29 +978,6 @@ def test_a_replacement_waits_until_the_old_pod_could_be_removed(
 
     run(scenario)
     assert len(captured_logs.records("runtime call failed")) == 1
-
-
-def test_orphans_whose_stop_fails_are_removed_on_a_later_try(
-    settings: WorkerSettings, captured_logs: LogCapture
-) -> None:
-    orphan = pod("orphan")
-
-    async def scenario() -> None:
-        runtime = RecordingRuntime()
-        async with runner_on(runtime, settings) as before:
-            before.submit(added(orphan))
-            await eventually(lambda: running(runtime), "orphan running")
-
-        async with runner_on(runtime, settings) as runner:
-            runtime.failing.add("stop_pod_sandbox")
-            await asyncio.wait_for(runner.remove_orphans(lambda *_: False, lambda _: True), 5.0)
-
-            assert runtime.sandboxes == {}
-            assert runtime.containers == {}
-
-    run(scenario)
-    assert len(captured_logs.records("runtime call failed")) == 1
-    assert len(captured_logs.records("orphan pod removed")) == 2
 
 
 def test_runtime_events_wake_the_pod_without_waiting_for_the_resync(

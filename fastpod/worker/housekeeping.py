@@ -1,0 +1,112 @@
+"""The kubelet's housekeeping for one worker: stop what runs for pods of its shard that no
+source wants and no pod loop runs, every 2 s once every source has been seen.
+
+The kubelet's ``HandlePodCleanups`` runs every ``housekeepingPeriod`` (2 s) and compares its
+pod workers with its runtime cache, which the PLEG keeps current: it calls no runtime then.
+A worker keeps no node-wide cache; it lists the runtime's sandboxes only when an orphan may
+have appeared since its last look: the runtime reported a change to a pod no loop runs (or
+its event stream was lost), a removal found no loop to carry it out, or the last sweep did
+not finish; and at least every resync period, as the pod loops resync. An idle tick
+compares two counters.
+
+An orphan is killed as the kubelet's ``SyncTerminatingRuntimePod`` kills a running pod it
+does not know: a grace of 1 s (raised to the 2 s minimum) and no preStop hook, every
+container at once (the pod it kills is ``runningPod.ToAPIPod()``: names and images only).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import Callable
+
+from fastpod import logs
+from fastpod.metrics import recorder
+from fastpod.runtime.base import RuntimeCallError
+from fastpod.worker.pod_loop import PodRunner
+
+HOUSEKEEPING_PERIOD = 2.0
+"""Seconds between looks (the kubelet's ``housekeepingPeriod``)."""
+
+ORPHAN_GRACE_PERIOD = 1.0
+"""The kubelet's grace override for a running pod it does not know
+(``HandlePodCleanups``, ``SyncTerminatingRuntimePod``), raised to the 2 s minimum."""
+
+
+class Housekeeping:
+    """Finds and stops the orphans of one worker's shard."""
+
+    def __init__(
+        self,
+        runner: PodRunner,
+        is_desired: Callable[[str, str], bool],
+        owns: Callable[[str], bool],
+        *,
+        period: float = HOUSEKEEPING_PERIOD,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.runner = runner
+        self.is_desired = is_desired
+        self.owns = owns
+        self.period = period
+        self.clock = clock
+        self.sweeps = 0
+        """How many times the runtime was listed (for tests and the benchmark)."""
+        self._changes_seen = -1
+        self._swept_at = -math.inf
+        self._unfinished = False
+
+    async def run(self) -> None:
+        """Look every period until cancelled; the first look lists the runtime."""
+        while True:
+            if self.due():
+                await self.sweep()
+            await asyncio.sleep(self.period)
+
+    def due(self) -> bool:
+        """Whether an orphan may have appeared since the last sweep."""
+        return (
+            self._unfinished
+            or self.runner.unknown_changes != self._changes_seen
+            or self.clock() - self._swept_at >= self.runner.settings.resync_period
+        )
+
+    async def sweep(self) -> bool:
+        """List the runtime's sandboxes and stop the orphans among them; whether every one
+        is gone (if not, the next tick tries again)."""
+        changes = self.runner.unknown_changes
+        self.sweeps += 1
+        try:
+            sandboxes = await self.runner.runtime.list_pod_sandboxes()
+        except RuntimeCallError as error:
+            recorder.count("fastpod_runtime_call_errors_total")
+            logs.emit("orphans not listed", level="error", error=str(error))
+            self._unfinished = True
+            return False
+        removed = True
+        for uid, key in {s.pod_uid: s.pod_key for s in sandboxes}.items():
+            if not self._orphan(key, uid):
+                continue
+            try:
+                # a loop may have removed it since the listing: only what is still there
+                if not await self.runner.runtime.list_pod_sandboxes(uid):
+                    continue
+            except RuntimeCallError:
+                removed = False
+                continue
+            if not self._orphan(key, uid):
+                continue
+            logs.emit("orphan pod removed", pod=key, uid=uid)
+            stopped = await self.runner.teardown.remove_pod(
+                key, uid, None, ORPHAN_GRACE_PERIOD, runtime_only=True
+            )
+            removed = stopped and removed
+        self._changes_seen, self._swept_at, self._unfinished = changes, self.clock(), not removed
+        return removed
+
+    def _orphan(self, key: str, uid: str) -> bool:
+        """Of this shard, not wanted, and no loop runs or is about to run that UID."""
+        return (
+            self.owns(key) and not self.is_desired(key, uid) and uid not in self.runner.loop_uids()
+        )
