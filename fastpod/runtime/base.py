@@ -242,9 +242,10 @@ class Runtime(Protocol):
         with :meth:`adopt` among them)."""
         ...
 
-    async def adopt(self, pod_uid: str) -> None:
-        """Count the sandboxes and containers of this pod UID as fastpod's from now on,
-        whatever their labels: listings, events and every call on them."""
+    def adopt(self, pod: ForeignPod) -> None:
+        """Count the pod's sandboxes and containers, and any later ones with its UID, as
+        fastpod's from now on, whatever their labels: listings, events and every call on
+        them. No runtime call: the pod as :meth:`list_foreign_pods` gave it says its ids."""
         ...
 
     async def container_config(self, container_id: str) -> CreatedContainer | None:

@@ -386,8 +386,8 @@ class DockerRuntime:
                 )
         return group_foreign(sandboxes, containers)
 
-    async def adopt(self, pod_uid: str) -> None:
-        self._adopted.add(pod_uid)
+    def adopt(self, pod: ForeignPod) -> None:
+        self._adopted.add(pod.uid)
 
     async def container_config(self, container_id: str) -> CreatedContainer | None:
         status, payload = await self._call("GET", f"/containers/{container_id}/json", ok=(200, 404))

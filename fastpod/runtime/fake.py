@@ -176,8 +176,8 @@ class FakeRuntime:
     async def list_foreign_pods(self) -> list[ForeignPod]:
         return group_foreign(self.sandboxes.values(), self.containers.values())
 
-    async def adopt(self, pod_uid: str) -> None:
-        self.adopted.add(pod_uid)
+    def adopt(self, pod: ForeignPod) -> None:
+        self.adopted.add(pod.uid)
 
     async def container_config(self, container_id: str) -> CreatedContainer | None:
         return self.foreign_configs.get(container_id)

@@ -45,6 +45,7 @@ class AdoptionRecords:
 
     def __init__(self, root_dir: str) -> None:
         self.directory = os.path.join(root_dir, DIRECTORY)
+        self._made = False
 
     def load(self) -> list[Adoption]:
         """Every record; one that cannot be read is logged and skipped (its pod is then
@@ -72,7 +73,9 @@ class AdoptionRecords:
         """Record that the pod ``pod`` running under ``uid`` is fastpod's ``fastpod_uid``."""
         moment = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         adoption = Adoption(pod, uid, fastpod_uid, moment)
-        os.makedirs(self.directory, mode=0o700, exist_ok=True)
+        if not self._made:
+            os.makedirs(self.directory, mode=0o700, exist_ok=True)
+            self._made = True
         path = self._path(fastpod_uid)
         partial = f"{path}.partial"
         with open(partial, "wb") as file:

@@ -24,8 +24,9 @@ from collections.abc import Callable
 from fastpod import logs
 from fastpod.ipc.messages import PodClaim
 from fastpod.metrics import recorder
-from fastpod.model import Pod
+from fastpod.model import Container, Pod
 from fastpod.runtime.base import ForeignPod, RuntimeCallError
+from fastpod.runtime.created import ImageDefaults
 from fastpod.runtime.spec import ContainerSpec, container_spec
 from fastpod.takeover.plan import (
     Decision,
@@ -70,6 +71,8 @@ class Takeover:
         self.foreign: list[ForeignPod] = []
         self._api_pods = 0
         self._surveyed = asyncio.Event()
+        self._images: dict[str, asyncio.Task[ImageDefaults | None]] = {}
+        """Each image's defaults, asked once per settle however many pods name it."""
 
     def alias(self, claim: PodClaim) -> PodClaim:
         """The claim with the adopted UID, if its pod is one fastpod adopted."""
@@ -94,8 +97,6 @@ class Takeover:
         runtime does not answer."""
         while True:
             try:
-                for uid in set(self.aliases.values()):
-                    await self.runtime.adopt(uid)
                 every = await self.runtime.list_foreign_pods()
                 break
             except RuntimeCallError as error:
@@ -108,6 +109,11 @@ class Takeover:
                     doing="listing the pods other agents left; no pod starts until it works",
                 )
                 await asyncio.sleep(self.runner.settings.resync_period)
+        adopted = set(self.aliases.values())
+        for pod in every:
+            if pod.uid in adopted:
+                # adopted by an earlier run: its loop lists its objects as fastpod's
+                self.runtime.adopt(pod)
         self._api_pods = sum(not is_static(pod) for pod in every)
         self.foreign = [pod for pod in every if self.owns(pod.key)]
         wanted = {key: held.pod.metadata.uid or "" for key, held in desired.pods.items()}
@@ -124,6 +130,7 @@ class Takeover:
     async def settle(self, desired: DesiredPods) -> None:
         """Sort the foreign pods out now that every source has been seen."""
         await self._surveyed.wait()
+        self._images.clear()
         wanted = {key: held.pod.metadata.uid or "" for key, held in desired.pods.items()}
         adopted = set(self.aliases.values())
         plan = sort_out(wanted, self.foreign, adopted, enabled=self.enabled)
@@ -205,24 +212,39 @@ class Takeover:
             await asyncio.sleep(self.runner.settings.resync_period)
 
     async def _decide(self, pod: Pod, foreign: ForeignPod) -> Decision:
-        """Compare what runs with what fastpod would run, as far as the runtime says."""
+        """Compare what runs with what fastpod would run, as far as the runtime says: the
+        sandbox's namespaces (and addresses), each container's configuration and each
+        image's defaults asked all at once."""
         adopted = with_uid(pod, foreign.uid)
         sandbox = ready_sandbox(foreign)
-        namespaces = None
-        if sandbox is not None:
-            namespaces = await self.runtime.sandbox_namespaces(sandbox.id)
-            if not adopted.spec.host_network:
-                reported = await self.runtime.sandbox_ips(sandbox.id)
-                self.runner.state.take_addresses(adopted, sandbox.id, reported)
+        current = list(current_containers(foreign, sandbox).values()) if sandbox else []
+        images = sorted({c.image or "" for c in _containers(pod)})
+        namespaces, addresses, configs, defaults = await asyncio.gather(
+            self.runtime.sandbox_namespaces(sandbox.id) if sandbox is not None else _none(),
+            self._addresses(adopted, sandbox.id) if sandbox is not None else _none(),
+            asyncio.gather(*(self.runtime.container_config(info.id) for info in current)),
+            asyncio.gather(*(self._image(image) for image in images)),
+        )
+        if sandbox is not None and addresses is not None:
+            self.runner.state.take_addresses(adopted, sandbox.id, addresses)
+        created = {info.id: config for info, config in zip(current, configs, strict=True)}
         specs = self._specs(adopted)
-        current = current_containers(foreign, sandbox) if sandbox is not None else {}
-        created = {
-            info.id: await self.runtime.container_config(info.id) for info in current.values()
-        }
-        images = {
-            spec.image: await self.runtime.image_defaults(spec.image) for spec in specs.values()
-        }
-        return decide(pod, foreign, specs, created, namespaces, images)
+        kept = dict(zip(images, defaults, strict=True))
+        return decide(pod, foreign, specs, created, namespaces, kept)
+
+    async def _addresses(self, pod: Pod, sandbox_id: str) -> tuple[str, ...] | None:
+        """The addresses of a pod-network sandbox (the downward API's ``status.podIP``);
+        None under the host's network, whose are the node's."""
+        if pod.spec.host_network:
+            return None
+        return await self.runtime.sandbox_ips(sandbox_id)
+
+    def _image(self, image: str) -> asyncio.Task[ImageDefaults | None]:
+        asked = self._images.get(image)
+        if asked is None or (asked.done() and (asked.cancelled() or asked.exception())):
+            asked = asyncio.ensure_future(self.runtime.image_defaults(image))
+            self._images[image] = asked
+        return asked
 
     def _specs(self, pod: Pod) -> dict[str, ContainerSpec]:
         """What fastpod would run for each container of ``pod`` (under the adopted UID)."""
@@ -236,7 +258,7 @@ class Takeover:
         return specs
 
     async def _adopt(self, key: str, pod: Pod, foreign: ForeignPod, desired: DesiredPods) -> None:
-        await self.runtime.adopt(foreign.uid)
+        self.runtime.adopt(foreign)
         fastpod_uid = pod.metadata.uid or ""
         self.records.save(key, foreign.uid, fastpod_uid)
         self.aliases[fastpod_uid] = foreign.uid
@@ -298,14 +320,18 @@ class Takeover:
     async def _stop(self, key: str, decision: Decision) -> bool:
         """Stop and remove the old pod (its preStop hooks and grace period read back from its
         containers' annotations); whether it is gone."""
-        try:
-            await self.runtime.adopt(decision.pod.uid)
-        except RuntimeCallError as error:
-            self.runner.state.events.runtime_failed(key, error)
-            return False
+        self.runtime.adopt(decision.pod)
         return await self.runner.teardown.remove_pod(
             key, decision.pod.uid, None, float(decision.grace)
         )
+
+
+async def _none() -> None:
+    return None
+
+
+def _containers(pod: Pod) -> list[Container]:
+    return [*(pod.spec.init_containers or ()), *(pod.spec.containers or ())]
 
 
 def _summary(decision: Decision) -> str:

@@ -209,7 +209,7 @@ def test_an_adopted_pod_is_listed_stopped_and_followed_as_fastpods_own(
 
         try:
             assert await runtime.list_pod_sandboxes(pod.uid) == []
-            await runtime.adopt(pod.uid)
+            runtime.adopt(found(await runtime.list_foreign_pods())[pod.name])
             follower = asyncio.create_task(follow())
             (sandbox,) = await runtime.list_pod_sandboxes(pod.uid)
             (container,) = await runtime.list_containers(pod.uid)

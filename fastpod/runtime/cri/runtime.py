@@ -340,27 +340,15 @@ class CriRuntime:
             ],
         )
 
-    async def adopt(self, pod_uid: str) -> None:
-        """From now on the pod's objects are listed as fastpod's; they are indexed now."""
-        await self._index_ready()
-        self._adopted.add(pod_uid)
-        runtime, _ = self._stubs()
-        selector = {POD_UID: pod_uid}
-        sandboxes = await self._call(
-            "ListPodSandbox",
-            runtime.ListPodSandbox,
-            cri.ListPodSandboxRequest(filter=cri.PodSandboxFilter(label_selector=selector)),
-        )
-        for sandbox in sandboxes.items:
-            self._index.add_sandbox(pod_uid, sandbox.id)
-        containers = await self._call(
-            "ListContainers",
-            runtime.ListContainers,
-            cri.ListContainersRequest(filter=cri.ContainerFilter(label_selector=selector)),
-        )
-        for container in containers.containers:
-            self._index.add_container(pod_uid, container.id, container.pod_sandbox_id)
-        self._index.pod_changed(pod_uid)
+    def adopt(self, pod: ForeignPod) -> None:
+        """From now on the pod's objects are listed as fastpod's; the ones it has now are
+        indexed at once, from the listing that found them."""
+        self._adopted.add(pod.uid)
+        for sandbox in pod.sandboxes:
+            self._index.add_sandbox(pod.uid, sandbox.id)
+        for container in pod.containers:
+            self._index.add_container(pod.uid, container.id, container.sandbox_id)
+        self._index.pod_changed(pod.uid)
 
     async def container_config(self, container_id: str) -> CreatedContainer | None:
         runtime, _ = self._stubs()
