@@ -116,6 +116,7 @@ def test_fastpod_adopts_replaces_and_removes_what_the_kubelet_left_and_keeps_it_
         wait_until(lambda: any(c.fastpods for c in running_containers(kubelet, db.name)), 60)
         wait_until(lambda: seen(kubelet, old.name) == [], 30)
         fastpod.wait_for_event("foreign pod adopted", pod=f"{NAMESPACE}/{web.name}")
+        fastpod.wait_for_api()
         # the kubelet's web runs on, untouched, and is fastpod's now
         assert by_id(seen(kubelet, web.name)) == web_before
         assert fastpod.served_pods()[web.name]["metadata"]["uid"] == web.uid
@@ -138,6 +139,7 @@ def test_fastpod_adopts_replaces_and_removes_what_the_kubelet_left_and_keeps_it_
     again = fastpod_on(kubelet, manifests, tmp_path)
     try:
         again.wait_for_event("all sources seen", count=2)
+        again.wait_for_api()
         wait_until(lambda: again.served_pods()[db.name]["status"]["phase"] == "Running")
         wait_until(lambda: again.served_pods()[web.name]["status"]["phase"] == "Running")
         assert again.served_pods()[web.name]["metadata"]["uid"] == web.uid
@@ -169,6 +171,7 @@ def test_with_taking_over_off_the_kubelets_pod_runs_on_and_fastpods_is_refused(
     )
     try:
         fastpod.wait_for_event("pod refused", pod=f"{NAMESPACE}/{web.name}")
+        fastpod.wait_for_api()
         status = fastpod.served_pods()[web.name]["status"]
         waiting = status["containerStatuses"][0]["state"]["waiting"]
         assert "--adopt-foreign-pods=false" in waiting["message"]
