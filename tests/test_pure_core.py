@@ -25,6 +25,7 @@ PURE_CORE = (
     "fastpod.manifest.volume_support",
     "fastpod.runtime.logrotation",
     "fastpod.runtime.admission",
+    "fastpod.runtime.oom",
     "fastpod.runtime.cri.configs",
     "fastpod.manifest.honoured",
     "fastpod.manifest.not_honoured",

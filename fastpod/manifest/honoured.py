@@ -105,6 +105,11 @@ def _is_false(value: Any, _enclosing: Sequence[Any]) -> bool:
     return value is False
 
 
+def _with_projected_volumes(_value: Any, enclosing: Sequence[Any]) -> bool:
+    volumes = enclosing[0].spec.volumes or ()
+    return any(v.downward_api is not None or v.projected is not None for v in volumes)
+
+
 def _beyond_cpu_and_memory(value: Any, _enclosing: Sequence[Any]) -> bool:
     return any(name not in ("cpu", "memory") for name in value)
 
@@ -191,7 +196,7 @@ _SECURITY_CONTEXT = {
     "privileged": HONOURED,
     "runAsUser": HONOURED,
     "runAsGroup": partly(GROUP_WITHOUT_USER, _container_group_without_user),
-    "runAsNonRoot": not_honoured("not enforced: the image's user is not checked", _is_true),
+    "runAsNonRoot": HONOURED,
     "readOnlyRootFilesystem": HONOURED,
     "allowPrivilegeEscalation": HONOURED,
     "capabilities": HONOURED,
@@ -295,10 +300,19 @@ _POD_SECURITY_CONTEXT = {
     "runAsUser": HONOURED,
     "runAsGroup": partly(GROUP_WITHOUT_USER, _pod_group_without_user),
     "runAsNonRoot": _SECURITY_CONTEXT["runAsNonRoot"],
-    "fsGroup": not_honoured("volumes are not given the group, nor the processes"),
-    "fsGroupChangePolicy": not_honoured("fsGroup is not applied"),
-    "supplementalGroups": not_honoured("the processes are not given the groups"),
-    "supplementalGroupsPolicy": not_honoured("supplemental groups are not applied"),
+    "fsGroup": partly(
+        "the files of downwardAPI and projected volumes are not given the group (emptyDir "
+        "volumes and the processes are)",
+        _with_projected_volumes,
+    ),
+    "fsGroupChangePolicy": no_effect(
+        "the kubelet's emptyDir, downwardAPI and projected volumes change ownership "
+        "whatever it says, and no other volume here is given the group"
+    ),
+    "supplementalGroups": HONOURED,
+    "supplementalGroupsPolicy": no_effect(
+        "alpha in 1.32 (SupplementalGroupsPolicy), off by default: the kubelet ignores it"
+    ),
     **_PROFILES,
     "seLinuxChangePolicy": not_honoured("volumes are not relabelled with SELinux mount options"),
     "windowsOptions": _SECURITY_CONTEXT["windowsOptions"],
@@ -536,11 +550,7 @@ REGISTRY: dict[str, Honour] = {
     "spec.hostAliases": HONOURED,
     "spec.hostAliases[].ip": HONOURED,
     "spec.hostAliases[].hostnames": HONOURED,
-    "spec.priorityClassName": not_honoured(
-        "system-node-critical does not give the containers the kubelet's OOM score "
-        "adjustment (-997)",
-        lambda value, _: value == "system-node-critical",
-    ),
+    "spec.priorityClassName": HONOURED,
     "spec.priority": no_effect(
         "the kubelet treats every static pod as critical, whatever its priority"
     ),

@@ -22,7 +22,7 @@ from fastpod.runtime.labels import (
     POD_UID,
 )
 from fastpod.runtime.sandbox import SandboxSpec
-from fastpod.runtime.security import DEFAULT_SANDBOX, SandboxSecurity
+from fastpod.runtime.security import DEFAULT_SANDBOX, ImageUser, SandboxSecurity
 from fastpod.runtime.spec import CONTAINER_HASH, CONTAINER_KIND, RESTART_COUNT, ContainerSpec
 
 ContainerState = Literal["created", "running", "exited"]
@@ -263,6 +263,11 @@ class Runtime(Protocol):
 
     async def image_present(self, image: str) -> bool:
         """Whether the image is on the node."""
+        ...
+
+    async def image_user(self, image: str) -> ImageUser:
+        """Whom the image runs as, from its config (``USER``); :class:`ImageMissing` when
+        the image is not on the node."""
         ...
 
     async def pull_image(self, image: str) -> None:

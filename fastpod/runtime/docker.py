@@ -48,7 +48,13 @@ from fastpod.runtime.foreign import (
 )
 from fastpod.runtime.labels import MANAGED_BY, POD_UID, sandbox_labels
 from fastpod.runtime.sandbox import SandboxSpec, pod_own_sandbox
-from fastpod.runtime.security import DEFAULT_SANDBOX, Profile, SandboxSecurity, SELinux
+from fastpod.runtime.security import (
+    DEFAULT_SANDBOX,
+    ImageUser,
+    Profile,
+    SandboxSecurity,
+    SELinux,
+)
 from fastpod.runtime.spec import ContainerSpec, Security, container_name, sandbox_name
 from fastpod.runtime.termination import termination_message, with_termination_message
 
@@ -80,6 +86,14 @@ class _State(msgspec.Struct):
 class _Config(msgspec.Struct):
     Labels: dict[str, str] | None = None
     Image: str = ""
+
+
+class _ImageConfig(msgspec.Struct):
+    User: str | None = None
+
+
+class _ImageInspect(msgspec.Struct):
+    Config: _ImageConfig | None = None
 
 
 class _Mount(msgspec.Struct):
@@ -139,6 +153,7 @@ class _Event(msgspec.Struct):
 
 
 _inspect = msgspec.json.Decoder(_Inspect)
+_image_inspect = msgspec.json.Decoder(_ImageInspect)
 _listed = msgspec.json.Decoder(list[_Listed])
 _event = msgspec.json.Decoder(_Event)
 _exec_created = msgspec.json.Decoder(_ExecCreated)
@@ -218,7 +233,11 @@ class DockerRuntime:
             ]
             or None,
             "Sysctls": dict(security.sysctls) or None,
+            "GroupAdd": [str(group) for group in security.supplemental_groups] or None,
         }
+        if security.oom_score_adj is not None:
+            # dockershim's pause container: the kubelet's PodInfraOOMAdj
+            host_config["OomScoreAdj"] = security.oom_score_adj
         body: dict[str, Any] = {
             "Image": self.sandbox_image,
             "Labels": {**sandbox_labels(pod), SANDBOX_TYPE: "podsandbox"},
@@ -279,7 +298,10 @@ class DockerRuntime:
             "ReadonlyRootfs": security.read_only_root,
             "SecurityOpt": security_options(security) or None,
             "CpuShares": resources.cpu_shares,
+            "GroupAdd": [str(group) for group in security.supplemental_groups] or None,
         }
+        if resources.oom_score_adj is not None:
+            host_config["OomScoreAdj"] = resources.oom_score_adj
         if resources.memory_bytes is not None:
             host_config["Memory"] = resources.memory_bytes
         if resources.nano_cpus is not None:
@@ -445,6 +467,17 @@ class DockerRuntime:
     async def image_present(self, image: str) -> bool:
         status, _ = await self._call("GET", f"/images/{quote(image, safe='')}/json", ok=(200, 404))
         return status == 200
+
+    async def image_user(self, image: str) -> ImageUser:
+        """The image's ``Config.User``, read as dockershim read it: the part before a
+        ``:``, a uid when it is a number."""
+        path = f"/images/{quote(image, safe='')}/json"
+        status, payload = await self._call("GET", path, ok=(200, 404))
+        if status == 404:
+            raise ImageMissing(f"image {image}: {_message(payload)}")
+        config = _image_inspect.decode(payload).Config
+        user = ((config.User if config is not None else None) or "").partition(":")[0]
+        return ImageUser(int(user)) if user.isdigit() else ImageUser(username=user)
 
     async def pull_image(self, image: str) -> None:
         name, _, tag = image.rpartition(":") if ":" in image.rsplit("/", 1)[-1] else (image, "", "")

@@ -35,7 +35,7 @@ from fastpod.runtime.created import CreatedContainer, ImageDefaults, Namespaces
 from fastpod.runtime.foreign import group_foreign
 from fastpod.runtime.labels import MANAGED_BY, sandbox_labels
 from fastpod.runtime.sandbox import SandboxSpec, pod_own_sandbox
-from fastpod.runtime.security import DEFAULT_SANDBOX, SandboxSecurity
+from fastpod.runtime.security import DEFAULT_SANDBOX, ImageUser, SandboxSecurity
 from fastpod.runtime.spec import ContainerSpec
 
 
@@ -62,6 +62,8 @@ class FakeRuntime:
     ) -> None:
         self.latencies = latencies or FakeLatencies()
         self.images = images
+        self.image_users: dict[str, ImageUser] = {}
+        """Whom each image runs as (root, unless set here)."""
         # what each container was created with, for tests; not kept when benchmarking memory
         self.record_specs = record_specs
         self.pod_network_ips: tuple[str, ...] = ("127.0.0.1",)
@@ -199,6 +201,11 @@ class FakeRuntime:
 
     async def image_present(self, image: str) -> bool:
         return self.images is None or image in self.images
+
+    async def image_user(self, image: str) -> ImageUser:
+        if not await self.image_present(image):
+            raise ImageMissing(f"image {image} is not on the node")
+        return self.image_users.get(image, ImageUser())
 
     async def pull_image(self, image: str) -> None:
         raise ImageMissing(f"pulling {image}: no registry is reachable from the fake runtime")

@@ -12,6 +12,7 @@ import re
 from fastpod.runtime.security import HostFacts
 
 APPARMOR_ENABLED = "/sys/module/apparmor/parameters/enabled"
+CAP_SYS_RESOURCE = 24
 
 _RELEASE = re.compile(r"^(\d+(?:\.\d+)*)")
 
@@ -19,7 +20,12 @@ _RELEASE = re.compile(r"^(\d+(?:\.\d+)*)")
 def host_facts() -> HostFacts:
     """The facts of this host; what cannot be read is taken as absent."""
     return HostFacts(
-        kernel_version=kernel_version(os.uname().release), apparmor_enabled=_apparmor()
+        kernel_version=kernel_version(os.uname().release),
+        apparmor_enabled=_apparmor(),
+        memory_capacity=memory_capacity(_read("/proc/meminfo")),
+        oom_score_adj_floor=oom_score_adj_floor(
+            _read("/proc/self/status"), _read("/proc/self/oom_score_adj")
+        ),
     )
 
 
@@ -37,3 +43,38 @@ def _apparmor() -> bool:
             return file.read(1) == b"Y"
     except OSError:
         return False
+
+
+def memory_capacity(meminfo: str) -> int:
+    """``MemTotal`` of ``/proc/meminfo`` in bytes, as cAdvisor gives the kubelet the node's
+    memory capacity; 0 when it is not there."""
+    for line in meminfo.splitlines():
+        name, _, value = line.partition(":")
+        if name == "MemTotal":
+            amount, _, unit = value.strip().partition(" ")
+            return int(amount) * (1024 if unit == "kB" else 1)
+    return 0
+
+
+def oom_score_adj_floor(status: str, own_adjust: str) -> int | None:
+    """None when this process may lower OOM score adjustments (``CAP_SYS_RESOURCE`` is in
+    its effective set, ``CapEff`` of ``/proc/self/status``), else its own adjustment, the
+    lowest an unprivileged process and its children are sure to be allowed."""
+    for line in status.splitlines():
+        name, _, value = line.partition(":")
+        if name == "CapEff":
+            if int(value.strip(), 16) >> CAP_SYS_RESOURCE & 1:
+                return None
+            break
+    try:
+        return int(own_adjust.strip())
+    except ValueError:
+        return 0
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path, encoding="ascii", errors="replace") as file:
+            return file.read()
+    except OSError:
+        return ""

@@ -33,6 +33,9 @@ _RUNTIME_DEFAULT_NAMES = frozenset({"runtime/default", "docker/default"})
 
 DEFAULT_ROOT_DIR = "/var/lib/fastpod"
 
+SANDBOX_OOM_SCORE_ADJ = -998
+"""The kubelet's adjustment of a pod's sandbox (``PodInfraOOMAdj``)."""
+
 
 class Profile(msgspec.Struct, frozen=True):
     """A seccomp or AppArmor profile as the runtime is to apply it: the runtime's own
@@ -63,6 +66,13 @@ class HostFacts(msgspec.Struct, frozen=True):
     """The kernel's release as numbers (``6.1.0`` → ``(6, 1, 0)``); empty when unknown."""
     apparmor_enabled: bool = False
     """The host enforces AppArmor (``/sys/module/apparmor/parameters/enabled`` says ``Y``)."""
+    memory_capacity: int = 0
+    """The node's memory in bytes (``MemTotal``), which a Burstable container's OOM score
+    adjustment is a share of; 0 when unknown."""
+    oom_score_adj_floor: int | None = None
+    """The lowest OOM score adjustment a container can be given here: None when fastpod
+    may lower scores (it has ``CAP_SYS_RESOURCE``, as the runtimes it drives have), else
+    its own, below which an unprivileged process cannot go."""
 
 
 DEFAULT_HOST = HostFacts()
@@ -90,6 +100,9 @@ class SandboxSecurity(msgspec.Struct, frozen=True):
     selinux: SELinux | None = None
     sysctls: tuple[tuple[str, str], ...] = ()
     """Set in the pod's namespaces, names written with dots."""
+    supplemental_groups: tuple[int, ...] = ()
+    oom_score_adj: int | None = None
+    """The sandbox's process's (where the runtime takes it from fastpod: Docker)."""
 
 
 DEFAULT_SANDBOX = SandboxSecurity()
@@ -105,10 +118,17 @@ def sandbox_security(pod: Pod, node: NodeSecurity) -> SandboxSecurity:
             (dotted(sysctl.name or ""), sysctl.value or "")
             for sysctl in (context.sysctls if context is not None else None) or ()
         ),
+        supplemental_groups=supplemental_groups(pod),
+        oom_score_adj=_sandbox_oom_score_adj(node.host.oom_score_adj_floor),
     )
 
 
 DEFAULT_NODE = NodeSecurity()
+
+
+def _sandbox_oom_score_adj(floor: int | None) -> int:
+    """The kubelet's sandbox adjustment, as far as the host allows it."""
+    return SANDBOX_OOM_SCORE_ADJ if floor is None else max(SANDBOX_OOM_SCORE_ADJ, floor)
 
 
 def seccomp_profile(pod: Pod, container: Container | None, node: NodeSecurity) -> Profile:
@@ -219,3 +239,71 @@ def dotted(name: str) -> str:
 
 
 _SWAP = str.maketrans("./", "/.")
+
+
+class ImageUser(msgspec.Struct, frozen=True):
+    """Whom an image runs as (its config's ``USER``): a uid, or a name that is not one;
+    neither (no ``USER``) is root."""
+
+    uid: int | None = None
+    username: str = ""
+
+
+def supplemental_groups(pod: Pod) -> tuple[int, ...]:
+    """The groups every process of the pod gets beyond its own: ``fsGroup`` first, then
+    ``supplementalGroups``, as the kubelet lists them."""
+    context = pod.spec.security_context
+    if context is None:
+        return ()
+    fs_group = () if context.fs_group is None else (context.fs_group,)
+    return (*fs_group, *(context.supplemental_groups or ()))
+
+
+def needs_image_user(pod: Pod, container: Container) -> bool:
+    """Whether running ``container`` depends on its image's user: it must not run as root
+    and no ``runAsUser`` says whom it runs as."""
+    run_as_non_root, run_as_user = _non_root_settings(pod, container)
+    return bool(run_as_non_root) and run_as_user is None
+
+
+def run_as_non_root_problem(pod: Pod, container: Container, image: ImageUser) -> str | None:
+    """Why ``container`` may not run as ``runAsNonRoot`` asks, in the kubelet's words
+    (``verifyRunAsNonRoot``); None when it may."""
+    run_as_non_root, run_as_user = _non_root_settings(pod, container)
+    if not run_as_non_root:
+        return None
+    metadata = pod.metadata
+    pod_name = f"{metadata.name}_{metadata.namespace}({metadata.uid})"
+    where = f'(pod: "{pod_name}", container: {container.name})'
+    if run_as_user is not None:
+        return None if run_as_user != 0 else f"container's runAsUser breaks non-root policy {where}"
+    if image.uid is None and image.username:
+        return (
+            f"container has runAsNonRoot and image has non-numeric user ({image.username}), "
+            f"cannot verify user is non-root {where}"
+        )
+    if not image.uid:
+        return f"container has runAsNonRoot and image will run as root {where}"
+    if not 0 <= image.uid <= MAX_USER_ID:
+        return (
+            f"container has runAsNonRoot and image has an invalid user id ({image.uid}). "
+            f"(Must be 1-({MAX_USER_ID})): must be between 0 and {MAX_USER_ID}, inclusive "
+            f"{where}"
+        )
+    return None
+
+
+MAX_USER_ID = 2**31 - 1
+
+
+def _non_root_settings(pod: Pod, container: Container) -> tuple[bool | None, int | None]:
+    """The effective ``runAsNonRoot`` and ``runAsUser``: the container's over the pod's."""
+    context, pod_context = container.security_context, pod.spec.security_context
+    run_as_non_root = context.run_as_non_root if context is not None else None
+    run_as_user = context.run_as_user if context is not None else None
+    if pod_context is not None:
+        if run_as_non_root is None:
+            run_as_non_root = pod_context.run_as_non_root
+        if run_as_user is None:
+            run_as_user = pod_context.run_as_user
+    return run_as_non_root, run_as_user

@@ -32,6 +32,7 @@ from fastpod.model import (
 )
 from fastpod.runtime.hosts import ETC_HOSTS
 from fastpod.runtime.labels import container_labels
+from fastpod.runtime.oom import allowed, container_oom_score_adj
 from fastpod.runtime.security import (
     DEFAULT_NODE,
     UNCONFINED,
@@ -41,6 +42,7 @@ from fastpod.runtime.security import (
     apparmor_profile,
     seccomp_profile,
     selinux_options,
+    supplemental_groups,
 )
 from fastpod.runtime.volume_layout import volume_host_path, volume_is_projected
 
@@ -78,6 +80,9 @@ class Resources(msgspec.Struct, frozen=True):
     nano_cpus: int | None = None
     cpu_shares: int = MIN_SHARES
     """1024 a core requested; the kubelet's minimum, 2, without a request."""
+    oom_score_adj: int | None = None
+    """The OOM score adjustment of its processes (:mod:`fastpod.runtime.oom`); None leaves
+    the runtime's."""
 
 
 class Security(msgspec.Struct, frozen=True):
@@ -97,6 +102,8 @@ class Security(msgspec.Struct, frozen=True):
     selinux: SELinux | None = None
     unmasked_proc: bool = False
     """``procMount: Unmasked``: /proc without the runtime's masked and read-only paths."""
+    supplemental_groups: tuple[int, ...] = ()
+    """The pod's ``fsGroup`` and ``supplementalGroups``, beyond the user's own groups."""
 
 
 class ContainerSpec(msgspec.Struct, frozen=True):
@@ -245,7 +252,9 @@ def container_spec(
         env=env,
         working_dir=container.working_dir,
         mounts=volume_mounts,
-        resources=resources(container),
+        resources=msgspec.structs.replace(
+            resources(container), oom_score_adj=_oom_score_adj(pod, container, context.node)
+        ),
         security=security(pod, container, context.node),
         stdin=bool(container.stdin),
         tty=bool(container.tty),
@@ -391,6 +400,12 @@ def mounts(pod: Pod, container: Container, context: PodContext) -> list[Mount]:
     return found
 
 
+def _oom_score_adj(pod: Pod, container: Container, node: NodeSecurity) -> int:
+    """The kubelet's adjustment for the container, as far as the host allows it."""
+    adjust = container_oom_score_adj(pod, container, node.host.memory_capacity)
+    return allowed(adjust, node.host.oom_score_adj_floor)
+
+
 def resources(container: Container) -> Resources:
     """Memory and CPU limits and the CPU request as the kernel's cgroup knobs."""
     requirements = container.resources
@@ -449,6 +464,7 @@ def security(pod: Pod, container: Container, node: NodeSecurity) -> Security:
         apparmor=apparmor_profile(pod, container),
         selinux=selinux_options(pod, container),
         unmasked_proc=bool(context and context.proc_mount == "Unmasked"),
+        supplemental_groups=supplemental_groups(pod),
     )
 
 

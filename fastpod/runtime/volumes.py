@@ -25,6 +25,7 @@ import stat
 
 from fastpod.model import Pod, Volume
 from fastpod.runtime.atomic_writer import write_payload
+from fastpod.runtime.ownership import set_volume_ownership
 from fastpod.runtime.projection import ProjectionError, volume_payload
 from fastpod.runtime.spec import PodContext
 from fastpod.runtime.tmpfs import mount_tmpfs, unmount
@@ -99,11 +100,16 @@ def _pod_volume(pod: Pod, volume: Volume, context: PodContext) -> bool:
         return False
     name = volume.name or ""
     try:
+        created = not os.path.isdir(path)
         os.makedirs(path, mode=0o777, exist_ok=True)
         if not os.path.ismount(path):
             os.chmod(path, 0o777)
             if volume_in_memory(volume):
                 mount_tmpfs(path, tmpfs_size(pod, volume, context.allocatable.memory))
+        fs_group = pod.spec.security_context.fs_group if pod.spec.security_context else None
+        if created and fs_group is not None and volume.empty_dir is not None:
+            # once, when the volume is set up, as the kubelet's emptyDir does
+            set_volume_ownership(path, fs_group)
         if volume_is_projected(volume):
             return write_payload(path, volume_payload(volume, pod, context))
     except (OSError, ValueError, ProjectionError) as error:

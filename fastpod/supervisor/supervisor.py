@@ -26,6 +26,7 @@ from fastpod.ipc.channels import Inbox, Outbox
 from fastpod.ipc.messages import Resync
 from fastpod.ipc.rundir import supervisor_socket, watcher_socket, worker_socket
 from fastpod.metrics import recorder
+from fastpod.runtime.host import host_facts
 from fastpod.sources import watcher
 from fastpod.supervisor import readiness
 from fastpod.supervisor.child import release_large_buffers
@@ -107,6 +108,16 @@ class Supervisor:
         )
         for warning in self.config.startup_warnings:
             logs.emit("configuration warning", level="warning", warning=warning)
+        floor = host_facts().oom_score_adj_floor
+        if floor is not None and self.config.runtime != "fake":
+            logs.emit(
+                "oom score adjustments clamped",
+                level="warning",
+                floor=floor,
+                detail=f"fastpod cannot lower OOM score adjustments here (no CAP_SYS_RESOURCE): "
+                f"containers get the kubelet's adjustment, but not below {floor} "
+                "(Guaranteed and node-critical pods would get -997)",
+            )
         for child in self.children:
             self._start(child, restarted=False)
         try:

@@ -19,6 +19,7 @@ from fastpod.lifecycle import (
 from fastpod.metrics import recorder
 from fastpod.model import Container, Pod
 from fastpod.runtime.base import ContainerInfo, ImageMissing, Runtime, RuntimeCallError
+from fastpod.runtime.security import needs_image_user, run_as_non_root_problem
 from fastpod.runtime.spec import container_spec
 from fastpod.runtime.termination import create_message_file
 from fastpod.status.compute import Observed
@@ -67,6 +68,17 @@ class ContainerStarter:
                 restart_count, self.state.pod_logs.next_restart_count(pod, container.name or "")
             )
         name = container.name or ""
+        if needs_image_user(pod, container):
+            try:
+                user = await self.runtime.image_user(image)
+            except ImageMissing:
+                if not await self._ensure_image(key, container, pod, image, observed):
+                    return self._image_retry(pod, image)
+                user = await self.runtime.image_user(image)
+            problem = run_as_non_root_problem(pod, container, user)
+            if problem is not None:
+                self._config_error(key, name, observed, problem)
+                return None
         context = self.settings.pod_context(pod, self.state.pod_ips(pod))
         message_file = hosts_file = None
         if self.settings.prepare_host:

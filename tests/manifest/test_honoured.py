@@ -221,14 +221,12 @@ def test_init_containers_and_sidecars_are_looked_at_too() -> None:
 @pytest.mark.parametrize(
     ("pattern", "warned", "honoured"),
     [
-        ("spec.containers[].securityContext.runAsNonRoot", True, False),
         ("spec.containers[].volumeMounts[].mountPropagation", "HostToContainer", "None"),
         ("spec.containers[].volumeMounts[].recursiveReadOnly", "Enabled", "Disabled"),
         ("spec.containers[].resources.limits", {"nvidia.com/gpu": 1}, {"cpu": 1}),
         ("spec.containers[].resources.requests", {"ephemeral-storage": "1Gi"}, {"memory": 1}),
         ("spec.containers[].lifecycle.postStart.httpGet.scheme", "HTTPS", "HTTP"),
         ("spec.hostUsers", False, True),
-        ("spec.priorityClassName", "system-node-critical", "system-cluster-critical"),
         ("spec.nodeSelector", {"disktype": "ssd"}, {"kubernetes.io/os": "linux"}),
         ("spec.os", {"name": "windows"}, {"name": "linux"}),
         (

@@ -248,3 +248,13 @@ def test_proc_is_masked_as_the_kubelet_masks_it_unless_unmasked() -> None:
     unmasked = Security(unmasked_proc=True)
     context = container_config(pod(), spec_of(security=unmasked)).linux.security_context
     assert (list(context.masked_paths), list(context.readonly_paths)) == ([], [])
+
+
+def test_groups_and_the_oom_score_adjustment_reach_the_container() -> None:
+    spec = spec_of(
+        security=Security(supplemental_groups=(2000, 3000)),
+        resources=Resources(oom_score_adj=750),
+    )
+    config = container_config(pod(), spec).linux
+    assert list(config.security_context.supplemental_groups) == [2000, 3000]
+    assert config.resources.oom_score_adj == 750

@@ -10,14 +10,18 @@ from fastpod.model import Pod
 from fastpod.runtime.security import (
     RUNTIME_DEFAULT,
     UNCONFINED,
+    ImageUser,
     NodeSecurity,
     Profile,
     SELinux,
     apparmor_profile,
     dotted,
+    needs_image_user,
+    run_as_non_root_problem,
     sandbox_security,
     seccomp_profile,
     selinux_options,
+    supplemental_groups,
 )
 from tests.support import FILE
 from tests.support.pods import decoded, pod_manifest
@@ -182,3 +186,85 @@ def test_sysctl_names_with_slashes_get_dots_as_the_kubelet_converts_them(
 def test_the_sandbox_sets_the_pods_sysctls_with_dots() -> None:
     pod = pod_with({"sysctls": [{"name": "net/core/somaxconn", "value": "1024"}]})
     assert sandbox_security(pod, NODE).sysctls == (("net.core.somaxconn", "1024"),)
+
+
+# --- groups, runAsNonRoot --------------------------------------------------------------
+
+
+def test_fs_group_comes_first_then_the_supplemental_groups() -> None:
+    pod = pod_with({"fsGroup": 2000, "supplementalGroups": [3000, 4000]})
+    assert supplemental_groups(pod) == (2000, 3000, 4000)
+    assert supplemental_groups(pod_with()) == ()
+
+
+ROOT = ImageUser(0)
+NAMED = ImageUser(username="nginx")
+NUMERIC = ImageUser(101)
+NO_USER = ImageUser()
+
+
+@pytest.mark.parametrize(
+    ("pod_context", "container_context", "image", "problem"),
+    [
+        pytest.param(None, None, ROOT, None, id="not-asked"),
+        pytest.param({"runAsNonRoot": True}, None, NUMERIC, None, id="numeric-image-user"),
+        pytest.param(
+            {"runAsNonRoot": True},
+            None,
+            ROOT,
+            "container has runAsNonRoot and image will run as root",
+            id="root-image",
+        ),
+        pytest.param(
+            None,
+            {"runAsNonRoot": True},
+            NO_USER,
+            "container has runAsNonRoot and image will run as root",
+            id="no-user-is-root",
+        ),
+        pytest.param(
+            {"runAsNonRoot": True},
+            None,
+            NAMED,
+            "container has runAsNonRoot and image has non-numeric user (nginx), cannot verify "
+            "user is non-root",
+            id="named-image-user",
+        ),
+        pytest.param(
+            {"runAsNonRoot": True}, {"runAsUser": 1000}, ROOT, None, id="run-as-user-decides"
+        ),
+        pytest.param(
+            {"runAsNonRoot": True, "runAsUser": 1000},
+            {"runAsUser": 0},
+            NUMERIC,
+            "container's runAsUser breaks non-root policy",
+            id="run-as-root",
+        ),
+        pytest.param({"runAsNonRoot": True}, {"runAsNonRoot": False}, ROOT, None, id="opted-out"),
+    ],
+)
+def test_run_as_non_root_is_checked_against_the_images_user(
+    pod_context: dict[str, Any] | None,
+    container_context: dict[str, Any] | None,
+    image: ImageUser,
+    problem: str | None,
+) -> None:
+    """``verifyRunAsNonRoot``, with the pod and container in its messages."""
+    pod = pod_with(pod_context, container_context)
+    (container,) = pod.spec.containers or []
+    found = run_as_non_root_problem(pod, container, image)
+    if problem is None:
+        assert found is None
+    else:
+        where = f'(pod: "web-node1_default({pod.metadata.uid})", container: app)'
+        assert found == f"{problem} {where}"
+
+
+def test_the_image_is_asked_only_when_no_run_as_user_decides() -> None:
+    def needs(pod: Pod) -> bool:
+        (container,) = pod.spec.containers or []
+        return needs_image_user(pod, container)
+
+    assert needs(pod_with({"runAsNonRoot": True}))
+    assert not needs(pod_with({"runAsNonRoot": True, "runAsUser": 1000}))
+    assert not needs(pod_with())

@@ -8,6 +8,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from fastpod.runtime.host import host_facts, memory_capacity
+from fastpod.runtime.oom import allowed
 from tests.support import docker_engine
 from tests.support.engines import BUSYBOX, ContainerView, CriEngine, Engine, start, wait_until
 from tests.support.pods import NODE
@@ -282,5 +284,74 @@ def test_selinux_options_and_an_unconfined_apparmor_profile_reach_the_runtime(
                 {"profile_type": 1},  # Unconfined
                 "unconfined",
             )
+    finally:
+        fastpod.stop()
+
+
+def test_groups_fs_group_ownership_and_oom_score_adjustments_reach_the_processes(
+    engine: Engine, manifests: Path, tmp_path: Path
+) -> None:
+    """``fsGroup`` and ``supplementalGroups`` are the process's groups; the emptyDir is the
+    fsGroup's, setgid, so a file the container makes there is too; the OOM score
+    adjustment follows the QoS class (BestEffort 1000, Burstable the kubelet's share of
+    the node's memory), and a Guaranteed one's -997 is clamped where the host cannot lower
+    scores, as here."""
+    spec = "  securityContext:\n    fsGroup: 2000\n    supplementalGroups: [3000]\n"
+    volume = "    volumeMounts: [{name: scratch, mountPath: /scratch}]\n"
+    volume += "  volumes: [{name: scratch, emptyDir: {}}]\n"
+    command = "touch /scratch/made && stat -c %g /scratch/made; sleep 3600"
+    grouped_pod = pod_with("grouped", spec, command=command) + volume.encode()
+    (manifests / "grouped.yaml").write_bytes(grouped_pod)
+    burstable = "    resources: {requests: {memory: 1Gi}}\n"
+    guaranteed = "    resources: {limits: {memory: 64Mi, cpu: 100m}}\n"
+    (manifests / "burstable.yaml").write_bytes(pod_with("burstable") + burstable.encode())
+    (manifests / "guaranteed.yaml").write_bytes(pod_with("guaranteed") + guaranteed.encode())
+    fastpod = start(engine, manifests, tmp_path)
+    try:
+        (grouped,) = running(engine, "grouped", ["main"]).values()
+        assert proc_status(grouped)["Groups"].split() == ["0", "2000", "3000"]
+        wait_until(lambda: engine.output(grouped).strip() == "2000")
+        (scratch,) = (tmp_path / "root" / "pods").glob("*/volumes/empty-dir/scratch")
+        assert scratch.stat().st_gid == 2000
+        assert scratch.stat().st_mode & 0o2070 == 0o2070
+        capacity = memory_capacity(Path("/proc/meminfo").read_text())
+        expected = {
+            "grouped": 1000,
+            "burstable": max(3, 1000 - 1000 * 2**30 // capacity),
+            "guaranteed": allowed(-997, host_facts().oom_score_adj_floor),
+        }
+        for name, adjust in expected.items():
+            (main,) = running(engine, name, ["main"]).values()
+            assert Path(f"/proc/{main.pid}/oom_score_adj").read_text().strip() == str(adjust), name
+    finally:
+        fastpod.stop()
+
+
+def test_run_as_non_root_refuses_a_root_image_and_runs_a_numeric_user(
+    engine: Engine, manifests: Path, tmp_path: Path
+) -> None:
+    """busybox's image names no user: it would run as root, so the container waits as
+    ``CreateContainerConfigError`` with the kubelet's message; given ``runAsUser: 1000``
+    it runs, as uid 1000."""
+    non_root = "  securityContext: {runAsNonRoot: true}\n"
+    (manifests / "rooted.yaml").write_bytes(pod_with("rooted", non_root))
+    numeric = "  securityContext: {runAsNonRoot: true, runAsUser: 1000}\n"
+    (manifests / "numeric.yaml").write_bytes(pod_with("numeric", numeric))
+    fastpod = start(engine, manifests, tmp_path, api_port=free_port())
+    try:
+        fastpod.wait_for_api()
+        (main,) = running(engine, "numeric", ["main"]).values()
+        assert proc_status(main)["Uid"].split()[0] == "1000"
+
+        def waiting() -> dict[str, Any]:
+            pod = fastpod.served_pods().get(f"rooted-{NODE}", {})
+            statuses = pod.get("status", {}).get("containerStatuses") or [{}]
+            return dict(statuses[0].get("state", {}).get("waiting") or {})
+
+        wait_until(lambda: waiting().get("reason") == "CreateContainerConfigError")
+        assert waiting()["message"].startswith(
+            'container has runAsNonRoot and image will run as root (pod: "rooted-node1_default('
+        )
+        assert engine.containers("rooted") == []
     finally:
         fastpod.stop()

@@ -631,7 +631,7 @@ def test_container_spec_carries_the_pieces() -> None:
     assert spec.name == "app"
     assert spec.image == "busybox"
     assert spec.mounts == mounts(VOLUMES, first(VOLUMES), CONTEXT)
-    assert spec.resources == Resources()
+    assert spec.resources == Resources(oom_score_adj=1000), "BestEffort"
     assert spec.security == Security()
     assert not spec.stdin
     assert not spec.tty

@@ -151,6 +151,7 @@ def container_config(pod: Pod, spec: ContainerSpec) -> cri.ContainerConfig:
         selinux_options=selinux_option(security.selinux),
         masked_paths=() if security.unmasked_proc else MASKED_PATHS,
         readonly_paths=() if security.unmasked_proc else READONLY_PATHS,
+        supplemental_groups=security.supplemental_groups,
     )
     if security.apparmor is not None:
         # the field, and the old string for runtimes that read only that
@@ -166,6 +167,7 @@ def container_config(pod: Pod, spec: ContainerSpec) -> cri.ContainerConfig:
         cpu_period=CPU_PERIOD if resources.nano_cpus is not None else 0,
         cpu_quota=_quota(resources.nano_cpus),
         cpu_shares=resources.cpu_shares,
+        oom_score_adj=resources.oom_score_adj or 0,
         memory_limit_in_bytes=resources.memory_bytes or 0,
     )
     return cri.ContainerConfig(

@@ -46,7 +46,7 @@ from fastpod.runtime.cri.pod_index import PodIndex
 from fastpod.runtime.foreign import group_foreign
 from fastpod.runtime.labels import MANAGED_BY, POD_UID, sandbox_labels
 from fastpod.runtime.sandbox import SandboxSpec
-from fastpod.runtime.security import DEFAULT_SANDBOX, SandboxSecurity
+from fastpod.runtime.security import DEFAULT_SANDBOX, ImageUser, SandboxSecurity
 from fastpod.runtime.spec import ContainerSpec
 from fastpod.runtime.termination import termination_message, with_termination_message
 
@@ -450,6 +450,19 @@ class CriRuntime:
         request = cri.ImageStatusRequest(image=cri.ImageSpec(image=image))
         reply = await self._call("ImageStatus", images.ImageStatus, request)
         return bool(reply.HasField("image"))
+
+    async def image_user(self, image: str) -> ImageUser:
+        """``ImageStatus``'s ``uid``, else its ``username`` (the runtime reads the image's
+        ``USER``), as the kubelet's ``getImageUser`` takes them."""
+        _, images = self._stubs()
+        request = cri.ImageStatusRequest(image=cri.ImageSpec(image=image))
+        reply = await self._call("ImageStatus", images.ImageStatus, request)
+        if not reply.HasField("image"):
+            raise ImageMissing(f"image {image} is not on the node")
+        found = reply.image
+        if found.HasField("uid"):
+            return ImageUser(found.uid.value)
+        return ImageUser(username=found.username)
 
     async def pull_image(self, image: str) -> None:
         _, images = self._stubs()
