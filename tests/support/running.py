@@ -41,25 +41,32 @@ class RunningFastpod:
         api_port: int | None = 0,
         healthz_port: int | None = 0,
         environment: dict[str, str] | None = None,
+        command: Sequence[str] | None = None,
     ) -> None:
-        command = [
-            sys.executable,
-            "-m",
-            "fastpod",
-            "run",
-            "--hostname-override",
-            NODE,
-            "--workers",
-            str(workers),
-            "--log-format",
-            "json",
-            "--runtime",
-            runtime,
-            *(() if api_port is None else ("--read-only-port", str(api_port))),
-            # off unless asked: tests running side by side would all want 10248
-            *(() if healthz_port is None else ("--healthz-port", str(healthz_port))),
-            *arguments,
-        ]
+        """``command``, when given, is run as it is (the other settings then unused): a
+        unit's exact command line, behind whatever sets up its namespaces."""
+        command = (
+            list(command)
+            if command is not None
+            else [
+                sys.executable,
+                "-m",
+                "fastpod",
+                "run",
+                "--hostname-override",
+                NODE,
+                "--workers",
+                str(workers),
+                "--log-format",
+                "json",
+                "--runtime",
+                runtime,
+                *(() if api_port is None else ("--read-only-port", str(api_port))),
+                # off unless asked: tests running side by side would all want 10248
+                *(() if healthz_port is None else ("--healthz-port", str(healthz_port))),
+                *arguments,
+            ]
+        )
         self.api_port = api_port or 0
         self.healthz_port = healthz_port or 0
         env = None if environment is None else {**os.environ, **environment}
