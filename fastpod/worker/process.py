@@ -135,6 +135,7 @@ class Worker:
             rotation.cancel()
             if self._housekeeping is not None:
                 self._housekeeping.cancel()
+            self.takeover.close()
             await self.runner.close()
             await self._inbox.close()
             for peer in self._peers:

@@ -71,6 +71,8 @@ class Takeover:
         self.foreign: list[ForeignPod] = []
         self._api_pods = 0
         self._surveyed = asyncio.Event()
+        self._watching: asyncio.Task[None] | None = None
+        """Looks again every resync period at the names refused (taking over off)."""
         self._images: dict[str, asyncio.Task[ImageDefaults | None]] = {}
         """Each image's defaults, asked once per settle however many pods name it."""
 
@@ -157,7 +159,13 @@ class Takeover:
             if self.runner.holds.refusal(key) is None:
                 self.runner.holds.release(key)
         if plan.refused:
-            await self._watch_refused()
+            # in the background: the housekeeping that follows must not wait for it
+            self._watching = asyncio.get_running_loop().create_task(self._watch_refused())
+
+    def close(self) -> None:
+        """Stop looking at refused names (the worker stops)."""
+        if self._watching is not None:
+            self._watching.cancel()
 
     def _prune(self, wanted: dict[str, str]) -> None:
         """Forget the records of adopted pods no source wants any more."""
