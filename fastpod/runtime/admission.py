@@ -9,6 +9,7 @@ which neither runtime it drives can give a pod.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 
@@ -111,9 +112,7 @@ def _sysctls(pod: Pod, node: NodeSecurity) -> Rejection | None:
     context = pod.spec.security_context
     if context is None or not context.sysctls:
         return None
-    allowed = (*safe_sysctls(node.host.kernel_version), *node.allowed_unsafe_sysctls)
-    exact = {dotted(entry) for entry in allowed if not entry.endswith("*")}
-    prefixes = tuple(dotted(entry)[:-1] for entry in allowed if entry.endswith("*"))
+    exact, prefixes = _allowlist(node.host.kernel_version, node.allowed_unsafe_sysctls)
     host = {"net": bool(pod.spec.host_network), "ipc": bool(pod.spec.host_ipc)}
     for sysctl in context.sysctls:
         name = dotted(sysctl.name or "")
@@ -127,6 +126,17 @@ def _sysctls(pod: Pod, node: NodeSecurity) -> Rejection | None:
             problem = f"{_quoted(name)} not allowlisted"
         return Rejection(SYSCTL_FORBIDDEN, f"forbidden sysctl: {problem}")
     return None
+
+
+@functools.lru_cache(maxsize=8)
+def _allowlist(
+    kernel_version: tuple[int, ...], allowed_unsafe: tuple[str, ...]
+) -> tuple[frozenset[str], tuple[str, ...]]:
+    """The node's allowed sysctls (names) and prefixes, worked out once per node."""
+    allowed = (*safe_sysctls(kernel_version), *allowed_unsafe)
+    exact = frozenset(dotted(entry) for entry in allowed if not entry.endswith("*"))
+    prefixes = tuple(dotted(entry)[:-1] for entry in allowed if entry.endswith("*"))
+    return exact, prefixes
 
 
 def _apparmor(pod: Pod, node: NodeSecurity) -> Rejection | None:
