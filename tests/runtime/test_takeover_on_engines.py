@@ -6,8 +6,9 @@ manifests that match some and differ for others, with the kubelet's root and log
 directories. Read back from the runtime: the matching pod keeps its containers and their
 start times; the differing one is stopped before fastpod's own starts (each writes the
 host's uptime into a shared volume, as it stops and as it starts); the static pod no
-manifest wants is removed; the API server's pod is untouched; and a restart of fastpod
-afterwards changes nothing at all.
+manifest wants is removed; the API server's pod is untouched; a restart of fastpod
+afterwards changes nothing at all; and the adopted pod is fastpod's from then on: its log
+served, its removal done when its manifest goes.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ STOPPING = f"trap '{UPTIME} > /data/stopped; exit 0' TERM; while true; do sleep 
 """The kubelet's db: notes when it was asked to stop."""
 STARTING = f"{UPTIME} > /data/started; exec sleep 3600"
 """The manifest's db: notes when it started."""
+GREETING = "echo hello from the kubelet; exec sleep 3600"
+"""The kubelet's web, and its manifest: says something to its log."""
 
 
 @pytest.fixture
@@ -100,7 +103,7 @@ def test_fastpod_adopts_replaces_and_removes_what_the_kubelet_left_and_keeps_it_
     root, logs = tmp_path / "root", tmp_path / "logs" / "pods"
     data = tmp_path / "data"
     data.mkdir()
-    web = kubelets("web", "sleep 3600", data, read_only=True)
+    web = kubelets("web", GREETING, data, read_only=True)
     db = kubelets("db", STOPPING, data, read_only=False)
     old = kubelets("old", "sleep 3600", data, read_only=True)
     proxy = KubeletPod("proxy-x7", [KubeletContainer("proxy", ["sleep", "3600"])], source="api")
@@ -108,7 +111,7 @@ def test_fastpod_adopts_replaces_and_removes_what_the_kubelet_left_and_keeps_it_
         leave(kubelet, pod, root, logs)
     web_before = by_id(seen(kubelet, web.name))
     proxy_before = by_id(seen(kubelet, proxy.name))
-    (manifests / "web.yaml").write_bytes(manifest("web", "sleep 3600", data, read_only=True))
+    (manifests / "web.yaml").write_bytes(manifest("web", GREETING, data, read_only=True))
     (manifests / "db.yaml").write_bytes(manifest("db", STARTING, data, read_only=False))
 
     fastpod = fastpod_on(kubelet, manifests, tmp_path)
@@ -146,9 +149,16 @@ def test_fastpod_adopts_replaces_and_removes_what_the_kubelet_left_and_keeps_it_
         assert by_id(seen(kubelet)) == settled
         assert again.events("foreign pod adopted") == []
         assert again.events("foreign pod replaced") == []
+        assert by_id(seen(kubelet)) == settled
+        # the adopted pod's log, where the kubelet's runtime writes it, is fastpod's to serve
+        status, log = again.get(f"/containerLogs/{NAMESPACE}/{web.name}/main")
+        assert (status, log) == (200, b"hello from the kubelet\n")
+        # and its removal is fastpod's to do
+        (manifests / "web.yaml").unlink()
+        wait_until(lambda: seen(kubelet, web.name) == [], 30)
+        assert [each for each in seen(kubelet) if each.uid == web.uid] == []
     finally:
         again.stop()
-    assert by_id(seen(kubelet)) == settled
 
 
 def test_with_taking_over_off_the_kubelets_pod_runs_on_and_fastpods_is_refused(
