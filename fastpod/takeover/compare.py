@@ -12,8 +12,10 @@ Not compared, because the node makes them for each container whoever runs it: th
 ``/etc/hosts`` file and the termination message file, both in the pod's own directory
 (the kubelet's ``makeMounts``), and the environment variables of the cluster's services
 the kubelet adds when it knows an API server (``KUBERNETES_SERVICE_HOST`` and the like,
-its ``getServiceEnvVarMap``), which fastpod, without one, never sets. Resources are not
-compared: they change nothing of what the process is, and fastpod sets the same limits.
+its ``getServiceEnvVarMap``), which fastpod, without one, never sets. Nor are resources
+and the OOM score (they change nothing of what the process is, and fastpod sets them as the
+kubelet does), the seccomp, AppArmor and SELinux profiles, supplemental groups and sysctls:
+a pod that differs only there is adopted as it runs.
 """
 
 from __future__ import annotations
