@@ -58,6 +58,13 @@ def start(manifests: Path, tmp_path: Path, *extra: str, **options: Any) -> Runni
 def fastpod(manifests: Path, tmp_path: Path) -> Iterator[RunningFastpod]:
     running = start(manifests, tmp_path)
     running.wait_for_event("container started", count=len(PODS))
+    # a start is logged before the pod loop next observes the pod; /pods shows what it observed
+    running.wait_for(
+        lambda: (
+            [pod["status"].get("phase") for pod in running.served_pods().values()]
+            == ["Running"] * len(PODS)
+        )
+    )
     yield running
     running.stop()
 
