@@ -13,6 +13,7 @@ pytest_plugins = [
     "tests.support.http_server",
     "tests.support.docker_engine",
     "tests.support.containerd_engine",
+    "tests.support.cluster_api",
 ]
 
 
