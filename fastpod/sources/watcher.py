@@ -214,7 +214,9 @@ class Watcher:
             return
         self.seen.append(source)
         resync: tuple[int, ...] = ()
-        if self._resync_all and len(self.seen) == len(self.config.sources):
+        if self._resync_all:
+            # a watcher started again: every worker has just been sent all it decodes, and
+            # one restarted meanwhile waits for a barrier naming its shard
             resync = tuple(range(self.shards))
         self._broadcast(Barrier(next(self._tokens), tuple(self.seen), resync))
 

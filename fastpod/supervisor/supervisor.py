@@ -212,7 +212,7 @@ class Supervisor:
         else:
             process = context.Process(
                 target=worker_process.main,
-                args=(self.config, child.shard, self.run_dir),
+                args=(self.config, child.shard, self.run_dir, restarted),
                 name=child.name,
                 daemon=True,
             )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
-from collections.abc import Coroutine, Iterable
+from collections.abc import Coroutine
 from typing import Any
 
 from fastpod import logs
@@ -42,58 +42,16 @@ from fastpod.worker.housekeeping import Housekeeping
 from fastpod.worker.log_rotation import LogRotator, running_logs
 from fastpod.worker.pod_loop import PodRunner
 from fastpod.worker.settings import worker_settings
+from fastpod.worker.sync_gate import SyncGate
 from fastpod.worker.takeover import Takeover
-
-
-class SyncGate:
-    """Whether every claim from every configured source has reached this owner.
-
-    Until then nothing that runs is treated as unwanted (the kubelet's ``SeenAllSources``).
-    It opens on a :class:`Barrier` that names every source, concerns this worker, and that
-    every worker has passed. ``listed`` comes earlier, with the first barrier every worker
-    has passed, whatever the sources: the pods of a first listing are all known.
-    """
-
-    def __init__(self, index: int, workers: int, sources: Iterable[str]) -> None:
-        self.index = index
-        self.workers = workers
-        self.sources = frozenset(sources)
-        self.open = False
-        self.listed = False
-        self._barriers: dict[int, Barrier] = {}
-        self._passed: dict[int, set[int]] = {}
-
-    def barrier(self, barrier: Barrier) -> bool:
-        """Note a barrier from the watcher; True when the gate has just opened."""
-        if barrier.resync_shards and self.index not in barrier.resync_shards:
-            return False
-        self._barriers[barrier.token] = barrier
-        return self._check(barrier.token)
-
-    def passed(self, message: BarrierPassed) -> bool:
-        """Note a worker's answer; True when the gate has just opened."""
-        if self.open:
-            return False
-        self._passed.setdefault(message.token, set()).add(message.worker)
-        return self._check(message.token)
-
-    def _check(self, token: int) -> bool:
-        barrier = self._barriers.get(token)
-        if barrier is None or len(self._passed.get(token, ())) < self.workers:
-            return False
-        del self._barriers[token], self._passed[token]
-        # every claim from a first listing has arrived: pods can start, nothing be removed yet
-        self.listed = True
-        if self.open or not self.sources <= set(barrier.sources_seen):
-            return False
-        self.open = True
-        return True
 
 
 class Worker:
     """Decoder of one shard of manifests and owner of one shard of pod names."""
 
-    def __init__(self, config: Config, index: int, run_dir: str) -> None:
+    def __init__(
+        self, config: Config, index: int, run_dir: str, *, restarted: bool = False
+    ) -> None:
         self.config = config
         self.index = index
         self.workers = config.worker_count
@@ -106,7 +64,9 @@ class Worker:
             worker_settings(config, config.node_ip or host_ip(), host_facts()),
             hold_until_listed=True,
         )
-        self.gate = SyncGate(index, self.workers, config.sources)
+        self.gate = SyncGate(index, self.workers, config.sources, restarted=restarted)
+        self._unanswered: list[Barrier] = []
+        """Barriers held back until this process's first own one."""
         self.runtime_check = RuntimeCheck(self.runner.runtime)
         self._health_answers: set[asyncio.Task[None]] = set()
         self.takeover = Takeover(
@@ -172,7 +132,7 @@ class Worker:
             elif isinstance(message, Barrier):
                 self._route(claims)
                 claims = []
-                self._answer(message)
+                self._on_barrier(message)
             elif isinstance(message, BarrierPassed) and self.gate.passed(message):
                 self._synced()
             elif isinstance(message, StatusQuery) and message.health:
@@ -210,14 +170,26 @@ class Worker:
         for owner, batch in enumerate(batches):
             self._peers[owner].send(batch)
 
+    def _on_barrier(self, barrier: Barrier) -> None:
+        """Answer a barrier, unless it came before this process's first own barrier: a
+        worker started again answers another shard's resync only once its own manifests
+        are in (:mod:`fastpod.worker.sync_gate`)."""
+        if not self.gate.anchored and not self.gate.concerns(barrier):
+            self._unanswered.append(barrier)
+            return
+        earlier, self._unanswered = self._unanswered, []
+        for each in (*earlier, barrier):
+            self._answer(each)
+
     def _answer(self, barrier: Barrier) -> None:
-        targets = barrier.resync_shards or tuple(range(self.workers))
         for shard in barrier.resync_shards:
             self._route(self.decoder.claims_for(shard, self.workers))
         if self.gate.barrier(barrier):
             self._synced()
         passed = BarrierPassed(barrier.token, self.index)
-        for target in targets:
+        # to every worker, not only the restarted ones: a later barrier stands in for one
+        # whose answers died with a peer
+        for target in range(self.workers):
             if target == self.index:
                 if self.gate.passed(passed):
                     self._synced()
@@ -299,6 +271,11 @@ def _log_change(change: PodChange) -> None:
     )
 
 
-def main(config: Config, index: int, run_dir: str) -> None:
-    """Entry point of worker process ``index``."""
-    run_child(config, f"worker-{index}", lambda stop: Worker(config, index, run_dir).run(stop))
+def main(config: Config, index: int, run_dir: str, restarted: bool = False) -> None:
+    """Entry point of worker process ``index`` (``restarted``: started again after a
+    death, its peers running on)."""
+    run_child(
+        config,
+        f"worker-{index}",
+        lambda stop: Worker(config, index, run_dir, restarted=restarted).run(stop),
+    )

@@ -1,4 +1,4 @@
-"""The worker process: its sync gate (the kubelet's SeenAllSources) and how it routes claims.
+"""The worker process: how it routes claims and answers barriers (its gate: test_sync_gate.py).
 
 The Worker is driven through ``receive`` inside a running loop, without sockets: what it sends
 to its peers stays queued in their outboxes, where the tests read it.
@@ -32,13 +32,12 @@ from fastpod.runtime.fake import FakeRuntime
 from fastpod.runtime.labels import POD_UID
 from fastpod.worker.desired import PodChange
 from fastpod.worker.pod_loop import PodRunner
-from fastpod.worker.process import SyncGate, Worker
+from fastpod.worker.process import Worker
 from tests.support.logs import LogCapture
 from tests.support.pods import decoded, pod_key, pod_manifest
 from tests.support.worker import eventually, name_in_shard
 
 CONFIG = Config(node_name="node1", pod_manifest_path="/x", workers=2)
-BOTH_SOURCES = ("file", "http")
 MINE = name_in_shard(0, 2, "mine")
 THEIRS = name_in_shard(1, 2, "theirs")
 ALSO_THEIRS = name_in_shard(1, 2, "also")
@@ -53,97 +52,6 @@ def changed(name: str, **options: Any) -> ManifestChanged:
     return ManifestChanged(manifest(name), pod_manifest(name, **options), relisted=True)
 
 
-# SyncGate
-
-
-def test_the_gate_opens_when_a_barrier_naming_every_source_has_been_passed_by_all() -> None:
-    gate = SyncGate(0, 3, BOTH_SOURCES)
-
-    assert gate.barrier(Barrier(1, BOTH_SOURCES)) is False
-    assert gate.passed(BarrierPassed(1, 0)) is False
-    assert gate.passed(BarrierPassed(1, 2)) is False
-    assert gate.open is False
-    assert gate.passed(BarrierPassed(1, 1)) is True
-    assert gate.open is True
-
-
-def test_the_gate_opens_whatever_order_the_barrier_and_the_answers_come_in() -> None:
-    gate = SyncGate(1, 2, ("file",))
-
-    assert gate.passed(BarrierPassed(7, 1)) is False
-    assert gate.passed(BarrierPassed(7, 0)) is False
-    assert gate.barrier(Barrier(7, ("file",))) is True
-    assert gate.open is True
-
-
-def test_the_gate_stays_shut_while_a_configured_source_has_not_been_seen() -> None:
-    gate = SyncGate(0, 2, BOTH_SOURCES)
-
-    gate.barrier(Barrier(1, ("file",)))
-    gate.passed(BarrierPassed(1, 0))
-
-    assert gate.passed(BarrierPassed(1, 1)) is False
-    assert gate.open is False
-    # a later barrier that names both opens it
-    gate.barrier(Barrier(2, ("http", "file")))
-    gate.passed(BarrierPassed(2, 1))
-    assert gate.passed(BarrierPassed(2, 0)) is True
-
-
-def test_the_gate_stays_shut_until_every_worker_has_passed() -> None:
-    gate = SyncGate(0, 2, ("file",))
-
-    gate.barrier(Barrier(1, ("file",)))
-    assert gate.passed(BarrierPassed(1, 0)) is False
-    assert gate.passed(BarrierPassed(1, 0)) is False
-    assert gate.open is False
-
-
-def test_answers_to_another_barrier_do_not_count() -> None:
-    gate = SyncGate(0, 2, ("file",))
-
-    gate.barrier(Barrier(1, ("file",)))
-    gate.passed(BarrierPassed(1, 0))
-
-    assert gate.passed(BarrierPassed(2, 1)) is False
-    assert gate.open is False
-
-
-def test_a_resync_barrier_for_another_shard_does_not_open_the_gate() -> None:
-    gate = SyncGate(0, 2, ("file",))
-
-    assert gate.barrier(Barrier(1, ("file",), resync_shards=(1,))) is False
-    assert gate.passed(BarrierPassed(1, 0)) is False
-    assert gate.passed(BarrierPassed(1, 1)) is False
-    assert gate.open is False
-
-
-def test_a_resync_barrier_for_this_shard_opens_the_gate() -> None:
-    gate = SyncGate(1, 2, ("file",))
-
-    gate.barrier(Barrier(1, ("file",), resync_shards=(1,)))
-    gate.passed(BarrierPassed(1, 0))
-
-    assert gate.passed(BarrierPassed(1, 1)) is True
-
-
-def test_the_gate_opens_once_only() -> None:
-    gate = SyncGate(0, 1, ("file",))
-    gate.barrier(Barrier(1, ("file",)))
-    assert gate.passed(BarrierPassed(1, 0)) is True
-
-    assert gate.barrier(Barrier(2, ("file",))) is False
-    assert gate.passed(BarrierPassed(2, 0)) is False
-    assert gate.open is True
-
-
-def test_a_gate_without_configured_sources_opens_on_any_complete_barrier() -> None:
-    gate = SyncGate(0, 1, ())
-    gate.barrier(Barrier(1, ()))
-
-    assert gate.passed(BarrierPassed(1, 0)) is True
-
-
 # Worker.receive
 
 
@@ -152,12 +60,14 @@ def queued(outbox: Outbox) -> list[list[Message]]:
     return [_frames.decode(frame[4:]) for frame in outbox._frames]
 
 
-def run_worker(scenario: Callable[[Worker], Awaitable[None]], index: int = 0) -> None:
+def run_worker(
+    scenario: Callable[[Worker], Awaitable[None]], index: int = 0, *, restarted: bool = False
+) -> None:
     """Run ``scenario`` on worker ``index`` of :data:`CONFIG` inside a loop, then clean up."""
 
     async def main() -> None:
         run_dir = tempfile.mkdtemp(dir="/tmp", prefix="fastpod-test-")
-        worker = Worker(CONFIG, index, run_dir=run_dir)
+        worker = Worker(CONFIG, index, run_dir=run_dir, restarted=restarted)
         try:
             await scenario(worker)
         finally:
@@ -285,6 +195,7 @@ def test_a_barrier_is_answered_to_every_worker_and_the_gate_opens_on_the_last_an
 
 def test_a_resync_barrier_resends_the_claims_of_the_restarted_shard_only() -> None:
     async def scenario(worker: Worker) -> None:
+        listed(worker)
         worker.receive([changed(THEIRS), changed(MINE)])
         before = len(queued(worker._peers[1]))
 
@@ -428,3 +339,44 @@ def test_two_manifests_claiming_one_pod_are_logged_as_a_duplicate(
     assert duplicate["pod"] == pod_key(MINE)
     assert duplicate["source"] == backup.location
     assert duplicate["ignored"] == [manifest(MINE).location]
+
+
+def test_a_restarted_worker_answers_another_shards_resync_only_after_its_own() -> None:
+    """Its answer would otherwise vouch for claims it has not decoded yet."""
+
+    async def scenario(worker: Worker) -> None:
+        worker.receive([Barrier(1, ("file",), resync_shards=(1,))])
+        assert queued(worker._peers[1]) == []
+
+        worker.receive([changed(THEIRS), Barrier(2, ("file",), resync_shards=(0,))])
+
+        batches = queued(worker._peers[1])
+        assert [type(message).__name__ for batch in batches for message in batch] == [
+            "PodClaim",  # decoded before its own resync barrier
+            "PodClaim",  # resent for the earlier barrier, the claims of shard 1
+            "BarrierPassed",
+            "BarrierPassed",
+        ]
+        assert batches[-2:] == [[BarrierPassed(1, 0)], [BarrierPassed(2, 0)]]
+
+    run_worker(scenario, restarted=True)
+
+
+def test_a_resync_barrier_is_answered_to_every_worker() -> None:
+    """Not only to the restarted one: a peer whose own answer was lost counts on it."""
+
+    run_dir = tempfile.mkdtemp(dir="/tmp", prefix="fastpod-test-")
+    config = Config(node_name="node1", pod_manifest_path="/x", workers=3)
+
+    async def main() -> None:
+        worker = Worker(config, 0, run_dir=run_dir)
+        try:
+            worker.receive([Barrier(1, ("file",)), Barrier(2, ("file",), resync_shards=(1,))])
+            assert queued(worker._peers[2])[-1] == [BarrierPassed(2, 0)]
+        finally:
+            await worker.runner.close()
+            for peer in worker._peers:
+                await peer.close()
+            shutil.rmtree(run_dir, ignore_errors=True)
+
+    asyncio.run(main())
