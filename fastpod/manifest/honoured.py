@@ -105,11 +105,6 @@ def _is_false(value: Any, _enclosing: Sequence[Any]) -> bool:
     return value is False
 
 
-def _with_projected_volumes(_value: Any, enclosing: Sequence[Any]) -> bool:
-    volumes = enclosing[0].spec.volumes or ()
-    return any(v.downward_api is not None or v.projected is not None for v in volumes)
-
-
 def _beyond_cpu_and_memory(value: Any, _enclosing: Sequence[Any]) -> bool:
     return any(name not in ("cpu", "memory") for name in value)
 
@@ -300,11 +295,7 @@ _POD_SECURITY_CONTEXT = {
     "runAsUser": HONOURED,
     "runAsGroup": partly(GROUP_WITHOUT_USER, _pod_group_without_user),
     "runAsNonRoot": _SECURITY_CONTEXT["runAsNonRoot"],
-    "fsGroup": partly(
-        "the files of downwardAPI and projected volumes are not given the group (emptyDir "
-        "volumes and the processes are)",
-        _with_projected_volumes,
-    ),
+    "fsGroup": HONOURED,
     "fsGroupChangePolicy": no_effect(
         "the kubelet's emptyDir, downwardAPI and projected volumes change ownership "
         "whatever it says, and no other volume here is given the group"

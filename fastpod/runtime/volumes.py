@@ -111,7 +111,11 @@ def _pod_volume(pod: Pod, volume: Volume, context: PodContext) -> bool:
             # once, when the volume is set up, as the kubelet's emptyDir does
             set_volume_ownership(path, fs_group)
         if volume_is_projected(volume):
-            return write_payload(path, volume_payload(volume, pod, context))
+            written = write_payload(path, volume_payload(volume, pod, context))
+            if fs_group is not None and (written or created):
+                # each new version of the files, as the atomic writer's setPerms does
+                set_volume_ownership(path, fs_group, read_only=True)
+            return written
     except (OSError, ValueError, ProjectionError) as error:
         reason = error.strerror if isinstance(error, OSError) and error.strerror else error
         raise VolumeError(f"volume {name}: {reason}") from None

@@ -18,7 +18,13 @@ from fastpod.lifecycle import (
 )
 from fastpod.metrics import recorder
 from fastpod.model import Container, Pod
-from fastpod.runtime.base import ContainerInfo, ImageMissing, Runtime, RuntimeCallError
+from fastpod.runtime.base import (
+    ContainerInfo,
+    ImageMissing,
+    Runtime,
+    RuntimeCallError,
+    RuntimeUnavailable,
+)
 from fastpod.runtime.security import needs_image_user, run_as_non_root_problem
 from fastpod.runtime.spec import container_spec
 from fastpod.runtime.termination import create_message_file
@@ -27,6 +33,9 @@ from fastpod.worker.hooks import HookRunner
 from fastpod.worker.pod_network import HostsFileError, PodNetwork
 from fastpod.worker.pod_state import PodState
 from fastpod.worker.settings import WorkerSettings
+
+CONFIG_ERROR = "CreateContainerConfigError"
+"""The kubelet's waiting reason for a container it cannot configure."""
 
 
 class ContainerStarter:
@@ -102,6 +111,14 @@ class ContainerStarter:
                 if not await self._ensure_image(key, container, pod, image, observed):
                     return self._image_retry(pod, image)
                 container_id = await self.runtime.create_container(sandbox_id, pod, spec)
+            except RuntimeUnavailable:
+                raise
+            except RuntimeCallError as error:
+                # the runtime refuses what it is given (a seccomp profile it cannot load):
+                # the kubelet's CreateContainerError, tried again at the next sync
+                recorder.count("kubelet_started_containers_errors_total", container_type=kind)
+                self._waiting(key, name, observed, "CreateContainerError", str(error))
+                return None
             self.state.events.emit(
                 key,
                 "container created",
@@ -144,17 +161,22 @@ class ContainerStarter:
     def _config_error(self, key: str, name: str, observed: Observed, message: str) -> None:
         """The container cannot be configured: it waits as ``CreateContainerConfigError``
         and is tried again at the next sync, as the kubelet's ``startContainer`` leaves it."""
-        observed.waiting[name] = "CreateContainerConfigError"
+        self._waiting(key, name, observed, CONFIG_ERROR, message)
+
+    def _waiting(self, key: str, name: str, observed: Observed, reason: str, message: str) -> None:
+        """The container is not created: it waits with ``reason`` until the next sync."""
+        observed.waiting[name] = reason
         observed.messages[name] = message
+        event = "container not configured" if reason == CONFIG_ERROR else "container not created"
         self.state.events.emit(
             key,
-            "container not configured",
+            event,
             "Failed",
             f"Error: {message}",
             "Warning",
             level="error",
             container=name,
-            reason="CreateContainerConfigError",
+            reason=reason,
             error=message,
         )
 

@@ -6,11 +6,7 @@ from typing import Any
 
 import pytest
 
-from fastpod.manifest.decode import decode_pod
-from fastpod.manifest.not_honoured import warnings
-from fastpod.model import Pod
 from tests.manifest.test_validation import C0, errors, with_changes
-from tests.support import FILE
 
 POD_KEY = "seccomp.security.alpha.kubernetes.io/pod"
 WEB_KEY = "container.seccomp.security.alpha.kubernetes.io/web"
@@ -165,17 +161,3 @@ def test_apparmor_sysctls_and_proc_mount_the_api_server_refuses_are_refused(
 ) -> None:
     (error,) = errors(with_changes(**changes))
     assert error.startswith(expected), error
-
-
-def test_fs_group_is_warned_about_only_beside_volumes_it_does_not_reach() -> None:
-    """An emptyDir gets the group; the files of a downwardAPI volume do not."""
-    fs_group = {"spec__securityContext": {"fsGroup": 2000}}
-    empty_dir = [{"name": "scratch", "emptyDir": {}}]
-    downward = [{"name": "info", "downwardAPI": {"items": []}}]
-    assert warnings(pod_of(with_changes(**fs_group, spec__volumes=empty_dir))) == []
-    (warning,) = warnings(pod_of(with_changes(**fs_group, spec__volumes=downward)))
-    assert warning.startswith("spec.securityContext.fsGroup: partly honoured by fastpod")
-
-
-def pod_of(data: bytes) -> Pod:
-    return decode_pod(data, FILE, "node1").pod

@@ -7,6 +7,10 @@ import stat
 from pathlib import Path
 
 from fastpod.runtime.ownership import set_volume_ownership
+from fastpod.runtime.spec import PodContext
+from fastpod.runtime.volumes import prepare_volumes
+from tests.support import FILE
+from tests.support.pods import decoded, pod_manifest
 
 GROUP = 4321
 
@@ -35,3 +39,26 @@ def test_a_read_only_volume_gets_group_read_only(tmp_path: Path) -> None:
     os.chmod(tmp_path / "file", 0o600)
     set_volume_ownership(str(tmp_path), GROUP, read_only=True)
     assert stat.S_IMODE((tmp_path / "file").stat().st_mode) == 0o640
+
+
+def test_an_empty_dir_is_given_the_fs_group_once_when_it_is_set_up(tmp_path: Path) -> None:
+    """As the kubelet's emptyDir: what the pod changes later is left as it is, also when a
+    new sandbox sets the pod's volumes up again."""
+    pod = decoded(
+        pod_manifest(
+            "web",
+            extra_spec={
+                "securityContext": {"fsGroup": GROUP},
+                "volumes": [{"name": "scratch", "emptyDir": {}}],
+            },
+        ),
+        FILE,
+    )
+    context = PodContext("127.0.0.1", "127.0.0.1", str(tmp_path / "volumes"))
+    prepare_volumes(pod, context)
+    (scratch,) = (tmp_path / "volumes").glob("*/scratch")
+    assert scratch.stat().st_gid == GROUP
+    assert stat.S_IMODE(scratch.stat().st_mode) == 0o2777
+    os.chown(scratch, -1, 0)
+    prepare_volumes(pod, context)
+    assert scratch.stat().st_gid == 0

@@ -292,14 +292,20 @@ def test_groups_fs_group_ownership_and_oom_score_adjustments_reach_the_processes
     engine: Engine, manifests: Path, tmp_path: Path
 ) -> None:
     """``fsGroup`` and ``supplementalGroups`` are the process's groups; the emptyDir is the
-    fsGroup's, setgid, so a file the container makes there is too; the OOM score
+    fsGroup's, setgid, so a file the container makes there is too, and so are the files of
+    a downwardAPI volume; the OOM score
     adjustment follows the QoS class (BestEffort 1000, Burstable the kubelet's share of
     the node's memory), and a Guaranteed one's -997 is clamped where the host cannot lower
     scores, as here."""
     spec = "  securityContext:\n    fsGroup: 2000\n    supplementalGroups: [3000]\n"
-    volume = "    volumeMounts: [{name: scratch, mountPath: /scratch}]\n"
-    volume += "  volumes: [{name: scratch, emptyDir: {}}]\n"
-    command = "touch /scratch/made && stat -c %g /scratch/made; sleep 3600"
+    volume = """\
+    volumeMounts: [{name: scratch, mountPath: /scratch}, {name: info, mountPath: /info}]
+  volumes:
+  - {name: scratch, emptyDir: {}}
+  - name: info
+    downwardAPI: {items: [{path: labels, fieldRef: {fieldPath: metadata.labels}}]}
+"""
+    command = "touch /scratch/made && stat -c %g /scratch/made /info/labels; sleep 3600"
     grouped_pod = pod_with("grouped", spec, command=command) + volume.encode()
     (manifests / "grouped.yaml").write_bytes(grouped_pod)
     burstable = "    resources: {requests: {memory: 1Gi}}\n"
@@ -310,7 +316,7 @@ def test_groups_fs_group_ownership_and_oom_score_adjustments_reach_the_processes
     try:
         (grouped,) = running(engine, "grouped", ["main"]).values()
         assert proc_status(grouped)["Groups"].split() == ["0", "2000", "3000"]
-        wait_until(lambda: engine.output(grouped).strip() == "2000")
+        wait_until(lambda: engine.output(grouped).split() == ["2000", "2000"])
         (scratch,) = (tmp_path / "root" / "pods").glob("*/volumes/empty-dir/scratch")
         assert scratch.stat().st_gid == 2000
         assert scratch.stat().st_mode & 0o2070 == 0o2070
@@ -327,12 +333,16 @@ def test_groups_fs_group_ownership_and_oom_score_adjustments_reach_the_processes
         fastpod.stop()
 
 
-def test_run_as_non_root_refuses_a_root_image_and_runs_a_numeric_user(
+def test_a_container_that_cannot_be_created_as_asked_waits_with_the_kubelets_reason(
     engine: Engine, manifests: Path, tmp_path: Path
 ) -> None:
-    """busybox's image names no user: it would run as root, so the container waits as
-    ``CreateContainerConfigError`` with the kubelet's message; given ``runAsUser: 1000``
-    it runs, as uid 1000."""
+    """busybox's image names no user: with ``runAsNonRoot`` it would run as root, so the
+    container waits as ``CreateContainerConfigError`` with the kubelet's message; given
+    ``runAsUser: 1000`` it runs, as uid 1000. A container's ``Localhost`` seccomp profile
+    that is not on the node: the runtime refuses the create, and the container waits as
+    ``CreateContainerError`` with the runtime's word."""
+    missing = "{seccompProfile: {type: Localhost, localhostProfile: gone.json}}"
+    (manifests / "unloadable.yaml").write_bytes(pod_yaml("unloadable", {"main": missing}))
     non_root = "  securityContext: {runAsNonRoot: true}\n"
     (manifests / "rooted.yaml").write_bytes(pod_with("rooted", non_root))
     numeric = "  securityContext: {runAsNonRoot: true, runAsUser: 1000}\n"
@@ -343,11 +353,14 @@ def test_run_as_non_root_refuses_a_root_image_and_runs_a_numeric_user(
         (main,) = running(engine, "numeric", ["main"]).values()
         assert proc_status(main)["Uid"].split()[0] == "1000"
 
-        def waiting() -> dict[str, Any]:
-            pod = fastpod.served_pods().get(f"rooted-{NODE}", {})
+        def waiting(name: str = "rooted") -> dict[str, Any]:
+            pod = fastpod.served_pods().get(f"{name}-{NODE}", {})
             statuses = pod.get("status", {}).get("containerStatuses") or [{}]
             return dict(statuses[0].get("state", {}).get("waiting") or {})
 
+        wait_until(lambda: waiting("unloadable").get("reason") == "CreateContainerError")
+        assert "seccomp profile" in waiting("unloadable")["message"]
+        assert str(tmp_path / "root" / "seccomp" / "gone.json") in waiting("unloadable")["message"]
         wait_until(lambda: waiting().get("reason") == "CreateContainerConfigError")
         assert waiting()["message"].startswith(
             'container has runAsNonRoot and image will run as root (pod: "rooted-node1_default('
