@@ -5,13 +5,17 @@ and from the OCI spec the runtime ran the container with."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from fastpod.runtime.host import host_facts, memory_capacity
 from fastpod.runtime.oom import allowed
 from tests.support import docker_engine
 from tests.support.engines import BUSYBOX, ContainerView, CriEngine, Engine, start, wait_until
+from tests.support.mountinfo import unmount_under
 from tests.support.pods import NODE
 from tests.support.proc import SECCOMP_FILTER, SECCOMP_NONE, proc_status
 from tests.support.running import free_port
@@ -46,6 +50,15 @@ spec:
   terminationGracePeriodSeconds: 2
   containers:
 {entries}""".encode()
+
+
+@pytest.fixture(autouse=True)
+def no_mounts_left(tmp_path: Path) -> Iterator[None]:
+    """fastpod leaves its pods running when it stops, and their volumes mounted (a
+    downwardAPI volume is a tmpfs): once the engine fixture has removed the containers,
+    what is still mounted goes too."""
+    yield
+    unmount_under(str(tmp_path))
 
 
 def running(engine: Engine, pod: str, names: list[str]) -> dict[str, ContainerView]:
