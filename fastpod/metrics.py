@@ -96,6 +96,10 @@ CATALOGUE: dict[str, Metric] = {
     ),
     "fastpod_runtime_events_total": Metric("counter", "Container events read from the runtime."),
     "fastpod_runtime_call_errors_total": Metric("counter", "Runtime calls that failed."),
+    "rest_client_requests_total": Metric(
+        "counter",
+        "Number of HTTP requests to the API server, partitioned by status code, method, and host.",
+    ),
     "fastpod_queue_depth": Metric(
         "gauge", "Message batches queued in a process for its peers and not yet written."
     ),

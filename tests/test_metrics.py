@@ -53,8 +53,9 @@ def test_a_snapshot_is_a_copy_that_later_counting_does_not_change() -> None:
 
 def test_every_metric_is_named_as_prometheus_and_the_kubelet_expect() -> None:
     for name, metric in CATALOGUE.items():
-        # the kubelet's prober metrics carry their subsystem's prefix, not kubelet_
-        assert name.startswith(("kubelet_", "prober_", "fastpod_")), name
+        # the kubelet's prober metrics carry their subsystem's prefix, not kubelet_, and
+        # its API client's are client-go's (rest_client_)
+        assert name.startswith(("kubelet_", "prober_", "rest_client_", "fastpod_")), name
         assert (metric.kind == "counter") == name.endswith("_total"), name
         assert (metric.kind == "histogram") == bool(metric.buckets), name
         assert list(metric.buckets) == sorted(metric.buckets), name

@@ -39,6 +39,10 @@ PURE_CORE = (
     "fastpod.takeover.compare",
     "fastpod.takeover.plan",
     "fastpod.health",
+    "fastpod.cluster.node_object",
+    "fastpod.cluster.lease",
+    "fastpod.cluster.ratelimit",
+    "fastpod.cluster.retry",
 )
 IO_MODULES = (
     "yaml",
@@ -53,6 +57,9 @@ IO_MODULES = (
     "fastpod.runtime.docker",
     "fastpod.runtime.fake",
     "fastpod.runtime.cri.runtime",
+    "lightkube",
+    "httpx2",
+    "fastpod.cluster.client",
 )
 
 LOADED_BY_THIRD_PARTIES = {

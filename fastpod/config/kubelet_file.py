@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from fastpod.config import values
+from fastpod.config import cluster_values, values
 from fastpod.config.drop_ins import drop_in_files, merge_patch
 from fastpod.config.settings import ConfigError
 from fastpod.manifest.documents import SyntaxProblem, load_document
@@ -78,8 +78,6 @@ IGNORED_FIELDS = frozenset(
         "iptablesDropBit",
         "iptablesMasqueradeBit",
         "kernelMemcgNotification",
-        "kubeAPIBurst",
-        "kubeAPIQPS",
         "kubeletCgroups",
         "kubeReserved",
         "kubeReservedCgroup",
@@ -88,16 +86,12 @@ IGNORED_FIELDS = frozenset(
         "makeIPTablesUtilChains",
         "maxOpenFiles",
         "maxParallelImagePulls",
-        "maxPods",
         "memoryManagerPolicy",
         "memoryReservationPolicy",
         "memorySwap",
         "memoryThrottlingFactor",
         "mergeDefaultEvictionSettings",
-        "nodeLeaseDurationSeconds",
         "nodeStatusMaxImages",
-        "nodeStatusReportFrequency",
-        "nodeStatusUpdateFrequency",
         "oomScoreAdj",
         "podCIDR",
         "podPidsLimit",
@@ -107,8 +101,6 @@ IGNORED_FIELDS = frozenset(
         "protectKernelDefaults",
         "providerID",
         "qosReserved",
-        "registerNode",
-        "registerWithTaints",
         "registryBurst",
         "registryPullQPS",
         "reservedMemory",
@@ -240,6 +232,11 @@ def _settings(document: dict[str, Any], origins: dict[str, _Written]) -> Kubelet
                 f"{written.where(field)}: unknown field {field!r} ignored: "
                 f"{KIND} {API_VERSION} has no such field"
             )
+    if "node_status_update_frequency" in settings:
+        # v1beta1 defaulting: an update frequency set makes it the report frequency too
+        settings.setdefault(
+            "node_status_report_frequency", settings["node_status_update_frequency"]
+        )
     warnings[:0] = (
         f"{path}: fields fastpod does not use, ignored: {', '.join(fields)}"
         for path, fields in ignored.items()
@@ -322,6 +319,16 @@ def _headers(value: Any) -> tuple[tuple[str, str], ...] | None:
     return tuple(headers)
 
 
+def _zero_default(read: Callable[[Any], int]) -> Callable[[Any], int | None]:
+    """A number whose 0 (or null) is no setting: v1beta1 defaulting replaces it (``maxPods``,
+    ``kubeAPIBurst``, ``nodeLeaseDurationSeconds``; not ``kubeAPIQPS``, a pointer)."""
+
+    def check(value: Any) -> int | None:
+        return None if value is None or value == 0 else read(value)
+
+    return check
+
+
 _FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "staticPodPath": ("pod_manifest_path", _string),
     "staticPodURL": ("manifest_url", _string),
@@ -342,6 +349,17 @@ _FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "containerLogMaxFiles": ("container_log_max_files", _log_files),
     "containerLogMonitorInterval": ("container_log_monitor_interval", _monitor_interval),
     "allowedUnsafeSysctls": ("allowed_unsafe_sysctls", values.sysctl_patterns),
+    "registerNode": ("register_node", _boolean),
+    "registerWithTaints": ("register_with_taints", cluster_values.taints_field),
+    "maxPods": ("max_pods", _zero_default(cluster_values.max_pods)),
+    "kubeAPIQPS": ("kube_api_qps", cluster_values.api_rate),
+    "kubeAPIBurst": ("kube_api_burst", _zero_default(cluster_values.api_rate)),
+    "nodeStatusUpdateFrequency": ("node_status_update_frequency", _duration),
+    "nodeStatusReportFrequency": ("node_status_report_frequency", _duration),
+    "nodeLeaseDurationSeconds": (
+        "node_lease_duration_seconds",
+        _zero_default(cluster_values.lease_duration),
+    ),
 }
 """The fields fastpod runs with: the Config field each sets, and how its value is read.
 A field that is null, empty or a zero duration sets nothing, but ``resolvConf: ""``, which

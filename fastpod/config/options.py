@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from fastpod.config import values
+from fastpod.config import cluster_values, values
 from fastpod.config.kubelet_flags import ignored_kubelet_flags
 from fastpod.config.node import node_name
 from fastpod.config.settings import (
@@ -31,8 +31,6 @@ from fastpod.config.settings import (
     FakeLatencies,
 )
 from fastpod.logs import LOG_FORMATS
-
-KUBECONFIG_WARNING = "--kubeconfig accepted, but mirror pods are not created yet"
 
 
 def add_run_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -127,7 +125,56 @@ def add_run_command(commands: argparse._SubParsersAction[argparse.ArgumentParser
         f"(default {_DEFAULT['root_dir']})",
     )
     sources.add_argument(
-        "--kubeconfig", metavar="FILE", help="accepted; mirror pods are not created yet"
+        "--kubeconfig",
+        metavar="FILE",
+        help="the API server's kubeconfig: register the Node, keep its lease, post its status "
+        "(default none: standalone)",
+    )
+    sources.add_argument(
+        "--register-node",
+        nargs="?",
+        const=True,
+        type=_boolean,
+        metavar="BOOL",
+        help="with --kubeconfig, create or update this node's Node object (default true)",
+    )
+    sources.add_argument(
+        "--node-labels",
+        type=_node_labels,
+        metavar="KEY=VALUE[,KEY=VALUE...]",
+        help="labels the Node registers with, beside the kubelet's own",
+    )
+    sources.add_argument(
+        "--register-with-taints",
+        type=_taints,
+        metavar="KEY[=VALUE]:EFFECT[,...]",
+        help="taints the Node registers with",
+    )
+    sources.add_argument(
+        "--max-pods",
+        type=_max_pods,
+        metavar="N",
+        help=f"the Node's pod capacity (default {_DEFAULT['max_pods']})",
+    )
+    sources.add_argument(
+        "--kube-api-qps",
+        type=_api_rate,
+        metavar="N",
+        help=f"requests a second to the API server (default {_DEFAULT['kube_api_qps']})",
+    )
+    sources.add_argument(
+        "--kube-api-burst",
+        type=_api_rate,
+        metavar="N",
+        help=f"requests to the API server that may go at once "
+        f"(default {_DEFAULT['kube_api_burst']})",
+    )
+    sources.add_argument(
+        "--node-status-update-frequency",
+        type=_period,
+        metavar="DURATION",
+        help="how often the Node's status is computed, and posted if it changed "
+        f"(default {_seconds_default('node_status_update_frequency')})",
     )
     sources.add_argument(
         "--seccomp-default",
@@ -286,7 +333,16 @@ def run_config(arguments: argparse.Namespace, unrecognized: Sequence[str]) -> Co
             "(or staticPodPath/staticPodURL in the --config file)"
         )
     if settings.get("kubeconfig") is not None:
-        warnings.append(KUBECONFIG_WARNING)
+        # imported here: a standalone run never reads a kubeconfig
+        from fastpod.cluster.kubeconfig import check_kubeconfig, missing_kubeconfig_warning
+
+        try:
+            check_kubeconfig(settings["kubeconfig"])
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
+        missing = missing_kubeconfig_warning(settings["kubeconfig"])
+        if missing is not None:
+            warnings.append(missing)
     try:
         node = node_name(arguments.hostname_override)
     except ValueError as error:
@@ -319,6 +375,8 @@ def flag_settings(arguments: argparse.Namespace) -> dict[str, Any]:
     for directory in ("root_dir", "pod_logs_dir"):
         if directory in given:
             settings[directory] = os.path.abspath(given[directory])
+    if given.get("kubeconfig"):
+        settings["kubeconfig"] = os.path.abspath(given["kubeconfig"])
     if given.get("resolv_conf"):
         settings["resolv_conf"] = os.path.abspath(given["resolv_conf"])
     if "cluster_dns" in given:
@@ -359,6 +417,13 @@ _PLAIN_FLAGS = (
     "node_ip",
     "pod_infra_container_image",
     "kubeconfig",
+    "register_node",
+    "node_labels",
+    "register_with_taints",
+    "max_pods",
+    "kube_api_qps",
+    "kube_api_burst",
+    "node_status_update_frequency",
     "cluster_domain",
     "resolv_conf",
     "workers",
@@ -433,4 +498,8 @@ _node_ip = _flag(values.node_ip)
 _port = _flag(lambda text: values.port(_integer_text(text)))
 _count = _flag(lambda text: values.count(_integer_text(text)))
 _log_size = _flag(values.log_size)
+_node_labels = _flag(cluster_values.node_labels)
+_taints = _flag(cluster_values.taints_flag)
+_max_pods = _flag(lambda text: cluster_values.max_pods(_integer_text(text)))
+_api_rate = _flag(lambda text: cluster_values.api_rate(_integer_text(text)))
 _log_files = _flag(lambda text: values.log_files(_integer_text(text)))

@@ -113,7 +113,28 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
     node_ip: str | None = None
     """The node's address for ``status.hostIP`` (``--node-ip``); None: its default route's."""
     kubeconfig: str | None = None
-    """Accepted for the kubelet's command lines; mirror pods are not created yet."""
+    """The API server's kubeconfig (``--kubeconfig``): with it, fastpod registers the Node,
+    keeps its lease and posts its status; without it, fastpod runs standalone."""
+    register_node: bool = True
+    """``registerNode``: create (or update) this node's Node object."""
+    node_labels: tuple[tuple[str, str], ...] = ()
+    """``--node-labels``: labels the Node registers with, beside the kubelet's own."""
+    register_with_taints: tuple[tuple[str, str, str], ...] = ()
+    """``registerWithTaints``: (key, value, effect) of the taints the Node registers with."""
+    max_pods: int = 110
+    """``maxPods``: the Node's pod capacity."""
+    kube_api_qps: int = 50
+    """``kubeAPIQPS``: requests a second to the API server, after a burst (0: client-go's
+    default, 5)."""
+    kube_api_burst: int = 100
+    """``kubeAPIBurst``: requests that may go at once."""
+    node_status_update_frequency: float = 10.0
+    """``nodeStatusUpdateFrequency``: how often the Node's status is computed (and posted
+    when it changed)."""
+    node_status_report_frequency: float = 300.0
+    """``nodeStatusReportFrequency``: the Node's status is posted at least this often."""
+    node_lease_duration_seconds: int = 40
+    """``nodeLeaseDurationSeconds``: the Lease's duration; it is renewed every quarter of it."""
     profile: str | None = None
     """The name of the profile these settings started from, for the log."""
     startup_warnings: tuple[str, ...] = ()

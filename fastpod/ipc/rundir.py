@@ -18,3 +18,9 @@ def watcher_socket(run_dir: str) -> str:
 def supervisor_socket(run_dir: str) -> str:
     """The socket the supervisor listens on, for the answers to its status queries."""
     return os.path.join(run_dir, "supervisor.sock")
+
+
+def cluster_socket(run_dir: str) -> str:
+    """The socket the cluster process listens on (with a kubeconfig), for the supervisor's
+    questions."""
+    return os.path.join(run_dir, "cluster.sock")

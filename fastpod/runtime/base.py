@@ -188,6 +188,11 @@ class Runtime(Protocol):
         within ``timeout`` seconds, :class:`RuntimeCallError` saying why it cannot run pods."""
         ...
 
+    async def version(self) -> str:
+        """The runtime's version (Docker's ``/version``, the CRI's ``Version``), for the
+        Node's ``containerRuntimeVersion``, which the kubelet writes ``<name>://<version>``."""
+        ...
+
     async def run_pod_sandbox(
         self,
         pod: Pod,

@@ -212,6 +212,10 @@ class DockerRuntime:
                 f"GET /_ping: Docker did not answer within {timeout:g}s"
             ) from None
 
+    async def version(self) -> str:
+        _, payload = await self._call("GET", "/version")
+        return str(msgspec.json.decode(payload).get("Version", ""))
+
     async def run_pod_sandbox(
         self,
         pod: Pod,

@@ -48,6 +48,10 @@ class ScriptedExec(msgspec.Struct, frozen=True):
     """Seconds it runs, beyond the ``exec_sync`` latency."""
 
 
+FAKE_VERSION = "0.1.0"
+"""What the fake runtime says its version is (a Node's ``fake://0.1.0``)."""
+
+
 class FakeRuntime:
     """A :class:`~fastpod.runtime.base.Runtime` that runs nothing and forgets on exit."""
 
@@ -95,6 +99,11 @@ class FakeRuntime:
     async def ping(self, timeout: float) -> None:
         if self.down is not None:
             raise RuntimeUnavailable(self.down)
+
+    async def version(self) -> str:
+        if self.down is not None:
+            raise RuntimeUnavailable(self.down)
+        return FAKE_VERSION
 
     async def run_pod_sandbox(
         self,

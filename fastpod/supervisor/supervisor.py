@@ -21,10 +21,11 @@ from typing import TYPE_CHECKING
 import uvloop
 
 from fastpod import logs
+from fastpod.cluster import process as cluster_process
 from fastpod.config.settings import Config
 from fastpod.ipc.channels import Inbox, Outbox
 from fastpod.ipc.messages import Resync
-from fastpod.ipc.rundir import supervisor_socket, watcher_socket, worker_socket
+from fastpod.ipc.rundir import cluster_socket, supervisor_socket, watcher_socket, worker_socket
 from fastpod.metrics import recorder
 from fastpod.runtime.host import host_facts
 from fastpod.sources import watcher
@@ -88,6 +89,8 @@ class Supervisor:
         self.run_dir = config.run_dir or tempfile.mkdtemp(prefix="fastpod-")
         self.children = [Child(f"worker-{index}", index) for index in range(config.worker_count)]
         self.children.append(Child("watcher", None))
+        if config.kubeconfig is not None:
+            self.children.append(Child("cluster", None))
         self._stop = asyncio.Event()
         self._deaths: asyncio.Queue[Child] | None = None
         self._watcher_outbox: Outbox | None = None
@@ -142,6 +145,8 @@ class Supervisor:
             if child.shard is not None
         }
         outboxes["watcher"] = self._watcher_outbox
+        if self.config.kubeconfig is not None:
+            outboxes["cluster"] = Outbox(cluster_socket(self.run_dir))
         queries = Queries(outboxes)
         inbox = Inbox(supervisor_socket(self.run_dir), queries.receive)
         await inbox.start()
@@ -202,8 +207,15 @@ class Supervisor:
 
     def _start(self, child: Child, *, restarted: bool) -> None:
         context = _restart if restarted else _first_start
-        if child.shard is None:
+        if child.name == "cluster":
             process: multiprocessing.process.BaseProcess = context.Process(
+                target=cluster_process.main,
+                args=(self.config, self.run_dir),
+                name=child.name,
+                daemon=True,
+            )
+        elif child.shard is None:
+            process = context.Process(
                 target=watcher.main,
                 args=(self.config, self.run_dir, restarted),
                 name=child.name,

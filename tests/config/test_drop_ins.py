@@ -135,9 +135,9 @@ def test_a_missing_drop_in_directory_stops_fastpod(tmp_path: Path) -> None:
 def test_unused_fields_are_listed_once_per_file_that_sets_them(tmp_path: Path) -> None:
     """The warning names the file the operator would edit."""
     config, drop_ins = _kubeadm_node(tmp_path)
-    drop_in = _write(drop_ins / "10.conf", HEAD + "maxPods: 250\n")
+    drop_in = _write(drop_ins / "10.conf", HEAD + "podPidsLimit: 4096\n")
     warnings = load_kubelet_config(str(config), str(drop_ins)).warnings
-    assert f"{drop_in}: fields fastpod does not use, ignored: maxPods" in warnings
+    assert f"{drop_in}: fields fastpod does not use, ignored: podPidsLimit" in warnings
     assert any(w.startswith(f"{config}: fields fastpod does not use") for w in warnings)
 
 

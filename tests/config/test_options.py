@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from fastpod.cli import main
-from fastpod.config import options
 from fastpod.config.settings import ConfigError
 from fastpod.config.values import parse_go_duration
 from fastpod.supervisor.supervisor import Supervisor
@@ -222,10 +221,10 @@ def test_the_runtime_defaults_to_docker_on_the_command_line() -> None:
         ),
         (("--fail-swap-on",), "--fail-swap-on"),
         (("--fail-swap-on=false",), "--fail-swap-on"),
-        (("--register-node=true",), "--register-node"),
+        (("--register-schedulable=true",), "--register-schedulable"),
         (("--oom-score-adj", "-999"), "--oom-score-adj"),
         (("--eviction-hard", "memory.available<100Mi"), "--eviction-hard"),
-        (("--node-labels=role=edge,zone=a",), "--node-labels"),
+        (("--provider-id=aws:///zone/i-1",), "--provider-id"),
         (("-v", "2"), "--v"),
         (("-v=2",), "--v"),
         (("-v2",), "--v"),
@@ -265,7 +264,7 @@ def test_a_kubeadm_command_line_runs() -> None:
     assert config.container_runtime_endpoint == "unix:///var/run/containerd/containerd.sock"
     warnings = "\n".join(config.startup_warnings)
     assert "--bootstrap-kubeconfig ignored" in warnings
-    assert options.KUBECONFIG_WARNING in config.startup_warnings
+    assert "--kubeconfig /etc/kubernetes/kubelet.conf does not exist (yet)" in warnings
 
 
 @pytest.mark.parametrize(

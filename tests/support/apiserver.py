@@ -48,6 +48,7 @@ from tests.support.apiserver_rules import (
     pod_grace_period,
     prepare_pod_create,
     stamp_created,
+    strategic_merge_patch,
     updated,
 )
 from tests.support.apiserver_tables import table, wants_table
@@ -304,11 +305,10 @@ class ApiServer(kmock.KubernetesEmulator):
             except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as error:
                 raise ApiError(422, "Invalid", f"the patch cannot be applied: {error}") from None
         elif kind in ("application/merge-patch+json", "application/strategic-merge-patch+json"):
-            # a strategic merge patch is taken as a merge patch: its lists replace the
-            # stored ones instead of merging by key (fastpod sends merge patches only)
             if not isinstance(patch, dict):
                 raise ApiError(400, "BadRequest", "a merge patch is a JSON object")
-            new = merge_patch(old, patch)
+            strategic = kind == "application/strategic-merge-patch+json"
+            new = strategic_merge_patch(old, patch) if strategic else merge_patch(old, patch)
         else:
             raise ApiError(
                 415,

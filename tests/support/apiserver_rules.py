@@ -14,7 +14,6 @@ import copy
 import datetime
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 Object = dict[str, Any]
@@ -23,13 +22,14 @@ MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
 """``api.MirrorPodAnnotationKey``: a pod carrying it is a node's mirror of a static pod."""
 
 
-@dataclass(frozen=True)
 class ApiError(Exception):
     """A request the API server refuses: its HTTP code, ``Status`` reason and message."""
 
-    code: int
-    reason: str
-    message: str
+    def __init__(self, code: int, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.reason = reason
+        self.message = message
 
     def status(self) -> Object:
         """The ``v1 Status`` the API server answers with (``metav1.Status``)."""
@@ -312,4 +312,35 @@ def merge_patch(target: Any, patch: Any) -> Any:
             result.pop(key, None)
         else:
             result[key] = merge_patch(result.get(key), value)
+    return result
+
+
+MERGE_KEYS = {"conditions": "type", "addresses": "type", "containerStatuses": "name"}
+"""Lists a strategic merge patch merges by key (``patchMergeKey`` in the v1 types: node and
+pod conditions and node addresses by ``type``, container statuses by ``name``)."""
+
+
+def strategic_merge_patch(target: Any, patch: Any) -> Any:
+    """A strategic merge patch (``application/strategic-merge-patch+json``) as far as the
+    API types fastpod patches need it: a merge patch whose :data:`MERGE_KEYS` lists merge
+    item by item on their key; other lists replace. Directives (``$patch``,
+    ``$setElementOrder``) are not understood and refused."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    result = copy.deepcopy(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if key.startswith("$"):
+            raise ApiError(415, "UnsupportedMediaType", f"strategic merge directive {key}")
+        if value is None:
+            result.pop(key, None)
+        elif key in MERGE_KEYS and isinstance(value, list) and isinstance(result.get(key), list):
+            merge_key = MERGE_KEYS[key]
+            merged = {item.get(merge_key): item for item in result[key]}
+            for item in value:
+                merged[item.get(merge_key)] = strategic_merge_patch(
+                    merged.get(item.get(merge_key)), item
+                )
+            result[key] = list(merged.values())
+        else:
+            result[key] = strategic_merge_patch(result.get(key), value)
     return result

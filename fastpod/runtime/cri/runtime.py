@@ -269,6 +269,12 @@ class CriRuntime:
         statuses = await asyncio.gather(*(self._status(i, sandbox_id) for i, sandbox_id in ids))
         return [status for status in statuses if status is not None]
 
+    async def version(self) -> str:
+        runtime, _ = self._stubs()
+        reply = await self._call("Version", runtime.Version, cri.VersionRequest())
+        self.name = reply.runtime_name or self.name
+        return str(reply.runtime_version)
+
     async def _index_ready(self) -> None:
         """Ask the runtime its name and list the node once into the index, before the first
         pod asks from it."""

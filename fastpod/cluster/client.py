@@ -1,0 +1,141 @@
+"""The API server, as the cluster process calls it: lightkube's asynchronous client under
+the kubelet's rate limit, every answer a plain JSON object and every failure an
+:class:`ApiFailure` that says what kind it is.
+
+lightkube reads the kubeconfig as client-go does (client certificate and key files or
+embedded data, bearer tokens and token files, exec plugins, the server's CA). Calls wait
+their turn in the token bucket (``kubeAPIQPS``/``kubeAPIBurst``) and are counted as
+client-go counts them (``rest_client_requests_total{code,method,host}``). Nothing here
+retries: the callers decide when to try again (``cluster/retry.py``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import urllib.parse
+from typing import Any
+
+import httpx2
+from lightkube import ApiError, AsyncClient
+from lightkube.config.kubeconfig import KubeConfig
+from lightkube.core.exceptions import ConfigError
+from lightkube.resources.coordination_v1 import Lease
+from lightkube.resources.core_v1 import Node, NodeStatus
+from lightkube.types import PatchType
+
+from fastpod.cluster.ratelimit import TokenBucket
+from fastpod.metrics import recorder
+
+Object = dict[str, Any]
+
+REQUEST_TIMEOUT = 10.0
+"""Seconds one request may take: client-go's default for the kubelet's heartbeat client is
+the same order (its lease client times out at the renew interval, 10 s)."""
+
+
+class ApiFailure(Exception):
+    """A call that failed: ``kind`` is ``unreachable`` (no answer: network, timeout, TLS),
+    ``not-found``, ``exists``, ``conflict``, ``refused`` (401, 403), ``server`` (5xx, 429),
+    or ``invalid`` (another 4xx); ``code`` the HTTP status, when there was one."""
+
+    def __init__(self, kind: str, code: int | None, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.code = code
+        self.message = message
+
+
+class ApiClient:
+    """The calls the cluster side makes, one method each."""
+
+    def __init__(self, kubeconfig: str, qps: float, burst: int) -> None:
+        try:
+            config = KubeConfig.from_file(kubeconfig).get()
+            if config is None:
+                raise ValueError("no current context")
+            self._client = AsyncClient(
+                config, timeout=httpx2.Timeout(REQUEST_TIMEOUT), trust_env=False
+            )
+            server = config.cluster.server
+        except (ConfigError, OSError, ValueError, KeyError) as error:
+            raise ApiFailure("invalid", None, f"kubeconfig {kubeconfig}: {error}") from None
+        self.host = urllib.parse.urlsplit(server).netloc
+        self._bucket = TokenBucket(qps, burst, asyncio.get_running_loop().time())
+
+    async def close(self) -> None:
+        await self._client.close()
+
+    async def get_node(self, name: str) -> Object | None:
+        """The Node ``name``, None if there is none."""
+        try:
+            return await self._call("GET", self._client.get(Node, name))
+        except ApiFailure as failure:
+            if failure.kind == "not-found":
+                return None
+            raise
+
+    async def create_node(self, node: Object) -> Object:
+        return await self._call("POST", self._client.create(Node.from_dict(node)))
+
+    async def patch_node_status(self, name: str, patch: Object) -> Object:
+        """A strategic merge patch of the Node's status (and labels), as ``PatchNodeStatus``:
+        its conditions and addresses merge by type, so other writers' are kept."""
+        call = self._client.patch(NodeStatus, name, patch, patch_type=PatchType.STRATEGIC)
+        return await self._call("PATCH", call)
+
+    async def get_lease(self, name: str, namespace: str) -> Object | None:
+        try:
+            return await self._call("GET", self._client.get(Lease, name, namespace=namespace))
+        except ApiFailure as failure:
+            if failure.kind == "not-found":
+                return None
+            raise
+
+    async def create_lease(self, lease: Object) -> Object:
+        return await self._call("POST", self._client.create(Lease.from_dict(lease)))
+
+    async def replace_lease(self, lease: Object) -> Object:
+        return await self._call("PUT", self._client.replace(Lease.from_dict(lease)))
+
+    async def _call(self, method: str, call: Any) -> Object:
+        """Run ``call`` (an unawaited lightkube coroutine) once the rate limit allows."""
+        wait = self._bucket.reserve(asyncio.get_running_loop().time())
+        try:
+            if wait:
+                await asyncio.sleep(wait)
+            answer = await call
+        except ApiError as error:
+            code = error.status.code or error.response.status_code
+            self._count(method, str(code))
+            raise ApiFailure(_kind(code, error.status.reason), code, _message(error)) from None
+        except httpx2.HTTPError as error:
+            self._count(method, "<error>")
+            raise ApiFailure(
+                "unreachable", None, f"{method}: {error or type(error).__name__}"
+            ) from None
+        finally:
+            if asyncio.iscoroutine(call):
+                call.close()  # never awaited when the wait was cancelled
+        self._count(method, "201" if method == "POST" else "200")
+        result: Object = answer.to_dict()
+        return result
+
+    def _count(self, method: str, code: str) -> None:
+        recorder.count("rest_client_requests_total", code=code, method=method, host=self.host)
+
+
+def _kind(code: int, reason: str | None) -> str:
+    if code == 404:
+        return "not-found"
+    if code == 409:
+        return "exists" if reason == "AlreadyExists" else "conflict"
+    if code in (401, 403):
+        return "refused"
+    if code == 429 or code >= 500:
+        return "server"
+    return "invalid"
+
+
+def _message(error: ApiError) -> str:
+    status = error.status
+    return f"{status.code} {status.reason}: {status.message}"
