@@ -17,6 +17,7 @@ from typing import NamedTuple
 
 from fastpod import logs
 from fastpod.manifest.documents import MAX_MANIFEST_BYTES
+from fastpod.sources.exposure import ExposureCheck
 
 StatKey = tuple[int, int, int, int]
 
@@ -57,6 +58,9 @@ class DirectorySource:
         self.has_symlinks = False
         self._known: dict[str, Known] = {}
         self._skipped: set[str] = set()
+        self.exposure = ExposureCheck()
+        """Warns when others can write the manifests (checked at each re-list, and for a
+        file whenever its stat changes: a chmod changes its ctime)."""
 
     @property
     def directory(self) -> str:
@@ -90,6 +94,7 @@ class DirectorySource:
             yield from self._vanished(set())
             return
         self.exists = True
+        self.exposure.path(self.path)
         self.single_file = stat.S_ISREG(mode)
         if self.single_file:
             self.has_symlinks = os.path.islink(self.path)
@@ -158,6 +163,7 @@ class DirectorySource:
                 seen = known.get(path)
                 if seen is not None and seen.key == key:
                     continue
+                self.exposure.file(path, status)
                 change = self._read(path, key, seen, relisted=True)
                 if change:
                     yield change
@@ -180,6 +186,7 @@ class DirectorySource:
         key = (status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns)
         if seen is not None and seen.key == key:
             return None
+        self.exposure.file(path, status)
         return self._read(path, key, seen, relisted=relisted)
 
     def _read(

@@ -337,3 +337,20 @@ def test_a_semantically_identical_rewrite_changes_nothing(
     running.wait_for(lambda: pod_key("marker") in running.desired())
     assert [record["pod"] for record in running.since(mark, "pod added")] == [pod_key("marker")]
     assert running.since(mark, "pod removed") == []
+
+
+def test_a_manifest_directory_every_user_can_write_is_warned_about_at_start(
+    manifests: Path,
+) -> None:
+    """Anyone who can put a file there can run a privileged pod as root."""
+    manifests.chmod(0o777)
+    (manifests / "web.yaml").write_bytes(pod_manifest("web"))
+    fastpod = start(manifests)
+    try:
+        (warning,) = fastpod.wait_for_event("manifest path writable by others")
+        assert warning["process"] == "watcher"
+        assert warning["path"] == str(manifests)
+        assert warning["mode"] == "0777 (drwxrwxrwx)"
+        fastpod.wait_for(lambda: pod_key("web") in fastpod.desired())
+    finally:
+        fastpod.stop()
