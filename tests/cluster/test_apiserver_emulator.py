@@ -6,8 +6,13 @@ tests find there is what a kube-apiserver would have answered.
 
 from __future__ import annotations
 
+import ssl
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from tests.support.cluster_api import LocalApiServer, kubectl
 
@@ -294,3 +299,39 @@ def test_kubectl_reaches_the_server_over_https_with_a_client_certificate(
     nodes = kubectl(kubeconfig, "get", "nodes", "-o", "name")
 
     assert nodes.split() == ["node/node1"]
+
+
+def test_a_strategic_merge_patch_merges_conditions_by_type(api_server: LocalApiServer) -> None:
+    """As ``patchMergeKey: type``: a writer's conditions leave the others' alone."""
+    create_node(api_server)
+    network = {"type": "NetworkUnavailable", "status": "False", "reason": "RouteCreated"}
+    api_server.request(
+        "PATCH",
+        "/api/v1/nodes/node1/status",
+        {"status": {"conditions": [network]}},
+        content_type="application/strategic-merge-patch+json",
+    )
+
+    code, node = api_server.request(
+        "PATCH",
+        "/api/v1/nodes/node1/status",
+        {"status": {"conditions": [{"type": "Ready", "status": "False"}]}},
+        content_type="application/strategic-merge-patch+json",
+    )
+
+    assert code == 200
+    assert {c["type"]: c["status"] for c in node["status"]["conditions"]} == {
+        "Ready": "False",
+        "NetworkUnavailable": "False",
+    }
+    assert node["status"]["conditions"][0]["reason"] == "KubeletReady"  # merged into
+
+
+def test_the_https_server_refuses_a_client_without_a_certificate(
+    tls_api_server: LocalApiServer,
+) -> None:
+    assert tls_api_server.credentials is not None
+    context = ssl.create_default_context(cadata=tls_api_server.credentials.ca.decode())
+
+    with pytest.raises((ssl.SSLError, urllib.error.URLError, ConnectionError)):
+        urllib.request.urlopen(tls_api_server.url + "/api/v1/nodes", context=context, timeout=10)
