@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import datetime
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
 
+from tests.support import docker_engine
 from tests.support.cluster_api import LocalApiServer, kubectl, wait_for
+from tests.support.docker_engine import BUSYBOX
+from tests.support.engine_lock import engines_held
 from tests.support.pods import pod_document
 from tests.support.running import RunningFastpod, free_port
 
@@ -19,10 +23,12 @@ pytestmark = pytest.mark.e2e
 LEASE = ("coordination.k8s.io/v1/leases", "kube-node-lease", "node1")
 
 
-def start(tmp_path: Path, kubeconfig: Path, *extra: str) -> RunningFastpod:
+def start(tmp_path: Path, kubeconfig: Path, *extra: str, runtime: str = "fake") -> RunningFastpod:
     manifests = tmp_path / "manifests"
     manifests.mkdir(exist_ok=True)
-    (manifests / "web.json").write_text(json.dumps(pod_document("web")))
+    document = pod_document("web", image=BUSYBOX, extra_spec={"terminationGracePeriodSeconds": 1})
+    document["spec"]["containers"][0]["command"] = ["sleep", "3600"]
+    (manifests / "web.json").write_text(json.dumps(document))
     return RunningFastpod(
         [
             "--pod-manifest-path",
@@ -34,6 +40,7 @@ def start(tmp_path: Path, kubeconfig: Path, *extra: str) -> RunningFastpod:
             *extra,
         ],
         workers=1,
+        runtime=runtime,
         api_port=free_port(),
     )
 
@@ -43,8 +50,10 @@ def wait_for_record(fastpod: RunningFastpod, event: str, timeout: float, **field
 
 
 def renew_time(server: LocalApiServer) -> datetime.datetime:
+    """When the Lease was last renewed; the epoch while there is none."""
     lease = server.stored(*LEASE)
-    assert lease is not None
+    if lease is None:
+        return datetime.datetime.fromtimestamp(0, datetime.UTC)
     return datetime.datetime.fromisoformat(lease["spec"]["renewTime"])
 
 
@@ -95,6 +104,7 @@ def test_an_api_server_gone_for_a_while_leaves_the_pods_alone_and_is_caught_up_w
     try:
         wait_for_record(fastpod, "node registered", timeout=20)
         fastpod.wait_for_event("container started", pod="default/web-node1")
+        wait_for(lambda: api_server.stored(*LEASE))
         first_renewal = renew_time(api_server)
         wait_for(lambda: renew_time(api_server) > first_renewal)
         before = fastpod.served_pods()["web-node1"]["status"]["containerStatuses"][0]
@@ -136,3 +146,28 @@ def test_a_kubeconfig_written_after_the_start_registers_the_node(
         assert fastpod.stop() == 0
     assert any("does not exist (yet)" in warning for warning in warnings)
     assert api_server.stored("v1/nodes", None, "node1") is not None
+
+
+@pytest.mark.docker
+def test_on_docker_the_node_names_the_engine_and_its_version(
+    api_server: LocalApiServer, tmp_path: Path
+) -> None:
+    kubeconfig = api_server.write_kubeconfig(tmp_path / "kubelet.conf")
+    server = subprocess.run(
+        ["docker", "version", "--format", "{{.Server.Version}}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    with engines_held():
+        docker_engine.remove_all()
+        fastpod = start(tmp_path, kubeconfig, runtime="docker")
+        try:
+            wait_for_record(fastpod, "node registered", timeout=30)
+            fastpod.wait_for_event("container started", pod="default/web-node1")
+            nodes = kubectl(kubeconfig, "get", "nodes", "-o", "wide").splitlines()
+        finally:
+            assert fastpod.stop() == 0
+            docker_engine.remove_all()
+    assert nodes[1].split()[:2] == ["node1", "Ready"]
+    assert nodes[1].split()[-1] == f"docker://{server}"
