@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
+import signal
 import subprocess
 from pathlib import Path
 
@@ -171,3 +173,23 @@ def test_on_docker_the_node_names_the_engine_and_its_version(
             docker_engine.remove_all()
     assert nodes[1].split()[:2] == ["node1", "Ready"]
     assert nodes[1].split()[-1] == f"docker://{server}"
+
+
+def test_a_cluster_process_killed_is_restarted_and_finds_its_node_again(
+    api_server: LocalApiServer, tmp_path: Path
+) -> None:
+    kubeconfig = api_server.write_kubeconfig(tmp_path / "kubelet.conf")
+    fastpod = start(tmp_path, kubeconfig)
+    try:
+        wait_for_record(fastpod, "node registered", timeout=20)
+        fastpod.wait_for_event("container started", pod="default/web-node1")
+        uid = fastpod.events("node registered")[0]["uid"]
+        os.kill(fastpod.child_pid("cluster"), signal.SIGKILL)
+        fastpod.wait_for_event("process restarted", child="cluster")
+        wait_for_record(fastpod, "node updated", timeout=20)
+        updated = fastpod.events("node updated")
+        restarts = fastpod.events("container started")
+    finally:
+        assert fastpod.stop() == 0
+    assert updated[0]["uid"] == uid
+    assert len(restarts) == 1  # the pods never noticed
