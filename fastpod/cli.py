@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from fastpod import __version__
+from fastpod.bench import command as bench_command
 from fastpod.client import commands as client_commands
 from fastpod.config import options
 from fastpod.config.node import node_name
@@ -23,6 +24,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_validate(commands)
     options.add_run_command(commands)
     client_commands.add_commands(commands)
+    bench_command.add_command(commands)
     return parser
 
 
@@ -91,4 +93,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"unrecognized arguments: {' '.join(unrecognized)}")
     if arguments.command == "validate":
         return _validate(arguments)
+    if arguments.command == "bench":
+        return bench_command.run(arguments)
     return client_commands.run(arguments)

@@ -1,0 +1,219 @@
+"""``fastpod bench SCENARIO`` and ``fastpod bench compare``: the command line.
+
+A scenario run prints progress on standard error and, at the end, where its record and
+report are; ``compare`` prints one line per figure. Bad input, a runtime that cannot be
+benchmarked or a fastpod that fails is one line on standard error and exit status 1 (2 for
+usage); an interrupted run cleans up, writes what it measured, and exits with 130.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import shlex
+import sys
+import time
+
+from fastpod.bench.options import BenchOptions, TargetSettings
+from fastpod.config.settings import RUNTIME_NAMES
+
+SCENARIOS = ("startup",)
+
+
+def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``fastpod bench`` and its scenarios on ``commands``."""
+    bench = commands.add_parser(
+        "bench",
+        help="measure how fast pods start here, beside the runtime's floor and other tools",
+        description="Start a fastpod of its own on the runtime, run a scenario's pods, and "
+        "write a JSON record and a Markdown report (see docs/bench.md). Everything the run "
+        "made is removed at the end, also on Ctrl-C.",
+    )
+    scenarios = bench.add_subparsers(dest="scenario", required=True, metavar="SCENARIO")
+    startup = scenarios.add_parser(
+        "startup",
+        help="N pods written at once → each running (the pod startup SLI)",
+        description="Write N manifests at once and measure each pod from first seen to all "
+        "its containers running: p50, p90, p99, and pods per second.",
+    )
+    _common(startup)
+    compare = scenarios.add_parser(
+        "compare",
+        help="each figure of record B beside record A's, with the ratio",
+        description="Print each figure both records have, before → after, and after ÷ before.",
+    )
+    compare.add_argument("before", metavar="A.json")
+    compare.add_argument("after", metavar="B.json")
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--runtime", choices=RUNTIME_NAMES, default="docker", help="the runtime (default docker)"
+    )
+    parser.add_argument(
+        "--pods", type=_positive, default=100, metavar="N", help="pods (default 100)"
+    )
+    parser.add_argument(
+        "--containers", type=_positive, default=1, metavar="N", help="containers a pod (default 1)"
+    )
+    parser.add_argument(
+        "--image",
+        metavar="IMAGE",
+        help="the containers' image, present on the node (default: the pause image, "
+        "which every node has)",
+    )
+    parser.add_argument(
+        "--command",
+        dest="container_command",
+        metavar="COMMAND",
+        help="the containers' command, for an image that needs one (e.g. 'sleep 3600')",
+    )
+    parser.add_argument(
+        "--output",
+        metavar="DIR",
+        help="where the record, report and fastpod's log go (default bench-SCENARIO-TIME)",
+    )
+    parser.add_argument("--workers", type=_positive, metavar="N", help="fastpod's workers")
+    parser.add_argument("--profile", metavar="NAME|PATH", help="fastpod's profile")
+    parser.add_argument(
+        "--timeout",
+        type=_positive_seconds,
+        default=600.0,
+        metavar="SECONDS",
+        help="how long one phase (all pods running, all removed) may take (default 600)",
+    )
+    parser.add_argument(
+        "--no-peers",
+        dest="peers",
+        action="store_false",
+        help="measure fastpod alone, without the runtime's floor and the other tools",
+    )
+    parser.add_argument(
+        "--fake-latency",
+        type=_positive_seconds,
+        metavar="SECONDS",
+        help="with --runtime fake: how long each simulated runtime call takes (default 0)",
+    )
+    parser.add_argument(
+        "--docker-socket", default="/var/run/docker.sock", metavar="PATH", help="Docker's socket"
+    )
+    parser.add_argument(
+        "--container-runtime-endpoint",
+        default="unix:///run/containerd/containerd.sock",
+        metavar="URL",
+        help="the CRI runtime's endpoint (default the kubelet's)",
+    )
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more: {value}")
+    return value
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0: {value:g}")
+    return value
+
+
+def options(arguments: argparse.Namespace, now: datetime.datetime) -> BenchOptions:
+    """The run's options from its arguments; ValueError (one line) for bad input."""
+    from fastpod.bench.manifests import PAUSE_IMAGE
+
+    try:
+        command = tuple(shlex.split(arguments.container_command or ""))
+    except ValueError as error:
+        raise ValueError(f"--command: {error}") from None
+    if arguments.runtime == "cri" and not arguments.container_runtime_endpoint.startswith(
+        "unix://"
+    ):
+        raise ValueError(
+            f"--container-runtime-endpoint: not a unix:// endpoint: "
+            f"{arguments.container_runtime_endpoint}"
+        )
+    if arguments.fake_latency is not None and arguments.runtime != "fake":
+        raise ValueError("--fake-latency: only with --runtime fake")
+    output = arguments.output or f"bench-{arguments.scenario}-{now:%Y%m%d-%H%M%S}"
+    return BenchOptions(
+        scenario=arguments.scenario,
+        target=TargetSettings(
+            arguments.runtime, arguments.docker_socket, arguments.container_runtime_endpoint
+        ),
+        pods=arguments.pods,
+        containers=arguments.containers,
+        image=arguments.image or PAUSE_IMAGE,
+        command=command,
+        output=os.path.abspath(output),
+        workers=arguments.workers,
+        profile=arguments.profile,
+        timeout=arguments.timeout,
+        peers=arguments.peers,
+        fake_latency=arguments.fake_latency,
+    )
+
+
+def run(arguments: argparse.Namespace) -> int:
+    """Run ``fastpod bench ...``; its exit status."""
+    if arguments.scenario == "compare":
+        return _compare(arguments.before, arguments.after)
+    try:
+        bench_options = options(arguments, datetime.datetime.now())
+    except ValueError as error:
+        print(f"fastpod bench: {error}", file=sys.stderr)
+        return 2
+    return _run_scenario(bench_options)
+
+
+def _run_scenario(bench_options: BenchOptions) -> int:
+    from fastpod.bench import scenarios
+    from fastpod.bench.outputs import write_outputs
+    from fastpod.bench.session import Bench, Interruption
+    from fastpod.bench.subject import SubjectError
+    from fastpod.bench.target import TargetError
+
+    interruption = Interruption()
+    began = time.monotonic()
+    with interruption.installed():
+        bench = Bench(bench_options, interruption)
+        try:
+            runs, versions = scenarios.run(bench)
+        except (TargetError, SubjectError, OSError) as error:
+            bench.say(f"error: {error}")
+            return 1
+        record = scenarios.record(bench, runs, versions, time.monotonic() - began)
+        paths = write_outputs(record, bench_options.output)
+    bench.say(("interrupted; " if interruption else "") + f"wrote {', '.join(paths)}")
+    return 130 if interruption else 0
+
+
+def _compare(before_path: str, after_path: str) -> int:
+    from fastpod.bench.record import RecordError, decode
+    from fastpod.bench.report import compare
+
+    try:
+        before = decode(_read(before_path), before_path)
+        after = decode(_read(after_path), after_path)
+    except OSError as error:
+        print(f"fastpod bench: {error.filename}: {error.strerror}", file=sys.stderr)
+        return 1
+    except RecordError as error:
+        print(f"fastpod bench: {error}", file=sys.stderr)
+        return 1
+    for line in compare(before, after):
+        print(line)
+    return 0
+
+
+def _read(path: str) -> bytes:
+    with open(path, "rb") as file:
+        return file.read()

@@ -1,0 +1,110 @@
+"""The figures of a run, worked out from its samples alone (pure).
+
+Every figure in a record is what :func:`figures` gives for that run's samples, so a reader
+(or a test) can check a record by working them out again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from msgspec import structs
+
+from fastpod.bench.record import Figure, Run, Sample, Step, Usage
+from fastpod.bench.stats import rate, summarize
+
+KIND_LABELS = {
+    "start": "startup, first seen → running",
+    "restart": "restart, exit → running",
+    "crash-loop restart": "crash-loop restart, exit → running",
+    "add": "churn add, write → running",
+    "edit": "churn edit, write → running",
+}
+"""What each kind of sample measures, as the report names it."""
+
+_QUANTILES = (("p50", 0.5), ("p90", 0.9), ("p99", 0.99))
+
+
+def figures(run: Run) -> list[Figure]:
+    """The figures of ``run``: latency percentiles by kind of sample, the startup's
+    throughput, the resources used, and the density steps."""
+    result: list[Figure] = []
+    for kind in _kinds(run.samples):
+        samples = [sample for sample in run.samples if sample.kind == kind]
+        result.extend(_latencies(KIND_LABELS.get(kind, kind), [s.latency for s in samples]))
+        if kind == "start":
+            result.extend(_startup(samples))
+    for group, points in sorted(run.usage.items()):
+        result.extend(_usage(group, points))
+    for step in run.steps:
+        result.extend(_step(step))
+    return result
+
+
+def with_figures(run: Run) -> Run:
+    """``run`` with its figures worked out from its samples."""
+    return structs.replace(run, figures=figures(run))
+
+
+def _kinds(samples: Sequence[Sample]) -> list[str]:
+    """The kinds present, in the order of :data:`KIND_LABELS`, then any other."""
+    present = {sample.kind for sample in samples}
+    known = [kind for kind in KIND_LABELS if kind in present]
+    return known + sorted(present - set(KIND_LABELS))
+
+
+def _latencies(label: str, latencies: list[float]) -> list[Figure]:
+    summary = summarize(latencies)
+    if summary is None:
+        return []
+    by_quantile = {"p50": summary.p50, "p90": summary.p90, "p99": summary.p99}
+    return [
+        *(
+            Figure(name=f"{label} {name}", value=by_quantile[name], unit="s")
+            for name, _ in _QUANTILES
+        ),
+        Figure(name=f"{label} samples", value=summary.count, unit="", better="higher"),
+    ]
+
+
+def _startup(samples: Sequence[Sample]) -> list[Figure]:
+    """From the first manifest written (or the first pod seen) to the last pod running."""
+    began = min(s.written if s.written is not None else s.begin for s in samples)
+    ended = max(s.end for s in samples)
+    result = [Figure(name="all pods running", value=ended - began, unit="s")]
+    per_second = rate(len(samples), ended - began)
+    if per_second is not None:
+        result.append(Figure(name="pods per second", value=per_second, unit="/s", better="higher"))
+    written = [s.end - s.written for s in samples if s.written is not None]
+    summary = summarize(written)
+    if summary is not None:
+        result += [
+            Figure(name="write → running p50", value=summary.p50, unit="s"),
+            Figure(name="write → running p99", value=summary.p99, unit="s"),
+        ]
+    return result
+
+
+def _usage(group: str, points: Sequence[Usage]) -> list[Figure]:
+    if not points:
+        return []
+    result = [Figure(name=f"{group} peak RSS", value=max(p.rss_bytes for p in points), unit="B")]
+    if len(points) >= 2:
+        cpu = points[-1].cpu_seconds - points[0].cpu_seconds
+        result.append(Figure(name=f"{group} CPU", value=cpu, unit="s"))
+    return result
+
+
+def _step(step: Step) -> list[Figure]:
+    at = f"at {step.pods} pods"
+    result = [
+        Figure(name=f"RSS per pod {at}", value=step.rss_bytes / step.pods, unit="B"),
+        Figure(name=f"idle CPU {at}", value=step.idle_cpu_per_second, unit="s/s"),
+    ]
+    if step.runtime_rss_bytes is not None:
+        value = step.runtime_rss_bytes / step.pods
+        result.append(Figure(name=f"runtime RSS per pod {at}", value=value, unit="B"))
+    if step.runtime_idle_cpu_per_second is not None:
+        value = step.runtime_idle_cpu_per_second
+        result.append(Figure(name=f"runtime idle CPU {at}", value=value, unit="s/s"))
+    return result

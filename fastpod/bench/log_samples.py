@@ -1,0 +1,78 @@
+"""fastpod's log records → the samples of a run (pure).
+
+A pod is first seen at its ``pod added`` line (the worker's, logged as it takes the pod,
+where the kubelet's ``pod_start_duration`` starts too) and running at the last of its
+containers' first ``container started`` lines (``restart_count`` 0): the kubelet's pod
+startup SLI (first seen → all containers running), read with the log's microsecond times.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from fastpod.bench.record import Sample
+
+LogRecord = Mapping[str, Any]
+
+
+def log_time(record: LogRecord) -> float:
+    """The wall-clock time (seconds since the epoch) of a JSON log record."""
+    return datetime.fromisoformat(str(record["time"]).replace("Z", "+00:00")).timestamp()
+
+
+def first_seen(records: Iterable[LogRecord], pods: Iterable[str]) -> dict[str, float]:
+    """When each of ``pods`` (keys, ``namespace/name``) was first added."""
+    wanted = set(pods)
+    seen: dict[str, float] = {}
+    for record in records:
+        key = record.get("pod")
+        if record.get("event") == "pod added" and key in wanted and key not in seen:
+            seen[key] = log_time(record)
+    return seen
+
+
+def all_running(
+    records: Iterable[LogRecord], pods: Iterable[str], containers: Iterable[str]
+) -> dict[str, float]:
+    """When each of ``pods`` had all of ``containers`` started for the first time: the
+    pods running so far."""
+    wanted, names = set(pods), set(containers)
+    started: dict[str, dict[str, float]] = {}
+    for record in records:
+        key = record.get("pod")
+        if (
+            record.get("event") == "container started"
+            and key in wanted
+            and record.get("restart_count", 0) == 0
+            and record.get("container") in names
+        ):
+            started.setdefault(str(key), {}).setdefault(str(record["container"]), log_time(record))
+    return {key: max(times.values()) for key, times in started.items() if set(times) == names}
+
+
+def startup_samples(
+    records: Iterable[LogRecord],
+    written: Mapping[str, float],
+    containers: Iterable[str],
+    origin: float,
+) -> list[Sample]:
+    """A ``start`` sample for each pod of ``written`` (key → when its manifest was written)
+    that was seen and is running, times from ``origin``; in the order the pods ran."""
+    kept = list(records)
+    names = list(containers)
+    seen = first_seen(kept, written)
+    running = all_running(kept, written, names)
+    samples = [
+        Sample(
+            pod=key,
+            kind="start",
+            begin=seen[key] - origin,
+            end=running[key] - origin,
+            written=written[key] - origin,
+        )
+        for key in written
+        if key in seen and key in running
+    ]
+    return sorted(samples, key=lambda sample: sample.end)

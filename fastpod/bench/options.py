@@ -1,0 +1,64 @@
+"""What a bench run was asked to do: its options, light enough for the CLI to import."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastpod.config.settings import RuntimeName
+
+
+@dataclass(frozen=True)
+class TargetSettings:
+    """Which runtime, and where it listens."""
+
+    runtime: RuntimeName
+    docker_socket: str = "/var/run/docker.sock"
+    container_runtime_endpoint: str = "unix:///run/containerd/containerd.sock"
+
+    def fastpod_flags(self) -> list[str]:
+        """The ``fastpod run`` flags that point it at the same runtime."""
+        if self.runtime == "docker":
+            return ["--docker-socket", self.docker_socket]
+        if self.runtime == "cri":
+            return ["--container-runtime-endpoint", self.container_runtime_endpoint]
+        return []
+
+    @property
+    def socket(self) -> str | None:
+        """The runtime daemon's Unix socket; None for the fake runtime."""
+        if self.runtime == "docker":
+            return self.docker_socket
+        if self.runtime == "cri":
+            return self.container_runtime_endpoint.removeprefix("unix://")
+        return None
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    """What ``fastpod bench SCENARIO`` was asked to do."""
+
+    scenario: str
+    target: TargetSettings
+    pods: int
+    containers: int
+    image: str
+    command: tuple[str, ...]
+    output: str
+    workers: int | None = None
+    profile: str | None = None
+    timeout: float = 600.0
+    """Seconds a phase (all pods running, all removed) may take before the run fails."""
+    peers: bool = True
+    """Measure the floor and the peers beside fastpod, where they can run."""
+    fake_latency: float | None = None
+    """Seconds each call to the fake runtime takes."""
+
+    def fastpod_flags(self) -> list[str]:
+        flags = self.target.fastpod_flags()
+        if self.workers is not None:
+            flags += ["--workers", str(self.workers)]
+        if self.profile is not None:
+            flags += ["--profile", self.profile]
+        if self.fake_latency is not None:
+            flags += ["--fake-latency", f"{self.fake_latency}s"]
+        return flags

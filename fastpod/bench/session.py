@@ -1,0 +1,168 @@
+"""One bench run's shared state: its options, its clock, its interruption, its fastpods.
+
+A signal (Ctrl-C, SIGTERM) only records that it came (:class:`Interruption`); the waits
+look at it and return, and the main flow then cleans up in order, as it does at the end of
+an uninterrupted run: manifests removed, fastpod's pods stopped by fastpod, fastpod
+stopped, whatever is left in the run's namespace removed from the runtime, the workspace
+deleted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from types import FrameType
+from typing import TextIO
+
+from fastpod.bench.manifests import container_names, pod_manifest, pod_name
+from fastpod.bench.options import BenchOptions
+from fastpod.bench.subject import Subject, Workspace
+from fastpod.bench.target import Target, run_namespace
+from fastpod.bench.usage import Sampler
+
+READY_TIMEOUT = 120.0
+"""Seconds fastpod gets to be ready (a takeover of a busy node's leftovers included)."""
+
+
+class Interruption:
+    """Records the signals that ask the run to stop; :meth:`installed` catches them."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.received: list[int] = []
+
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        self.received.append(signum)
+
+    def __bool__(self) -> bool:
+        return bool(self.received)
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[None]:
+        previous = {signum: signal.signal(signum, self) for signum in self.SIGNALS}
+        try:
+            yield
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+
+
+class Bench:
+    """The run: options, origin of its clock, its namespace, its target, its progress."""
+
+    def __init__(
+        self, options: BenchOptions, interruption: Interruption, stream: TextIO = sys.stderr
+    ) -> None:
+        self.options = options
+        self.interruption = interruption
+        self.stream = stream
+        self.origin = time.time()
+        self.namespace = run_namespace()
+        self.node = "fastpod-bench"
+        self.target = Target(options.target)
+        self.containers = container_names(options.containers)
+
+    def interrupted(self) -> bool:
+        return bool(self.interruption)
+
+    def say(self, text: str) -> None:
+        """A line for the person running the bench."""
+        self.stream.write(f"fastpod bench: {text}\n")
+        self.stream.flush()
+
+    def key(self, name: str) -> str:
+        """The key fastpod gives the pod of manifest ``name``: ``namespace/name-node``."""
+        return f"{self.namespace}/{name}-{self.node}"
+
+    def manifest(self, name: str, restart_policy: str = "Always") -> str:
+        options = self.options
+        return pod_manifest(
+            name,
+            self.namespace,
+            options.image,
+            options.containers,
+            options.command,
+            restart_policy,
+        )
+
+    @contextlib.contextmanager
+    def fastpod(self, label: str) -> Iterator[tuple[Subject, Workspace, Sampler]]:
+        """A ready ``fastpod run`` on the target, and its CPU and memory sampled with the
+        runtime's; everything it ran removed on the way out, whatever happened."""
+        workspace = Workspace(tempfile.mkdtemp(prefix="fastpod-bench-"))
+        os.makedirs(self.options.output, exist_ok=True)
+        log_path = os.path.join(self.options.output, f"{label}.log")
+        subject: Subject | None = None
+        sampler = Sampler(
+            {
+                "fastpod": lambda: subject.processes() if subject else [],
+                "runtime": self.target.processes,
+            },
+            self.origin,
+        )
+        try:
+            extra = ["--hostname-override", self.node, *self.options.fastpod_flags()]
+            subject = Subject(workspace, self.options.target.runtime, log_path, extra)
+            sampler.start()
+            subject.wait(
+                lambda: bool(subject and subject.events("fastpod ready")),
+                READY_TIMEOUT,
+                "fastpod ready",
+                self.interrupted,
+            )
+            yield subject, workspace, sampler
+        finally:
+            sampler.stop()
+            self._clean_up(subject, workspace)
+
+    def _clean_up(self, subject: Subject | None, workspace: Workspace) -> None:
+        """Pods removed through fastpod (as a user's removal would), fastpod stopped, the
+        namespace swept, the workspace deleted."""
+        for entry in os.listdir(workspace.manifests):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(os.path.join(workspace.manifests, entry))
+        if subject is not None:
+            if self.options.target.runtime != "fake" and subject.process.poll() is None:
+                added = {str(r["pod"]) for r in subject.events("pod added")}
+                self.say(f"removing {len(added)} pods")
+                with contextlib.suppress(Exception):
+                    subject.wait(
+                        lambda: added <= {str(r["pod"]) for r in subject.events("pod stopped")},
+                        self.options.timeout,
+                        "every pod stopped",
+                        lambda: False,
+                    )
+            subject.stop()
+        left = self.target.remove_namespace(self.namespace)
+        if left:
+            self.say(f"removed {left} containers and sandboxes fastpod had left")
+        shutil.rmtree(workspace.root, ignore_errors=True)
+
+    def write_pods(self, workspace: Workspace, names: list[str]) -> dict[str, float]:
+        """Write the manifests of ``names`` (each renamed into place, so fastpod never
+        reads half a file); when each was written, by pod key."""
+        written: dict[str, float] = {}
+        for name in names:
+            if self.interrupted():
+                break
+            path = os.path.join(workspace.manifests, f"{name}.yaml")
+            temporary = os.path.join(workspace.manifests, f".{name}.yaml.tmp")
+            with open(temporary, "w") as file:
+                file.write(self.manifest(name))
+            os.replace(temporary, path)
+            written[self.key(name)] = time.time()
+        return written
+
+    def pod_names(self, count: int, scenario: str | None = None) -> list[str]:
+        return [pod_name(scenario or self.options.scenario, index) for index in range(count)]
+
+    def waiting(self, condition: Callable[[], bool]) -> Callable[[], bool]:
+        """``condition`` that also holds once the run is interrupted."""
+        return lambda: self.interrupted() or condition()

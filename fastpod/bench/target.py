@@ -1,0 +1,168 @@
+"""The runtime a bench runs on: its version, its processes, and what the bench leaves on it.
+
+Every pod a bench makes is in a namespace of that run's own (:data:`NAMESPACE_PREFIX` and a
+random suffix), so the bench removes what it made, and nothing else. It refuses a runtime
+that holds another fastpod's pods: each fastpod removes the pods it manages that no source
+of its own wants, so a bench's fastpod and a node's would remove each other's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+from collections.abc import Awaitable
+from typing import TypeVar
+
+import psutil
+
+from fastpod.bench.options import TargetSettings
+from fastpod.config.node import node_name
+from fastpod.config.settings import Config
+from fastpod.runtime.base import Runtime, RuntimeCallError, RuntimeUnavailable
+from fastpod.runtime.factory import create_runtime
+from fastpod.runtime.fake import FAKE_VERSION
+from fastpod.runtime.labels import POD_NAMESPACE
+
+NAMESPACE_PREFIX = "fastpod-bench-"
+CALL_TIMEOUT = 10.0
+T = TypeVar("T")
+
+
+class TargetError(Exception):
+    """The runtime cannot be benchmarked now; the message says why, in one line."""
+
+
+def run_namespace() -> str:
+    """A namespace no other run uses: where one run's pods live."""
+    return NAMESPACE_PREFIX + secrets.token_hex(3)
+
+
+class Target:
+    """The runtime under the bench, reached through fastpod's own adapter for it."""
+
+    def __init__(self, settings: TargetSettings) -> None:
+        self.settings = settings
+        self.name = settings.runtime
+
+    def _call(self, call: Awaitable[T]) -> T:
+        return asyncio.run(_bounded(call))
+
+    def _adapter(self) -> Runtime:
+        config = Config(
+            node_name=node_name(None),
+            runtime=self.settings.runtime,
+            docker_socket=self.settings.docker_socket,
+            container_runtime_endpoint=self.settings.container_runtime_endpoint,
+        )
+        return create_runtime(config)
+
+    def version(self) -> str:
+        """The runtime's version; TargetError if it does not answer."""
+        if self.settings.runtime == "fake":
+            return FAKE_VERSION
+
+        async def ask() -> str:
+            runtime = self._adapter()
+            try:
+                await runtime.ping(CALL_TIMEOUT)
+                return f"{getattr(runtime, 'name', self.name)} {await runtime.version()}"
+            finally:
+                await runtime.close()
+
+        try:
+            return self._call(ask())
+        except (RuntimeCallError, RuntimeUnavailable, OSError, TimeoutError) as error:
+            raise TargetError(f"the {self.name} runtime does not answer: {error}") from None
+
+    def check_alone(self) -> None:
+        """TargetError if another fastpod's pods run here; an earlier bench's leftovers
+        (a run that was killed) are removed."""
+        if self.settings.runtime == "fake":
+            return
+        namespaces = self._call(self._namespaces())
+        others = sorted(ns for ns in namespaces if not ns.startswith(NAMESPACE_PREFIX))
+        if others:
+            raise TargetError(
+                f"the {self.name} runtime runs pods of another fastpod (namespaces "
+                f"{', '.join(others)}): a second fastpod would remove them as orphans; stop "
+                "it and remove its pods, or run the bench on another node"
+            )
+        for namespace in namespaces:
+            self.remove_namespace(namespace)
+
+    def remove_namespace(self, namespace: str) -> int:
+        """Stop and remove every sandbox and container of ``namespace``; how many."""
+        if self.settings.runtime == "fake":
+            return 0
+        return self._call(self._remove(namespace))
+
+    async def _namespaces(self) -> set[str]:
+        runtime = self._adapter()
+        try:
+            sandboxes = await runtime.list_pod_sandboxes()
+            containers = await runtime.list_containers()
+        finally:
+            await runtime.close()
+        labels = [item.labels for item in sandboxes] + [item.labels for item in containers]
+        return {each.get(POD_NAMESPACE, "") for each in labels}
+
+    async def _remove(self, namespace: str) -> int:
+        runtime = self._adapter()
+        try:
+            containers = [
+                c
+                for c in await runtime.list_containers()
+                if c.labels.get(POD_NAMESPACE) == namespace
+            ]
+            sandboxes = [
+                s
+                for s in await runtime.list_pod_sandboxes()
+                if s.labels.get(POD_NAMESPACE) == namespace
+            ]
+
+            async def remove_container(container_id: str) -> None:
+                with contextlib.suppress(RuntimeCallError):
+                    await runtime.stop_container(container_id, 0)
+                with contextlib.suppress(RuntimeCallError):
+                    await runtime.remove_container(container_id)
+
+            async def remove_sandbox(sandbox_id: str) -> None:
+                with contextlib.suppress(RuntimeCallError):
+                    await runtime.stop_pod_sandbox(sandbox_id)
+                with contextlib.suppress(RuntimeCallError):
+                    await runtime.remove_pod_sandbox(sandbox_id)
+
+            await asyncio.gather(*(remove_container(c.id) for c in containers))
+            await asyncio.gather(*(remove_sandbox(s.id) for s in sandboxes))
+        finally:
+            await runtime.close()
+        return len(containers) + len(sandboxes)
+
+    def processes(self) -> list[psutil.Process]:
+        """The runtime daemon serving the socket (and its children: Docker's containerd);
+        none for the fake runtime, which runs inside fastpod's workers."""
+        socket = self.settings.socket
+        if socket is None:
+            return []
+        daemon = _listener(socket)
+        if daemon is None:
+            return []
+        with contextlib.suppress(psutil.Error):
+            return [daemon, *daemon.children(recursive=True)]
+        return []
+
+
+def _listener(socket: str) -> psutil.Process | None:
+    """The process listening on the Unix socket ``socket``."""
+    real = os.path.realpath(socket)
+    with contextlib.suppress(psutil.Error, OSError):
+        for connection in psutil.net_connections(kind="unix"):
+            if connection.pid and os.path.realpath(str(connection.laddr) or "/") == real:
+                return psutil.Process(connection.pid)
+    return None
+
+
+async def _bounded(call: Awaitable[T]) -> T:
+    return await asyncio.wait_for(call, CALL_TIMEOUT * 3)
