@@ -54,7 +54,7 @@ IO_MODULES = (
     "fastpod.logs",
     "fastpod.config.settings",
     "fastpod.manifest.yaml11",
-    "fastpod.runtime.docker",
+    "fastpod.runtime.docker.runtime",
     "fastpod.runtime.fake",
     "fastpod.runtime.cri.runtime",
     "lightkube",

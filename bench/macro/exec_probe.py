@@ -35,7 +35,7 @@ from fastpod.manifest.decode import decode_pod
 from fastpod.model import PodSource
 from fastpod.runtime.base import Runtime
 from fastpod.runtime.cri.runtime import CriRuntime
-from fastpod.runtime.docker import DockerRuntime
+from fastpod.runtime.docker.runtime import DockerRuntime
 from fastpod.runtime.spec import PodContext, container_spec
 
 COMMAND = ["true"]

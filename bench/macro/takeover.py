@@ -46,7 +46,7 @@ from fastpod.manifest.decode import decode_pod
 from fastpod.model import PodSource
 from fastpod.runtime.base import Runtime
 from fastpod.runtime.cri.runtime import CriRuntime
-from fastpod.runtime.docker import DockerRuntime
+from fastpod.runtime.docker.runtime import DockerRuntime
 from fastpod.worker.adoptions import AdoptionRecords
 from fastpod.worker.desired import DesiredPods
 from fastpod.worker.pod_loop import PodRunner

@@ -10,7 +10,7 @@ from fastpod.runtime.logrotation import RotationPolicy, docker_log_options
 def create_runtime(config: Config) -> Runtime:
     """The runtime the configuration names."""
     if config.runtime == "docker":
-        from fastpod.runtime.docker import DockerRuntime
+        from fastpod.runtime.docker.runtime import DockerRuntime
 
         # Docker rotates its json-file logs itself, with the kubelet's limits
         policy = RotationPolicy(config.container_log_max_size, config.container_log_max_files)

@@ -7,8 +7,8 @@ import json
 
 from cri_api.v1 import api_pb2 as cri
 
-from fastpod.runtime import docker_created
 from fastpod.runtime.cri import created
+from fastpod.runtime.docker import created as docker_created
 
 
 def test_docker_keeps_no_new_privileges_in_its_security_options() -> None:

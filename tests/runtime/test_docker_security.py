@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from fastpod.runtime.base import RuntimeCallError
-from fastpod.runtime.docker import security_options
+from fastpod.runtime.docker.configs import security_options
 from fastpod.runtime.security import RUNTIME_DEFAULT, UNCONFINED, Profile, SELinux
 from fastpod.runtime.spec import Security
 

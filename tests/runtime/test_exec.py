@@ -22,7 +22,7 @@ from fastpod.runtime.base import (
     combined_output,
 )
 from fastpod.runtime.cri.runtime import CriRuntime
-from fastpod.runtime.docker import DockerRuntime
+from fastpod.runtime.docker.runtime import DockerRuntime
 from fastpod.runtime.spec import PodContext, container_spec
 from tests.support import FILE
 from tests.support.containerd_engine import PAUSE, TARGET

@@ -14,7 +14,7 @@ from fastpod.manifest.decode import decode_pod
 from fastpod.model import Container
 from fastpod.runtime.base import ForeignPod, Runtime, RuntimeEvent
 from fastpod.runtime.cri.runtime import CriRuntime
-from fastpod.runtime.docker import DockerRuntime
+from fastpod.runtime.docker.runtime import DockerRuntime
 from fastpod.runtime.spec import Mount, PodContext, container_hash, container_spec
 from fastpod.takeover.plan import decide, with_uid
 from tests.support import FILE

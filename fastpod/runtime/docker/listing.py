@@ -1,0 +1,248 @@
+"""What the Docker Engine lists and inspects, read as the runtime seam's sandboxes and
+containers.
+
+fastpod's objects are found by label (its own, or an adopted pod's UID); a sandbox is
+read from the listing, a container from its ``docker inspect``, read again at each
+listing as the kubelet reads its statuses at each relist: the termination message of an
+exited one included.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import json
+from urllib.parse import quote
+
+import msgspec
+
+from fastpod.runtime.base import ContainerInfo, ContainerState, ForeignPod, SandboxInfo
+from fastpod.runtime.docker.configs import SANDBOX_ID, SANDBOX_TYPE
+from fastpod.runtime.docker.engine import Engine
+from fastpod.runtime.foreign import (
+    DOCKER_SANDBOX_ID,
+    docker_labels,
+    docker_name_attempt,
+    group_foreign,
+)
+from fastpod.runtime.labels import MANAGED_BY, POD_UID
+from fastpod.runtime.termination import termination_message, with_termination_message
+
+
+class _State(msgspec.Struct):
+    Status: str = ""
+    Pid: int = 0
+    ExitCode: int = 0
+    StartedAt: str = ""
+    FinishedAt: str = ""
+    OOMKilled: bool = False
+    Error: str = ""
+
+
+class _Config(msgspec.Struct):
+    Labels: dict[str, str] | None = None
+    Image: str = ""
+
+
+class _Mount(msgspec.Struct):
+    Source: str = ""
+    Destination: str = ""
+
+
+class _Network(msgspec.Struct):
+    IPAddress: str = ""
+    GlobalIPv6Address: str = ""
+
+
+class _NetworkSettings(_Network):
+    Networks: dict[str, _Network] | None = None
+
+
+class _HostConfig(msgspec.Struct):
+    NetworkMode: str = ""
+
+
+class Inspected(msgspec.Struct):
+    """The part of a container's ``docker inspect`` fastpod reads."""
+
+    Id: str
+    Created: str = ""
+    Image: str = ""
+    State: _State = msgspec.field(default_factory=_State)
+    Config: _Config = msgspec.field(default_factory=_Config)
+    LogPath: str = ""
+    ResolvConfPath: str = ""
+    Mounts: list[_Mount] | None = None
+    HostConfig: _HostConfig = msgspec.field(default_factory=_HostConfig)
+    NetworkSettings: _NetworkSettings = msgspec.field(default_factory=_NetworkSettings)
+
+
+class _Listed(msgspec.Struct):
+    Id: str
+    Names: list[str] | None = None
+    Labels: dict[str, str] | None = None
+    State: str = ""
+    Created: int = 0
+    Image: str = ""
+    ImageID: str = ""
+
+
+_inspected = msgspec.json.Decoder(Inspected)
+_listed = msgspec.json.Decoder(list[_Listed])
+
+
+def inspected(payload: bytes) -> Inspected:
+    """A container's ``docker inspect`` answer."""
+    return _inspected.decode(payload)
+
+
+class Listing:
+    """fastpod's sandboxes and containers on the Engine, and the pods adopted from another
+    agent (theirs, without fastpod's label)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._adopted: set[str] = set()
+        """The UIDs of the adopted pods."""
+
+    def adopt(self, pod_uid: str) -> None:
+        self._adopted.add(pod_uid)
+
+    async def sandboxes(self, pod_uid: str | None) -> list[SandboxInfo]:
+        return [_sandbox_info(item) for item in await self._list("podsandbox", pod_uid)]
+
+    async def containers(self, pod_uid: str | None) -> list[ContainerInfo]:
+        listed = await self._list("container", pod_uid)
+        found = await asyncio.gather(*(self._inspect(item.Id) for item in listed))
+        return [info for info in found if info is not None]
+
+    async def foreign_pods(self) -> list[ForeignPod]:
+        """One listing of every object with the kubelet's pod UID label, sandboxes and
+        containers told apart by cri-dockerd's type label."""
+        sandboxes, containers = [], []
+        for item in await self._containers_json([POD_UID]):
+            labels = item.Labels or {}
+            if labels.get(SANDBOX_TYPE) == "podsandbox":
+                sandboxes.append(_sandbox_info(item))
+            elif labels.get(SANDBOX_TYPE) == "container":
+                joined = docker_labels(labels)
+                containers.append(
+                    ContainerInfo(
+                        id=item.Id,
+                        sandbox_id=_sandbox_of(joined),
+                        labels=joined,
+                        state=_state(item.State),
+                        created=float(item.Created),
+                        image=item.Image,
+                        image_id=item.ImageID,
+                    )
+                )
+        return group_foreign(sandboxes, containers)
+
+    async def _list(self, kind: str, pod_uid: str | None) -> list[_Listed]:
+        """fastpod's sandboxes or containers: its label, or an adopted pod's UID."""
+        labels = [f"{SANDBOX_TYPE}={kind}"]
+        if pod_uid is not None:
+            labels.append(f"{POD_UID}={pod_uid}")
+            if pod_uid not in self._adopted:
+                labels.append(f"{MANAGED_BY}=true")
+            return await self._containers_json(labels)
+        if not self._adopted:
+            return await self._containers_json([*labels, f"{MANAGED_BY}=true"])
+        # Docker's label filters all apply at once: fastpod's or adopted is sorted out here
+        return [
+            item
+            for item in await self._containers_json([*labels, POD_UID])
+            if MANAGED_BY in (item.Labels or {})
+            or (item.Labels or {}).get(POD_UID) in self._adopted
+        ]
+
+    async def _containers_json(self, labels: list[str]) -> list[_Listed]:
+        filters = quote(json.dumps({"label": labels}))
+        _, payload = await self._engine.call("GET", f"/containers/json?all=1&filters={filters}")
+        return _listed.decode(payload)
+
+    async def _inspect(self, container_id: str) -> ContainerInfo | None:
+        path = f"/containers/{container_id}/json"
+        status, payload = await self._engine.call("GET", path, ok=(200, 404))
+        if status == 404:
+            return None
+        return _container_info(inspected(payload))
+
+
+def _container_info(item: Inspected) -> ContainerInfo:
+    labels = docker_labels(item.Config.Labels or {})
+    state = item.State
+    created = _timestamp(item.Created) or 0.0
+    started_at = _timestamp(state.StartedAt)
+    finished_at = _timestamp(state.FinishedAt)
+    phase = _state(state.Status)
+    exit_code = state.ExitCode if state.Status == "exited" else None
+    reason = "OOMKilled" if state.OOMKilled else ""
+    ran = started_at is not None
+    if phase == "created" and state.ExitCode != 0:
+        # its start failed: Docker keeps it "created", with the error and a code (127
+        # for a path of the wrong kind, else 128); as dockershim, an exit at creation
+        phase, exit_code, reason = "exited", state.ExitCode, "ContainerCannotRun"
+        started_at = finished_at = created
+    message = state.Error
+    if phase == "exited":
+        # read again at each listing, as the kubelet does at each relist: a small file
+        mounts = {mount.Destination: mount.Source for mount in item.Mounts or ()}
+        own = termination_message(labels, state.ExitCode, ran, mounts, item.LogPath)
+        message = with_termination_message(message, own)
+    return ContainerInfo(
+        id=item.Id,
+        sandbox_id=_sandbox_of(labels),
+        labels=labels,
+        state=phase,
+        exit_code=exit_code,
+        created=created,
+        started_at=started_at,
+        finished_at=finished_at,
+        image=item.Config.Image,
+        image_id=item.Image,
+        reason=reason,
+        message=message,
+    )
+
+
+def _sandbox_info(item: _Listed) -> SandboxInfo:
+    """A listed sandbox; the CRI's annotations cri-dockerd keeps as labels read as such."""
+    labels = docker_labels(item.Labels or {})
+    return SandboxInfo(item.Id, labels, item.State == "running", item.Created, _attempt(item))
+
+
+def _attempt(item: _Listed) -> int:
+    """The attempt a sandbox's name carries (``k8s_POD_<name>_<ns>_<uid>_<attempt>``)."""
+    for name in item.Names or ():
+        attempt = docker_name_attempt(name)
+        if attempt is not None:
+            return attempt
+    return 0
+
+
+def _sandbox_of(labels: dict[str, str]) -> str:
+    """A container's sandbox: fastpod's label, else cri-dockerd's."""
+    return labels.get(SANDBOX_ID) or labels.get(DOCKER_SANDBOX_ID, "")
+
+
+def _state(status: str) -> ContainerState:
+    if status in ("running", "restarting", "paused"):
+        return "running"
+    if status == "created":
+        return "created"
+    return "exited"
+
+
+def _timestamp(text: str) -> float | None:
+    if not text or text.startswith("0001-"):
+        return None
+    # Docker gives nanoseconds; Python's parser takes microseconds
+    head, _, rest = text.partition(".")
+    fraction = rest.rstrip("Z")[:6] if rest else "0"
+    try:
+        moment = datetime.datetime.fromisoformat(f"{head}.{fraction}+00:00")
+    except ValueError:
+        return None
+    return moment.timestamp()
