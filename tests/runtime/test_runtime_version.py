@@ -10,7 +10,7 @@ from pathlib import Path
 
 from fastpod.runtime.base import Runtime
 from fastpod.runtime.cri.runtime import CriRuntime
-from fastpod.runtime.docker import DockerRuntime
+from fastpod.runtime.docker.runtime import DockerRuntime
 from tests.support.containerd_engine import PAUSE, TARGET
 from tests.support.engines import Engine
 
