@@ -43,6 +43,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     scenario: str
     runtime: str
+    namespace: str
+    """The namespace of every pod the run made (``fastpod-bench-`` and six hex digits)."""
     pods: int
     containers_per_pod: int
     image: str

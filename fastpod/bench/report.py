@@ -70,7 +70,10 @@ def table(record: Record) -> list[str]:
             mine = _figure(subject, name)
             for run in others:
                 theirs = _figure(run, name)
-                cells.append(ratio_text(mine.value, theirs.value) if mine and theirs else "")
+                if mine is None or theirs is None or not mine.unit:
+                    cells.append("")  # a count has no ratio worth reading
+                else:
+                    cells.append(ratio_text(mine.value, theirs.value))
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 

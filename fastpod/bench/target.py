@@ -67,7 +67,10 @@ class Target:
             runtime = self._adapter()
             try:
                 await runtime.ping(CALL_TIMEOUT)
-                return f"{getattr(runtime, 'name', self.name)} {await runtime.version()}"
+                version = await runtime.version()
+                # a CRI runtime names itself (containerd, CRI-O) once asked its version
+                name = str(getattr(runtime, "name", self.name))
+                return version if name == self.name else f"{name} {version}"
             finally:
                 await runtime.close()
 

@@ -49,7 +49,12 @@ def _record(fastpod: list[float], floor: list[float], pods: int = 4) -> Record:
         machine=MACHINE,
         versions={"fastpod": "0.1.0", "docker": "Docker 27.0"},
         settings=Settings(
-            scenario="startup", runtime="docker", pods=pods, containers_per_pod=1, image="pause"
+            scenario="startup",
+            runtime="docker",
+            namespace="fastpod-bench-000000",
+            pods=pods,
+            containers_per_pod=1,
+            image="pause",
         ),
         runs=[
             with_figures(

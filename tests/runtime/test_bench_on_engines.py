@@ -1,0 +1,53 @@
+"""``fastpod bench startup`` on real Docker and containerd: fastpod, the floor, the peer.
+
+A small run (3 pods) on each engine: fastpod's pods and the floor's are measured from the
+runtime, podman is measured or says why it cannot run, and nothing is left on the engine.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastpod.bench.figures import figures
+from fastpod.bench.record import decode
+from tests.support.engines import Engine
+from tests.support.running import fastpod_command
+
+FLOORS = {"docker": "Engine API", "cri": "CRI calls"}
+
+
+def test_a_small_startup_measures_fastpod_and_the_floor_and_leaves_nothing(
+    engine: Engine, tmp_path: Path
+) -> None:
+    output = tmp_path / "out"
+    endpoint = (
+        ["--container-runtime-endpoint", engine.arguments[1]] if engine.runtime == "cri" else []
+    )
+    result = fastpod_command(
+        "bench",
+        "startup",
+        "--runtime",
+        engine.runtime,
+        *endpoint,
+        "--pods",
+        "3",
+        "--output",
+        str(output),
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+
+    record = decode((output / "record.json").read_bytes(), "record.json")
+    runs = {run.name: run for run in record.runs}
+    assert set(runs) == {"fastpod", FLOORS[engine.runtime], "podman kube play"}
+    for name in ("fastpod", FLOORS[engine.runtime]):
+        run = runs[name]
+        assert run.status == "measured", run.reason
+        assert [sample.kind for sample in run.samples] == ["start"] * 3
+        assert all(sample.latency > 0 for sample in run.samples)
+        assert run.figures == figures(run)
+        assert run.usage["runtime"], "the runtime's CPU and memory were sampled"
+    podman = runs["podman kube play"]
+    assert podman.status == "measured" or podman.reason, "a peer that cannot run says why"
+    assert record.versions[engine.runtime]
+    assert engine.everything() == set(), "every container and sandbox is removed"
