@@ -25,7 +25,8 @@ from bench.macro.pipeline import NODE, fastpod_command
 from fastpod.manifest.decode import decode_pod
 from fastpod.model import Pod, PodSource
 from fastpod.runtime.cri.configs import container_config, pod_log_directory, sandbox_config
-from fastpod.runtime.cri.runtime import FASTPOD_ONLY, MAX_REPLY
+from fastpod.runtime.cri.listing import FASTPOD_ONLY
+from fastpod.runtime.cri.runtime import MAX_REPLY
 from fastpod.runtime.labels import MANAGED_BY, sandbox_labels
 from fastpod.runtime.spec import PodContext, container_spec
 

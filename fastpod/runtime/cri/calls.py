@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import grpc
 
 from fastpod.runtime.base import RuntimeCallError, RuntimeUnavailable
@@ -21,3 +23,12 @@ def call_error(call: str, error: grpc.aio.AioRpcError) -> RuntimeCallError:
     if unreachable(error):
         return RuntimeUnavailable(f"{message} (is the CRI runtime running?)")
     return RuntimeCallError(message)
+
+
+async def call(name: str, method: Any, request: Any) -> Any:
+    """``method(request)`` within :data:`CALL_TIMEOUT`, its failure as :func:`call_error`
+    (the generated stubs carry no types)."""
+    try:
+        return await method(request, timeout=CALL_TIMEOUT)
+    except grpc.aio.AioRpcError as error:
+        raise call_error(name, error) from None

@@ -1,11 +1,11 @@
 """A CRI runtime (containerd, CRI-O) as fastpod's runtime: CRI v1 over gRPC, as the kubelet
 calls it since Kubernetes 1.24.
 
-Sandboxes and containers are the runtime's own; the runtime writes the logs where the
-sandbox config says. A pod's sync asks about its own sandboxes and containers by id
-(:mod:`fastpod.runtime.cri.pod_index`), and reads a status again only once something says it
-changed: a listing filtered to one pod costs containerd as much as the whole node, and an
-idle pod's resync costs nothing. Container deaths, and the relist that tells the index what
+Sandboxes and containers are the runtime's own, made from the kubelet's configs
+(:mod:`fastpod.runtime.cri.configs`); the runtime writes the logs where the sandbox config
+says. A pod's sync asks about its own sandboxes and containers by id, and reads a status
+again only once something says it changed (:mod:`fastpod.runtime.cri.listing`): an idle
+pod's resync costs nothing. Container deaths, and the relist that tells the index what
 changed, come through :mod:`fastpod.runtime.cri.events`.
 """
 
@@ -15,8 +15,7 @@ import asyncio
 import contextlib
 import json
 import math
-from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Sequence
 
 import grpc
 from cri_api.v1 import api_pb2 as cri
@@ -27,7 +26,6 @@ from fastpod.model import Pod
 from fastpod.runtime.addresses import reported_ips
 from fastpod.runtime.base import (
     ContainerInfo,
-    ContainerState,
     ExecResult,
     ExecTimeout,
     ForeignPod,
@@ -39,16 +37,15 @@ from fastpod.runtime.base import (
 )
 from fastpod.runtime.created import CreatedContainer, ImageDefaults, Namespaces
 from fastpod.runtime.cri import created
-from fastpod.runtime.cri.calls import CALL_TIMEOUT, call_error, unreachable
+from fastpod.runtime.cri.calls import CALL_TIMEOUT, call, call_error, unreachable
 from fastpod.runtime.cri.configs import container_config, sandbox_config
 from fastpod.runtime.cri.events import CriEvents
+from fastpod.runtime.cri.listing import Listing
 from fastpod.runtime.cri.pod_index import PodIndex
-from fastpod.runtime.foreign import group_foreign
-from fastpod.runtime.labels import MANAGED_BY, POD_UID, sandbox_labels
+from fastpod.runtime.labels import sandbox_labels
 from fastpod.runtime.sandbox import SandboxSpec
 from fastpod.runtime.security import DEFAULT_SANDBOX, ImageUser, SandboxSecurity
 from fastpod.runtime.spec import ContainerSpec
-from fastpod.runtime.termination import termination_message, with_termination_message
 
 MAX_REPLY = 1 << 30
 """The largest reply taken (the kubelet's CRI client allows 16 MiB; a node of 10,000
@@ -63,18 +60,6 @@ does not hold a probe that long.)"""
 RUNTIME_READY = "RuntimeReady"
 """The ``Status`` condition saying the runtime can run pods; ``NetworkReady`` is not asked:
 host-network pods (a control plane before its CNI) run without it."""
-
-FASTPOD_ONLY = {MANAGED_BY: "true"}
-"""The label selector of fastpod's sandboxes and containers."""
-
-_STATES: dict[int, ContainerState] = {
-    cri.ContainerState.CONTAINER_CREATED: "created",
-    cri.ContainerState.CONTAINER_RUNNING: "running",
-}
-
-
-def _seconds(nanoseconds: int) -> float | None:
-    return nanoseconds / 1e9 if nanoseconds > 0 else None
 
 
 class CriRuntime:
@@ -95,10 +80,14 @@ class CriRuntime:
         self._indexed = False
         """The node's sandboxes and containers have been listed into the index once."""
         self._index_lock = asyncio.Lock()
-        self._adopted: set[str] = set()
-        """The UIDs of the pods adopted from another agent: theirs without fastpod's label."""
+        # a container a fresh status shows running has its death watched by the events
+        self._listing = Listing(
+            lambda: self._stubs()[0],
+            self._index,
+            lambda container_id: self._events.watch_soon(container_id),
+        )
         self._events = CriEvents(
-            lambda: self._stubs()[0], self._list_node, relist_period, self._index
+            lambda: self._stubs()[0], self._listing.list_node, relist_period, self._index
         )
 
     def _stubs(self) -> tuple[api_pb2_grpc.RuntimeServiceStub, api_pb2_grpc.ImageServiceStub]:
@@ -111,12 +100,6 @@ class CriRuntime:
             self._runtime = api_pb2_grpc.RuntimeServiceStub(self._channel)  # type: ignore[no-untyped-call]
             self._images = api_pb2_grpc.ImageServiceStub(self._channel)  # type: ignore[no-untyped-call]
         return self._runtime, self._images
-
-    async def _call(self, name: str, method: Any, request: Any) -> Any:
-        try:
-            return await method(request, timeout=CALL_TIMEOUT)
-        except grpc.aio.AioRpcError as error:
-            raise call_error(name, error) from None
 
     async def ping(self, timeout: float) -> None:
         runtime, _ = self._stubs()
@@ -141,7 +124,7 @@ class CriRuntime:
         runtime, _ = self._stubs()
         labels = sandbox_labels(pod)
         config = sandbox_config(pod, attempt, self.pod_logs_dir, labels, security, sandbox=sandbox)
-        reply = await self._call(
+        reply = await call(
             "RunPodSandbox", runtime.RunPodSandbox, cri.RunPodSandboxRequest(config=config)
         )
         sandbox_id: str = reply.pod_sandbox_id
@@ -153,7 +136,7 @@ class CriRuntime:
         runtime, _ = self._stubs()
         request = cri.StopPodSandboxRequest(pod_sandbox_id=sandbox_id)
         try:
-            await self._call("StopPodSandbox", runtime.StopPodSandbox, request)
+            await call("StopPodSandbox", runtime.StopPodSandbox, request)
         finally:
             # its containers are stopped with it
             self._index.pod_changed(self._index.pod_of(sandbox_id) or "")
@@ -162,7 +145,7 @@ class CriRuntime:
         runtime, _ = self._stubs()
         request = cri.RemovePodSandboxRequest(pod_sandbox_id=sandbox_id)
         try:
-            await self._call("RemovePodSandbox", runtime.RemovePodSandbox, request)
+            await call("RemovePodSandbox", runtime.RemovePodSandbox, request)
         finally:
             self._index.pod_changed(self._index.pod_of(sandbox_id) or "")
         self._sandboxes.pop(sandbox_id, None)
@@ -195,7 +178,7 @@ class CriRuntime:
         pod says (:func:`~fastpod.runtime.sandbox.pod_own_sandbox`)."""
         runtime, _ = self._stubs()
         request = cri.PodSandboxStatusRequest(pod_sandbox_id=sandbox_id, verbose=True)
-        reply = await self._call("PodSandboxStatus", runtime.PodSandboxStatus, request)
+        reply = await call("PodSandboxStatus", runtime.PodSandboxStatus, request)
         with contextlib.suppress(
             KeyError, ValueError, TypeError, AttributeError, json_format.ParseError
         ):
@@ -210,7 +193,7 @@ class CriRuntime:
         runtime, _ = self._stubs()
         request = cri.StartContainerRequest(container_id=container_id)
         try:
-            await self._call("StartContainer", runtime.StartContainer, request)
+            await call("StartContainer", runtime.StartContainer, request)
         finally:
             self._index.changed(container_id)
         self._events.watch_soon(container_id)
@@ -253,25 +236,18 @@ class CriRuntime:
 
     async def list_pod_sandboxes(self, pod_uid: str | None = None) -> list[SandboxInfo]:
         if pod_uid is None:
-            return [_sandbox_info(item) for item in await self._list_sandboxes()]
+            return await self._listing.node_sandboxes()
         await self._index_ready()
-        statuses = await asyncio.gather(
-            *(self._sandbox_status(i) for i in self._index.sandboxes(pod_uid))
-        )
-        return [status for status in statuses if status is not None]
+        return await self._listing.pod_sandboxes(pod_uid)
 
     async def list_containers(self, pod_uid: str | None = None) -> list[ContainerInfo]:
-        if pod_uid is None:
-            ids = [(item.id, item.pod_sandbox_id) for item in await self._list_containers()]
-        else:
+        if pod_uid is not None:
             await self._index_ready()
-            ids = self._index.containers(pod_uid)
-        statuses = await asyncio.gather(*(self._status(i, sandbox_id) for i, sandbox_id in ids))
-        return [status for status in statuses if status is not None]
+        return await self._listing.containers(pod_uid)
 
     async def version(self) -> str:
         runtime, _ = self._stubs()
-        reply = await self._call("Version", runtime.Version, cri.VersionRequest())
+        reply = await call("Version", runtime.Version, cri.VersionRequest())
         self.name = reply.runtime_name or self.name
         return str(reply.runtime_version)
 
@@ -282,84 +258,20 @@ class CriRuntime:
             return
         async with self._index_lock:
             if not self._indexed:
-                runtime, _ = self._stubs()
-                reply = await self._call("Version", runtime.Version, cri.VersionRequest())
-                self.name = reply.runtime_name or self.name
-                await self._list_node()
+                await self.version()
+                await self._listing.list_node()
                 self._indexed = True
 
-    async def _list_node(self) -> tuple[list[cri.PodSandbox], list[cri.Container]]:
-        return await self._list_sandboxes(), await self._list_containers()
-
-    async def _list_sandboxes(self) -> list[cri.PodSandbox]:
-        """fastpod's sandboxes on the node (and the adopted pods'), each added to the index."""
-        runtime, _ = self._stubs()
-        request = cri.ListPodSandboxRequest(filter=cri.PodSandboxFilter(label_selector=self._ours))
-        reply = await self._call("ListPodSandbox", runtime.ListPodSandbox, request)
-        items = [item for item in reply.items if self._managed(item.labels)]
-        for item in items:
-            self._index.add_sandbox(item.labels.get(POD_UID, ""), item.id)
-        return items
-
-    async def _list_containers(self) -> list[cri.Container]:
-        """fastpod's containers on the node (and the adopted pods'), each added to the index."""
-        runtime, _ = self._stubs()
-        request = cri.ListContainersRequest(filter=cri.ContainerFilter(label_selector=self._ours))
-        reply = await self._call("ListContainers", runtime.ListContainers, request)
-        items = [item for item in reply.containers if self._managed(item.labels)]
-        for item in items:
-            self._index.add_container(item.labels.get(POD_UID, ""), item.id, item.pod_sandbox_id)
-        return items
-
-    @property
-    def _ours(self) -> dict[str, str]:
-        """The label selector of fastpod's objects; with adopted pods, none (the CRI's
-        selectors all apply at once): :meth:`_managed` sorts them out."""
-        return {} if self._adopted else FASTPOD_ONLY
-
-    def _managed(self, labels: Mapping[str, str]) -> bool:
-        return MANAGED_BY in labels or labels.get(POD_UID) in self._adopted
-
     async def list_foreign_pods(self) -> list[ForeignPod]:
-        """The node's sandboxes and containers, one listing each (their annotations are
-        listed with them: ``config.source`` among the sandbox's)."""
-        runtime, _ = self._stubs()
-        sandboxes = await self._call(
-            "ListPodSandbox", runtime.ListPodSandbox, cri.ListPodSandboxRequest()
-        )
-        containers = await self._call(
-            "ListContainers", runtime.ListContainers, cri.ListContainersRequest()
-        )
-        return group_foreign(
-            [_sandbox_info(item) for item in sandboxes.items],
-            [
-                ContainerInfo(
-                    id=item.id,
-                    sandbox_id=item.pod_sandbox_id,
-                    labels={**item.annotations, **item.labels},
-                    state=_STATES.get(item.state, "exited"),
-                    created=item.created_at / 1e9,
-                    image=item.image.image,
-                    image_id=item.image_ref,
-                )
-                for item in containers.containers
-            ],
-        )
+        return await self._listing.foreign_pods()
 
     def adopt(self, pod: ForeignPod) -> None:
-        """From now on the pod's objects are listed as fastpod's; the ones it has now are
-        indexed at once, from the listing that found them."""
-        self._adopted.add(pod.uid)
-        for sandbox in pod.sandboxes:
-            self._index.add_sandbox(pod.uid, sandbox.id)
-        for container in pod.containers:
-            self._index.add_container(pod.uid, container.id, container.sandbox_id)
-        self._index.pod_changed(pod.uid)
+        self._listing.adopt(pod)
 
     async def container_config(self, container_id: str) -> CreatedContainer | None:
         runtime, _ = self._stubs()
         request = cri.ContainerStatusRequest(container_id=container_id, verbose=True)
-        reply = await self._status_reply(
+        reply = await self._listing.status(
             container_id, "ContainerStatus", runtime.ContainerStatus, request
         )
         return None if reply is None else created.created_container(reply.status, reply.info)
@@ -367,7 +279,7 @@ class CriRuntime:
     async def sandbox_namespaces(self, sandbox_id: str) -> Namespaces | None:
         runtime, _ = self._stubs()
         request = cri.PodSandboxStatusRequest(pod_sandbox_id=sandbox_id)
-        reply = await self._status_reply(
+        reply = await self._listing.status(
             sandbox_id, "PodSandboxStatus", runtime.PodSandboxStatus, request
         )
         return None if reply is None else created.sandbox_namespaces(reply.status)
@@ -375,86 +287,15 @@ class CriRuntime:
     async def image_defaults(self, image: str) -> ImageDefaults | None:
         _, images = self._stubs()
         request = cri.ImageStatusRequest(image=cri.ImageSpec(image=image), verbose=True)
-        reply = await self._call("ImageStatus", images.ImageStatus, request)
+        reply = await call("ImageStatus", images.ImageStatus, request)
         if not reply.HasField("image"):
             return None
         return created.image_defaults(reply.image, dict(reply.info))
 
-    async def _sandbox_status(self, sandbox_id: str) -> SandboxInfo | None:
-        known = self._index.known(sandbox_id)
-        if isinstance(known, SandboxInfo):
-            return known
-        since = self._index.changes
-        runtime, _ = self._stubs()
-        request = cri.PodSandboxStatusRequest(pod_sandbox_id=sandbox_id)
-        reply = await self._status_reply(
-            sandbox_id, "PodSandboxStatus", runtime.PodSandboxStatus, request
-        )
-        if reply is None:
-            return None
-        info = _sandbox_info(reply.status)
-        self._index.remember(info, since)
-        return info
-
-    async def _status(self, container_id: str, sandbox_id: str) -> ContainerInfo | None:
-        known = self._index.known(container_id)
-        if isinstance(known, ContainerInfo):
-            return known
-        since = self._index.changes
-        runtime, _ = self._stubs()
-        request = cri.ContainerStatusRequest(container_id=container_id)
-        reply = await self._status_reply(
-            container_id, "ContainerStatus", runtime.ContainerStatus, request
-        )
-        if reply is None:
-            return None
-        status = reply.status
-        state = _STATES.get(status.state, "exited")
-        if state == "running":
-            # running since before this process (adopted), or just started: watched either way
-            self._events.watch_soon(container_id)
-        # the kubelet's annotations count as labels above the runtime seam
-        labels = {**status.annotations, **status.labels}
-        message = status.message
-        if state == "exited":
-            # read once: the status is kept until something says the container changed
-            mounts = {mount.container_path: mount.host_path for mount in status.mounts}
-            own = termination_message(
-                labels, status.exit_code, status.started_at > 0, mounts, status.log_path
-            )
-            message = with_termination_message(message, own)
-        info = ContainerInfo(
-            id=status.id,
-            sandbox_id=sandbox_id,
-            labels=labels,
-            state=state,
-            exit_code=status.exit_code if state == "exited" else None,
-            created=status.created_at / 1e9,
-            started_at=_seconds(status.started_at),
-            finished_at=_seconds(status.finished_at),
-            image=status.image.image,
-            image_id=status.image_ref,
-            reason="OOMKilled" if status.reason == "OOMKilled" else "",
-            message=message,
-        )
-        self._index.remember(info, since)
-        return info
-
-    async def _status_reply(self, object_id: str, name: str, method: Any, request: Any) -> Any:
-        """What a status call (as :meth:`_call`) answers; None, and the id forgotten, when
-        the sandbox or container no longer exists (removed since it was listed)."""
-        try:
-            return await method(request, timeout=CALL_TIMEOUT)
-        except grpc.aio.AioRpcError as error:
-            if error.code() == grpc.StatusCode.NOT_FOUND:
-                self._index.forget(object_id)
-                return None
-            raise call_error(name, error) from None
-
     async def image_present(self, image: str) -> bool:
         _, images = self._stubs()
         request = cri.ImageStatusRequest(image=cri.ImageSpec(image=image))
-        reply = await self._call("ImageStatus", images.ImageStatus, request)
+        reply = await call("ImageStatus", images.ImageStatus, request)
         return bool(reply.HasField("image"))
 
     async def image_user(self, image: str) -> ImageUser:
@@ -462,7 +303,7 @@ class CriRuntime:
         ``USER``), as the kubelet's ``getImageUser`` takes them."""
         _, images = self._stubs()
         request = cri.ImageStatusRequest(image=cri.ImageSpec(image=image))
-        reply = await self._call("ImageStatus", images.ImageStatus, request)
+        reply = await call("ImageStatus", images.ImageStatus, request)
         if not reply.HasField("image"):
             raise ImageMissing(f"image {image} is not on the node")
         found = reply.image
@@ -483,13 +324,13 @@ class CriRuntime:
     async def container_log_path(self, container_id: str) -> str | None:
         runtime, _ = self._stubs()
         request = cri.ContainerStatusRequest(container_id=container_id)
-        reply = await self._call("ContainerStatus", runtime.ContainerStatus, request)
+        reply = await call("ContainerStatus", runtime.ContainerStatus, request)
         return str(reply.status.log_path) or None
 
     async def reopen_container_log(self, container_id: str) -> None:
         runtime, _ = self._stubs()
         request = cri.ReopenContainerLogRequest(container_id=container_id)
-        await self._call("ReopenContainerLog", runtime.ReopenContainerLog, request)
+        await call("ReopenContainerLog", runtime.ReopenContainerLog, request)
 
     async def exec_sync(
         self, container_id: str, command: Sequence[str], timeout: float
@@ -518,7 +359,7 @@ class CriRuntime:
         ``determinePodSandboxIPs`` reads them)."""
         runtime, _ = self._stubs()
         request = cri.PodSandboxStatusRequest(pod_sandbox_id=sandbox_id)
-        reply = await self._call("PodSandboxStatus", runtime.PodSandboxStatus, request)
+        reply = await call("PodSandboxStatus", runtime.PodSandboxStatus, request)
         network = reply.status.network
         return reported_ips(network.ip, [extra.ip for extra in network.additional_ips])
 
@@ -527,7 +368,7 @@ class CriRuntime:
         process's pid (the kubelet's CRI has no field for the namespace itself)."""
         runtime, _ = self._stubs()
         request = cri.PodSandboxStatusRequest(pod_sandbox_id=sandbox_id, verbose=True)
-        reply = await self._call("PodSandboxStatus", runtime.PodSandboxStatus, request)
+        reply = await call("PodSandboxStatus", runtime.PodSandboxStatus, request)
         try:
             pid = int(json.loads(reply.info.get("info", "{}")).get("pid", 0))
         except (ValueError, TypeError, AttributeError):
@@ -547,15 +388,3 @@ class CriRuntime:
         if self._channel is not None:
             with contextlib.suppress(Exception):
                 await self._channel.close()
-
-
-def _sandbox_info(item: cri.PodSandbox | cri.PodSandboxStatus) -> SandboxInfo:
-    """A sandbox as listed or as its status says (the two messages share these fields);
-    its annotations (the pod's) count as labels, as a container's do."""
-    return SandboxInfo(
-        item.id,
-        {**item.annotations, **item.labels},
-        item.state == cri.PodSandboxState.SANDBOX_READY,
-        item.created_at / 1e9,
-        item.metadata.attempt,
-    )
