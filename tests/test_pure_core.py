@@ -40,6 +40,7 @@ PURE_CORE = (
     "fastpod.takeover.plan",
     "fastpod.health",
     "fastpod.cluster.node_object",
+    "fastpod.cluster.mirror_object",
     "fastpod.cluster.lease",
     "fastpod.cluster.ratelimit",
     "fastpod.cluster.retry",

@@ -1,0 +1,97 @@
+"""PURE: what a static pod's mirror pod is, and what to do with the mirrors the API holds.
+
+The kubelet makes a mirror in ``CreateMirrorPod`` (``pkg/kubelet/pod/mirror_client.go``): a
+copy of the static pod with ``kubernetes.io/config.mirror`` set to its config hash and an
+owner reference to its Node (``controller: true``). ``syncPod`` (``pkg/kubelet/kubelet.go``)
+deletes a mirror that is being deleted or is no longer ``IsMirrorPodOf`` the static pod (its
+mirror annotation differs from the config hash) and creates it again; ``HandlePodCleanups``
+deletes mirrors whose static pod is gone (``deleteOrphanedMirrorPods``). A mirror is only
+ever written from the local pod: what the API holds never flows back.
+"""
+
+from __future__ import annotations
+
+import copy
+import enum
+from typing import Any
+
+from fastpod.manifest.defaults import CONFIG_HASH
+
+MIRROR = "kubernetes.io/config.mirror"
+"""The annotation that makes a pod a mirror pod: the static pod's config hash."""
+
+Pod = dict[str, Any]
+"""A v1 Pod as plain JSON values."""
+
+
+class Action(enum.Enum):
+    """What a mirror held by the API needs, compared with the static pod it mirrors."""
+
+    KEEP = "keep"
+    CREATE = "create"
+    """No mirror (or one being deleted that is gone): create it."""
+    REPLACE = "replace"
+    """Stale (another hash) or being deleted: delete it with grace 0, then create it."""
+
+
+def mirror_pod(static: Pod, node_name: str, node_uid: str) -> Pod:
+    """The mirror of ``static`` (a static pod as fastpod runs it) on the Node named
+    ``node_name`` with UID ``node_uid``: without status, UID or resource version, which the
+    API server assigns."""
+    metadata = copy.deepcopy(static.get("metadata") or {})
+    for assigned in ("uid", "resourceVersion", "creationTimestamp", "generation", "managedFields"):
+        metadata.pop(assigned, None)
+    annotations = dict(metadata.get("annotations") or {})
+    annotations[MIRROR] = annotations.get(CONFIG_HASH, "")
+    metadata["annotations"] = annotations
+    metadata["ownerReferences"] = [
+        {
+            "apiVersion": "v1",
+            "kind": "Node",
+            "name": node_name,
+            "uid": node_uid,
+            "controller": True,
+        }
+    ]
+    spec = copy.deepcopy(static.get("spec") or {})
+    spec["nodeName"] = node_name
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": spec}
+
+
+def is_mirror(pod: Pod) -> bool:
+    """Whether ``pod`` (as the API holds it) is a mirror pod."""
+    return MIRROR in ((pod.get("metadata") or {}).get("annotations") or {})
+
+
+def is_mirror_of(mirror: Pod, static: Pod) -> bool:
+    """The kubelet's ``IsMirrorPodOf``: same name and namespace, and the mirror's annotation
+    is the static pod's config hash."""
+    m, s = mirror.get("metadata") or {}, static.get("metadata") or {}
+    if (m.get("name"), m.get("namespace")) != (s.get("name"), s.get("namespace")):
+        return False
+    mirror_hash = (m.get("annotations") or {}).get(MIRROR)
+    return mirror_hash is not None and mirror_hash == (s.get("annotations") or {}).get(CONFIG_HASH)
+
+
+def action(static: Pod, mirror: Pod | None) -> Action:
+    """What the API's ``mirror`` (``None`` when there is none) needs for ``static``."""
+    if mirror is None:
+        return Action.CREATE
+    if (mirror.get("metadata") or {}).get("deletionTimestamp") or not is_mirror_of(mirror, static):
+        return Action.REPLACE
+    return Action.KEEP
+
+
+def orphans(mirrors: dict[str, Pod], static_keys: set[str]) -> list[Pod]:
+    """The mirrors (by ``namespace/name``) no static pod on this node has: deleted in
+    housekeeping, as the kubelet's ``deleteOrphanedMirrorPods`` does. Pods that are not
+    mirrors are never touched."""
+    return [
+        pod for key, pod in sorted(mirrors.items()) if is_mirror(pod) and key not in static_keys
+    ]
+
+
+def status_changed(posted: dict[str, Any] | None, current: dict[str, Any]) -> bool:
+    """Whether the mirror's status must be patched: it differs from the last one posted (the
+    kubelet's status manager skips unchanged statuses, ``needsUpdate``)."""
+    return posted != current

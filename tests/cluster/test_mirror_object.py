@@ -1,0 +1,89 @@
+"""A static pod's mirror reads as the kubelet's, and stale or orphaned mirrors are found."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastpod.cluster.mirror_object import (
+    MIRROR,
+    Action,
+    action,
+    is_mirror,
+    mirror_pod,
+    orphans,
+    status_changed,
+)
+from fastpod.manifest.defaults import CONFIG_HASH
+
+
+def static(config_hash: str = "abc", name: str = "web-node1") -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": name,
+            "namespace": "kube-system",
+            "uid": "abc",
+            "annotations": {CONFIG_HASH: config_hash, "kubernetes.io/config.source": "file"},
+        },
+        "spec": {"containers": [{"name": "c", "image": "fastpod.local/busybox:1.36"}]},
+        "status": {"phase": "Running"},
+    }
+
+
+def test_mirror_carries_the_hash_an_owner_reference_to_the_node_and_its_name() -> None:
+    mirror = mirror_pod(static(), "node1", "node-uid")
+
+    assert mirror["metadata"]["annotations"][MIRROR] == "abc"
+    assert mirror["metadata"]["ownerReferences"] == [
+        {"apiVersion": "v1", "kind": "Node", "name": "node1", "uid": "node-uid", "controller": True}
+    ]
+    assert mirror["spec"]["nodeName"] == "node1"
+    assert "uid" not in mirror["metadata"]
+    assert "status" not in mirror
+
+
+def test_making_a_mirror_leaves_the_static_pod_unchanged() -> None:
+    pod = static()
+    mirror_pod(pod, "node1", "u")["spec"]["containers"][0]["image"] = "other"
+
+    assert pod == static()
+
+
+def test_a_missing_mirror_is_created_and_a_current_one_kept() -> None:
+    pod = static()
+    assert action(pod, None) is Action.CREATE
+    assert action(pod, mirror_pod(pod, "node1", "u")) is Action.KEEP
+
+
+def test_a_mirror_of_another_hash_or_being_deleted_is_replaced() -> None:
+    old = mirror_pod(static("old"), "node1", "u")
+    deleting = mirror_pod(static(), "node1", "u")
+    deleting["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z"
+
+    assert action(static("new"), old) is Action.REPLACE
+    assert action(static(), deleting) is Action.REPLACE
+
+
+def test_a_pod_of_the_same_name_that_is_no_mirror_is_replaced() -> None:
+    plain = static()
+    plain["metadata"]["annotations"] = {}
+
+    assert action(static(), plain) is Action.REPLACE
+
+
+def test_orphans_are_mirrors_without_a_static_pod_and_never_other_pods() -> None:
+    kept = mirror_pod(static(name="a"), "node1", "u")
+    orphan = mirror_pod(static(name="b"), "node1", "u")
+    not_mirror = static(name="c")
+    held = {"kube-system/a": kept, "kube-system/b": orphan, "kube-system/c": not_mirror}
+
+    assert is_mirror(orphan)
+    assert not is_mirror(not_mirror)
+    assert orphans(held, {"kube-system/a"}) == [orphan]
+
+
+def test_a_status_is_patched_only_when_it_changed() -> None:
+    assert status_changed(None, {"phase": "Running"})
+    assert not status_changed({"phase": "Running"}, {"phase": "Running"})
+    assert status_changed({"phase": "Pending"}, {"phase": "Running"})
