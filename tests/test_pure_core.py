@@ -15,6 +15,8 @@ PURE_CORE = (
     "fastpod.lifecycle",
     "fastpod.backoff",
     "fastpod.runtime.spec",
+    "fastpod.runtime.environment",
+    "fastpod.runtime.resources",
     "fastpod.runtime.addresses",
     "fastpod.runtime.security",
     "fastpod.runtime.dns",

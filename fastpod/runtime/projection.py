@@ -23,7 +23,8 @@ import posixpath
 import msgspec
 
 from fastpod.model import DownwardAPIVolumeFile, Pod, Volume
-from fastpod.runtime.spec import PodContext, field_value, resource_value
+from fastpod.runtime.environment import field_value, resource_value
+from fastpod.runtime.spec import PodContext
 
 _ESCAPES = {
     "\a": "\\a",

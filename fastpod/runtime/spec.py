@@ -2,8 +2,9 @@
 
 Runtime-neutral (the Docker runtime maps it to the Engine API, the CRI runtime to a
 ContainerConfig): the command line with Kubernetes ``$(VAR)`` expansion, the environment
-with the downward API values a node can give, mounts, resources, security, the kubelet's
-labels and annotations, and what those carry as strings (restart count, grace period) as
+with the downward API values a node can give (:mod:`fastpod.runtime.environment`), mounts,
+resources (:mod:`fastpod.runtime.resources`), security, the kubelet's labels and
+annotations, and what those carry as strings (restart count, grace period) as
 typed fields, so no adapter parses a label back. What a pod asks for that fastpod cannot
 honour is named by :mod:`fastpod.manifest.not_honoured`, so it is reported instead of
 silently dropped.
@@ -13,26 +14,22 @@ from __future__ import annotations
 
 import functools
 import json
-import math
 import os
-import re
-from fractions import Fraction
 
 import msgspec
 
-from fastpod.manifest.quantity import QuantityError, parse_quantity
 from fastpod.model import (
     Container,
     ContainerPort,
-    EnvVar,
     Lifecycle,
     LifecycleHandler,
     Pod,
-    ResourceFieldSelector,
 )
+from fastpod.runtime.environment import environment, expand
 from fastpod.runtime.hosts import ETC_HOSTS
 from fastpod.runtime.labels import container_labels
 from fastpod.runtime.oom import allowed, container_oom_score_adj
+from fastpod.runtime.resources import Resources, resources
 from fastpod.runtime.security import (
     DEFAULT_NODE,
     UNCONFINED,
@@ -56,9 +53,6 @@ CONTAINER_PORTS = "io.kubernetes.container.ports"
 CONTAINER_KIND = "io.fastpod.container.kind"
 """``init``, ``sidecar`` or ``regular``: how the lifecycle treats a container it finds."""
 
-_REFERENCE = re.compile(r"\$\$|\$\(([A-Za-z_][-._A-Za-z0-9]*)\)")
-_SUBSCRIPT = re.compile(r"^metadata\.(labels|annotations)\['(.+)'\]$")
-
 
 class Mount(msgspec.Struct, frozen=True):
     """A host path bound into the container."""
@@ -66,23 +60,6 @@ class Mount(msgspec.Struct, frozen=True):
     host_path: str
     container_path: str
     read_only: bool = False
-
-
-MIN_SHARES = 2
-MAX_SHARES = 262_144
-"""The kubelet's bounds of CPU shares (``MilliCPUToShares``)."""
-
-
-class Resources(msgspec.Struct, frozen=True):
-    """Limits as the kernel takes them: bytes of memory, CPU in nano-cores, CPU shares."""
-
-    memory_bytes: int | None = None
-    nano_cpus: int | None = None
-    cpu_shares: int = MIN_SHARES
-    """1024 a core requested; the kubelet's minimum, 2, without a request."""
-    oom_score_adj: int | None = None
-    """The OOM score adjustment of its processes (:mod:`fastpod.runtime.oom`); None leaves
-    the runtime's."""
 
 
 class Security(msgspec.Struct, frozen=True):
@@ -183,19 +160,6 @@ def _hash_of(name: str | None, image: str | None) -> str:
     return f"{value:x}"
 
 
-def expand(text: str, variables: dict[str, str]) -> str:
-    """Kubernetes ``$(VAR)`` expansion: defined names replaced, ``$$`` an escaped ``$``,
-    anything else left as written."""
-
-    def replace(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name is None:
-            return "$"
-        return variables.get(name, match.group(0))
-
-    return _REFERENCE.sub(replace, text)
-
-
 def container_spec(
     pod: Pod,
     container: Container,
@@ -281,103 +245,6 @@ def restored_container(name: str, annotations: dict[str, str]) -> Container:
     return Container(name=name, ports=ports, lifecycle=lifecycle)
 
 
-def environment(pod: Pod, container: Container, context: PodContext) -> dict[str, str]:
-    """The container's variables in order, each able to use the ones before it."""
-    env: dict[str, str] = {}
-    for variable in container.env or ():
-        value = _value_of(variable, pod, container, context, env)
-        if value is not None and variable.name:
-            env[variable.name] = value
-    return env
-
-
-def _value_of(
-    variable: EnvVar, pod: Pod, container: Container, context: PodContext, env: dict[str, str]
-) -> str | None:
-    if variable.value_from is None:
-        return expand(variable.value or "", env)
-    source = variable.value_from
-    if source.field_ref is not None and source.field_ref.field_path:
-        return field_value(pod, source.field_ref.field_path, context)
-    if source.resource_field_ref is not None:
-        return resource_value(pod, container, source.resource_field_ref, context.allocatable)
-    return None
-
-
-def field_value(pod: Pod, path: str, context: PodContext) -> str | None:
-    """A downward API ``fieldRef`` value, as the kubelet resolves it on a node: a field or
-    one label or annotation (whole maps are files of a volume: :mod:`.projection`)."""
-    metadata = pod.metadata
-    simple = {
-        "metadata.name": metadata.name,
-        "metadata.namespace": metadata.namespace,
-        "metadata.uid": metadata.uid,
-        "spec.nodeName": pod.spec.node_name,
-        "spec.serviceAccountName": pod.spec.service_account_name or "",
-        "status.hostIP": context.host_ip,
-        "status.hostIPs": context.host_ip,
-        "status.podIP": context.pod_ip,
-        # comma-joined, as the kubelet's podFieldSelectorRuntimeValue writes them
-        "status.podIPs": ",".join(context.pod_ips) or context.pod_ip,
-    }
-    if path in simple:
-        return simple[path]
-    subscript = _SUBSCRIPT.match(path)
-    if subscript is not None:
-        mapping = metadata.labels if subscript.group(1) == "labels" else metadata.annotations
-        return (mapping or {}).get(subscript.group(2), "")
-    return None
-
-
-def resource_value(
-    pod: Pod,
-    container: Container,
-    selector: ResourceFieldSelector,
-    allocatable: NodeAllocatable | None = None,
-) -> str | None:
-    """A ``resourceFieldRef`` value: the limit or request, divided and rounded up.
-
-    A limit the container does not set (or sets to zero) is the node's allocatable amount,
-    as the kubelet's ``ExtractResourceValueByContainerNameAndNodeAllocatable`` reads it;
-    None when that is not known either, or the named container does not exist.
-    """
-    target = container
-    if selector.container_name:
-        spec = pod.spec
-        every = [*(spec.containers or ()), *(spec.init_containers or ())]
-        named = [c for c in every if c.name == selector.container_name]
-        if not named:
-            return None
-        target = named[0]
-    kind, _, resource = (selector.resource or "").partition(".")
-    requirements = target.resources
-    values: dict[str, object] = {}
-    if requirements is not None:
-        values = dict((requirements.limits if kind == "limits" else requirements.requests) or {})
-    try:
-        divisor = parse_quantity(str(selector.divisor)) if selector.divisor else Fraction(1)
-        amount = parse_quantity(str(values[resource])) if resource in values else Fraction(0)
-    except QuantityError:
-        return None
-    if not amount:
-        if kind == "requests":
-            return "0"
-        node = _allocatable(allocatable or NodeAllocatable(), resource)
-        if node is None:
-            return None
-        amount = node
-    return str(max(1, math.ceil(amount / divisor)) if amount else 0)
-
-
-def _allocatable(allocatable: NodeAllocatable, resource: str) -> Fraction | None:
-    if resource == "cpu":
-        millis = allocatable.cpu_millis
-        return None if millis is None else Fraction(millis, 1000)
-    amount = {"memory": allocatable.memory, "ephemeral-storage": allocatable.ephemeral_storage}
-    found = amount.get(resource)
-    return None if found is None else Fraction(found)
-
-
 def mounts(pod: Pod, container: Container, context: PodContext) -> list[Mount]:
     """Each volume mount as a host path: hostPath as given, the others under the pod's dir.
 
@@ -404,41 +271,6 @@ def _oom_score_adj(pod: Pod, container: Container, node: NodeSecurity) -> int:
     """The kubelet's adjustment for the container, as far as the host allows it."""
     adjust = container_oom_score_adj(pod, container, node.host.memory_capacity)
     return allowed(adjust, node.host.oom_score_adj_floor)
-
-
-def resources(container: Container) -> Resources:
-    """Memory and CPU limits and the CPU request as the kernel's cgroup knobs."""
-    requirements = container.resources
-    if requirements is None:
-        return Resources()
-    limits, requests = requirements.limits or {}, requirements.requests or {}
-    memory = _quantity(limits.get("memory"))
-    cpu_limit = _quantity(limits.get("cpu"))
-    cpu_request = _quantity(requests.get("cpu"))
-    return Resources(
-        memory_bytes=int(memory) if memory is not None else None,
-        nano_cpus=int(cpu_limit * 1_000_000_000) if cpu_limit is not None else None,
-        cpu_shares=cpu_shares(cpu_request),
-    )
-
-
-def cpu_shares(request: Fraction | None) -> int:
-    """The kubelet's ``MilliCPUToShares``: 1024 a core of the request, counted in whole
-    millicores rounded up, within [2, 262144]; 2 without a request, as the kubelet sets it
-    (Docker's and containerd's own default would be 1024, a core's worth)."""
-    if request is None:
-        return MIN_SHARES
-    millicores = math.ceil(request * 1000)
-    return min(MAX_SHARES, max(MIN_SHARES, millicores * 1024 // 1000))
-
-
-def _quantity(value: object) -> Fraction | None:
-    if value is None:
-        return None
-    try:
-        return parse_quantity(str(value))
-    except QuantityError:
-        return None
 
 
 def security(pod: Pod, container: Container, node: NodeSecurity) -> Security:

@@ -17,9 +17,10 @@ from fastpod.runtime.cri.configs import (
 )
 from fastpod.runtime.dns import DnsConfig
 from fastpod.runtime.labels import sandbox_labels
+from fastpod.runtime.resources import Resources
 from fastpod.runtime.sandbox import SandboxSpec
 from fastpod.runtime.security import Profile, SandboxSecurity, SELinux
-from fastpod.runtime.spec import ContainerSpec, Mount, Resources, Security
+from fastpod.runtime.spec import ContainerSpec, Mount, Security
 from tests.support import FILE
 from tests.support.pods import decoded, pod_manifest
 

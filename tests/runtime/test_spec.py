@@ -15,7 +15,9 @@ from fastpod.model import (
     Pod,
     PodSource,
 )
+from fastpod.runtime.environment import environment, expand
 from fastpod.runtime.labels import CONTAINER_NAME, POD_NAME, POD_NAMESPACE, POD_UID
+from fastpod.runtime.resources import Resources, resources
 from fastpod.runtime.security import DEFAULT_NODE
 from fastpod.runtime.spec import (
     CONTAINER_PORTS,
@@ -27,15 +29,11 @@ from fastpod.runtime.spec import (
     Mount,
     NodeAllocatable,
     PodContext,
-    Resources,
     Security,
     container_hash,
     container_name,
     container_spec,
-    environment,
-    expand,
     mounts,
-    resources,
     restored_container,
     sandbox_name,
     security,
