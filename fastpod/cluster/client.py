@@ -20,7 +20,7 @@ from lightkube import ApiError, AsyncClient
 from lightkube.config.kubeconfig import KubeConfig
 from lightkube.core.exceptions import ConfigError
 from lightkube.resources.coordination_v1 import Lease
-from lightkube.resources.core_v1 import Node, NodeStatus
+from lightkube.resources.core_v1 import Node, NodeStatus, Pod, PodStatus
 from lightkube.types import PatchType
 
 from fastpod.cluster.ratelimit import TokenBucket
@@ -96,6 +96,58 @@ class ApiClient:
 
     async def replace_lease(self, lease: Object) -> Object:
         return await self._call("PUT", self._client.replace(Lease.from_dict(lease)))
+
+    async def create_pod(self, pod: Object) -> Object:
+        return await self._call("POST", self._client.create(Pod.from_dict(pod)))
+
+    async def delete_pod(self, name: str, namespace: str, uid: str) -> None:
+        """Delete the pod ``namespace/name`` at once (grace 0) if it still has ``uid``, as the
+        kubelet's ``DeleteMirrorPod`` does: a pod made again since under the same name is
+        left alone (409). A pod already gone is no failure."""
+        generic = self._client._client
+        request = generic.prepare_request("delete", res=Pod, name=name, namespace=namespace)
+        request.data = {
+            "apiVersion": "v1",
+            "kind": "DeleteOptions",
+            "gracePeriodSeconds": 0,
+            "preconditions": {"uid": uid},
+        }
+
+        async def call() -> Any:
+            sent = generic.build_adapter_request(request)
+            response = await generic.send(sent)  # type: ignore[no-untyped-call]
+            answer = generic.handle_response("delete", response, request)
+            return Pod.from_dict({}) if answer is None else answer
+
+        try:
+            await self._call("DELETE", call())
+        except ApiFailure as failure:
+            if failure.kind != "not-found":
+                raise
+
+    async def patch_pod_status(self, name: str, namespace: str, status: Object) -> Object:
+        """Merge ``status`` into the pod's status subresource (the kubelet's status manager
+        patches it the same way): the pod's spec and metadata are never written."""
+        call = self._client.patch(
+            PodStatus, name, {"status": status}, namespace=namespace, patch_type=PatchType.MERGE
+        )
+        return await self._call("PATCH", call)
+
+    async def list_node_pods(self, node_name: str) -> tuple[list[Object], str]:
+        """The pods bound to ``node_name`` in every namespace, and the list's resource
+        version (where a watch resumes)."""
+        listing = self._client.list(
+            Pod, namespace="*", fields={"spec.nodeName": node_name}, chunk_size=500
+        )
+        pods: list[Object] = []
+
+        async def collect() -> Any:
+            async for pod in listing:
+                pods.append(pod.to_dict())
+            return Pod.from_dict({"metadata": {"resourceVersion": listing.resourceVersion}})
+
+        answer = await self._call("GET", collect())
+        return pods, str(answer["metadata"]["resourceVersion"] or "")
 
     async def _call(self, method: str, call: Any) -> Object:
         """Run ``call`` (an unawaited lightkube coroutine) once the rate limit allows."""
