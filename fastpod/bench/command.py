@@ -18,8 +18,6 @@ import time
 from fastpod.bench.options import BenchOptions, TargetSettings
 from fastpod.config.settings import RUNTIME_NAMES
 
-SCENARIOS = ("startup",)
-
 
 def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``fastpod bench`` and its scenarios on ``commands``."""
@@ -38,6 +36,22 @@ def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         "its containers running: p50, p90, p99, and pods per second.",
     )
     _common(startup)
+    restart = scenarios.add_parser(
+        "restart",
+        help="containers killed from the host → their replacements running",
+        description="Run N pods, then kill every container's process from the host, round "
+        "after round: exit → replacement running, the first restarts and the crash-loop "
+        "restarts apart (docker or cri runtime).",
+    )
+    _common(restart)
+    restart.add_argument(
+        "--rounds",
+        type=_positive,
+        default=2,
+        metavar="R",
+        help="kills of every container: the first restarts, then R-1 rounds of crash-loop "
+        "restarts, each after fastpod's back-off (default 2)",
+    )
     compare = scenarios.add_parser(
         "compare",
         help="each figure of record B beside record A's, with the ratio",
@@ -143,6 +157,8 @@ def options(arguments: argparse.Namespace, now: datetime.datetime) -> BenchOptio
         )
     if arguments.fake_latency is not None and arguments.runtime != "fake":
         raise ValueError("--fake-latency: only with --runtime fake")
+    if arguments.scenario == "restart" and arguments.runtime == "fake":
+        raise ValueError("restart kills containers from the host: --runtime docker or cri")
     output = arguments.output or f"bench-{arguments.scenario}-{now:%Y%m%d-%H%M%S}"
     return BenchOptions(
         scenario=arguments.scenario,
@@ -159,6 +175,7 @@ def options(arguments: argparse.Namespace, now: datetime.datetime) -> BenchOptio
         timeout=arguments.timeout,
         peers=arguments.peers,
         fake_latency=arguments.fake_latency,
+        rounds=getattr(arguments, "rounds", 2),
     )
 
 

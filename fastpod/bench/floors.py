@@ -2,9 +2,11 @@
 
 What the runtime itself needs for the work fastpod asks of it, which fastpod cannot beat:
 per pod a sandbox (the pause container, or ``RunPodSandbox``) and its containers created
-and started in it, with no manifest read, no status kept, no log line. Each pod's sample
-runs from its first call to its last container started. The pods carry the run's namespace
-and fastpod's label, so the bench's sweep removes them as it removes fastpod's.
+and started in it, with no manifest read, no status kept, no log line. For ``startup`` a
+pod's sample runs from its first call to its last container started; for ``restart``, the
+pods made first, from the creation of a replacement container in each sandbox to its start
+(the runtime's part of a restart). The pods carry the run's namespace and fastpod's label,
+so the bench's sweep removes them as it removes fastpod's.
 """
 
 from __future__ import annotations
@@ -14,175 +16,232 @@ import os
 import shutil
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, Protocol
 
-import aiohttp
+import msgspec
 
 from fastpod.bench.manifests import PAUSE_IMAGE
 from fastpod.bench.progress import Progress
 from fastpod.bench.record import Run, Sample
 from fastpod.bench.session import Bench
 from fastpod.bench.usage import Sampler
+from fastpod.runtime.docker.engine import Engine
 from fastpod.runtime.labels import MANAGED_BY, POD_NAME, POD_NAMESPACE, POD_UID
 
 SANDBOX_TYPE = "io.kubernetes.docker.type"
-CONNECTIONS = 128
-"""Calls in flight at once to Docker (aiohttp's connection pool)."""
+CALL_TIMEOUT = 120.0
 
 
-def docker_floor(bench: Bench) -> Run:
-    """The Engine API's create + start of each pod's pause container and containers."""
-    return _measure(bench, "Engine API", _docker_pods)
+def startup_floor(bench: Bench) -> Run:
+    """Each pod's sandbox and containers made and started, all pods at once."""
+    return _measure(bench, "start", _start_pod)
 
 
-def cri_floor(bench: Bench) -> Run:
-    """``RunPodSandbox``, ``CreateContainer``, ``StartContainer``: the requests fastpod
-    itself would send for the same pods."""
-    return _measure(bench, "CRI calls", _cri_pods)
+def restart_floor(bench: Bench) -> Run:
+    """A replacement of each pod's containers created and started in its sandbox."""
+    return _measure(bench, "restart", _replace_containers)
 
 
-PodMaker = Callable[[Bench, list[str], Callable[[str, float], None]], Coroutine[Any, Any, str]]
-"""Makes the named pods, reporting each (key, time running) as it runs; the version."""
+def floor_name(runtime: str) -> str:
+    return "Engine API" if runtime == "docker" else "CRI calls"
 
 
-def _measure(bench: Bench, name: str, make: PodMaker) -> Run:
+class _Floor(Protocol):
+    """One runtime's raw calls for a pod."""
+
+    async def version(self) -> str: ...
+
+    async def sandbox(self, name: str) -> Any: ...
+
+    async def container(self, name: str, sandbox: Any) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+Done = Callable[[str, float, float], None]
+"""Reports one pod: its name, when its timed calls began, when they ended."""
+PodWork = Callable[[_Floor, Bench, str, Done], Coroutine[Any, Any, None]]
+
+
+async def _start_pod(floor: _Floor, bench: Bench, name: str, done: Done) -> None:
+    began = time.time()
+    sandbox = await floor.sandbox(name)
+    for _ in bench.containers:
+        await floor.container(name, sandbox)
+    done(name, began, time.time())
+
+
+async def _replace_containers(floor: _Floor, bench: Bench, name: str, done: Done) -> None:
+    sandbox = await floor.sandbox(name)
+    for _ in bench.containers:
+        await floor.container(name, sandbox)
+    began = time.time()
+    for _ in bench.containers:
+        await floor.container(name, sandbox)
+    done(name, began, time.time())
+
+
+def _measure(bench: Bench, kind: str, work: PodWork) -> Run:
+    name = floor_name(bench.options.target.runtime)
     sampler = Sampler({"runtime": bench.target.processes}, bench.origin)
     names = bench.pod_names(bench.options.pods, f"{bench.options.scenario}-floor")
-    progress = Progress(bench.stream, f"{name}: pods running", len(names))
-    began: dict[str, float] = {}
-    running: dict[str, float] = {}
+    progress = Progress(bench.stream, f"{name}: pods done", len(names))
+    samples: list[Sample] = []
 
-    def ran(key: str, at: float) -> None:
-        running[key] = at
-        progress.update(len(running))
+    def done(pod: str, began: float, ended: float) -> None:
+        begin, end = began - bench.origin, ended - bench.origin
+        written = begin if kind == "start" else None
+        samples.append(Sample(pod=pod, kind=kind, begin=begin, end=end, written=written))
+        progress.update(len(samples))
+
+    async def run_all() -> str:
+        floor = (
+            _docker_floor(bench) if bench.options.target.runtime == "docker" else _CriFloor(bench)
+        )
+        try:
+            version = await floor.version()
+
+            async def one(pod: str) -> None:
+                if not bench.interrupted():
+                    await work(floor, bench, pod, done)
+
+            await asyncio.gather(*(one(pod) for pod in names))
+        finally:
+            await floor.close()
+        return version
 
     sampler.start()
     try:
-        for key in names:
-            began[key] = time.time()
-        version = asyncio.run(make(bench, names, ran))
-        progress.finish(len(running))
+        version = asyncio.run(run_all())
+        progress.finish(len(samples))
     finally:
         usage = sampler.stop()
         bench.target.remove_namespace(bench.namespace)
-    samples = [
-        Sample(
-            pod=key,
-            kind="start",
-            begin=began[key] - bench.origin,
-            end=at - bench.origin,
-            written=began[key] - bench.origin,
-        )
-        for key, at in sorted(running.items(), key=lambda item: item[1])
-    ]
+    samples.sort(key=lambda sample: sample.end)
     return Run(
         name=name, role="floor", status="measured", version=version, samples=samples, usage=usage
     )
 
 
-def _labels(bench: Bench, name: str, uid: str, kind: str) -> dict[str, str]:
+def _labels(bench: Bench, name: str, kind: str) -> dict[str, str]:
     return {
         MANAGED_BY: "true",
         POD_NAMESPACE: bench.namespace,
         POD_NAME: name,
-        POD_UID: uid,
+        POD_UID: f"{bench.namespace}-{name}",
         SANDBOX_TYPE: kind,
     }
 
 
-async def _docker_pods(bench: Bench, names: list[str], ran: Callable[[str, float], None]) -> str:
-    options = bench.options
-    connector = aiohttp.UnixConnector(path=options.target.docker_socket, limit=CONNECTIONS)
-    async with aiohttp.ClientSession("http://docker", connector=connector) as session:
+class _DockerFloor:
+    """The Engine API: a pause container per pod, the containers in its namespaces."""
 
-        async def call(path: str, body: dict[str, Any] | None = None) -> Any:
-            async with session.post(path, json=body) as reply:
-                text = await reply.text()
-                if reply.status >= 400:
-                    raise RuntimeError(f"Docker: POST {path}: {reply.status} {text.strip()}")
-                return await reply.json() if text else None
+    def __init__(self, bench: Bench) -> None:
+        self.bench = bench
+        self.engine = Engine(bench.options.target.docker_socket)
 
-        async def run(body: dict[str, Any]) -> str:
-            created = await call("/containers/create", body)
-            await call(f"/containers/{created['Id']}/start")
-            return str(created["Id"])
+    async def version(self) -> str:
+        _, payload = await self.engine.call("GET", "/version")
+        return f"docker {msgspec.json.decode(payload).get('Version', '')}"
 
-        async def pod(name: str) -> None:
-            if bench.interrupted():
-                return
-            uid = str(uuid.uuid4())
-            sandbox = await run(
-                {
-                    "Image": PAUSE_IMAGE,
-                    "Labels": _labels(bench, name, uid, "podsandbox"),
-                    "HostConfig": {"NetworkMode": "none", "IpcMode": "shareable"},
-                }
-            )
-            share = f"container:{sandbox}"
-            for _ in bench.containers:
-                await run(
-                    {
-                        "Image": options.image,
-                        "Cmd": list(options.command) or None,
-                        "Labels": _labels(bench, name, uid, "container"),
-                        "HostConfig": {"NetworkMode": share, "IpcMode": share},
-                    }
-                )
-            ran(name, time.time())
+    async def _run(self, body: dict[str, Any]) -> str:
+        _, payload = await self.engine.call("POST", "/containers/create", body)
+        container_id = str(msgspec.json.decode(payload)["Id"])
+        await self.engine.call("POST", f"/containers/{container_id}/start")
+        return container_id
 
-        async with session.get("/version") as reply:
-            version = str((await reply.json()).get("Version", ""))
-        await asyncio.gather(*(pod(name) for name in names))
-    return f"docker {version}"
+    async def sandbox(self, name: str) -> Any:
+        return await self._run(
+            {
+                "Image": PAUSE_IMAGE,
+                "Labels": _labels(self.bench, name, "podsandbox"),
+                "HostConfig": {"NetworkMode": "none", "IpcMode": "shareable"},
+            }
+        )
+
+    async def container(self, name: str, sandbox: Any) -> None:
+        share = f"container:{sandbox}"
+        options = self.bench.options
+        await self._run(
+            {
+                "Image": options.image,
+                "Cmd": list(options.command) or None,
+                "Labels": _labels(self.bench, name, "container"),
+                "HostConfig": {"NetworkMode": share, "IpcMode": share},
+            }
+        )
+
+    async def close(self) -> None:
+        await self.engine.close()
 
 
-async def _cri_pods(bench: Bench, names: list[str], ran: Callable[[str, float], None]) -> str:
-    import grpc.aio
-    from cri_api.v1 import api_pb2 as cri
-    from cri_api.v1 import api_pb2_grpc as cri_grpc
+def _docker_floor(bench: Bench) -> _Floor:
+    return _DockerFloor(bench)
 
-    from fastpod.manifest.decode import decode_pod
-    from fastpod.model import PodSource
-    from fastpod.runtime.cri.configs import container_config, pod_log_directory, sandbox_config
-    from fastpod.runtime.labels import sandbox_labels
-    from fastpod.runtime.spec import PodContext, container_spec
 
-    logs = tempfile.mkdtemp(prefix="fastpod-bench-logs-")
-    channel = grpc.aio.insecure_channel(bench.options.target.container_runtime_endpoint)
-    runtime = cri_grpc.RuntimeServiceStub(channel)  # type: ignore[no-untyped-call]
-    context = PodContext("127.0.0.1", "127.0.0.1", "/nonexistent")
-    try:
-        version = await runtime.Version(cri.VersionRequest(), timeout=10)
+class _CriFloor:
+    """The CRI calls fastpod itself sends for the pod, built by fastpod's own configs."""
 
-        async def pod(name: str) -> None:
-            if bench.interrupted():
-                return
-            data = bench.manifest(name).encode()
-            decoded = decode_pod(data, PodSource("file", f"/bench/{name}.yaml"), bench.node).pod
-            os.makedirs(pod_log_directory(logs, decoded), exist_ok=True)
-            config = sandbox_config(decoded, 0, logs, sandbox_labels(decoded))
-            sandbox = await runtime.RunPodSandbox(
-                cri.RunPodSandboxRequest(config=config), timeout=60
-            )
-            for container in decoded.spec.containers or []:
-                spec = container_spec(decoded, container, 0, "regular", context)
-                created = await runtime.CreateContainer(
-                    cri.CreateContainerRequest(
-                        pod_sandbox_id=sandbox.pod_sandbox_id,
-                        config=container_config(decoded, spec),
-                        sandbox_config=config,
-                    ),
-                    timeout=60,
-                )
-                await runtime.StartContainer(
-                    cri.StartContainerRequest(container_id=created.container_id), timeout=60
-                )
-            ran(name, time.time())
+    def __init__(self, bench: Bench) -> None:
+        import grpc.aio
+        from cri_api.v1 import api_pb2_grpc as cri_grpc
 
-        await asyncio.gather(*(pod(name) for name in names))
-    finally:
-        await channel.close()
-        shutil.rmtree(logs, ignore_errors=True)
-    return f"{version.runtime_name} {version.runtime_version}"
+        self.bench = bench
+        self.logs = tempfile.mkdtemp(prefix="fastpod-bench-logs-")
+        self.channel = grpc.aio.insecure_channel(bench.options.target.container_runtime_endpoint)
+        self.runtime = cri_grpc.RuntimeServiceStub(self.channel)  # type: ignore[no-untyped-call]
+        self.restarts: dict[str, int] = {}
+
+    async def version(self) -> str:
+        from cri_api.v1 import api_pb2 as cri
+
+        reply = await self.runtime.Version(cri.VersionRequest(), timeout=CALL_TIMEOUT)
+        return f"{reply.runtime_name} {reply.runtime_version}"
+
+    async def sandbox(self, name: str) -> Any:
+        from cri_api.v1 import api_pb2 as cri
+
+        from fastpod.manifest.decode import decode_pod
+        from fastpod.model import PodSource
+        from fastpod.runtime.cri.configs import pod_log_directory, sandbox_config
+        from fastpod.runtime.labels import sandbox_labels
+
+        data = self.bench.manifest(name).encode()
+        pod = decode_pod(data, PodSource("file", f"/bench/{name}.yaml"), self.bench.node).pod
+        os.makedirs(pod_log_directory(self.logs, pod), exist_ok=True)
+        config = sandbox_config(pod, 0, self.logs, sandbox_labels(pod))
+        reply = await self.runtime.RunPodSandbox(
+            cri.RunPodSandboxRequest(config=config), timeout=CALL_TIMEOUT
+        )
+        return (pod, config, reply.pod_sandbox_id)
+
+    async def container(self, name: str, sandbox: Any) -> None:
+        from cri_api.v1 import api_pb2 as cri
+
+        from fastpod.runtime.cri.configs import container_config
+        from fastpod.runtime.spec import PodContext, container_spec
+
+        pod, config, sandbox_id = sandbox
+        containers = pod.spec.containers or []
+        # each container in turn, then each again as its restart: a new attempt number
+        made = self.restarts.get(name, 0)
+        self.restarts[name] = made + 1
+        container = containers[made % len(containers)]
+        context = PodContext("127.0.0.1", "127.0.0.1", "/nonexistent")
+        spec = container_spec(pod, container, made // len(containers), "regular", context)
+        created = await self.runtime.CreateContainer(
+            cri.CreateContainerRequest(
+                pod_sandbox_id=sandbox_id,
+                config=container_config(pod, spec),
+                sandbox_config=config,
+            ),
+            timeout=CALL_TIMEOUT,
+        )
+        await self.runtime.StartContainer(
+            cri.StartContainerRequest(container_id=created.container_id), timeout=CALL_TIMEOUT
+        )
+
+    async def close(self) -> None:
+        await self.channel.close()
+        shutil.rmtree(self.logs, ignore_errors=True)

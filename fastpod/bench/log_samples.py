@@ -34,10 +34,13 @@ def first_seen(records: Iterable[LogRecord], pods: Iterable[str]) -> dict[str, f
 
 
 def all_running(
-    records: Iterable[LogRecord], pods: Iterable[str], containers: Iterable[str]
+    records: Iterable[LogRecord],
+    pods: Iterable[str],
+    containers: Iterable[str],
+    restart_count: int = 0,
 ) -> dict[str, float]:
-    """When each of ``pods`` had all of ``containers`` started for the first time: the
-    pods running so far."""
+    """When each of ``pods`` had all of ``containers`` started (their ``restart_count``-th
+    instances, the first ones by default): the pods running so far."""
     wanted, names = set(pods), set(containers)
     started: dict[str, dict[str, float]] = {}
     for record in records:
@@ -45,7 +48,7 @@ def all_running(
         if (
             record.get("event") == "container started"
             and key in wanted
-            and record.get("restart_count", 0) == 0
+            and record.get("restart_count", 0) == restart_count
             and record.get("container") in names
         ):
             started.setdefault(str(key), {}).setdefault(str(record["container"]), log_time(record))

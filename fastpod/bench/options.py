@@ -50,6 +50,9 @@ class BenchOptions:
     """Seconds a phase (all pods running, all removed) may take before the run fails."""
     peers: bool = True
     """Measure the floor and the peers beside fastpod, where they can run."""
+    rounds: int = 2
+    """restart: how many times every container is killed (the first restarts, then
+    crash-loop restarts)."""
     fake_latency: float | None = None
     """Seconds each call to the fake runtime takes."""
 

@@ -56,6 +56,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """churn, probes: seconds the load is kept up."""
     steps: list[int] | None = None
     """density: the numbers of pods measured in turn."""
+    rounds: int | None = None
+    """restart: how many times every container was killed."""
 
 
 class Sample(msgspec.Struct, frozen=True, kw_only=True):

@@ -6,61 +6,57 @@ import datetime
 from collections.abc import Callable
 
 from fastpod import __version__
-from fastpod.bench import floors, podman, startup
+from fastpod.bench import floors, podman, restart, startup
 from fastpod.bench.figures import with_figures
 from fastpod.bench.machine import this_machine
 from fastpod.bench.record import Record, Role, Run, Settings
 from fastpod.bench.session import Bench
 
-Measure = Callable[[Bench], list[Run]]
+Measure = Callable[[Bench], Run]
+Other = tuple[str, Role, Measure]
 
 
-def _startup(bench: Bench) -> list[Run]:
-    others: list[tuple[str, Role, Callable[[Bench], Run]]] = []
-    if bench.options.peers and bench.options.target.runtime != "fake":
-        floor = (
-            floors.docker_floor if bench.options.target.runtime == "docker" else floors.cri_floor
-        )
-        floor_name = "Engine API" if bench.options.target.runtime == "docker" else "CRI calls"
-        others = [(floor_name, "floor", floor), (podman.NAME, "peer", podman.podman_peer)]
-    return _in_turn(bench, startup.measure_fastpod, others)
+def _startup(bench: Bench) -> tuple[Measure, list[Other]]:
+    runtime = bench.options.target.runtime
+    if runtime == "fake":
+        return startup.measure_fastpod, []
+    return startup.measure_fastpod, [
+        (floors.floor_name(runtime), "floor", floors.startup_floor),
+        (podman.NAME, "peer", podman.podman_peer),
+    ]
 
 
-def _in_turn(
-    bench: Bench,
-    subject: Callable[[Bench], Run],
-    others: list[tuple[str, Role, Callable[[Bench], Run]]],
-) -> list[Run]:
-    """fastpod, then each floor and peer in turn; those an interruption left unmeasured are
-    in the record all the same, saying so."""
-    runs = [subject(bench)]
-    for name, role, measure in others:
-        if bench.interrupted():
-            runs.append(
-                Run(
-                    name=name,
-                    role=role,
-                    status="cannot run",
-                    reason="the run was interrupted before it",
-                )
-            )
-            continue
-        runs.append(measure(bench))
-    return runs
+def _restart(bench: Bench) -> tuple[Measure, list[Other]]:
+    runtime = bench.options.target.runtime
+    others: list[Other] = [(floors.floor_name(runtime), "floor", floors.restart_floor)]
+    if runtime == "docker":
+        others.append((restart.POLICY_NAME, "peer", restart.docker_restart_policy))
+    return restart.measure_fastpod, others
 
 
-MEASURES: dict[str, Measure] = {"startup": _startup}
+SCENARIOS: dict[str, Callable[[Bench], tuple[Measure, list[Other]]]] = {
+    "startup": _startup,
+    "restart": _restart,
+}
 
 
 def run(bench: Bench) -> tuple[list[Run], dict[str, str]]:
-    """Check the runtime, then measure the scenario's runs; with the versions seen."""
+    """Check the runtime, then measure fastpod and, unless told not to, the floor and the
+    peers in turn; with the versions seen."""
     versions = {"fastpod": __version__, bench.target.name: bench.target.version()}
     bench.target.check_alone()
     bench.say(
         f"{bench.options.scenario}: {bench.options.pods} pods on {bench.target.name} "
         f"({versions[bench.target.name]}), namespace {bench.namespace}"
     )
-    runs = MEASURES[bench.options.scenario](bench)
+    subject, others = SCENARIOS[bench.options.scenario](bench)
+    runs = [subject(bench)]
+    for name, role, measure in others if bench.options.peers else []:
+        if bench.interrupted():
+            reason = "the run was interrupted before it"
+            runs.append(Run(name=name, role=role, status="cannot run", reason=reason))
+            continue
+        runs.append(measure(bench))
     for measured in runs:
         if measured.version is not None and measured.role == "peer":
             versions[measured.name] = measured.version
@@ -86,6 +82,7 @@ def record(bench: Bench, runs: list[Run], versions: dict[str, str], seconds: flo
             image=options.image,
             workers=options.workers,
             profile=options.profile,
+            rounds=options.rounds if options.scenario == "restart" else None,
         ),
         runs=[with_figures(measured) for measured in runs],
     )

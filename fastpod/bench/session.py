@@ -20,8 +20,10 @@ from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import TextIO
 
+from fastpod.bench.log_samples import all_running
 from fastpod.bench.manifests import container_names, pod_manifest, pod_name
 from fastpod.bench.options import BenchOptions
+from fastpod.bench.progress import Progress
 from fastpod.bench.subject import Subject, Workspace
 from fastpod.bench.target import Target, run_namespace
 from fastpod.bench.usage import Sampler
@@ -158,6 +160,28 @@ class Bench:
                 file.write(self.manifest(name))
             os.replace(temporary, path)
             written[self.key(name)] = time.time()
+        return written
+
+    def start_pods(
+        self, subject: Subject, workspace: Workspace, names: list[str]
+    ) -> dict[str, float]:
+        """Write the pods of ``names`` and wait until all run (or the run is interrupted),
+        showing progress; when each manifest was written, by pod key."""
+        keys = [self.key(name) for name in names]
+        progress = Progress(self.stream, "pods running", len(names))
+
+        def running() -> int:
+            return len(all_running(subject.records, keys, self.containers))
+
+        written = self.write_pods(workspace, names)
+        subject.wait(
+            self.waiting(lambda: running() >= len(names)),
+            self.options.timeout,
+            f"{len(names)} pods running",
+            self.interrupted,
+            tick=lambda: progress.update(running()),
+        )
+        progress.finish(running())
         return written
 
     def pod_names(self, count: int, scenario: str | None = None) -> list[str]:

@@ -9,8 +9,7 @@ when its manifest was written.
 from __future__ import annotations
 
 from fastpod import __version__
-from fastpod.bench.log_samples import all_running, startup_samples
-from fastpod.bench.progress import Progress
+from fastpod.bench.log_samples import startup_samples
 from fastpod.bench.record import Run
 from fastpod.bench.session import Bench
 
@@ -19,22 +18,7 @@ def measure_fastpod(bench: Bench) -> Run:
     """fastpod's startup samples, with its and the runtime's CPU and memory over the run."""
     options = bench.options
     with bench.fastpod("fastpod") as (subject, workspace, sampler):
-        names = bench.pod_names(options.pods)
-        keys = [bench.key(name) for name in names]
-        progress = Progress(bench.stream, "pods running", len(names))
-
-        def running() -> int:
-            return len(all_running(subject.records, keys, bench.containers))
-
-        written = bench.write_pods(workspace, names)
-        subject.wait(
-            bench.waiting(lambda: running() >= len(names)),
-            options.timeout,
-            f"{len(names)} pods running",
-            bench.interrupted,
-            tick=lambda: progress.update(running()),
-        )
-        progress.finish(running())
+        written = bench.start_pods(subject, workspace, bench.pod_names(options.pods))
         sampler.sample_now()
         samples = startup_samples(subject.records, written, bench.containers, bench.origin)
         usage = dict(sampler.usage)

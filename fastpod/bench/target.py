@@ -15,12 +15,14 @@ import secrets
 from collections.abc import Awaitable
 from typing import TypeVar
 
+import msgspec
 import psutil
 
 from fastpod.bench.options import TargetSettings
 from fastpod.config.node import node_name
 from fastpod.config.settings import Config
-from fastpod.runtime.base import Runtime, RuntimeCallError, RuntimeUnavailable
+from fastpod.runtime.base import ContainerInfo, Runtime, RuntimeCallError, RuntimeUnavailable
+from fastpod.runtime.docker.engine import Engine
 from fastpod.runtime.factory import create_runtime
 from fastpod.runtime.fake import FAKE_VERSION
 from fastpod.runtime.labels import POD_NAMESPACE
@@ -143,9 +145,34 @@ class Target:
             await runtime.close()
         return len(containers) + len(sandboxes)
 
+    def containers(self, namespace: str) -> list[ContainerInfo]:
+        """Every container of ``namespace``, whatever its state, as fastpod lists them."""
+        if self.settings.runtime == "fake":
+            return []
+
+        async def listing() -> list[ContainerInfo]:
+            runtime = self._adapter()
+            try:
+                every = await runtime.list_containers()
+            finally:
+                await runtime.close()
+            return [c for c in every if c.labels.get(POD_NAMESPACE) == namespace]
+
+        return self._call(listing())
+
+    def pids(self, container_ids: list[str]) -> dict[str, int]:
+        """The host pid of each running container's process, asked of the runtime."""
+        if self.settings.runtime == "docker":
+            return self._call(_docker_pids(self.settings.docker_socket, container_ids))
+        if self.settings.runtime == "cri":
+            endpoint = self.settings.container_runtime_endpoint
+            return self._call(_cri_pids(endpoint, container_ids))
+        return {}
+
     def processes(self) -> list[psutil.Process]:
-        """The runtime daemon serving the socket (and its children: Docker's containerd);
-        none for the fake runtime, which runs inside fastpod's workers."""
+        """The runtime daemon serving the socket, its children (Docker's containerd) and
+        its containers' shims; none for the fake runtime, which runs inside fastpod's
+        workers."""
         socket = self.settings.socket
         if socket is None:
             return []
@@ -153,8 +180,64 @@ class Target:
         if daemon is None:
             return []
         with contextlib.suppress(psutil.Error):
-            return [daemon, *daemon.children(recursive=True)]
+            return [daemon, *daemon.children(recursive=True), *self._shims(socket)]
         return []
+
+    def _shims(self, socket: str) -> list[psutil.Process]:
+        """The containerd shims of this runtime's containers: Docker's are in containerd's
+        ``moby`` namespace, a CRI containerd's are given its address."""
+        wanted = (
+            ("-namespace", "moby") if self.settings.runtime == "docker" else ("-address", socket)
+        )
+        shims = []
+        for process in psutil.process_iter(["name", "cmdline"]):
+            name, command = process.info["name"] or "", process.info["cmdline"] or []
+            if name.startswith("containerd-shim") and _has_option(command, *wanted):
+                shims.append(process)
+        return shims
+
+
+def _has_option(command: list[str], option: str, value: str) -> bool:
+    return any(
+        word == option and index + 1 < len(command) and command[index + 1] == value
+        for index, word in enumerate(command)
+    )
+
+
+async def _docker_pids(socket: str, container_ids: list[str]) -> dict[str, int]:
+    engine = Engine(socket)
+    try:
+
+        async def pid(container_id: str) -> tuple[str, int]:
+            _, payload = await engine.call("GET", f"/containers/{container_id}/json")
+            return container_id, int(msgspec.json.decode(payload)["State"]["Pid"])
+
+        found = await asyncio.gather(*(pid(i) for i in container_ids))
+    finally:
+        await engine.close()
+    return {container_id: pid for container_id, pid in found if pid}
+
+
+async def _cri_pids(endpoint: str, container_ids: list[str]) -> dict[str, int]:
+    import grpc.aio
+    from cri_api.v1 import api_pb2 as cri
+    from cri_api.v1 import api_pb2_grpc as cri_grpc
+
+    channel = grpc.aio.insecure_channel(endpoint)
+    stub = cri_grpc.RuntimeServiceStub(channel)  # type: ignore[no-untyped-call]
+    try:
+
+        async def pid(container_id: str) -> tuple[str, int]:
+            reply = await stub.ContainerStatus(
+                cri.ContainerStatusRequest(container_id=container_id, verbose=True),
+                timeout=CALL_TIMEOUT,
+            )
+            return container_id, int(msgspec.json.decode(reply.info["info"]).get("pid", 0))
+
+        found = await asyncio.gather(*(pid(i) for i in container_ids))
+    finally:
+        await channel.close()
+    return {container_id: pid for container_id, pid in found if pid}
 
 
 def _listener(socket: str) -> psutil.Process | None:

@@ -51,3 +51,44 @@ def test_a_small_startup_measures_fastpod_and_the_floor_and_leaves_nothing(
     assert podman.status == "measured" or podman.reason, "a peer that cannot run says why"
     assert record.versions[engine.runtime]
     assert engine.everything() == set(), "every container and sandbox is removed"
+
+
+def test_a_small_restart_measures_first_and_crash_loop_restarts_apart(
+    engine: Engine, tmp_path: Path
+) -> None:
+    output = tmp_path / "out"
+    endpoint = (
+        ["--container-runtime-endpoint", engine.arguments[1]] if engine.runtime == "cri" else []
+    )
+    result = fastpod_command(
+        "bench",
+        "restart",
+        "--runtime",
+        engine.runtime,
+        *endpoint,
+        "--pods",
+        "2",
+        "--rounds",
+        "2",
+        "--profile",
+        "fast",
+        "--output",
+        str(output),
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+
+    record = decode((output / "record.json").read_bytes(), "record.json")
+    runs = {run.name: run for run in record.runs}
+    fastpod = runs["fastpod"]
+    kinds = sorted(sample.kind for sample in fastpod.samples)
+    assert kinds == ["crash-loop restart"] * 2 + ["restart"] * 2
+    assert all(sample.latency > 0 for sample in fastpod.samples)
+    assert fastpod.figures == figures(fastpod)
+    floor = runs[FLOORS[engine.runtime]]
+    assert [sample.kind for sample in floor.samples] == ["restart"] * 2
+    if engine.runtime == "docker":
+        policy = runs["Docker restart policy"]
+        assert sorted(s.kind for s in policy.samples) == kinds
+        assert all(sample.latency > 0 for sample in policy.samples)
+    assert engine.everything() == set(), "every container and sandbox is removed"
