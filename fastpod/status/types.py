@@ -10,6 +10,10 @@ whole seconds. Instances are frozen, so one value (an empty ``lastState``) can b
 
 from __future__ import annotations
 
+import functools
+import math
+import time
+
 import msgspec
 
 
@@ -107,3 +111,14 @@ class PodStatus(StatusObject, frozen=True):
     init_container_statuses: list[ContainerStatus] | None = None
     container_statuses: list[ContainerStatus] | None = None
     qos_class: str | None = None
+
+
+def rfc3339(seconds: float) -> str:
+    """A time as ``metav1.Time`` encodes it: UTC, whole seconds (``2026-12-01T14:00:00Z``)."""
+    return _second(math.floor(seconds))
+
+
+@functools.lru_cache(maxsize=16384)
+def _second(second: int) -> str:
+    # the same few moments (start times, container starts) recur in every listing of a node
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(second))

@@ -14,8 +14,8 @@ from fastpod.runtime.admission import Rejection
 from fastpod.runtime.base import ContainerInfo, ContainerState, SandboxInfo
 from fastpod.runtime.labels import CONTAINER_NAME
 from fastpod.runtime.spec import CONTAINER_KIND, RESTART_COUNT
-from fastpod.status.compute import Observed, pod_status, rfc3339
-from fastpod.status.types import ContainerStatus, PodCondition, PodStatus
+from fastpod.status.compute import Observed, pod_status
+from fastpod.status.types import ContainerStatus, PodCondition, PodStatus, rfc3339
 from tests.support import DATA, FILE, manifest_bytes
 
 STATUS_DATA = DATA / "status"
