@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Generator, Iterator, Sequence, Set
+from collections.abc import Generator, Iterator, Set
 from fractions import Fraction
 
 from fastpod.manifest import names
@@ -17,24 +17,18 @@ from fastpod.manifest.field_errors import (
     unsupported,
 )
 from fastpod.manifest.paths import FieldPath, MapKey
+from fastpod.manifest.probe_validation import validate_probes_and_hooks
 from fastpod.manifest.problems import Problem
 from fastpod.manifest.quantity import QuantityError, parse_quantity
 from fastpod.model import (
     Container,
     EnvVar,
-    ExecAction,
-    GRPCAction,
-    HTTPGetAction,
-    IntOrString,
-    LifecycleHandler,
     ObjectFieldSelector,
-    Probe,
     QuantityValue,
     ResourceFieldSelector,
     ResourceRequirements,
     SeccompProfile,
     SecurityContext,
-    TCPSocketAction,
 )
 
 PULL_POLICIES = ("Always", "IfNotPresent", "Never")
@@ -42,7 +36,6 @@ PROTOCOLS = ("SCTP", "TCP", "UDP")
 TERMINATION_MESSAGE_POLICIES = ("File", "FallbackToLogsOnError")
 MOUNT_PROPAGATIONS = ("Bidirectional", "HostToContainer", "None")
 SECCOMP_TYPES = ("Localhost", "RuntimeDefault", "Unconfined")
-HTTP_SCHEMES = ("HTTP", "HTTPS")
 MAX_ID = 2147483647
 
 ENV_FIELD_PATHS = frozenset(
@@ -83,7 +76,6 @@ RESOURCE_FIELDS = frozenset(
     }
 )
 _SUBSCRIPTED_FIELD = re.compile(r"^metadata\.(labels|annotations)\['(.+)'\]$")
-_HTTP_TOKEN = re.compile(r"^[-!#$%&'*+.^_`|~0-9A-Za-z]+$")
 _STANDARD_RESOURCES = frozenset({"cpu", "memory", "ephemeral-storage"})
 
 
@@ -125,7 +117,7 @@ def validate_container(
     yield from _volume_mounts(container, path, volume_names)
     if container.resources is not None:
         yield from validate_resources(container.resources, (*path, "resources"))
-    yield from _probes_and_hooks(container, path, is_init=is_init)
+    yield from validate_probes_and_hooks(container, path, is_init=is_init)
     if container.security_context is not None:
         yield from _security_context(container.security_context, (*path, "securityContext"))
 
@@ -349,118 +341,6 @@ def quantity_problems(
     if amount < 0:
         yield invalid(path, str(raw), "must be greater than or equal to 0")
     return amount
-
-
-def _probes_and_hooks(container: Container, path: FieldPath, *, is_init: bool) -> Iterator[Problem]:
-    probes = (
-        ("livenessProbe", container.liveness_probe),
-        ("readinessProbe", container.readiness_probe),
-        ("startupProbe", container.startup_probe),
-    )
-    if is_init and container.restart_policy != "Always":
-        for name, value in (*probes, ("lifecycle", container.lifecycle)):
-            if value is not None:
-                yield forbidden(
-                    (*path, name), "may not be set for init containers without restartPolicy=Always"
-                )
-        return
-    for name, probe in probes:
-        if probe is not None:
-            yield from _probe(probe, (*path, name), single_success=name != "readinessProbe")
-    lifecycle = container.lifecycle
-    if lifecycle is not None:
-        for name, hook in (("postStart", lifecycle.post_start), ("preStop", lifecycle.pre_stop)):
-            if hook is not None:
-                yield from _hook(hook, (*path, "lifecycle", name))
-
-
-def _probe(probe: Probe, path: FieldPath, *, single_success: bool) -> Iterator[Problem]:
-    handlers = [
-        (name, value)
-        for name, value in (
-            ("exec", probe.exec),
-            ("httpGet", probe.http_get),
-            ("tcpSocket", probe.tcp_socket),
-            ("grpc", probe.grpc),
-        )
-        if value is not None
-    ]
-    yield from _one_handler(handlers, path)
-    for name, value in (
-        ("initialDelaySeconds", probe.initial_delay_seconds),
-        ("timeoutSeconds", probe.timeout_seconds),
-        ("periodSeconds", probe.period_seconds),
-        ("successThreshold", probe.success_threshold),
-        ("failureThreshold", probe.failure_threshold),
-    ):
-        if value is not None and value < 0:
-            yield invalid((*path, name), value, "must be greater than or equal to 0")
-    if single_success and probe.success_threshold not in (None, 1):
-        yield invalid((*path, "successThreshold"), probe.success_threshold, "must be 1")
-    if (
-        probe.termination_grace_period_seconds is not None
-        and probe.termination_grace_period_seconds <= 0
-    ):
-        yield invalid(
-            (*path, "terminationGracePeriodSeconds"),
-            probe.termination_grace_period_seconds,
-            "must be greater than 0",
-        )
-
-
-def _hook(hook: LifecycleHandler, path: FieldPath) -> Iterator[Problem]:
-    handlers = [
-        (name, value)
-        for name, value in (
-            ("exec", hook.exec),
-            ("httpGet", hook.http_get),
-            ("tcpSocket", hook.tcp_socket),
-            ("sleep", hook.sleep),
-        )
-        if value is not None
-    ]
-    yield from _one_handler(handlers, path)
-    if hook.sleep is not None and (hook.sleep.seconds is None or hook.sleep.seconds <= 0):
-        yield invalid((*path, "sleep", "seconds"), hook.sleep.seconds, "must be greater than 0")
-
-
-def _one_handler(handlers: Sequence[tuple[str, object]], path: FieldPath) -> Iterator[Problem]:
-    if not handlers:
-        yield required(path, "must specify a handler type")
-        return
-    for name, _ in handlers[1:]:
-        yield forbidden((*path, name), "may not specify more than 1 handler type")
-    name, handler = handlers[0]
-    here = (*path, name)
-    if isinstance(handler, HTTPGetAction):
-        yield from _port(handler.port, (*here, "port"))
-        if handler.scheme not in HTTP_SCHEMES:
-            yield unsupported((*here, "scheme"), handler.scheme, HTTP_SCHEMES)
-        for index, header in enumerate(handler.http_headers or ()):
-            if not header.name or not _HTTP_TOKEN.match(header.name):
-                yield invalid(
-                    (*here, "httpHeaders", index, "name"),
-                    header.name or "",
-                    "a valid HTTP header must consist of alphanumeric characters or '-'",
-                )
-    elif isinstance(handler, TCPSocketAction):
-        yield from _port(handler.port, (*here, "port"))
-    elif isinstance(handler, GRPCAction):
-        if handler.port is None:
-            yield required((*here, "port"))
-        else:
-            yield from invalid_each((*here, "port"), handler.port, names.port_number(handler.port))
-    elif isinstance(handler, ExecAction) and not handler.command:
-        yield required((*here, "command"))
-
-
-def _port(port: IntOrString | None, path: FieldPath) -> Iterator[Problem]:
-    if port is None or port == "":
-        yield required(path)
-    elif isinstance(port, int):
-        yield from invalid_each(path, port, names.port_number(port))
-    else:
-        yield from invalid_each(path, port, names.iana_service_name(port))
 
 
 def _security_context(context: SecurityContext, path: FieldPath) -> Iterator[Problem]:
