@@ -52,6 +52,57 @@ def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         help="kills of every container: the first restarts, then R-1 rounds of crash-loop "
         "restarts, each after fastpod's back-off (default 2)",
     )
+    churn = scenarios.add_parser(
+        "churn",
+        help="a sustained rate of manifest adds, edits and removals",
+        description="Run N pods, then add, edit and remove manifests in turn at --rate a "
+        "second for --duration seconds: write → new pod running (or stopped), over time.",
+    )
+    _common(churn)
+    churn.add_argument(
+        "--rate",
+        type=_positive_seconds,
+        default=5.0,
+        metavar="PER_SECOND",
+        help="manifest changes a second (default 5)",
+    )
+    churn.add_argument(
+        "--duration",
+        type=_positive_seconds,
+        default=30.0,
+        metavar="SECONDS",
+        help="how long the changes go on (default 30)",
+    )
+    density = scenarios.add_parser(
+        "density",
+        help="fastpod's and the runtime's memory and idle CPU per pod, at steps of N",
+        description="Add pods step by step; at each step, once settled, measure fastpod's "
+        "and the runtime's memory and idle CPU over --window seconds.",
+    )
+    _common(density)
+    density.add_argument(
+        "--steps",
+        type=_steps,
+        default=(100, 500, 1000),
+        metavar="N,N,...",
+        help="the numbers of pods measured, rising (default 100,500,1000; --pods unused)",
+    )
+    _window(density)
+    probes = scenarios.add_parser(
+        "probes",
+        help="probes run per second, sustained, and their CPU",
+        description="Run N pods with an exec readiness probe every second on each container; "
+        "count the probes run and fastpod's CPU over --window seconds.",
+    )
+    _common(probes)
+    probes.add_argument(
+        "--probe-command",
+        default="true",
+        metavar="COMMAND",
+        help="what each readiness probe runs in the container (default 'true'; a probe "
+        "that fails is still a probe run)",
+    )
+    _window(probes)
     compare = scenarios.add_parser(
         "compare",
         help="each figure of record B beside record A's, with the ratio",
@@ -120,6 +171,23 @@ def _common(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _window(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--window",
+        type=_positive_seconds,
+        default=10.0,
+        metavar="SECONDS",
+        help="how long each settled window is measured (default 10)",
+    )
+
+
+def _steps(text: str) -> tuple[int, ...]:
+    steps = tuple(_positive(part.strip()) for part in text.split(",") if part.strip())
+    if not steps or list(steps) != sorted(set(steps)):
+        raise argparse.ArgumentTypeError(f"not rising numbers of pods: {text!r}")
+    return steps
+
+
 def _positive(text: str) -> int:
     try:
         value = int(text)
@@ -157,6 +225,10 @@ def options(arguments: argparse.Namespace, now: datetime.datetime) -> BenchOptio
         )
     if arguments.fake_latency is not None and arguments.runtime != "fake":
         raise ValueError("--fake-latency: only with --runtime fake")
+    try:
+        probe = tuple(shlex.split(getattr(arguments, "probe_command", "") or ""))
+    except ValueError as error:
+        raise ValueError(f"--probe-command: {error}") from None
     if arguments.scenario == "restart" and arguments.runtime == "fake":
         raise ValueError("restart kills containers from the host: --runtime docker or cri")
     output = arguments.output or f"bench-{arguments.scenario}-{now:%Y%m%d-%H%M%S}"
@@ -165,7 +237,7 @@ def options(arguments: argparse.Namespace, now: datetime.datetime) -> BenchOptio
         target=TargetSettings(
             arguments.runtime, arguments.docker_socket, arguments.container_runtime_endpoint
         ),
-        pods=arguments.pods,
+        pods=arguments.steps[-1] if arguments.scenario == "density" else arguments.pods,
         containers=arguments.containers,
         image=arguments.image or PAUSE_IMAGE,
         command=command,
@@ -176,6 +248,11 @@ def options(arguments: argparse.Namespace, now: datetime.datetime) -> BenchOptio
         peers=arguments.peers,
         fake_latency=arguments.fake_latency,
         rounds=getattr(arguments, "rounds", 2),
+        rate=getattr(arguments, "rate", 5.0),
+        duration=getattr(arguments, "duration", 30.0),
+        steps=getattr(arguments, "steps", ()),
+        window=getattr(arguments, "window", 10.0),
+        probe=probe,
     )
 
 

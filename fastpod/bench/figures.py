@@ -19,9 +19,11 @@ KIND_LABELS = {
     "crash-loop restart": "crash-loop restart, exit → running",
     "add": "churn add, write → running",
     "edit": "churn edit, write → running",
+    "remove": "churn remove, write → stopped",
 }
 """What each kind of sample measures, as the report names it."""
 
+CHURN_KINDS = ("add", "edit", "remove")
 _QUANTILES = (("p50", 0.5), ("p90", 0.9), ("p99", 0.99))
 
 
@@ -34,10 +36,20 @@ def figures(run: Run) -> list[Figure]:
         result.extend(_latencies(KIND_LABELS.get(kind, kind), [s.latency for s in samples]))
         if kind == "start":
             result.extend(_startup(samples))
+    changes = [s.begin for s in run.samples if s.kind in CHURN_KINDS]
+    if len(changes) >= 2:
+        per_second = rate(len(changes) - 1, max(changes) - min(changes))
+        if per_second is not None:
+            result.append(
+                Figure(
+                    name="manifest changes per second", value=per_second, unit="/s", better="higher"
+                )
+            )
     for group, points in sorted(run.usage.items()):
         result.extend(_usage(group, points))
+    baseline = next((step for step in run.steps if step.pods == 0), None)
     for step in run.steps:
-        result.extend(_step(step))
+        result.extend(_step(step, baseline))
     return result
 
 
@@ -95,16 +107,39 @@ def _usage(group: str, points: Sequence[Usage]) -> list[Figure]:
     return result
 
 
-def _step(step: Step) -> list[Figure]:
+def _step(step: Step, baseline: Step | None) -> list[Figure]:
+    """A window's figures; the memory per pod is what the pods added to the ``baseline``
+    (the window with no pod), when there is one."""
     at = f"at {step.pods} pods"
+    if step.probes is not None:
+        result = [
+            Figure(
+                name=f"probes per second {at}",
+                value=step.probes / step.seconds,
+                unit="/s",
+                better="higher",
+            ),
+            Figure(name=f"CPU {at}", value=step.cpu_seconds / step.seconds, unit="s/s"),
+        ]
+        if step.probes:
+            per_probe = step.cpu_seconds / step.probes
+            result.append(Figure(name=f"CPU per probe {at}", value=per_probe, unit="s"))
+        return result
     result = [
-        Figure(name=f"RSS per pod {at}", value=step.rss_bytes / step.pods, unit="B"),
-        Figure(name=f"idle CPU {at}", value=step.idle_cpu_per_second, unit="s/s"),
+        Figure(name=f"RSS {at}", value=step.rss_bytes, unit="B"),
+        Figure(name=f"idle CPU {at}", value=step.cpu_seconds / step.seconds, unit="s/s"),
     ]
+    if step.pods:
+        base = baseline.rss_bytes if baseline else 0
+        value = (step.rss_bytes - base) / step.pods
+        result.insert(1, Figure(name=f"RSS per pod {at}", value=value, unit="B"))
     if step.runtime_rss_bytes is not None:
-        value = step.runtime_rss_bytes / step.pods
+        result.append(Figure(name=f"runtime RSS {at}", value=step.runtime_rss_bytes, unit="B"))
+    if step.runtime_rss_bytes is not None and step.pods:
+        base = baseline.runtime_rss_bytes or 0 if baseline else 0
+        value = (step.runtime_rss_bytes - base) / step.pods
         result.append(Figure(name=f"runtime RSS per pod {at}", value=value, unit="B"))
-    if step.runtime_idle_cpu_per_second is not None:
-        value = step.runtime_idle_cpu_per_second
+    if step.runtime_cpu_seconds is not None:
+        value = step.runtime_cpu_seconds / step.seconds
         result.append(Figure(name=f"runtime idle CPU {at}", value=value, unit="s/s"))
     return result

@@ -12,6 +12,8 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
+import msgspec
+
 from fastpod.bench.record import Sample
 
 LogRecord = Mapping[str, Any]
@@ -79,3 +81,75 @@ def startup_samples(
         if key in seen and key in running
     ]
     return sorted(samples, key=lambda sample: sample.end)
+
+
+class Operation(msgspec.Struct, frozen=True):
+    """One manifest change of a churn: ``add``, ``edit`` or ``remove`` of pod ``key``."""
+
+    kind: str
+    key: str
+    written: float
+
+
+class ChurnTracker:
+    """Which churn operations fastpod has carried out, fed the log records as they come.
+
+    An add or an edit is done when every container of the pod has started (first
+    instances) after the write; a removal when the pod was stopped after it. Records are
+    fed once each, so a run of minutes stays linear in its log.
+    """
+
+    def __init__(self, containers: Iterable[str]) -> None:
+        self.names = set(containers)
+        self.pending: dict[str, Operation] = {}
+        """The operation waiting on each pod, by key (one at a time per pod)."""
+        self.started: dict[str, dict[str, float]] = {}
+        self.done: list[tuple[Operation, float]] = []
+
+    def wrote(self, operation: Operation) -> None:
+        self.pending[operation.key] = operation
+        self.started.pop(operation.key, None)
+
+    def feed(self, records: Iterable[LogRecord]) -> None:
+        for record in records:
+            key = str(record.get("pod"))
+            operation = self.pending.get(key)
+            if operation is None:
+                continue
+            at = log_time(record)
+            if at < operation.written:
+                continue
+            event = record.get("event")
+            if operation.kind == "remove":
+                if event == "pod stopped":
+                    self._finish(operation, at)
+            elif (
+                event == "container started"
+                and record.get("restart_count", 0) == 0
+                and record.get("container") in self.names
+            ):
+                started = self.started.setdefault(key, {})
+                started.setdefault(str(record["container"]), at)
+                if set(started) == self.names:
+                    self._finish(operation, max(started.values()))
+
+    def _finish(self, operation: Operation, at: float) -> None:
+        del self.pending[operation.key]
+        self.started.pop(operation.key, None)
+        self.done.append((operation, at))
+
+    def samples(self, origin: float) -> list[Sample]:
+        """A sample per operation done: from its write to the pod running (or stopped)."""
+        return sorted(
+            (
+                Sample(
+                    pod=operation.key,
+                    kind=operation.kind,
+                    begin=operation.written - origin,
+                    end=at - origin,
+                    written=operation.written - origin,
+                )
+                for operation, at in self.done
+            ),
+            key=lambda sample: sample.begin,
+        )

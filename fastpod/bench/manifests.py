@@ -9,6 +9,10 @@ PAUSE_IMAGE = "registry.k8s.io/pause:3.10"
 """The default image: the sandbox image every node has, whose process waits for a signal."""
 
 
+GENERATION = "bench.fastpod.io/generation"
+"""The annotation an edit changes: a new manifest, so a new pod (a new UID)."""
+
+
 def pod_name(scenario: str, index: int) -> str:
     return f"{scenario}-{index:04d}"
 
@@ -23,10 +27,14 @@ def pod_manifest(
     image: str,
     containers: int,
     command: Sequence[str] = (),
-    restart_policy: str = "Always",
+    *,
+    generation: int = 0,
+    probe: Sequence[str] = (),
 ) -> str:
     """A pod of ``containers`` identical containers running ``image`` (with ``command``,
-    if given), stopped within a second."""
+    if given), stopped within a second. ``generation`` (an annotation) makes an edited
+    manifest, so a new pod; ``probe``, a command run as each container's readiness probe
+    every second."""
     entries = []
     for container in container_names(containers):
         entry = (
@@ -35,10 +43,17 @@ def pod_manifest(
         )
         if command:
             entry += f"    command: {json.dumps(list(command))}\n"
+        if probe:
+            entry += (
+                "    readinessProbe:\n      periodSeconds: 1\n"
+                f"      exec:\n        command: {json.dumps(list(probe))}\n"
+            )
         entries.append(entry)
+    annotations = (
+        f"  annotations:\n    {GENERATION}: {json.dumps(str(generation))}\n" if generation else ""
+    )
     return (
         "apiVersion: v1\nkind: Pod\nmetadata:\n"
-        f"  name: {name}\n  namespace: {namespace}\n"
-        "spec:\n  terminationGracePeriodSeconds: 1\n"
-        f"  restartPolicy: {restart_policy}\n  containers:\n" + "".join(entries)
+        f"  name: {name}\n  namespace: {namespace}\n{annotations}"
+        "spec:\n  terminationGracePeriodSeconds: 1\n  containers:\n" + "".join(entries)
     )

@@ -53,6 +53,16 @@ class BenchOptions:
     rounds: int = 2
     """restart: how many times every container is killed (the first restarts, then
     crash-loop restarts)."""
+    rate: float = 5.0
+    """churn: manifest writes a second."""
+    duration: float = 30.0
+    """churn, probes: seconds the load is kept up (probes: the measuring window)."""
+    steps: tuple[int, ...] = ()
+    """density: the numbers of pods measured in turn."""
+    window: float = 10.0
+    """density, probes: seconds each settled window is measured."""
+    probe: tuple[str, ...] = ()
+    """probes: the command each container's readiness probe runs."""
     fake_latency: float | None = None
     """Seconds each call to the fake runtime takes."""
 

@@ -58,6 +58,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """density: the numbers of pods measured in turn."""
     rounds: int | None = None
     """restart: how many times every container was killed."""
+    window: float | None = None
+    """density, probes: seconds each settled window was measured."""
+    probe_command: list[str] | None = None
+    """probes: what each readiness probe ran."""
 
 
 class Sample(msgspec.Struct, frozen=True, kw_only=True):
@@ -90,15 +94,19 @@ class Usage(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
 
 
 class Step(msgspec.Struct, frozen=True, kw_only=True):
-    """density: what ``pods`` running pods cost once settled."""
+    """density, probes: a window of ``seconds`` with ``pods`` pods running, settled: what
+    fastpod (and the runtime) used in it."""
 
     pods: int
+    seconds: float
     rss_bytes: int
-    """fastpod's processes' resident memory, all together."""
-    idle_cpu_per_second: float
-    """fastpod's CPU seconds per second of wall time, the pods idle."""
+    """fastpod's processes' resident memory, all together, at the window's end."""
+    cpu_seconds: float
+    """fastpod's CPU time (user and system) in the window."""
     runtime_rss_bytes: int | None = None
-    runtime_idle_cpu_per_second: float | None = None
+    runtime_cpu_seconds: float | None = None
+    probes: int | None = None
+    """probes: the probes fastpod ran in the window (its ``prober_probe_total``)."""
 
 
 class Figure(msgspec.Struct, frozen=True, kw_only=True):

@@ -6,7 +6,7 @@ import datetime
 from collections.abc import Callable
 
 from fastpod import __version__
-from fastpod.bench import floors, podman, restart, startup
+from fastpod.bench import churn, density, floors, podman, probes, restart, startup
 from fastpod.bench.figures import with_figures
 from fastpod.bench.machine import this_machine
 from fastpod.bench.record import Record, Role, Run, Settings
@@ -34,9 +34,17 @@ def _restart(bench: Bench) -> tuple[Measure, list[Other]]:
     return restart.measure_fastpod, others
 
 
+def _alone(measure: Measure) -> Callable[[Bench], tuple[Measure, list[Other]]]:
+    """A scenario measured on fastpod alone: its floor is the runtime's own columns."""
+    return lambda bench: (measure, [])
+
+
 SCENARIOS: dict[str, Callable[[Bench], tuple[Measure, list[Other]]]] = {
     "startup": _startup,
     "restart": _restart,
+    "churn": _alone(churn.measure_fastpod),
+    "density": _alone(density.measure_fastpod),
+    "probes": _alone(probes.measure_fastpod),
 }
 
 
@@ -83,6 +91,11 @@ def record(bench: Bench, runs: list[Run], versions: dict[str, str], seconds: flo
             workers=options.workers,
             profile=options.profile,
             rounds=options.rounds if options.scenario == "restart" else None,
+            rate=options.rate if options.scenario == "churn" else None,
+            duration=options.duration if options.scenario == "churn" else None,
+            steps=list(options.steps) if options.scenario == "density" else None,
+            window=options.window if options.scenario in ("density", "probes") else None,
+            probe_command=list(options.probe) if options.scenario == "probes" else None,
         ),
         runs=[with_figures(measured) for measured in runs],
     )

@@ -16,7 +16,7 @@ import signal
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from types import FrameType
 from typing import TextIO
 
@@ -83,7 +83,7 @@ class Bench:
         """The key fastpod gives the pod of manifest ``name``: ``namespace/name-node``."""
         return f"{self.namespace}/{name}-{self.node}"
 
-    def manifest(self, name: str, restart_policy: str = "Always") -> str:
+    def manifest(self, name: str, generation: int = 0) -> str:
         options = self.options
         return pod_manifest(
             name,
@@ -91,11 +91,14 @@ class Bench:
             options.image,
             options.containers,
             options.command,
-            restart_policy,
+            generation=generation,
+            probe=options.probe,
         )
 
     @contextlib.contextmanager
-    def fastpod(self, label: str) -> Iterator[tuple[Subject, Workspace, Sampler]]:
+    def fastpod(
+        self, label: str, extra: Sequence[str] = ()
+    ) -> Iterator[tuple[Subject, Workspace, Sampler]]:
         """A ready ``fastpod run`` on the target, and its CPU and memory sampled with the
         runtime's; everything it ran removed on the way out, whatever happened."""
         workspace = Workspace(tempfile.mkdtemp(prefix="fastpod-bench-"))
@@ -110,8 +113,8 @@ class Bench:
             self.origin,
         )
         try:
-            extra = ["--hostname-override", self.node, *self.options.fastpod_flags()]
-            subject = Subject(workspace, self.options.target.runtime, log_path, extra)
+            flags = ["--hostname-override", self.node, *self.options.fastpod_flags(), *extra]
+            subject = Subject(workspace, self.options.target.runtime, log_path, flags)
             sampler.start()
             subject.wait(
                 lambda: bool(subject and subject.events("fastpod ready")),
@@ -148,19 +151,32 @@ class Bench:
         shutil.rmtree(workspace.root, ignore_errors=True)
 
     def write_pods(self, workspace: Workspace, names: list[str]) -> dict[str, float]:
-        """Write the manifests of ``names`` (each renamed into place, so fastpod never
-        reads half a file); when each was written, by pod key."""
+        """Write the manifests of ``names``; when each was written, by pod key."""
         written: dict[str, float] = {}
         for name in names:
             if self.interrupted():
                 break
-            path = os.path.join(workspace.manifests, f"{name}.yaml")
-            temporary = os.path.join(workspace.manifests, f".{name}.yaml.tmp")
-            with open(temporary, "w") as file:
-                file.write(self.manifest(name))
-            os.replace(temporary, path)
-            written[self.key(name)] = time.time()
+            written[self.key(name)] = self.write_pod(workspace, name)
         return written
+
+    def write_pod(self, workspace: Workspace, name: str, generation: int = 0) -> float:
+        """Write (or rewrite) the manifest of ``name``, renamed into place so that fastpod
+        never reads half a file; when it was written: just before the rename, as a clock
+        read after it could come after fastpod had already seen the file (this thread may
+        wait for the interpreter's lock in between)."""
+        path = os.path.join(workspace.manifests, f"{name}.yaml")
+        temporary = os.path.join(workspace.manifests, f".{name}.yaml.tmp")
+        with open(temporary, "w") as file:
+            file.write(self.manifest(name, generation))
+        written = time.time()
+        os.replace(temporary, path)
+        return written
+
+    def remove_pod(self, workspace: Workspace, name: str) -> float:
+        """Remove the manifest of ``name``; when it was removed (just before)."""
+        removed = time.time()
+        os.unlink(os.path.join(workspace.manifests, f"{name}.yaml"))
+        return removed
 
     def start_pods(
         self, subject: Subject, workspace: Workspace, names: list[str]
@@ -183,6 +199,12 @@ class Bench:
         )
         progress.finish(running())
         return written
+
+    def pause(self, seconds: float) -> None:
+        """Sleep ``seconds``, or less when the run is interrupted."""
+        deadline = time.monotonic() + seconds
+        while not self.interrupted() and (left := deadline - time.monotonic()) > 0:
+            time.sleep(min(left, 0.1))
 
     def pod_names(self, count: int, scenario: str | None = None) -> list[str]:
         return [pod_name(scenario or self.options.scenario, index) for index in range(count)]

@@ -176,3 +176,50 @@ def test_a_bad_pod_count_is_a_usage_error() -> None:
     result = fastpod_command("bench", "startup", "--pods", "0")
     assert result.returncode == 2
     assert "--pods: must be 1 or more: 0" in result.stderr
+
+
+def _run_to_the_end(tmp_path: Path, *arguments: str) -> Record:
+    output = tmp_path / "out"
+    bench = _bench(tmp_path, *arguments, "--runtime", "fake", "--output", str(output))
+    _, errors = bench.communicate(timeout=120)
+    assert bench.returncode == 0, errors
+    record = _read_record(output)
+    [fastpod] = record.runs
+    assert fastpod.figures == figures(fastpod)
+    assert list((tmp_path / "tmp").iterdir()) == [], "the workspace is removed"
+    return record
+
+
+def test_churn_measures_each_add_edit_and_removal_from_its_write(tmp_path: Path) -> None:
+    record = _run_to_the_end(tmp_path, "churn", "--pods", "3", "--rate", "20", "--duration", "1")
+    [fastpod] = record.runs
+    kinds = [sample.kind for sample in fastpod.samples]
+    assert kinds.count("add") + kinds.count("edit") + kinds.count("remove") == 20
+    assert {"add", "edit", "remove"} <= set(kinds)
+    for sample in fastpod.samples:
+        assert sample.written == sample.begin < sample.end
+    assert (record.settings.rate, record.settings.duration) == (20.0, 1.0)
+    names = {figure.name for figure in fastpod.figures}
+    assert {"churn edit, write → running p99", "manifest changes per second"} <= names
+
+
+def test_density_measures_a_window_with_no_pod_then_each_step(tmp_path: Path) -> None:
+    record = _run_to_the_end(tmp_path, "density", "--steps", "4,8", "--window", "0.5")
+    [fastpod] = record.runs
+    assert [step.pods for step in fastpod.steps] == [0, 4, 8]
+    for step in fastpod.steps:
+        assert step.seconds >= 0.5
+        assert step.rss_bytes > 0
+        assert step.cpu_seconds >= 0
+    assert record.settings.steps == [4, 8]
+    assert "RSS per pod at 8 pods" in {figure.name for figure in fastpod.figures}
+
+
+def test_probes_counts_the_probes_fastpod_ran_in_its_window(tmp_path: Path) -> None:
+    record = _run_to_the_end(tmp_path, "probes", "--pods", "4", "--window", "2")
+    [fastpod] = record.runs
+    [step] = fastpod.steps
+    # 4 readiness probes a second for about 2 s (the fake runtime's exec ends at once)
+    assert step.probes is not None
+    assert 4 <= step.probes <= 4 * (step.seconds + 2)
+    assert record.settings.probe_command == ["true"]

@@ -6,7 +6,14 @@ from typing import Any
 
 import pytest
 
-from fastpod.bench.log_samples import all_running, first_seen, log_time, startup_samples
+from fastpod.bench.log_samples import (
+    ChurnTracker,
+    Operation,
+    all_running,
+    first_seen,
+    log_time,
+    startup_samples,
+)
 
 ORIGIN = 1_800_000_000.0
 
@@ -77,3 +84,31 @@ def test_startup_samples_run_from_first_seen_to_running_with_the_write_time() ->
     b, a = samples
     assert (b.begin, b.end, b.written) == pytest.approx((1.1, 1.2, 0.95), abs=1e-6)
     assert a.latency == pytest.approx(0.5, abs=1e-6)
+
+
+def _stopped(pod: str, at: float) -> dict[str, Any]:
+    return {"time": _at(at), "event": "pod stopped", "pod": pod, "uid": "u"}
+
+
+def test_churn_operations_are_done_once_their_pod_runs_or_stops_after_the_write() -> None:
+    tracker = ChurnTracker(["c0", "c1"])
+    tracker.wrote(Operation("add", "ns/new", ORIGIN + 1.0))
+    tracker.wrote(Operation("edit", "ns/old", ORIGIN + 1.1))
+    tracker.wrote(Operation("remove", "ns/gone", ORIGIN + 1.2))
+    tracker.feed(
+        [
+            _started("ns/old", "c0", 0.5),  # the pod before the edit: not the new one
+            _started("ns/new", "c0", 1.3),
+            _stopped("ns/gone", 1.25),
+            _started("ns/old", "c0", 1.4),
+            _started("ns/old", "c1", 1.6),
+        ]
+    )
+    assert set(tracker.pending) == {"ns/new"}, "the add waits for its second container"
+    tracker.feed([_started("ns/new", "c1", 1.5)])
+    samples = {sample.kind: sample for sample in tracker.samples(ORIGIN)}
+    assert samples["add"].latency == pytest.approx(0.5, abs=1e-6)
+    assert samples["edit"].latency == pytest.approx(0.5, abs=1e-6)
+    assert samples["remove"].latency == pytest.approx(0.05, abs=1e-6)
+    assert samples["edit"].written == pytest.approx(1.1, abs=1e-6)
+    assert tracker.pending == {}

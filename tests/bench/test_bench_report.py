@@ -103,14 +103,21 @@ def test_usage_and_density_steps_make_figures() -> None:
                 Usage(at=1, cpu_seconds=1.5, rss_bytes=300),
             ]
         },
-        steps=[Step(pods=10, rss_bytes=1000, idle_cpu_per_second=0.01, runtime_rss_bytes=500)],
+        steps=[
+            Step(pods=0, seconds=2.0, rss_bytes=600, cpu_seconds=0.0, runtime_rss_bytes=100),
+            Step(pods=10, seconds=2.0, rss_bytes=1000, cpu_seconds=0.02, runtime_rss_bytes=500),
+            Step(pods=5, seconds=2.0, rss_bytes=1000, cpu_seconds=0.5, probes=10),
+        ],
     )
     by_name = {f.name: f.value for f in figures(run)}
     assert by_name["fastpod peak RSS"] == 300
     assert by_name["fastpod CPU"] == pytest.approx(0.5)
-    assert by_name["RSS per pod at 10 pods"] == 100
-    assert by_name["runtime RSS per pod at 10 pods"] == 50
+    assert by_name["RSS per pod at 10 pods"] == 40  # what the pods added to the 600 of none
+    assert by_name["runtime RSS per pod at 10 pods"] == 40
+    assert "RSS per pod at 0 pods" not in by_name
     assert by_name["idle CPU at 10 pods"] == 0.01
+    assert by_name["probes per second at 5 pods"] == 5
+    assert by_name["CPU per probe at 5 pods"] == 0.05
 
 
 def test_a_record_reads_back_as_it_was_written() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from fastpod.bench.probes import probe_count
 from fastpod.bench.stats import cdf, cumulative, percentile, rate, summarize, windows
 
 
@@ -55,3 +56,13 @@ def test_windows_group_points_by_their_time() -> None:
     assert windows(points, 1.0) == [(0.0, [1.0, 2.0]), (1.0, [4.0]), (2.0, [3.0])]
     with pytest.raises(ValueError, match="not positive"):
         windows(points, 0)
+
+
+def test_the_probe_count_adds_up_every_series_of_the_counter() -> None:
+    metrics = (
+        "# TYPE prober_probe_total counter\n"
+        'prober_probe_total{probe_type="Readiness",result="successful"} 12.0\n'
+        'prober_probe_total{probe_type="Readiness",result="failed"} 3.0\n'
+        'prober_probe_duration_seconds_count{probe_type="Readiness"} 99.0\n'
+    )
+    assert probe_count(metrics) == 15
