@@ -285,7 +285,9 @@ def _run_scenario(bench_options: BenchOptions) -> int:
             bench.say(f"error: {error}")
             return 1
         record = scenarios.record(bench, runs, versions, time.monotonic() - began)
-        paths = write_outputs(record, bench_options.output)
+        paths, missing = write_outputs(record, bench_options.output)
+    if missing:
+        bench.say(missing)
     bench.say(("interrupted; " if interruption else "") + f"wrote {', '.join(paths)}")
     return 130 if interruption else 0
 

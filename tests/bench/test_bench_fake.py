@@ -87,6 +87,10 @@ def test_a_startup_run_records_every_pod_and_figures_that_match_its_samples(
     row = next(line for line in report.splitlines() if line.startswith(f"| {p50.name} |"))
     assert f"{p50.value * 1000:.1f} ms" in row
     assert '"event":"pod added"' in (output / "fastpod.log").read_text()
+    for plot in ("latency-cdf.png", "timeline.png", "usage.png"):
+        assert (output / plot).read_bytes().startswith(b"\x89PNG"), plot
+        assert (output / plot).stat().st_size > 10_000, f"{plot} has something drawn"
+        assert f"]({plot})" in report
     assert list((tmp_path / "tmp").iterdir()) == [], "the workspace is removed"
 
 
