@@ -44,16 +44,12 @@ from fastpod.config.settings import Config
 from fastpod.ipc.messages import PodClaim
 from fastpod.manifest.decode import decode_pod
 from fastpod.model import PodSource
-from fastpod.runtime.base import Runtime
-from fastpod.runtime.cri.runtime import CriRuntime
-from fastpod.runtime.docker.runtime import DockerRuntime
 from fastpod.worker.adoptions import AdoptionRecords
 from fastpod.worker.desired import DesiredPods
 from fastpod.worker.pod_loop import PodRunner
 from fastpod.worker.settings import worker_settings
 from fastpod.worker.takeover import Takeover
 from tests.support import containerd_engine
-from tests.support.docker_engine import BUSYBOX
 from tests.support.engine_lock import engines_held
 from tests.support.engines import Engine, open_engine
 from tests.support.kubelet_pods import (
@@ -62,37 +58,11 @@ from tests.support.kubelet_pods import (
     KubeletPod,
     leave,
     remove_left,
+    static_manifest,
 )
 
 NODE = "node1"
-COMMAND = ["sleep", "100000"]
-
-
-def manifest(name: str) -> bytes:
-    """The manifest of the kubelet's pod ``name`` (``<name>-node1``)."""
-    return f"""\
-apiVersion: v1
-kind: Pod
-metadata:
-  name: {name}
-  namespace: {NAMESPACE}
-  labels:
-    app: {name}
-spec:
-  hostNetwork: true
-  terminationGracePeriodSeconds: 2
-  containers:
-  - name: main
-    image: {BUSYBOX}
-    imagePullPolicy: Never
-    command: {json.dumps(COMMAND)}
-""".encode()
-
-
-def adapter(engine: Engine, logs: str) -> Runtime:
-    if engine.runtime == "docker":
-        return DockerRuntime(containerd_engine.PAUSE)
-    return CriRuntime(containerd_engine.TARGET, logs, relist_period=1.0)
+COMMAND = "exec sleep 100000"
 
 
 class Worker:
@@ -107,7 +77,7 @@ class Worker:
             pod_logs_dir=str(work / "logs"),
             runtime="docker" if engine.runtime == "docker" else "cri",
         )
-        self.runtime = adapter(engine, str(work / "logs"))
+        self.runtime = engine.adapter(str(work / "logs"))
         settings = worker_settings(config, "127.0.0.1")
         self.runner = PodRunner(self.runtime, settings, hold_until_listed=True)
         self.desired = DesiredPods()
@@ -118,7 +88,7 @@ class Worker:
         self.claims = []
         for name in names:
             source = PodSource("file", f"/etc/kubernetes/manifests/{name}.yaml")
-            pod = decode_pod(manifest(name), source, NODE).pod
+            pod = decode_pod(static_manifest(name, COMMAND), source, NODE).pod
             self.claims.append(PodClaim(f"{NAMESPACE}/{name}-{NODE}", source, pod))
 
     async def take_over(self) -> int:
@@ -206,7 +176,7 @@ def main() -> None:
         try:
             remove_left(engine)
             for name in names:
-                container = KubeletContainer("main", COMMAND)
+                container = KubeletContainer("main", ["sh", "-c", COMMAND])
                 pod = KubeletPod(f"{name}-{NODE}", [container], labels={"app": name})
                 leave(engine, pod, work / "kubelet-root", work / "logs")
             floor = docker_floor if engine.runtime == "docker" else cri_floor

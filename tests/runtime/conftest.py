@@ -9,6 +9,7 @@ import pytest
 
 from tests.support.engine_lock import engines_held
 from tests.support.engines import Engine, open_engine
+from tests.support.kubelet_pods import remove_left
 
 
 @pytest.fixture(
@@ -35,3 +36,11 @@ def manifests(tmp_path: Path, engine: Engine) -> Path:
     directory = tmp_path / "manifests"
     directory.mkdir()
     return directory
+
+
+@pytest.fixture
+def kubelet(engine: Engine) -> Iterator[Engine]:
+    """The engine, without any pod of the test kubelet's namespace before or after."""
+    remove_left(engine)
+    yield engine
+    remove_left(engine)

@@ -21,11 +21,8 @@ from fastpod.runtime.base import (
     RuntimeCallError,
     combined_output,
 )
-from fastpod.runtime.cri.runtime import CriRuntime
-from fastpod.runtime.docker.runtime import DockerRuntime
 from fastpod.runtime.spec import PodContext, container_spec
 from tests.support import FILE
-from tests.support.containerd_engine import PAUSE, TARGET
 from tests.support.engines import Engine, manifest
 from tests.support.pods import NODE
 
@@ -53,18 +50,12 @@ def test_a_timeout_names_the_command_as_the_kubelet_does() -> None:
     assert isinstance(error, RuntimeCallError)
 
 
-def adapter(engine: Engine, tmp_path: Path) -> Runtime:
-    if engine.runtime == "docker":
-        return DockerRuntime(PAUSE)
-    return CriRuntime(TARGET, str(tmp_path / "logs"), relist_period=1.0)
-
-
 def in_a_running_container(engine: Engine, tmp_path: Path, scenario: Scenario) -> None:
     """Start a busybox pod (``sleep 3600``) through the adapter; run ``scenario`` with the
     adapter and its container's id."""
 
     async def main() -> None:
-        runtime = adapter(engine, tmp_path)
+        runtime = engine.adapter(str(tmp_path / "logs"))
         try:
             pod = decode_pod(manifest("exec"), FILE, NODE).pod
             assert pod.spec.containers is not None

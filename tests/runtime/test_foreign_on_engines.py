@@ -5,20 +5,14 @@ would run, and once adopted listed, stopped and followed as fastpod's own."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from fastpod.manifest.decode import decode_pod
 from fastpod.model import Container
-from fastpod.runtime.base import ForeignPod, Runtime, RuntimeEvent
-from fastpod.runtime.cri.runtime import CriRuntime
-from fastpod.runtime.docker.runtime import DockerRuntime
+from fastpod.runtime.base import ForeignPod, RuntimeEvent
 from fastpod.runtime.spec import Mount, PodContext, container_hash, container_spec
 from fastpod.takeover.plan import decide, with_uid
 from tests.support import FILE
-from tests.support.containerd_engine import PAUSE, TARGET
 from tests.support.docker_engine import BUSYBOX
 from tests.support.engines import Engine
 from tests.support.kubelet_pods import (
@@ -26,25 +20,11 @@ from tests.support.kubelet_pods import (
     KubeletContainer,
     KubeletPod,
     leave,
-    remove_left,
+    static_manifest,
 )
 from tests.support.pods import NODE
 
 SERVICE_LINKS = {"KUBERNETES_SERVICE_HOST": "10.96.0.1", "KUBERNETES_SERVICE_PORT": "443"}
-
-
-@pytest.fixture
-def kubelet(engine: Engine) -> Iterator[Engine]:
-    """The engine, without any pod of the test kubelet's namespace before or after."""
-    remove_left(engine)
-    yield engine
-    remove_left(engine)
-
-
-def adapter(engine: Engine, tmp_path: Path) -> Runtime:
-    if engine.runtime == "docker":
-        return DockerRuntime(PAUSE)
-    return CriRuntime(TARGET, str(tmp_path / "logs"), relist_period=1.0)
 
 
 def web(data: Path) -> KubeletPod:
@@ -65,34 +45,8 @@ def web(data: Path) -> KubeletPod:
 
 
 def web_manifest(data: Path, command: str = "sleep 3600") -> bytes:
-    return f"""\
-apiVersion: v1
-kind: Pod
-metadata:
-  name: web
-  namespace: {NAMESPACE}
-  labels:
-    app: web
-spec:
-  hostNetwork: true
-  terminationGracePeriodSeconds: 2
-  containers:
-  - name: main
-    image: {BUSYBOX}
-    imagePullPolicy: Never
-    command: ["sh", "-c", "{command}"]
-    env:
-    - name: MODE
-      value: prod
-    volumeMounts:
-    - name: data
-      mountPath: /data
-      readOnly: true
-  volumes:
-  - name: data
-    hostPath:
-      path: {data}
-""".encode()
+    """The manifest of :func:`web` (without the service variables: the kubelet adds them)."""
+    return static_manifest("web", command, env={"MODE": "prod"}, data=(data, True))
 
 
 def run(scenario: asyncio.Future[None] | object) -> None:
@@ -116,7 +70,7 @@ def test_the_kubelets_pods_are_found_with_their_source_identity_and_annotations(
     leave(kubelet, proxy, tmp_path / "root", tmp_path / "logs")
 
     async def scenario() -> None:
-        runtime = adapter(kubelet, tmp_path)
+        runtime = kubelet.adapter(str(tmp_path / "logs"))
         try:
             pods = found(await runtime.list_foreign_pods())
         finally:
@@ -144,7 +98,7 @@ def test_a_kubelets_container_reads_as_created_and_matches_the_same_manifest(
     left = leave(kubelet, pod, tmp_path / "root", tmp_path / "logs")
 
     async def scenario() -> None:
-        runtime = adapter(kubelet, tmp_path)
+        runtime = kubelet.adapter(str(tmp_path / "logs"))
         try:
             foreign = found(await runtime.list_foreign_pods())["web-node1"]
             created = await runtime.container_config(left.container_ids["main"])
@@ -200,7 +154,7 @@ def test_an_adopted_pod_is_listed_stopped_and_followed_as_fastpods_own(
     leave(kubelet, KubeletPod(api.name, api.containers, source="api"), tmp_path, tmp_path / "l")
 
     async def scenario() -> None:
-        runtime = adapter(kubelet, tmp_path)
+        runtime = kubelet.adapter(str(tmp_path / "logs"))
         events: list[RuntimeEvent] = []
 
         async def follow() -> None:

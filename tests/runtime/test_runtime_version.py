@@ -8,22 +8,12 @@ import re
 import subprocess
 from pathlib import Path
 
-from fastpod.runtime.base import Runtime
-from fastpod.runtime.cri.runtime import CriRuntime
-from fastpod.runtime.docker.runtime import DockerRuntime
-from tests.support.containerd_engine import PAUSE, TARGET
 from tests.support.engines import Engine
-
-
-def adapter(engine: Engine, tmp_path: Path) -> Runtime:
-    if engine.runtime == "docker":
-        return DockerRuntime(PAUSE)
-    return CriRuntime(TARGET, str(tmp_path / "logs"), relist_period=1.0)
 
 
 def test_the_runtime_gives_its_name_and_version(engine: Engine, tmp_path: Path) -> None:
     async def ask() -> tuple[str, str]:
-        runtime = adapter(engine, tmp_path)
+        runtime = engine.adapter(str(tmp_path / "logs"))
         try:
             version = await runtime.version()
             return runtime.name, version

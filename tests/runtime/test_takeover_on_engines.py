@@ -13,12 +13,10 @@ served, its removal done when its manifest goes.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.support.docker_engine import BUSYBOX
 from tests.support.engines import Engine, start, wait_until
 from tests.support.kubelet_pods import (
     NAMESPACE,
@@ -26,8 +24,8 @@ from tests.support.kubelet_pods import (
     KubeletPod,
     Seen,
     leave,
-    remove_left,
     seen,
+    static_manifest,
 )
 from tests.support.running import RunningFastpod, free_port
 
@@ -42,44 +40,9 @@ GREETING = "echo hello from the kubelet; exec sleep 3600"
 """The kubelet's web, and its manifest: says something to its log."""
 
 
-@pytest.fixture
-def kubelet(engine: Engine) -> Iterator[Engine]:
-    """The engine, without any pod of the test kubelet's namespace before or after."""
-    remove_left(engine)
-    yield engine
-    remove_left(engine)
-
-
-def manifest(name: str, command: str, data: Path, *, read_only: bool) -> bytes:
-    return f"""\
-apiVersion: v1
-kind: Pod
-metadata:
-  name: {name}
-  namespace: {NAMESPACE}
-  labels:
-    app: {name}
-spec:
-  hostNetwork: true
-  terminationGracePeriodSeconds: 2
-  containers:
-  - name: main
-    image: {BUSYBOX}
-    imagePullPolicy: Never
-    command: ["sh", "-c", "{command}"]
-    volumeMounts:
-    - name: data
-      mountPath: /data
-      readOnly: {str(read_only).lower()}
-  volumes:
-  - name: data
-    hostPath:
-      path: {data}
-""".encode()
-
-
 def kubelets(name: str, command: str, data: Path, *, read_only: bool) -> KubeletPod:
-    """The pod the kubelet ran for :func:`manifest` with ``command``."""
+    """The pod the kubelet ran for :func:`~tests.support.kubelet_pods.static_manifest` with
+    ``command`` and ``data``."""
     volume = (str(data), "/data", read_only)
     container = KubeletContainer("main", ["sh", "-c", command], volumes=[volume])
     return KubeletPod(f"{name}-node1", [container], labels={"app": name})
@@ -111,8 +74,8 @@ def test_fastpod_adopts_replaces_and_removes_what_the_kubelet_left_and_keeps_it_
         leave(kubelet, pod, root, logs)
     web_before = by_id(seen(kubelet, web.name))
     proxy_before = by_id(seen(kubelet, proxy.name))
-    (manifests / "web.yaml").write_bytes(manifest("web", GREETING, data, read_only=True))
-    (manifests / "db.yaml").write_bytes(manifest("db", STARTING, data, read_only=False))
+    (manifests / "web.yaml").write_bytes(static_manifest("web", GREETING, data=(data, True)))
+    (manifests / "db.yaml").write_bytes(static_manifest("db", STARTING, data=(data, False)))
 
     fastpod = fastpod_on(kubelet, manifests, tmp_path)
     try:
@@ -169,7 +132,7 @@ def test_with_taking_over_off_the_kubelets_pod_runs_on_and_fastpods_is_refused(
     web = kubelets("web", "sleep 3600", data, read_only=True)
     leave(kubelet, web, tmp_path / "root", tmp_path / "logs" / "pods")
     before = by_id(seen(kubelet))
-    (manifests / "web.yaml").write_bytes(manifest("web", "sleep 60", data, read_only=True))
+    (manifests / "web.yaml").write_bytes(static_manifest("web", "sleep 60", data=(data, True)))
 
     fastpod = start(
         kubelet,

@@ -29,6 +29,9 @@ from typing import Any, Literal
 import grpc
 from cri_api.v1 import api_pb2 as cri_pb
 
+from fastpod.runtime.base import Runtime
+from fastpod.runtime.cri.runtime import CriRuntime
+from fastpod.runtime.docker.runtime import DockerRuntime
 from tests.support import containerd_engine, docker_engine
 from tests.support.pods import NODE
 from tests.support.running import RunningFastpod
@@ -177,6 +180,11 @@ class Engine(ABC):
         """fastpod's command-line arguments selecting this runtime, beyond ``--runtime``."""
 
     @abstractmethod
+    def adapter(self, pod_logs_dir: str) -> Runtime:
+        """fastpod's own client of this runtime, as a worker makes it (the CRI runtime
+        writes its pods' logs under ``pod_logs_dir``)."""
+
+    @abstractmethod
     def containers(
         self, pod: str | None = None, container: str | None = None, *, running_only: bool = False
     ) -> list[ContainerView]:
@@ -238,6 +246,9 @@ class DockerEngine(Engine):
     @property
     def arguments(self) -> list[str]:
         return []
+
+    def adapter(self, pod_logs_dir: str) -> Runtime:
+        return DockerRuntime(containerd_engine.PAUSE)
 
     def _inspect(self, *filters: str, running_only: bool) -> list[dict[str, Any]]:
         return docker_engine.managed(*filters, all_states=not running_only)
@@ -338,6 +349,9 @@ class CriEngine(Engine):
     @property
     def arguments(self) -> list[str]:
         return ["--container-runtime-endpoint", containerd_engine.TARGET]
+
+    def adapter(self, pod_logs_dir: str) -> Runtime:
+        return CriRuntime(containerd_engine.TARGET, pod_logs_dir, relist_period=1.0)
 
     def check(self) -> None:
         """Fail the test at once when the private containerd does not answer."""
@@ -528,16 +542,19 @@ def manifest(
     command: str = "sleep 3600",
     restart_policy: str = "Always",
     host_network: bool = False,
+    namespace: str | None = None,
     extra: str = "",
 ) -> bytes:
-    """A static pod ``name`` labelled ``app: <name>``: one busybox container ``main`` running
-    ``sh -c COMMAND``; ``extra`` is appended to its YAML (more of ``main``, or pod fields)."""
+    """A static pod ``name`` labelled ``app: <name>`` (in ``namespace``, else the default
+    one): one busybox container ``main`` running ``sh -c COMMAND``; ``extra`` is appended to
+    its YAML (more of ``main``, or pod fields)."""
+    namespace_line = f"  namespace: {namespace}\n" if namespace is not None else ""
     return f"""\
 apiVersion: v1
 kind: Pod
 metadata:
   name: {name}
-  labels:
+{namespace_line}  labels:
     app: {name}
 spec:
   hostNetwork: {str(host_network).lower()}

@@ -52,7 +52,7 @@ from fastpod.model import Container
 from fastpod.runtime.spec import container_hash
 from tests.support import containerd_engine
 from tests.support.docker_engine import BUSYBOX, docker
-from tests.support.engines import Engine
+from tests.support.engines import Engine, manifest
 
 NAMESPACE = "takeover"
 """The namespace of every pod made here: what :func:`remove_left` removes."""
@@ -101,6 +101,37 @@ class KubeletPod:
             "kubernetes.io/config.hash": self.uid,
             "kubernetes.io/config.seen": "2026-12-01T08:00:00.000000000Z",
         }
+
+
+def static_manifest(
+    name: str,
+    command: str = "sleep 3600",
+    *,
+    env: dict[str, str] | None = None,
+    data: tuple[Path, bool] | None = None,
+) -> bytes:
+    """The manifest of a static pod the kubelet runs as ``<name>-node1``, in
+    :data:`NAMESPACE` on the host's network: one busybox container ``main`` running ``sh -c
+    COMMAND`` with ``env``, and ``data``'s host path mounted at ``/data`` (read-only when
+    its flag says so)."""
+    extra = ""
+    if env:
+        extra += "    env:\n" + "".join(
+            f"    - name: {key}\n      value: {value}\n" for key, value in env.items()
+        )
+    if data is not None:
+        path, read_only = data
+        extra += f"""\
+    volumeMounts:
+    - name: data
+      mountPath: /data
+      readOnly: {str(read_only).lower()}
+  volumes:
+  - name: data
+    hostPath:
+      path: {path}
+"""
+    return manifest(name, command=command, host_network=True, namespace=NAMESPACE, extra=extra)
 
 
 @dataclass(frozen=True)
