@@ -49,10 +49,14 @@ pytest-all: $(STAMP)
 other-pythons:
 	scripts/test-other-pythons
 
-bench: $(STAMP)
+# The project's benchmarks, then `fastpod bench` reports for fake, Docker and containerd
+# (bench-reports/<time>/: records, reports, plots), with podman installed as their peer.
+bench: $(STAMP) engine
+	scripts/podman-up
 	$(BIN)/pytest bench --benchmark-only --benchmark-columns=min,median,mean,ops -p no:randomly
 	$(BIN)/python -m bench.macro.pipeline
 	$(BIN)/python -m bench.macro.api
+	FASTPOD=$(BIN)/fastpod scripts/bench-reports
 
 clean:
 	rm -rf $(VENV) .venv-3.* build *.egg-info

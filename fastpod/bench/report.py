@@ -17,11 +17,13 @@ _KIB = 1024
 def value_text(value: float, unit: str) -> str:
     """``value`` in ``unit`` as a person reads it: ms under a second, MiB for memory."""
     if unit == "s":
+        if abs(value) < 0.001:
+            return f"{value * 1e6:.1f} µs"
         return f"{value * 1000:.1f} ms" if abs(value) < 1 else f"{value:.2f} s"
     if unit == "B":
-        return (
-            f"{value / _KIB / _KIB:.1f} MiB" if value >= _KIB * _KIB else f"{value / _KIB:.1f} KiB"
-        )
+        if abs(value) >= _KIB**3:
+            return f"{value / _KIB**3:.2f} GiB"
+        return f"{value / _KIB**2:.1f} MiB" if abs(value) >= _KIB**2 else f"{value / _KIB:.1f} KiB"
     if unit == "s/s":
         return f"{value * 100:.2f} % of a core"
     if unit == "/s":

@@ -143,7 +143,9 @@ def test_a_broken_record_is_refused_naming_the_field() -> None:
 def test_values_are_shown_in_units_people_read() -> None:
     assert value_text(0.0123, "s") == "12.3 ms"
     assert value_text(2.5, "s") == "2.50 s"
+    assert value_text(0.0000425, "s") == "42.5 µs"
     assert value_text(3 * 1024 * 1024, "B") == "3.0 MiB"
+    assert value_text(2.5 * 1024**3, "B") == "2.50 GiB"
     assert value_text(0.015, "s/s") == "1.50 % of a core"
     assert value_text(12.34, "/s") == "12.3/s"
     assert ratio_text(3.0, 2.0) == "1.50x"
