@@ -55,6 +55,9 @@ def podman_peer(bench: Bench) -> Run:
             check=False,
         )
         if played.returncode != 0:
+            if bench.interrupted():
+                # Ctrl-C at a terminal reaches podman too: it stopped for that
+                return _cannot(bench, "the run was interrupted during it", version)
             return _cannot(bench, _first_error(played.stderr or played.stdout), version)
         started = _started(podman, names)
     finally:

@@ -6,6 +6,10 @@ runtime, podman is measured or says why it cannot run, and nothing is left on th
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 from fastpod.bench.figures import figures
@@ -91,4 +95,47 @@ def test_a_small_restart_measures_first_and_crash_loop_restarts_apart(
         policy = runs["Docker restart policy"]
         assert sorted(s.kind for s in policy.samples) == kinds
         assert all(sample.latency > 0 for sample in policy.samples)
+    assert engine.everything() == set(), "every container and sandbox is removed"
+
+
+def test_ctrl_c_mid_startup_removes_every_pod_from_the_engine(
+    engine: Engine, tmp_path: Path
+) -> None:
+    endpoint = (
+        ["--container-runtime-endpoint", engine.arguments[1]] if engine.runtime == "cri" else []
+    )
+    bench = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "fastpod",
+            "bench",
+            "startup",
+            "--runtime",
+            engine.runtime,
+            *endpoint,
+            "--pods",
+            "20",
+            "--output",
+            str(tmp_path / "out"),
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert bench.stderr is not None
+    for line in bench.stderr:
+        if line.startswith("pods running:"):
+            break
+    deadline = time.monotonic() + 30
+    while not engine.containers() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert engine.containers(), "pods were being made when the signal came"
+    bench.send_signal(signal.SIGINT)
+    _, errors = bench.communicate(timeout=120)
+
+    assert bench.returncode == 130, errors
+    record = decode((tmp_path / "out" / "record.json").read_bytes(), "record.json")
+    assert record.interrupted
+    unmeasured = [run for run in record.runs if run.status == "cannot run"]
+    assert {run.reason for run in unmeasured} == {"the run was interrupted before it"}
     assert engine.everything() == set(), "every container and sandbox is removed"
