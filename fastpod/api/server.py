@@ -4,8 +4,8 @@ The kubelet's paths, answered from what the workers and the watcher say when ask
 ``/pods`` (a v1 PodList of the static pods with live status), ``/healthz``
 (:mod:`fastpod.api.healthz`), ``/metrics`` and ``/containerLogs/{namespace}/{pod}/{container}``;
 fastpod adds ``/fastpod/v1/pods/{namespace}/{name}`` for ``fastpod inspect``. A port that
-cannot be bound is retried every 5 s, as the kubelet retries its servers; fastpod keeps
-running.
+cannot be bound is retried every 5 s, as the kubelet retries its servers
+(:mod:`fastpod.api.listener`); fastpod keeps running.
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ import msgspec
 from fastpod import logs
 from fastpod.api import container_logs, http, prometheus
 from fastpod.api.discovery import ApiRecord, remove_record, write_record
-from fastpod.api.healthz import add_healthz_routes, listen, url_of
+from fastpod.api.healthz import add_healthz_routes
 from fastpod.api.http import Request, Response, StreamingResponse
+from fastpod.api.listener import Listener
 from fastpod.config.settings import Config
 from fastpod.ipc.messages import StatusAnswer, shard_of
 from fastpod.metrics import gauge, recorder
@@ -82,21 +83,17 @@ class ApiServer:
         self.config = config
         self.processes = processes
         self.url: str | None = None
-        self._server: asyncio.Server | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._listener = Listener(
+            self.router(), config.address, config.read_only_port, "API", self._listening
+        )
 
     def start(self) -> None:
         """Begin listening (in the background, retrying while the port is taken)."""
-        self._task = asyncio.get_running_loop().create_task(self._listen())
+        self._listener.start()
 
     async def close(self) -> None:
         """Stop listening and withdraw the record the CLI finds the server by."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        if self._server is not None:
-            self._server.close()
+        await self._listener.close()
         remove_record(self.config.root_dir, os.getpid())
 
     def router(self) -> http.Router:
@@ -109,12 +106,11 @@ class ApiServer:
         router.get("/containerLogs/{namespace}/{name}/{container}", self.container_logs)
         return router
 
-    async def _listen(self) -> None:
-        address, port = self.config.address, self.config.read_only_port
-        self._server = await listen(self.router(), address, port, "API")
-        self.url = url_of(address, port)
-        write_record(self.config.root_dir, ApiRecord(self.url, os.getpid()))
-        logs.emit("API listening", url=self.url)
+    def _listening(self, url: str) -> None:
+        """Bound: the CLI may find the server by its record from now on."""
+        self.url = url
+        write_record(self.config.root_dir, ApiRecord(url, os.getpid()))
+        logs.emit("API listening", url=url)
 
     async def pods(self, request: Request) -> Response | StreamingResponse:
         """``GET /pods``: the PodList of every static pod, with its status."""
