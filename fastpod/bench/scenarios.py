@@ -52,6 +52,7 @@ def run(bench: Bench) -> tuple[list[Run], dict[str, str]]:
     """Check the runtime, then measure fastpod and, unless told not to, the floor and the
     peers in turn; with the versions seen."""
     versions = {"fastpod": __version__, bench.target.name: bench.target.version()}
+    bench.target.check_image(bench.options.image)
     bench.target.check_alone()
     bench.say(
         f"{bench.options.scenario}: {bench.options.pods} pods on {bench.target.name} "

@@ -81,6 +81,25 @@ class Target:
         except (RuntimeCallError, RuntimeUnavailable, OSError, TimeoutError) as error:
             raise TargetError(f"the {self.name} runtime does not answer: {error}") from None
 
+    def check_image(self, image: str) -> None:
+        """TargetError if ``image`` is not on the node: the bench measures starts, not
+        pulls (and a pull that cannot succeed would only wait out the timeout)."""
+        if self.settings.runtime == "fake":
+            return
+
+        async def present() -> bool:
+            runtime = self._adapter()
+            try:
+                return await runtime.image_present(image)
+            finally:
+                await runtime.close()
+
+        if not self._call(present()):
+            raise TargetError(
+                f"the image {image} is not on the {self.name} runtime: pull or load it first "
+                "(the bench measures pods starting, not images pulled)"
+            )
+
     def check_alone(self) -> None:
         """TargetError if another fastpod's pods run here; an earlier bench's leftovers
         (a run that was killed) are removed."""

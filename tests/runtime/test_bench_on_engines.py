@@ -139,3 +139,29 @@ def test_ctrl_c_mid_startup_removes_every_pod_from_the_engine(
     unmeasured = [run for run in record.runs if run.status == "cannot run"]
     assert {run.reason for run in unmeasured} == {"the run was interrupted before it"}
     assert engine.everything() == set(), "every container and sandbox is removed"
+
+
+def test_an_image_not_on_the_node_is_refused_before_anything_runs(
+    engine: Engine, tmp_path: Path
+) -> None:
+    endpoint = (
+        ["--container-runtime-endpoint", engine.arguments[1]] if engine.runtime == "cri" else []
+    )
+    result = fastpod_command(
+        "bench",
+        "startup",
+        "--runtime",
+        engine.runtime,
+        *endpoint,
+        "--image",
+        "fastpod.local/not-built:0.1",
+        "--output",
+        str(tmp_path / "out"),
+    )
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"fastpod bench: error: the image fastpod.local/not-built:0.1 is not on the "
+        f"{engine.runtime} runtime: pull or load it first (the bench measures pods starting, "
+        "not images pulled)\n"
+    )
+    assert not (tmp_path / "out").exists()
