@@ -24,7 +24,7 @@ from fastpod.bench.log_samples import all_running
 from fastpod.bench.manifests import container_names, pod_manifest, pod_name
 from fastpod.bench.options import BenchOptions
 from fastpod.bench.progress import Progress
-from fastpod.bench.subject import Subject, Workspace
+from fastpod.bench.subject import Subject, SubjectError, Workspace
 from fastpod.bench.target import Target, run_namespace
 from fastpod.bench.usage import Sampler
 
@@ -137,13 +137,15 @@ class Bench:
             if self.options.target.runtime != "fake" and subject.process.poll() is None:
                 added = {str(r["pod"]) for r in subject.events("pod added")}
                 self.say(f"removing {len(added)} pods")
-                with contextlib.suppress(Exception):
+                try:
                     subject.wait(
                         lambda: added <= {str(r["pod"]) for r in subject.events("pod stopped")},
                         self.options.timeout,
                         "every pod stopped",
                         lambda: False,
                     )
+                except SubjectError as error:
+                    self.say(f"{error}; removing what is left from the runtime")
             subject.stop()
         left = self.target.remove_namespace(self.namespace)
         if left:
