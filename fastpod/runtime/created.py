@@ -8,7 +8,9 @@ fastpod would run; these are the runtime's half, read back from it
 configuration as asked (containerd's verbose ``ContainerStatus`` holds the CRI
 ``ContainerConfig`` the kubelet sent) or merged with its image's (Docker fills in the
 image's entrypoint, command, environment, user and working directory); the comparison
-fills in the image's defaults on both sides, so either reads the same.
+fills in the image's defaults on both sides, so either reads the same. Whose namespaces a
+pod's containers share is read back too, and worked out from the pod
+(:func:`pod_namespaces`) for fastpod's own sandboxes on every runtime.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Literal
 
 import msgspec
 
+from fastpod.model import Pod
 from fastpod.runtime.spec import Mount
 
 NamespaceMode = Literal["node", "pod", "container"]
@@ -30,6 +33,20 @@ class Namespaces(msgspec.Struct, frozen=True):
     network: NamespaceMode
     pid: NamespaceMode
     ipc: NamespaceMode
+
+
+def pod_namespaces(pod: Pod) -> Namespaces:
+    """The namespaces fastpod gives the pod's containers (as the kubelet's
+    ``namespacesForPod``)."""
+    spec = pod.spec
+    pid: NamespaceMode = (
+        "node" if spec.host_pid else "pod" if spec.share_process_namespace else "container"
+    )
+    return Namespaces(
+        network="node" if spec.host_network else "pod",
+        pid=pid,
+        ipc="node" if spec.host_ipc else "pod",
+    )
 
 
 class ImageDefaults(msgspec.Struct, frozen=True):

@@ -25,7 +25,6 @@ import re
 
 import msgspec
 
-from fastpod.model import Pod
 from fastpod.runtime.created import CreatedContainer, ImageDefaults, NamespaceMode, Namespaces
 from fastpod.runtime.spec import TERMINATION_MESSAGE_PATH, ContainerSpec, Mount
 
@@ -58,20 +57,6 @@ class Effective(msgspec.Struct, frozen=True):
     user: str
     read_only_root: bool
     no_new_privileges: bool
-
-
-def pod_namespaces(pod: Pod) -> Namespaces:
-    """The namespaces fastpod gives the pod's containers (as the kubelet's
-    ``namespacesForPod``)."""
-    spec = pod.spec
-    pid: NamespaceMode = (
-        "node" if spec.host_pid else "pod" if spec.share_process_namespace else "container"
-    )
-    return Namespaces(
-        network="node" if spec.host_network else "pod",
-        pid=pid,
-        ipc="node" if spec.host_ipc else "pod",
-    )
 
 
 def wanted(

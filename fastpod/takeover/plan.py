@@ -35,10 +35,10 @@ from fastpod.lifecycle import latest_by_name
 from fastpod.manifest.defaults import CONFIG_HASH
 from fastpod.model import Pod
 from fastpod.runtime.base import ContainerInfo, ForeignPod, SandboxInfo
-from fastpod.runtime.created import CreatedContainer, ImageDefaults, Namespaces
+from fastpod.runtime.created import CreatedContainer, ImageDefaults, Namespaces, pod_namespaces
 from fastpod.runtime.foreign import STATIC_SOURCES
 from fastpod.runtime.spec import TERMINATION_GRACE, ContainerSpec, container_hash
-from fastpod.takeover.compare import differences, pod_namespaces, running, wanted
+from fastpod.takeover.compare import differences, running, wanted
 
 Action = Literal["adopt", "replace", "remove"]
 

@@ -15,6 +15,7 @@ import os
 from cri_api.v1 import api_pb2 as cri
 
 from fastpod.model import Pod
+from fastpod.runtime.created import pod_namespaces
 from fastpod.runtime.sandbox import SandboxSpec, pod_own_sandbox
 from fastpod.runtime.security import DEFAULT_SANDBOX, Profile, SandboxSecurity, SELinux
 from fastpod.runtime.spec import ContainerSpec
@@ -29,19 +30,21 @@ def pod_log_directory(pod_logs_dir: str, pod: Pod) -> str:
     return os.path.join(pod_logs_dir, f"{metadata.namespace}_{metadata.name}_{metadata.uid}")
 
 
+_NAMESPACE_MODES = {
+    "node": cri.NamespaceMode.NODE,
+    "pod": cri.NamespaceMode.POD,
+    "container": cri.NamespaceMode.CONTAINER,
+}
+
+
 def namespace_options(pod: Pod) -> cri.NamespaceOption:
-    """The host's namespaces where the pod asks for them, the pod's own otherwise."""
-    spec = pod.spec
-    if spec.host_pid:
-        pid = cri.NamespaceMode.NODE
-    elif spec.share_process_namespace:
-        pid = cri.NamespaceMode.POD
-    else:
-        pid = cri.NamespaceMode.CONTAINER
+    """The host's namespaces where the pod asks for them, the pod's own otherwise
+    (:func:`~fastpod.runtime.created.pod_namespaces`)."""
+    namespaces = pod_namespaces(pod)
     return cri.NamespaceOption(
-        network=cri.NamespaceMode.NODE if spec.host_network else cri.NamespaceMode.POD,
-        pid=pid,
-        ipc=cri.NamespaceMode.NODE if spec.host_ipc else cri.NamespaceMode.POD,
+        network=_NAMESPACE_MODES[namespaces.network],
+        pid=_NAMESPACE_MODES[namespaces.pid],
+        ipc=_NAMESPACE_MODES[namespaces.ipc],
     )
 
 

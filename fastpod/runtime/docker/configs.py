@@ -15,6 +15,7 @@ from typing import Any
 
 from fastpod.model import Pod
 from fastpod.runtime.base import RuntimeCallError
+from fastpod.runtime.created import pod_namespaces
 from fastpod.runtime.foreign import DOCKER_TYPE
 from fastpod.runtime.labels import sandbox_labels
 from fastpod.runtime.sandbox import SandboxSpec
@@ -33,11 +34,11 @@ def sandbox_config(
 ) -> dict[str, Any]:
     """The pause container of ``pod``: its namespaces, security and hostname. The resolver
     configuration is written once it runs (Docker makes the file at the start)."""
-    spec = pod.spec
+    namespaces = pod_namespaces(pod)
     host_config: dict[str, Any] = {
-        "NetworkMode": "host" if spec.host_network else "none",
-        "IpcMode": "host" if spec.host_ipc else "shareable",
-        "PidMode": "host" if spec.host_pid else "",
+        "NetworkMode": "host" if namespaces.network == "node" else "none",
+        "IpcMode": "host" if namespaces.ipc == "node" else "shareable",
+        "PidMode": "host" if namespaces.pid == "node" else "",
         "SecurityOpt": [
             *_seccomp_options(security.seccomp),
             *_label_options(security.selinux),
@@ -66,12 +67,11 @@ def container_config(
     the json-file driver (Docker rotates the file itself)."""
     share = f"container:{sandbox_id}"
     security, resources = spec.security, spec.resources
+    pid = pod_namespaces(pod).pid
     host_config: dict[str, Any] = {
         "NetworkMode": share,
         "IpcMode": share,
-        "PidMode": "host"
-        if pod.spec.host_pid
-        else (share if pod.spec.share_process_namespace else ""),
+        "PidMode": "host" if pid == "node" else share if pid == "pod" else "",
         "Binds": [
             f"{mount.host_path}:{mount.container_path}{':ro' if mount.read_only else ''}"
             for mount in spec.mounts
