@@ -61,10 +61,18 @@ def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     _common(churn)
     churn.add_argument(
         "--rate",
+        dest="rates",
+        type=_rates,
+        default=(5.0,),
+        metavar="PER_SECOND[,PER_SECOND...]",
+        help="manifest changes a second (default 5); several, rising, are kept up in turn",
+    )
+    churn.add_argument(
+        "--p99-bound",
         type=_positive_seconds,
-        default=5.0,
-        metavar="PER_SECOND",
-        help="manifest changes a second (default 5)",
+        default=1.0,
+        metavar="SECONDS",
+        help="the p99 latency a rate must stay under to count as sustained (default 1)",
     )
     churn.add_argument(
         "--duration",
@@ -188,6 +196,13 @@ def _steps(text: str) -> tuple[int, ...]:
     return steps
 
 
+def _rates(text: str) -> tuple[float, ...]:
+    rates = tuple(_positive_seconds(part.strip()) for part in text.split(",") if part.strip())
+    if not rates or list(rates) != sorted(set(rates)):
+        raise argparse.ArgumentTypeError(f"not rising rates: {text!r}")
+    return rates
+
+
 def _positive(text: str) -> int:
     try:
         value = int(text)
@@ -248,7 +263,8 @@ def options(arguments: argparse.Namespace, now: datetime.datetime) -> BenchOptio
         peers=arguments.peers,
         fake_latency=arguments.fake_latency,
         rounds=getattr(arguments, "rounds", 2),
-        rate=getattr(arguments, "rate", 5.0),
+        rates=getattr(arguments, "rates", (5.0,)),
+        p99_bound=getattr(arguments, "p99_bound", 1.0),
         duration=getattr(arguments, "duration", 30.0),
         steps=getattr(arguments, "steps", ()),
         window=getattr(arguments, "window", 10.0),

@@ -27,24 +27,17 @@ CHURN_KINDS = ("add", "edit", "remove")
 _QUANTILES = (("p50", 0.5), ("p90", 0.9), ("p99", 0.99))
 
 
-def figures(run: Run) -> list[Figure]:
+def figures(run: Run, p99_bound: float | None = None) -> list[Figure]:
     """The figures of ``run``: latency percentiles by kind of sample, the startup's
-    throughput, the resources used, and the density steps."""
+    throughput, churn's rates (the highest with its p99 under ``p99_bound``), the
+    resources used, and the density and probe windows."""
     result: list[Figure] = []
     for kind in _kinds(run.samples):
         samples = [sample for sample in run.samples if sample.kind == kind]
         result.extend(_latencies(KIND_LABELS.get(kind, kind), [s.latency for s in samples]))
         if kind == "start":
             result.extend(_startup(samples))
-    changes = [s.begin for s in run.samples if s.kind in CHURN_KINDS]
-    if len(changes) >= 2:
-        per_second = rate(len(changes) - 1, max(changes) - min(changes))
-        if per_second is not None:
-            result.append(
-                Figure(
-                    name="manifest changes per second", value=per_second, unit="/s", better="higher"
-                )
-            )
+    result.extend(_churn([s for s in run.samples if s.kind in CHURN_KINDS], p99_bound))
     for group, points in sorted(run.usage.items()):
         result.extend(_usage(group, points))
     baseline = next((step for step in run.steps if step.pods == 0), None)
@@ -53,9 +46,41 @@ def figures(run: Run) -> list[Figure]:
     return result
 
 
-def with_figures(run: Run) -> Run:
+def with_figures(run: Run, p99_bound: float | None = None) -> Run:
     """``run`` with its figures worked out from its samples."""
-    return structs.replace(run, figures=figures(run))
+    return structs.replace(run, figures=figures(run, p99_bound))
+
+
+def _churn(samples: Sequence[Sample], p99_bound: float | None) -> list[Figure]:
+    """Changes made per second; with several rates, each rate's p50 and p99 (every kind
+    of change together); the highest rate whose p99 stayed under the bound (0 if none)."""
+    rates = sorted({s.rate for s in samples if s.rate is not None})
+    result = [] if len(rates) >= 2 else _changes_per_second("manifest changes", samples)
+    p99s: dict[float, float] = {}
+    for each in rates:
+        at_rate = [s for s in samples if s.rate == each]
+        summary = summarize([s.latency for s in at_rate])
+        if summary is None:
+            continue
+        p99s[each] = summary.p99
+        if len(rates) >= 2:
+            at = f"churn at {each:g}/s"
+            result += [
+                Figure(name=f"{at}, write → done p50", value=summary.p50, unit="s"),
+                Figure(name=f"{at}, write → done p99", value=summary.p99, unit="s"),
+                *_changes_per_second(f"{at}: changes", at_rate),
+            ]
+    if p99_bound is not None and p99s:
+        sustained = [each for each, p99 in p99s.items() if p99 <= p99_bound]
+        result.append(
+            Figure(
+                name=f"highest rate with p99 ≤ {p99_bound:g} s",
+                value=max(sustained, default=0.0),
+                unit="/s",
+                better="higher",
+            )
+        )
+    return result
 
 
 def _kinds(samples: Sequence[Sample]) -> list[str]:
@@ -63,6 +88,15 @@ def _kinds(samples: Sequence[Sample]) -> list[str]:
     present = {sample.kind for sample in samples}
     known = [kind for kind in KIND_LABELS if kind in present]
     return known + sorted(present - set(KIND_LABELS))
+
+
+def _changes_per_second(label: str, samples: Sequence[Sample]) -> list[Figure]:
+    """How many changes a second were made: from the first write to the last."""
+    writes = [s.begin for s in samples]
+    per_second = rate(len(writes) - 1, max(writes) - min(writes)) if len(writes) >= 2 else None
+    if per_second is None:
+        return []
+    return [Figure(name=f"{label} per second", value=per_second, unit="/s", better="higher")]
 
 
 def _latencies(label: str, latencies: list[float]) -> list[Figure]:

@@ -94,6 +94,8 @@ class Operation(msgspec.Struct, frozen=True):
     kind: str
     key: str
     written: float
+    rate: float | None = None
+    """The rate of changes it was made at."""
 
 
 class ChurnTracker:
@@ -153,6 +155,7 @@ class ChurnTracker:
                     begin=operation.written - origin,
                     end=at - origin,
                     written=operation.written - origin,
+                    rate=operation.rate,
                 )
                 for operation, at in self.done
             ),

@@ -53,8 +53,10 @@ class BenchOptions:
     rounds: int = 2
     """restart: how many times every container is killed (the first restarts, then
     crash-loop restarts)."""
-    rate: float = 5.0
-    """churn: manifest writes a second."""
+    rates: tuple[float, ...] = (5.0,)
+    """churn: manifest changes a second, each rate kept up in turn."""
+    p99_bound: float = 1.0
+    """churn: the p99 latency a rate must stay under to count as sustained."""
     duration: float = 30.0
     """churn, probes: seconds the load is kept up (probes: the measuring window)."""
     steps: tuple[int, ...] = ()

@@ -50,8 +50,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     image: str
     workers: int | None = None
     profile: str | None = None
-    rate: float | None = None
-    """churn: manifest writes a second."""
+    rates: list[float] | None = None
+    """churn: manifest changes a second, each rate kept up in turn."""
+    p99_bound: float | None = None
+    """churn: the p99 latency a rate must stay under to count as sustained."""
     duration: float | None = None
     """churn, probes: seconds the load is kept up."""
     steps: list[int] | None = None
@@ -78,6 +80,8 @@ class Sample(msgspec.Struct, frozen=True, kw_only=True):
     begin: float
     end: float
     written: float | None = None
+    rate: float | None = None
+    """churn: the rate of changes (a second) it was made at."""
 
     @property
     def latency(self) -> float:

@@ -154,9 +154,13 @@ def _settings_text(record: Record) -> str:
     for label, value in (
         ("workers", settings.workers),
         ("profile", settings.profile),
-        ("rate", settings.rate),
-        ("duration", settings.duration),
+        ("rates a second", settings.rates),
+        ("p99 bound (s)", settings.p99_bound),
+        ("duration (s)", settings.duration),
         ("steps", settings.steps),
+        ("rounds", settings.rounds),
+        ("window (s)", settings.window),
+        ("probe", settings.probe_command),
     ):
         if value is not None:
             parts.append(f"{label} {value}")

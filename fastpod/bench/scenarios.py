@@ -92,11 +92,15 @@ def record(bench: Bench, runs: list[Run], versions: dict[str, str], seconds: flo
             workers=options.workers,
             profile=options.profile,
             rounds=options.rounds if options.scenario == "restart" else None,
-            rate=options.rate if options.scenario == "churn" else None,
+            rates=list(options.rates) if options.scenario == "churn" else None,
+            p99_bound=options.p99_bound if options.scenario == "churn" else None,
             duration=options.duration if options.scenario == "churn" else None,
             steps=list(options.steps) if options.scenario == "density" else None,
             window=options.window if options.scenario in ("density", "probes") else None,
             probe_command=list(options.probe) if options.scenario == "probes" else None,
         ),
-        runs=[with_figures(measured) for measured in runs],
+        runs=[
+            with_figures(measured, options.p99_bound if options.scenario == "churn" else None)
+            for measured in runs
+        ],
     )

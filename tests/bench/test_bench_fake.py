@@ -189,7 +189,7 @@ def _run_to_the_end(tmp_path: Path, *arguments: str) -> Record:
     assert bench.returncode == 0, errors
     record = _read_record(output)
     [fastpod] = record.runs
-    assert fastpod.figures == figures(fastpod)
+    assert fastpod.figures == figures(fastpod, record.settings.p99_bound)
     assert list((tmp_path / "tmp").iterdir()) == [], "the workspace is removed"
     return record
 
@@ -202,9 +202,14 @@ def test_churn_measures_each_add_edit_and_removal_from_its_write(tmp_path: Path)
     assert {"add", "edit", "remove"} <= set(kinds)
     for sample in fastpod.samples:
         assert sample.written == sample.begin < sample.end
-    assert (record.settings.rate, record.settings.duration) == (20.0, 1.0)
+    assert (record.settings.rates, record.settings.duration) == ([20.0], 1.0)
+    assert {sample.rate for sample in fastpod.samples} == {20.0}
     names = {figure.name for figure in fastpod.figures}
-    assert {"churn edit, write → running p99", "manifest changes per second"} <= names
+    assert {
+        "churn edit, write → running p99",
+        "manifest changes per second",
+        "highest rate with p99 ≤ 1 s",
+    } <= names
 
 
 def test_density_measures_a_window_with_no_pod_then_each_step(tmp_path: Path) -> None:

@@ -194,3 +194,25 @@ def test_a_figure_that_rises_is_worse_unless_higher_is_better() -> None:
         msgspec.structs.replace(record, runs=runs_after),
     )
     assert lines == ["fastpod: x: 1.00 s → 2.00 s  2.00x (worse)"]
+
+
+def _change(kind: str, begin: float, latency: float, at_rate: float) -> Sample:
+    return Sample(
+        pod="ns/p", kind=kind, begin=begin, end=begin + latency, written=begin, rate=at_rate
+    )
+
+
+def test_churn_at_several_rates_names_the_highest_whose_p99_stays_under_the_bound() -> None:
+    samples = [
+        *(_change("add", 0.1 * i, 0.05, 10.0) for i in range(10)),
+        *(_change("edit", 2 + 0.05 * i, 0.2, 20.0) for i in range(20)),
+        *(_change("remove", 4 + 0.025 * i, 2.0, 40.0) for i in range(40)),
+    ]
+    run = Run(name="fastpod", role="subject", status="measured", samples=samples)
+    by_name = {f.name: f.value for f in figures(run, p99_bound=0.5)}
+    assert by_name["highest rate with p99 ≤ 0.5 s"] == 20.0
+    assert by_name["churn at 10/s, write → done p99"] == pytest.approx(0.05)
+    assert by_name["churn at 40/s, write → done p99"] == pytest.approx(2.0)
+    assert by_name["churn at 20/s: changes per second"] == pytest.approx(20.0)
+    assert "manifest changes per second" not in by_name, "one figure per rate instead"
+    assert figures(run, p99_bound=0.01)[-1].value == 0.0, "no rate sustained"
