@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import msgspec
 import pytest
 
@@ -216,3 +218,11 @@ def test_churn_at_several_rates_names_the_highest_whose_p99_stays_under_the_boun
     assert by_name["churn at 20/s: changes per second"] == pytest.approx(20.0)
     assert "manifest changes per second" not in by_name, "one figure per rate instead"
     assert figures(run, p99_bound=0.01)[-1].value == 0.0, "no rate sustained"
+
+
+def test_the_record_shown_in_the_readme_reads_back_and_its_figures_check_out() -> None:
+    path = Path(__file__).parents[2] / "docs" / "bench" / "startup-docker-record.json"
+    record = decode(path.read_bytes(), str(path))
+    assert record.settings.scenario == "startup"
+    for run in record.runs:
+        assert run.figures == figures(run), run.name
