@@ -82,6 +82,16 @@ class Security(msgspec.Struct, frozen=True):
     supplemental_groups: tuple[int, ...] = ()
     """The pod's ``fsGroup`` and ``supplementalGroups``, beyond the user's own groups."""
 
+    @property
+    def user(self) -> str:
+        """``uid`` or ``uid:gid``, as Docker's ``User`` takes it and a runtime's container
+        reads back; ``""`` when no user is set."""
+        if self.run_as_user is None:
+            return ""
+        if self.run_as_group is None:
+            return str(self.run_as_user)
+        return f"{self.run_as_user}:{self.run_as_group}"
+
 
 class ContainerSpec(msgspec.Struct, frozen=True):
     """Everything a runtime needs to create one container of a pod."""

@@ -65,11 +65,6 @@ def wanted(
     """The process fastpod would run for ``spec``, from ``image``, in a pod with
     ``namespaces`` and UID ``pod_uid``."""
     security = spec.security
-    user = ""
-    if security.run_as_user is not None:
-        user = str(security.run_as_user)
-        if security.run_as_group is not None:
-            user += f":{security.run_as_group}"
     return Effective(
         image_id=image.id,
         argv=_argv(spec.entrypoint, spec.arguments, image),
@@ -82,7 +77,7 @@ def wanted(
         privileged=security.privileged,
         capabilities_add=_capabilities(security.capabilities_add),
         capabilities_drop=_capabilities(security.capabilities_drop),
-        user=user or image.user,
+        user=security.user or image.user,
         read_only_root=security.read_only_root,
         no_new_privileges=security.no_new_privileges,
     )

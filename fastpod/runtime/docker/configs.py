@@ -111,9 +111,8 @@ def container_config(
         body["Cmd"] = spec.arguments
     if spec.working_dir:
         body["WorkingDir"] = spec.working_dir
-    user, group = security.run_as_user, security.run_as_group
-    if user is not None:
-        body["User"] = str(user) if group is None else f"{user}:{group}"
+    if security.user:
+        body["User"] = security.user
     body["Labels"][SANDBOX_ID] = sandbox_id
     return body
 
