@@ -48,7 +48,8 @@ class DirectorySource:
     """The manifest files under one path (a directory or a single file) and their changes.
 
     :meth:`relist` and :meth:`look` return only what changed since they last looked;
-    :attr:`exists` says whether the path was there at the last re-list.
+    :attr:`exists` says whether the path was there at the last re-list, :attr:`unreadable`
+    why it could not be listed (None when it was).
     """
 
     def __init__(self, path: str) -> None:
@@ -56,6 +57,7 @@ class DirectorySource:
         self.exists = False
         self.single_file = False
         self.has_symlinks = False
+        self.unreadable: str | None = None
         self._known: dict[str, Known] = {}
         self._skipped: set[str] = set()
         self.exposure = ExposureCheck()
@@ -85,18 +87,28 @@ class DirectorySource:
         """List the whole path again: new, changed and vanished files, as the kubelet's rules say.
 
         Changes are yielded as they are found, so they can be sent while the scan goes on. A
-        missing path is an empty set (every known file is gone), as in the kubelet.
+        missing path is an empty set (every known file is gone), as in the kubelet. A path
+        that is there but cannot be listed (a symlink loop, an I/O error, a FIFO, no
+        permission) changes nothing: its pods are kept until it can be, as the kubelet's
+        ``listConfig`` keeps them when its ``os.Stat`` fails for another reason than
+        absence or the path is neither a directory nor a file.
         """
         try:
             mode = os.stat(self.path).st_mode
-        except OSError:
+        except FileNotFoundError:
             self.exists = False
+            self._readable()
             yield from self._vanished(set())
+            return
+        except OSError as error:
+            self.exists = False
+            self._cannot_list(f"cannot stat: {error.strerror or error}")
             return
         self.exists = True
         self.exposure.path(self.path)
         self.single_file = stat.S_ISREG(mode)
         if self.single_file:
+            self._readable()
             self.has_symlinks = os.path.islink(self.path)
             change = self._consider(self.path, relisted=True)
             if change:
@@ -105,8 +117,7 @@ class DirectorySource:
         elif stat.S_ISDIR(mode):
             yield from self._scan()
         else:
-            self._skip(self.path, "path is not a directory or file")
-            yield from self._vanished(set())
+            self._cannot_list("not a directory or a regular file")
 
     def reread(self, paths: Iterable[str]) -> Iterator[FileChange]:
         """Read ``paths`` again and report them whatever they hold: a restarted worker's resync."""
@@ -140,8 +151,9 @@ class DirectorySource:
         try:
             entries = os.scandir(self.path)
         except OSError as error:
-            self._skip(self.path, f"cannot list: {error.strerror}")
+            self._cannot_list(f"cannot list: {error.strerror or error}")
             return
+        self._readable()
         with entries:
             for entry in entries:
                 name = entry.name
@@ -218,6 +230,23 @@ class DirectorySource:
         for path in gone:
             del self._known[path]
         return [FileChange(path, None) for path in sorted(gone)]
+
+    def _cannot_list(self, reason: str) -> None:
+        """The path cannot be listed: every pod is kept, said once per reason."""
+        if reason != self.unreadable:
+            logs.emit(
+                "manifest path unreadable",
+                level="error",
+                path=self.path,
+                reason=reason,
+                pods="kept until it can be listed",
+            )
+        self.unreadable = reason
+
+    def _readable(self) -> None:
+        if self.unreadable is not None:
+            logs.emit("manifest path readable again", path=self.path)
+        self.unreadable = None
 
     def _skip_entry(self, path: str, mode: int) -> None:
         if stat.S_ISDIR(mode):

@@ -129,11 +129,12 @@ class Watcher:
                 began = time.perf_counter()
                 await self._send_changes(directory.relist(), relisted=True)
                 recorder.observe("fastpod_relist_duration_seconds", time.perf_counter() - began)
-                self._broadcast(RelistDone(complete=complete))
-                complete = False
-                self._source_seen("file")
                 period = self.config.file_check_frequency
-                if not directory.exists:
+                if directory.unreadable is None:
+                    self._broadcast(RelistDone(complete=complete))
+                    complete = False
+                    self._source_seen("file")
+                if not directory.exists or directory.unreadable is not None:
                     period = self.config.missing_path_retry
                 next_relist = loop.time() + period
             elif self._hints:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -288,6 +289,48 @@ def test_a_vanished_path_reports_every_known_file_gone(tmp_path: Path) -> None:
     assert not source.exists
     assert source.known_paths() == []
     assert changes(source) == {}
+
+
+@pytest.mark.parametrize(
+    ("break_path", "reason"),
+    [
+        (lambda path: path.symlink_to(path), "cannot stat: Too many levels of symbolic links"),
+        (lambda path: os.mkfifo(path), "not a directory or a regular file"),
+    ],
+    ids=["symlink loop", "fifo"],
+)
+def test_a_path_that_cannot_be_listed_keeps_every_file_until_it_can(
+    tmp_path: Path,
+    captured_logs: LogCapture,
+    break_path: Callable[[Path], None],
+    reason: str,
+) -> None:
+    """As the kubelet's listConfig, which sends nothing when its stat fails for another
+    reason than absence, or finds neither a directory nor a file."""
+    real = tmp_path / "real"
+    real.mkdir()
+    write(real / "a", b"a")
+    manifests = tmp_path / "manifests"
+    manifests.symlink_to(real)
+    source = DirectorySource(str(manifests))
+    list(source.relist())
+    manifests.unlink()
+    break_path(manifests)
+
+    assert changes(source) == {}
+    assert changes(source) == {}
+    assert source.unreadable == reason
+    assert source.known_paths() == [str(manifests / "a")]
+    (said,) = captured_logs.records("manifest path unreadable")
+    assert said["level"] == "error"
+    assert said["path"] == str(manifests)
+    assert said["reason"] == reason
+
+    manifests.unlink()
+    manifests.symlink_to(real)
+    assert changes(source) == {}
+    assert source.unreadable is None
+    assert captured_logs.records("manifest path readable again")[0]["path"] == str(manifests)
 
 
 def test_a_directory_appearing_later_is_picked_up_by_the_next_relist(tmp_path: Path) -> None:

@@ -354,3 +354,47 @@ def test_a_manifest_directory_every_user_can_write_is_warned_about_at_start(
         fastpod.wait_for(lambda: pod_key("web") in fastpod.desired())
     finally:
         fastpod.stop()
+
+
+def test_a_manifest_path_that_cannot_be_listed_keeps_its_pods(tmp_path: Path) -> None:
+    """A symlink loop where the directory was: its pods run on, as the kubelet keeps them
+    when it cannot stat the path, until it can be listed again."""
+    real = tmp_path / "real"
+    real.mkdir()
+    (real / "web.yaml").write_bytes(pod_manifest("web"))
+    path = tmp_path / "manifests"
+    path.symlink_to(real)
+    fastpod = start(path, relist="1")
+    try:
+        fastpod.wait_for(lambda: pod_key("web") in fastpod.desired())
+        path.unlink()
+        path.symlink_to(path)
+        fastpod.wait_for_event("manifest path unreadable", path=str(path))
+        time.sleep(2)  # two listings that fail
+        assert pod_key("web") in fastpod.desired()
+        path.unlink()
+        path.symlink_to(real)
+        fastpod.wait_for_event("manifest path readable again")
+        assert fastpod.events("pod removed") == []
+    finally:
+        fastpod.stop()
+
+
+def test_a_manifest_path_unreadable_at_start_is_not_seen_until_it_can_be_listed(
+    tmp_path: Path,
+) -> None:
+    """Nothing that runs may be taken for an orphan while the manifests cannot be read."""
+    path = tmp_path / "manifests"
+    path.symlink_to(path)
+    fastpod = start(path, relist="1")
+    try:
+        fastpod.wait_for_event("manifest path unreadable")
+        time.sleep(1.5)  # a retry of the listing, which fails again
+        assert fastpod.events("all sources seen") == []
+        path.unlink()
+        path.mkdir()
+        (path / "web.yaml").write_bytes(pod_manifest("web"))
+        fastpod.wait_for_event("all sources seen", 2)
+        fastpod.wait_for(lambda: pod_key("web") in fastpod.desired())
+    finally:
+        fastpod.stop()
