@@ -73,6 +73,18 @@ class PodClaim(msgspec.Struct, tag=True, frozen=True):
     warnings: tuple[str, ...] = ()
 
 
+class SourcesHeld(msgspec.Struct, tag=True, frozen=True):
+    """A restarted worker to each owner, once it has decoded its manifests again: every
+    (pod key, source) it claims for that owner's pods now.
+
+    A claim the owner holds from another source this worker decodes came from its
+    predecessor, and the file was removed (or the URL dropped the pod) while no decoder
+    knew of it: the owner drops it, as it would have dropped the claim withdrawn."""
+
+    worker: int
+    held: tuple[tuple[str, PodSource], ...]
+
+
 class Resync(msgspec.Struct, tag=True, frozen=True):
     """Supervisor to watcher: a worker was restarted; send its shard everything again."""
 
@@ -119,6 +131,7 @@ Message = (
     | Barrier
     | BarrierPassed
     | PodClaim
+    | SourcesHeld
     | Resync
     | StatusQuery
     | StatusAnswer

@@ -123,6 +123,15 @@ class ManifestDecoder:
             if shard_of(key, shards) == shard
         ]
 
+    def held_for(self, shard: int, shards: int) -> tuple[tuple[str, PodSource], ...]:
+        """Every (pod key, source) claimed for pods owned by ``shard``."""
+        return tuple(
+            (key, source)
+            for source, state in self._sources.items()
+            for key in state.claims
+            if shard_of(key, shards) == shard
+        )
+
     def _decode(self, event: ManifestChanged) -> list[DecodedPod]:
         source = event.source
         if source.kind == "file":

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Literal, NamedTuple
 
 from fastpod.ipc.messages import PodClaim
@@ -123,6 +123,28 @@ class DesiredPods:
             pod.metadata.annotations = {**(pod.metadata.annotations or {}), CONFIG_SEEN: seen}
         self.pods[key] = DesiredPod(pod, source)
         return [PodChange("updated", pod, source, held.pod, tuple(warnings(pod)))]
+
+    def drop_unheld(
+        self,
+        decoded_by_them: Callable[[PodSource], bool],
+        held: set[tuple[str, PodSource]],
+        now: datetime.datetime,
+    ) -> list[PodChange]:
+        """Drop every claim from a source ``decoded_by_them`` that is not in ``held``: a
+        restarted decoder's predecessor made it, and no source makes it now
+        (:class:`~fastpod.ipc.messages.SourcesHeld`); the changes that follows."""
+        changes = []
+        for key in list(self._claims):
+            claims = self._claims[key]
+            stale = [s for s in claims if decoded_by_them(s) and (key, s) not in held]
+            if not stale:
+                continue
+            for source in stale:
+                del claims[source]
+            if not claims:
+                del self._claims[key]
+            changes.extend(self._settle(key, claims, now))
+        return changes
 
     def take_uid(self, key: str, uid: str) -> PodChange | None:
         """The pod held under ``key`` runs under ``uid`` from now on (an adopted pod: the

@@ -24,12 +24,14 @@ from fastpod.ipc.messages import (
     Message,
     PodClaim,
     RelistDone,
+    SourcesHeld,
     StatusAnswer,
     StatusQuery,
     shard_of,
 )
 from fastpod.ipc.rundir import supervisor_socket, worker_socket
 from fastpod.metrics import gauge, recorder
+from fastpod.model import PodSource
 from fastpod.runtime.factory import create_runtime
 from fastpod.runtime.host import host_facts
 from fastpod.supervisor.child import run_child
@@ -129,6 +131,8 @@ class Worker:
                 claims.extend(self.decoder.relist_done(complete=message.complete))
             elif isinstance(message, PodClaim):
                 self._own(message)
+            elif isinstance(message, SourcesHeld):
+                self._drop_unheld(message)
             elif isinstance(message, Barrier):
                 self._route(claims)
                 claims = []
@@ -177,9 +181,27 @@ class Worker:
         if not self.gate.anchored and not self.gate.concerns(barrier):
             self._unanswered.append(barrier)
             return
+        anchoring = not self.gate.anchored
         earlier, self._unanswered = self._unanswered, []
         for each in (*earlier, barrier):
             self._answer(each)
+        if anchoring and self.gate.restarted:
+            self._say_what_is_held()
+
+    def _say_what_is_held(self) -> None:
+        """Tell each owner what this restarted worker claims for it, after those claims:
+        what its predecessor claimed and nothing claims any more is dropped."""
+        for owner in range(self.workers):
+            if owner != self.index:
+                held = self.decoder.held_for(owner, self.workers)
+                self._peers[owner].send([SourcesHeld(self.index, held)])
+
+    def _drop_unheld(self, message: SourcesHeld) -> None:
+        def decoded_by_them(source: PodSource) -> bool:
+            return shard_of(source.location, self.workers) == message.worker
+
+        now = datetime.datetime.now(datetime.UTC)
+        self._changed(self.desired.drop_unheld(decoded_by_them, set(message.held), now))
 
     def _answer(self, barrier: Barrier) -> None:
         for shard in barrier.resync_shards:
@@ -235,6 +257,9 @@ class Worker:
                 source=duplicate.chosen.location,
                 ignored=[source.location for source in duplicate.others],
             )
+        self._changed(changes)
+
+    def _changed(self, changes: list[PodChange]) -> None:
         for change in changes:
             _log_change(change)
             if change.kind == "removed":

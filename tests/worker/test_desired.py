@@ -278,3 +278,30 @@ def test_differs_semantically_as_the_kubelet_compares_pods(new: Pod, differs: bo
     assert differs_semantically(old, new) is differs
     assert differs_semantically(new, old) is differs
     assert differs_semantically(copy.deepcopy(new), new) is False
+
+
+def test_a_restarted_decoders_claims_not_held_any_more_are_dropped() -> None:
+    """Its predecessor claimed ``gone``; the file went while no decoder knew of it."""
+    desired = DesiredPods()
+    kept, gone = claim(A_FILE, "kept"), claim(A_BACKUP, "gone")
+    other = claim(URL, "other")
+    for each in (kept, gone, other):
+        desired.apply(each, NOW)
+
+    changes = desired.drop_unheld(
+        lambda source: source.kind == "file", {(kept.pod_key, A_FILE)}, LATER
+    )
+
+    assert kinds(changes) == [("removed", uid_of(gone))]
+    assert sorted(desired.pods) == sorted([kept.pod_key, other.pod_key])
+
+
+def test_dropping_a_restarted_decoders_claim_lets_another_source_win() -> None:
+    desired = DesiredPods()
+    from_url, from_file = claim(URL, "web"), claim(A_FILE, "web")
+    desired.apply(from_url, NOW)
+    desired.apply(from_file, NOW)
+
+    changes = desired.drop_unheld(lambda source: source == A_FILE, set(), LATER)
+
+    assert kinds(changes) == [("removed", uid_of(from_file)), ("added", uid_of(from_url))]

@@ -25,6 +25,8 @@ from fastpod.ipc.messages import (
     Message,
     PodClaim,
     RelistDone,
+    SourcesHeld,
+    shard_of,
 )
 from fastpod.model import PodSource
 from fastpod.runtime.base import SandboxInfo
@@ -356,8 +358,9 @@ def test_a_restarted_worker_answers_another_shards_resync_only_after_its_own() -
             "PodClaim",  # resent for the earlier barrier, the claims of shard 1
             "BarrierPassed",
             "BarrierPassed",
+            "SourcesHeld",
         ]
-        assert batches[-2:] == [[BarrierPassed(1, 0)], [BarrierPassed(2, 0)]]
+        assert batches[-3:-1] == [[BarrierPassed(1, 0)], [BarrierPassed(2, 0)]]
 
     run_worker(scenario, restarted=True)
 
@@ -380,3 +383,39 @@ def test_a_resync_barrier_is_answered_to_every_worker() -> None:
             shutil.rmtree(run_dir, ignore_errors=True)
 
     asyncio.run(main())
+
+
+def test_a_restarted_worker_tells_each_owner_what_it_claims_once_its_manifests_are_in() -> None:
+    async def scenario(worker: Worker) -> None:
+        worker.receive([changed(THEIRS), changed(MINE), Barrier(1, ("file",), (0,))])
+
+        batches = queued(worker._peers[1])
+        assert [type(message).__name__ for batch in batches for message in batch] == [
+            "PodClaim",
+            "BarrierPassed",
+            "SourcesHeld",
+        ]
+        assert batches[-1] == [SourcesHeld(0, ((pod_key(THEIRS), manifest(THEIRS)),))]
+
+    run_worker(scenario, restarted=True)
+
+
+def test_an_owner_drops_what_a_restarted_decoder_no_longer_claims(
+    captured_logs: LogCapture,
+) -> None:
+    """The file went while its decoder was down: nothing else would ever withdraw it."""
+    gone = name_in_shard(0, 2, "gone")
+    source = PodSource("file", f"/x/{gone}.yaml")
+    decoder = shard_of(source.location, 2)
+
+    async def scenario(worker: Worker) -> None:
+        pod = decoded(pod_manifest(gone), source)
+        worker.receive([PodClaim(pod_key(gone), source, pod)])
+        assert pod_key(gone) in worker.desired.pods
+
+        worker.receive([SourcesHeld(decoder, ())])
+
+        assert worker.desired.pods == {}
+        assert captured_logs.records("pod removed")[0]["pod"] == pod_key(gone)
+
+    run_worker(scenario)
