@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test engine lint typecheck unit pytest-all other-pythons bench clean
+.PHONY: run test engine lint typecheck unit pytest-all other-pythons bench chaos clean
 
 # Runs the example pods on Docker until Ctrl-C; `.venv/bin/fastpod pods` (or `docker ps
 # --filter label=io.fastpod.managed`) in another terminal shows them.
@@ -57,6 +57,14 @@ bench: $(STAMP) engine
 	$(BIN)/python -m bench.macro.pipeline
 	$(BIN)/python -m bench.macro.api
 	FASTPOD=$(BIN)/fastpod scripts/bench-reports
+
+# The fault scenarios at their full sizes (bench/chaos; README "Faults"): kill -9 during
+# churn, the manifest directory and the manifest URL misbehaving, on Docker then on
+# containerd. About an hour; each writes chaos-results/<scenario>-<runtime>-seed1.json and
+# fastpod's log beside it, and fails if an invariant broke.
+chaos: $(STAMP) engine
+	$(BIN)/python -m bench.chaos kills manifest-dir manifest-url --runtime docker --seed 1
+	$(BIN)/python -m bench.chaos kills manifest-dir manifest-url --runtime cri --seed 1
 
 clean:
 	rm -rf $(VENV) .venv-3.* build *.egg-info

@@ -1,0 +1,112 @@
+"""``python -m bench.chaos SCENARIO... --runtime docker|cri --seed N``: run fault scenarios,
+print what each did and found, write one JSON record per scenario; exit 1 if any invariant
+broke.
+
+Scenarios: ``kills`` (1: kill -9 during churn), ``manifest-dir`` (4: the manifest
+directory deleted, recreated, swapped, made unreadable), ``manifest-url`` (5: the URL
+down, slow, failing, oversized, garbage, looping, untrusted, flapping). ``--quick`` runs
+each at the size the test suite uses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import shlex
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from bench.chaos import kills, manifest_dir, manifest_url
+from bench.chaos.harness import Record, Runtime, engine, git_commit
+
+Scenario = Callable[[Runtime, int, argparse.Namespace, Path, Record], None]
+
+ALIASES = {"1": "kills", "4": "manifest-dir", "5": "manifest-url"}
+
+
+def _kills(
+    runtime: Runtime, seed: int, options: argparse.Namespace, work: Path, record: Record
+) -> None:
+    base = kills.QUICK if options.quick else kills.Sizes()
+    sizes = kills.Sizes(
+        kills=options.kills if options.kills is not None else base.kills,
+        operations=options.operations if options.operations is not None else base.operations,
+        pods=options.pods if options.pods is not None else base.pods,
+        invalid=base.invalid,
+        time_limit=options.time_limit if options.time_limit is not None else base.time_limit,
+        settle_timeout=base.settle_timeout,
+    )
+    kills.run(runtime, seed, sizes, work, record)
+
+
+SCENARIOS: dict[str, Scenario] = {
+    "kills": _kills,
+    "manifest-dir": lambda runtime, seed, options, work, record: manifest_dir.run(
+        runtime, seed, work, record, rounds=1 if options.quick else 5
+    ),
+    "manifest-url": lambda runtime, seed, options, work, record: manifest_url.run(
+        runtime, seed, work, record, rounds=1 if options.quick else 5
+    ),
+}
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.chaos", description=__doc__)
+    parser.add_argument("scenarios", nargs="+", metavar="SCENARIO", help=", ".join(SCENARIOS))
+    parser.add_argument("--runtime", choices=("docker", "cri"), default="docker")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--quick", action="store_true", help="the test suite's small sizes")
+    parser.add_argument("--kills", type=int, help="kills: how many (default 100)")
+    parser.add_argument("--operations", type=int, help="kills: churn operations (default 1000)")
+    parser.add_argument("--pods", type=int, help="kills: pod names (default 200)")
+    parser.add_argument("--time-limit", type=float, help="kills: seconds (default 3600)")
+    parser.add_argument(
+        "--out", type=Path, default=Path("chaos-results"), help="where the JSON records go"
+    )
+    options = parser.parse_args(argv)
+    options.scenarios = [ALIASES.get(name, name) for name in options.scenarios]
+    unknown = [name for name in options.scenarios if name not in SCENARIOS]
+    if unknown:
+        parser.error(f"unknown scenario {unknown[0]!r}: choose from {', '.join(SCENARIOS)}")
+    return options
+
+
+def run_scenario(name: str, options: argparse.Namespace, argv: list[str]) -> Record:
+    """One scenario on a clear engine, in a directory of its own; its record, written."""
+    record = Record(
+        scenario=name,
+        runtime=options.runtime,
+        seed=options.seed,
+        sizes={},
+        command=shlex.join(["python", "-m", "bench.chaos", *argv]),
+        started=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+    )
+    with (
+        engine(options.runtime) as runtime,
+        tempfile.TemporaryDirectory(prefix=f"fastpod-chaos-{name}-") as work,
+    ):
+        SCENARIOS[name](runtime, options.seed, options, Path(work), record)
+    document = record.as_json()
+    document["commit"] = git_commit()
+    options.out.mkdir(parents=True, exist_ok=True)
+    path = options.out / f"{name}-{options.runtime}-seed{options.seed}.json"
+    path.write_text(json.dumps(document, indent=2) + "\n")
+    log = path.with_suffix(".log")
+    log.write_bytes(record.log)
+    print(record.summary())
+    print(f"  record: {path}, fastpod's log: {log}")
+    return record
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = sys.argv[1:] if argv is None else argv
+    options = parse(arguments)
+    records = [run_scenario(name, options, arguments) for name in options.scenarios]
+    return 1 if any(record.violations for record in records) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
