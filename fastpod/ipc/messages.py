@@ -79,10 +79,14 @@ class SourcesHeld(msgspec.Struct, tag=True, frozen=True):
 
     A claim the owner holds from another source this worker decodes came from its
     predecessor, and the file was removed (or the URL dropped the pod) while no decoder
-    knew of it: the owner drops it, as it would have dropped the claim withdrawn."""
+    knew of it: the owner drops it, as it would have dropped the claim withdrawn. Only
+    for the kinds of source (``file``, ``http``) the watcher had seen when it sent the
+    worker its manifests again: a URL not fetched since a watcher restart keeps its pods.
+    """
 
     worker: int
     held: tuple[tuple[str, PodSource], ...]
+    kinds: tuple[str, ...]
 
 
 class Resync(msgspec.Struct, tag=True, frozen=True):

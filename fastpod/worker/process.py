@@ -186,19 +186,23 @@ class Worker:
         for each in (*earlier, barrier):
             self._answer(each)
         if anchoring and self.gate.restarted:
-            self._say_what_is_held()
+            self._say_what_is_held(barrier.sources_seen)
 
-    def _say_what_is_held(self) -> None:
-        """Tell each owner what this restarted worker claims for it, after those claims:
-        what its predecessor claimed and nothing claims any more is dropped."""
+    def _say_what_is_held(self, kinds: tuple[str, ...]) -> None:
+        """Tell each owner what this restarted worker claims for it from the sources the
+        watcher has sent it again (``kinds``), after those claims: what its predecessor
+        claimed and nothing claims any more is dropped."""
         for owner in range(self.workers):
             if owner != self.index:
                 held = self.decoder.held_for(owner, self.workers)
-                self._peers[owner].send([SourcesHeld(self.index, held)])
+                self._peers[owner].send([SourcesHeld(self.index, held, kinds)])
 
     def _drop_unheld(self, message: SourcesHeld) -> None:
         def decoded_by_them(source: PodSource) -> bool:
-            return shard_of(source.location, self.workers) == message.worker
+            return (
+                source.kind in message.kinds
+                and shard_of(source.location, self.workers) == message.worker
+            )
 
         now = datetime.datetime.now(datetime.UTC)
         self._changed(self.desired.drop_unheld(decoded_by_them, set(message.held), now))

@@ -395,7 +395,8 @@ def test_a_restarted_worker_tells_each_owner_what_it_claims_once_its_manifests_a
             "BarrierPassed",
             "SourcesHeld",
         ]
-        assert batches[-1] == [SourcesHeld(0, ((pod_key(THEIRS), manifest(THEIRS)),))]
+        held = ((pod_key(THEIRS), manifest(THEIRS)),)
+        assert batches[-1] == [SourcesHeld(0, held, ("file",))]
 
     run_worker(scenario, restarted=True)
 
@@ -413,7 +414,10 @@ def test_an_owner_drops_what_a_restarted_decoder_no_longer_claims(
         worker.receive([PodClaim(pod_key(gone), source, pod)])
         assert pod_key(gone) in worker.desired.pods
 
-        worker.receive([SourcesHeld(decoder, ())])
+        worker.receive([SourcesHeld(decoder, (), ("http",))])
+        assert pod_key(gone) in worker.desired.pods, "a file source not sent again: kept"
+
+        worker.receive([SourcesHeld(decoder, (), ("file",))])
 
         assert worker.desired.pods == {}
         assert captured_logs.records("pod removed")[0]["pod"] == pod_key(gone)

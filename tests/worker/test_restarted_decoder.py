@@ -7,12 +7,14 @@ from __future__ import annotations
 import itertools
 import os
 import signal
+import time
 from pathlib import Path
 
 import pytest
 
 from fastpod.ipc.messages import shard_of
-from tests.support.pods import pod_key, pod_manifest
+from tests.support.http_server import Reply, Server
+from tests.support.pods import pod_document, pod_key, pod_list, pod_manifest
 from tests.support.running import RunningFastpod
 
 pytestmark = pytest.mark.e2e
@@ -43,5 +45,44 @@ def test_a_manifest_removed_while_its_decoder_is_down_removes_its_pod(tmp_path: 
         fastpod.wait_for(lambda: pod_key(name) not in fastpod.desired(), timeout=20)
         (removed,) = fastpod.events("pod removed", pod=pod_key(name))
         assert removed["process"] == "worker-1"
+    finally:
+        fastpod.stop()
+
+
+def test_url_pods_stay_when_their_decoder_restarts_after_the_watcher_while_the_url_fails(
+    tmp_path: Path, server: Server
+) -> None:
+    """The watcher started again has no URL body to send again until a poll succeeds:
+    the restarted decoder says nothing of the URL's pods, and they stay, as a failing URL
+    keeps its pods."""
+    manifests = tmp_path / "manifests"
+    manifests.mkdir()
+    server.serve("/pods", Reply(200, pod_list(pod_document("a"), pod_document("b"))))
+    url = server.url("/pods")
+    decoder = f"worker-{shard_of(url, 2)}"
+    fastpod = RunningFastpod(
+        [
+            "--pod-manifest-path",
+            str(manifests),
+            "--manifest-url",
+            url,
+            "--http-check-frequency",
+            "0.2",
+        ]
+    )
+    try:
+        fastpod.wait_for(lambda: set(fastpod.desired()) == {pod_key("a"), pod_key("b")})
+        server.serve("/pods", Reply(500, b"down"))
+        watcher = fastpod.child_pid("watcher")
+        os.kill(watcher, signal.SIGKILL)
+        fastpod.wait_for(lambda: fastpod.child_pid("watcher") != watcher)
+        mark = fastpod.mark()
+        victim = fastpod.child_pid(decoder)
+        os.kill(victim, signal.SIGKILL)
+        fastpod.wait_for(lambda: fastpod.child_pid(decoder) != victim)
+        fastpod.wait_for(lambda: bool(fastpod.since(mark, "manifest URL failed")))
+        time.sleep(1)  # the restarted decoder has had its file barrier
+        assert set(fastpod.desired()) == {pod_key("a"), pod_key("b")}
+        assert fastpod.events("pod removed") == []
     finally:
         fastpod.stop()
