@@ -32,8 +32,10 @@ from bench.chaos.harness import (
 WORKERS = 2
 VICTIMS = ("supervisor", "watcher", "worker")
 RENAMES = {"duplicate pod name": ("pod", "source", "ignored")}
-"""A renamed manifest's old and new names decode in different workers: its owner may hear
-of the new one first, and says so for a moment (naming both)."""
+"""A renamed manifest's old and new names decode in different workers. The owner waits a
+second before it says two sources claim a pod; a decoder killed just then (its successor
+withdraws the old name only once it has decoded its manifests again) makes the moment
+longer, and the line names both sources."""
 
 
 @dataclass(frozen=True)

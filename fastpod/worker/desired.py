@@ -167,6 +167,14 @@ class DesiredPods:
         self.pods[key] = DesiredPod(pod, source)
         return PodChange("added", pod, source, None, tuple(warnings(pod)))
 
+    def duplicate(self, key: str) -> Duplicate | None:
+        """The sources that claim ``key`` now, if more than one does."""
+        claims = self._claims.get(key, {})
+        if len(claims) < 2:
+            return None
+        ranked = sorted(claims, key=precedence, reverse=True)
+        return Duplicate(key, ranked[0], tuple(ranked[1:]))
+
     @staticmethod
     def _duplicate(key: str, claims: dict[PodSource, Pod], claim: PodClaim) -> Duplicate | None:
         if claim.pod is None or len(claims) < 2:

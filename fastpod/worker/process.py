@@ -47,6 +47,10 @@ from fastpod.worker.settings import worker_settings
 from fastpod.worker.sync_gate import SyncGate
 from fastpod.worker.takeover import Takeover
 
+DUPLICATE_SETTLE = 1.0
+"""Seconds a pod name must stay claimed by two sources before it is said: a rename's old
+and new names, decoded in two workers, may reach the owner in either order."""
+
 
 class Worker:
     """Decoder of one shard of manifests and owner of one shard of pod names."""
@@ -67,6 +71,8 @@ class Worker:
             hold_until_listed=True,
         )
         self.gate = SyncGate(index, self.workers, config.sources, restarted=restarted)
+        self._duplicates: set[str] = set()
+        """Pod names two sources claimed, to be said if that lasts."""
         self._unanswered: list[Barrier] = []
         """Barriers held back until this process's first own one."""
         self.runtime_check = RuntimeCheck(self.runner.runtime)
@@ -253,6 +259,17 @@ class Worker:
     def _own(self, claim: PodClaim) -> None:
         now = datetime.datetime.now(datetime.UTC)
         changes, duplicate = self.desired.apply(self.takeover.alias(claim), now)
+        if duplicate is not None and duplicate.pod_key not in self._duplicates:
+            # a renamed manifest's two names reach the owner from two decoding workers, in
+            # either order: a duplicate is said only if it lasts
+            self._duplicates.add(duplicate.pod_key)
+            loop = asyncio.get_running_loop()
+            loop.call_later(DUPLICATE_SETTLE, self._report_duplicate, duplicate.pod_key)
+        self._changed(changes)
+
+    def _report_duplicate(self, key: str) -> None:
+        self._duplicates.discard(key)
+        duplicate = self.desired.duplicate(key)
         if duplicate is not None:
             logs.emit(
                 "duplicate pod name",
@@ -261,7 +278,6 @@ class Worker:
                 source=duplicate.chosen.location,
                 ignored=[source.location for source in duplicate.others],
             )
-        self._changed(changes)
 
     def _changed(self, changes: list[PodChange]) -> None:
         for change in changes:

@@ -32,6 +32,7 @@ from fastpod.model import PodSource
 from fastpod.runtime.base import SandboxInfo
 from fastpod.runtime.fake import FakeRuntime
 from fastpod.runtime.labels import POD_UID
+from fastpod.worker import process
 from fastpod.worker.desired import PodChange
 from fastpod.worker.pod_loop import PodRunner
 from fastpod.worker.process import Worker
@@ -324,8 +325,9 @@ def test_what_a_pod_sets_and_fastpod_does_not_honour_is_on_its_added_line_and_ev
 
 
 def test_two_manifests_claiming_one_pod_are_logged_as_a_duplicate(
-    captured_logs: LogCapture,
+    captured_logs: LogCapture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(process, "DUPLICATE_SETTLE", 0.01)
     backup = PodSource("file", f"{manifest(MINE).location}.bak")
 
     async def scenario(worker: Worker) -> None:
@@ -333,6 +335,7 @@ def test_two_manifests_claiming_one_pod_are_logged_as_a_duplicate(
         worker.receive([ManifestChanged(backup, pod_manifest(MINE), relisted=True)])
 
         assert worker.desired.pods[pod_key(MINE)].source == backup
+        await eventually(lambda: bool(captured_logs.records("duplicate pod name")), "said")
 
     run_worker(scenario)
 
@@ -423,3 +426,22 @@ def test_an_owner_drops_what_a_restarted_decoder_no_longer_claims(
         assert captured_logs.records("pod removed")[0]["pod"] == pod_key(gone)
 
     run_worker(scenario)
+
+
+def test_a_rename_seen_new_name_first_is_no_duplicate(
+    captured_logs: LogCapture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """web.yaml renamed to web2.yaml: the new name's claim came before the old one's
+    withdrawal; for a moment two sources claimed the pod, never on disk."""
+    monkeypatch.setattr(process, "DUPLICATE_SETTLE", 0.05)
+    renamed = PodSource("file", f"{manifest(MINE).location}2")
+
+    async def scenario(worker: Worker) -> None:
+        worker.receive([changed(MINE)])
+        worker.receive([ManifestChanged(renamed, pod_manifest(MINE), relisted=False)])
+        worker.receive([ManifestRemoved(manifest(MINE))])
+        await asyncio.sleep(0.1)
+
+    run_worker(scenario)
+
+    assert captured_logs.records("duplicate pod name") == []
