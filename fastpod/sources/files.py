@@ -165,6 +165,8 @@ class DirectorySource:
                         has_symlinks = True
                     status = entry.stat()
                 except OSError as error:
+                    if isinstance(error, FileNotFoundError) and not entry.is_symlink():
+                        continue  # removed since it was listed: gone, nothing to say
                     self._skip(path, f"cannot stat: {error.strerror}")
                     continue
                 if not stat.S_ISREG(status.st_mode):

@@ -648,3 +648,31 @@ def test_an_unreadable_file_on_a_hint_is_left_for_the_relist(
     assert source.known_paths() == [a]
     monkeypatch.undo()
     assert changes(source) == {a: b"changed"}
+
+
+def test_a_file_removed_between_the_listing_and_its_stat_is_gone_without_a_warning(
+    tmp_path: Path, captured_logs: LogCapture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rename or removal racing the re-list (found by the fault suite's churn)."""
+    a = write(tmp_path / "a.yaml", b"a")
+    write(tmp_path / "b.yaml", b"b")
+    source = DirectorySource(str(tmp_path))
+    list(source.relist())
+    real = os.scandir
+
+    class Listing(list[os.DirEntry[str]]):
+        def __enter__(self) -> Listing:
+            return self
+
+        def __exit__(self, *_: object) -> None:
+            pass
+
+    def racing(path: str) -> Listing:
+        entries = Listing(real(path))
+        os.unlink(a)  # after the listing, before each entry is looked at
+        return entries
+
+    monkeypatch.setattr(os, "scandir", racing)
+
+    assert changes(source) == {a: None}
+    assert captured_logs.records("manifest skipped") == []
