@@ -2,7 +2,8 @@
 print what each did and found, write one JSON record per scenario; exit 1 if any invariant
 broke.
 
-Scenarios: ``kills`` (1: kill -9 during churn), ``manifest-dir`` (4: the manifest
+Scenarios: ``kills`` (1: kill -9 during churn), ``runtime-restarts`` (2: containerd
+killed and started again during churn; ``--runtime cri`` only), ``manifest-dir`` (4: the manifest
 directory deleted, recreated, swapped, made unreadable), ``manifest-url`` (5: the URL
 down, slow, failing, oversized, garbage, looping, untrusted, flapping). ``--quick`` runs
 each at the size the test suite uses.
@@ -19,12 +20,12 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.chaos import kills, manifest_dir, manifest_url
+from bench.chaos import kills, manifest_dir, manifest_url, runtime_restarts
 from bench.chaos.harness import Record, Runtime, engine, git_commit
 
 Scenario = Callable[[Runtime, int, argparse.Namespace, Path, Record], None]
 
-ALIASES = {"1": "kills", "4": "manifest-dir", "5": "manifest-url"}
+ALIASES = {"1": "kills", "2": "runtime-restarts", "4": "manifest-dir", "5": "manifest-url"}
 
 
 def _kills(
@@ -42,8 +43,23 @@ def _kills(
     kills.run(runtime, seed, sizes, work, record)
 
 
+def _runtime_restarts(
+    runtime: Runtime, seed: int, options: argparse.Namespace, work: Path, record: Record
+) -> None:
+    quick = options.quick
+    sizes = kills.Sizes(
+        kills=options.kills or (2 if quick else 10),
+        operations=options.operations or (16 if quick else 200),
+        pods=options.pods or (10 if quick else 60),
+        time_limit=options.time_limit or (40.0 if quick else 1800.0),
+        settle_timeout=60.0,
+    )
+    runtime_restarts.run(runtime, seed, sizes, work, record)
+
+
 SCENARIOS: dict[str, Scenario] = {
     "kills": _kills,
+    "runtime-restarts": _runtime_restarts,
     "manifest-dir": lambda runtime, seed, options, work, record: manifest_dir.run(
         runtime, seed, work, record, rounds=1 if options.quick else 5
     ),

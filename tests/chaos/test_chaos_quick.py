@@ -32,3 +32,14 @@ def test_a_quick_run_breaks_no_invariant(scenario: str, runtime: str, tmp_path: 
     assert record["checks"] > 1
     assert record["pods_checked"] > 0
     assert (tmp_path / f"{scenario}-{runtime}-seed7.log").stat().st_size > 0
+
+
+@pytest.mark.containerd
+def test_a_quick_run_of_containerd_restarts_breaks_no_invariant(tmp_path: Path) -> None:
+    """Scenario 2 restarts only fastpod's private containerd (see its docstring)."""
+    status = main(["runtime-restarts", "--quick", "--runtime", "cri", "--out", str(tmp_path)])
+
+    record = json.loads((tmp_path / "runtime-restarts-cri-seed1.json").read_text())
+    assert record["violations"] == []
+    assert status == 0
+    assert record["faults"] == {"containerd killed, then started again": 2}
