@@ -16,6 +16,7 @@ import msgspec
 
 from fastpod import logs
 from fastpod.metrics import recorder
+from fastpod.status.types import rfc3339
 
 EventType = Literal["Normal", "Warning"]
 RING_SIZE = 1024
@@ -49,7 +50,7 @@ class PodEvents:
     def of(self, pod_key: str) -> list[PodEvent]:
         """The events of one pod still in the ring, oldest first."""
         return [
-            PodEvent(_rfc3339(moment), event_type, reason, message)
+            PodEvent(rfc3339(moment), event_type, reason, message)
             for moment, key, event_type, reason, message in self._events
             if key == pod_key
         ]
@@ -84,7 +85,3 @@ class PodEvents:
             level="error",
             error=str(error),
         )
-
-
-def _rfc3339(moment: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(moment))
