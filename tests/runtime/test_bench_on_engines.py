@@ -20,19 +20,22 @@ from tests.support.running import fastpod_command
 FLOORS = {"docker": "Engine API", "cri": "CRI calls"}
 
 
+def runtime_arguments(engine: Engine) -> list[str]:
+    """``fastpod bench``'s runtime options for ``engine`` (containerd: fastpod's own)."""
+    endpoint = (
+        ["--container-runtime-endpoint", engine.arguments[1]] if engine.runtime == "cri" else []
+    )
+    return ["--runtime", engine.runtime, *endpoint]
+
+
 def test_a_small_startup_measures_fastpod_and_the_floor_and_leaves_nothing(
     engine: Engine, tmp_path: Path
 ) -> None:
     output = tmp_path / "out"
-    endpoint = (
-        ["--container-runtime-endpoint", engine.arguments[1]] if engine.runtime == "cri" else []
-    )
     result = fastpod_command(
         "bench",
         "startup",
-        "--runtime",
-        engine.runtime,
-        *endpoint,
+        *runtime_arguments(engine),
         "--pods",
         "3",
         "--output",
@@ -61,15 +64,10 @@ def test_a_small_restart_measures_first_and_crash_loop_restarts_apart(
     engine: Engine, tmp_path: Path
 ) -> None:
     output = tmp_path / "out"
-    endpoint = (
-        ["--container-runtime-endpoint", engine.arguments[1]] if engine.runtime == "cri" else []
-    )
     result = fastpod_command(
         "bench",
         "restart",
-        "--runtime",
-        engine.runtime,
-        *endpoint,
+        *runtime_arguments(engine),
         "--pods",
         "2",
         "--rounds",
@@ -101,9 +99,6 @@ def test_a_small_restart_measures_first_and_crash_loop_restarts_apart(
 def test_ctrl_c_mid_startup_removes_every_pod_from_the_engine(
     engine: Engine, tmp_path: Path
 ) -> None:
-    endpoint = (
-        ["--container-runtime-endpoint", engine.arguments[1]] if engine.runtime == "cri" else []
-    )
     bench = subprocess.Popen(
         [
             sys.executable,
@@ -111,9 +106,7 @@ def test_ctrl_c_mid_startup_removes_every_pod_from_the_engine(
             "fastpod",
             "bench",
             "startup",
-            "--runtime",
-            engine.runtime,
-            *endpoint,
+            *runtime_arguments(engine),
             "--pods",
             "20",
             "--output",
@@ -144,15 +137,10 @@ def test_ctrl_c_mid_startup_removes_every_pod_from_the_engine(
 def test_an_image_not_on_the_node_is_refused_before_anything_runs(
     engine: Engine, tmp_path: Path
 ) -> None:
-    endpoint = (
-        ["--container-runtime-endpoint", engine.arguments[1]] if engine.runtime == "cri" else []
-    )
     result = fastpod_command(
         "bench",
         "startup",
-        "--runtime",
-        engine.runtime,
-        *endpoint,
+        *runtime_arguments(engine),
         "--image",
         "fastpod.local/not-built:0.1",
         "--output",
