@@ -20,12 +20,24 @@ class TokenBucket:
         self._tokens = float(self.burst)
         self._updated = now
 
+    def try_take(self, now: float) -> bool:
+        """Take a token for ``now`` if one is there (client-go's ``TryAccept``): False, and
+        nothing taken, when the bucket is empty."""
+        self._refill(now)
+        if self._tokens < 1:
+            return False
+        self._tokens -= 1
+        return True
+
     def reserve(self, now: float) -> float:
         """Take a token for a request made at ``now``: the seconds it must wait first
         (0 when a token was there). Waits queue: each reservation takes the next token."""
-        self._tokens = min(self.burst, self._tokens + (now - self._updated) * self.qps)
-        self._updated = now
+        self._refill(now)
         self._tokens -= 1
         if self._tokens >= 0:
             return 0.0
         return -self._tokens / self.qps
+
+    def _refill(self, now: float) -> None:
+        self._tokens = min(self.burst, self._tokens + max(now - self._updated, 0.0) * self.qps)
+        self._updated = max(now, self._updated)
