@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import urllib.parse
-from typing import Any
+from typing import Any, cast
 
 import httpx2
 from lightkube import ApiError, AsyncClient
 from lightkube.config.kubeconfig import KubeConfig
 from lightkube.core.exceptions import ConfigError
 from lightkube.resources.coordination_v1 import Lease
-from lightkube.resources.core_v1 import Node, NodeStatus, Pod, PodStatus
+from lightkube.resources.core_v1 import Event, Node, NodeStatus, Pod, PodStatus
 from lightkube.types import PatchType
 
 from fastpod.cluster.ratelimit import TokenBucket
@@ -148,6 +148,18 @@ class ApiClient:
 
         answer = await self._call("GET", collect())
         return pods, str(answer["metadata"]["resourceVersion"] or "")
+
+    async def create_event(self, event: Object) -> Object:
+        """Write a new Event in its namespace (``EventSinkImpl.Create``)."""
+        return await self._call("POST", self._client.create(cast(Event, Event.from_dict(event))))
+
+    async def patch_event(self, name: str, namespace: str, patch: Object) -> Object:
+        """Apply a strategic merge patch to the Event ``namespace/name``
+        (``EventSinkImpl.Patch``): its count, last timestamp and message."""
+        call = self._client.patch(
+            Event, name, patch, namespace=namespace, patch_type=PatchType.STRATEGIC
+        )
+        return await self._call("PATCH", call)
 
     async def _call(self, method: str, call: Any) -> Object:
         """Run ``call`` (an unawaited lightkube coroutine) once the rate limit allows."""

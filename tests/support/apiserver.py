@@ -5,7 +5,8 @@ No kube-apiserver can be installed here, so the cluster side of fastpod is teste
 this emulator and read back with the real ``kubectl``. Over kmock's in-memory store it adds
 what a real API server does and kmock 0.8 does not: system fields on create, 409 on a
 taken name or a stale ``resourceVersion``, ``PUT``, merge and JSON patches, the ``status``
-subresource, graceful deletion of pods, the mirror pod admission checks, the namespaces a
+subresource, graceful deletion of pods, the mirror pod admission checks, the validation of
+Events (``tests/support/apiserver_events.py``), the namespaces a
 cluster has, and watches that resume from a ``resourceVersion`` (410 once it is compacted).
 It mends kmock 0.8's two answers that stop ``kubectl``: ``/api/v1`` saying
 ``groupVersion: "/v1"``, and lists without ``kind``/``apiVersion`` and with a placeholder
@@ -34,6 +35,7 @@ import kmock
 from kmock._internal import apps, rendering
 from typing_extensions import override
 
+from tests.support.apiserver_events import validate_event
 from tests.support.apiserver_rules import (
     MIRROR_ANNOTATION,
     ApiError,
@@ -274,6 +276,8 @@ class ApiServer(kmock.KubernetesEmulator):
             raise already_exists(_plural_name(resource), name)
         body["apiVersion"] = _api_version(resource)
         body["kind"] = info.kind
+        if resource == "v1/events":
+            validate_event(body)
         if resource == "v1/pods":
             if MIRROR_ANNOTATION in (meta.get("annotations") or {}):
                 nodes = {obj["metadata"]["name"]: obj for obj in self.stored_all("v1/nodes")}
@@ -361,6 +365,8 @@ class ApiServer(kmock.KubernetesEmulator):
         check_update_preconditions(old, new, _plural_name(resource), name)
         new["apiVersion"] = _api_version(resource)
         new["kind"] = self.resources[resource].kind
+        if resource == "v1/events":
+            validate_event(new)
         stored = updated(old, new, self._next_revision(), subresource=request.subresource)
         key = (resource, request.namespace, name)
         meta = stored["metadata"]

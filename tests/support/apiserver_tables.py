@@ -2,8 +2,9 @@
 
 kubectl asks the server to render its rows; without them it prints names and ages only. The
 columns and cells are the API server's printers (``pkg/printers/internalversion/printers.go``:
-``printNode``, ``printPod``; pods through fastpod's own copy of kubectl's ``printPod`` rules,
-``fastpod/client/table.py``). Other kinds get the default table: name and age.
+``printNode``, ``printPod``, ``printEvent``; pods through fastpod's own copy of kubectl's
+``printPod`` rules, ``fastpod/client/table.py``; events in ``tests/support/apiserver_events.py``).
+Other kinds get the default table: name and age.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import datetime
 from typing import Any
 
 from fastpod.client.table import NONE, UNKNOWN, parse_time, pod_row, since
+from tests.support.apiserver_events import EVENT_COLUMNS, event_cells
 from tests.support.apiserver_rules import Object
 
 _NAME = {"name": "Name", "type": "string", "format": "name", "priority": 0}
@@ -57,6 +59,7 @@ def table(kind: str, objects: list[Object], revision: int, now: datetime.datetim
     columns, cells = {
         "Node": (NODE_COLUMNS, _node_cells),
         "Pod": (POD_COLUMNS, _pod_cells),
+        "Event": (EVENT_COLUMNS, event_cells),
     }.get(kind, (DEFAULT_COLUMNS, _default_cells))
     return {
         "kind": "Table",
