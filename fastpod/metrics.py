@@ -100,6 +100,14 @@ CATALOGUE: dict[str, Metric] = {
         "counter",
         "Number of HTTP requests to the API server, partitioned by status code, method, and host.",
     ),
+    "fastpod_events_written_total": Metric(
+        "counter", "Pod events written to the API server, by verb (create or patch)."
+    ),
+    "fastpod_events_dropped_total": Metric(
+        "counter",
+        "Pod events not written to the API server, by reason (spam filter, rejected, "
+        "queue full, cluster process away).",
+    ),
     "fastpod_queue_depth": Metric(
         "gauge", "Message batches queued in a process for its peers and not yet written."
     ),

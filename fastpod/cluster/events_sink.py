@@ -1,8 +1,9 @@
 """The events of this node's static pods, written to the API server as the kubelet's
 recorder writes them (client-go ``tools/record/event.go``, ``recordToSink``).
 
-Workers report what happens to their pods (:meth:`EventSink.record` never waits); one task
-here takes the occurrences in order, runs them through the
+Workers report what happens to their pods (:meth:`EventSink.record` never waits, and
+takes them before the client exists: a kubeconfig not written yet); one task here takes the
+occurrences in order, runs them through the
 :class:`~fastpod.cluster.events_correlator.EventCorrelator` and creates or patches the
 Event, through the client's rate limit like every other call.
 
@@ -44,15 +45,11 @@ class EventSink:
     """Writes the events of this node's pods, one at a time, oldest first."""
 
     def __init__(
-        self,
-        client: ApiClient,
-        node_name: str,
-        *,
-        size: int = QUEUE_SIZE,
-        clock: Callable[[], float] = time.time,
+        self, node_name: str, *, size: int = QUEUE_SIZE, clock: Callable[[], float] = time.time
     ) -> None:
-        self.client = client
         self.node_name = node_name
+        self.client: ApiClient | None = None
+        """Set once the kubeconfig could be read: occurrences wait until then."""
         self.correlator = EventCorrelator()
         self._size = size
         self._clock = clock
@@ -85,8 +82,9 @@ class EventSink:
         """Occurrences not yet written."""
         return len(self._queue)
 
-    async def run(self) -> None:
-        """Write the occurrences as they come, until cancelled."""
+    async def run(self, client: ApiClient) -> None:
+        """Write the occurrences through ``client`` as they come, until cancelled."""
+        self.client = client
         while True:
             while not self._queue:
                 self._waiting.clear()
@@ -123,16 +121,18 @@ class EventSink:
     async def _send(self, send: Send) -> Object:
         """``recordEvent``: a patch of the Event written before, or a create (also when
         the Event patched is gone: the API server's event TTL, or someone deleted it)."""
+        client = self.client
+        assert client is not None, "written only once the client exists"
         event = send.event
         meta = event["metadata"]
         if send.patch is not None:
             try:
-                return await self.client.patch_event(meta["name"], meta["namespace"], send.patch)
+                return await client.patch_event(meta["name"], meta["namespace"], send.patch)
             except ApiFailure as failure:
                 if failure.kind != "not-found":
                     raise
         created = {**event, "metadata": {k: v for k, v in meta.items() if k != "resourceVersion"}}
-        return await self.client.create_event(created)
+        return await client.create_event(created)
 
     def _failed(self, failure: ApiFailure) -> float:
         delay = self._streak.failed()

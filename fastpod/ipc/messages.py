@@ -8,6 +8,7 @@ again after a process restarts, changes nothing: resyncing is just saying it all
 from __future__ import annotations
 
 import zlib
+from typing import Literal
 
 import msgspec
 
@@ -128,6 +129,21 @@ class StatusAnswer(msgspec.Struct, tag=True, frozen=True):
     pods: bytes = b""
 
 
+class PodEventReported(msgspec.Struct, tag=True, frozen=True):
+    """Worker to the cluster process (only with a kubeconfig): something that happened to
+    the static pod ``namespace/name`` (its UID, the config hash its mirror names), or to its
+    container at ``field_path``, to be written as the kubelet's Event about it."""
+
+    namespace: str
+    name: str
+    uid: str
+    field_path: str
+    event_type: Literal["Normal", "Warning"]
+    reason: str
+    message: str
+    time: float
+
+
 Message = (
     ManifestChanged
     | ManifestRemoved
@@ -139,6 +155,7 @@ Message = (
     | Resync
     | StatusQuery
     | StatusAnswer
+    | PodEventReported
 )
 
 

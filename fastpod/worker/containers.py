@@ -8,6 +8,7 @@ The pod loop (:mod:`fastpod.worker.pod_loop`) decides what to start; this carrie
 from __future__ import annotations
 
 import time
+from typing import Literal
 
 from fastpod.lifecycle import (
     StartContainer,
@@ -33,6 +34,9 @@ from fastpod.worker.hooks import HookRunner
 from fastpod.worker.pod_network import HostsFileError, PodNetwork
 from fastpod.worker.pod_state import PodState
 from fastpod.worker.settings import WorkerSettings
+
+ImageGot = Literal["present", "pulled"]
+"""How a container's image came to be there: the kubelet's ``Pulled`` event says which."""
 
 CONFIG_ERROR = "CreateContainerConfigError"
 """The kubelet's waiting reason for a container it cannot configure."""
@@ -68,9 +72,12 @@ class ContainerStarter:
         when to try again."""
         container = start.container
         image = container.image or ""
+        image_got: ImageGot | None = "present"
         checked = image_checked_before_create(container.image_pull_policy, start.restart_count)
-        if checked and not await self._ensure_image(key, container, pod, image, observed):
-            return self._image_retry(pod, image)
+        if checked:
+            image_got = await self._ensure_image(key, container, pod, image, observed)
+            if image_got is None:
+                return self._image_retry(pod, image)
         restart_count = start.restart_count
         if self.settings.prepare_host:
             restart_count = max(
@@ -81,7 +88,8 @@ class ContainerStarter:
             try:
                 user = await self.runtime.image_user(image)
             except ImageMissing:
-                if not await self._ensure_image(key, container, pod, image, observed):
+                image_got = await self._ensure_image(key, container, pod, image, observed)
+                if image_got is None:
                     return self._image_retry(pod, image)
                 user = await self.runtime.image_user(image)
             problem = run_as_non_root_problem(pod, container, user)
@@ -108,7 +116,8 @@ class ContainerStarter:
             except ImageMissing:
                 if checked:
                     raise
-                if not await self._ensure_image(key, container, pod, image, observed):
+                image_got = await self._ensure_image(key, container, pod, image, observed)
+                if image_got is None:
                     return self._image_retry(pod, image)
                 container_id = await self.runtime.create_container(sandbox_id, pod, spec)
             except RuntimeUnavailable:
@@ -119,6 +128,15 @@ class ContainerStarter:
                 recorder.count("kubelet_started_containers_errors_total", container_type=kind)
                 self._waiting(key, name, observed, "CreateContainerError", str(error))
                 return None
+            if image_got == "present":
+                # the kubelet's EnsureImageExists says so at every start (no log line: the
+                # image is there, nothing happened to it)
+                self.state.events.record(
+                    key,
+                    "Pulled",
+                    f'Container image "{image}" already present on machine',
+                    container=name,
+                )
             self.state.events.emit(
                 key,
                 "container created",
@@ -237,8 +255,9 @@ class ContainerStarter:
 
     async def _ensure_image(
         self, key: str, container: Container, pod: Pod, image: str, observed: Observed
-    ) -> bool:
-        """Whether the image is there to start ``container``, pulling it if the policy says."""
+    ) -> ImageGot | None:
+        """How the image is there to start ``container`` (pulled if the policy says), None
+        when it is not."""
         name = container.name or ""
         step = image_step(container.image_pull_policy, await self.runtime.image_present(image))
         if step == "missing":
@@ -257,7 +276,7 @@ class ContainerStarter:
                 image=image,
             )
         if step != "pull":
-            return step == "use"
+            return "present" if step == "use" else None
         pull_key = image_backoff_key(pod, image)
         now = time.time()
         if self.state.image_backoff.waiting_until(pull_key, now, now) is not None:
@@ -273,7 +292,9 @@ class ContainerStarter:
                 reason="ImagePullBackOff",
                 image=image,
             )
-            return False
+            return None
+        self.state.events.record(key, "Pulling", f'Pulling image "{image}"', container=name)
+        began = time.monotonic()
         try:
             await self.runtime.pull_image(image)
         except RuntimeCallError as error:
@@ -290,5 +311,18 @@ class ContainerStarter:
                 image=image,
                 error=str(error),
             )
-            return False
-        return True
+            return None
+        took = _go_millis(time.monotonic() - began)
+        self.state.events.record(
+            key,
+            "Pulled",
+            f'Successfully pulled image "{image}" in {took} ({took} including waiting)',
+            container=name,
+        )
+        return "pulled"
+
+
+def _go_millis(seconds: float) -> str:
+    """A duration truncated to milliseconds as Go prints it (``523ms``, ``1.234s``)."""
+    millis = int(seconds * 1000)
+    return f"{millis}ms" if millis < 1000 else f"{millis / 1000:g}s"

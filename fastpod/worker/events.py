@@ -3,13 +3,16 @@
 The kubelet records events in the API server; fastpod has none, so each worker keeps the
 last few thousand in one ring. Memory stays bounded however many pods there are, and
 ``fastpod inspect`` picks a pod's events out of it. Every event is also a line of
-fastpod's log: one call says both.
+fastpod's log: one call says both. With a kubeconfig, each is also handed to
+:attr:`PodEvents.forward`, which sends it to the cluster process to be written to the API
+server as the kubelet writes its events (``fastpod/worker/cluster_events.py``).
 """
 
 from __future__ import annotations
 
 import collections
 import time
+from collections.abc import Callable
 from typing import Literal
 
 import msgspec
@@ -24,6 +27,9 @@ RING_SIZE = 1024
 
 _Entry = tuple[float, str, EventType, str, str]
 """time, pod key, type, reason, message: a plain tuple, a fraction of a Struct's size."""
+
+Forward = Callable[[str, float, EventType, str, str, str | None], None]
+"""Told each event as it is recorded: pod key, time, type, reason, message, container."""
 
 
 class PodEvent(msgspec.Struct, frozen=True, gc=False):
@@ -40,12 +46,22 @@ class PodEvents:
 
     def __init__(self, size: int = RING_SIZE) -> None:
         self._events: collections.deque[_Entry] = collections.deque(maxlen=size)
+        self.forward: Forward | None = None
+        """Where events go beyond the ring (the cluster process), with a kubeconfig."""
 
     def record(
-        self, pod_key: str, reason: str, message: str, event_type: EventType = "Normal"
+        self,
+        pod_key: str,
+        reason: str,
+        message: str,
+        event_type: EventType = "Normal",
+        container: str | None = None,
     ) -> None:
-        """Note that ``reason`` happened to the pod ``pod_key`` now."""
-        self._events.append((time.time(), pod_key, event_type, reason, message))
+        """Note that ``reason`` happened to the pod ``pod_key`` (to its ``container``) now."""
+        now = time.time()
+        self._events.append((now, pod_key, event_type, reason, message))
+        if self.forward is not None:
+            self.forward(pod_key, now, event_type, reason, message, container)
 
     def of(self, pod_key: str) -> list[PodEvent]:
         """The events of one pod still in the ring, oldest first."""
@@ -71,7 +87,14 @@ class PodEvents:
         if level is None:
             level = "info" if event_type == "Normal" else "warning"
         logs.emit(event, level=level, pod=pod_key, **fields)
-        self.record(pod_key, event_reason, message, event_type)
+        container = fields.get("container")
+        self.record(
+            pod_key,
+            event_reason,
+            message,
+            event_type,
+            container if isinstance(container, str) else None,
+        )
 
     def runtime_failed(self, pod_key: str, error: Exception) -> None:
         """A runtime call for the pod failed: the kubelet's ``FailedSync``, and counted."""

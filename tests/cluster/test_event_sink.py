@@ -45,7 +45,9 @@ def with_sink(
     async def main() -> _Result:
         client = ApiClient(str(path), qps=50, burst=100)
         try:
-            return await body(EventSink(client, "node1", size=3))
+            sink = EventSink("node1", size=3)
+            sink.client = client
+            return await body(sink)
         finally:
             await client.close()
 
@@ -149,7 +151,8 @@ def test_while_the_api_server_is_gone_the_oldest_waiting_are_dropped_and_counted
 ) -> None:
     async def body(sink: EventSink) -> None:
         api_server.pause()
-        running = asyncio.create_task(sink.run())
+        assert sink.client is not None
+        running = asyncio.create_task(sink.run(sink.client))
         sink.record(occurrence(T0, reason="R0"))  # taken at once, held at the head
         await asyncio.sleep(0.2)
         for index in range(1, 6):
@@ -188,6 +191,7 @@ def test_kubectl_shows_the_events_of_a_static_pod_on_its_mirror(
     now = time.time()
 
     async def body(sink: EventSink) -> None:
+        assert sink.client is not None
         await sink.client.create_pod(mirror_pod(static, "node1", node["metadata"]["uid"]))
         for second in range(4):
             await sink.write(occurrence(now - 60 + second))
