@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime
+import errno
 import os
 import re
 import sys
@@ -142,6 +143,11 @@ def flush() -> None:
 def _write_out(data: bytes | bytearray) -> None:
     with contextlib.suppress(OSError):
         os.write(sys.stderr.fileno(), data)
+
+
+def errno_name(error: OSError) -> str:
+    """``ENOSPC`` for "No space left on device": the name an operator greps for."""
+    return errno.errorcode.get(error.errno or 0, str(error.errno))
 
 
 def without_userinfo(text: str) -> str:

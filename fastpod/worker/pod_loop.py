@@ -38,6 +38,7 @@ from fastpod.worker.pod_network import PodNetwork
 from fastpod.worker.pod_state import PodState
 from fastpod.worker.prober import Prober
 from fastpod.worker.settings import WorkerSettings
+from fastpod.worker.sync_failures import QUIET_NOTE, SyncFailures
 from fastpod.worker.teardown import PodTeardown
 from fastpod.worker.wakeup import Wakeup
 
@@ -108,6 +109,7 @@ class PodRunner:
         self.starter = ContainerStarter(runtime, settings, self.state, self.hooks, self.network)
         self.teardown = PodTeardown(runtime, settings, self.state, self.hooks)
         self.prober = Prober(runtime, self.state.events, self.state.pod_address, self.hooks)
+        self.sync_failures = SyncFailures()
         self.loop_failures = LoopFailures()
         self.unknown_changes = 0
         """Counts what the runtime reported of pods no loop runs (and removals no loop
@@ -245,6 +247,8 @@ class PodRunner:
         finally:
             if self.loops.get(loop.key) is loop and loop.task is asyncio.current_task():
                 del self.loops[loop.key]
+                self.sync_failures.succeeded(loop.key)
+                self.starter.log_links.forget(loop.key)
 
     async def _while_held(self, loop: PodLoop) -> None:
         """Wait while another agent's pod holds the loop's name. A refused pod shows why
@@ -322,8 +326,11 @@ class PodRunner:
             self.prober.track(loop.key, pod, containers, loop.wake.set)
             if sandboxes and not actions.create_sandbox:
                 self._update_volumes(loop, pod)
+            self.starter.log_links.repair(loop.key, containers)
             retry_at = await self._apply(loop, pod, actions, observed)
             loop.observed = _kept(observed)
+            if failures := self.sync_failures.succeeded(loop.key):
+                logs.emit("pod sync recovered", pod=loop.key, failures=failures)
             return retry_at
         except RuntimeCallError as error:
             self.state.events.runtime_failed(loop.key, error)
@@ -335,15 +342,22 @@ class PodRunner:
         except OSError as error:
             # the host refused a file the pod needs (its log directory): tried again at the
             # next sync, as the kubelet retries a sandbox whose log directory it cannot make
-            self.state.events.emit(
-                loop.key,
-                "pod sync failed",
-                "FailedSync",
-                f"Error syncing pod: {error}",
-                "Warning",
-                level="error",
-                error=str(error),
-            )
+            message = f"Error syncing pod: {error}"
+            if self.sync_failures.failed(loop.key, error):
+                self.state.events.emit(
+                    loop.key,
+                    "pod sync failed",
+                    "FailedSync",
+                    message,
+                    "Warning",
+                    level="error",
+                    error=str(error),
+                    path=error.filename,
+                    errno=logs.errno_name(error),
+                    note=QUIET_NOTE,
+                )
+            else:
+                self.state.events.record(loop.key, "FailedSync", message, "Warning")
         finally:
             recorder.observe(
                 "kubelet_pod_worker_duration_seconds",
