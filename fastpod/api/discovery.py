@@ -1,19 +1,25 @@
 """Where a running fastpod's API can be found: a small record under its root directory.
 
 The daemon writes it once its server listens and removes it when it stops; the CLI reads it
-so that ``fastpod pods`` finds a daemon started with another port or address by itself.
+so that ``fastpod pods`` finds a daemon started with another port or address by itself. A
+record the host refuses (a full disk) is tried again until it is written: the server
+answers meanwhile, and the CLI finds it again once the space returns.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 
 import msgspec
 
+from fastpod import logs
 from fastpod.config.settings import DEFAULT_ADDRESS, READ_ONLY_PORT
 
 RECORD_NAME = "api.json"
+RECORD_RETRY = 5.0
+"""Seconds between tries to write a record the host refused."""
 DEFAULT_SERVER = f"http://{DEFAULT_ADDRESS}:{READ_ONLY_PORT}"
 """The kubelet's read-only port on fastpod's default address."""
 
@@ -35,9 +41,35 @@ def write_record(root_dir: str, record: ApiRecord) -> None:
     os.makedirs(root_dir, exist_ok=True)
     path = record_path(root_dir)
     temporary = f"{path}.{os.getpid()}.tmp"
-    with open(temporary, "wb") as file:
-        file.write(msgspec.json.encode(record))
-    os.replace(temporary, path)
+    try:
+        with open(temporary, "wb") as file:
+            file.write(msgspec.json.encode(record))
+        os.replace(temporary, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)  # a full disk keeps no empty half-record
+        raise
+
+
+async def write_record_later(root_dir: str, record: ApiRecord, refused: OSError) -> None:
+    """Write ``record``, which the host just ``refused`` (a full disk), every
+    :data:`RECORD_RETRY` s until it takes it; the refusal is said once, naming the path and
+    the errno, and so is the write that ends it."""
+    path = record_path(root_dir)
+    logs.emit(
+        "API record not written",
+        level="error",
+        path=path,
+        errno=logs.errno_name(refused),
+        error=str(refused),
+        retry_in=f"{RECORD_RETRY:g}s",
+    )
+    while True:
+        await asyncio.sleep(RECORD_RETRY)
+        with contextlib.suppress(OSError):
+            write_record(root_dir, record)
+            logs.emit("API record written", path=path)
+            return
 
 
 def remove_record(root_dir: str, pid: int) -> None:

@@ -20,7 +20,7 @@ import msgspec
 
 from fastpod import logs
 from fastpod.api import container_logs, http, prometheus
-from fastpod.api.discovery import ApiRecord, remove_record, write_record
+from fastpod.api.discovery import ApiRecord, remove_record, write_record, write_record_later
 from fastpod.api.healthz import add_healthz_routes
 from fastpod.api.http import Request, Response, StreamingResponse
 from fastpod.api.listener import Listener
@@ -83,6 +83,7 @@ class ApiServer:
         self.config = config
         self.processes = processes
         self.url: str | None = None
+        self._record_retry: asyncio.Task[None] | None = None
         self._listener = Listener(
             self.router(), config.address, config.read_only_port, "API", self._listening
         )
@@ -94,6 +95,10 @@ class ApiServer:
     async def close(self) -> None:
         """Stop listening and withdraw the record the CLI finds the server by."""
         await self._listener.close()
+        if self._record_retry is not None:
+            self._record_retry.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._record_retry
         remove_record(self.config.root_dir, os.getpid())
 
     def router(self) -> http.Router:
@@ -109,7 +114,14 @@ class ApiServer:
     def _listening(self, url: str) -> None:
         """Bound: the CLI may find the server by its record from now on."""
         self.url = url
-        write_record(self.config.root_dir, ApiRecord(url, os.getpid()))
+        record = ApiRecord(url, os.getpid())
+        try:
+            write_record(self.config.root_dir, record)
+        except OSError as error:
+            # the API answers meanwhile; the CLI finds it once the record is written
+            self._record_retry = asyncio.get_running_loop().create_task(
+                write_record_later(self.config.root_dir, record, error)
+            )
         logs.emit("API listening", url=url)
 
     async def pods(self, request: Request) -> Response | StreamingResponse:

@@ -78,9 +78,14 @@ class AdoptionRecords:
             self._made = True
         path = self._path(fastpod_uid)
         partial = f"{path}.partial"
-        with open(partial, "wb") as file:
-            file.write(msgspec.json.encode(adoption))
-        os.replace(partial, path)
+        try:
+            with open(partial, "wb") as file:
+                file.write(msgspec.json.encode(adoption))
+            os.replace(partial, path)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.unlink(partial)  # a full disk keeps no empty record: the next try writes it
+            raise
         return adoption
 
     def forget(self, fastpod_uid: str) -> None:
