@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from typing import Literal
 
+from fastpod import logs
 from fastpod.lifecycle import (
     StartContainer,
     backoff_key,
@@ -31,6 +32,7 @@ from fastpod.runtime.spec import container_spec
 from fastpod.runtime.termination import create_message_file
 from fastpod.status.compute import Observed
 from fastpod.worker.hooks import HookRunner
+from fastpod.worker.log_links import LogLinks
 from fastpod.worker.pod_network import HostsFileError, PodNetwork
 from fastpod.worker.pod_state import PodState
 from fastpod.worker.settings import WorkerSettings
@@ -58,6 +60,7 @@ class ContainerStarter:
         self.state = state
         self.hooks = hooks
         self.network = network
+        self.log_links = LogLinks(state)
 
     async def start(
         self,
@@ -153,7 +156,7 @@ class ContainerStarter:
         # Docker names the log file only once the container has started
         log_path = await self.runtime.container_log_path(container_id)
         if self.settings.prepare_host:
-            self._link_log(key, pod, name, restart_count, container_id, log_path)
+            self.log_links.make(key, pod, name, restart_count, container_id, log_path)
         restart_key = backoff_key(pod, container)
         failed_at = failures.get(restart_key)
         message, backoff = f"Started container {name}", None
@@ -198,33 +201,6 @@ class ContainerStarter:
             error=message,
         )
 
-    def _link_log(
-        self,
-        key: str,
-        pod: Pod,
-        name: str,
-        restart_count: int,
-        container_id: str,
-        log_path: str | None,
-    ) -> None:
-        """Make the container's log links; a host that refuses them is a warning event, the
-        container running on without them (the kubelet's ``startContainer`` only logs a
-        failed ``/var/log/containers`` link)."""
-        try:
-            self.state.pod_logs.link(pod, name, restart_count, container_id, log_path)
-        except OSError as error:
-            message = f"Failed to create the log links of container {name}: {error}"
-            self.state.events.emit(
-                key,
-                "log link not created",
-                "Failed",
-                message,
-                "Warning",
-                level="error",
-                container=name,
-                error=str(error),
-            )
-
     def _termination_message_file(self, key: str, pod: Pod, name: str) -> str | None:
         """A new file for the container's termination message; None when it cannot be
         made: the container then runs without one, as the kubelet runs it."""
@@ -243,6 +219,8 @@ class ContainerStarter:
                 message,
                 "Warning",
                 container=name,
+                path=error.filename,
+                errno=logs.errno_name(error),
                 error=str(error),
             )
             return None
