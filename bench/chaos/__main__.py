@@ -20,12 +20,18 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.chaos import kills, manifest_dir, manifest_url, runtime_restarts
+from bench.chaos import full_disk, kills, manifest_dir, manifest_url, runtime_restarts
 from bench.chaos.harness import Record, Runtime, engine, git_commit
 
 Scenario = Callable[[Runtime, int, argparse.Namespace, Path, Record], None]
 
-ALIASES = {"1": "kills", "2": "runtime-restarts", "4": "manifest-dir", "5": "manifest-url"}
+ALIASES = {
+    "1": "kills",
+    "2": "runtime-restarts",
+    "3": "full-disk",
+    "4": "manifest-dir",
+    "5": "manifest-url",
+}
 
 
 def _kills(
@@ -60,6 +66,9 @@ def _runtime_restarts(
 SCENARIOS: dict[str, Scenario] = {
     "kills": _kills,
     "runtime-restarts": _runtime_restarts,
+    "full-disk": lambda runtime, seed, options, work, record: full_disk.run(
+        runtime, seed, work, record, rounds=1 if options.quick else 3
+    ),
     "manifest-dir": lambda runtime, seed, options, work, record: manifest_dir.run(
         runtime, seed, work, record, rounds=1 if options.quick else 5
     ),

@@ -19,7 +19,7 @@ RUNTIMES = [
 
 
 @pytest.mark.parametrize("runtime", RUNTIMES)
-@pytest.mark.parametrize("scenario", ["kills", "manifest-dir", "manifest-url"])
+@pytest.mark.parametrize("scenario", ["kills", "full-disk", "manifest-dir", "manifest-url"])
 def test_a_quick_run_breaks_no_invariant(scenario: str, runtime: str, tmp_path: Path) -> None:
     status = main(
         [scenario, "--quick", "--runtime", runtime, "--seed", "7", "--out", str(tmp_path)]
