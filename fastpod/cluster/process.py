@@ -20,10 +20,11 @@ import os
 from typing import TYPE_CHECKING
 
 from fastpod import __version__, logs
+from fastpod.cluster.mirror_reports import ReportedPods
 from fastpod.config.settings import Config
 from fastpod.ipc.channels import Inbox, Outbox
-from fastpod.ipc.messages import Message, StatusAnswer, StatusQuery
-from fastpod.ipc.rundir import cluster_socket, supervisor_socket
+from fastpod.ipc.messages import Message, ReportAll, StatusAnswer, StatusQuery
+from fastpod.ipc.rundir import cluster_socket, supervisor_socket, worker_socket
 from fastpod.metrics import recorder
 from fastpod.supervisor.child import run_child
 
@@ -51,12 +52,20 @@ class Cluster:
         self.config = config
         self.run_dir = run_dir
         self.agent: NodeAgent | None = None
+        self.reported = ReportedPods(config.worker_count)
+        """The static pods the workers report, for their mirror pods."""
         self._supervisor = Outbox(supervisor_socket(run_dir))
+        self._workers = [
+            Outbox(worker_socket(run_dir, index)) for index in range(config.worker_count)
+        ]
 
     async def run(self, stop: asyncio.Event) -> None:
         """Keep the cluster side until ``stop`` is set."""
         inbox = Inbox(cluster_socket(self.run_dir), self.receive)
         await inbox.start()
+        # what an earlier cluster process was told died with it: the workers say it again
+        for worker in self._workers:
+            worker.send([ReportAll()])
         work = asyncio.create_task(self._connected())
         try:
             await stop.wait()
@@ -65,11 +74,15 @@ class Cluster:
             await asyncio.gather(work, return_exceptions=True)
             await inbox.close()
             await self._supervisor.close()
+            for worker in self._workers:
+                await worker.close()
 
     def receive(self, messages: list[Message]) -> None:
-        """The supervisor's questions: this process is alive (whatever the API server
-        does), and its metrics."""
+        """The workers' reports of their pods; the supervisor's questions: this process is
+        alive (whatever the API server does), and its metrics."""
         for message in messages:
+            if self.reported.take(message):
+                continue
             if isinstance(message, StatusQuery):
                 metrics = recorder.snapshot() if message.metrics else None
                 answer = StatusAnswer(message.token, "cluster", (), True, metrics)

@@ -144,6 +144,40 @@ class PodEventReported(msgspec.Struct, tag=True, frozen=True):
     time: float
 
 
+class StaticPodReported(msgspec.Struct, tag=True, frozen=True):
+    """Worker to the cluster process (only with a kubeconfig): a static pod it owns now, as
+    ``/pods`` serves it without its status (JSON: metadata with the config hash, and spec),
+    or (``pod`` empty) no pod under ``pod_key`` any more. Mirror pods are made from it."""
+
+    worker: int
+    pod_key: str
+    pod: bytes
+
+
+class PodStatusReported(msgspec.Struct, tag=True, frozen=True):
+    """Worker to the cluster process: the status of the pod ``uid`` under ``pod_key`` now,
+    as ``/pods`` serves it (JSON), sent when it changed (a mirror pod's status)."""
+
+    worker: int
+    pod_key: str
+    uid: str
+    status: bytes
+
+
+class PodsReported(msgspec.Struct, tag=True, frozen=True):
+    """Worker to the cluster process, once every source has been seen and after reporting
+    each pod: every pod key it owns now. A pod the cluster process holds from this worker
+    and not named here is gone (its mirror is an orphan)."""
+
+    worker: int
+    pod_keys: tuple[str, ...]
+
+
+class ReportAll(msgspec.Struct, tag=True, frozen=True):
+    """Cluster process to every worker when it starts: report every pod and status again
+    (what a cluster process knew died with it)."""
+
+
 Message = (
     ManifestChanged
     | ManifestRemoved
@@ -156,6 +190,10 @@ Message = (
     | StatusQuery
     | StatusAnswer
     | PodEventReported
+    | StaticPodReported
+    | PodStatusReported
+    | PodsReported
+    | ReportAll
 )
 
 

@@ -22,5 +22,5 @@ def supervisor_socket(run_dir: str) -> str:
 
 def cluster_socket(run_dir: str) -> str:
     """The socket the cluster process listens on (with a kubeconfig), for the supervisor's
-    questions."""
+    questions and the workers' reports of their pods."""
     return os.path.join(run_dir, "cluster.sock")

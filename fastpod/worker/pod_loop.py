@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from fastpod import logs
@@ -121,6 +122,9 @@ class PodRunner:
         """The names another agent's pods hold (:mod:`fastpod.worker.takeover`)."""
         self.started_before: dict[str, float] = {}
         """By name, when an adopted pod started (its sandbox was made): its start time."""
+        self.on_sync: Callable[[str], None] | None = None
+        """Told the key of each pod whose status may have changed (a sync, a refusal):
+        the cluster reports (:mod:`fastpod.worker.cluster_reports`), with a kubeconfig."""
 
     def start_syncing(self) -> None:
         """Let the pod loops act: the first listing of the sources has been taken in.
@@ -263,6 +267,8 @@ class PodRunner:
                 loop.first_seen = loop.first_seen or time.time()
                 loop.observed = Observed([], [], _NOTHING, {"": reason}, False)
                 loop.synced = True
+                if self.on_sync is not None:
+                    self.on_sync(loop.key)
             await loop.wake.waiter()
         if refused:
             loop.running = loop.observed = None
@@ -290,6 +296,8 @@ class PodRunner:
     def _sleep(self, loop: PodLoop, retry_at: float | None) -> asyncio.Future[None]:
         """What the loop awaits until its next sync: a wake-up, or the resync or back-off
         timer. A future, not a coroutine: no frame is kept for each sleeping pod."""
+        if self.on_sync is not None:
+            self.on_sync(loop.key)
         timeout = self.settings.resync_period
         if retry_at is not None:
             timeout = min(timeout, max(0.0, retry_at - time.time()))

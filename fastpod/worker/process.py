@@ -24,12 +24,13 @@ from fastpod.ipc.messages import (
     Message,
     PodClaim,
     RelistDone,
+    ReportAll,
     SourcesHeld,
     StatusAnswer,
     StatusQuery,
     shard_of,
 )
-from fastpod.ipc.rundir import supervisor_socket, worker_socket
+from fastpod.ipc.rundir import cluster_socket, supervisor_socket, worker_socket
 from fastpod.metrics import gauge, recorder
 from fastpod.model import PodSource
 from fastpod.runtime.factory import create_runtime
@@ -37,6 +38,7 @@ from fastpod.runtime.host import host_facts
 from fastpod.supervisor.child import run_child
 from fastpod.worker import reports
 from fastpod.worker.adoptions import AdoptionRecords
+from fastpod.worker.cluster_reports import ClusterReports
 from fastpod.worker.decoder import ManifestDecoder
 from fastpod.worker.desired import DesiredPods, PodChange
 from fastpod.worker.health import RuntimeCheck
@@ -90,6 +92,11 @@ class Worker:
         self._inbox = Inbox(worker_socket(run_dir, index), self.receive)
         self._peers = [Outbox(worker_socket(run_dir, peer)) for peer in range(self.workers)]
         self._supervisor = Outbox(supervisor_socket(run_dir))
+        self.cluster_reports: ClusterReports | None = None
+        if config.kubeconfig is not None:
+            cluster = Outbox(cluster_socket(run_dir))
+            self.cluster_reports = ClusterReports(index, self.runner, self.desired, cluster)
+            self.runner.on_sync = self.cluster_reports.mark
 
     async def run(self, stop: asyncio.Event) -> None:
         """Serve until ``stop`` is set."""
@@ -109,6 +116,8 @@ class Worker:
             for peer in self._peers:
                 await peer.close()
             await self._supervisor.close()
+            if self.cluster_reports is not None:
+                await self.cluster_reports.outbox.close()
             await self.runner.runtime.close()
 
     async def _rotate_logs(self) -> None:
@@ -151,6 +160,8 @@ class Worker:
                 task.add_done_callback(self._health_answers.discard)
             elif isinstance(message, StatusQuery):
                 self._supervisor.send([self._answer_status(message)])
+            elif isinstance(message, ReportAll) and self.cluster_reports is not None:
+                self.cluster_reports.resend()
         self._route(claims)
         if self.gate.listed and self._surveying is None:
             self._surveying = self._spawn(self._survey())
@@ -282,12 +293,16 @@ class Worker:
     def _changed(self, changes: list[PodChange]) -> None:
         for change in changes:
             _log_change(change)
+            if self.cluster_reports is not None:
+                self.cluster_reports.mark(_pod_key(change))
             if change.kind == "removed":
                 self.takeover.removed(change)
             self.runner.submit(change)
 
     def _synced(self) -> None:
         logs.emit("all sources seen", pods=len(self.desired.pods))
+        if self.cluster_reports is not None:
+            self.cluster_reports.all_seen()
         self._spawn(self._clean_up())
 
     async def _clean_up(self) -> None:
@@ -302,6 +317,10 @@ class Worker:
     def _is_desired(self, key: str, uid: str) -> bool:
         desired = self.desired.pods.get(key)
         return desired is not None and desired.pod.metadata.uid == uid
+
+
+def _pod_key(change: PodChange) -> str:
+    return f"{change.pod.metadata.namespace}/{change.pod.metadata.name}"
 
 
 def _log_change(change: PodChange) -> None:

@@ -16,6 +16,7 @@ from fastpod.metrics import Sample, gauge
 from fastpod.model import Pod
 from fastpod.status.api_view import as_served
 from fastpod.status.compute import pod_status
+from fastpod.status.types import PodStatus
 from fastpod.worker.desired import DesiredPods
 from fastpod.worker.events import PodEvent
 from fastpod.worker.pod_loop import PodRunner
@@ -34,12 +35,17 @@ class PodInspection(msgspec.Struct, frozen=True):
 
 def with_status(runner: PodRunner, pod: Pod, now: float) -> Pod:
     """``pod`` with the status its loop last observed (Pending when it has not run yet)."""
+    return msgspec.structs.replace(as_served(pod), status=served_status(runner, pod, now))
+
+
+def served_status(runner: PodRunner, pod: Pod, now: float) -> PodStatus:
+    """The status ``/pods`` serves for ``pod``: what its loop last observed."""
     loop = runner.loops.get(f"{pod.metadata.namespace}/{pod.metadata.name}")
     observed, start_time = None, now
     running = loop.running if loop is not None else None
     if loop is not None and running is not None and running.metadata.uid == pod.metadata.uid:
         observed, start_time = loop.observed, loop.first_seen
-    status = pod_status(
+    return pod_status(
         pod,
         observed,
         host_ip=runner.settings.host_ip,
@@ -48,7 +54,6 @@ def with_status(runner: PodRunner, pod: Pod, now: float) -> Pod:
         runtime_name=runner.runtime.name,
         probes=runner.prober.probes(loop.key) if observed is not None and loop else {},
     )
-    return msgspec.structs.replace(as_served(pod), status=status)
 
 
 def pods_document(runner: PodRunner, desired: DesiredPods) -> bytes:
