@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import urllib.parse
+from collections.abc import AsyncIterator
 from typing import Any, cast
 
 import httpx2
@@ -35,8 +36,9 @@ the same order (its lease client times out at the renew interval, 10 s)."""
 
 class ApiFailure(Exception):
     """A call that failed: ``kind`` is ``unreachable`` (no answer: network, timeout, TLS),
-    ``not-found``, ``exists``, ``conflict``, ``refused`` (401, 403), ``server`` (5xx, 429),
-    or ``invalid`` (another 4xx); ``code`` the HTTP status, when there was one."""
+    ``not-found``, ``exists``, ``conflict``, ``expired`` (410: a watch's version compacted
+    away), ``refused`` (401, 403), ``server`` (5xx, 429), or ``invalid`` (another 4xx);
+    ``code`` the HTTP status, when there was one."""
 
     def __init__(self, kind: str, code: int | None, message: str) -> None:
         super().__init__(message)
@@ -161,6 +163,36 @@ class ApiClient:
         )
         return await self._call("PATCH", call)
 
+    async def watch_node_pods(
+        self, node_name: str, resource_version: str
+    ) -> AsyncIterator[tuple[str, Object]]:
+        """The changes (``ADDED``, ``MODIFIED``, ``DELETED``) of the pods bound to
+        ``node_name`` after ``resource_version``, as they come. A watch the server ends
+        cleanly is resumed from the last change seen; anything else (no answer, 410 for a
+        version compacted away, an ``ERROR`` event) is an :class:`ApiFailure`: list again."""
+        wait = self._bucket.reserve(asyncio.get_running_loop().time())
+        if wait:
+            await asyncio.sleep(wait)
+        self._count("WATCH", "200")
+        changes = self._client.watch(
+            Pod,
+            namespace="*",
+            fields={"spec.nodeName": node_name},
+            resource_version=resource_version,
+        )
+        try:
+            async for kind, pod in changes:
+                yield kind, pod.to_dict()
+        except ApiError as error:
+            code = error.status.code or 500
+            self._count("WATCH", str(code))
+            raise ApiFailure(_kind(code, error.status.reason), code, _message(error)) from None
+        except httpx2.HTTPError as error:
+            self._count("WATCH", "<error>")
+            raise ApiFailure(
+                "unreachable", None, f"WATCH: {error or type(error).__name__}"
+            ) from None
+
     async def _call(self, method: str, call: Any) -> Object:
         """Run ``call`` (an unawaited lightkube coroutine) once the rate limit allows."""
         wait = self._bucket.reserve(asyncio.get_running_loop().time())
@@ -191,6 +223,8 @@ class ApiClient:
 def _kind(code: int, reason: str | None) -> str:
     if code == 404:
         return "not-found"
+    if code == 410:
+        return "expired"
     if code == 409:
         return "exists" if reason == "AlreadyExists" else "conflict"
     if code in (401, 403):

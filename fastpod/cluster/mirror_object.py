@@ -32,6 +32,9 @@ class Action(enum.Enum):
     """No mirror (or one being deleted that is gone): create it."""
     REPLACE = "replace"
     """Stale (another hash) or being deleted: delete it with grace 0, then create it."""
+    BLOCKED = "blocked"
+    """A pod that is not a mirror holds the name: left alone. The kubelet's pod manager
+    does not take it for a mirror, and its ``CreateMirrorPod`` fails with AlreadyExists."""
 
 
 def mirror_pod(static: Pod, node_name: str, node_uid: str) -> Pod:
@@ -77,6 +80,8 @@ def action(static: Pod, mirror: Pod | None) -> Action:
     """What the API's ``mirror`` (``None`` when there is none) needs for ``static``."""
     if mirror is None:
         return Action.CREATE
+    if not is_mirror(mirror):
+        return Action.BLOCKED
     if (mirror.get("metadata") or {}).get("deletionTimestamp") or not is_mirror_of(mirror, static):
         return Action.REPLACE
     return Action.KEEP
@@ -89,6 +94,47 @@ def orphans(mirrors: dict[str, Pod], static_keys: set[str]) -> list[Pod]:
     return [
         pod for key, pod in sorted(mirrors.items()) if is_mirror(pod) and key not in static_keys
     ]
+
+
+KUBELET_CONDITIONS = frozenset(
+    {"PodScheduled", "PodReadyToStartContainers", "Initialized", "ContainersReady", "Ready"}
+)
+"""The pod conditions the kubelet owns (``kubetypes.PodConditionsByKubelet``); others on
+the API's pod (readiness gates, a disruption target) are kept by ``mergePodStatus``."""
+
+
+def merged_status(api_status: dict[str, Any], ours: dict[str, Any]) -> dict[str, Any]:
+    """The status to give the mirror: ours, with the conditions of other owners the API's
+    pod holds (the kubelet's ``mergePodStatus``, ``pkg/kubelet/status/status_manager.go``)."""
+    others = [
+        condition
+        for condition in api_status.get("conditions") or ()
+        if condition.get("type") not in KUBELET_CONDITIONS
+    ]
+    if not others:
+        return ours
+    return {**ours, "conditions": [*(ours.get("conditions") or ()), *others]}
+
+
+def status_patch(api_status: dict[str, Any], ours: dict[str, Any]) -> dict[str, Any]:
+    """The JSON merge patch (RFC 7386) that makes the mirror's status, as the API holds it,
+    :func:`merged_status`: fields the API has and ours lacks are nulled, lists replaced
+    whole. Empty when there is nothing to write (the kubelet's ``PatchPodStatus`` skips an
+    unchanged status)."""
+    return _diff(api_status, merged_status(api_status, ours))
+
+
+def _diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    patch: dict[str, Any] = {key: None for key in old if key not in new}
+    for key, value in new.items():
+        before = old.get(key)
+        if isinstance(value, dict) and isinstance(before, dict):
+            inner = _diff(before, value)
+            if inner:
+                patch[key] = inner
+        elif key not in old or before != value:
+            patch[key] = value
+    return patch
 
 
 def status_changed(posted: dict[str, Any] | None, current: dict[str, Any]) -> bool:

@@ -48,6 +48,8 @@ class ReportedPods:
         """Statuses reported before their pod (by key: the UID and the status)."""
         self.changed: Callable[[str], None] = lambda key: None
         """Told each key whose pod or status changed (the mirror pods' reconciler)."""
+        self.completed: Callable[[], None] = lambda: None
+        """Told when the pods became :attr:`complete` (orphans can be told apart)."""
 
     @property
     def complete(self) -> bool:
@@ -102,4 +104,7 @@ class ReportedPods:
             if key not in named:
                 del self.pods[key]
                 self.changed(key)
+        was_complete = self.complete
         self._complete.add(message.worker)
+        if self.complete and not was_complete:
+            self.completed()

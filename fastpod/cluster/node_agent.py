@@ -52,7 +52,7 @@ class Heartbeats:
 
 
 @dataclass(slots=True)
-class _Calls:
+class CallStreaks:
     """A streak per kind of call, so that each is logged once per outage."""
 
     streaks: dict[str, Streak] = field(default_factory=dict)
@@ -101,7 +101,7 @@ class NodeAgent:
         self._reported_at = -float("inf")
         self._runtime_version = ""
         self._lease: dict[str, Any] | None = None
-        self._calls = _Calls()
+        self._calls = CallStreaks()
 
     async def run(self) -> None:
         """Keep the Node and its Lease until cancelled."""

@@ -29,6 +29,7 @@ from fastpod.metrics import recorder
 from fastpod.supervisor.child import run_child
 
 if TYPE_CHECKING:
+    from fastpod.cluster.mirror_pods import MirrorPods
     from fastpod.cluster.node_agent import NodeAgent
 
 KUBELET_VERSION = f"v1.32.0-fastpod.{__version__}"
@@ -46,12 +47,13 @@ def main(config: Config, run_dir: str) -> None:
 
 
 class Cluster:
-    """The cluster side of one fastpod run: the Node and its Lease (mirror pods next)."""
+    """The cluster side of one fastpod run: the Node, its Lease, and the mirror pods."""
 
     def __init__(self, config: Config, run_dir: str) -> None:
         self.config = config
         self.run_dir = run_dir
         self.agent: NodeAgent | None = None
+        self.mirrors: MirrorPods | None = None
         self.reported = ReportedPods(config.worker_count)
         """The static pods the workers report, for their mirror pods."""
         self._supervisor = Outbox(supervisor_socket(run_dir))
@@ -92,6 +94,7 @@ class Cluster:
         # imported only here: the client and its HTTP stack are this process's alone
         from fastpod.cluster.client import ApiClient, ApiFailure
         from fastpod.cluster.facts import node_facts
+        from fastpod.cluster.mirror_pods import MirrorPods
         from fastpod.cluster.node_agent import Heartbeats, NodeAgent
         from fastpod.cluster.node_object import NodeSettings
         from fastpod.runtime.factory import create_runtime
@@ -135,9 +138,10 @@ class Cluster:
             register_node=config.register_node,
         )
         self.agent = NodeAgent(client, runtime, settings, node_facts(config), heartbeats)
+        self.mirrors = MirrorPods(client, self.agent, self.reported, config.node_name)
         logs.emit("API server client started", server=client.host, node=config.node_name)
         try:
-            await self.agent.run()
+            await asyncio.gather(self.agent.run(), self.mirrors.run())
         finally:
             await client.close()
             await runtime.close()

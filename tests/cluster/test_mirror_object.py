@@ -9,9 +9,11 @@ from fastpod.cluster.mirror_object import (
     Action,
     action,
     is_mirror,
+    merged_status,
     mirror_pod,
     orphans,
     status_changed,
+    status_patch,
 )
 from fastpod.manifest.defaults import CONFIG_HASH
 
@@ -65,11 +67,44 @@ def test_a_mirror_of_another_hash_or_being_deleted_is_replaced() -> None:
     assert action(static(), deleting) is Action.REPLACE
 
 
-def test_a_pod_of_the_same_name_that_is_no_mirror_is_replaced() -> None:
+def test_a_pod_of_the_same_name_that_is_no_mirror_is_left_alone() -> None:
     plain = static()
     plain["metadata"]["annotations"] = {}
 
-    assert action(static(), plain) is Action.REPLACE
+    assert action(static(), plain) is Action.BLOCKED
+
+
+def test_a_status_patch_nulls_what_the_api_holds_and_ours_lacks_and_keeps_others_conditions() -> (
+    None
+):
+    api_status = {
+        "phase": "Pending",
+        "message": "old",
+        "conditions": [
+            {"type": "Ready", "status": "False"},
+            {"type": "example.com/gate", "status": "True"},
+        ],
+        "hostIP": "192.0.2.2",
+    }
+    ours = {
+        "phase": "Running",
+        "conditions": [{"type": "Ready", "status": "True"}],
+        "hostIP": "192.0.2.2",
+    }
+    assert status_patch(api_status, ours) == {
+        "phase": "Running",
+        "message": None,
+        "conditions": [
+            {"type": "Ready", "status": "True"},
+            {"type": "example.com/gate", "status": "True"},
+        ],
+    }
+    assert merged_status(api_status, ours)["conditions"][1]["type"] == "example.com/gate"
+
+
+def test_a_status_the_api_already_holds_needs_no_patch() -> None:
+    ours = {"phase": "Running", "podIP": "10.0.0.2", "qosClass": "BestEffort"}
+    assert status_patch(dict(ours), ours) == {}
 
 
 def test_orphans_are_mirrors_without_a_static_pod_and_never_other_pods() -> None:

@@ -52,11 +52,15 @@ def test_a_removed_pod_is_gone_and_told() -> None:
 
 def test_pods_are_complete_once_every_worker_named_what_it_holds() -> None:
     pods = ReportedPods(workers=2)
+    completed: list[bool] = []
+    pods.completed = lambda: completed.append(True)
     pods.take(reported("default/web", "u1", worker=0))
     pods.take(reported("default/old", "u2", worker=0))
     pods.take(reported("default/db", "u3", worker=1))
     pods.take(PodsReported(0, ("default/web",)))
     assert not pods.complete
     assert sorted(pods.pods) == ["default/db", "default/web"], "only worker 0's unnamed pod"
+    assert completed == []
     pods.take(PodsReported(1, ("default/db",)))
     assert pods.complete
+    assert completed == [True]

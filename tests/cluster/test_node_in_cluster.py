@@ -127,7 +127,7 @@ def test_an_api_server_gone_for_a_while_leaves_the_pods_alone_and_is_caught_up_w
     assert health == (200, b"ok")
     assert during["containerID"] == before["containerID"]
     assert during["restartCount"] == before["restartCount"] == 0
-    assert sorted(record["call"] for record in failures) == ["lease", "node status"]
+    assert sorted(record["call"] for record in failures) == ["lease", "list pods", "node status"]
     node = api_server.stored("v1/nodes", None, "node1")
     assert node is not None
     assert [c["status"] for c in node["status"]["conditions"] if c["type"] == "Ready"] == ["True"]
