@@ -1,6 +1,7 @@
 """Manifest bytes → plain documents, read exactly as the kubelet reads them.
 
-Strict JSON takes msgspec's fast path; anything else is YAML 1.1, read by
+Strict JSON takes msgspec's fast path; plain YAML that YAML 1.1 and 1.2 read alike takes
+rapidyaml's (:mod:`fastpod.manifest.fast_yaml`); anything else is YAML 1.1, read by
 :class:`~fastpod.manifest.yaml11.KubeYamlLoader`. Only the first YAML document of a stream is
 read, as ``yaml.Unmarshal`` does. Bytes that are no YAML, or nest too deeply for libyaml's
 recursive composer, give a :class:`SyntaxProblem`, never an exception.
@@ -17,6 +18,7 @@ from typing import Any
 import msgspec
 import yaml
 
+from fastpod.manifest.fast_yaml import fast_load
 from fastpod.manifest.yaml11 import KubeYamlLoader
 
 MAX_MANIFEST_BYTES = 10 * 1024 * 1024
@@ -61,6 +63,14 @@ def load_document(data: bytes) -> Document | SyntaxProblem:
             return SyntaxProblem("nested too deeply", None, None)
         except (msgspec.DecodeError, UnicodeDecodeError):
             pass  # Not strict JSON (comments, trailing commas...): YAML may still read it.
+    fast = fast_load(data)
+    if fast is not None:
+        return Document(fast)
+    return load_yaml11(data)
+
+
+def load_yaml11(data: bytes) -> Document | SyntaxProblem:
+    """Parse YAML with libyaml and go-yaml v2's resolution: the reference path, the slow one."""
     depth_problem = _nesting_problem(data)
     if depth_problem is not None:
         return depth_problem
