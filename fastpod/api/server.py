@@ -75,6 +75,8 @@ class _Inspection(msgspec.Struct):
 
 _inspection = msgspec.json.Decoder(_Inspection)
 
+_NO_MIRROR_ANSWER = b'{"state":"unknown","reason":"the cluster process did not answer"}'
+
 
 class ApiServer:
     """The routes and the listening socket, started and stopped with fastpod."""
@@ -157,11 +159,19 @@ class ApiServer:
         return Response(200, prometheus.exposition(snapshots), prometheus.CONTENT_TYPE)
 
     async def inspect(self, request: Request) -> Response:
-        """``GET /fastpod/v1/pods/{namespace}/{name}``: one pod, its source and its events."""
-        answer = await self._pod(request)
-        if isinstance(answer, Response):
-            return answer
-        return Response(200, answer.pods, "application/json")
+        """``GET /fastpod/v1/pods/{namespace}/{name}``: one pod, its source and its events,
+        and (with a kubeconfig) its mirror pod's state, as the cluster process says it."""
+        key, owner = self._owner(request)
+        with_cluster = "cluster" in self.processes.pids()
+        asked = [owner, "cluster"] if with_cluster else [owner]
+        answers = await self.processes.queries.ask(asked, pod_key=key)
+        answer = _found(key, owner, answers.get(owner))
+        if isinstance(answer, Response) or not with_cluster:
+            return answer if isinstance(answer, Response) else _json(answer.pods)
+        cluster = answers.get("cluster")
+        mirror = cluster.pods if cluster is not None and cluster.pods else _NO_MIRROR_ANSWER
+        # the worker's object with the cluster process's beside it: spliced, not re-encoded
+        return _json(answer.pods[:-1] + b',"mirror":' + mirror + b"}")
 
     async def container_logs(self, request: Request) -> Response | StreamingResponse:
         """``GET /containerLogs/{namespace}/{name}/{container}``: as the kubelet serves it."""
@@ -218,15 +228,28 @@ class ApiServer:
             else:
                 watch.running = _inspection.decode(answer.pods).pod.running(container)
 
-    async def _pod(self, request: Request) -> StatusAnswer | Response:
+    def _owner(self, request: Request) -> tuple[str, str]:
+        """The pod key the request names, and the worker that owns it."""
         key = f"{request.params['namespace']}/{request.params['name']}"
-        owner = self.processes.workers[shard_of(key, len(self.processes.workers))]
+        return key, self.processes.workers[shard_of(key, len(self.processes.workers))]
+
+    async def _pod(self, request: Request) -> StatusAnswer | Response:
+        key, owner = self._owner(request)
         answer = (await self.processes.queries.ask([owner], pod_key=key)).get(owner)
-        if answer is None:
-            return _unavailable([owner])
-        if not answer.pods:
-            return Response.text(404, f"no pod {key} on this node\n")
-        return answer
+        return _found(key, owner, answer)
+
+
+def _found(key: str, owner: str, answer: StatusAnswer | None) -> StatusAnswer | Response:
+    """The owner's inspection of pod ``key``, or the error response when there is none."""
+    if answer is None:
+        return _unavailable([owner])
+    if not answer.pods:
+        return Response.text(404, f"no pod {key} on this node\n")
+    return answer
+
+
+def _json(body: bytes) -> Response:
+    return Response(200, body, "application/json")
 
 
 @dataclass(slots=True)

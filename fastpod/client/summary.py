@@ -36,6 +36,9 @@ def summary(document: Mapping[str, Any], now: datetime) -> str:
     ]
     if status.get("reason"):
         lines.append(_field("Reason", _joined(status.get("reason"), status.get("message"))))
+    mirror = document.get("mirror")
+    if isinstance(mirror, Mapping):
+        lines.append(_field("Mirror Pod", _mirror(mirror)))
     for title, specs, statuses in (
         ("Init Containers", spec.get("initContainers"), status.get("initContainerStatuses")),
         ("Containers", spec.get("containers"), status.get("containerStatuses")),
@@ -55,6 +58,14 @@ def summary(document: Mapping[str, Any], now: datetime) -> str:
         _indented([("TIME", "TYPE", "REASON", "MESSAGE"), *events]) if events else ["  " + NONE]
     )
     return "\n".join(lines) + "\n"
+
+
+def _mirror(mirror: Mapping[str, Any]) -> str:
+    """``created (uid ...)``, ``pending: why`` or ``failing: the last failure``."""
+    state = str(mirror.get("state") or "unknown")
+    if mirror.get("uid"):
+        return f"{state} (uid {mirror['uid']})"
+    return f"{state}: {mirror['reason']}" if mirror.get("reason") else state
 
 
 def _containers(

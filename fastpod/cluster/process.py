@@ -19,6 +19,8 @@ import asyncio
 import os
 from typing import TYPE_CHECKING
 
+import msgspec
+
 from fastpod import __version__, logs
 from fastpod.cluster.mirror_reports import ReportedPods
 from fastpod.config.settings import Config
@@ -81,14 +83,26 @@ class Cluster:
 
     def receive(self, messages: list[Message]) -> None:
         """The workers' reports of their pods; the supervisor's questions: this process is
-        alive (whatever the API server does), and its metrics."""
+        alive (whatever the API server does), its metrics, a static pod's mirror."""
         for message in messages:
             if self.reported.take(message):
                 continue
             if isinstance(message, StatusQuery):
                 metrics = recorder.snapshot() if message.metrics else None
-                answer = StatusAnswer(message.token, "cluster", (), True, metrics)
+                mirror = b"" if message.pod_key is None else self.mirror_state(message.pod_key)
+                answer = StatusAnswer(message.token, "cluster", (), True, metrics, mirror)
                 self._supervisor.send([answer])
+
+    def mirror_state(self, key: str) -> bytes:
+        """``fastpod inspect``'s word on the mirror of the static pod ``key``, as JSON."""
+        if self.mirrors is None:
+            state: object = {"state": "pending", "reason": "the kubeconfig is not usable yet"}
+        else:
+            state = self.mirrors.state(key) or {
+                "state": "pending",
+                "reason": "its worker has not reported the pod yet",
+            }
+        return msgspec.json.encode(state)
 
     async def _connected(self) -> None:
         # imported only here: the client and its HTTP stack are this process's alone

@@ -21,7 +21,7 @@ from tests.support.cluster_api import LocalApiServer, kubectl, wait_for
 from tests.support.docker_engine import BUSYBOX
 from tests.support.engine_lock import engines_held
 from tests.support.pods import pod_document
-from tests.support.running import RunningFastpod, free_port, write_atomically
+from tests.support.running import RunningFastpod, fastpod_cli, free_port, write_atomically
 
 pytestmark = pytest.mark.e2e
 
@@ -121,6 +121,7 @@ def test_kubectl_sees_a_mirror_pod_for_every_static_pod_with_its_status(
         listing = kubectl(kubeconfig, "get", "pods", "-A", "-o", "wide").splitlines()
         described = kubectl(kubeconfig, "describe", "pod", "-n", "kube-system", "etcd-node1")
         local = fastpod.served_pods()
+        inspected = fastpod_cli(tmp_path / "root", "inspect", "-n", "kube-system", "etcd-node1")
     finally:
         assert fastpod.stop() == 0
     node = api_server.stored("v1/nodes", None, "node1")
@@ -146,6 +147,7 @@ def test_kubectl_sees_a_mirror_pod_for_every_static_pod_with_its_status(
     assert rows[("kube-system", "etcd-node1")][2:4] == ["1/1", "Running"]
     assert rows[("kube-system", "etcd-node1")][7] == "node1"
     assert "tier=control-plane" in described
+    assert f"Mirror Pod:     created (uid {etcd['metadata']['uid']})" in inspected.stdout
     assert re.search(r"^Status:\s+Running$", described, re.MULTILINE)
     assert re.search(r"^Controlled By:\s+Node/node1$", described, re.MULTILINE)
 
@@ -255,6 +257,7 @@ def test_a_refused_mirror_creation_is_logged_once_and_retried(
     try:
         wait_for_record(fastpod, "API server call failed", call="create mirror pod", timeout=30)
         wait_for(lambda: _posts(api_server) >= 4, timeout=30)  # retried, with its back-off
+        inspected = fastpod_cli(tmp_path / "root", "inspect", "web-node1", "-o", "json")
         api_server.call(api_server.emulator.lift)
         wait_for_mirror(api_server, "default/web-node1", timeout=30)
         failures = fastpod.events("API server call failed", call="create mirror pod")
@@ -264,6 +267,9 @@ def test_a_refused_mirror_creation_is_logged_once_and_retried(
     assert len(failures) == 1
     assert "403" in failures[0]["error"]
     assert again[0]["failures"] >= 4
+    mirror_state = json.loads(inspected.stdout)["mirror"]
+    assert mirror_state["state"] == "failing"
+    assert "create mirror pod: 403 Forbidden" in mirror_state["reason"]
 
 
 def _posts(server: LocalApiServer) -> int:
