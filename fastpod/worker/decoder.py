@@ -20,6 +20,7 @@ from fastpod.manifest.problems import ManifestError
 from fastpod.metrics import recorder
 from fastpod.model import PodSource
 from fastpod.sources.files import digest_of
+from fastpod.worker.parse_cache import ParseCache, entry_key
 
 Held = PodClaim | bytes
 """A claim as the decoder keeps it: the object when this process owns the pod (the owner
@@ -51,9 +52,15 @@ def pod_key(decoded: DecodedPod) -> str:
 class ManifestDecoder:
     """Turns manifest events into the claims that changed, remembering each source's claims."""
 
-    def __init__(self, node_name: str, owned_here: Callable[[str], bool] | None = None) -> None:
+    def __init__(
+        self,
+        node_name: str,
+        owned_here: Callable[[str], bool] | None = None,
+        cache: ParseCache | None = None,
+    ) -> None:
         self.node_name = node_name
         self.owned_here = owned_here or (lambda key: True)
+        self.cache = cache
         self._sources: dict[PodSource, SourceState] = {}
         self._mentioned: set[PodSource] = set()
 
@@ -69,7 +76,7 @@ class ManifestDecoder:
                 return self._release(source)
             return []
         try:
-            decoded = self._decode(event)
+            decoded = self._decode(event, digest)
         except ManifestError as error:
             recorder.count("fastpod_manifests_rejected_total")
             logs.emit(
@@ -132,10 +139,25 @@ class ManifestDecoder:
             if shard_of(key, shards) == shard
         )
 
-    def _decode(self, event: ManifestChanged) -> list[DecodedPod]:
+    def save_cache(self) -> None:
+        """Write the parse cache, keeping the entries of the files held now."""
+        if self.cache is not None:
+            self.cache.save(
+                entry_key(state.digest, source)
+                for source, state in self._sources.items()
+                if source.kind == "file" and state.claims and not state.stale
+            )
+
+    def _decode(self, event: ManifestChanged, digest: bytes) -> list[DecodedPod]:
         source = event.source
         if source.kind == "file":
-            return [decode_pod(event.body, source, self.node_name)]
+            if self.cache is None:
+                return [decode_pod(event.body, source, self.node_name)]
+            decoded = self.cache.get(digest, source)
+            if decoded is None:
+                decoded = decode_pod(event.body, source, self.node_name)
+                self.cache.put(digest, source, decoded)
+            return [decoded]
         if not event.body:
             logs.emit("manifest URL empty: removing its pods", level="warning", url=source.location)
             return []

@@ -44,10 +44,14 @@ from fastpod.worker.desired import DesiredPods, PodChange
 from fastpod.worker.health import RuntimeCheck
 from fastpod.worker.housekeeping import Housekeeping
 from fastpod.worker.log_rotation import LogRotator, running_logs
+from fastpod.worker.parse_cache import ParseCache, worker_cache_path
 from fastpod.worker.pod_loop import PodRunner
 from fastpod.worker.settings import worker_settings
 from fastpod.worker.sync_gate import SyncGate
 from fastpod.worker.takeover import Takeover
+
+CACHE_SAVE_DELAY = 1.0
+"""Seconds after a re-list before the parse cache is written (``worker/parse_cache.py``)."""
 
 DUPLICATE_SETTLE = 1.0
 """Seconds a pod name must stay claimed by two sources before it is said: a rename's old
@@ -64,8 +68,11 @@ class Worker:
         self.index = index
         self.workers = config.worker_count
         self.decoder = ManifestDecoder(
-            config.node_name, lambda key: shard_of(key, self.workers) == index
+            config.node_name,
+            lambda key: shard_of(key, self.workers) == index,
+            ParseCache(worker_cache_path(config.root_dir, index), config.node_name),
         )
+        self._cache_save: asyncio.TimerHandle | None = None
         self.desired = DesiredPods()
         self.runner = PodRunner(
             create_runtime(config),
@@ -106,6 +113,7 @@ class Worker:
         try:
             await stop.wait()
         finally:
+            self.decoder.save_cache()
             events.cancel()
             rotation.cancel()
             if self._housekeeping is not None:
@@ -144,6 +152,7 @@ class Worker:
                 claims.extend(self.decoder.removed(message.source))
             elif isinstance(message, RelistDone):
                 claims.extend(self.decoder.relist_done(complete=message.complete))
+                self._save_cache_soon()
             elif isinstance(message, PodClaim):
                 self._own(message)
             elif isinstance(message, SourcesHeld):
@@ -165,6 +174,17 @@ class Worker:
         self._route(claims)
         if self.gate.listed and self._surveying is None:
             self._surveying = self._spawn(self._survey())
+
+    def _save_cache_soon(self) -> None:
+        # Later, not now: a cold start's last pods are being added when its re-list ends.
+        if self._cache_save is None:
+            self._cache_save = asyncio.get_running_loop().call_later(
+                CACHE_SAVE_DELAY, self._save_cache
+            )
+
+    def _save_cache(self) -> None:
+        self._cache_save = None
+        self.decoder.save_cache()
 
     async def _survey(self) -> None:
         """Before any pod starts: what other agents left, so none runs twice."""
