@@ -135,7 +135,9 @@ def settle(directory: str) -> None:
 
 def cold_start(directory: str, count: int, workers: int) -> float:
     # a fresh --root-dir: an earlier run's parse cache would make this a warm start
-    fastpod = Fastpod(directory, workers, "--root-dir", tempfile.mkdtemp(dir=os.path.dirname(directory)))
+    fastpod = Fastpod(
+        directory, workers, "--root-dir", tempfile.mkdtemp(dir=os.path.dirname(directory))
+    )
     try:
         return fastpod.wait_for_added(count)
     finally:
