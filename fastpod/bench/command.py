@@ -15,7 +15,7 @@ import shlex
 import sys
 import time
 
-from fastpod.bench.options import BenchOptions, TargetSettings
+from fastpod.bench.options import PEER_KEYS, BenchOptions, TargetSettings
 from fastpod.config.settings import RUNTIME_NAMES
 
 
@@ -157,6 +157,15 @@ def _common(parser: argparse.ArgumentParser) -> None:
         help="how long one phase (all pods running, all removed) may take (default 600)",
     )
     parser.add_argument(
+        "--compare",
+        nargs="+",
+        choices=PEER_KEYS,
+        metavar="PEER",
+        help="the floor and peers measured beside fastpod, each its own column: "
+        f"{', '.join(PEER_KEYS)} (default: every one that runs this scenario on this "
+        "runtime; one named that cannot run here is reported with the reason)",
+    )
+    parser.add_argument(
         "--no-peers",
         dest="peers",
         action="store_false",
@@ -203,6 +212,10 @@ def _rates(text: str) -> tuple[float, ...]:
     return rates
 
 
+def _unique(keys: list[str] | None) -> tuple[str, ...] | None:
+    return None if keys is None else tuple(dict.fromkeys(keys))
+
+
 def _positive(text: str) -> int:
     try:
         value = int(text)
@@ -244,6 +257,8 @@ def options(arguments: argparse.Namespace, now: datetime.datetime) -> BenchOptio
         probe = tuple(shlex.split(getattr(arguments, "probe_command", "") or ""))
     except ValueError as error:
         raise ValueError(f"--probe-command: {error}") from None
+    if arguments.compare is not None and not arguments.peers:
+        raise ValueError("--compare and --no-peers: choose one")
     if arguments.scenario == "restart" and arguments.runtime == "fake":
         raise ValueError("restart kills containers from the host: --runtime docker or cri")
     output = arguments.output or f"bench-{arguments.scenario}-{now:%Y%m%d-%H%M%S}"
@@ -260,7 +275,7 @@ def options(arguments: argparse.Namespace, now: datetime.datetime) -> BenchOptio
         workers=arguments.workers,
         profile=arguments.profile,
         timeout=arguments.timeout,
-        peers=arguments.peers,
+        compare=() if not arguments.peers else _unique(arguments.compare),
         fake_latency=arguments.fake_latency,
         rounds=getattr(arguments, "rounds", 2),
         rates=getattr(arguments, "rates", (5.0,)),

@@ -51,6 +51,7 @@ def measure_fastpod(bench: Bench) -> Run:
 def idle_window(bench: Bench, subject: Subject, pods: int, probes: int | None = None) -> Step:
     """What fastpod and the runtime use over one window of ``--window`` seconds."""
     ours, theirs = subject.processes(), bench.target.processes()
+    bench.subject_processes = max(bench.subject_processes, len(ours))
     cpu_before, _ = measure(ours)
     runtime_before, _ = measure(theirs)
     began = time.monotonic()

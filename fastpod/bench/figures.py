@@ -42,7 +42,7 @@ def figures(run: Run, p99_bound: float | None = None) -> list[Figure]:
         result.extend(_usage(group, points))
     baseline = next((step for step in run.steps if step.pods == 0), None)
     for step in run.steps:
-        result.extend(_step(step, baseline))
+        result.extend(_step(step, baseline, own_pods=run.role != "floor"))
     return result
 
 
@@ -141,9 +141,10 @@ def _usage(group: str, points: Sequence[Usage]) -> list[Figure]:
     return result
 
 
-def _step(step: Step, baseline: Step | None) -> list[Figure]:
+def _step(step: Step, baseline: Step | None, own_pods: bool = True) -> list[Figure]:
     """A window's figures; the memory per pod is what the pods added to the ``baseline``
-    (the window with no pod), when there is one."""
+    (the window with no pod), when there is one, and when the run's own processes hold
+    the pods (``own_pods``: not a floor's idle interpreters)."""
     at = f"at {step.pods} pods"
     if step.probes is not None:
         result = [
@@ -158,12 +159,15 @@ def _step(step: Step, baseline: Step | None) -> list[Figure]:
         if step.probes:
             per_probe = step.cpu_seconds / step.probes
             result.append(Figure(name=f"CPU per probe {at}", value=per_probe, unit="s"))
+        if step.runtime_cpu_seconds is not None:
+            value = step.runtime_cpu_seconds / step.seconds
+            result.append(Figure(name=f"runtime CPU {at}", value=value, unit="s/s"))
         return result
     result = [
         Figure(name=f"RSS {at}", value=step.rss_bytes, unit="B"),
         Figure(name=f"idle CPU {at}", value=step.cpu_seconds / step.seconds, unit="s/s"),
     ]
-    if step.pods:
+    if step.pods and own_pods:
         base = baseline.rss_bytes if baseline else 0
         value = (step.rss_bytes - base) / step.pods
         result.insert(1, Figure(name=f"RSS per pod {at}", value=value, unit="B"))

@@ -31,6 +31,8 @@ from fastpod.runtime.labels import MANAGED_BY, POD_NAME, POD_NAMESPACE, POD_UID
 
 SANDBOX_TYPE = "io.kubernetes.docker.type"
 CALL_TIMEOUT = 120.0
+GRACE = 1
+"""Seconds a container gets to stop: the bench's pods' ``terminationGracePeriodSeconds``."""
 
 
 def startup_floor(bench: Bench) -> Run:
@@ -44,27 +46,44 @@ def restart_floor(bench: Bench) -> Run:
 
 
 def floor_name(runtime: str) -> str:
-    return "Engine API" if runtime == "docker" else "CRI calls"
+    """The floor's name on ``runtime``: the calls it makes."""
+    return {"docker": "Engine API", "cri": "CRI calls"}.get(runtime, "runtime calls")
 
 
-class _Floor(Protocol):
+class RuntimeFloor(Protocol):
     """One runtime's raw calls for a pod."""
 
     async def version(self) -> str: ...
 
-    async def sandbox(self, name: str) -> Any: ...
+    async def sandbox(self, name: str) -> Any:
+        """A pod's sandbox made and started; what the other calls take to name it."""
 
-    async def container(self, name: str, sandbox: Any) -> None: ...
+    async def container(self, name: str, sandbox: Any) -> str:
+        """A container of pod ``name`` made and started in ``sandbox``; its id."""
+
+    async def remove(self, sandbox: Any) -> None:
+        """The pod's containers stopped (within the pods' grace period) and removed, then
+        its sandbox."""
+
+    async def exec(self, container_id: str, command: list[str]) -> None:
+        """``command`` run in the container, waited for; its outcome is not looked at."""
 
     async def close(self) -> None: ...
 
 
+def runtime_floor(bench: Bench) -> RuntimeFloor:
+    """The target runtime's raw calls."""
+    if bench.options.target.runtime == "docker":
+        return _DockerFloor(bench)
+    return _CriFloor(bench)
+
+
 Done = Callable[[str, float, float], None]
 """Reports one pod: its name, when its timed calls began, when they ended."""
-PodWork = Callable[[_Floor, Bench, str, Done], Coroutine[Any, Any, None]]
+PodWork = Callable[[RuntimeFloor, Bench, str, Done], Coroutine[Any, Any, None]]
 
 
-async def _start_pod(floor: _Floor, bench: Bench, name: str, done: Done) -> None:
+async def _start_pod(floor: RuntimeFloor, bench: Bench, name: str, done: Done) -> None:
     began = time.time()
     sandbox = await floor.sandbox(name)
     for _ in bench.containers:
@@ -72,7 +91,7 @@ async def _start_pod(floor: _Floor, bench: Bench, name: str, done: Done) -> None
     done(name, began, time.time())
 
 
-async def _replace_containers(floor: _Floor, bench: Bench, name: str, done: Done) -> None:
+async def _replace_containers(floor: RuntimeFloor, bench: Bench, name: str, done: Done) -> None:
     sandbox = await floor.sandbox(name)
     for _ in bench.containers:
         await floor.container(name, sandbox)
@@ -96,9 +115,7 @@ def _measure(bench: Bench, kind: str, work: PodWork) -> Run:
         progress.update(len(samples))
 
     async def run_all() -> str:
-        floor = (
-            _docker_floor(bench) if bench.options.target.runtime == "docker" else _CriFloor(bench)
-        )
+        floor = runtime_floor(bench)
         try:
             version = await floor.version()
 
@@ -140,6 +157,8 @@ class _DockerFloor:
     def __init__(self, bench: Bench) -> None:
         self.bench = bench
         self.engine = Engine(bench.options.target.docker_socket)
+        self.members: dict[str, list[str]] = {}
+        """By sandbox: its containers."""
 
     async def version(self) -> str:
         _, payload = await self.engine.call("GET", "/version")
@@ -160,10 +179,10 @@ class _DockerFloor:
             }
         )
 
-    async def container(self, name: str, sandbox: Any) -> None:
+    async def container(self, name: str, sandbox: Any) -> str:
         share = f"container:{sandbox}"
         options = self.bench.options
-        await self._run(
+        container_id = await self._run(
             {
                 "Image": options.image,
                 "Cmd": list(options.command) or None,
@@ -171,13 +190,28 @@ class _DockerFloor:
                 "HostConfig": {"NetworkMode": share, "IpcMode": share},
             }
         )
+        self.members.setdefault(sandbox, []).append(container_id)
+        return container_id
+
+    async def remove(self, sandbox: Any) -> None:
+        async def remove(container_id: str) -> None:
+            await self.engine.call(
+                "POST", f"/containers/{container_id}/stop?t={GRACE}", ok=(204, 304)
+            )
+            await self.engine.call("DELETE", f"/containers/{container_id}")
+
+        await asyncio.gather(*(remove(i) for i in self.members.pop(sandbox, [])))
+        await remove(sandbox)
+
+    async def exec(self, container_id: str, command: list[str]) -> None:
+        body = {"Cmd": command, "AttachStdout": True, "AttachStderr": True}
+        _, payload = await self.engine.call("POST", f"/containers/{container_id}/exec", body)
+        exec_id = msgspec.json.decode(payload)["Id"]
+        # not detached: the call returns once the command has ended
+        await self.engine.call("POST", f"/exec/{exec_id}/start", {"Detach": False, "Tty": False})
 
     async def close(self) -> None:
         await self.engine.close()
-
-
-def _docker_floor(bench: Bench) -> _Floor:
-    return _DockerFloor(bench)
 
 
 class _CriFloor:
@@ -192,6 +226,8 @@ class _CriFloor:
         self.channel = grpc.aio.insecure_channel(bench.options.target.container_runtime_endpoint)
         self.runtime = cri_grpc.RuntimeServiceStub(self.channel)  # type: ignore[no-untyped-call]
         self.restarts: dict[str, int] = {}
+        self.members: dict[str, list[str]] = {}
+        """By sandbox id: its containers."""
 
     async def version(self) -> str:
         from cri_api.v1 import api_pb2 as cri
@@ -214,15 +250,15 @@ class _CriFloor:
         reply = await self.runtime.RunPodSandbox(
             cri.RunPodSandboxRequest(config=config), timeout=CALL_TIMEOUT
         )
-        return (pod, config, reply.pod_sandbox_id)
+        return (pod, config, reply.pod_sandbox_id, name)
 
-    async def container(self, name: str, sandbox: Any) -> None:
+    async def container(self, name: str, sandbox: Any) -> str:
         from cri_api.v1 import api_pb2 as cri
 
         from fastpod.runtime.cri.configs import container_config
         from fastpod.runtime.spec import PodContext, container_spec
 
-        pod, config, sandbox_id = sandbox
+        pod, config, sandbox_id, _ = sandbox
         containers = pod.spec.containers or []
         # each container in turn, then each again as its restart: a new attempt number
         made = self.restarts.get(name, 0)
@@ -240,6 +276,36 @@ class _CriFloor:
         )
         await self.runtime.StartContainer(
             cri.StartContainerRequest(container_id=created.container_id), timeout=CALL_TIMEOUT
+        )
+        self.members.setdefault(sandbox_id, []).append(created.container_id)
+        return str(created.container_id)
+
+    async def remove(self, sandbox: Any) -> None:
+        from cri_api.v1 import api_pb2 as cri
+
+        _, _, sandbox_id, name = sandbox
+        await asyncio.gather(
+            *(
+                self.runtime.StopContainer(
+                    cri.StopContainerRequest(container_id=i, timeout=GRACE), timeout=CALL_TIMEOUT
+                )
+                for i in self.members.pop(sandbox_id, [])
+            )
+        )
+        await self.runtime.StopPodSandbox(
+            cri.StopPodSandboxRequest(pod_sandbox_id=sandbox_id), timeout=CALL_TIMEOUT
+        )
+        await self.runtime.RemovePodSandbox(
+            cri.RemovePodSandboxRequest(pod_sandbox_id=sandbox_id), timeout=CALL_TIMEOUT
+        )
+        self.restarts.pop(name, None)
+
+    async def exec(self, container_id: str, command: list[str]) -> None:
+        from cri_api.v1 import api_pb2 as cri
+
+        await self.runtime.ExecSync(
+            cri.ExecSyncRequest(container_id=container_id, cmd=command, timeout=int(CALL_TIMEOUT)),
+            timeout=CALL_TIMEOUT,
         )
 
     async def close(self) -> None:

@@ -6,6 +6,9 @@ from dataclasses import dataclass
 
 from fastpod.config.settings import RuntimeName
 
+PEER_KEYS = ("floor", "docker-restart-policy", "podman")
+"""What ``--compare`` can name: the runtime's floor, Docker's restart policy, podman."""
+
 
 @dataclass(frozen=True)
 class TargetSettings:
@@ -48,8 +51,9 @@ class BenchOptions:
     profile: str | None = None
     timeout: float = 600.0
     """Seconds a phase (all pods running, all removed) may take before the run fails."""
-    peers: bool = True
-    """Measure the floor and the peers beside fastpod, where they can run."""
+    compare: tuple[str, ...] | None = None
+    """The floor and peers to measure beside fastpod (``--compare``): None for every one
+    that can run this scenario on this runtime, () for none (``--no-peers``)."""
     rounds: int = 2
     """restart: how many times every container is killed (the first restarts, then
     crash-loop restarts)."""

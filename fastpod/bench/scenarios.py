@@ -4,68 +4,123 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from fastpod import __version__
-from fastpod.bench import churn, density, floors, podman, probes, restart, startup
+from fastpod.bench import (
+    churn,
+    density,
+    floors,
+    load_floors,
+    podman,
+    probes,
+    restart,
+    startup,
+)
 from fastpod.bench.figures import with_figures
 from fastpod.bench.machine import this_machine
 from fastpod.bench.record import Record, Role, Run, Settings
 from fastpod.bench.session import Bench
 
 Measure = Callable[[Bench], Run]
-Other = tuple[str, Role, Measure]
 
 
-def _startup(bench: Bench) -> tuple[Measure, list[Other]]:
-    runtime = bench.options.target.runtime
-    if runtime == "fake":
-        return startup.measure_fastpod, []
-    return startup.measure_fastpod, [
-        (floors.floor_name(runtime), "floor", floors.startup_floor),
-        (podman.NAME, "peer", podman.podman_peer),
-    ]
+@dataclass(frozen=True)
+class Peer:
+    """A floor or a peer ``--compare`` can name: what it measures, and on what."""
+
+    key: str
+    """Its name on the command line."""
+    role: Role
+    measures: dict[str, Measure]
+    """By scenario: how it measures that scenario."""
+    runtimes: tuple[str, ...]
+    label: Callable[[str], str]
+    """Its name in the record and report, on a runtime."""
 
 
-def _restart(bench: Bench) -> tuple[Measure, list[Other]]:
-    runtime = bench.options.target.runtime
-    others: list[Other] = [(floors.floor_name(runtime), "floor", floors.restart_floor)]
-    if runtime == "docker":
-        others.append((restart.POLICY_NAME, "peer", restart.docker_restart_policy))
-    return restart.measure_fastpod, others
+PEERS = (
+    Peer(
+        "floor",
+        "floor",
+        {
+            "startup": floors.startup_floor,
+            "restart": floors.restart_floor,
+            "churn": load_floors.churn_floor,
+            "density": load_floors.density_floor,
+            "probes": load_floors.probes_floor,
+        },
+        ("docker", "cri"),
+        floors.floor_name,
+    ),
+    Peer(
+        "docker-restart-policy",
+        "peer",
+        {"restart": restart.docker_restart_policy},
+        ("docker",),
+        lambda runtime: restart.POLICY_NAME,
+    ),
+    Peer(
+        "podman",
+        "peer",
+        {"startup": podman.podman_peer},
+        ("docker", "cri"),
+        lambda runtime: podman.NAME,
+    ),
+)
 
-
-def _alone(measure: Measure) -> Callable[[Bench], tuple[Measure, list[Other]]]:
-    """A scenario measured on fastpod alone: its floor is the runtime's own columns."""
-    return lambda bench: (measure, [])
-
-
-SCENARIOS: dict[str, Callable[[Bench], tuple[Measure, list[Other]]]] = {
-    "startup": _startup,
-    "restart": _restart,
-    "churn": _alone(churn.measure_fastpod),
-    "density": _alone(density.measure_fastpod),
-    "probes": _alone(probes.measure_fastpod),
+SUBJECTS: dict[str, Measure] = {
+    "startup": startup.measure_fastpod,
+    "restart": restart.measure_fastpod,
+    "churn": churn.measure_fastpod,
+    "density": density.measure_fastpod,
+    "probes": probes.measure_fastpod,
 }
 
 
+def chosen(
+    scenario: str, runtime: str, keys: tuple[str, ...] | None
+) -> list[tuple[Peer, str | None]]:
+    """The peers to run (all that apply, or those ``keys`` names), each with why it cannot
+    run here (None when it can): one named that does not apply is kept, with its reason
+    (pure)."""
+    result: list[tuple[Peer, str | None]] = []
+    for peer in PEERS:
+        if keys is not None and peer.key not in keys:
+            continue
+        if scenario not in peer.measures:
+            if keys is not None:
+                named = ", ".join(sorted(peer.measures))
+                result.append((peer, f"it measures {named}, not {scenario}"))
+        elif runtime not in peer.runtimes:
+            if keys is not None:
+                result.append((peer, f"it does not run on the {runtime} runtime"))
+        else:
+            result.append((peer, None))
+    return result
+
+
 def run(bench: Bench) -> tuple[list[Run], dict[str, str]]:
-    """Check the runtime, then measure fastpod and, unless told not to, the floor and the
-    peers in turn; with the versions seen."""
+    """Check the runtime, then measure fastpod and the floor and peers chosen in turn; with
+    the versions seen."""
+    options = bench.options
     versions = {"fastpod": __version__, bench.target.name: bench.target.version()}
-    bench.target.check_image(bench.options.image)
-    bench.target.check_alone()
+    bench.target.check_image(options.image)
+    bench.check_alone()
     bench.say(
-        f"{bench.options.scenario}: {bench.options.pods} pods on {bench.target.name} "
+        f"{options.scenario}: {options.pods} pods on {bench.target.name} "
         f"({versions[bench.target.name]}), namespace {bench.namespace}"
     )
-    subject, others = SCENARIOS[bench.options.scenario](bench)
-    runs = [subject(bench)]
-    for name, role, measure in others if bench.options.peers else []:
-        if bench.interrupted():
+    runs = [SUBJECTS[options.scenario](bench)]
+    for peer, reason in chosen(options.scenario, options.target.runtime, options.compare):
+        name = peer.label(options.target.runtime)
+        if reason is None and bench.interrupted():
             reason = "the run was interrupted before it"
-            runs.append(Run(name=name, role=role, status="cannot run", reason=reason))
+        if reason is not None:
+            bench.say(f"{name}: cannot run here: {reason}")
+            runs.append(Run(name=name, role=peer.role, status="cannot run", reason=reason))
             continue
-        runs.append(measure(bench))
+        runs.append(peer.measures[options.scenario](bench))
     for measured in runs:
         if measured.version is not None and measured.role == "peer":
             versions[measured.name] = measured.version

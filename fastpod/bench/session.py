@@ -70,6 +70,12 @@ class Bench:
         self.node = "fastpod-bench"
         self.target = Target(options.target)
         self.containers = container_names(options.containers)
+        self.subject_processes = 0
+        """The most processes fastpod had in a measured window (its floor's interpreters)."""
+
+    def check_alone(self) -> None:
+        """TargetError if the runtime runs another fastpod's pods (see Target)."""
+        self.target.check_alone()
 
     def interrupted(self) -> bool:
         return bool(self.interruption)

@@ -182,6 +182,38 @@ def test_a_bad_pod_count_is_a_usage_error() -> None:
     assert "--pods: must be 1 or more: 0" in result.stderr
 
 
+def test_a_compared_peer_that_cannot_run_is_in_the_record_and_report_with_why(
+    tmp_path: Path,
+) -> None:
+    output = tmp_path / "out"
+    bench = _bench(
+        tmp_path,
+        "startup",
+        "--runtime",
+        "fake",
+        "--pods",
+        "2",
+        "--compare",
+        "floor",
+        "podman",
+        "--output",
+        str(output),
+    )
+    _, errors = bench.communicate(timeout=120)
+    assert bench.returncode == 0, errors
+
+    record = _read_record(output)
+    others = {run.name: (run.role, run.status, run.reason) for run in record.runs[1:]}
+    assert others == {
+        "runtime calls": ("floor", "cannot run", "it does not run on the fake runtime"),
+        "podman kube play": ("peer", "cannot run", "it does not run on the fake runtime"),
+    }
+    report = (output / "report.md").read_text()
+    assert (
+        "- podman kube play (peer): cannot run here: it does not run on the fake runtime" in report
+    )
+
+
 def _run_to_the_end(tmp_path: Path, *arguments: str) -> Record:
     output = tmp_path / "out"
     bench = _bench(tmp_path, *arguments, "--runtime", "fake", "--output", str(output))

@@ -12,12 +12,15 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from fastpod.bench.figures import figures
 from fastpod.bench.record import decode
 from tests.support.engines import Engine
 from tests.support.running import fastpod_command
 
 FLOORS = {"docker": "Engine API", "cri": "CRI calls"}
+BUSYBOX = "fastpod.local/busybox:1.36"
 
 
 def runtime_arguments(engine: Engine) -> list[str]:
@@ -153,3 +156,53 @@ def test_an_image_not_on_the_node_is_refused_before_anything_runs(
         "not images pulled)\n"
     )
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("scenario", "arguments"),
+    [
+        ("churn", ["--pods", "2", "--rate", "4", "--duration", "1.5"]),
+        ("density", ["--steps", "2", "--window", "1"]),
+        (
+            "probes",
+            ["--pods", "2", "--window", "2", "--image", BUSYBOX, "--command", "sleep 3600"],
+        ),
+    ],
+)
+def test_churn_density_and_probes_measure_the_floor_beside_fastpod(
+    engine: Engine, tmp_path: Path, scenario: str, arguments: list[str]
+) -> None:
+    output = tmp_path / "out"
+    result = fastpod_command(
+        "bench",
+        scenario,
+        *runtime_arguments(engine),
+        *arguments,
+        "--compare",
+        "floor",
+        "--output",
+        str(output),
+        timeout=180,
+    )
+    assert result.returncode == 0, result.stderr
+
+    record = decode((output / "record.json").read_bytes(), "record.json")
+    fastpod, floor = record.runs
+    assert fastpod.status == "measured"
+    assert (floor.name, floor.role, floor.status) == (FLOORS[engine.runtime], "floor", "measured")
+    assert floor.figures == figures(floor, record.settings.p99_bound)
+    if scenario == "churn":
+        assert {sample.kind for sample in floor.samples} == {"add", "edit", "remove"}
+        assert len(floor.samples) == 6, "4 changes a second for 1.5 s"
+        assert all(sample.latency > 0 and sample.rate == 4 for sample in floor.samples)
+    elif scenario == "density":
+        assert [step.pods for step in floor.steps] == [0, 2]
+        before, after = (step.runtime_rss_bytes or 0 for step in floor.steps)
+        assert after > before > 0, "the runtime holds the floor's pods"
+        assert floor.steps[0].rss_bytes > 0, "the idle interpreters were measured"
+    else:
+        [step] = floor.steps
+        assert step.probes, "the bare exec calls were made in the window"
+    report = (output / "report.md").read_text()
+    assert f"fastpod ÷ {floor.name}" in report
+    assert engine.everything() == set(), "every container and sandbox is removed"
