@@ -18,7 +18,7 @@ from fastpod.bench.log_samples import ChurnTracker, Operation
 from fastpod.bench.progress import Progress
 from fastpod.bench.record import Run
 from fastpod.bench.session import Bench
-from fastpod.bench.subject import Subject, Workspace
+from fastpod.bench.subject import MeasuredFastpod, Workspace
 
 CYCLE = ("add", "edit", "remove")
 
@@ -49,7 +49,9 @@ def measure_fastpod(bench: Bench) -> Run:
 class _Churn:
     """The manifest changes of a run, and the pods they leave."""
 
-    def __init__(self, bench: Bench, subject: Subject, workspace: Workspace, live: list[str]):
+    def __init__(
+        self, bench: Bench, subject: MeasuredFastpod, workspace: Workspace, live: list[str]
+    ):
         self.bench = bench
         self.subject = subject
         self.workspace = workspace

@@ -122,7 +122,18 @@ def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--runtime", choices=RUNTIME_NAMES, default="docker", help="the runtime (default docker)"
+        "--runtime",
+        choices=RUNTIME_NAMES,
+        help="the runtime (default docker; with --server, the running fastpod's)",
+    )
+    parser.add_argument(
+        "--server",
+        nargs="?",
+        const="",
+        metavar="'FLAGS'",
+        help="measure the fastpod already running here, found from its `fastpod run` flags "
+        "(e.g. --server '--config /etc/fastpod/kubelet.yaml'; none: its defaults): the pods "
+        "are written to its manifest directory and removed at the end",
     )
     parser.add_argument(
         "--pods", type=_positive, default=100, metavar="N", help="pods (default 100)"
@@ -240,18 +251,39 @@ def options(arguments: argparse.Namespace, now: datetime.datetime) -> BenchOptio
     """The run's options from its arguments; ValueError (one line) for bad input."""
     from fastpod.bench.manifests import PAUSE_IMAGE
 
+    server = None
+    target = TargetSettings(
+        arguments.runtime or "docker",
+        arguments.docker_socket,
+        arguments.container_runtime_endpoint,
+    )
+    if arguments.server is not None:
+        from fastpod.bench.server import server_settings
+
+        for flag, value in (
+            ("--workers", arguments.workers),
+            ("--profile", arguments.profile),
+            ("--fake-latency", arguments.fake_latency),
+        ):
+            if value is not None:
+                raise ValueError(f"{flag}: the running fastpod's own, not the bench's (--server)")
+        server = server_settings(arguments.server)
+        target = server.target
+        if arguments.runtime not in (None, target.runtime):
+            raise ValueError(
+                f"--runtime {arguments.runtime}: the running fastpod's runtime is {target.runtime}"
+            )
+
     try:
         command = tuple(shlex.split(arguments.container_command or ""))
     except ValueError as error:
         raise ValueError(f"--command: {error}") from None
-    if arguments.runtime == "cri" and not arguments.container_runtime_endpoint.startswith(
-        "unix://"
-    ):
+    if target.runtime == "cri" and not target.container_runtime_endpoint.startswith("unix://"):
         raise ValueError(
             f"--container-runtime-endpoint: not a unix:// endpoint: "
-            f"{arguments.container_runtime_endpoint}"
+            f"{target.container_runtime_endpoint}"
         )
-    if arguments.fake_latency is not None and arguments.runtime != "fake":
+    if arguments.fake_latency is not None and target.runtime != "fake":
         raise ValueError("--fake-latency: only with --runtime fake")
     try:
         probe = tuple(shlex.split(getattr(arguments, "probe_command", "") or ""))
@@ -259,14 +291,13 @@ def options(arguments: argparse.Namespace, now: datetime.datetime) -> BenchOptio
         raise ValueError(f"--probe-command: {error}") from None
     if arguments.compare is not None and not arguments.peers:
         raise ValueError("--compare and --no-peers: choose one")
-    if arguments.scenario == "restart" and arguments.runtime == "fake":
+    if arguments.scenario == "restart" and target.runtime == "fake":
         raise ValueError("restart kills containers from the host: --runtime docker or cri")
     output = arguments.output or f"bench-{arguments.scenario}-{now:%Y%m%d-%H%M%S}"
     return BenchOptions(
         scenario=arguments.scenario,
-        target=TargetSettings(
-            arguments.runtime, arguments.docker_socket, arguments.container_runtime_endpoint
-        ),
+        target=target,
+        server=server,
         pods=arguments.steps[-1] if arguments.scenario == "density" else arguments.pods,
         containers=arguments.containers,
         image=arguments.image or PAUSE_IMAGE,

@@ -14,7 +14,7 @@ from fastpod import __version__
 from fastpod.bench.manifests import pod_name
 from fastpod.bench.record import Run, Step
 from fastpod.bench.session import Bench
-from fastpod.bench.subject import Subject
+from fastpod.bench.subject import MeasuredFastpod
 from fastpod.bench.usage import measure
 
 SETTLE = 3.0
@@ -48,7 +48,9 @@ def measure_fastpod(bench: Bench) -> Run:
     )
 
 
-def idle_window(bench: Bench, subject: Subject, pods: int, probes: int | None = None) -> Step:
+def idle_window(
+    bench: Bench, subject: MeasuredFastpod, pods: int, probes: int | None = None
+) -> Step:
     """What fastpod and the runtime use over one window of ``--window`` seconds."""
     ours, theirs = subject.processes(), bench.target.processes()
     bench.subject_processes = max(bench.subject_processes, len(ours))

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from fastpod.config.settings import RuntimeName
+
+if TYPE_CHECKING:
+    from fastpod.bench.server import ServerSettings
 
 PEER_KEYS = ("floor", "docker-restart-policy", "podman")
 """What ``--compare`` can name: the runtime's floor, Docker's restart policy, podman."""
@@ -71,6 +75,8 @@ class BenchOptions:
     """probes: the command each container's readiness probe runs."""
     fake_latency: float | None = None
     """Seconds each call to the fake runtime takes."""
+    server: ServerSettings | None = None
+    """The running fastpod measured (``--server``), instead of one of the bench's own."""
 
     def fastpod_flags(self) -> list[str]:
         flags = self.target.fastpod_flags()

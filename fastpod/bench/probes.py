@@ -35,21 +35,22 @@ def probe_count(metrics: str) -> int:
 def measure_fastpod(bench: Bench) -> Run:
     """fastpod's probe rate and CPU over one window, the pods settled."""
     port = _free_port()
+    url = bench.server.url if bench.server else f"http://127.0.0.1:{port}"
     steps = []
     with bench.fastpod("fastpod", ["--read-only-port", str(port)]) as (subject, workspace, _):
         names = bench.pod_names(bench.options.pods)
         bench.start_pods(subject, workspace, names)
         bench.pause(SETTLE)
         if not bench.interrupted():
-            before = probe_count(_metrics(port))
+            before = probe_count(_metrics(url))
             step = idle_window(bench, subject, bench.options.pods)
-            probes = probe_count(_metrics(port)) - before
+            probes = probe_count(_metrics(url)) - before
             steps.append(structs.replace(step, probes=probes))
     return Run(name="fastpod", role="subject", status="measured", version=__version__, steps=steps)
 
 
-def _metrics(port: int) -> str:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as reply:
+def _metrics(url: str) -> str:
+    with urllib.request.urlopen(f"{url}/metrics", timeout=10) as reply:
         return str(reply.read().decode())
 
 

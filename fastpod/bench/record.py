@@ -45,6 +45,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     runtime: str
     namespace: str
     """The namespace of every pod the run made (``fastpod-bench-`` and six hex digits)."""
+    server: str | None = None
+    """With ``--server``: the API of the running fastpod measured (else the bench ran a
+    fastpod of its own)."""
     pods: int
     containers_per_pod: int
     image: str

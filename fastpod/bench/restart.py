@@ -26,7 +26,7 @@ from fastpod.bench.progress import Progress
 from fastpod.bench.record import Run, Sample
 from fastpod.bench.runtime_samples import restart_kind, restart_samples
 from fastpod.bench.session import Bench
-from fastpod.bench.subject import Subject
+from fastpod.bench.subject import MeasuredFastpod
 from fastpod.bench.usage import Sampler
 from fastpod.runtime.docker.engine import Engine
 
@@ -58,7 +58,9 @@ def measure_fastpod(bench: Bench) -> Run:
     )
 
 
-def _kill_round(bench: Bench, subject: Subject, keys: list[str], restart_count: int) -> None:
+def _kill_round(
+    bench: Bench, subject: MeasuredFastpod, keys: list[str], restart_count: int
+) -> None:
     running = [c for c in bench.target.containers(bench.namespace) if c.state == "running"]
     pids = bench.target.pids([container.id for container in running])
     label = f"{restart_kind(restart_count)}s (round {restart_count})"

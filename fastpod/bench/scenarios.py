@@ -37,6 +37,8 @@ class Peer:
     runtimes: tuple[str, ...]
     label: Callable[[str], str]
     """Its name in the record and report, on a runtime."""
+    labelled: bool = False
+    """Its containers carry fastpod's label: a running fastpod removes them as orphans."""
 
 
 PEERS = (
@@ -52,6 +54,7 @@ PEERS = (
         },
         ("docker", "cri"),
         floors.floor_name,
+        labelled=True,
     ),
     Peer(
         "docker-restart-policy",
@@ -59,6 +62,7 @@ PEERS = (
         {"restart": restart.docker_restart_policy},
         ("docker",),
         lambda runtime: restart.POLICY_NAME,
+        labelled=True,
     ),
     Peer(
         "podman",
@@ -78,11 +82,18 @@ SUBJECTS: dict[str, Measure] = {
 }
 
 
+SERVED = (
+    "fastpod runs on this node (--server) and would remove its containers, which carry "
+    "fastpod's label, as orphans: measure it with a fastpod of the bench's own"
+)
+
+
 def chosen(
-    scenario: str, runtime: str, keys: tuple[str, ...] | None
+    scenario: str, runtime: str, keys: tuple[str, ...] | None, server: bool = False
 ) -> list[tuple[Peer, str | None]]:
     """The peers to run (all that apply, or those ``keys`` names), each with why it cannot
-    run here (None when it can): one named that does not apply is kept, with its reason
+    run here (None when it can): one named that does not apply is kept, with its reason;
+    with a running fastpod (``server``), those it would remove are kept with that reason
     (pure)."""
     result: list[tuple[Peer, str | None]] = []
     for peer in PEERS:
@@ -96,7 +107,7 @@ def chosen(
             if keys is not None:
                 result.append((peer, f"it does not run on the {runtime} runtime"))
         else:
-            result.append((peer, None))
+            result.append((peer, SERVED if server and peer.labelled else None))
     return result
 
 
@@ -112,7 +123,9 @@ def run(bench: Bench) -> tuple[list[Run], dict[str, str]]:
         f"({versions[bench.target.name]}), namespace {bench.namespace}"
     )
     runs = [SUBJECTS[options.scenario](bench)]
-    for peer, reason in chosen(options.scenario, options.target.runtime, options.compare):
+    for peer, reason in chosen(
+        options.scenario, options.target.runtime, options.compare, options.server is not None
+    ):
         name = peer.label(options.target.runtime)
         if reason is None and bench.interrupted():
             reason = "the run was interrupted before it"
@@ -141,6 +154,7 @@ def record(bench: Bench, runs: list[Run], versions: dict[str, str], seconds: flo
             scenario=options.scenario,
             runtime=options.target.runtime,
             namespace=bench.namespace,
+            server=options.server.url if options.server else None,
             pods=options.pods,
             containers_per_pod=options.containers,
             image=options.image,

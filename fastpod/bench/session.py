@@ -24,7 +24,8 @@ from fastpod.bench.log_samples import all_running
 from fastpod.bench.manifests import container_names, pod_manifest, pod_name
 from fastpod.bench.options import BenchOptions
 from fastpod.bench.progress import Progress
-from fastpod.bench.subject import Subject, SubjectError, Workspace
+from fastpod.bench.server import ServerSubject
+from fastpod.bench.subject import MeasuredFastpod, Subject, SubjectError, Workspace
 from fastpod.bench.target import Target, run_namespace
 from fastpod.bench.usage import Sampler
 
@@ -67,15 +68,18 @@ class Bench:
         self.stream = stream
         self.origin = time.time()
         self.namespace = run_namespace()
-        self.node = "fastpod-bench"
+        self.server = options.server
+        self.node = self.server.node if self.server else "fastpod-bench"
         self.target = Target(options.target)
         self.containers = container_names(options.containers)
         self.subject_processes = 0
         """The most processes fastpod had in a measured window (its floor's interpreters)."""
 
     def check_alone(self) -> None:
-        """TargetError if the runtime runs another fastpod's pods (see Target)."""
-        self.target.check_alone()
+        """TargetError if the runtime runs another fastpod's pods (see Target); with
+        ``--server`` it does, and that fastpod is the one measured."""
+        if self.server is None:
+            self.target.check_alone()
 
     def interrupted(self) -> bool:
         return bool(self.interruption)
@@ -104,13 +108,16 @@ class Bench:
     @contextlib.contextmanager
     def fastpod(
         self, label: str, extra: Sequence[str] = ()
-    ) -> Iterator[tuple[Subject, Workspace, Sampler]]:
-        """A ready ``fastpod run`` on the target, and its CPU and memory sampled with the
-        runtime's; everything it ran removed on the way out, whatever happened."""
-        workspace = Workspace(tempfile.mkdtemp(prefix="fastpod-bench-"))
+    ) -> Iterator[tuple[MeasuredFastpod, Workspace, Sampler]]:
+        """A ready fastpod on the target (a ``fastpod run`` of the bench's own, or the one
+        ``--server`` found), and its CPU and memory sampled with the runtime's; every pod
+        the bench gave it removed on the way out, whatever happened."""
+        workspace = Workspace(
+            tempfile.mkdtemp(prefix="fastpod-bench-"),
+            self.server.manifests if self.server else "",
+        )
         os.makedirs(self.options.output, exist_ok=True)
-        log_path = os.path.join(self.options.output, f"{label}.log")
-        subject: Subject | None = None
+        subject: MeasuredFastpod | None = None
         sampler = Sampler(
             {
                 "fastpod": lambda: subject.processes() if subject else [],
@@ -119,28 +126,37 @@ class Bench:
             self.origin,
         )
         try:
-            flags = ["--hostname-override", self.node, *self.options.fastpod_flags(), *extra]
-            subject = Subject(workspace, self.options.target.runtime, log_path, flags)
-            sampler.start()
-            subject.wait(
-                lambda: bool(subject and subject.events("fastpod ready")),
-                READY_TIMEOUT,
-                "fastpod ready",
-                self.interrupted,
-            )
+            if self.server is not None:
+                subject = ServerSubject(self.server, self.namespace)
+                sampler.start()
+            else:
+                log_path = os.path.join(self.options.output, f"{label}.log")
+                flags = ["--hostname-override", self.node, *self.options.fastpod_flags(), *extra]
+                own = Subject(workspace, self.options.target.runtime, log_path, flags)
+                subject = own
+                sampler.start()
+                own.wait(
+                    lambda: bool(own.events("fastpod ready")),
+                    READY_TIMEOUT,
+                    "fastpod ready",
+                    self.interrupted,
+                )
             yield subject, workspace, sampler
         finally:
             sampler.stop()
             self._clean_up(subject, workspace)
 
-    def _clean_up(self, subject: Subject | None, workspace: Workspace) -> None:
-        """Pods removed through fastpod (as a user's removal would), fastpod stopped, the
-        namespace swept, the workspace deleted."""
+    def _clean_up(self, subject: MeasuredFastpod | None, workspace: Workspace) -> None:
+        """The bench's pods removed through fastpod (as a user's removal would), fastpod
+        stopped (or the running one looked at no more), the namespace swept, the
+        workspace deleted."""
         for entry in os.listdir(workspace.manifests):
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(os.path.join(workspace.manifests, entry))
+            if entry.lstrip(".").startswith(self.namespace):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(os.path.join(workspace.manifests, entry))
         if subject is not None:
-            if self.options.target.runtime != "fake" and subject.process.poll() is None:
+            # a fake runtime's pods end with the bench's own fastpod; a server's run on
+            if (self.options.target.runtime != "fake" or self.server) and subject.alive():
                 added = {str(r["pod"]) for r in subject.events("pod added")}
                 self.say(f"removing {len(added)} pods")
                 try:
@@ -172,8 +188,8 @@ class Bench:
         never reads half a file; when it was written: just before the rename, as a clock
         read after it could come after fastpod had already seen the file (this thread may
         wait for the interpreter's lock in between)."""
-        path = os.path.join(workspace.manifests, f"{name}.yaml")
-        temporary = os.path.join(workspace.manifests, f".{name}.yaml.tmp")
+        path = self.manifest_path(workspace, name)
+        temporary = os.path.join(workspace.manifests, f".{self.namespace}-{name}.yaml.tmp")
         with open(temporary, "w") as file:
             file.write(self.manifest(name, generation))
         written = time.time()
@@ -183,11 +199,16 @@ class Bench:
     def remove_pod(self, workspace: Workspace, name: str) -> float:
         """Remove the manifest of ``name``; when it was removed (just before)."""
         removed = time.time()
-        os.unlink(os.path.join(workspace.manifests, f"{name}.yaml"))
+        os.unlink(self.manifest_path(workspace, name))
         return removed
 
+    def manifest_path(self, workspace: Workspace, name: str) -> str:
+        """Where the manifest of ``name`` is: named for the run's namespace, so that a
+        running fastpod's own manifests beside it are never the bench's."""
+        return os.path.join(workspace.manifests, f"{self.namespace}-{name}.yaml")
+
     def start_pods(
-        self, subject: Subject, workspace: Workspace, names: list[str]
+        self, subject: MeasuredFastpod, workspace: Workspace, names: list[str]
     ) -> dict[str, float]:
         """Write the pods of ``names`` and wait until all run (or the run is interrupted),
         showing progress; when each manifest was written, by pod key."""

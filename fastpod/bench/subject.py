@@ -19,8 +19,8 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import psutil
 
@@ -41,17 +41,44 @@ class SubjectError(Exception):
     """fastpod did not do what the bench waits for; the message says where its log is."""
 
 
+class MeasuredFastpod(Protocol):
+    """The fastpod a scenario measures: a bench's own (:class:`Subject`), or one already
+    running (``--server``). :attr:`records` are its log's records the scenarios read
+    (``pod added``, ``container started``, ``pod stopped``, ...), in order."""
+
+    records: list[dict[str, Any]]
+    log_path: str
+
+    def events(self, event: str) -> list[dict[str, Any]]: ...
+
+    def wait(
+        self,
+        condition: Callable[[], bool],
+        timeout: float,
+        what: str,
+        interrupted: Callable[[], bool],
+        tick: Callable[[], None] = ...,
+    ) -> None: ...
+
+    def processes(self) -> list[psutil.Process]: ...
+
+    def alive(self) -> bool: ...
+
+    def stop(self) -> None: ...
+
+
 @dataclass
 class Workspace:
-    """The directories of one bench run's fastpod, under ``root``."""
+    """The directories of one bench run's fastpod, under ``root``; its manifests under it
+    too, unless a running fastpod's directory is given."""
 
     root: str
-    manifests: str = field(init=False)
+    manifests: str = ""
 
     def __post_init__(self) -> None:
-        self.manifests = os.path.join(self.root, "manifests")
         for name in ("manifests", "root", "logs", "tmp"):
             os.makedirs(os.path.join(self.root, name), exist_ok=True)
+        self.manifests = self.manifests or os.path.join(self.root, "manifests")
 
     def path(self, name: str) -> str:
         return os.path.join(self.root, name)
@@ -160,6 +187,9 @@ class Subject:
                     )
                 self._changed.wait(min(remaining, 0.1))
                 tick()
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
 
     def processes(self) -> list[psutil.Process]:
         """The supervisor and its children, those alive now."""
