@@ -79,6 +79,19 @@ def test_a_startup_run_records_every_pod_and_figures_that_match_its_samples(
         assert sample.written is not None
         assert 0 <= sample.written <= sample.begin <= sample.end <= record.seconds
     assert fastpod.figures == figures(fastpod)
+    # and each figure by hand, from the samples alone (nearest-rank percentiles)
+    latencies = sorted(sample.latency for sample in fastpod.samples)
+    first_written = min(sample.written or 0 for sample in fastpod.samples)
+    last_running = max(sample.end for sample in fastpod.samples)
+    by_name = {figure.name: figure.value for figure in fastpod.figures}
+    assert by_name["startup, first seen → running p50"] == latencies[5]  # rank ceil(6)
+    assert by_name["startup, first seen → running p90"] == latencies[10]  # ceil(10.8)
+    assert by_name["startup, first seen → running p99"] == latencies[11]
+    assert by_name["startup, first seen → running samples"] == 12
+    assert by_name["all pods running"] == pytest.approx(last_running - first_written)
+    assert by_name["pods per second"] == pytest.approx(12 / (last_running - first_written))
+    rss = max(point.rss_bytes for point in fastpod.usage["fastpod"])
+    assert by_name["fastpod peak RSS"] == rss
     assert fastpod.usage["fastpod"], "fastpod's CPU and memory were sampled"
 
     report = (output / "report.md").read_text()
