@@ -171,7 +171,7 @@ async def docker_restarts(root: str, samples: int) -> tuple[list[float], list[fl
         finally:
             fastpod.stop()
             docker.clean()
-        # as bench.macro.docker.scenario_restart runs Docker's own restart policy
+        # Docker's own restart policy, on the same image
         body = {
             "Image": docker.BUSYBOX,
             "Cmd": ["sleep", "100000"],

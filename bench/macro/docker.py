@@ -1,26 +1,20 @@
-"""Macro benchmarks of fastpod on a real Docker Engine, each beside a peer from the same run.
+"""What the macro benchmarks share on a real Docker Engine: its client, a ``fastpod run`` on
+it, the pods, and the restart measure from the Engine's own ``die`` and ``start`` event
+times (:mod:`bench.macro.cri` sets fastpod on containerd beside Docker's ``restart:
+always`` with it).
 
-    python -m bench.macro.docker              # restart, cold, idle
-    python -m bench.macro.docker restart
-
-- ``restart``: a container's process dies (SIGKILL from the host) → its replacement is
-  running, from the Engine's own ``die`` and ``start`` event times; fastpod's first restarts
-  beside Docker's ``restart: always`` on the same image, and a bare create + start.
-- ``cold``: 200 single-container pods from a cold manifest directory to all running, beside
-  the same Engine calls made directly at the same concurrency.
-- ``idle``: CPU of fastpod's processes per minute with 200 pods running.
+The Docker scenarios this module ran (restart, cold start, idle CPU) are ``fastpod bench
+restart|startup|density --runtime docker``, each beside the Engine API's floor (and
+Docker's restart policy, for restart), written by ``make bench`` (scripts/bench-reports).
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import os
 import signal
-import statistics
 import subprocess
-import tempfile
 import time
 from collections.abc import Callable
 from typing import Any
@@ -28,7 +22,7 @@ from typing import Any
 import aiohttp
 import psutil
 
-from bench.macro.pipeline import Result, fastpod_command
+from bench.macro.pipeline import fastpod_command
 
 BUSYBOX = "fastpod.local/busybox:1.36"
 PAUSE = "registry.k8s.io/pause:3.10"
@@ -172,190 +166,3 @@ async def _pods_running(count: int, poll: float = 0.2, timeout: float = 300) -> 
 
 def _running(label: str) -> list[str]:
     return docker("ps", "-q", "--no-trunc", "--filter", f"label={label}").split()
-
-
-async def scenario_restart(root: str) -> list[Result]:
-    samples = 50
-    clean()
-    directory = os.path.join(root, "restart")
-    _write_pods(directory, samples)
-    engine = Engine()
-    fastpod = Fastpod(directory, root)
-    try:
-        await _pods_running(samples)
-        ours = await _restart_latencies(
-            engine,
-            lambda: _running("io.kubernetes.docker.type=container"),
-            samples,
-            "io.kubernetes.pod.uid",
-        )
-    finally:
-        fastpod.stop()
-        clean()
-    try:
-        body = {
-            "Image": BUSYBOX,
-            "Cmd": ["sleep", "100000"],
-            "Labels": {BENCH_LABEL: "1"},
-            "HostConfig": {"NetworkMode": "none", "RestartPolicy": {"Name": "always"}},
-        }
-        await asyncio.gather(*(engine.run(body) for _ in range(samples)))
-        theirs = await _restart_latencies(engine, lambda: _running(f"{BENCH_LABEL}=1"), samples, "")
-        clean()
-        sandbox = await engine.run(
-            {
-                "Image": PAUSE,
-                "Labels": {BENCH_LABEL: "1"},
-                "HostConfig": {"NetworkMode": "none", "IpcMode": "shareable"},
-            }
-        )
-        bare = []
-        for _ in range(samples):
-            started = time.perf_counter()
-            await engine.run(
-                {
-                    "Image": BUSYBOX,
-                    "Cmd": ["sleep", "100000"],
-                    "Labels": {BENCH_LABEL: "1"},
-                    "HostConfig": {
-                        "NetworkMode": f"container:{sandbox}",
-                        "IpcMode": f"container:{sandbox}",
-                    },
-                }
-            )
-            bare.append(time.perf_counter() - started)
-    finally:
-        clean()
-        await engine.close()
-    return [
-        Result(
-            "restart: exit → running, fastpod p50",
-            statistics.median(ours) * 1000,
-            "ms",
-            "Docker restart: always, p50",
-            statistics.median(theirs) * 1000,
-            "p50 <= Docker's",
-        ),
-        Result(
-            "restart: exit → running, fastpod p99",
-            _percentile(ours, 0.99) * 1000,
-            "ms",
-            "Docker restart: always, p99",
-            _percentile(theirs, 0.99) * 1000,
-            "(informative)",
-        ),
-        Result(
-            "restart: exit → running, fastpod p50",
-            statistics.median(ours) * 1000,
-            "ms",
-            "bare create+start in a sandbox, p50",
-            statistics.median(bare) * 1000,
-            "<= floor + 25 ms",
-        ),
-    ]
-
-
-async def scenario_cold(root: str) -> list[Result]:
-    count = 200
-    clean()
-    directory = os.path.join(root, "cold")
-    _write_pods(directory, count)
-    started = time.perf_counter()
-    fastpod = Fastpod(directory, root)
-    try:
-        await _pods_running(count, poll=0.05)
-        ours = time.perf_counter() - started
-    finally:
-        fastpod.stop()
-        clean()
-    engine = Engine()
-    try:
-
-        async def one_pod(index: int) -> None:
-            sandbox = await engine.run(
-                {
-                    "Image": PAUSE,
-                    "Labels": {BENCH_LABEL: "1"},
-                    "Hostname": f"pod-{index}",
-                    "HostConfig": {"NetworkMode": "none", "IpcMode": "shareable"},
-                }
-            )
-            await engine.run(
-                {
-                    "Image": BUSYBOX,
-                    "Cmd": ["sleep", "100000"],
-                    "Labels": {BENCH_LABEL: "1"},
-                    "HostConfig": {
-                        "NetworkMode": f"container:{sandbox}",
-                        "IpcMode": f"container:{sandbox}",
-                    },
-                }
-            )
-
-        started = time.perf_counter()
-        await asyncio.gather(*(one_pod(index) for index in range(count)))
-        raw = time.perf_counter() - started
-    finally:
-        clean()
-        await engine.close()
-    return [
-        Result(
-            "200 pods cold → all running, fastpod",
-            ours,
-            "s",
-            "raw Engine calls, same work, concurrent",
-            raw,
-            "<= 1.15x",
-        )
-    ]
-
-
-async def scenario_idle(root: str) -> list[Result]:
-    count = 200
-    clean()
-    directory = os.path.join(root, "idle")
-    _write_pods(directory, count)
-    fastpod = Fastpod(directory, root)
-    try:
-        await _pods_running(count)
-        await asyncio.sleep(3)
-        processes = fastpod.processes()
-        before = [sum(p.cpu_times()[:2]) for p in processes]
-        await asyncio.sleep(30)
-        after = [sum(p.cpu_times()[:2]) for p in processes]
-    finally:
-        fastpod.stop()
-        clean()
-    per_minute = (sum(after) - sum(before)) * 2
-    supervisor = (after[0] - before[0]) * 2
-    return [
-        Result(
-            "idle, 200 pods: all processes CPU/minute",
-            per_minute,
-            "s",
-            "supervisor alone, CPU/minute",
-            supervisor,
-            "(informative)",
-        )
-    ]
-
-
-SCENARIOS = {"restart": scenario_restart, "cold": scenario_cold, "idle": scenario_idle}
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("scenarios", nargs="*", default=[])
-    names = parser.parse_args().scenarios or list(SCENARIOS)
-    root = tempfile.mkdtemp(prefix="fastpod-docker-bench-")
-
-    async def run() -> None:
-        for name in names:
-            for result in await SCENARIOS[name](root):
-                print(result.line(), flush=True)
-
-    asyncio.run(run())
-
-
-if __name__ == "__main__":
-    main()
