@@ -441,6 +441,11 @@ def volume_sources(volume: Volume) -> tuple[Any, ...]:
     return msgspec.structs.astuple(volume)[1:]
 
 
+def volume_source_count(volume: Volume) -> int:
+    """How many volume sources ``volume`` sets (counted in C: a pod decode asks per volume)."""
+    return len(VOLUME_SOURCES) - volume_sources(volume).count(None)
+
+
 class Toleration(ApiObject):
     """A taint the pod tolerates."""
 

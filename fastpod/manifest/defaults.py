@@ -26,7 +26,7 @@ from fastpod.model import (
     Probe,
     Toleration,
     Volume,
-    volume_sources,
+    volume_source_count,
 )
 
 CONFIG_HASH = "kubernetes.io/config.hash"
@@ -130,7 +130,7 @@ def _default_field_selector(selector: ObjectFieldSelector | None) -> None:
 
 
 def _default_volume(volume: Volume) -> None:
-    if all(source is None for source in volume_sources(volume)):
+    if volume_source_count(volume) == 0:
         volume.empty_dir = EmptyDirVolumeSource()
     if volume.host_path is not None and volume.host_path.type is None:
         volume.host_path.type = ""

@@ -42,7 +42,7 @@ from fastpod.model import (
     PodSecurityContext,
     PodSpec,
     Volume,
-    volume_sources,
+    volume_source_count,
 )
 
 RESTART_POLICIES = ("Always", "Never", "OnFailure")
@@ -203,7 +203,7 @@ def _volumes(
             if volume.name in declared:
                 yield duplicate((*here, "name"), volume.name)
             declared.add(volume.name)
-        if sum(source is not None for source in volume_sources(volume)) > 1:
+        if volume_source_count(volume) > 1:
             yield forbidden(here, "may not specify more than 1 volume type")
         yield from _volume_source(volume, here, container_names)
     return declared

@@ -23,6 +23,7 @@ is a static pod whose ConfigMap volume kept it from starting), and the pod never
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterator
 
 from fastpod.manifest.field_errors import forbidden
@@ -72,13 +73,24 @@ def unprovided_volume_problems(pod: Pod) -> Iterator[Problem]:
                 yield forbidden(("spec", "volumes", index, *field), reason)
 
 
+_OTHER_INDICES = [
+    index
+    for index, kind in enumerate(VOLUME_SOURCES)
+    if kind not in PROVIDED and kind not in NEEDS_API_SERVER
+]
+_others = operator.itemgetter(*_OTHER_INDICES)
+"""The volume sources fastpod neither mounts nor leaves to the API server's rules."""
+
+
 def _unprovided(volume: Volume) -> Iterator[tuple[FieldPath, str]]:
     """Each part of the volume fastpod does not mount, by field (under the volume), and
     why; the kinds that need an API server are left to :mod:`.static_pod_rules`."""
-    for kind, source in zip(VOLUME_SOURCES, volume_sources(volume), strict=True):
-        if source is None or kind in PROVIDED or kind in NEEDS_API_SERVER:
-            continue
-        yield (kind,), f"fastpod cannot mount {kind} volumes: {NOT_PROVIDED.get(kind, _PLUGIN)}"
+    sources = volume_sources(volume)
+    if _others(sources).count(None) != len(_OTHER_INDICES):  # rare: checked in C first
+        for kind, source in zip(VOLUME_SOURCES, sources, strict=True):
+            if source is None or kind in PROVIDED or kind in NEEDS_API_SERVER:
+                continue
+            yield (kind,), f"fastpod cannot mount {kind} volumes: {NOT_PROVIDED.get(kind, _PLUGIN)}"
     medium = volume.empty_dir.medium if volume.empty_dir is not None else None
     if medium and medium.startswith("HugePages"):
         yield (
