@@ -35,6 +35,7 @@ from fastpod.worker.desired import PodChange
 from fastpod.worker.health import LoopFailures
 from fastpod.worker.holds import NameHolds
 from fastpod.worker.hooks import DEFAULT_GRACE_SECONDS, HookRunner
+from fastpod.worker.pacing import Pacer
 from fastpod.worker.pod_network import PodNetwork
 from fastpod.worker.pod_state import PodState
 from fastpod.worker.prober import Prober
@@ -104,6 +105,9 @@ class PodRunner:
         self.runtime = runtime
         self.settings = settings
         self.loops: dict[str, PodLoop] = {}
+        self._running_uids: dict[str, dict[str, PodLoop]] = {}
+        """UID → the loops running a pod of that UID (one, unless two manifests set the same
+        ``metadata.uid``): a runtime event wakes its pod without a walk over every loop."""
         self.state = PodState(settings)
         self.hooks = HookRunner(runtime, self.state.events, self.state.pod_address)
         self.network = PodNetwork(settings, self.state.events)
@@ -115,9 +119,10 @@ class PodRunner:
         self.unknown_changes = 0
         """Counts what the runtime reported of pods no loop runs (and removals no loop
         carried out): housekeeping lists the runtime only when it has moved."""
-        self._syncing = asyncio.Event()
-        if not hold_until_listed:
-            self._syncing.set()
+        self.pacer = Pacer(held=hold_until_listed)
+        """When the loops begin their syncs: a few per turn of the event loop, so the
+        worker's manifest events never wait behind thousands of them
+        (:mod:`fastpod.worker.pacing`); none before :meth:`start_syncing` when held."""
         self.holds = NameHolds(self._wake_name)
         """The names another agent's pods hold (:mod:`fastpod.worker.takeover`)."""
         self.started_before: dict[str, float] = {}
@@ -133,7 +138,7 @@ class PodRunner:
         first learns every pod and only then starts them: decoding is the critical path,
         and pods started in the middle of it would only delay the rest.
         """
-        self._syncing.set()
+        self.pacer.open()
 
     def submit(self, change: PodChange) -> None:
         """Make the pod named in ``change`` what the change says, in its own loop."""
@@ -163,14 +168,16 @@ class PodRunner:
     def wake(self, pod_uid: str | None) -> bool:
         """Sync the pod with this UID now (all pods when None): the runtime saw a change.
         Whether a loop runs that pod."""
-        woken = False
-        for loop in self.loops.values():
-            if pod_uid is None or (
-                loop.running is not None and loop.running.metadata.uid == pod_uid
-            ):
+        if pod_uid is None:
+            for loop in self.loops.values():
                 loop.wake.set()
-                woken = True
-        return woken and pod_uid is not None
+            return False
+        running = self._running_uids.get(pod_uid)
+        if not running:
+            return False
+        for loop in running.values():
+            loop.wake.set()
+        return True
 
     async def follow_events(self) -> None:
         """Wake pods on the runtime's events until cancelled."""
@@ -205,8 +212,13 @@ class PodRunner:
             self.prober.forget(key)
         await asyncio.gather(*tasks, return_exceptions=True)
 
+    async def _turn(self) -> None:
+        turn = self.pacer.turn()
+        if turn is not None:
+            await turn
+
     async def _run(self, loop: PodLoop) -> None:
-        await self._syncing.wait()
+        await self._turn()
         if loop.key in self.holds:
             await self._while_held(loop)
         try:
@@ -222,10 +234,11 @@ class PodRunner:
                     if not await self.teardown.remove_pod(loop.key, uid, running, _grace(running)):
                         # still the running pod: the stop is retried, as a failed sync is
                         await self._sleep(loop, None)
+                        await self._turn()
                         continue
                     if desired is not None:
                         recorder.count("kubelet_restarted_pods_total", static="true")
-                    loop.running = None
+                    self._set_running(loop, None)
                     loop.exits_logged = None
                     loop.observed = None
                     loop.volumes_written_for = None
@@ -234,7 +247,7 @@ class PodRunner:
                 if desired is None:
                     break
                 if running is None:
-                    loop.running = desired
+                    self._set_running(loop, desired)
                     loop.first_seen = self.started_before.pop(loop.key, 0.0) or time.time()
                     self._admit(loop, desired)
                 if loop.observed is not None and loop.observed.rejection is not None:
@@ -244,15 +257,35 @@ class PodRunner:
                         grace = _grace(desired)
                         loop.synced = await self.teardown.remove_pod(loop.key, uid, desired, grace)
                     await self._sleep(loop, None)
+                    await self._turn()
                     continue
                 retry_at = await self._sync(loop, desired)
                 loop.synced = True
                 await self._sleep(loop, retry_at)
+                await self._turn()
         finally:
+            self._unindex(loop)
             if self.loops.get(loop.key) is loop and loop.task is asyncio.current_task():
                 del self.loops[loop.key]
                 self.sync_failures.succeeded(loop.key)
                 self.starter.log_links.forget(loop.key)
+
+    def _set_running(self, loop: PodLoop, pod: Pod | None) -> None:
+        """Make ``pod`` the one ``loop`` runs, keeping the index by UID with it."""
+        self._unindex(loop)
+        loop.running = pod
+        if pod is not None:
+            self._running_uids.setdefault(pod.metadata.uid or "", {})[loop.key] = loop
+
+    def _unindex(self, loop: PodLoop) -> None:
+        if loop.running is None:
+            return
+        uid = loop.running.metadata.uid or ""
+        running = self._running_uids.get(uid)
+        if running is not None and running.get(loop.key) is loop:
+            del running[loop.key]
+            if not running:
+                del self._running_uids[uid]
 
     async def _while_held(self, loop: PodLoop) -> None:
         """Wait while another agent's pod holds the loop's name. A refused pod shows why
@@ -263,7 +296,7 @@ class PodRunner:
             reason = self.holds.refusal(loop.key)
             if reason is not None and loop.desired is not None:
                 refused = True
-                loop.running = loop.desired
+                self._set_running(loop, loop.desired)
                 loop.first_seen = loop.first_seen or time.time()
                 loop.observed = Observed([], [], _NOTHING, {"": reason}, False)
                 loop.synced = True
@@ -271,7 +304,8 @@ class PodRunner:
                     self.on_sync(loop.key)
             await loop.wake.waiter()
         if refused:
-            loop.running = loop.observed = None
+            self._set_running(loop, None)
+            loop.observed = None
             loop.synced = False
             loop.first_seen = 0.0
 

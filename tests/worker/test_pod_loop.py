@@ -1025,6 +1025,36 @@ def test_wake_only_wakes_the_pod_with_that_uid(settings: WorkerSettings) -> None
     run(scenario)
 
 
+def test_a_replaced_pod_is_woken_by_its_new_uid_only(settings: WorkerSettings) -> None:
+    slow_resync = replace(settings, resync_period=60.0)
+    old, new = pod("web"), pod("web", image="busybox:1.37")
+
+    async def scenario() -> None:
+        runtime = FakeRuntime()
+        runner = PodRunner(runtime, slow_resync)  # no event follower: wakes by hand only
+        try:
+            runner.submit(added(old))
+            await eventually(lambda: running(runtime, uid=old.metadata.uid), "old pod running")
+            runner.submit(updated(new, old))
+            await eventually(lambda: running(runtime, uid=new.metadata.uid), "new pod running")
+            assert not runner.wake(old.metadata.uid)
+
+            (app,) = running(runtime, uid=new.metadata.uid)
+            runtime.exit(app, 1)
+            assert runner.wake(new.metadata.uid)
+            await eventually(
+                lambda: running(runtime, uid=new.metadata.uid) not in ([], [app]), "restarted"
+            )
+
+            runner.submit(removed(new))
+            await eventually(lambda: not runner.loops, "loop ended")
+            assert not runner.wake(new.metadata.uid)
+        finally:
+            await shut_down(runner)
+
+    run(scenario)
+
+
 def test_close_ends_the_loops_even_when_a_pod_was_just_woken(settings: WorkerSettings) -> None:
     # On Python 3.11 asyncio.wait_for swallows a cancellation that arrives while the awaited
     # wake event is already set (CPython gh-86296), so the loop in PodRunner._sleep goes on
