@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
+import queue
 import shutil
 import signal
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -72,7 +75,12 @@ def fastpod_command(runtime: str, directory: str, *extra: str) -> list[str]:
 
 
 class Fastpod:
-    """A ``fastpod run`` over ``directory``, its stderr read in large chunks."""
+    """A ``fastpod run`` over ``directory``, its stderr drained by a thread of its own.
+
+    The thread reads whatever fastpod writes as soon as it is written, as a journal would:
+    were the pipe left to fill while this process waits for a CPU on a busy machine,
+    fastpod's own writes would block and their stalls be counted as its latency.
+    """
 
     def __init__(self, directory: str, workers: int, *extra: str) -> None:
         self.started = time.perf_counter()
@@ -83,13 +91,23 @@ class Fastpod:
             stderr=subprocess.PIPE,
         )
         assert self.process.stderr is not None
-        self._stderr = self.process.stderr.fileno()
+        self._chunks: queue.SimpleQueue[bytes] = queue.SimpleQueue()
+        self._drain = threading.Thread(
+            target=_drain, args=(self.process.stderr.fileno(), self._chunks), daemon=True
+        )
+        self._drain.start()
+        self._ended = False
         self._partial = b""
 
     def read_lines(self) -> list[bytes]:
         """The complete log lines available now (blocks until some arrive)."""
-        chunk = os.read(self._stderr, 1 << 20)
+        chunk = b"" if self._ended else self._chunks.get()
+        while chunk and not self._chunks.empty() and len(chunk) < 1 << 20:
+            more = self._chunks.get()
+            self._ended = not more
+            chunk += more
         if not chunk:
+            self._ended = True
             raise RuntimeError("fastpod exited")
         lines = (self._partial + chunk).split(b"\n")
         self._partial = lines.pop()
@@ -115,6 +133,15 @@ class Fastpod:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+
+def _drain(descriptor: int, chunks: queue.SimpleQueue[bytes]) -> None:
+    """Read ``descriptor`` into ``chunks`` until end of file (an empty chunk says it)."""
+    while True:
+        chunk = os.read(descriptor, 1 << 20)
+        chunks.put(chunk)
+        if not chunk:
+            return
 
 
 def parse_floor(directory: str) -> float:
@@ -221,48 +248,96 @@ def scenario_relist(root: str) -> list[Result]:
     ]
 
 
+EDITS = 1_000
+"""Edits timed by the edit scenario: enough for a p99.9 of one sample in a thousand, and
+enough time (about 15 s) to cross the workers' resyncs and a re-list of the watcher."""
+
+BUSY_EDITS = 40
+"""Edits timed while the workers start the pods of a cold start (which takes seconds)."""
+
+
 def scenario_edit(root: str) -> list[Result]:
     directory = write_dir(root, 10_000)
     settle(directory)
     fastpod = Fastpod(directory, 2)
-    latencies: list[float] = []
     try:
         fastpod.wait_for_added(10_000)
         time.sleep(1.0)
-        for edit in range(200):
-            index = (edit * 7919) % 10_000
-            key = pod_key(index, NODE).encode()
-            path = os.path.join(directory, f"scheduler-{index:05d}.yaml")
-            temporary = os.path.join(directory, f".edit-{index}")
-            with open(temporary, "wb") as file:
-                file.write(manifest(index, generation=3 + edit))
-            edited_at = time.time()
-            os.replace(temporary, path)
-            latencies.append(_time_of_add(fastpod, key) - edited_at)
-            time.sleep(0.01)
+        latencies = edit_latencies(fastpod, directory, EDITS)
     finally:
         fastpod.stop()
-    latencies.sort()
-    p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000
     floor = _inotify_floor(root) * 1000
     return [
         Result(
-            "edit → worker holds new spec, p99 of 200",
-            p99,
+            f"edit → worker holds new spec, {name} of {EDITS:,}",
+            percentile(latencies, fraction) * 1000,
             "ms",
             "bare inotify: rename → event read",
             floor,
-            "p99 <= 10 ms",
-        ),
-        Result(
-            "edit → worker holds new spec, p50 of 200",
-            statistics.median(latencies) * 1000,
-            "ms",
-            "bare inotify: rename → event read",
-            floor,
-            "(informative)",
-        ),
+            target,
+        )
+        for name, fraction, target in (
+            ("p50", 0.5, "(informative)"),
+            ("p99", 0.99, "p99 <= 10 ms"),
+            ("p99.9", 0.999, "p99.9 <= 25 ms"),
+            ("max", 1.0, "(informative)"),
+        )
     ]
+
+
+def scenario_busy_edit(root: str) -> list[Result]:
+    """Edits made right after the 10,000th ``pod added``, while the workers start those
+    pods: a manifest event must not wait behind the start-up's work."""
+    directory = write_dir(root, 10_000)
+    settle(directory)
+    fastpod = Fastpod(directory, 2)
+    try:
+        fastpod.wait_for_added(10_000)
+        latencies = edit_latencies(fastpod, directory, BUSY_EDITS, first=EDITS, pause=0.05)
+    finally:
+        fastpod.stop()
+    floor = _inotify_floor(root) * 1000
+    return [
+        Result(
+            f"edit during start of 10,000 pods, {name} of {BUSY_EDITS}",
+            percentile(latencies, fraction) * 1000,
+            "ms",
+            "bare inotify: rename → event read",
+            floor,
+            target,
+        )
+        for name, fraction, target in (
+            ("p50", 0.5, "(informative)"),
+            ("max", 1.0, "<= the edit p99 (10 ms)"),
+        )
+    ]
+
+
+def percentile(samples: list[float], fraction: float) -> float:
+    """The sample below which ``fraction`` of them lie (nearest rank)."""
+    ordered = sorted(samples)
+    rank = max(1, math.ceil(fraction * len(ordered)))
+    return ordered[rank - 1]
+
+
+def edit_latencies(
+    fastpod: Fastpod, directory: str, edits: int, *, first: int = 0, pause: float = 0.01
+) -> list[float]:
+    """Seconds from each of ``edits`` manifest edits (a rename into place, as editors and
+    kubeadm write) to the ``pod added`` line of its new spec, one edit at a time."""
+    latencies = []
+    for edit in range(first, first + edits):
+        index = (edit * 7919) % 10_000
+        key = pod_key(index, NODE).encode()
+        path = os.path.join(directory, f"scheduler-{index:05d}.yaml")
+        temporary = os.path.join(directory, f".edit-{index}")
+        with open(temporary, "wb") as file:
+            file.write(manifest(index, generation=3 + edit))
+        edited_at = time.time()
+        os.replace(temporary, path)
+        latencies.append(_time_of_add(fastpod, key) - edited_at)
+        time.sleep(pause)
+    return latencies
 
 
 def _time_of_add(fastpod: Fastpod, key: bytes) -> float:
@@ -353,6 +428,7 @@ SCENARIOS: dict[str, Callable[[str], list[Result]]] = {
     "cold": scenario_cold,
     "relist": scenario_relist,
     "edit": scenario_edit,
+    "busy-edit": scenario_busy_edit,
     "memory": scenario_memory,
     "scaling": scenario_scaling,
 }
