@@ -66,7 +66,14 @@ _SAME_INT = re.compile(rb"0|-?[1-9][0-9]{0,17}")
 _SAME_FLOAT = re.compile(rb"-?(?:0|[1-9][0-9]{0,14})\.[0-9]{1,15}")
 """Plain decimals both read as the same float; as a map key go-yaml would rewrite them."""
 
-_ODD_STARTS = (b"...", b"|", b">", b":", b"--- |", b"--- >")
+_ODD_STARTS = (b"...", b"|", b">", b":")
+
+_TOP_LEVEL_BLOCK = re.compile(rb"---[ ]+[|>]")
+"""A block scalar opening the document after its marker (with any number of spaces)."""
+
+_ENTRY_AFTER_NODE = re.compile(rb"['\"\]}][ ]*-(?=[ \n]|\Z)")
+"""A sequence entry on the line of a quoted scalar or a flow collection: rapidyaml reads it
+as a second entry, libyaml refuses it."""
 
 _ODD_LINE_START = re.compile(rb"\n(?:---|\.\.\.|[|>:])")
 """A document marker past the start, a top-level block scalar, a line opening with ":"."""
@@ -87,6 +94,14 @@ def in_doubt(data: bytes) -> bool:
     """
     if data.translate(None, _ALLOWED) or data.startswith(_ODD_STARTS):
         return True
+    if _TOP_LEVEL_BLOCK.match(data) is not None:
+        return True
+    if b"\\" in data:
+        return True  # escapes: the two read some apart (\\n after \\, \\ before a line break)
+    if (b"[" in data or b"{" in data) and _flow_across_lines(data):
+        return True
+    if _ENTRY_AFTER_NODE.search(data) is not None:
+        return True
     if _ODD_LINE_START.search(data) is not None or _ODD_COLON.search(data) is not None:
         return True
     if len(data) >= 1024 and max(map(len, data.split(b"\n"))) >= 1024:
@@ -106,6 +121,16 @@ def in_doubt(data: bytes) -> bool:
         for fragment in fragments
         if fragment[0] in _CHECKED_STARTS
     )
+
+
+def _flow_across_lines(data: bytes) -> bool:
+    # A flow collection left open at a line's end: rapidyaml joins plain keys across the
+    # break that libyaml refuses. Counting brackets per line is conservative (quotes count).
+    for line in data.split(b"\n"):
+        opened = line.count(b"[") + line.count(b"{")
+        if opened and opened != line.count(b"]") + line.count(b"}"):
+            return True
+    return False
 
 
 def _stray_flow_end(data: bytes) -> bool:

@@ -91,6 +91,12 @@ def test_a_scalar_yaml_1_1_and_1_2_may_read_apart_goes_to_libyaml(value: bytes) 
         b"\xef\xbb\xbfa: 1\n",
         b"a: [b:, c]\n",
         b"1.50: a\n",
+        b"---   |\n# not a comment\n",
+        b'a: "x\\\n\n  y"\n',
+        b"- 'a' - b\n",
+        b"- [a] - b\n",
+        b"{a: 1, b\n  c: 2}\n",
+        b"--- {k0: true, \\\nk1: true}\n",
     ],
 )
 def test_markers_properties_and_odd_bytes_go_to_libyaml(data: bytes) -> None:

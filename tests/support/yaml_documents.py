@@ -31,6 +31,7 @@ WORDS = (
 ESCAPES = ("\\n", "\\t", "\\\\", '\\"', "\\/", "\\x41", "\\u00e9", "\\0", "\\a", "\\e",
            "\\N", "\\_", "\\L", "\\P", "\\ ", "\\q", "\\\n")  # fmt: skip
 INDENTS = (1, 2, 4)
+DAMAGE = (b"", b" ", b"\n", b":", b"-", b" - ", b"'", b'"', b"#", b"[", b"]", b"\\\n")
 
 words = st.sampled_from(WORDS)
 
@@ -88,7 +89,7 @@ def yaml_documents(draw: st.DrawFn) -> bytes:
     data = text.encode()
     for _ in range(draw(st.sampled_from((0, 0, 0, 1, 2)))):
         at = draw(st.integers(0, len(data)))
-        damage = draw(st.sampled_from((b"", b" ", b"\n", b":", b"-", b"'", b'"', b"#", b"[")))
+        damage = draw(st.sampled_from(DAMAGE))
         cut = draw(st.sampled_from((0, 1)))
         data = data[:at] + damage + data[at + cut :]
     return data
