@@ -4,7 +4,9 @@ the kubelet's rate limit, every answer a plain JSON object and every failure an
 
 lightkube reads the kubeconfig as client-go does (client certificate and key files or
 embedded data, bearer tokens and token files, exec plugins, the server's CA). Calls wait
-their turn in the token bucket (``kubeAPIQPS``/``kubeAPIBurst``) and are counted as
+their turn in the token bucket (``kubeAPIQPS``/``kubeAPIBurst``; Events in one of their
+own, ``eventRecordQPS``/``eventBurst``, as the kubelet makes a separate client for them in
+``makeEventRecorder``, so a burst of events never delays a mirror pod) and are counted as
 client-go counts them (``rest_client_requests_total{code,method,host}``). Nothing here
 retries: the callers decide when to try again (``cluster/retry.py``).
 """
@@ -50,7 +52,15 @@ class ApiFailure(Exception):
 class ApiClient:
     """The calls the cluster side makes, one method each."""
 
-    def __init__(self, kubeconfig: str, qps: float, burst: int) -> None:
+    def __init__(
+        self,
+        kubeconfig: str,
+        qps: float,
+        burst: int,
+        *,
+        event_qps: float = 50,
+        event_burst: int = 100,
+    ) -> None:
         try:
             config = KubeConfig.from_file(kubeconfig).get()
             if config is None:
@@ -62,7 +72,9 @@ class ApiClient:
         except (ConfigError, OSError, ValueError, KeyError) as error:
             raise ApiFailure("invalid", None, f"kubeconfig {kubeconfig}: {error}") from None
         self.host = urllib.parse.urlsplit(server).netloc
-        self._bucket = TokenBucket(qps, burst, asyncio.get_running_loop().time())
+        now = asyncio.get_running_loop().time()
+        self._bucket = TokenBucket(qps, burst, now)
+        self._event_bucket = TokenBucket(event_qps, event_burst, now)
 
     async def close(self) -> None:
         await self._client.close()
@@ -153,7 +165,8 @@ class ApiClient:
 
     async def create_event(self, event: Object) -> Object:
         """Write a new Event in its namespace (``EventSinkImpl.Create``)."""
-        return await self._call("POST", self._client.create(cast(Event, Event.from_dict(event))))
+        call = self._client.create(cast(Event, Event.from_dict(event)))
+        return await self._call("POST", call, self._event_bucket)
 
     async def patch_event(self, name: str, namespace: str, patch: Object) -> Object:
         """Apply a strategic merge patch to the Event ``namespace/name``
@@ -161,7 +174,7 @@ class ApiClient:
         call = self._client.patch(
             Event, name, patch, namespace=namespace, patch_type=PatchType.STRATEGIC
         )
-        return await self._call("PATCH", call)
+        return await self._call("PATCH", call, self._event_bucket)
 
     async def watch_node_pods(
         self, node_name: str, resource_version: str
@@ -193,9 +206,10 @@ class ApiClient:
                 "unreachable", None, f"WATCH: {error or type(error).__name__}"
             ) from None
 
-    async def _call(self, method: str, call: Any) -> Object:
-        """Run ``call`` (an unawaited lightkube coroutine) once the rate limit allows."""
-        wait = self._bucket.reserve(asyncio.get_running_loop().time())
+    async def _call(self, method: str, call: Any, bucket: TokenBucket | None = None) -> Object:
+        """Run ``call`` (an unawaited lightkube coroutine) once the rate limit (``bucket``,
+        the client's own by default) allows."""
+        wait = (bucket or self._bucket).reserve(asyncio.get_running_loop().time())
         try:
             if wait:
                 await asyncio.sleep(wait)

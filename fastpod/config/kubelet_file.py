@@ -57,8 +57,6 @@ IGNORED_FIELDS = frozenset(
         "enableSystemLogHandler",
         "enableSystemLogQuery",
         "enforceNodeAllocatable",
-        "eventBurst",
-        "eventRecordQPS",
         "evictionHard",
         "evictionMaxPodGracePeriod",
         "evictionMinimumReclaim",
@@ -354,6 +352,8 @@ _FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "maxPods": ("max_pods", _zero_default(cluster_values.max_pods)),
     "kubeAPIQPS": ("kube_api_qps", cluster_values.api_rate),
     "kubeAPIBurst": ("kube_api_burst", _zero_default(cluster_values.api_rate)),
+    "eventRecordQPS": ("event_record_qps", cluster_values.api_rate),
+    "eventBurst": ("event_burst", _zero_default(cluster_values.api_rate)),
     "nodeStatusUpdateFrequency": ("node_status_update_frequency", _duration),
     "nodeStatusReportFrequency": ("node_status_report_frequency", _duration),
     "nodeLeaseDurationSeconds": (

@@ -170,6 +170,19 @@ def add_run_command(commands: argparse._SubParsersAction[argparse.ArgumentParser
         f"(default {_DEFAULT['kube_api_burst']})",
     )
     sources.add_argument(
+        "--event-qps",
+        dest="event_record_qps",
+        type=_api_rate,
+        metavar="N",
+        help=f"Events written a second to the API server (default {_DEFAULT['event_record_qps']})",
+    )
+    sources.add_argument(
+        "--event-burst",
+        type=_api_rate,
+        metavar="N",
+        help=f"Events that may be written at once (default {_DEFAULT['event_burst']})",
+    )
+    sources.add_argument(
         "--node-status-update-frequency",
         type=_period,
         metavar="DURATION",
@@ -423,6 +436,8 @@ _PLAIN_FLAGS = (
     "max_pods",
     "kube_api_qps",
     "kube_api_burst",
+    "event_record_qps",
+    "event_burst",
     "node_status_update_frequency",
     "cluster_domain",
     "resolv_conf",

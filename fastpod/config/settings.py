@@ -128,6 +128,11 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
     default, 5)."""
     kube_api_burst: int = 100
     """``kubeAPIBurst``: requests that may go at once."""
+    event_record_qps: int = 50
+    """``eventRecordQPS``: Events written a second, by a client of their own as the
+    kubelet's (0: client-go's default, 5)."""
+    event_burst: int = 100
+    """``eventBurst``: Events that may be written at once."""
     node_status_update_frequency: float = 10.0
     """``nodeStatusUpdateFrequency``: how often the Node's status is computed (and posted
     when it changed)."""

@@ -36,6 +36,7 @@ def test_the_defaults_are_the_kubelets() -> None:
     assert config.kubeconfig is None
     assert config.register_node is True
     assert (config.kube_api_qps, config.kube_api_burst, config.max_pods) == (50, 100, 110)
+    assert (config.event_record_qps, config.event_burst) == (50, 100)
     assert config.node_status_update_frequency == 10.0
     assert config.node_status_report_frequency == 300.0
     assert config.node_lease_duration_seconds == 40
@@ -54,6 +55,9 @@ def test_the_node_flags_set_labels_taints_capacity_and_the_rate_limit() -> None:
         "--kube-api-qps",
         "20",
         "--kube-api-burst=40",
+        "--event-qps=5",
+        "--event-burst",
+        "10",
         "--node-status-update-frequency",
         "20s",
     )
@@ -69,6 +73,7 @@ def test_the_node_flags_set_labels_taints_capacity_and_the_rate_limit() -> None:
     )
     assert config.register_node is False
     assert (config.max_pods, config.kube_api_qps, config.kube_api_burst) == (250, 20, 40)
+    assert (config.event_record_qps, config.event_burst) == (5, 10)
     assert config.node_status_update_frequency == 20.0
     assert config.node_status_report_frequency == 300.0  # a flag does not move it
 
@@ -81,6 +86,8 @@ def test_the_config_file_sets_the_node_and_its_heartbeats(tmp_path: Path) -> Non
         "maxPods: 0\n"  # zero: the default
         "kubeAPIQPS: 0\n"  # a pointer: zero stays, client-go's default QPS then applies
         "kubeAPIBurst: 7\n"
+        "eventRecordQPS: 0\n"  # a pointer too
+        "eventBurst: 0\n"  # zero: the default
         "nodeStatusUpdateFrequency: 30s\n"
         "nodeLeaseDurationSeconds: 12\n",
     )
@@ -90,6 +97,7 @@ def test_the_config_file_sets_the_node_and_its_heartbeats(tmp_path: Path) -> Non
     assert config.register_node is False
     assert config.register_with_taints == (("dedicated", "infra", "NoSchedule"),)
     assert (config.max_pods, config.kube_api_qps, config.kube_api_burst) == (110, 0, 7)
+    assert (config.event_record_qps, config.event_burst) == (0, 100)
     assert config.node_status_update_frequency == 30.0
     assert config.node_status_report_frequency == 30.0  # v1beta1: follows the update one
     assert config.node_lease_duration_seconds == 12
