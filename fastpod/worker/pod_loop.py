@@ -466,14 +466,25 @@ class PodRunner:
         for old_sandbox in actions.remove_sandboxes:
             await self.teardown.remove_sandbox(old_sandbox, containers)
         for name, reason in actions.waiting.items():
+            status_message = observed.messages.get(name, f"Container {name} failed ({reason})")
+            event_message = status_message
+            if reason == "CrashLoopBackOff":
+                # the kubelet's event leaves the delay to the status (doBackOff), so that
+                # the back-offs of a crash loop are one event counted, not one per delay
+                meta = pod.metadata
+                event_message = (
+                    f"Back-off restarting failed container {name} in pod "
+                    f"{meta.name}_{meta.namespace}({meta.uid})"
+                )
             self.state.events.emit(
                 key,
                 "container waiting",
                 "BackOff" if reason == "CrashLoopBackOff" else reason,
-                observed.messages.get(name, f"Container {name} failed ({reason})"),
+                event_message,
                 "Warning",
                 container=name,
                 reason=reason,
+                status_message=status_message if event_message != status_message else None,
             )
         sandbox_id = ""
         if actions.create_sandbox:
