@@ -22,15 +22,23 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from fastpod import __version__, logs
+from fastpod.cluster.events import Occurrence
 from fastpod.cluster.mirror_reports import ReportedPods
 from fastpod.config.settings import Config
 from fastpod.ipc.channels import Inbox, Outbox
-from fastpod.ipc.messages import Message, ReportAll, StatusAnswer, StatusQuery
+from fastpod.ipc.messages import (
+    Message,
+    PodEventReported,
+    ReportAll,
+    StatusAnswer,
+    StatusQuery,
+)
 from fastpod.ipc.rundir import cluster_socket, supervisor_socket, worker_socket
 from fastpod.metrics import recorder
 from fastpod.supervisor.child import run_child
 
 if TYPE_CHECKING:
+    from fastpod.cluster.events_sink import EventSink
     from fastpod.cluster.mirror_pods import MirrorPods
     from fastpod.cluster.node_agent import NodeAgent
 
@@ -49,7 +57,8 @@ def main(config: Config, run_dir: str) -> None:
 
 
 class Cluster:
-    """The cluster side of one fastpod run: the Node, its Lease, and the mirror pods."""
+    """The cluster side of one fastpod run: the Node, its Lease, the mirror pods and the
+    pods' events."""
 
     def __init__(self, config: Config, run_dir: str) -> None:
         self.config = config
@@ -62,6 +71,11 @@ class Cluster:
         self._workers = [
             Outbox(worker_socket(run_dir, index)) for index in range(config.worker_count)
         ]
+        # imported here, in the cluster process: the sink's client is this process's alone
+        from fastpod.cluster.events_sink import EventSink
+
+        self.events: EventSink = EventSink(config.node_name)
+        """The workers' pod events, written as the kubelet's Events."""
 
     async def run(self, stop: asyncio.Event) -> None:
         """Keep the cluster side until ``stop`` is set."""
@@ -82,12 +96,15 @@ class Cluster:
                 await worker.close()
 
     def receive(self, messages: list[Message]) -> None:
-        """The workers' reports of their pods; the supervisor's questions: this process is
-        alive (whatever the API server does), its metrics, a static pod's mirror."""
+        """The workers' reports of their pods and their events; the supervisor's questions:
+        this process is alive (whatever the API server does), its metrics, a static pod's
+        mirror."""
         for message in messages:
             if self.reported.take(message):
                 continue
-            if isinstance(message, StatusQuery):
+            if isinstance(message, PodEventReported):
+                self.events.record(occurrence(message))
+            elif isinstance(message, StatusQuery):
                 metrics = recorder.snapshot() if message.metrics else None
                 mirror = b"" if message.pod_key is None else self.mirror_state(message.pod_key)
                 answer = StatusAnswer(message.token, "cluster", (), True, metrics, mirror)
@@ -123,7 +140,11 @@ class Cluster:
             else:
                 try:
                     client = ApiClient(
-                        config.kubeconfig, config.kube_api_qps, config.kube_api_burst
+                        config.kubeconfig,
+                        config.kube_api_qps,
+                        config.kube_api_burst,
+                        event_qps=config.event_record_qps,
+                        event_burst=config.event_burst,
                     )
                     break
                 except ApiFailure as failure:
@@ -155,7 +176,21 @@ class Cluster:
         self.mirrors = MirrorPods(client, self.agent, self.reported, config.node_name)
         logs.emit("API server client started", server=client.host, node=config.node_name)
         try:
-            await asyncio.gather(self.agent.run(), self.mirrors.run())
+            await asyncio.gather(self.agent.run(), self.mirrors.run(), self.events.run(client))
         finally:
             await client.close()
             await runtime.close()
+
+
+def occurrence(message: PodEventReported) -> Occurrence:
+    """The event a worker reported, as the sink takes it."""
+    return Occurrence(
+        namespace=message.namespace,
+        name=message.name,
+        uid=message.uid,
+        field_path=message.field_path,
+        type=message.event_type,
+        reason=message.reason,
+        message=message.message,
+        time=message.time,
+    )

@@ -159,17 +159,17 @@ class ContainerStarter:
             self.log_links.make(key, pod, name, restart_count, container_id, log_path)
         restart_key = backoff_key(pod, container)
         failed_at = failures.get(restart_key)
-        message, backoff = f"Started container {name}", None
+        backoff = None
         if failed_at is not None:
             waited = self.state.crash_backoff.delay(restart_key) or 0.0
-            message, backoff = f"{message} again, after a back-off of {waited:g}s", f"{waited:g}s"
+            backoff = f"{waited:g}s"  # in the log line: the event says what the kubelet's does
             recorder.count("fastpod_container_restarts_total")
             recorder.observe("fastpod_container_restart_latency_seconds", time.time() - failed_at)
         self.state.events.emit(
             key,
             "container started",
             "Started",
-            message,
+            f"Started container {name}",
             container=name,
             restart_count=restart_count,
             backoff=backoff,

@@ -38,6 +38,7 @@ from fastpod.runtime.host import host_facts
 from fastpod.supervisor.child import run_child
 from fastpod.worker import reports
 from fastpod.worker.adoptions import AdoptionRecords
+from fastpod.worker.cluster_events import ClusterEvents
 from fastpod.worker.cluster_reports import ClusterReports
 from fastpod.worker.decoder import ManifestDecoder
 from fastpod.worker.desired import DesiredPods, PodChange
@@ -104,6 +105,8 @@ class Worker:
             cluster = Outbox(cluster_socket(run_dir))
             self.cluster_reports = ClusterReports(index, self.runner, self.desired, cluster)
             self.runner.on_sync = self.cluster_reports.mark
+            events = ClusterEvents(self.runner, self.desired, cluster)
+            self.runner.state.events.forward = events.forward
 
     async def run(self, stop: asyncio.Event) -> None:
         """Serve until ``stop`` is set."""
