@@ -3,7 +3,7 @@
 A real ``fastpod run --kubeconfig`` with 100 generated pods, the API server being kmock's
 emulator on loopback (``tests/support/apiserver.py``: no kube-apiserver can be installed
 here). Each figure is printed beside a floor from the same run; targets are reported, never
-asserted. Mirror pods are not made yet: their figures (1,000 pods to every mirror, requests
+asserted. ``events``: the Event writes of the pods' starts beside one create per Event. Mirror pods are not made yet: their figures (1,000 pods to every mirror, requests
 beside one create each) come with them.
 
     python -m bench.macro.cluster            # every scenario
@@ -118,9 +118,47 @@ def scenario_idle(root: str) -> list[Result]:
     ]
 
 
+EVENTS_SETTLED = 2.0
+"""Seconds without a new event request after which the pods' starts are all written."""
+
+
+def event_requests(server: LocalApiServer) -> int:
+    """Requests that wrote an Event (a create or a patch)."""
+    return sum(
+        1 for method, path in server.requests() if method in ("POST", "PATCH") and "/events" in path
+    )
+
+
+def scenario_events(root: str) -> list[Result]:
+    """The Events of 100 pod starts: the requests that wrote them, beside the floor of one
+    create per distinct Event (nothing is written twice when nothing happens twice)."""
+    node = started(root)
+    try:
+        made, settled_at = -1, time.monotonic()
+        while time.monotonic() - settled_at < EVENTS_SETTLED:
+            time.sleep(0.2)
+            now_made = event_requests(node.server)
+            if now_made != made:
+                made, settled_at = now_made, time.monotonic()
+        distinct = len(node.server.call(lambda: node.server.emulator.stored_all("v1/events")))
+    finally:
+        node.stop()
+    return [
+        Result(
+            "Event API requests per pod start",
+            made / PODS,
+            "req",
+            "one create per distinct Event",
+            distinct / PODS,
+            "the floor: no Event written twice",
+        )
+    ]
+
+
 SCENARIOS: dict[str, Callable[[str], list[Result]]] = {
     "register": scenario_register,
     "idle": scenario_idle,
+    "events": scenario_events,
 }
 
 
