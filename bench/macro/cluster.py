@@ -3,8 +3,9 @@
 A real ``fastpod run --kubeconfig`` with 100 generated pods, the API server being kmock's
 emulator on loopback (``tests/support/apiserver.py``: no kube-apiserver can be installed
 here). Each figure is printed beside a floor from the same run; targets are reported, never
-asserted. ``events``: the Event writes of the pods' starts beside one create per Event. Mirror pods are not made yet: their figures (1,000 pods to every mirror, requests
-beside one create each) come with them.
+asserted. ``events``: the Event writes of the pods' starts beside one create per Event.
+Mirror pods are not made yet: their figures (1,000 pods to every mirror, requests beside
+one create each) come with them.
 
     python -m bench.macro.cluster            # every scenario
     python -m bench.macro.cluster idle       # some of them
