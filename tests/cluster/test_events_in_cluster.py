@@ -21,21 +21,22 @@ CLOSED_PORT = 1
 """Nothing listens there: a liveness probe of it fails at once (connection refused)."""
 
 
-def start(tmp_path: Path, kubeconfig: Path) -> RunningFastpod:
+def start(tmp_path: Path, kubeconfig: Path, *, crasher: bool = True) -> RunningFastpod:
     manifests = tmp_path / "manifests"
     manifests.mkdir()
     web = pod_document("web", extra_spec={"terminationGracePeriodSeconds": 1})
-    crasher = pod_document(
-        "crasher",
-        extra_spec={"hostNetwork": True, "terminationGracePeriodSeconds": 0},
-    )
-    crasher["spec"]["containers"][0]["livenessProbe"] = {
-        "httpGet": {"path": "/healthz", "port": CLOSED_PORT},
-        "periodSeconds": 1,
-        "failureThreshold": 1,
-    }
     (manifests / "web.json").write_text(json.dumps(web))
-    (manifests / "crasher.json").write_text(json.dumps(crasher))
+    if crasher:
+        crashing = pod_document(
+            "crasher",
+            extra_spec={"hostNetwork": True, "terminationGracePeriodSeconds": 0},
+        )
+        crashing["spec"]["containers"][0]["livenessProbe"] = {
+            "httpGet": {"path": "/healthz", "port": CLOSED_PORT},
+            "periodSeconds": 1,
+            "failureThreshold": 1,
+        }
+        (manifests / "crasher.json").write_text(json.dumps(crashing))
     return RunningFastpod(
         [
             "--pod-manifest-path",
@@ -63,6 +64,13 @@ def event_of(server: LocalApiServer, pod: str, reason: str) -> Object | None:
         if event["involvedObject"]["name"] == pod and event["reason"] == reason:
             return event
     return None
+
+
+def event_posts(server: LocalApiServer) -> int:
+    """Event creates asked of the server so far, refused or not."""
+    return sum(
+        1 for method, path in server.requests() if method == "POST" and path.endswith("/events")
+    )
 
 
 def counted(event: Object | None) -> Object | None:
@@ -123,3 +131,45 @@ def test_kubectl_shows_a_static_pods_events_counted_as_on_a_kubelet_node(
     crasher_events = described_crasher.split("Events:", 1)[1].splitlines()
     backoff_line = next(line for line in crasher_events if "BackOff" in line)
     assert "(x" in backoff_line, "kubectl shows the count"
+
+
+def test_events_refused_are_logged_once_and_events_made_while_the_api_is_gone_come_later(
+    api_server: LocalApiServer, tmp_path: Path
+) -> None:
+    kubeconfig = api_server.write_kubeconfig(tmp_path / "kubelet.conf")
+    fastpod = start(tmp_path, kubeconfig, crasher=False)
+    manifests = tmp_path / "manifests"
+    try:
+        fastpod.wait_for(lambda: bool(fastpod.events("node registered")), timeout=20)
+        wait_for(lambda: event_of(api_server, "web-node1", "Started"), timeout=20)
+
+        before = event_posts(api_server)
+        api_server.call(lambda: api_server.emulator.refuse("POST", "/events", 403))
+        (manifests / "refused.json").write_text(json.dumps(pod_document("refused")))
+        fastpod.wait_for_event("container started", pod="default/refused-node1")
+        # its four events (MissingClusterDNS, Pulled, Created, Started), each refused
+        wait_for(lambda: event_posts(api_server) >= before + 4)
+        api_server.call(api_server.emulator.lift)
+
+        api_server.pause()
+        (manifests / "late.json").write_text(json.dumps(pod_document("late")))
+        fastpod.wait_for_event("container started", pod="default/late-node1")
+        health = fastpod.get("/healthz")
+        api_server.resume()
+        wait_for(lambda: event_of(api_server, "late-node1", "Started"), timeout=30)
+        failures = fastpod.events("API server call failed", call="event")
+        recovered = fastpod.events("API server call succeeded again", call="event")
+    finally:
+        assert fastpod.stop() == 0
+
+    assert health == (200, b"ok")
+    assert event_of(api_server, "refused-node1", "Started") is None, "a refusal drops it"
+    assert len(failures) == 1, "a 403 streak is logged once"
+    assert "403" in failures[0]["error"]
+    assert recovered
+    late = {
+        e["reason"]
+        for e in stored_events(api_server)
+        if e["involvedObject"]["name"] == "late-node1"
+    }
+    assert {"Pulled", "Created", "Started"} <= late
