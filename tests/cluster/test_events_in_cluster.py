@@ -90,6 +90,7 @@ def test_kubectl_shows_a_static_pods_events_counted_as_on_a_kubelet_node(
         listed = kubectl(kubeconfig, "get", "events", "-A", "-o", "wide")
         described = kubectl(kubeconfig, "describe", "pod", "web-node1")
         described_crasher = kubectl(kubeconfig, "describe", "pod", "crasher-node1")
+        kubectl_events = kubectl(kubeconfig, "events", "--for", "pod/crasher-node1")
         requests = api_server.requests()
     finally:
         assert fastpod.stop() == 0
@@ -131,6 +132,8 @@ def test_kubectl_shows_a_static_pods_events_counted_as_on_a_kubelet_node(
     crasher_events = described_crasher.split("Events:", 1)[1].splitlines()
     backoff_line = next(line for line in crasher_events if "BackOff" in line)
     assert "(x" in backoff_line, "kubectl shows the count"
+    listed_backoff = next(line for line in kubectl_events.splitlines() if "BackOff" in line)
+    assert "(x" in listed_backoff, "kubectl events shows it too"
 
 
 def test_events_refused_are_logged_once_and_events_made_while_the_api_is_gone_come_later(
