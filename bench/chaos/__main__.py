@@ -5,13 +5,18 @@ broke.
 Scenarios: ``kills`` (1: kill -9 during churn), ``runtime-restarts`` (2: containerd
 killed and started again during churn; ``--runtime cri`` only), ``manifest-dir`` (4: the manifest
 directory deleted, recreated, swapped, made unreadable), ``manifest-url`` (5: the URL
-down, slow, failing, oversized, garbage, looping, untrusted, flapping). ``--quick`` runs
-each at the size the test suite uses.
+down, slow, failing, oversized, garbage, looping, untrusted, flapping), ``fuzz`` (6: 100,000
+fuzzed manifests through ``fastpod validate`` and a running fastpod's watcher), ``api-abuse``
+(7: the read-only API under abuse). ``--quick`` runs each at the size the test suite uses.
+Scenarios 6 and 7 test fastpod's own input handling and run it on the fake runtime
+(``--runtime`` is then ignored, and no engine is needed).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
 import datetime
 import json
 import shlex
@@ -20,10 +25,19 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.chaos import full_disk, kills, manifest_dir, manifest_url, runtime_restarts
+from bench.chaos import (
+    api_abuse,
+    full_disk,
+    fuzz,
+    kills,
+    manifest_dir,
+    manifest_url,
+    runtime_restarts,
+)
 from bench.chaos.harness import Record, Runtime, engine, git_commit
 
 Scenario = Callable[[Runtime, int, argparse.Namespace, Path, Record], None]
+FakeScenario = Callable[[int, argparse.Namespace, Path, Record], None]
 
 ALIASES = {
     "1": "kills",
@@ -31,6 +45,8 @@ ALIASES = {
     "3": "full-disk",
     "4": "manifest-dir",
     "5": "manifest-url",
+    "6": "fuzz",
+    "7": "api-abuse",
 }
 
 
@@ -63,6 +79,23 @@ def _runtime_restarts(
     runtime_restarts.run(runtime, seed, sizes, work, record)
 
 
+def _fuzz(seed: int, options: argparse.Namespace, work: Path, record: Record) -> None:
+    sizes = fuzz.QUICK if options.quick else fuzz.Sizes()
+    if options.inputs is not None:
+        sizes = dataclasses.replace(sizes, inputs=options.inputs)
+    if options.time_limit is not None:
+        sizes = dataclasses.replace(sizes, time_limit=options.time_limit)
+    fuzz.run(seed, sizes, work, record)
+
+
+def _api_abuse(seed: int, options: argparse.Namespace, work: Path, record: Record) -> None:
+    api_abuse.run(seed, api_abuse.QUICK if options.quick else api_abuse.Sizes(), work, record)
+
+
+ON_THE_FAKE_RUNTIME: dict[str, FakeScenario] = {"fuzz": _fuzz, "api-abuse": _api_abuse}
+"""Scenarios of fastpod's own input handling: no engine, whatever ``--runtime`` says."""
+
+
 SCENARIOS: dict[str, Scenario] = {
     "kills": _kills,
     "runtime-restarts": _runtime_restarts,
@@ -80,7 +113,8 @@ SCENARIOS: dict[str, Scenario] = {
 
 def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.chaos", description=__doc__)
-    parser.add_argument("scenarios", nargs="+", metavar="SCENARIO", help=", ".join(SCENARIOS))
+    names = [*SCENARIOS, *ON_THE_FAKE_RUNTIME]
+    parser.add_argument("scenarios", nargs="+", metavar="SCENARIO", help=", ".join(names))
     parser.add_argument("--runtime", choices=("docker", "cri"), default="docker")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--quick", action="store_true", help="the test suite's small sizes")
@@ -88,36 +122,42 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--operations", type=int, help="kills: churn operations (default 1000)")
     parser.add_argument("--pods", type=int, help="kills: pod names (default 200)")
     parser.add_argument("--time-limit", type=float, help="kills: seconds (default 3600)")
+    parser.add_argument("--inputs", type=int, help="fuzz: fuzzed manifests (default 100,000)")
     parser.add_argument(
         "--out", type=Path, default=Path("chaos-results"), help="where the JSON records go"
     )
     options = parser.parse_args(argv)
     options.scenarios = [ALIASES.get(name, name) for name in options.scenarios]
-    unknown = [name for name in options.scenarios if name not in SCENARIOS]
+    unknown = [name for name in options.scenarios if name not in names]
     if unknown:
-        parser.error(f"unknown scenario {unknown[0]!r}: choose from {', '.join(SCENARIOS)}")
+        parser.error(f"unknown scenario {unknown[0]!r}: choose from {', '.join(names)}")
     return options
 
 
 def run_scenario(name: str, options: argparse.Namespace, argv: list[str]) -> Record:
     """One scenario on a clear engine, in a directory of its own; its record, written."""
+    fake = name in ON_THE_FAKE_RUNTIME
     record = Record(
         scenario=name,
-        runtime=options.runtime,
+        runtime="fake" if fake else options.runtime,
         seed=options.seed,
         sizes={},
         command=shlex.join(["python", "-m", "bench.chaos", *argv]),
         started=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
     )
-    with (
-        engine(options.runtime) as runtime,
-        tempfile.TemporaryDirectory(prefix=f"fastpod-chaos-{name}-") as work,
-    ):
-        SCENARIOS[name](runtime, options.seed, options, Path(work), record)
+    with contextlib.ExitStack() as stack:
+        work = Path(
+            stack.enter_context(tempfile.TemporaryDirectory(prefix=f"fastpod-chaos-{name}-"))
+        )
+        if fake:
+            ON_THE_FAKE_RUNTIME[name](options.seed, options, work, record)
+        else:
+            runtime = stack.enter_context(engine(options.runtime))
+            SCENARIOS[name](runtime, options.seed, options, work, record)
     document = record.as_json()
     document["commit"] = git_commit()
     options.out.mkdir(parents=True, exist_ok=True)
-    path = options.out / f"{name}-{options.runtime}-seed{options.seed}.json"
+    path = options.out / f"{name}-{record.runtime}-seed{options.seed}.json"
     path.write_text(json.dumps(document, indent=2) + "\n")
     log = path.with_suffix(".log")
     log.write_bytes(record.log)

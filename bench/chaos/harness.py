@@ -375,6 +375,8 @@ class Record:
     settle_seconds: list[float] = field(default_factory=list)
     violations: list[Violation] = field(default_factory=list)
     log_events: Counter[str] = field(default_factory=Counter)
+    figures: dict[str, Any] = field(default_factory=dict)
+    """A scenario's own counts (inputs fuzzed, requests made, memory sampled)."""
     log: bytes = b""
     """fastpod's whole log (written beside the record, not in it)."""
 
@@ -408,6 +410,13 @@ class Record:
             f"{self.containers_checked} containers checked",
             "  " + ", ".join(f"{kind} {count}" for kind, count in counts.items()),
         ]
+        shown = {
+            name: value
+            for name, value in self.figures.items()
+            if not isinstance(value, list) and name != "answers"
+        }
+        if shown:
+            lines.insert(4, f"  figures: {shown}")
         lines += [f"  VIOLATION {v.kind}: {v.detail}" for v in self.violations[:40]]
         if len(self.violations) > 40:
             lines.append(f"  ... {len(self.violations) - 40} more in the record")

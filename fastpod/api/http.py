@@ -4,6 +4,13 @@ The API answers a handful of GET paths; aiohttp's server would cost the supervis
 12 MB of memory on a node that counts every megabyte (h11: a few hundred KB), and uvicorn
 serves HTTP the same way. Responses are whole bodies, or chunks streamed as they come
 (followed logs); connections are kept alive between requests.
+
+A client must send its whole request within :data:`REQUEST_TIMEOUT` seconds (of connecting,
+or of the first byte of a later request on a kept-alive connection), as Go's
+``ReadHeaderTimeout`` bounds it, and a server keeps a bounded number of connections
+(:mod:`fastpod.api.connections`): slow clients cannot hold the supervisor's descriptors.
+A request h11 cannot parse is answered as Go's server answers it, 400 (431 for a head over
+h11's 16 KiB), and the connection closed.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import traceback
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import cast
@@ -18,15 +26,23 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 import h11
 
+from fastpod import logs
+from fastpod.api.connections import Connections, connection_limit
+
 READ_SIZE = 65536
 IDLE_TIMEOUT = 60.0
 """Seconds a kept-alive connection may wait for its next request."""
+LINGER = 0.5
+"""Seconds a refused client's data is read and thrown away before its connection closes."""
+REQUEST_TIMEOUT = 10.0
+"""Seconds a request (its head, and the body a GET should not have) may take to arrive."""
 
 _REASONS = {
     200: b"OK",
     400: b"Bad Request",
     404: b"Not Found",
     405: b"Method Not Allowed",
+    431: b"Request Header Fields Too Large",
     500: b"Internal Server Error",
     503: b"Service Unavailable",
 }
@@ -101,25 +117,51 @@ class Router:
         return Response.text(404, f"no such path: {split.path}\n")
 
 
-async def serve(router: Router, host: str, port: int) -> asyncio.Server:
-    """Listen on ``host``:``port``; OSError if the address cannot be bound."""
+_TOO_MANY = (
+    b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
+    b"Content-Length: 32\r\nConnection: close\r\n\r\ntoo many connections: try again\n"
+)
+
+
+async def serve(router: Router, host: str, port: int, limit: int | None = None) -> asyncio.Server:
+    """Listen on ``host``:``port``, keeping at most ``limit`` connections (by default
+    :func:`~fastpod.api.connections.connection_limit`); OSError if the address cannot be
+    bound."""
+    connections: Connections[asyncio.StreamWriter] = Connections(limit or connection_limit())
     return await asyncio.start_server(
-        lambda reader, writer: _connection(router, reader, writer), host, port, reuse_address=True
+        lambda reader, writer: _connection(router, connections, reader, writer),
+        host,
+        port,
+        reuse_address=True,
     )
 
 
 async def _connection(
-    router: Router, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    router: Router,
+    connections: Connections[asyncio.StreamWriter],
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
 ) -> None:
+    loop = asyncio.get_running_loop()
+    admitted, evicted = connections.admit(writer, loop.time())
+    if evicted is not None:
+        evicted.transport.abort()
+    if not admitted:
+        writer.write(_TOO_MANY)
+        await _linger(reader, writer)
+        writer.close()
+        return
     connection = h11.Connection(h11.SERVER)
     peer = _Peer(writer)
+    first = True
     try:
         while True:
-            event = await _next_event(connection, reader)
+            connections.reading(writer, loop.time())
+            event = await _request(connection, reader, None if first else IDLE_TIMEOUT)
             if not isinstance(event, h11.Request):
                 return
-            while not isinstance(await _next_event(connection, reader), h11.EndOfMessage):
-                pass  # a GET has no body worth reading
+            first = False
+            connections.answering(writer)
             answer = await router.answer(
                 event.method.decode(), event.target.decode(), peer.connected
             )
@@ -137,9 +179,22 @@ async def _connection(
             if connection.our_state is not h11.DONE or connection.their_state is not h11.DONE:
                 return
             connection.start_next_cycle()
+    except h11.RemoteProtocolError as error:
+        if _refuse(connection, writer, error.error_status_hint):
+            await _linger(reader, writer)
     except (h11.ProtocolError, ConnectionError, TimeoutError, asyncio.IncompleteReadError):
-        pass  # a client that speaks no HTTP, hangs up or idles: nothing to answer
+        pass  # a client that hangs up, idles or is too slow: nothing to answer
+    except Exception as error:  # as Go's server recovers a handler's panic
+        # a bug of fastpod's: said as a log record, answered 500, never a bare traceback
+        logs.emit(
+            "API request failed",
+            level="error",
+            error=f"{type(error).__name__}: {error}",
+            traceback="".join(traceback.format_exception(error)),
+        )
+        _refuse(connection, writer, 500)
     finally:
+        connections.closed(writer)
         writer.close()
         with contextlib.suppress(ConnectionError):
             await writer.wait_closed()
@@ -161,6 +216,56 @@ class _Peer:
         with contextlib.suppress(ConnectionError):
             await reader.read(1)
         self._gone = True
+
+
+async def _request(
+    connection: h11.Connection, reader: asyncio.StreamReader, idle: float | None
+) -> object:
+    """The next request, read whole (a body is read and thrown away), or what ended the
+    connection: within :data:`REQUEST_TIMEOUT` seconds, after a first byte that may take
+    ``idle`` seconds on a kept-alive connection."""
+    if idle is not None and not connection.trailing_data[0]:
+        connection.receive_data(await asyncio.wait_for(reader.read(READ_SIZE), idle))
+    async with asyncio.timeout(REQUEST_TIMEOUT):
+        event = await _next_event(connection, reader)
+        if isinstance(event, h11.Request):
+            while not isinstance(await _next_event(connection, reader), h11.EndOfMessage):
+                pass  # a GET has no body worth reading
+        return event
+
+
+def _refuse(connection: h11.Connection, writer: asyncio.StreamWriter, status: int) -> bool:
+    """Answer ``status`` (400, 431 for a request h11 could not parse; 500), unless an
+    answer has begun or the client is gone; whether it was answered."""
+    if writer.is_closing() or connection.our_state not in (h11.IDLE, h11.SEND_RESPONSE):
+        return False
+    body = _REASONS.get(status, b"Bad Request") + b"\n"
+    headers = [
+        (b"Content-Type", b"text/plain; charset=utf-8"),
+        (b"Content-Length", str(len(body)).encode()),
+        (b"Connection", b"close"),
+    ]
+    with contextlib.suppress(h11.LocalProtocolError):
+        response = h11.Response(
+            status_code=status, headers=headers, reason=_REASONS.get(status, b"")
+        )
+        writer.write(connection.send(response))
+        writer.write(connection.send(h11.Data(data=body)))
+        writer.write(connection.send(h11.EndOfMessage()))
+        return True
+    return False
+
+
+async def _linger(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """After an answer to a request not read whole: end the writing side, and read what the
+    client still sends for :data:`LINGER` seconds, so that closing with unread data (a reset)
+    does not destroy the answer before the client reads it (Go's ``closeWriteAndWait``)."""
+    with contextlib.suppress(OSError, RuntimeError, TimeoutError):
+        if writer.can_write_eof():
+            writer.write_eof()
+        async with asyncio.timeout(LINGER):
+            while await reader.read(READ_SIZE):
+                pass
 
 
 async def _next_event(connection: h11.Connection, reader: asyncio.StreamReader) -> object:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 import uvloop
 
 from fastpod import logs
+from fastpod.api.connections import raise_open_files_limit
 from fastpod.cluster import process as cluster_process
 from fastpod.config.settings import Config
 from fastpod.ipc.channels import Inbox, Outbox
@@ -111,6 +112,7 @@ class Supervisor:
         )
         for warning in self.config.startup_warnings:
             logs.emit("configuration warning", level="warning", warning=warning)
+        raise_open_files_limit()
         floor = host_facts().oom_score_adj_floor
         if floor is not None and self.config.runtime != "fake":
             logs.emit(

@@ -43,3 +43,25 @@ def test_a_quick_run_of_containerd_restarts_breaks_no_invariant(tmp_path: Path) 
     assert record["violations"] == []
     assert status == 0
     assert record["faults"] == {"containerd killed, then started again": 2}
+
+
+@pytest.mark.parametrize("scenario", ["fuzz", "api-abuse"])
+def test_a_quick_run_on_the_fake_runtime_finds_no_traceback_and_no_death(
+    scenario: str, tmp_path: Path
+) -> None:
+    """Scenarios 6 and 7 test fastpod's own input handling: no engine needed."""
+    status = main([scenario, "--quick", "--seed", "7", "--out", str(tmp_path)])
+
+    record = json.loads((tmp_path / f"{scenario}-fake-seed7.json").read_text())
+    assert record["violations"] == []
+    assert status == 0
+    figures = record["figures"]
+    assert figures["process deaths"] == 0
+    if scenario == "fuzz":
+        assert figures["validated"] == figures["watched"] + figures["held back from the watcher"]
+        assert figures["validated"] >= 1000
+        assert figures["tracebacks, log"] == 0
+    else:
+        assert figures["tracebacks"] == 0
+        assert figures["concurrent /pods"] == {"200": 200}
+        assert figures["slow clients"]["closed by fastpod"] > 0
