@@ -60,12 +60,14 @@ bench: $(STAMP) engine
 
 # The fault scenarios at their full sizes (bench/chaos; README "Faults"): kill -9 during
 # churn, the manifest directory and the manifest URL misbehaving, on Docker then on
-# containerd, and containerd itself killed and started again. About an hour; each writes
+# containerd, containerd itself killed and started again; then fuzzed manifests and the API
+# under abuse (fake runtime). About an hour and a quarter; each writes
 # chaos-results/<scenario>-<runtime>-seed1.json and fastpod's log beside it, and fails if
 # an invariant broke.
 chaos: $(STAMP) engine
 	$(BIN)/python -m bench.chaos kills manifest-dir manifest-url --runtime docker --seed 1
 	$(BIN)/python -m bench.chaos kills runtime-restarts manifest-dir manifest-url --runtime cri --seed 1
+	$(BIN)/python -m bench.chaos fuzz api-abuse --seed 1
 
 clean:
 	rm -rf $(VENV) .venv-3.* build *.egg-info
