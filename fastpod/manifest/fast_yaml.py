@@ -176,19 +176,21 @@ def fast_load(data: bytes) -> Any | None:
     try:
         with _quiet_stderr():
             _ryml.parse_csubstr(data, tree)
-        node = tree.root_id()
-        if tree.is_stream(node):  # the bytes began with "---"
-            if tree.num_children(node) != 1:
-                return None
-            node = tree.first_child(node)
-        return _decode(_ryml.emit_json_malloc(tree, node))
+            node = tree.root_id()
+            if tree.is_stream(node):  # the bytes began with "---"
+                if tree.num_children(node) != 1:
+                    return None
+                node = tree.first_child(node)
+            emitted = _ryml.emit_json_malloc(tree, node)  # it too prints what it refuses
+        return _decode(emitted)
     except Exception:
         return None
 
 
 class _quiet_stderr:
-    """rapidyaml prints its parse errors on the process's standard error before raising;
-    libyaml words them again for the user, so rapidyaml's copy is sent to /dev/null.
+    """rapidyaml prints its errors on the process's standard error before raising (a parse
+    error; a tree deeper than its emitter goes, 64 levels); libyaml words them again for
+    the user, so rapidyaml's copy is sent to /dev/null.
 
     fastpod's log lines are written by the event loop's thread, the one parsing, so none
     can be lost while the descriptor points elsewhere.
