@@ -4,12 +4,19 @@ process away long enough has them dropped and counted, not queued without end.""
 
 from __future__ import annotations
 
+import asyncio
+import shutil
+import tempfile
 from collections.abc import Sequence
 
+import msgspec
+
+from fastpod.config.settings import Config
 from fastpod.ipc.messages import Message, PodEventReported
 from fastpod.runtime.fake import FakeRuntime
 from fastpod.worker.cluster_events import PENDING_MAX, ClusterEvents
 from fastpod.worker.desired import DesiredPods
+from fastpod.worker.process import Worker
 from fastpod.worker.settings import WorkerSettings
 from tests.support.logs import LogCapture
 from tests.support.pods import pod_key
@@ -88,3 +95,42 @@ def test_while_the_cluster_process_does_not_read_events_are_dropped_and_counted(
     assert [e.reason for e in channel.sent] == ["Killing"]
     [again] = captured_logs.records("pod events sent again")
     assert again["dropped"] >= 3
+
+
+def test_a_worker_sends_its_pod_events_to_the_cluster_process_only_with_a_kubeconfig() -> None:
+    frames = msgspec.msgpack.Decoder(list[Message])
+
+    async def main() -> None:
+        run_dir = tempfile.mkdtemp(dir="/tmp", prefix="fastpod-test-")
+        plain = Worker(Config(node_name="node1", pod_manifest_path="/x"), 0, run_dir=run_dir)
+        clustered = Worker(
+            Config(node_name="node1", pod_manifest_path="/x", kubeconfig="/x/kubelet.conf"),
+            0,
+            run_dir=run_dir,
+        )
+        reports = clustered.cluster_reports
+        try:
+            assert plain.runner.state.events.forward is None
+            assert reports is not None
+            clustered.runner.submit(added(pod("web")))
+            clustered.runner.state.events.record(
+                pod_key("web"), "Killing", "Stopping container app"
+            )
+            await asyncio.sleep(0)  # the turn's events go as one frame
+            sent = [
+                message
+                for frame in reports.outbox._frames
+                for message in frames.decode(frame[4:])
+                if isinstance(message, PodEventReported)
+            ]
+            assert [(m.name, m.reason) for m in sent] == [("web-node1", "Killing")]
+        finally:
+            for worker in (plain, clustered):
+                await worker.runner.close()
+                for peer in worker._peers:
+                    await peer.close()
+            if reports is not None:
+                await reports.outbox.close()
+            shutil.rmtree(run_dir, ignore_errors=True)
+
+    asyncio.run(main())
