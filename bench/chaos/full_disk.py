@@ -47,9 +47,11 @@ EXPLAINED = {
     "API record not written": ("path", "errno", "error"),
     "log link not created": ("pod", "container", "path", "errno"),
     "termination message file not created": ("pod", "container", "path", "errno"),
+    # the kubelet's CreateContainerConfigError: the pod's /etc/hosts cannot be written
+    "container not configured": ("pod", "container", "error"),
 }
 """What a full disk makes fastpod say, each naming the path and the errno."""
-ONCE_PER_STREAK = ("pod sync failed", "API record not written")
+ONCE_PER_STREAK = ("pod sync failed", "API record not written", "container not configured")
 
 
 def ticking_manifest(name: str, version: int) -> bytes:
@@ -250,9 +252,13 @@ def _said_once_per_streak(daemon: Daemon) -> list[Violation]:
             event = line.get("event")
             if event not in ONCE_PER_STREAK:
                 continue
-            if line.get("errno") != "ENOSPC":
+            named = (
+                line.get("errno") == "ENOSPC" or "no space left" in str(line.get("error")).lower()
+            )
+            if not named:
                 found.append(Violation(LOG, f"{event} does not say ENOSPC: {line}"))
-            said[(event, line.get("process"), line.get("pod"), line.get("path"))] += 1
+            where = line.get("path") or line.get("container")
+            said[(event, line.get("process"), line.get("pod"), where)] += 1
         for (event, process, pod, path), count in sorted(said.items(), key=str):
             if count > 1:
                 detail = f"instance {number}: {event} {pod or ''} {path} said {count} times"

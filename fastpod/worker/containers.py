@@ -61,6 +61,8 @@ class ContainerStarter:
         self.hooks = hooks
         self.network = network
         self.log_links = LogLinks(state)
+        self._waits_said: dict[str, dict[str, str]] = {}
+        """By pod key and container, the reason a container waits that was last logged."""
 
     async def start(
         self,
@@ -140,6 +142,7 @@ class ContainerStarter:
                     f'Container image "{image}" already present on machine',
                     container=name,
                 )
+            self._waits_said.get(key, {}).pop(name, None)
             self.state.events.emit(
                 key,
                 "container created",
@@ -184,10 +187,22 @@ class ContainerStarter:
         and is tried again at the next sync, as the kubelet's ``startContainer`` leaves it."""
         self._waiting(key, name, observed, CONFIG_ERROR, message)
 
+    def forget(self, key: str) -> None:
+        """The pod is gone: nothing of it to say or repair again."""
+        self._waits_said.pop(key, None)
+        self.log_links.forget(key)
+
     def _waiting(self, key: str, name: str, observed: Observed, reason: str, message: str) -> None:
-        """The container is not created: it waits with ``reason`` until the next sync."""
+        """The container is not created: it waits with ``reason`` until the next sync. The
+        event is kept at every sync, the line logged once while the message stays the same
+        (a full disk would log one per sync)."""
         observed.waiting[name] = reason
         observed.messages[name] = message
+        said = self._waits_said.setdefault(key, {})
+        if said.get(name) == message:
+            self.state.events.record(key, "Failed", f"Error: {message}", "Warning")
+            return
+        said[name] = message
         event = "container not configured" if reason == CONFIG_ERROR else "container not created"
         self.state.events.emit(
             key,

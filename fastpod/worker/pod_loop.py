@@ -268,7 +268,7 @@ class PodRunner:
             if self.loops.get(loop.key) is loop and loop.task is asyncio.current_task():
                 del self.loops[loop.key]
                 self.sync_failures.succeeded(loop.key)
-                self.starter.log_links.forget(loop.key)
+                self.starter.forget(loop.key)
 
     def _set_running(self, loop: PodLoop, pod: Pod | None) -> None:
         """Make ``pod`` the one ``loop`` runs, keeping the index by UID with it."""
