@@ -17,15 +17,20 @@ import os
 import re
 import sys
 from collections.abc import Iterator
-from typing import Any, Literal, TextIO
+from typing import Any, Literal, TextIO, TypeVar
 
 import msgspec
 
 LogFormat = Literal["text", "json"]
+_Line = TypeVar("_Line", str, bytes)
 LOG_FORMATS: tuple[LogFormat, ...] = ("text", "json")
 
 _encoder = msgspec.json.Encoder()
 _USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@")
+_USERINFO_IN_LINE = re.compile(r"""([A-Za-z][A-Za-z0-9+.-]*://)[^/?#\s"'\\]*@""")
+"""A URL's ``user:password@`` within a whole line, which never spans a quote or a space:
+what any field of any line may carry (a URL pod's source, an error quoting the URL) is
+cut before it is written."""
 
 
 PIPE_BUF = 4096
@@ -84,14 +89,25 @@ def emit(event: str, *, level: str = "info", **fields: object) -> None:
             "event": event,
         }
         record.update(present)
-        encoded = _encoder.encode(record)
+        encoded = _without_passwords(_encoder.encode(record))
         if _settings.captured is not None:
             _settings.captured.append(msgspec.json.decode(encoded))
             return
         line = encoded.decode() + "\n"
     else:
-        line = render_text(now, level, _settings.process, event, present)
+        line = _without_passwords(render_text(now, level, _settings.process, event, present))
     _write(line)
+
+
+def _without_passwords(line: _Line) -> _Line:
+    """``line`` with every URL's userinfo cut (a cheap look for ``@`` first)."""
+    if isinstance(line, bytes):
+        if b"@" in line and b"://" in line:
+            return _USERINFO_IN_LINE.sub(r"\1", line.decode()).encode()
+        return line
+    if "@" in line and "://" in line:
+        return _USERINFO_IN_LINE.sub(r"\1", line)
+    return line
 
 
 def render_text(

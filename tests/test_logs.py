@@ -210,6 +210,28 @@ def test_without_userinfo_strips_user_and_password_from_urls(text: str, cleaned:
     assert logs.without_userinfo(text) == cleaned
 
 
+def test_no_field_of_any_line_carries_a_urls_password(json_log: io.StringIO) -> None:
+    """Whatever a caller passes (a URL pod's source, an error quoting the URL, a list), the
+    line written has no ``user:password@``; an address with an ``@`` elsewhere stays."""
+    fields = {
+        "source": "http://alice:s3cret@host:8080/pods",
+        "errors": ["GET https://tok3n@host/x: 500"],
+        "mail": "ops@example.com",
+    }
+    logs.emit("pod rejected", level="error", **fields)
+    text_log = io.StringIO()
+    logs.configure("text", "worker-0", stream=text_log)
+    logs.emit("pod rejected", level="error", **fields)
+
+    for written in (json_log.getvalue(), text_log.getvalue()):
+        assert "s3cret" not in written
+        assert "tok3n" not in written
+        assert "http://host:8080/pods" in written
+        assert "ops@example.com" in written
+    record = json.loads(json_log.getvalue())
+    assert record["errors"] == ["GET https://host/x: 500"]
+
+
 # the buffered writer
 
 

@@ -38,11 +38,14 @@ def record_path(root_dir: str) -> str:
 
 def write_record(root_dir: str, record: ApiRecord) -> None:
     """Publish ``record``, atomically (a reader never sees half of it)."""
-    os.makedirs(root_dir, exist_ok=True)
+    # the kubelet's root directory mode (setupDataDirs); the record 0644 whatever the umask:
+    # no other user may point the CLI at a server of theirs
+    os.makedirs(root_dir, mode=0o750, exist_ok=True)
     path = record_path(root_dir)
     temporary = f"{path}.{os.getpid()}.tmp"
     try:
-        with open(temporary, "wb") as file:
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        with open(descriptor, "wb") as file:
             file.write(msgspec.json.encode(record))
         os.replace(temporary, path)
     except OSError:

@@ -71,7 +71,10 @@ class UrlSource:
     def __init__(
         self, url: str, headers: Sequence[tuple[str, str]] = (), timeout: float = 10.0
     ) -> None:
-        self._url = url
+        # a URL's user:password is Basic authentication unless an Authorization header is
+        # given: that header wins, as Go's http.Client sends it (aiohttp refuses both)
+        given = any(name.lower() == "authorization" for name, _ in headers)
+        self._url = without_userinfo(url) if given else url
         # a list of pairs, not a dict: a header name given twice is sent twice, in order
         self._headers = list(headers)
         self._timeout = timeout

@@ -100,7 +100,7 @@ class Supervisor:
         """Run until SIGTERM or SIGINT; 0 on a clean stop."""
         release_large_buffers()
         logs.configure(self.config.log_format, "fastpod")
-        os.makedirs(self.run_dir, exist_ok=True)
+        os.makedirs(self.run_dir, mode=0o700, exist_ok=True)  # its sockets: fastpod's alone
         logs.emit(
             "fastpod started",
             pid=os.getpid(),
