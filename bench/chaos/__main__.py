@@ -27,6 +27,7 @@ from pathlib import Path
 
 from bench.chaos import (
     api_abuse,
+    docker_restarts,
     full_disk,
     fuzz,
     kills,
@@ -76,7 +77,11 @@ def _runtime_restarts(
         time_limit=options.time_limit or (40.0 if quick else 1800.0),
         settle_timeout=60.0,
     )
-    runtime_restarts.run(runtime, seed, sizes, work, record)
+    if runtime.name == "docker":
+        live_restore = not options.no_live_restore
+        docker_restarts.run(runtime, seed, sizes, work, record, live_restore=live_restore)
+    else:
+        runtime_restarts.run(runtime, seed, sizes, work, record)
 
 
 def _fuzz(seed: int, options: argparse.Namespace, work: Path, record: Record) -> None:
@@ -124,6 +129,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--time-limit", type=float, help="kills: seconds (default 3600)")
     parser.add_argument("--inputs", type=int, help="fuzz: fuzzed manifests (default 100,000)")
     parser.add_argument(
+        "--no-live-restore",
+        action="store_true",
+        help="runtime-restarts on Docker: dockerd without --live-restore (it stops every "
+        "container when it restarts)",
+    )
+    parser.add_argument(
         "--out", type=Path, default=Path("chaos-results"), help="where the JSON records go"
     )
     options = parser.parse_args(argv)
@@ -157,7 +168,8 @@ def run_scenario(name: str, options: argparse.Namespace, argv: list[str]) -> Rec
     document = record.as_json()
     document["commit"] = git_commit()
     options.out.mkdir(parents=True, exist_ok=True)
-    path = options.out / f"{name}-{record.runtime}-seed{options.seed}.json"
+    variant = "-no-live-restore" if options.no_live_restore and record.runtime == "docker" else ""
+    path = options.out / f"{name}-{record.runtime}{variant}-seed{options.seed}.json"
     path.write_text(json.dumps(document, indent=2) + "\n")
     log = path.with_suffix(".log")
     log.write_bytes(record.log)

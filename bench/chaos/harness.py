@@ -374,6 +374,9 @@ class Record:
     containers_checked: int = 0
     settle_seconds: list[float] = field(default_factory=list)
     violations: list[Violation] = field(default_factory=list)
+    runtime_restarted: int = 0
+    """Sandboxes and containers the runtime itself stopped (a dockerd restarted without
+    live restore) and fastpod started again: counted apart, not fastpod's faults."""
     log_events: Counter[str] = field(default_factory=Counter)
     figures: dict[str, Any] = field(default_factory=dict)
     """A scenario's own counts (inputs fuzzed, requests made, memory sampled)."""
@@ -417,6 +420,10 @@ class Record:
         }
         if shown:
             lines.insert(4, f"  figures: {shown}")
+        if self.runtime_restarted:
+            lines.append(
+                f"  started again after the runtime stopped them: {self.runtime_restarted}"
+            )
         lines += [f"  VIOLATION {v.kind}: {v.detail}" for v in self.violations[:40]]
         if len(self.violations) > 40:
             lines.append(f"  ... {len(self.violations) - 40} more in the record")

@@ -8,8 +8,7 @@ operations, kills containerd at a random point among them, starts it again a mom
 (``scripts/containerd-up``, as a service manager would), then checks every invariant once
 fastpod has caught up.
 
-Docker is not restarted here: without live restore, a restarted dockerd stops every
-container on the machine, the other users' of this engine too.
+Docker's restarts are :mod:`bench.chaos.docker_restarts`' (a dockerd of their own).
 """
 
 from __future__ import annotations

@@ -65,3 +65,15 @@ def test_a_quick_run_on_the_fake_runtime_finds_no_traceback_and_no_death(
         assert figures["tracebacks"] == 0
         assert figures["concurrent /pods"] == {"200": 200}
         assert figures["slow clients"]["closed by fastpod"] > 0
+
+
+@pytest.mark.docker
+def test_a_quick_run_of_dockerd_restarts_breaks_no_invariant(tmp_path: Path) -> None:
+    """Scenario 2 on Docker restarts a dockerd of its own, with live restore."""
+    status = main(["runtime-restarts", "--quick", "--runtime", "docker", "--out", str(tmp_path)])
+
+    record = json.loads((tmp_path / "runtime-restarts-docker-seed1.json").read_text())
+    assert record["violations"] == []
+    assert status == 0
+    assert sum(record["faults"].values()) == 2
+    assert record["runtime_restarted"] == 0  # live restore: the containers ran on
