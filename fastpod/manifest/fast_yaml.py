@@ -71,9 +71,9 @@ _ODD_STARTS = (b"...", b"|", b">", b":")
 _TOP_LEVEL_BLOCK = re.compile(rb"---[ ]+[|>]")
 """A block scalar opening the document after its marker (with any number of spaces)."""
 
-_ENTRY_AFTER_NODE = re.compile(rb"['\"\]}][ ]*-(?=[ \n]|\Z)")
-"""A sequence entry on the line of a quoted scalar or a flow collection: rapidyaml reads it
-as a second entry, libyaml refuses it."""
+_ENTRY_AFTER_NODE = re.compile(rb"['\"\]}][ ]*-(?=[ \n]|\Z)|['\"][!&*]")
+"""A sequence entry on the line of a quoted scalar or a flow collection, or a tag right after
+a closing quote: rapidyaml reads a second entry or drops the tag, libyaml refuses both."""
 
 _ODD_LINE_START = re.compile(rb"\n(?:---|\.\.\.|[|>:])")
 """A document marker past the start, a top-level block scalar, a line opening with ":"."""
