@@ -49,9 +49,15 @@ EXPLAINED = {
     "termination message file not created": ("pod", "container", "path", "errno"),
     # the kubelet's CreateContainerConfigError: the pod's /etc/hosts cannot be written
     "container not configured": ("pod", "container", "error"),
+    "parse cache not written": ("path", "error"),
 }
 """What a full disk makes fastpod say, each naming the path and the errno."""
-ONCE_PER_STREAK = ("pod sync failed", "API record not written", "container not configured")
+ONCE_PER_STREAK = (
+    "pod sync failed",
+    "API record not written",
+    "container not configured",
+    "parse cache not written",
+)
 
 
 def ticking_manifest(name: str, version: int) -> bytes:
