@@ -120,6 +120,25 @@ def test_configured_headers_are_sent_repeated_names_in_order(server: Server) -> 
     assert request.headers.get_all("X-Tag") == ["one", "two"]
 
 
+def test_an_authorization_header_wins_over_the_urls_userinfo(server: Server) -> None:
+    """Go's http.Client (the kubelet's) sends the URL's user:password as Basic auth only
+    when no Authorization header is set; aiohttp would refuse the pair at every poll."""
+    server.serve("/pods", Reply(body=b"a: 1\n"))
+    url = server.url().replace("http://", "http://alice:pw@")
+    source = UrlSource(url, headers=[("Authorization", f"Bearer {SECRET}")])
+
+    assert poll(source) == [b"a: 1\n"]
+    [request] = server.requests
+    assert request.headers.get_all("Authorization") == [f"Bearer {SECRET}"]
+
+
+def test_the_urls_userinfo_is_basic_auth_without_an_authorization_header(server: Server) -> None:
+    server.serve("/pods", Reply(body=b"a: 1\n"))
+    poll(UrlSource(server.url().replace("http://", "http://alice:pw@")))
+    [request] = server.requests
+    assert request.headers.get_all("Authorization") == ["Basic YWxpY2U6cHc="]
+
+
 def test_a_configured_header_replaces_the_default_of_that_name(server: Server) -> None:
     server.serve("/pods", Reply(body=b"a: 1\n"))
     poll(UrlSource(server.url(), headers=[("User-Agent", "fleet/1"), ("Accept", "text/yaml")]))
