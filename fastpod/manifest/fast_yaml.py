@@ -71,9 +71,21 @@ _ODD_STARTS = (b"...", b"|", b">", b":")
 _TOP_LEVEL_BLOCK = re.compile(rb"---[ ]+[|>]")
 """A block scalar opening the document after its marker (with any number of spaces)."""
 
-_ENTRY_AFTER_NODE = re.compile(rb"['\"\]}][ ]*-(?=[ \n]|\Z)|['\"][!&*]")
-"""A sequence entry on the line of a quoted scalar or a flow collection, or a tag right after
-a closing quote: rapidyaml reads a second entry or drops the tag, libyaml refuses both."""
+_ENTRIES_AFTER_NODES = tuple(
+    re.compile(re.escape(end) + rb"[ ]*-(?=[ \n]|\Z)") for end in (b"'", b'"', b"]", b"}")
+)
+"""A sequence entry on the line of a quoted scalar or a flow collection: rapidyaml reads it
+as a second entry, libyaml refuses it."""
+
+_ODD_BLOCK_HEADERS = tuple(
+    re.compile(indicator + rb"(?<=[ \n]" + indicator + rb")(?![-+]?(?:[ ]+#|[ ]*(?:\n|\Z)))")
+    for indicator in (rb"\|", b">")
+)
+"""A | or > after a space that is no plain block scalar header (text after it on its line):
+rapidyaml reads an empty scalar where libyaml refuses. Also any | or > in plain text."""
+
+_PROPERTIES_AFTER_QUOTES = tuple(re.compile(quote + rb"[!&*]") for quote in (b"'", b'"'))
+"""A tag right after a closing quote: rapidyaml drops it, libyaml refuses it."""
 
 _ODD_LINE_START = re.compile(rb"\n(?:---|\.\.\.|[|>:])")
 """A document marker past the start, a top-level block scalar, a line opening with ":"."""
@@ -82,7 +94,7 @@ _ODD_COLON = re.compile(rb":(?:[,\]}]|(?<=[ \[{,]:))")
 """Colons YAML 1.1 refuses: a flow key with no value, a scalar opening with one."""
 
 # Each pattern opens with a literal byte, which the regex engine finds at C speed; one
-# pattern with alternatives opening differently would be tried at every byte.
+# pattern with alternatives, or opening with a set of bytes, is tried at every byte.
 
 
 def in_doubt(data: bytes) -> bool:
@@ -100,7 +112,13 @@ def in_doubt(data: bytes) -> bool:
         return True  # escapes: the two read some apart (\\n after \\, \\ before a line break)
     if (b"[" in data or b"{" in data) and _flow_across_lines(data):
         return True
-    if _ENTRY_AFTER_NODE.search(data) is not None:
+    if any(pattern.search(data) for pattern in _ENTRIES_AFTER_NODES):
+        return True
+    if any(pattern.search(data) for pattern in _ODD_BLOCK_HEADERS):
+        return True
+    if (b"!" in data or b"&" in data or b"*" in data) and any(
+        pattern.search(data) for pattern in _PROPERTIES_AFTER_QUOTES
+    ):
         return True
     if _ODD_LINE_START.search(data) is not None or _ODD_COLON.search(data) is not None:
         return True
@@ -125,12 +143,20 @@ def in_doubt(data: bytes) -> bool:
 
 def _flow_across_lines(data: bytes) -> bool:
     # A flow collection left open at a line's end: rapidyaml joins plain keys across the
-    # break that libyaml refuses. Counting brackets per line is conservative (quotes count).
-    for line in data.split(b"\n"):
-        opened = line.count(b"[") + line.count(b"{")
-        if opened and opened != line.count(b"]") + line.count(b"}"):
+    # break that libyaml refuses. Counting brackets per line is conservative (quotes count);
+    # only the lines holding an opening bracket are looked at, found with C-level finds.
+    start = 0
+    while True:
+        found = [at for at in (data.find(b"[", start), data.find(b"{", start)) if at != -1]
+        if not found:
+            return False
+        at = min(found)
+        end = data.find(b"\n", at)
+        end = len(data) if end == -1 else end
+        line = data[data.rfind(b"\n", 0, at) + 1 : end]
+        if line.count(b"[") + line.count(b"{") != line.count(b"]") + line.count(b"}"):
             return True
-    return False
+        start = end
 
 
 def _stray_flow_end(data: bytes) -> bool:
