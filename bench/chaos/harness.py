@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import grpc
 import psutil
 from cri_api.v1 import api_pb2 as cri_pb
 
@@ -162,7 +163,17 @@ class Runtime:
         return []
 
     def snapshot(self) -> Snapshot:
-        return self._cri_snapshot() if self._cri is not None else _docker_snapshot()
+        if self._cri is None:
+            return _docker_snapshot()
+        # containerd answers on its socket a moment before its CRI plugin does
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                return self._cri_snapshot()
+            except grpc.RpcError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
 
     def _cri_snapshot(self) -> Snapshot:
         assert self._cri is not None
