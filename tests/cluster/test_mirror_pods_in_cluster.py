@@ -7,7 +7,9 @@ touched."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -205,6 +207,34 @@ def test_a_watch_resumed_after_its_version_was_compacted_lists_again(
     finally:
         assert fastpod.stop() == 0
     assert second["metadata"]["uid"] != first["metadata"]["uid"]
+
+
+def test_a_cluster_process_started_again_is_told_every_static_pod_again(
+    api_server: LocalApiServer, tmp_path: Path
+) -> None:
+    """Killed, then a manifest removed while it is down: the new process learns the pods
+    that remain (a deleted mirror comes back) and which are gone (their mirror deleted)."""
+    kubeconfig = api_server.write_kubeconfig(tmp_path / "kubelet.conf")
+    (tmp_path / "manifests").mkdir()
+    manifest(tmp_path / "manifests", "web")
+    gone = manifest(tmp_path / "manifests", "db")
+    fastpod = start(tmp_path, kubeconfig)
+    try:
+        first = wait_for_mirror(api_server, "default/web-node1")
+        wait_for_mirror(api_server, "default/db-node1")
+        os.kill(fastpod.child_pid("cluster"), signal.SIGKILL)
+        gone.unlink()
+        fastpod.wait_for_event("pod removed", pod="default/db-node1")
+        wait_for_record(fastpod, "process restarted", child="cluster")
+        wait_for_record(fastpod, "orphan mirror pod deleted", pod="default/db-node1")
+        kubectl(kubeconfig, "delete", "pod", "web-node1", "--wait=false")
+        second = wait_for_mirror(api_server, "default/web-node1", replacing=first)
+        started = fastpod.events("container started", pod="default/web-node1")
+    finally:
+        assert fastpod.stop() == 0
+    assert mirror(api_server, "default/db-node1") is None
+    assert second["metadata"]["annotations"][MIRROR] == first["metadata"]["annotations"][MIRROR]
+    assert len(started) == 1
 
 
 def test_an_orphan_mirror_is_removed_and_other_pods_are_left_alone(
