@@ -1,14 +1,13 @@
 """Macro benchmarks of a node in a cluster, on the fake runtime, against the test API server.
 
-A real ``fastpod run --kubeconfig`` with 100 generated pods, the API server being kmock's
-emulator on loopback (``tests/support/apiserver.py``: no kube-apiserver can be installed
-here). Each figure is printed beside a floor from the same run; targets are reported, never
-asserted. ``events``: the Event writes of the pods' starts beside one create per Event.
-Mirror pods are not made yet: their figures (1,000 pods to every mirror, requests beside
-one create each) come with them.
+A real ``fastpod run --kubeconfig`` with generated pods (100; 1,000 for the mirror pods),
+the API server being kmock's emulator on loopback (``tests/support/apiserver.py``: no
+kube-apiserver can be installed here). Each figure is printed beside a floor from the same
+run; targets are reported, never asserted. ``events``: the Event writes of the pods' starts
+beside one create per Event; ``mirrors``: 1,000 static pods to every mirror pod.
 
     python -m bench.macro.cluster            # every scenario
-    python -m bench.macro.cluster idle       # some of them
+    python -m bench.macro.cluster mirrors    # some of them
 """
 
 from __future__ import annotations
@@ -20,12 +19,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import kmock
 import psutil
 
 from bench.macro.pipeline import Fastpod, Result, run_scenarios, write_dir
 from tests.support.cluster_api import LocalApiServer
+from tests.support.running import free_port
 
 PODS = 100
+MIRROR_PODS = 1000
+KUBE_API_QPS = 50
+KUBE_API_BURST = 100
+"""The kubelet's defaults (``kubeAPIQPS``, ``kubeAPIBurst``), which fastpod's are."""
 IDLE_WINDOW = 60.0
 """Seconds an idle node is watched: six Lease renewals at the kubelet's defaults."""
 LEASE_RENEWAL = 10.0
@@ -43,21 +48,34 @@ class Node:
     registered: float
     """Seconds from the start to ``node registered``."""
     pids: dict[str, int]
+    mirrors_created: int
+    """``mirror pod created`` lines read by then."""
 
     def stop(self) -> None:
         self.fastpod.stop()
         self.server.close()
 
 
-def started(root: str) -> Node:
+def started(root: str, pods: int = PODS) -> Node:
     server = LocalApiServer()
     kubeconfig = server.write_kubeconfig(Path(root) / "kubelet.conf")
-    directory = write_dir(root, PODS)
+    directory = write_dir(root, pods)
     fastpod = Fastpod(
-        directory, 2, "--kubeconfig", str(kubeconfig), "--root-dir", os.path.join(root, "r")
+        directory,
+        2,
+        "--kubeconfig",
+        str(kubeconfig),
+        "--root-dir",
+        os.path.join(root, "r"),
+        # ports of its own: other fastpods on the machine hold the kubelet's
+        "--read-only-port",
+        str(free_port()),
+        "--healthz-port",
+        "0",
     )
     ready = registered = 0.0
     pids: dict[str, int] = {}
+    mirrors = 0
     while not (ready and registered):
         for line in fastpod.read_lines():
             record = json.loads(line)
@@ -68,7 +86,9 @@ def started(root: str) -> Node:
                 registered = elapsed
             elif record["event"] == "process started":
                 pids[record["process"]] = record["pid"]
-    return Node(server, fastpod, ready, registered, pids)
+            elif record["event"] == "mirror pod created":
+                mirrors += 1
+    return Node(server, fastpod, ready, registered, pids, mirrors)
 
 
 def scenario_register(root: str) -> list[Result]:
@@ -156,10 +176,79 @@ def scenario_events(root: str) -> list[Result]:
     ]
 
 
+def scenario_mirrors(root: str) -> list[Result]:
+    """1,000 static pods: the time to every mirror created, the requests made until every
+    mirror shows its pod Running, and the requests a minute once idle."""
+    node = started(root, MIRROR_PODS)
+    try:
+        created = node.mirrors_created
+        while created < MIRROR_PODS:
+            lines = node.fastpod.read_lines()
+            created += sum(b'"mirror pod created"' in line for line in lines)
+        all_created = time.perf_counter() - node.fastpod.started
+        while _running_mirrors(node.server) < MIRROR_PODS:
+            time.sleep(0.5)
+        requests = node.server.requests()
+        time.sleep(LEASE_RENEWAL)
+        before = len(node.server.requests())
+        time.sleep(IDLE_WINDOW)
+        idle = len(node.server.requests()) - before
+    finally:
+        node.stop()
+    creates = sum(1 for method, path in requests if method == "POST" and path.endswith("/pods"))
+    statuses = sum(1 for method, path in requests if method == "PATCH" and "/pods/" in path)
+    others = len(requests) - creates - statuses
+    # the Node first, then the client's token bucket: a burst at once, then QPS a second
+    rate_floor = node.registered + max(0, MIRROR_PODS - KUBE_API_BURST) / KUBE_API_QPS
+    return [
+        Result(
+            f"every mirror created, {MIRROR_PODS} static pods",
+            all_created,
+            "s",
+            f"Node registered + {MIRROR_PODS} creates at QPS {KUBE_API_QPS}",
+            rate_floor,
+            f"the client's rate limit (burst {KUBE_API_BURST}) and nothing else",
+        ),
+        Result(
+            "API requests until every mirror Running",
+            len(requests),
+            "req",
+            "one create per pod",
+            MIRROR_PODS,
+            f"{creates} creates, {statuses} status patches, {others} others"
+            " (Node, Lease, list, watch)",
+        ),
+        Result(
+            f"API requests a minute, idle, {MIRROR_PODS} mirrors",
+            idle * 60.0 / IDLE_WINDOW,
+            "req",
+            "Lease renewals due (every 10 s)",
+            60.0 / LEASE_RENEWAL,
+            "the Lease renewals and nothing else",
+        ),
+    ]
+
+
+def _running_mirrors(server: LocalApiServer) -> int:
+    pods = kmock.resource("v1/pods")
+
+    def count() -> int:
+        return sum(
+            1
+            for (resource, _, _), obj in server.emulator.objects.items()
+            if resource == pods
+            and not obj.deleted
+            and (obj.raw.get("status") or {}).get("phase") == "Running"
+        )
+
+    return server.call(count)
+
+
 SCENARIOS: dict[str, Callable[[str], list[Result]]] = {
     "register": scenario_register,
     "idle": scenario_idle,
     "events": scenario_events,
+    "mirrors": scenario_mirrors,
 }
 
 

@@ -72,6 +72,8 @@ class MirrorPods:
         """The pods bound to this node as the API holds them (list, watch, our writes)."""
         self.listed = False
         self._marked: set[str] = set()
+        self._statuses_due: set[str] = set()
+        """Keys whose status is looked at once no mirror waits to be made."""
         self._wake = asyncio.Event()
         self._posted: dict[str, tuple[str, Object]] = {}
         """By key: the mirror's UID and the static pod's status last posted to it."""
@@ -175,8 +177,30 @@ class MirrorPods:
             due = [key for key in self._marked if self._retry_at.get(key, 0.0) <= now]
             self._marked.difference_update(due)
             await asyncio.gather(*(each(self._sync_mirror, key) for key in due))
-            await asyncio.gather(*(each(self._sync_status, key) for key in due))
+            self._statuses_due.update(due)
+            if self._objects_due():
+                self._wake.set()  # mirrors to make first: statuses wait for them
+                continue
+            statuses, self._statuses_due = self._statuses_due, set()
+            await asyncio.gather(*(each(self._sync_status, key) for key in statuses))
             self._wake_for_retries()
+
+    def _objects_due(self) -> bool:
+        """Whether a marked key may be tried now and needs a mirror made or deleted."""
+        now = time.monotonic()
+        for key in self._marked:
+            if self._retry_at.get(key, 0.0) > now:
+                continue
+            static, mirror = self.reported.pods.get(key), self.mirrors.get(key)
+            if static is None:
+                if mirror is not None and mirrors.is_mirror(mirror) and self.reported.complete:
+                    return True
+            elif mirrors.action(static.pod, mirror) in (
+                mirrors.Action.CREATE,
+                mirrors.Action.REPLACE,
+            ):
+                return True
+        return False
 
     def _wake_for_retries(self) -> None:
         waiting = [self._retry_at[key] for key in self._marked if key in self._retry_at]
