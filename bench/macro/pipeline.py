@@ -313,6 +313,41 @@ def scenario_busy_edit(root: str) -> list[Result]:
     ]
 
 
+def scenario_start_turns(root: str) -> list[Result]:
+    """In one process: the longest wait of a readable pipe while 5,000 pods start."""
+    import uvloop
+
+    from bench.macro.start_turns import PODS, waits_while_starting
+
+    idle, busy, cpu = uvloop.run(waits_while_starting(PODS))
+    return [
+        Result(
+            f"pipe wait while {PODS:,} pods start, p50",
+            percentile(busy, 0.5) * 1000,
+            "ms",
+            "the same pipe on an idle loop, p50",
+            percentile(idle, 0.5) * 1000,
+            "(informative)",
+        ),
+        Result(
+            f"pipe wait while {PODS:,} pods start, max",
+            max(busy) * 1000,
+            "ms",
+            "the same pipe on an idle loop, max",
+            max(idle) * 1000,
+            "<= the edit p99 (10 ms)",
+        ),
+        Result(
+            f"CPU of starting {PODS:,} pods (fake runtime)",
+            cpu,
+            "s",
+            "(none)",
+            0.0,
+            "(informative)",
+        ),
+    ]
+
+
 def percentile(samples: list[float], fraction: float) -> float:
     """The sample below which ``fraction`` of them lie (nearest rank)."""
     ordered = sorted(samples)
@@ -429,6 +464,7 @@ SCENARIOS: dict[str, Callable[[str], list[Result]]] = {
     "relist": scenario_relist,
     "edit": scenario_edit,
     "busy-edit": scenario_busy_edit,
+    "start-turns": scenario_start_turns,
     "memory": scenario_memory,
     "scaling": scenario_scaling,
 }
