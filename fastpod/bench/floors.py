@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 import msgspec
 
+from fastpod.bench import event_loop
 from fastpod.bench.manifests import PAUSE_IMAGE
 from fastpod.bench.progress import Progress
 from fastpod.bench.record import Run, Sample
@@ -130,7 +131,7 @@ def _measure(bench: Bench, kind: str, work: PodWork) -> Run:
 
     sampler.start()
     try:
-        version = asyncio.run(run_all())
+        version = event_loop.run(run_all())
         progress.finish(len(samples))
     finally:
         usage = sampler.stop()

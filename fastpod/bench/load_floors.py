@@ -26,6 +26,7 @@ from typing import Any
 
 import psutil
 
+from fastpod.bench import event_loop
 from fastpod.bench.churn import CYCLE
 from fastpod.bench.density import SETTLE
 from fastpod.bench.floors import RuntimeFloor, floor_name, runtime_floor
@@ -76,7 +77,7 @@ def _floor_run(bench: Bench, work: Any) -> Run:
 
     sampler.start()
     try:
-        asyncio.run(run_all())
+        event_loop.run(run_all())
     finally:
         usage = sampler.stop()
         bench.target.remove_namespace(bench.namespace)

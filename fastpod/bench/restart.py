@@ -20,6 +20,7 @@ import time
 import msgspec
 
 from fastpod import __version__
+from fastpod.bench import event_loop
 from fastpod.bench.log_samples import all_running
 from fastpod.bench.manifests import container_names
 from fastpod.bench.progress import Progress
@@ -99,7 +100,7 @@ def docker_restart_policy(bench: Bench) -> Run:
     sampler = Sampler({"runtime": bench.target.processes}, bench.origin)
     sampler.start()
     try:
-        samples, version = asyncio.run(_policy_rounds(bench))
+        samples, version = event_loop.run(_policy_rounds(bench))
     finally:
         usage = sampler.stop()
         bench.target.remove_namespace(bench.namespace)

@@ -18,6 +18,7 @@ from typing import TypeVar
 import msgspec
 import psutil
 
+from fastpod.bench import event_loop
 from fastpod.bench.options import TargetSettings
 from fastpod.config.node import node_name
 from fastpod.config.settings import Config
@@ -49,7 +50,7 @@ class Target:
         self.name = settings.runtime
 
     def _call(self, call: Awaitable[T]) -> T:
-        return asyncio.run(_bounded(call))
+        return event_loop.run(_bounded(call))
 
     def _adapter(self) -> Runtime:
         config = Config(

@@ -46,6 +46,7 @@ def test_a_small_startup_measures_fastpod_and_the_floor_and_leaves_nothing(
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr, "nothing but the bench's own lines"
 
     record = decode((output / "record.json").read_bytes(), "record.json")
     runs = {run.name: run for run in record.runs}
@@ -82,6 +83,7 @@ def test_a_small_restart_measures_first_and_crash_loop_restarts_apart(
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr, "nothing but the bench's own lines"
 
     record = decode((output / "record.json").read_bytes(), "record.json")
     runs = {run.name: run for run in record.runs}
@@ -185,6 +187,7 @@ def test_churn_density_and_probes_measure_the_floor_beside_fastpod(
         timeout=180,
     )
     assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr, "nothing but the bench's own lines"
 
     record = decode((output / "record.json").read_bytes(), "record.json")
     fastpod, floor = record.runs
