@@ -58,6 +58,8 @@ from tests.support.running import free_port
 WORKERS = 2
 STEADY = 4
 CREATES = ("DirectoryOrCreate", "FileOrCreate")
+FASTPOD_BUGS = ("message handling failed", "malformed message, peer dropped", "pod loop died")
+"""Log events that say fastpod itself failed, whatever the input: each is a violation."""
 KEPT_INPUTS = 20
 """Inputs that raised, kept in the record (base64) to reproduce them."""
 
@@ -398,6 +400,7 @@ def _account(
     figures["log lines"] = log.lines
     figures["pod rejected"] = log.events["pod rejected"]
     figures["pod added"] = log.events["pod added"]
+    figures["fastpod's own failures"] = sum(log.events[event] for event in FASTPOD_BUGS)
     record.faults = Counter({kind: count for kind, count in record.operations.items()})
     record.log_events = log.warnings
     record.figures = {**figures, "raised": raised}
@@ -407,6 +410,9 @@ def _account(
         record.add([Violation(LOG, line[:600])], "log line not a record")
     for entry in log.tracebacks[:20]:
         record.add([Violation(LOG, str(entry.get("traceback"))[-600:])], str(entry.get("event")))
+    for event in FASTPOD_BUGS:
+        if log.events[event]:
+            record.add([Violation(LOG, f"{log.events[event]} lines")], event)
     for death in log.deaths:
         record.add([Violation(LOG, json.dumps(death))], "process died")
     if not alive:

@@ -12,6 +12,7 @@ be reported, :func:`fastpod.manifest.lines.locate` parses again to find the line
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,15 +59,50 @@ def load_document(data: bytes) -> Document | SyntaxProblem:
     """Parse manifest bytes (YAML 1.1 or JSON) into the first document's plain values."""
     if looks_like_json(data):
         try:
-            return Document(msgspec.json.decode(data))
+            return Document(_go_numbers(msgspec.json.decode(data), data))
         except RecursionError:
             return SyntaxProblem("nested too deeply", None, None)
         except (msgspec.DecodeError, UnicodeDecodeError):
             pass  # Not strict JSON (comments, trailing commas...): YAML may still read it.
     fast = fast_load(data)
     if fast is not None:
-        return Document(fast)
+        try:
+            return Document(_go_numbers(fast, data))
+        except RecursionError:
+            return SyntaxProblem("nested too deeply", None, None)
     return load_yaml11(data)
+
+
+_LONG_NUMBER = re.compile(rb"\d{19}")
+"""19 digits: the shortest integer outside 64 bits (2**63) has as many."""
+
+
+def _go_numbers(value: Any, data: bytes) -> Any:
+    """``value`` with every integer outside 64 bits as go-yaml reads it: a float, or its
+    text when no float holds it (as :mod:`~fastpod.manifest.yaml11` reads YAML). msgspec's
+    JSON (the JSON path, rapidyaml's) keeps such integers whole, and no pod holding one could
+    be sent between fastpod's processes (msgpack's integers are 64 bits). Only walked when the
+    bytes hold a run of 19 digits."""
+    if _LONG_NUMBER.search(data) is None:
+        return value
+    return _walk_numbers(value)
+
+
+def _walk_numbers(value: Any) -> Any:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        if -(2**63) <= value < 2**64:
+            return value
+        try:
+            return float(value)
+        except OverflowError:
+            return str(value)
+    if isinstance(value, dict):
+        return {key: _walk_numbers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_walk_numbers(item) for item in value]
+    return value
 
 
 def load_yaml11(data: bytes) -> Document | SyntaxProblem:
