@@ -108,6 +108,8 @@ def in_doubt(data: bytes) -> bool:
         return True
     if _TOP_LEVEL_BLOCK.match(data) is not None:
         return True
+    if not data.endswith(b"\n") and (b"|" in data or b">" in data):
+        return True  # a block scalar may end the bytes: the two chomp its last line apart
     if b"\\" in data:
         return True  # escapes: the two read some apart (\\n after \\, \\ before a line break)
     if (b"[" in data or b"{" in data) and _flow_across_lines(data):

@@ -97,6 +97,7 @@ def test_a_scalar_yaml_1_1_and_1_2_may_read_apart_goes_to_libyaml(value: bytes) 
         b"- [a] - b\n",
         b'""!!str"\n',
         b"- >  -#x\n",
+        b"- >\n  --flag=on",
         b"{a: 1, b\n  c: 2}\n",
         b"--- {k0: true, \\\nk1: true}\n",
     ],
