@@ -209,9 +209,11 @@ class DirectorySource:
         try:
             body = _read_at_most(path, key[1])
         except OSError as error:
-            # on a re-list an unreadable file has no pod, as in the kubelet; on a hint, wait
+            # on a re-list an unreadable file has no pod, as in the kubelet; on a hint, wait.
+            # One removed since its stat is gone: nothing to say (its removal is an event).
             if relisted:
-                self._skip(path, f"cannot read: {error.strerror}")
+                if not isinstance(error, FileNotFoundError):
+                    self._skip(path, f"cannot read: {error.strerror}")
                 if seen is not None:
                     del self._known[path]
                     return FileChange(path, None)

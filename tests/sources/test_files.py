@@ -676,3 +676,22 @@ def test_a_file_removed_between_the_listing_and_its_stat_is_gone_without_a_warni
 
     assert changes(source) == {a: None}
     assert captured_logs.records("manifest skipped") == []
+
+
+def test_a_file_removed_between_its_stat_and_its_read_is_gone_without_a_warning(
+    tmp_path: Path, captured_logs: LogCapture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by the fault suite's fuzz scenario, whose batches come and go during re-lists."""
+    a = write(tmp_path / "a.yaml", b"a")
+    source = DirectorySource(str(tmp_path))
+    list(source.relist())
+    write(tmp_path / "a.yaml", b"changed")
+
+    def removed(path: str, expected_size: int) -> bytes:
+        os.unlink(path)
+        raise FileNotFoundError(2, "No such file or directory", path)
+
+    monkeypatch.setattr(files, "_read_at_most", removed)
+
+    assert changes(source) == {a: None}
+    assert captured_logs.records("manifest skipped") == []
