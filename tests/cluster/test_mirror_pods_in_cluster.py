@@ -6,11 +6,13 @@ touched."""
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import re
 import signal
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -368,6 +370,56 @@ def test_on_docker_a_deleted_mirror_comes_back_and_the_container_keeps_its_id(
     assert before == after
     container_id = second["status"]["containerStatuses"][0]["containerID"]
     assert container_id.removeprefix("docker://") in after
+
+
+@pytest.mark.docker
+def test_on_docker_an_api_server_gone_a_minute_changes_no_pod_and_is_caught_up_with(
+    api_server: LocalApiServer, tmp_path: Path
+) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n"
+        "nodeStatusUpdateFrequency: 1s\n"
+    )
+    kubeconfig = api_server.write_kubeconfig(tmp_path / "kubelet.conf")
+    (tmp_path / "manifests").mkdir()
+    manifest(tmp_path / "manifests", "web")
+    with engines_held():
+        docker_engine.remove_all()
+        fastpod = start(tmp_path, kubeconfig, "--config", str(config), runtime="docker")
+        try:
+            wait_for_mirror(api_server, "default/web-node1", timeout=60)
+            before = _docker_container_ids()
+            api_server.pause()
+            stopped_at = datetime.datetime.now(datetime.UTC)
+            manifest(tmp_path / "manifests", "db")
+            fastpod.wait_for_event("container started", pod="default/db-node1")
+            time.sleep(60)  # the outage the issue names: a minute without an API server
+            health = fastpod.get("/healthz")
+            api_server.resume()
+            db = wait_for_mirror(api_server, "default/db-node1", timeout=60)
+            wait_for(lambda: _lease_renewed_since(api_server, stopped_at), timeout=30)
+            after = _docker_container_ids()
+            failures = fastpod.events("API server call failed")
+        finally:
+            assert fastpod.stop() == 0
+            docker_engine.remove_all()
+    assert health == (200, b"ok")
+    assert before == after
+    assert db["status"]["containerStatuses"][0]["ready"] is True
+    # the first failure of a streak is said, not one line per retry for a minute
+    assert 0 < len(failures) <= len({f["call"] for f in failures})
+    node = api_server.stored("v1/nodes", None, "node1")
+    assert node is not None
+    assert [c["status"] for c in node["status"]["conditions"] if c["type"] == "Ready"] == ["True"]
+
+
+def _lease_renewed_since(server: LocalApiServer, moment: datetime.datetime) -> bool:
+    lease = server.stored("coordination.k8s.io/v1/leases", "kube-node-lease", "node1")
+    if lease is None:
+        return False
+    renewed = datetime.datetime.fromisoformat(lease["spec"]["renewTime"].replace("Z", "+00:00"))
+    return renewed > moment
 
 
 def _docker_container_ids() -> set[str]:
