@@ -30,7 +30,7 @@ import msgspec
 import psutil
 
 from fastpod.bench.options import TargetSettings
-from fastpod.bench.subject import SubjectError
+from fastpod.bench.subject import SubjectError, process_tree
 
 POLL = 0.1
 """Seconds between two listings of the server's pods."""
@@ -223,11 +223,7 @@ class ServerSubject:
 
     def processes(self) -> list[psutil.Process]:
         """The server's process and its children, those alive now."""
-        try:
-            process = psutil.Process(self.settings.pid)
-            return [process, *process.children(recursive=True)]
-        except psutil.NoSuchProcess:
-            return []
+        return process_tree(self.settings.pid)
 
     def stop(self) -> None:
         """Stop looking; the server itself runs on."""

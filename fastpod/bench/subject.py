@@ -41,6 +41,15 @@ class SubjectError(Exception):
     """fastpod did not do what the bench waits for; the message says where its log is."""
 
 
+def process_tree(pid: int) -> list[psutil.Process]:
+    """The process ``pid`` and its children, those alive now; none once it has exited."""
+    try:
+        process = psutil.Process(pid)
+        return [process, *process.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+
+
 class MeasuredFastpod(Protocol):
     """The fastpod a scenario measures: a bench's own (:class:`Subject`), or one already
     running (``--server``). :attr:`records` are its log's records the scenarios read
@@ -193,11 +202,7 @@ class Subject:
 
     def processes(self) -> list[psutil.Process]:
         """The supervisor and its children, those alive now."""
-        try:
-            supervisor = psutil.Process(self.process.pid)
-            return [supervisor, *supervisor.children(recursive=True)]
-        except psutil.NoSuchProcess:
-            return []
+        return process_tree(self.process.pid)
 
     def stop(self) -> None:
         """SIGTERM, then SIGKILL if it does not stop in time; then SIGKILL any of its
