@@ -199,9 +199,7 @@ class ContainerStarter:
         observed.waiting[name] = reason
         observed.messages[name] = message
         said = self._waits_said.setdefault(key, {})
-        if said.get(name) == message:
-            self.state.events.record(key, "Failed", f"Error: {message}", "Warning")
-            return
+        logged = said.get(name) != message
         said[name] = message
         event = "container not configured" if reason == CONFIG_ERROR else "container not created"
         self.state.events.emit(
@@ -211,6 +209,7 @@ class ContainerStarter:
             f"Error: {message}",
             "Warning",
             level="error",
+            logged=logged,
             container=name,
             reason=reason,
             error=message,

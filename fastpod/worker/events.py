@@ -80,13 +80,20 @@ class PodEvents:
         event_type: EventType = "Normal",
         *,
         level: str | None = None,
+        logged: bool = True,
         **fields: object,
     ) -> None:
         """Log a decision about a pod (``event`` with ``fields``) and keep it as its event
-        (``event_reason``: the kubelet's event reason, ``Started``, ``BackOff``, ...)."""
-        if level is None:
-            level = "info" if event_type == "Normal" else "warning"
-        logs.emit(event, level=level, pod=pod_key, **fields)
+        (``event_reason``: the kubelet's event reason, ``Started``, ``BackOff``, ...).
+
+        ``logged=False`` keeps the event (and forwards it) without the log line: a failure
+        repeated at every sync is logged once, while its event, the same one each time,
+        is kept at every sync as the kubelet records it.
+        """
+        if logged:
+            if level is None:
+                level = "info" if event_type == "Normal" else "warning"
+            logs.emit(event, level=level, pod=pod_key, **fields)
         container = fields.get("container")
         self.record(
             pod_key,

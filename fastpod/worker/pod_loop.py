@@ -384,22 +384,19 @@ class PodRunner:
         except OSError as error:
             # the host refused a file the pod needs (its log directory): tried again at the
             # next sync, as the kubelet retries a sandbox whose log directory it cannot make
-            message = f"Error syncing pod: {error}"
-            if self.sync_failures.failed(loop.key, error):
-                self.state.events.emit(
-                    loop.key,
-                    "pod sync failed",
-                    "FailedSync",
-                    message,
-                    "Warning",
-                    level="error",
-                    error=str(error),
-                    path=error.filename,
-                    errno=logs.errno_name(error),
-                    note=QUIET_NOTE,
-                )
-            else:
-                self.state.events.record(loop.key, "FailedSync", message, "Warning")
+            self.state.events.emit(
+                loop.key,
+                "pod sync failed",
+                "FailedSync",
+                f"Error syncing pod: {error}",
+                "Warning",
+                level="error",
+                logged=self.sync_failures.failed(loop.key, error),
+                error=str(error),
+                path=error.filename,
+                errno=logs.errno_name(error),
+                note=QUIET_NOTE,
+            )
         finally:
             recorder.observe(
                 "kubelet_pod_worker_duration_seconds",
