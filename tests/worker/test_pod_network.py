@@ -213,9 +213,14 @@ def test_a_hosts_file_that_cannot_be_written_holds_the_container_back(
     blocked.write_text("a file where the root directory should be")
     unwritable = replace(node_settings(settings, tmp_path), root_dir=str(blocked))
 
+    failed_containers: list[str | None] = []
+
     async def scenario() -> None:
         runtime = FakeRuntime()
         async with runner_on(runtime, unwritable) as runner:
+            runner.state.events.forward = lambda _key, _at, _type, reason, _msg, container: (
+                failed_containers.append(container) if reason == "Failed" else None
+            )
             runner.submit(added(pod("web")))
 
             def failures() -> int:
@@ -230,3 +235,6 @@ def test_a_hosts_file_that_cannot_be_written_holds_the_container_back(
     (record,) = captured_logs.records("container not configured")
     assert record["reason"] == "CreateContainerConfigError"
     assert record["error"].endswith(": not a directory")
+    # the repeats are the same event as the first: the container's, not the pod's
+    assert len(failed_containers) >= 3
+    assert set(failed_containers) == {record["container"]}
