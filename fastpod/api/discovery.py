@@ -16,6 +16,7 @@ import msgspec
 
 from fastpod import logs
 from fastpod.config.settings import DEFAULT_ADDRESS, READ_ONLY_PORT
+from fastpod.whole_file import replace_file
 
 RECORD_NAME = "api.json"
 RECORD_RETRY = 5.0
@@ -42,16 +43,7 @@ def write_record(root_dir: str, record: ApiRecord) -> None:
     # no other user may point the CLI at a server of theirs
     os.makedirs(root_dir, mode=0o750, exist_ok=True)
     path = record_path(root_dir)
-    temporary = f"{path}.{os.getpid()}.tmp"
-    try:
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        with open(descriptor, "wb") as file:
-            file.write(msgspec.json.encode(record))
-        os.replace(temporary, path)
-    except OSError:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)  # a full disk keeps no empty half-record
-        raise
+    replace_file(path, msgspec.json.encode(record), f"{path}.{os.getpid()}.tmp", 0o644)
 
 
 async def write_record_later(root_dir: str, record: ApiRecord, refused: OSError) -> None:

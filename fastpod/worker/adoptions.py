@@ -19,6 +19,7 @@ import re
 import msgspec
 
 from fastpod import logs
+from fastpod.whole_file import replace_file
 
 DIRECTORY = "adopted"
 
@@ -77,15 +78,8 @@ class AdoptionRecords:
             os.makedirs(self.directory, mode=0o700, exist_ok=True)
             self._made = True
         path = self._path(fastpod_uid)
-        partial = f"{path}.partial"
-        try:
-            with open(partial, "wb") as file:
-                file.write(msgspec.json.encode(adoption))
-            os.replace(partial, path)
-        except OSError:
-            with contextlib.suppress(OSError):
-                os.unlink(partial)  # a full disk keeps no empty record: the next try writes it
-            raise
+        # a full disk keeps no empty record: the next try writes it
+        replace_file(path, msgspec.json.encode(adoption), f"{path}.partial")
         return adoption
 
     def forget(self, fastpod_uid: str) -> None:

@@ -28,6 +28,7 @@ from fastpod import logs
 from fastpod.manifest.decode import DecodedPod
 from fastpod.manifest.paths import MapKey
 from fastpod.model import PodSource
+from fastpod.whole_file import replace_file
 
 DIRECTORY = "parse-cache"
 MAX_ENTRIES = 100_000
@@ -148,11 +149,7 @@ class ParseCache:
 
     def _write(self, cache: CacheFile) -> None:
         os.makedirs(os.path.dirname(self.path), mode=0o700, exist_ok=True)
-        temporary = f"{self.path}.new"
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with open(descriptor, "wb") as file:
-            file.write(_encode(cache))
-        os.replace(temporary, self.path)
+        replace_file(self.path, _encode(cache), f"{self.path}.new", 0o600)
 
 
 def worker_cache_path(root_dir: str, index: int) -> str:
