@@ -43,6 +43,23 @@ def manifest(directory: Path, name: str, namespace: str = "default", **labels: s
     return path
 
 
+def node_with_web(api_server: LocalApiServer, tmp_path: Path) -> Path:
+    """The kubeconfig for ``api_server``, with the static pod ``web`` in the manifest directory."""
+    kubeconfig = api_server.write_kubeconfig(tmp_path / "kubelet.conf")
+    (tmp_path / "manifests").mkdir()
+    manifest(tmp_path / "manifests", "web")
+    return kubeconfig
+
+
+def kubelet_config(tmp_path: Path, fields: str) -> Path:
+    """A KubeletConfiguration file holding ``fields`` (YAML lines)."""
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n" + fields
+    )
+    return config
+
+
 def start(tmp_path: Path, kubeconfig: Path, *extra: str, runtime: str = "fake") -> RunningFastpod:
     manifests = tmp_path / "manifests"
     manifests.mkdir(exist_ok=True)
@@ -113,9 +130,7 @@ def wait_for_mirror(
 def test_kubectl_sees_a_mirror_pod_for_every_static_pod_with_its_status(
     api_server: LocalApiServer, tmp_path: Path
 ) -> None:
-    kubeconfig = api_server.write_kubeconfig(tmp_path / "kubelet.conf")
-    (tmp_path / "manifests").mkdir()
-    manifest(tmp_path / "manifests", "web")
+    kubeconfig = node_with_web(api_server, tmp_path)
     manifest(tmp_path / "manifests", "etcd", namespace="kube-system", tier="control-plane")
     fastpod = start(tmp_path, kubeconfig)
     try:
@@ -159,9 +174,7 @@ def test_kubectl_sees_a_mirror_pod_for_every_static_pod_with_its_status(
 def test_an_edited_manifest_replaces_its_mirror_and_a_deleted_mirror_comes_back(
     api_server: LocalApiServer, tmp_path: Path
 ) -> None:
-    kubeconfig = api_server.write_kubeconfig(tmp_path / "kubelet.conf")
-    (tmp_path / "manifests").mkdir()
-    manifest(tmp_path / "manifests", "web")
+    kubeconfig = node_with_web(api_server, tmp_path)
     fastpod = start(tmp_path, kubeconfig)
     try:
         first = wait_for_mirror(api_server, "default/web-node1")
@@ -190,9 +203,7 @@ def test_a_watch_resumed_after_its_version_was_compacted_lists_again(
 ) -> None:
     """The watch ends and its resource version is gone (410): a list, then a new watch;
     a mirror deleted afterwards is still seen and made again."""
-    kubeconfig = api_server.write_kubeconfig(tmp_path / "kubelet.conf")
-    (tmp_path / "manifests").mkdir()
-    manifest(tmp_path / "manifests", "web")
+    kubeconfig = node_with_web(api_server, tmp_path)
     fastpod = start(tmp_path, kubeconfig)
     try:
         first = wait_for_mirror(api_server, "default/web-node1")
@@ -216,9 +227,7 @@ def test_a_cluster_process_started_again_is_told_every_static_pod_again(
 ) -> None:
     """Killed, then a manifest removed while it is down: the new process learns the pods
     that remain (a deleted mirror comes back) and which are gone (their mirror deleted)."""
-    kubeconfig = api_server.write_kubeconfig(tmp_path / "kubelet.conf")
-    (tmp_path / "manifests").mkdir()
-    manifest(tmp_path / "manifests", "web")
+    kubeconfig = node_with_web(api_server, tmp_path)
     gone = manifest(tmp_path / "manifests", "db")
     fastpod = start(tmp_path, kubeconfig)
     try:
@@ -265,9 +274,7 @@ def test_an_orphan_mirror_is_removed_and_other_pods_are_left_alone(
         "spec": {"nodeName": "node1", "containers": [{"name": "c", "image": BUSYBOX}]},
     }
     assert api_server.request("POST", "/api/v1/namespaces/default/pods", regular)[0] == 201
-    kubeconfig = api_server.write_kubeconfig(tmp_path / "kubelet.conf")
-    (tmp_path / "manifests").mkdir()
-    manifest(tmp_path / "manifests", "web")
+    kubeconfig = node_with_web(api_server, tmp_path)
     fastpod = start(tmp_path, kubeconfig)
     try:
         wait_for_record(fastpod, "orphan mirror pod deleted", pod="default/gone-node1", timeout=30)
@@ -282,9 +289,7 @@ def test_a_refused_mirror_creation_is_logged_once_and_retried(
     api_server: LocalApiServer, tmp_path: Path
 ) -> None:
     api_server.call(lambda: api_server.emulator.refuse("POST", r"/pods$", 403))
-    kubeconfig = api_server.write_kubeconfig(tmp_path / "kubelet.conf")
-    (tmp_path / "manifests").mkdir()
-    manifest(tmp_path / "manifests", "web")
+    kubeconfig = node_with_web(api_server, tmp_path)
     fastpod = start(tmp_path, kubeconfig)
     try:
         wait_for_record(fastpod, "API server call failed", call="create mirror pod", timeout=30)
@@ -311,14 +316,10 @@ def _posts(server: LocalApiServer) -> int:
 def test_an_api_server_gone_for_a_while_is_caught_up_with_and_the_pods_untouched(
     api_server: LocalApiServer, tmp_path: Path
 ) -> None:
-    config = tmp_path / "config.yaml"
-    config.write_text(
-        "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n"
-        "nodeLeaseDurationSeconds: 2\nnodeStatusUpdateFrequency: 1s\n"
+    config = kubelet_config(
+        tmp_path, "nodeLeaseDurationSeconds: 2\nnodeStatusUpdateFrequency: 1s\n"
     )
-    kubeconfig = api_server.write_kubeconfig(tmp_path / "kubelet.conf")
-    (tmp_path / "manifests").mkdir()
-    manifest(tmp_path / "manifests", "web")
+    kubeconfig = node_with_web(api_server, tmp_path)
     fastpod = start(tmp_path, kubeconfig, "--config", str(config))
     try:
         wait_for_mirror(api_server, "default/web-node1")
@@ -351,9 +352,7 @@ def test_an_api_server_gone_for_a_while_is_caught_up_with_and_the_pods_untouched
 def test_on_docker_a_deleted_mirror_comes_back_and_the_container_keeps_its_id(
     api_server: LocalApiServer, tmp_path: Path
 ) -> None:
-    kubeconfig = api_server.write_kubeconfig(tmp_path / "kubelet.conf")
-    (tmp_path / "manifests").mkdir()
-    manifest(tmp_path / "manifests", "web")
+    kubeconfig = node_with_web(api_server, tmp_path)
     with engines_held():
         docker_engine.remove_all()
         fastpod = start(tmp_path, kubeconfig, runtime="docker")
@@ -376,14 +375,8 @@ def test_on_docker_a_deleted_mirror_comes_back_and_the_container_keeps_its_id(
 def test_on_docker_an_api_server_gone_a_minute_changes_no_pod_and_is_caught_up_with(
     api_server: LocalApiServer, tmp_path: Path
 ) -> None:
-    config = tmp_path / "config.yaml"
-    config.write_text(
-        "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n"
-        "nodeStatusUpdateFrequency: 1s\n"
-    )
-    kubeconfig = api_server.write_kubeconfig(tmp_path / "kubelet.conf")
-    (tmp_path / "manifests").mkdir()
-    manifest(tmp_path / "manifests", "web")
+    config = kubelet_config(tmp_path, "nodeStatusUpdateFrequency: 1s\n")
+    kubeconfig = node_with_web(api_server, tmp_path)
     with engines_held():
         docker_engine.remove_all()
         fastpod = start(tmp_path, kubeconfig, "--config", str(config), runtime="docker")
