@@ -61,8 +61,7 @@ class ClusterReports:
     def mark(self, key: str) -> None:
         """The pod under ``key`` may have changed (added, updated, removed, synced)."""
         self._marked.add(key)
-        if self._timer is None:
-            self._timer = asyncio.get_running_loop().call_later(COALESCE, self.report)
+        self._schedule()
 
     def all_seen(self) -> None:
         """Every source has been seen: say which pods this worker holds, after them."""
@@ -77,8 +76,13 @@ class ClusterReports:
         self.mark_all()
 
     def mark_all(self) -> None:
+        """Every pod held or last reported may have changed."""
         self._marked.update(self.desired.pods)
         self._marked.update(self._pods)
+        self._schedule()
+
+    def _schedule(self) -> None:
+        """Report the marked pods a moment from now, unless a report is already due."""
         if self._timer is None:
             self._timer = asyncio.get_running_loop().call_later(COALESCE, self.report)
 
