@@ -191,16 +191,24 @@ class MirrorPods:
         for key in self._marked:
             if self._retry_at.get(key, 0.0) > now:
                 continue
-            static, mirror = self.reported.pods.get(key), self.mirrors.get(key)
+            static = self.reported.pods.get(key)
             if static is None:
-                if mirror is not None and mirrors.is_mirror(mirror) and self.reported.complete:
+                if self._orphan(key) is not None:
                     return True
-            elif mirrors.action(static.pod, mirror) in (
+            elif mirrors.action(static.pod, self.mirrors.get(key)) in (
                 mirrors.Action.CREATE,
                 mirrors.Action.REPLACE,
             ):
                 return True
         return False
+
+    def _orphan(self, key: str) -> Object | None:
+        """The mirror under ``key`` if it is an orphan to delete: no static pod has the key,
+        and every worker has named all its pods (``deleteOrphanedMirrorPods``)."""
+        mirror = self.mirrors.get(key)
+        if key in self.reported.pods or mirror is None or not mirrors.is_mirror(mirror):
+            return None
+        return mirror if self.reported.complete else None
 
     def _wake_for_retries(self) -> None:
         waiting = [self._retry_at[key] for key in self._marked if key in self._retry_at]
@@ -210,11 +218,12 @@ class MirrorPods:
 
     async def _sync_mirror(self, key: str) -> None:
         static = self.reported.pods.get(key)
-        mirror = self.mirrors.get(key)
         if static is None:
-            if mirror is not None and mirrors.is_mirror(mirror) and self.reported.complete:
-                await self._delete_orphan(key, mirror)
+            orphan = self._orphan(key)
+            if orphan is not None:
+                await self._delete_orphan(key, orphan)
             return
+        mirror = self.mirrors.get(key)
         action = mirrors.action(static.pod, mirror)
         if action in (mirrors.Action.KEEP, mirrors.Action.BLOCKED):
             return
