@@ -139,11 +139,14 @@ class ApiClient:
             if failure.kind != "not-found":
                 raise
 
-    async def patch_pod_status(self, name: str, namespace: str, status: Object) -> Object:
-        """Merge ``status`` into the pod's status subresource (the kubelet's status manager
-        patches it the same way): the pod's spec and metadata are never written."""
+    async def patch_pod_status(self, name: str, namespace: str, uid: str, status: Object) -> Object:
+        """Merge ``status`` into the status subresource of the pod ``uid`` (the kubelet's
+        status manager patches it the same way): the pod's spec and metadata are never
+        written. The UID in the patch is a precondition (``PatchPodStatus``): a pod of the
+        same name made since is refused as a conflict, not given the status."""
+        body = {"metadata": {"uid": uid}, "status": status}
         call = self._client.patch(
-            PodStatus, name, {"status": status}, namespace=namespace, patch_type=PatchType.MERGE
+            PodStatus, name, body, namespace=namespace, patch_type=PatchType.MERGE
         )
         return await self._call("PATCH", call)
 

@@ -87,15 +87,6 @@ def action(static: Pod, mirror: Pod | None) -> Action:
     return Action.KEEP
 
 
-def orphans(mirrors: dict[str, Pod], static_keys: set[str]) -> list[Pod]:
-    """The mirrors (by ``namespace/name``) no static pod on this node has: deleted in
-    housekeeping, as the kubelet's ``deleteOrphanedMirrorPods`` does. Pods that are not
-    mirrors are never touched."""
-    return [
-        pod for key, pod in sorted(mirrors.items()) if is_mirror(pod) and key not in static_keys
-    ]
-
-
 KUBELET_CONDITIONS = frozenset(
     {"PodScheduled", "PodReadyToStartContainers", "Initialized", "ContainersReady", "Ready"}
 )
@@ -135,9 +126,3 @@ def _diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
         elif key not in old or before != value:
             patch[key] = value
     return patch
-
-
-def status_changed(posted: dict[str, Any] | None, current: dict[str, Any]) -> bool:
-    """Whether the mirror's status must be patched: it differs from the last one posted (the
-    kubelet's status manager skips unchanged statuses, ``needsUpdate``)."""
-    return posted != current

@@ -16,7 +16,9 @@ reconciler takes the marked keys and does what :mod:`fastpod.cluster.mirror_obje
   (``deleteOrphanedMirrorPods`` in ``HandlePodCleanups``);
 - its status patched through the status subresource when the static pod's status changed
   since it was last posted (the status manager's ``needsUpdate`` and ``PatchPodStatus``),
-  a merge patch from the status the API holds, other owners' conditions kept.
+  or when someone else wrote the mirror and its status is no longer ours
+  (``needsReconcile``), a merge patch from the status the API holds, other owners'
+  conditions kept.
 
 Mirrors are created before any status is patched, so that a cold start's creations do not
 queue behind statuses in the client's rate limit. Nothing read from the API ever flows
@@ -156,6 +158,9 @@ class MirrorPods:
         elif held is not None and _uid(held) == uid and not _newer(pod, held):
             return  # our own write, already held
         else:
+            # someone else's write: its status is compared with ours again and corrected if
+            # it differs (the status manager's ``needsReconcile``)
+            self._posted.pop(key, None)
             self.mirrors[key] = pod
         self.mark(key)
 
@@ -282,7 +287,7 @@ class MirrorPods:
 
     async def _patch(self, key: str, uid: str, patch: Object) -> None:
         meta = self.mirrors[key]["metadata"]
-        answer = await self.client.patch_pod_status(meta["name"], meta["namespace"], patch)
+        answer = await self.client.patch_pod_status(meta["name"], meta["namespace"], uid, patch)
         if _uid(answer) == uid and _uid(self.mirrors.get(key) or {}) == uid:
             self.mirrors[key] = answer
 

@@ -37,11 +37,17 @@ def test_a_mirror_is_created_listed_patched_and_deleted_by_uid(
             pods, version = await client.list_node_pods("node1")
             assert [p["metadata"]["name"] for p in pods] == ["web-node1"]
             assert version
+            uid = created["metadata"]["uid"]
             patched = await client.patch_pod_status(
-                "web-node1", "kube-system", {"phase": "Running"}
+                "web-node1", "kube-system", uid, {"phase": "Running"}
             )
             assert patched["status"]["phase"] == "Running"
             assert patched["spec"]["nodeName"] == "node1"
+            with pytest.raises(ApiFailure) as another:
+                await client.patch_pod_status(
+                    "web-node1", "kube-system", "another-uid", {"phase": "Failed"}
+                )
+            assert another.value.kind == "conflict"
             with pytest.raises(ApiFailure) as stale:
                 await client.delete_pod("web-node1", "kube-system", "another-uid")
             assert stale.value.kind == "conflict"

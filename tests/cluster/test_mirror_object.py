@@ -11,8 +11,6 @@ from fastpod.cluster.mirror_object import (
     is_mirror,
     merged_status,
     mirror_pod,
-    orphans,
-    status_changed,
     status_patch,
 )
 from fastpod.manifest.defaults import CONFIG_HASH
@@ -107,18 +105,6 @@ def test_a_status_the_api_already_holds_needs_no_patch() -> None:
     assert status_patch(dict(ours), ours) == {}
 
 
-def test_orphans_are_mirrors_without_a_static_pod_and_never_other_pods() -> None:
-    kept = mirror_pod(static(name="a"), "node1", "u")
-    orphan = mirror_pod(static(name="b"), "node1", "u")
-    not_mirror = static(name="c")
-    held = {"kube-system/a": kept, "kube-system/b": orphan, "kube-system/c": not_mirror}
-
-    assert is_mirror(orphan)
-    assert not is_mirror(not_mirror)
-    assert orphans(held, {"kube-system/a"}) == [orphan]
-
-
-def test_a_status_is_patched_only_when_it_changed() -> None:
-    assert status_changed(None, {"phase": "Running"})
-    assert not status_changed({"phase": "Running"}, {"phase": "Running"})
-    assert status_changed({"phase": "Pending"}, {"phase": "Running"})
+def test_only_a_pod_with_the_mirror_annotation_is_a_mirror() -> None:
+    assert is_mirror(mirror_pod(static(name="a"), "node1", "u"))
+    assert not is_mirror(static(name="a"))

@@ -198,6 +198,32 @@ def test_an_edited_manifest_replaces_its_mirror_and_a_deleted_mirror_comes_back(
     assert len(restarts) == len(started) + 1
 
 
+def test_a_mirror_status_someone_else_wrote_is_put_back_and_their_condition_kept(
+    api_server: LocalApiServer, tmp_path: Path
+) -> None:
+    """The status manager's ``needsReconcile``: a mirror whose status is no longer the
+    static pod's gets it back; a condition another owner added stays."""
+    kubeconfig = node_with_web(api_server, tmp_path)
+    fastpod = start(tmp_path, kubeconfig)
+    try:
+        wait_for_mirror(api_server, "default/web-node1")
+        theirs = {"type": "example.com/Drained", "status": "True"}
+        patch = {"status": {"phase": "Failed", "conditions": [theirs]}}
+        kubectl(
+            kubeconfig,
+            *("patch", "pod", "web-node1", "--subresource=status", "--type=merge"),
+            *("-p", json.dumps(patch)),
+        )
+        corrected = wait_for_mirror(api_server, "default/web-node1")
+        started = fastpod.events("container started", pod="default/web-node1")
+    finally:
+        assert fastpod.stop() == 0
+    assert corrected["status"]["phase"] == "Running"
+    assert theirs in corrected["status"]["conditions"]
+    assert {"Ready", "ContainersReady"} <= {c["type"] for c in corrected["status"]["conditions"]}
+    assert len(started) == 1, "the local pod untouched"
+
+
 def test_a_watch_resumed_after_its_version_was_compacted_lists_again(
     api_server: LocalApiServer, tmp_path: Path
 ) -> None:
