@@ -28,6 +28,7 @@ class Action(enum.Enum):
     """What a mirror held by the API needs, compared with the static pod it mirrors."""
 
     KEEP = "keep"
+    """Nothing to write: a current mirror, or neither a static pod nor a mirror."""
     CREATE = "create"
     """No mirror (or one being deleted that is gone): create it."""
     REPLACE = "replace"
@@ -35,6 +36,14 @@ class Action(enum.Enum):
     BLOCKED = "blocked"
     """A pod that is not a mirror holds the name: left alone. The kubelet's pod manager
     does not take it for a mirror, and its ``CreateMirrorPod`` fails with AlreadyExists."""
+    DELETE = "delete"
+    """An orphan: a mirror no static pod on this node has, once every source has named its
+    pods (``deleteOrphanedMirrorPods`` runs only with the sources ready)."""
+
+    @property
+    def writes(self) -> bool:
+        """Whether the action makes or deletes a mirror."""
+        return self in (Action.CREATE, Action.REPLACE, Action.DELETE)
 
 
 def mirror_pod(static: Pod, node_name: str, node_uid: str) -> Pod:
@@ -76,8 +85,12 @@ def is_mirror_of(mirror: Pod, static: Pod) -> bool:
     return mirror_hash is not None and mirror_hash == (s.get("annotations") or {}).get(CONFIG_HASH)
 
 
-def action(static: Pod, mirror: Pod | None) -> Action:
-    """What the API's ``mirror`` (``None`` when there is none) needs for ``static``."""
+def action(static: Pod | None, mirror: Pod | None, *, sources_ready: bool) -> Action:
+    """What the API's ``mirror`` needs for ``static`` (either ``None`` when there is none);
+    ``sources_ready``: every source has named its pods, so a missing static pod is gone."""
+    if static is None:
+        orphan = mirror is not None and is_mirror(mirror) and sources_ready
+        return Action.DELETE if orphan else Action.KEEP
     if mirror is None:
         return Action.CREATE
     if not is_mirror(mirror):

@@ -105,7 +105,7 @@ class MirrorPods:
         if key in self._failing:
             return MirrorState("failing", self._failing[key])
         mirror = self.mirrors.get(key)
-        if mirror is not None and mirrors.action(static.pod, mirror) is mirrors.Action.KEEP:
+        if mirror is not None and self._action(key) is mirrors.Action.KEEP:
             return MirrorState("created", uid=_uid(mirror))
         if not self.agent.registered.is_set():
             return MirrorState("pending", "waiting for the Node to be registered")
@@ -193,27 +193,17 @@ class MirrorPods:
     def _objects_due(self) -> bool:
         """Whether a marked key may be tried now and needs a mirror made or deleted."""
         now = time.monotonic()
-        for key in self._marked:
-            if self._retry_at.get(key, 0.0) > now:
-                continue
-            static = self.reported.pods.get(key)
-            if static is None:
-                if self._orphan(key) is not None:
-                    return True
-            elif mirrors.action(static.pod, self.mirrors.get(key)) in (
-                mirrors.Action.CREATE,
-                mirrors.Action.REPLACE,
-            ):
-                return True
-        return False
+        return any(
+            self._retry_at.get(key, 0.0) <= now and self._action(key).writes for key in self._marked
+        )
 
-    def _orphan(self, key: str) -> Object | None:
-        """The mirror under ``key`` if it is an orphan to delete: no static pod has the key,
-        and every worker has named all its pods (``deleteOrphanedMirrorPods``)."""
-        mirror = self.mirrors.get(key)
-        if key in self.reported.pods or mirror is None or not mirrors.is_mirror(mirror):
-            return None
-        return mirror if self.reported.complete else None
+    def _action(self, key: str) -> mirrors.Action:
+        static = self.reported.pods.get(key)
+        return mirrors.action(
+            None if static is None else static.pod,
+            self.mirrors.get(key),
+            sources_ready=self.reported.complete,
+        )
 
     def _wake_for_retries(self) -> None:
         waiting = [self._retry_at[key] for key in self._marked if key in self._retry_at]
@@ -222,20 +212,20 @@ class MirrorPods:
             asyncio.get_running_loop().call_later(delay, self._wake.set)
 
     async def _sync_mirror(self, key: str) -> None:
-        static = self.reported.pods.get(key)
-        if static is None:
-            orphan = self._orphan(key)
-            if orphan is not None:
-                await self._delete_orphan(key, orphan)
-            return
+        action = self._action(key)
         mirror = self.mirrors.get(key)
-        action = mirrors.action(static.pod, mirror)
-        if action in (mirrors.Action.KEEP, mirrors.Action.BLOCKED):
+        if action is mirrors.Action.DELETE:
+            assert mirror is not None
+            if await self._attempt(key, "delete mirror pod", self._delete(key, mirror)):
+                logs.emit("orphan mirror pod deleted", pod=key, uid=_uid(mirror))
+            return
+        if not action.writes:
             return
         if action is mirrors.Action.REPLACE:
             assert mirror is not None
             if not await self._attempt(key, "delete mirror pod", self._delete(key, mirror)):
                 return
+        static = self.reported.pods[key]
         node_uid = self.agent.node_uid or ""
         wanted = mirrors.mirror_pod(static.pod, self.node_name, node_uid)
         if await self._attempt(key, "create mirror pod", self._create(key, wanted)):
@@ -245,16 +235,12 @@ class MirrorPods:
                 uid=_uid(self.mirrors.get(key) or {}),
             )
 
-    async def _delete_orphan(self, key: str, mirror: Object) -> None:
-        if await self._attempt(key, "delete mirror pod", self._delete(key, mirror)):
-            logs.emit("orphan mirror pod deleted", pod=key, uid=_uid(mirror))
-
     async def _sync_status(self, key: str) -> None:
         static = self.reported.pods.get(key)
         mirror = self.mirrors.get(key)
         if static is None or static.status is None or mirror is None or key in self._failing:
             return
-        if mirrors.action(static.pod, mirror) is not mirrors.Action.KEEP:
+        if self._action(key) is not mirrors.Action.KEEP:
             return
         uid = _uid(mirror)
         if self._posted.get(key) == (uid, static.status):

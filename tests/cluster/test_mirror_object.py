@@ -52,8 +52,8 @@ def test_making_a_mirror_leaves_the_static_pod_unchanged() -> None:
 
 def test_a_missing_mirror_is_created_and_a_current_one_kept() -> None:
     pod = static()
-    assert action(pod, None) is Action.CREATE
-    assert action(pod, mirror_pod(pod, "node1", "u")) is Action.KEEP
+    assert action(pod, None, sources_ready=True) is Action.CREATE
+    assert action(pod, mirror_pod(pod, "node1", "u"), sources_ready=True) is Action.KEEP
 
 
 def test_a_mirror_of_another_hash_or_being_deleted_is_replaced() -> None:
@@ -61,15 +61,15 @@ def test_a_mirror_of_another_hash_or_being_deleted_is_replaced() -> None:
     deleting = mirror_pod(static(), "node1", "u")
     deleting["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z"
 
-    assert action(static("new"), old) is Action.REPLACE
-    assert action(static(), deleting) is Action.REPLACE
+    assert action(static("new"), old, sources_ready=True) is Action.REPLACE
+    assert action(static(), deleting, sources_ready=True) is Action.REPLACE
 
 
 def test_a_pod_of_the_same_name_that_is_no_mirror_is_left_alone() -> None:
     plain = static()
     plain["metadata"]["annotations"] = {}
 
-    assert action(static(), plain) is Action.BLOCKED
+    assert action(static(), plain, sources_ready=True) is Action.BLOCKED
 
 
 def test_a_status_patch_nulls_what_the_api_holds_and_ours_lacks_and_keeps_others_conditions() -> (
@@ -108,3 +108,14 @@ def test_a_status_the_api_already_holds_needs_no_patch() -> None:
 def test_only_a_pod_with_the_mirror_annotation_is_a_mirror() -> None:
     assert is_mirror(mirror_pod(static(name="a"), "node1", "u"))
     assert not is_mirror(static(name="a"))
+
+
+def test_a_mirror_without_a_static_pod_is_deleted_once_the_sources_are_ready() -> None:
+    orphan = mirror_pod(static(), "node1", "u")
+    plain = static()
+    plain["metadata"]["annotations"] = {}
+
+    assert action(None, orphan, sources_ready=True) is Action.DELETE
+    assert action(None, orphan, sources_ready=False) is Action.KEEP
+    assert action(None, plain, sources_ready=True) is Action.KEEP
+    assert action(None, None, sources_ready=True) is Action.KEEP
