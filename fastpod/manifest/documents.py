@@ -12,7 +12,6 @@ be reported, :func:`fastpod.manifest.lines.locate` parses again to find the line
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,8 +72,13 @@ def load_document(data: bytes) -> Document | SyntaxProblem:
     return load_yaml11(data)
 
 
-_LONG_NUMBER = re.compile(rb"\d{19}")
-"""19 digits: the shortest integer outside 64 bits (2**63) has as many."""
+_DIGITS_AS_ZEROS = bytes(0x30 if 0x30 <= byte <= 0x39 else 0x20 for byte in range(256))
+"""A ``bytes.translate`` table: each ASCII digit becomes ``0``, any other byte a space."""
+
+_LONG_NUMBER = b"0" * 19
+"""19 digits: the shortest integer outside 64 bits (2**63) has as many. Looked for in the
+bytes translated by :data:`_DIGITS_AS_ZEROS`: two C-level passes, where a regular expression
+``\\d{19}`` tried a match at every byte (30 µs for kube-apiserver's 4 KB, against 2)."""
 
 
 def _go_numbers(value: Any, data: bytes) -> Any:
@@ -83,7 +87,7 @@ def _go_numbers(value: Any, data: bytes) -> Any:
     JSON (the JSON path, rapidyaml's) keeps such integers whole, and no pod holding one could
     be sent between fastpod's processes (msgpack's integers are 64 bits). Only walked when the
     bytes hold a run of 19 digits."""
-    if _LONG_NUMBER.search(data) is None:
+    if _LONG_NUMBER not in data.translate(_DIGITS_AS_ZEROS):
         return value
     return _walk_numbers(value)
 
