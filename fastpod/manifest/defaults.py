@@ -6,6 +6,7 @@ owns that object, and copying every nested Struct would cost more than the parse
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from datetime import datetime
 
@@ -202,6 +203,22 @@ def stamp_first_seen(metadata: ObjectMeta, when: datetime) -> None:
     annotations = dict(metadata.annotations or {})
     annotations.setdefault(CONFIG_SEEN, format_seen(when))
     metadata.annotations = annotations
+
+
+def first_seen(metadata: ObjectMeta) -> float | None:
+    """When fastpod first saw the pod (its ``config.seen``), in seconds since the epoch;
+    None when it is not stamped or not a time."""
+    seen = (metadata.annotations or {}).get(CONFIG_SEEN)
+    return None if seen is None else _parse_seen(seen)
+
+
+@functools.lru_cache(maxsize=16384)
+def _parse_seen(seen: str) -> float | None:
+    # the same few stamps recur in every listing of a node
+    try:
+        return datetime.fromisoformat(seen).timestamp()
+    except ValueError:
+        return None
 
 
 def format_seen(when: datetime) -> str:

@@ -12,6 +12,7 @@ import time
 import msgspec
 
 from fastpod.health import POD_LOOPS, RUNTIME, HealthProblem
+from fastpod.manifest.defaults import first_seen
 from fastpod.metrics import Sample, gauge
 from fastpod.model import Pod
 from fastpod.status.api_view import as_served
@@ -39,9 +40,12 @@ def with_status(runner: PodRunner, pod: Pod, now: float) -> Pod:
 
 
 def served_status(runner: PodRunner, pod: Pod, now: float) -> PodStatus:
-    """The status ``/pods`` serves for ``pod``: what its loop last observed."""
+    """The status ``/pods`` serves for ``pod``: what its loop last observed. A pod no loop
+    has taken yet started when fastpod first saw it (``now`` if unstamped): a start time
+    read off the clock would change its status every second it waits, and its report to
+    the cluster with it, where the kubelet's status manager keeps the first one."""
     loop = runner.loops.get(f"{pod.metadata.namespace}/{pod.metadata.name}")
-    observed, start_time = None, now
+    observed, start_time = None, first_seen(pod.metadata) or now
     running = loop.running if loop is not None else None
     if loop is not None and running is not None and running.metadata.uid == pod.metadata.uid:
         observed, start_time = loop.observed, loop.first_seen

@@ -24,7 +24,7 @@ from fastpod.worker.desired import DesiredPod, DesiredPods
 from fastpod.worker.settings import WorkerSettings
 from tests.support import FILE
 from tests.support.pods import pod_key
-from tests.support.worker import added, eventually, pod, run, runner_on
+from tests.support.worker import NOW, added, claim, eventually, pod, run, runner_on
 
 
 class Sent(Outbox):
@@ -87,10 +87,9 @@ def test_a_pod_is_reported_once_and_its_status_only_when_it_changes(
 def test_every_pod_held_is_named_once_sources_are_seen_and_everything_again_on_resend(
     settings: WorkerSettings,
 ) -> None:
-    web, db = pod("web"), pod("db")
     desired = DesiredPods()
-    desired.pods[pod_key("web")] = DesiredPod(web, FILE)
-    desired.pods[pod_key("db")] = DesiredPod(db, FILE)
+    for name in ("web", "db"):
+        desired.apply(claim(FILE, name), NOW)
 
     async def scenario() -> None:
         outbox = Sent()

@@ -9,6 +9,7 @@ from typing import Any
 import msgspec
 
 from fastpod.health import POD_LOOPS, RUNTIME, HealthProblem
+from fastpod.manifest.defaults import stamp_first_seen
 from fastpod.model import Pod
 from fastpod.runtime.fake import FakeRuntime
 from fastpod.worker import reports
@@ -18,7 +19,7 @@ from fastpod.worker.settings import WorkerSettings
 from tests.support import FILE
 from tests.support.logs import LogCapture
 from tests.support.pods import pod_key
-from tests.support.worker import added, eventually, pod, run, runner_on
+from tests.support.worker import NOW, added, eventually, pod, run, runner_on
 
 
 def holding(*pods: Pod) -> DesiredPods:
@@ -44,6 +45,19 @@ def test_a_desired_pod_not_synced_yet_is_pending_with_its_containers_being_creat
     (container,) = status["containerStatuses"]
     assert container["state"] == {"waiting": {"reason": "ContainerCreating"}}
     assert not reports.synced(runner) or not runner.loops
+
+
+def test_a_pod_not_taken_yet_keeps_the_start_time_it_was_first_seen_at(
+    settings: WorkerSettings,
+) -> None:
+    """Its status, and so its report to the cluster, does not change as the clock moves."""
+    web = pod("web")
+    stamp_first_seen(web.metadata, NOW)
+    runner = PodRunner(FakeRuntime(), settings)
+    first = reports.served_status(runner, web, NOW.timestamp() + 0.9)
+    later = reports.served_status(runner, web, NOW.timestamp() + 61.0)
+    assert first == later
+    assert first.start_time == "2026-01-02T03:04:05Z"
 
 
 def test_a_crashed_container_shows_its_restart_and_last_state_with_its_message(
