@@ -8,8 +8,7 @@ which is no ``PodList``, and answers "invalid pods list" (``pkg/kubelet/config/c
 
 from __future__ import annotations
 
-from functools import cache
-from typing import Any, NamedTuple
+from typing import Any
 
 import msgspec
 
@@ -17,8 +16,9 @@ from fastpod.manifest.defaults import apply_api_defaults, apply_static_pod_defau
 from fastpod.manifest.documents import MAX_MANIFEST_BYTES, Document, SyntaxProblem, load_document
 from fastpod.manifest.hints import pod_hints
 from fastpod.manifest.lines import locate
-from fastpod.manifest.paths import FieldPath, MapKey, from_msgspec
+from fastpod.manifest.paths import FieldPath, from_msgspec
 from fastpod.manifest.problems import ManifestError, Problem
+from fastpod.manifest.unknown_fields import unknown_fields
 from fastpod.manifest.validation import validate_pod
 from fastpod.model import Pod, PodSource
 
@@ -220,61 +220,3 @@ def _located(problems: list[Problem], data: bytes) -> list[Problem]:
         else problem
         for problem in problems
     ]
-
-
-class Schema(NamedTuple):
-    """What a Struct type knows: its JSON field names, and those holding nested Structs."""
-
-    fields: frozenset[str]
-    nested: tuple[tuple[str, Schema], ...]
-
-
-def unknown_fields(raw: Any, struct_type: type[msgspec.Struct]) -> list[FieldPath]:
-    """Paths of the fields in ``raw`` that ``struct_type`` does not know (they are ignored)."""
-    found: list[FieldPath] = []
-    _collect_unknown(raw, _schema(struct_type), (), found)
-    return found
-
-
-def _collect_unknown(raw: Any, schema: Schema, path: FieldPath, found: list[FieldPath]) -> None:
-    # Runs on every decode, so the common case (no unknown keys) is one C-level set check.
-    if isinstance(raw, list):
-        for index, item in enumerate(raw):
-            _collect_unknown(item, schema, (*path, index), found)
-        return
-    if not isinstance(raw, dict):
-        return
-    if not schema.fields.issuperset(raw):
-        found.extend(
-            (*path, key if isinstance(key, str) else MapKey(str(key)))
-            for key in raw
-            if key not in schema.fields
-        )
-    for name, child in schema.nested:
-        value = raw.get(name)
-        if value is not None:
-            _collect_unknown(value, child, (*path, name), found)
-
-
-@cache
-def _schema(struct_type: type[msgspec.Struct]) -> Schema:
-    info = msgspec.inspect.type_info(struct_type)
-    assert isinstance(info, msgspec.inspect.StructType)
-    nested = ((field.encode_name, _nested(field.type)) for field in info.fields)
-    return Schema(
-        frozenset(field.encode_name for field in info.fields),
-        tuple((name, child) for name, child in nested if child is not None),
-    )
-
-
-def _nested(field_type: msgspec.inspect.Type) -> Schema | None:
-    if isinstance(field_type, msgspec.inspect.StructType):
-        return _schema(field_type.cls)
-    if isinstance(field_type, msgspec.inspect.ListType):
-        return _nested(field_type.item_type)
-    if isinstance(field_type, msgspec.inspect.UnionType):
-        for member in field_type.types:
-            nested = _nested(member)
-            if nested is not None:
-                return nested
-    return None
