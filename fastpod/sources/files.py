@@ -1,7 +1,7 @@
 """The manifest path as the watcher sees it: one ``stat`` per file, a read only on change.
 
 The kubelet re-reads and re-parses every manifest on every re-list. Here a file whose
-(inode, size, mtime, ctime) is unchanged costs one ``stat``; a changed one is read and
+(mode, inode, size, mtime, ctime) is unchanged costs one ``stat``; a changed one is read and
 hashed, and only a changed hash is reported. Symlinks are followed, so a ConfigMap-style
 ``..data`` swap shows up as a new inode behind the same name.
 """
@@ -13,13 +13,26 @@ import os
 import stat
 import time
 from collections.abc import Iterable, Iterator
+from functools import partial
+from itertools import compress
+from operator import attrgetter, eq, itemgetter, methodcaller, not_
 from typing import NamedTuple
 
 from fastpod import logs
 from fastpod.manifest.documents import MAX_MANIFEST_BYTES
 from fastpod.sources.exposure import ExposureCheck
 
-StatKey = tuple[int, int, int, int]
+StatKey = tuple[int, int, int, int, int]
+"""(mode, inode, size, mtime, ctime): a change of any of them is a change of the file."""
+
+_stat_key = attrgetter("st_mode", "st_ino", "st_size", "st_mtime_ns", "st_ctime_ns")
+"""A stat result's key, built in C."""
+
+_NOT_TRUSTED: StatKey = (-1, -1, -1, -1, -1)
+"""The key of a file to read again at the next look, whatever its stat."""
+
+_mode_of = itemgetter(0)
+_dotted = methodcaller("startswith", ".")
 
 RACY_WINDOW_NS = 2_000_000_000
 """Files modified this recently are not trusted to their stat: coarse clocks tick in 2 s."""
@@ -30,13 +43,6 @@ class FileChange(NamedTuple):
 
     path: str
     body: bytes | None
-
-
-class Known(NamedTuple):
-    """What was last seen of a manifest file: its stat key and the digest of its bytes."""
-
-    key: StatKey
-    digest: bytes
 
 
 def digest_of(body: bytes) -> bytes:
@@ -58,7 +64,13 @@ class DirectorySource:
         self.single_file = False
         self.has_symlinks = False
         self.unreadable: str | None = None
-        self._known: dict[str, Known] = {}
+        self._keys: dict[str, StatKey] = {}
+        """Each known manifest file's stat key when it was last read."""
+        self._digests: dict[str, bytes] = {}
+        """Each known manifest file's digest of its bytes when it was last read."""
+        self._names: list[str] | None = None
+        """The directory's listing (hidden names left out) in the order of ``_keys``, whose
+        paths are these names under the directory; None when not known to be so."""
         self._skipped: set[str] = set()
         self.exposure = ExposureCheck()
         """Warns when others can write the manifests (checked at each re-list, and for a
@@ -81,7 +93,7 @@ class DirectorySource:
 
     def known_paths(self) -> list[str]:
         """Every manifest file currently known, in sorted order."""
-        return sorted(self._known)
+        return sorted(self._keys)
 
     def relist(self) -> Iterator[FileChange]:
         """List the whole path again: new, changed and vanished files, as the kubelet's rules say.
@@ -122,7 +134,8 @@ class DirectorySource:
     def reread(self, paths: Iterable[str]) -> Iterator[FileChange]:
         """Read ``paths`` again and report them whatever they hold: a restarted worker's resync."""
         for path in paths:
-            self._known.pop(path, None)
+            if path in self._keys:
+                self._forget(path)
             change = self._consider(path, relisted=True)
             if change:
                 yield change
@@ -145,9 +158,12 @@ class DirectorySource:
         return changes
 
     def _scan(self) -> Iterator[FileChange]:
+        if self._unchanged():
+            self._readable()
+            return
         present: set[str] = set()
         has_symlinks = False
-        known = self._known
+        known = self._keys
         try:
             entries = os.scandir(self.path)
         except OSError as error:
@@ -173,19 +189,56 @@ class DirectorySource:
                     self._skip_entry(path, status.st_mode)
                     continue
                 present.add(path)
-                key = (status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns)
-                seen = known.get(path)
-                if seen is not None and seen.key == key:
+                key = _stat_key(status)
+                if known.get(path) == key:
                     continue
                 self.exposure.file(path, status)
-                change = self._read(path, key, seen, relisted=True)
+                change = self._read(path, key, relisted=True)
                 if change:
                     yield change
         self.has_symlinks = has_symlinks
         yield from self._vanished(present)
 
+    def _unchanged(self) -> bool:
+        """Whether the directory holds exactly the known files, each with its known stat key.
+
+        The usual re-list (nothing changed) is answered by loops in C: the names listed, each
+        ``stat``-ed relative to the directory and its key compared, in order, with the known
+        keys, nothing kept. That needs the known files in the listing's order: a tick whose
+        listing is new compares it as a dict and keeps its order. Anything else (a change, a
+        ``stat`` that fails, an entry that is not a regular file) says no, and the caller
+        walks the directory entry by entry. ``has_symlinks`` stays as it was: a name cannot
+        turn into a symlink to the same inode, or back, without changing the inode's link
+        count or name, and so its ctime.
+        """
+        try:
+            directory = os.open(self.path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except OSError:
+            return False
+        try:
+            names = os.listdir(directory)
+            if any(map(_dotted, names)):
+                names = list(compress(names, map(not_, map(_dotted, names))))
+            stat_in_directory = partial(os.stat, dir_fd=directory)
+            if names == self._names:
+                statuses = map(stat_in_directory, names)
+                return all(map(eq, map(_stat_key, statuses), self._keys.values()))
+            keys = list(map(_stat_key, map(stat_in_directory, names)))
+        except OSError:
+            return False
+        finally:
+            os.close(directory)
+        if not all(map(stat.S_ISREG, map(_mode_of, keys))):
+            return False
+        prefix = self.path if self.path.endswith("/") else self.path + "/"
+        listed = dict(zip(map(prefix.__add__, names), keys, strict=True))
+        if listed != self._keys:
+            return False
+        self._keys = listed
+        self._names = names
+        return True
+
     def _consider(self, path: str, *, relisted: bool) -> FileChange | None:
-        seen = self._known.get(path)
         try:
             status = os.stat(path)
         except OSError:
@@ -193,46 +246,53 @@ class DirectorySource:
         if status is None or not stat.S_ISREG(status.st_mode):
             if status is not None and relisted:
                 self._skip_entry(path, status.st_mode)
-            if seen is None:
+            if path not in self._keys:
                 return None
-            del self._known[path]
+            self._forget(path)
             return FileChange(path, None)
-        key = (status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns)
-        if seen is not None and seen.key == key:
+        key = _stat_key(status)
+        if self._keys.get(path) == key:
             return None
         self.exposure.file(path, status)
-        return self._read(path, key, seen, relisted=relisted)
+        return self._read(path, key, relisted=relisted)
 
-    def _read(
-        self, path: str, key: StatKey, seen: Known | None, *, relisted: bool
-    ) -> FileChange | None:
+    def _read(self, path: str, key: StatKey, *, relisted: bool) -> FileChange | None:
         try:
-            body = _read_at_most(path, key[1])
+            body = _read_at_most(path, key[2])
         except OSError as error:
             # on a re-list an unreadable file has no pod, as in the kubelet; on a hint, wait.
             # One removed since its stat is gone: nothing to say (its removal is an event).
             if relisted:
                 if not isinstance(error, FileNotFoundError):
                     self._skip(path, f"cannot read: {error.strerror}")
-                if seen is not None:
-                    del self._known[path]
+                if path in self._keys:
+                    self._forget(path)
                     return FileChange(path, None)
             return None
         digest = digest_of(body)
-        if time.time_ns() - key[2] < RACY_WINDOW_NS:
+        if time.time_ns() - key[3] < RACY_WINDOW_NS:
             # written so recently that another write in the same timestamp tick would not
             # change the stat: read it again next time (git's "racily clean" entries)
-            key = (-1, -1, -1, -1)
-        self._known[path] = Known(key, digest)
+            key = _NOT_TRUSTED
+        if path not in self._keys:
+            self._names = None  # a new file: the listing's order is no longer the keys'
+        self._keys[path] = key
+        seen_digest = self._digests.get(path)
+        self._digests[path] = digest
         self._skipped.discard(path)
-        if seen is not None and seen.digest == digest:
+        if seen_digest == digest:
             return None
         return FileChange(path, body)
 
+    def _forget(self, path: str) -> None:
+        del self._keys[path]
+        del self._digests[path]
+        self._names = None
+
     def _vanished(self, present: set[str]) -> list[FileChange]:
-        gone = [path for path in self._known if path not in present]
+        gone = [path for path in self._keys if path not in present]
         for path in gone:
-            del self._known[path]
+            self._forget(path)
         return [FileChange(path, None) for path in sorted(gone)]
 
     def _cannot_list(self, reason: str) -> None:
