@@ -15,6 +15,7 @@ import msgspec
 from fastpod.health import HealthProblem
 from fastpod.metrics import MetricsSnapshot
 from fastpod.model import Pod, PodSource
+from fastpod.runtime.base import ListedObject
 
 
 class ManifestChanged(msgspec.Struct, tag=True, frozen=True):
@@ -178,6 +179,14 @@ class ReportAll(msgspec.Struct, tag=True, frozen=True):
     (what a cluster process knew died with it)."""
 
 
+class NodeRelisted(msgspec.Struct, tag=True, frozen=True):
+    """Worker 0 to every other worker, at each relist of a CRI runtime's node: the
+    sandboxes and containers of the pods the receiver owns (empty: none), so that the node
+    is listed once, not once per worker."""
+
+    objects: tuple[ListedObject, ...]
+
+
 Message = (
     ManifestChanged
     | ManifestRemoved
@@ -194,6 +203,7 @@ Message = (
     | PodStatusReported
     | PodsReported
     | ReportAll
+    | NodeRelisted
 )
 
 

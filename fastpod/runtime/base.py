@@ -7,8 +7,8 @@ interchangeable behind :class:`Runtime`, as httpx's transports are behind its cl
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Sequence
-from typing import Literal, NamedTuple, Protocol
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Literal, NamedTuple, Protocol, runtime_checkable
 
 import msgspec
 
@@ -171,6 +171,38 @@ class RuntimeEvent(NamedTuple):
 
     pod_uid: str | None
     reason: str
+
+
+class ListedObject(NamedTuple):
+    """A sandbox or container as a relist of the node shows it: what one worker's relist
+    tells the worker owning its pod."""
+
+    id: str
+    sandbox_id: str
+    """The container's sandbox; empty for a sandbox."""
+    pod_key: str
+    """``namespace/name`` from the kubelet's labels: which worker owns it."""
+    pod_uid: str
+    state: int
+    """The runtime's own state code."""
+    managed: bool
+    """It carries fastpod's label (else it is another agent's, perhaps adopted)."""
+
+
+@runtime_checkable
+class SharedRelist(Protocol):
+    """A runtime whose node is relisted to see what it does not report (a CRI runtime):
+    one worker can list the node for every worker, which then asks the runtime nothing."""
+
+    def lead_relist(self, publish: Callable[[list[ListedObject]], list[ListedObject]]) -> None:
+        """List the node for every worker: ``publish`` sends each listing to the other
+        workers and returns this worker's part of it."""
+
+    def follow_relist(self) -> None:
+        """Take the relists the leading worker sends; list alone only when none come."""
+
+    def relisted(self, objects: list[ListedObject]) -> None:
+        """The leading worker's latest relist: this worker's part of it."""
 
 
 class Runtime(Protocol):

@@ -22,6 +22,7 @@ from fastpod.ipc.messages import (
     ManifestChanged,
     ManifestRemoved,
     Message,
+    NodeRelisted,
     PodClaim,
     RelistDone,
     ReportAll,
@@ -33,6 +34,7 @@ from fastpod.ipc.messages import (
 from fastpod.ipc.rundir import cluster_socket, supervisor_socket, worker_socket
 from fastpod.metrics import gauge, recorder
 from fastpod.model import PodSource
+from fastpod.runtime.base import ListedObject, SharedRelist
 from fastpod.runtime.factory import create_runtime
 from fastpod.runtime.host import host_facts
 from fastpod.supervisor.child import run_child
@@ -100,6 +102,13 @@ class Worker:
         self._inbox = Inbox(worker_socket(run_dir, index), self.receive)
         self._peers = [Outbox(worker_socket(run_dir, peer)) for peer in range(self.workers)]
         self._supervisor = Outbox(supervisor_socket(run_dir))
+        runtime = self.runner.runtime
+        if isinstance(runtime, SharedRelist) and self.workers > 1:
+            # the node is relisted once, by worker 0, for every worker
+            if index == 0:
+                runtime.lead_relist(self._publish_relist)
+            else:
+                runtime.follow_relist()
         self.cluster_reports: ClusterReports | None = None
         if config.kubeconfig is not None:
             cluster = Outbox(cluster_socket(run_dir))
@@ -107,6 +116,16 @@ class Worker:
             self.runner.on_sync = self.cluster_reports.mark
             events = ClusterEvents(self.runner, self.desired, cluster)
             self.runner.state.events.forward = events.forward
+
+    def _publish_relist(self, objects: list[ListedObject]) -> list[ListedObject]:
+        """Send each other worker its part of the node's relist; return this worker's."""
+        parts: list[list[ListedObject]] = [[] for _ in range(self.workers)]
+        for item in objects:
+            parts[shard_of(item.pod_key, self.workers)].append(item)
+        for peer, part in enumerate(parts):
+            if peer != self.index:
+                self._peers[peer].send([NodeRelisted(tuple(part))])
+        return parts[self.index]
 
     async def run(self, stop: asyncio.Event) -> None:
         """Serve until ``stop`` is set."""
@@ -148,6 +167,7 @@ class Worker:
     def receive(self, messages: list[Message]) -> None:
         """Handle one batch from a peer, in order."""
         claims: list[PodClaim] = []
+        runtime = self.runner.runtime
         for message in messages:
             if isinstance(message, ManifestChanged):
                 claims.extend(self.decoder.changed(message))
@@ -174,6 +194,8 @@ class Worker:
                 self._supervisor.send([self._answer_status(message)])
             elif isinstance(message, ReportAll) and self.cluster_reports is not None:
                 self.cluster_reports.resend()
+            elif isinstance(message, NodeRelisted) and isinstance(runtime, SharedRelist):
+                runtime.relisted(list(message.objects))
         self._route(claims)
         if self.gate.listed and self._surveying is None:
             self._surveying = self._spawn(self._survey())

@@ -20,7 +20,7 @@ import grpc.aio
 from cri_api.v1 import api_pb2 as cri_pb
 from cri_api.v1 import api_pb2_grpc as cri_grpc
 
-from fastpod.runtime.base import ContainerInfo, RuntimeEvent, SandboxInfo
+from fastpod.runtime.base import ContainerInfo, ListedObject, RuntimeEvent, SandboxInfo
 from fastpod.runtime.cri.runtime import CriRuntime
 from fastpod.runtime.labels import MANAGED_BY, POD_UID
 
@@ -103,8 +103,11 @@ def served(
     service: StreamingRuntime,
     tmp_path: Path,
     scenario: Callable[[CriRuntime, AsyncIterator[RuntimeEvent]], Awaitable[None]],
+    *,
+    follow: bool = False,
 ) -> None:
-    """Run ``scenario`` with fastpod's CRI runtime on ``service``, its events followed."""
+    """Run ``scenario`` with fastpod's CRI runtime on ``service``, its events followed (as
+    a worker following another's relists if ``follow``)."""
 
     async def main() -> None:
         server = grpc.aio.server()
@@ -113,6 +116,8 @@ def served(
         server.add_insecure_port(f"unix://{socket}")
         await server.start()
         runtime = CriRuntime(f"unix://{socket}", str(tmp_path / "pods"), relist_period=0.05)
+        if follow:
+            runtime.follow_relist()
         events = runtime.events()
         assert isinstance(events, AsyncGenerator)
         try:
@@ -312,3 +317,107 @@ def test_the_runtime_is_named_as_its_version_reply_names_it(tmp_path: Path) -> N
         assert runtime.name == "cri-o"
 
     served(CriO(), tmp_path, scenario)
+
+
+class CountedListings(EventlessRuntime):
+    """containerd 1.6, counting the listings asked of it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.listings = 0
+
+    async def ListContainers(
+        self, request: cri_pb.ListContainersRequest, context: Any
+    ) -> cri_pb.ListContainersResponse:
+        self.listings += 1
+        return await super().ListContainers(request, context)
+
+
+def test_a_following_worker_sees_the_leaders_relist_and_lists_nothing_itself(
+    tmp_path: Path,
+) -> None:
+    """Two workers: the leader lists the node and hands the follower its part (here: every
+    pod, in the worker process split by pod key); the follower's runtime is never listed."""
+    node = CountedListings()
+    node.containers = [container("uid-web", cri_pb.ContainerState.CONTAINER_RUNNING)]
+    unlisted = CountedListings()
+    unlisted.containers = node.containers
+
+    async def scenario(
+        leader: CriRuntime, follower: CriRuntime, follower_events: AsyncIterator[RuntimeEvent]
+    ) -> None:
+        def publish(objects: list[ListedObject]) -> list[ListedObject]:
+            follower.relisted(objects)
+            return []
+
+        leader.lead_relist(publish)
+        follower.follow_relist()
+        leader_events = leader.events()
+        assert isinstance(leader_events, AsyncGenerator)
+        pending = asyncio.ensure_future(next_event(follower_events))
+        relisting = asyncio.ensure_future(next_event(leader_events))
+        try:
+            await asyncio.sleep(0.3)  # a few relists that see no change
+            assert not pending.done()
+            node.containers = [container("uid-web", cri_pb.ContainerState.CONTAINER_EXITED)]
+            assert await pending == RuntimeEvent("uid-web", "state changed")
+            assert node.listings >= 3
+            assert unlisted.listings == 0
+            assert not relisting.done(), "the leader keeps only its own part"
+        finally:
+            relisting.cancel()
+            await asyncio.gather(relisting, return_exceptions=True)
+            await leader_events.aclose()
+
+    two_served(node, unlisted, tmp_path, scenario)
+
+
+def test_a_follower_whose_leader_is_silent_lists_the_node_itself(tmp_path: Path) -> None:
+    service = CountedListings()
+    service.containers = [container("uid-web", cri_pb.ContainerState.CONTAINER_RUNNING)]
+
+    async def scenario(runtime: CriRuntime, events: AsyncIterator[RuntimeEvent]) -> None:
+        pending = asyncio.ensure_future(next_event(events))
+        await asyncio.sleep(0.3)  # past its patience: it listed the node itself
+        assert service.listings >= 1
+        service.containers = [container("uid-web", cri_pb.ContainerState.CONTAINER_EXITED)]
+        assert await pending == RuntimeEvent("uid-web", "state changed")
+
+    served(service, tmp_path, scenario, follow=True)
+
+
+def two_served(
+    leading: StreamingRuntime,
+    following: StreamingRuntime,
+    tmp_path: Path,
+    scenario: Callable[[CriRuntime, CriRuntime, AsyncIterator[RuntimeEvent]], Awaitable[None]],
+) -> None:
+    """Run ``scenario`` with two of fastpod's CRI runtimes, each on its own service (which
+    one is asked what shows), the second one's events followed."""
+
+    async def main() -> None:
+        servers = []
+        runtimes = []
+        for name, service in (("leading", leading), ("following", following)):
+            server = grpc.aio.server()
+            cri_grpc.add_RuntimeServiceServicer_to_server(service, server)
+            socket = tmp_path / f"{name}.sock"
+            server.add_insecure_port(f"unix://{socket}")
+            await server.start()
+            servers.append(server)
+            runtimes.append(
+                CriRuntime(f"unix://{socket}", str(tmp_path / "pods"), relist_period=0.05)
+            )
+        leader, follower = runtimes
+        events = follower.events()
+        assert isinstance(events, AsyncGenerator)
+        try:
+            await scenario(leader, follower, events)
+        finally:
+            await events.aclose()
+            for runtime in runtimes:
+                await runtime.close()
+            for server in servers:
+                await server.stop(None)
+
+    asyncio.run(main())

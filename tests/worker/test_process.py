@@ -23,13 +23,14 @@ from fastpod.ipc.messages import (
     ManifestChanged,
     ManifestRemoved,
     Message,
+    NodeRelisted,
     PodClaim,
     RelistDone,
     SourcesHeld,
     shard_of,
 )
 from fastpod.model import PodSource
-from fastpod.runtime.base import SandboxInfo
+from fastpod.runtime.base import ListedObject, SandboxInfo
 from fastpod.runtime.fake import FakeRuntime
 from fastpod.runtime.labels import POD_UID
 from fastpod.worker import process
@@ -136,6 +137,36 @@ def test_a_removed_manifest_releases_its_pod_at_its_owner() -> None:
         assert queued(worker._peers[1])[-1] == [PodClaim(pod_key(THEIRS), manifest(THEIRS), None)]
 
     run_worker(scenario)
+
+
+def test_on_a_cri_runtime_worker_0_relists_the_node_for_each_worker_by_pod_key() -> None:
+    config = msgspec.structs.replace(
+        CONFIG, runtime="cri", container_runtime_endpoint="unix:///nonexistent/cri.sock"
+    )
+
+    def listed_object(name: str) -> ListedObject:
+        return ListedObject(f"id-{name}", "", pod_key(name), f"uid-{name}", 0, managed=True)
+
+    async def main() -> None:
+        run_dir = tempfile.mkdtemp(dir="/tmp", prefix="fastpod-test-")
+        leader, follower = (Worker(config, index, run_dir=run_dir) for index in (0, 1))
+        try:
+            mine, theirs = listed_object(MINE), listed_object(THEIRS)
+            assert leader._publish_relist([mine, theirs]) == [mine]
+            assert queued(leader._peers[1]) == [[NodeRelisted((theirs,))]]
+            assert queued(leader._peers[0]) == []
+
+            feed = follower.runner.runtime._feed  # type: ignore[attr-defined]
+            follower.receive([NodeRelisted((theirs,))])
+            assert await feed.next(60.0, first=True) == ([theirs], "leader")
+        finally:
+            for worker in (leader, follower):
+                await worker.runner.close()
+                for peer in worker._peers:
+                    await peer.close()
+            shutil.rmtree(run_dir, ignore_errors=True)
+
+    asyncio.run(main())
 
 
 def test_claims_from_peers_are_applied() -> None:

@@ -5,7 +5,8 @@ the node every :data:`EVENTED_RELIST_PERIOD` beside it, as the kubelet's evented
 Without it (containerd 1.6) each running container's process is watched through a pidfd
 (:mod:`fastpod.runtime.cri.exits`), which tells a death at once, and the node's sandboxes and
 containers are listed every relist period for what a pidfd cannot see: a sandbox that died,
-a container made or removed by someone else. The pod loops' resync heals anything missed.
+a container made or removed by someone else (once per node, by one worker for all:
+:mod:`fastpod.runtime.cri.relist_feed`). The pod loops' resync heals anything missed.
 """
 
 from __future__ import annotations
@@ -13,16 +14,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 
 import grpc
 from cri_api.v1 import api_pb2 as cri
 from cri_api.v1 import api_pb2_grpc
 
-from fastpod.runtime.base import RuntimeCallError, RuntimeEvent
+from fastpod.runtime.base import ListedObject, RuntimeCallError, RuntimeEvent
 from fastpod.runtime.cri.calls import CALL_TIMEOUT, call_error
 from fastpod.runtime.cri.exits import ExitWatch
 from fastpod.runtime.cri.pod_index import PodIndex
+from fastpod.runtime.cri.relist_feed import RelistFeed, Source
 from fastpod.runtime.labels import POD_UID
 
 EVENTS_RETRY = 0.5
@@ -35,8 +37,8 @@ EXIT_CONFIRM_TRIES = 1000
 """How often, and how many times at most (2 s), a death seen through a pidfd is looked up
 until the runtime shows it."""
 
-NodeListing = Callable[[], Awaitable[tuple[list[cri.PodSandbox], list[cri.Container]]]]
-"""Lists fastpod's sandboxes and containers on the node."""
+Keep = Callable[[list[ListedObject]], list[ListedObject]]
+"""Of a relist, what is this worker's to watch (each added to its index)."""
 
 
 class CriEvents:
@@ -45,12 +47,14 @@ class CriEvents:
     def __init__(
         self,
         runtime: Callable[[], api_pb2_grpc.RuntimeServiceStub],
-        list_node: NodeListing,
+        feed: RelistFeed,
+        keep: Keep,
         relist_period: float,
         index: PodIndex,
     ) -> None:
         self._runtime = runtime
-        self._list_node = list_node
+        self._feed = feed
+        self._keep = keep
         self._index = index
         """Told first of every event (what it knew of the pod may be stale) and of every
         object a relist no longer shows."""
@@ -170,16 +174,18 @@ class CriEvents:
             stream.cancel()
 
     async def _relist(self, lost: bool) -> None:
-        """List the node every period; report the pods whose sandboxes or containers
-        changed state, came or went (the index forgets what went), and after a loss, that
-        anything may have."""
+        """At every relist of the node (listed here or by the leading worker: the
+        :class:`~fastpod.runtime.cri.relist_feed.RelistFeed`), report the pods whose
+        sandboxes or containers changed state, came or went (the index forgets what went),
+        and after a loss, that anything may have."""
         seen: dict[str, tuple[int, str]] | None = None
+        source: Source | None = None
         while True:
-            sandboxes, containers = await self._list_node()
-            states: dict[str, tuple[int, str]] = {
-                i.id: (int(i.state), i.labels.get(POD_UID, "")) for i in sandboxes
-            }
-            states.update((i.id, (int(i.state), i.labels.get(POD_UID, ""))) for i in containers)
+            period = self.relist_period
+            if self._event_stream:
+                period = max(period, EVENTED_RELIST_PERIOD)
+            listed, listed_by = await self._feed.next(period, first=seen is None)
+            states = {i.id: (i.state, i.pod_uid) for i in self._keep(listed)}
             if seen is None:
                 if lost:
                     self._report(None, "events resumed")
@@ -187,15 +193,13 @@ class CriEvents:
                 changed = {uid for i, (state, uid) in states.items() if seen.get(i) != (state, uid)}
                 for gone in seen.keys() - states.keys():
                     changed.add(seen[gone][1])
-                    # listed before and not now: removed, whoever removed it
-                    self._index.forget(gone)
+                    # listed before and not now: removed, whoever removed it (unless the two
+                    # listings came from two processes, which may have listed out of order)
+                    if listed_by == source:
+                        self._index.forget(gone)
                 for uid in changed:
                     self._report(uid, "state changed")
-            seen = states
-            period = self.relist_period
-            if self._event_stream:
-                period = max(period, EVENTED_RELIST_PERIOD)
-            await asyncio.sleep(period)
+            seen, source = states, listed_by
 
     def close(self) -> None:
         """Stop watching processes."""

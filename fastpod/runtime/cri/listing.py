@@ -4,7 +4,8 @@ A pod's sync asks about its own sandboxes and containers by id, from the
 :class:`~fastpod.runtime.cri.pod_index.PodIndex`, and reads a status again only once
 something says it changed: a listing filtered to one pod costs containerd as much as the
 whole node. The node is listed whole once, and at each relist of
-:mod:`fastpod.runtime.cri.events`; every listing adds what it finds to the index.
+:mod:`fastpod.runtime.cri.events` (by one worker for all: :mod:`~fastpod.runtime.cri.relist_feed`);
+every listing adds what it finds of fastpod's to the index.
 """
 
 from __future__ import annotations
@@ -17,11 +18,17 @@ import grpc
 from cri_api.v1 import api_pb2 as cri
 from cri_api.v1 import api_pb2_grpc
 
-from fastpod.runtime.base import ContainerInfo, ContainerState, ForeignPod, SandboxInfo
+from fastpod.runtime.base import (
+    ContainerInfo,
+    ContainerState,
+    ForeignPod,
+    ListedObject,
+    SandboxInfo,
+)
 from fastpod.runtime.cri.calls import CALL_TIMEOUT, call, call_error
 from fastpod.runtime.cri.pod_index import PodIndex
 from fastpod.runtime.foreign import group_foreign
-from fastpod.runtime.labels import MANAGED_BY, POD_UID
+from fastpod.runtime.labels import MANAGED_BY, POD_NAME, POD_NAMESPACE, POD_UID
 from fastpod.runtime.termination import termination_message, with_termination_message
 
 FASTPOD_ONLY = {MANAGED_BY: "true"}
@@ -82,6 +89,34 @@ class Listing:
 
     async def list_node(self) -> tuple[list[cri.PodSandbox], list[cri.Container]]:
         return await self.list_sandboxes(), await self.list_containers()
+
+    async def list_whole_node(self) -> list[ListedObject]:
+        """Every sandbox and container of the node that belongs to a pod, for any worker
+        (no selector: it does not know which pods the others adopted)."""
+        runtime = self._runtime()
+        sandboxes = await call(
+            "ListPodSandbox", runtime.ListPodSandbox, cri.ListPodSandboxRequest()
+        )
+        containers = await call(
+            "ListContainers", runtime.ListContainers, cri.ListContainersRequest()
+        )
+        return [
+            *(_listed(item.id, "", item.labels, item.state) for item in sandboxes.items),
+            *(
+                _listed(item.id, item.pod_sandbox_id, item.labels, item.state)
+                for item in containers.containers
+            ),
+        ]
+
+    def keep(self, objects: list[ListedObject]) -> list[ListedObject]:
+        """Those of ``objects`` that are fastpod's or adopted, each added to the index."""
+        kept = [item for item in objects if item.managed or item.pod_uid in self._adopted]
+        for item in kept:
+            if item.sandbox_id:
+                self._index.add_container(item.pod_uid, item.id, item.sandbox_id)
+            else:
+                self._index.add_sandbox(item.pod_uid, item.id)
+        return kept
 
     async def list_sandboxes(self) -> list[cri.PodSandbox]:
         """fastpod's sandboxes on the node (and the adopted pods'), each added to the index."""
@@ -180,6 +215,17 @@ class Listing:
                 self._index.forget(object_id)
                 return None
             raise call_error(name, error) from None
+
+
+def _listed(object_id: str, sandbox_id: str, labels: Mapping[str, str], state: int) -> ListedObject:
+    return ListedObject(
+        object_id,
+        sandbox_id,
+        f"{labels.get(POD_NAMESPACE, '')}/{labels.get(POD_NAME, '')}",
+        labels.get(POD_UID, ""),
+        int(state),
+        MANAGED_BY in labels,
+    )
 
 
 def _container_info(status: cri.ContainerStatus, sandbox_id: str) -> ContainerInfo:

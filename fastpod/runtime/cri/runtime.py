@@ -30,6 +30,7 @@ from fastpod.runtime.base import (
     ExecTimeout,
     ForeignPod,
     ImageMissing,
+    ListedObject,
     RuntimeCallError,
     RuntimeEvent,
     SandboxInfo,
@@ -42,6 +43,7 @@ from fastpod.runtime.cri.configs import container_config, sandbox_config
 from fastpod.runtime.cri.events import CriEvents
 from fastpod.runtime.cri.listing import Listing
 from fastpod.runtime.cri.pod_index import PodIndex
+from fastpod.runtime.cri.relist_feed import Publish, RelistFeed
 from fastpod.runtime.labels import sandbox_labels
 from fastpod.runtime.sandbox import SandboxSpec
 from fastpod.runtime.security import DEFAULT_SANDBOX, ImageUser, SandboxSecurity
@@ -86,8 +88,9 @@ class CriRuntime:
             self._index,
             lambda container_id: self._events.watch_soon(container_id),
         )
+        self._feed = RelistFeed(self._listing.list_whole_node)
         self._events = CriEvents(
-            lambda: self._stubs()[0], self._listing.list_node, relist_period, self._index
+            lambda: self._stubs()[0], self._feed, self._listing.keep, relist_period, self._index
         )
 
     def _stubs(self) -> tuple[api_pb2_grpc.RuntimeServiceStub, api_pb2_grpc.ImageServiceStub]:
@@ -382,6 +385,15 @@ class CriRuntime:
 
     def events(self) -> AsyncIterator[RuntimeEvent]:
         return self._events.events()
+
+    def lead_relist(self, publish: Publish) -> None:
+        self._feed.lead(publish)
+
+    def follow_relist(self) -> None:
+        self._feed.follow()
+
+    def relisted(self, objects: list[ListedObject]) -> None:
+        self._feed.received(objects)
 
     async def close(self) -> None:
         self._events.close()
