@@ -137,22 +137,19 @@ def _ports(container: Container, path: FieldPath, *, host_network: bool) -> Iter
     for index, port in enumerate(container.ports or ()):
         here = (*path, "ports", index)
         if port.name:
-            yield from invalid_each((*here, "name"), port.name, names.iana_service_name(port.name))
+            if errors := names.iana_service_name(port.name):
+                yield from invalid_each((*here, "name"), port.name, errors)
             if port.name in seen_names:
                 yield duplicate((*here, "name"), port.name)
             seen_names.add(port.name)
         if port.container_port is None:
             yield required((*here, "containerPort"))
         else:
-            yield from invalid_each(
-                (*here, "containerPort"),
-                port.container_port,
-                names.port_number(port.container_port),
-            )
+            if errors := names.port_number(port.container_port):
+                yield from invalid_each((*here, "containerPort"), port.container_port, errors)
         if port.host_port:
-            yield from invalid_each(
-                (*here, "hostPort"), port.host_port, names.port_number(port.host_port)
-            )
+            if errors := names.port_number(port.host_port):
+                yield from invalid_each((*here, "hostPort"), port.host_port, errors)
             if host_network and port.host_port != port.container_port:
                 yield invalid(
                     (*here, "hostPort"),
@@ -167,9 +164,8 @@ def _env_var(variable: EnvVar, path: FieldPath, container_names: Set[str]) -> It
     if not variable.name:
         yield required((*path, "name"))
     else:
-        yield from invalid_each(
-            (*path, "name"), variable.name, names.environment_variable_name(variable.name)
-        )
+        if errors := names.environment_variable_name(variable.name):
+            yield from invalid_each((*path, "name"), variable.name, errors)
     source = variable.value_from
     if source is None:
         return
@@ -219,9 +215,8 @@ def validate_field_ref(
         return
     subscripted = _SUBSCRIPTED_FIELD.match(field_path)
     if subscripted is not None:
-        yield from invalid_each(
-            (*path, "fieldPath"), field_path, names.qualified_name(subscripted.group(2))
-        )
+        if errors := names.qualified_name(subscripted.group(2)):
+            yield from invalid_each((*path, "fieldPath"), field_path, errors)
     elif field_path not in supported:
         yield unsupported((*path, "fieldPath"), field_path, sorted(supported))
 

@@ -130,7 +130,8 @@ def _one_handler(handlers: Sequence[tuple[str, object]], path: FieldPath) -> Ite
         if handler.port is None:
             yield required((*here, "port"))
         else:
-            yield from invalid_each((*here, "port"), handler.port, names.port_number(handler.port))
+            if errors := names.port_number(handler.port):
+                yield from invalid_each((*here, "port"), handler.port, errors)
     elif isinstance(handler, ExecAction) and not handler.command:
         yield required((*here, "command"))
 
@@ -139,6 +140,8 @@ def _port(port: IntOrString | None, path: FieldPath) -> Iterator[Problem]:
     if port is None or port == "":
         yield required(path)
     elif isinstance(port, int):
-        yield from invalid_each(path, port, names.port_number(port))
+        if errors := names.port_number(port):
+            yield from invalid_each(path, port, errors)
     else:
-        yield from invalid_each(path, port, names.iana_service_name(port))
+        if errors := names.iana_service_name(port):
+            yield from invalid_each(path, port, errors)

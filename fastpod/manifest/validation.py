@@ -85,20 +85,19 @@ def _metadata(metadata: ObjectMeta) -> Iterator[Problem]:
     if not metadata.name:
         yield required((*path, "name"), "name is needed for the pod")
     else:
-        yield from invalid_each(
-            (*path, "name"), metadata.name, names.dns1123_subdomain(metadata.name)
-        )
-    if metadata.namespace:
-        yield from invalid_each(
-            (*path, "namespace"), metadata.namespace, names.dns1123_label(metadata.namespace)
-        )
+        if errors := names.dns1123_subdomain(metadata.name):
+            yield from invalid_each((*path, "name"), metadata.name, errors)
+    if metadata.namespace and (errors := names.dns1123_label(metadata.namespace)):
+        yield from invalid_each((*path, "namespace"), metadata.namespace, errors)
     for key, value in (metadata.labels or {}).items():
-        here = (*path, "labels", MapKey(key))
-        yield from invalid_each(here, key, names.qualified_name(key))
-        yield from invalid_each(here, value, names.label_value(value))
+        if errors := names.qualified_name(key):
+            yield from invalid_each((*path, "labels", MapKey(key)), key, errors)
+        if errors := names.label_value(value):
+            yield from invalid_each((*path, "labels", MapKey(key)), value, errors)
     annotations = metadata.annotations or {}
     for key in annotations:
-        yield from invalid_each((*path, "annotations", MapKey(key)), key, names.qualified_name(key))
+        if errors := names.qualified_name(key):
+            yield from invalid_each((*path, "annotations", MapKey(key)), key, errors)
     size = sum(len(key) + len(value) for key, value in annotations.items())
     if size > ANNOTATIONS_MAX_BYTES:
         yield Problem(
@@ -134,18 +133,16 @@ def _spec(spec: PodSpec) -> Iterator[Problem]:
         )
     for name in ("hostname", "subdomain"):
         value = getattr(spec, name)
-        if value:
-            yield from invalid_each((*path, name), value, names.dns1123_label(value))
-    if spec.priority_class_name:
-        yield from invalid_each(
-            (*path, "priorityClassName"),
-            spec.priority_class_name,
-            names.dns1123_subdomain(spec.priority_class_name),
-        )
+        if value and (errors := names.dns1123_label(value)):
+            yield from invalid_each((*path, name), value, errors)
+    priority_class = spec.priority_class_name
+    if priority_class and (errors := names.dns1123_subdomain(priority_class)):
+        yield from invalid_each((*path, "priorityClassName"), priority_class, errors)
     for key, value in (spec.node_selector or {}).items():
-        here = (*path, "nodeSelector", MapKey(key))
-        yield from invalid_each(here, key, names.qualified_name(key))
-        yield from invalid_each(here, value, names.label_value(value))
+        if errors := names.qualified_name(key):
+            yield from invalid_each((*path, "nodeSelector", MapKey(key)), key, errors)
+        if errors := names.label_value(value):
+            yield from invalid_each((*path, "nodeSelector", MapKey(key)), value, errors)
     yield from _tolerations(spec, path)
     yield from _host_aliases(spec, path)
     if spec.security_context is not None:
@@ -173,9 +170,8 @@ def _containers(spec: PodSpec, path: FieldPath, volume_names: set[str]) -> Itera
             if not container.name:
                 yield required((*here, "name"))
             else:
-                yield from invalid_each(
-                    (*here, "name"), container.name, names.dns1123_label(container.name)
-                )
+                if errors := names.dns1123_label(container.name):
+                    yield from invalid_each((*here, "name"), container.name, errors)
                 if container.name in seen:
                     yield duplicate((*here, "name"), container.name)
                 seen.add(container.name)
@@ -199,7 +195,8 @@ def _volumes(
         if not volume.name:
             yield required((*here, "name"))
         else:
-            yield from invalid_each((*here, "name"), volume.name, names.dns1123_label(volume.name))
+            if errors := names.dns1123_label(volume.name):
+                yield from invalid_each((*here, "name"), volume.name, errors)
             if volume.name in declared:
                 yield duplicate((*here, "name"), volume.name)
             declared.add(volume.name)
@@ -292,9 +289,8 @@ def _tolerations(spec: PodSpec, path: FieldPath) -> Iterator[Problem]:
         here = (*path, "tolerations", index)
         operator = toleration.operator or "Equal"
         if toleration.key:
-            yield from invalid_each(
-                (*here, "key"), toleration.key, names.qualified_name(toleration.key)
-            )
+            if errors := names.qualified_name(toleration.key):
+                yield from invalid_each((*here, "key"), toleration.key, errors)
         elif operator != "Exists":
             yield invalid(
                 (*here, "operator"),
@@ -362,9 +358,8 @@ def _dns_config(spec: PodSpec, path: FieldPath) -> Iterator[Problem]:
         )
     for index, search in enumerate(searches):
         trimmed = search.removesuffix(".")
-        yield from invalid_each(
-            (*path, "searches", index), trimmed, names.dns1123_subdomain(trimmed)
-        )
+        if errors := names.dns1123_subdomain(trimmed):
+            yield from invalid_each((*path, "searches", index), trimmed, errors)
     for index, option in enumerate(config.options or ()):
         if not option.name:
             yield required((*path, "options", index), "must not be empty")
@@ -386,9 +381,8 @@ def _host_aliases(spec: PodSpec, path: FieldPath) -> Iterator[Problem]:
         except ValueError:
             yield invalid((*here, "ip"), alias.ip or "", "must be a valid IP address")
         for position, hostname in enumerate(alias.hostnames or ()):
-            yield from invalid_each(
-                (*here, "hostnames", position), hostname, names.dns1123_subdomain(hostname)
-            )
+            if errors := names.dns1123_subdomain(hostname):
+                yield from invalid_each((*here, "hostnames", position), hostname, errors)
 
 
 def _pod_security_context(context: PodSecurityContext, path: FieldPath) -> Iterator[Problem]:
