@@ -29,14 +29,27 @@ OPTIONAL_DOES_NOT_HELP = (
 def static_pod_problems(pod: Pod) -> Iterator[Problem]:
     """Errors: references a static pod can never resolve."""
     spec = pod.spec
-    used = used_volume_names(spec)
+    used = used_volume_names(spec) if spec.volumes else set()
     for index, volume in enumerate(spec.volumes or ()):
-        yield from _volume(volume, ("spec", "volumes", index), used=volume.name in used)
+        if _may_need_api_server(volume):
+            yield from _volume(volume, ("spec", "volumes", index), used=volume.name in used)
     for field, group in (("initContainers", spec.init_containers), ("containers", spec.containers)):
         for index, container in enumerate(group or ()):
             yield from _container(container, ("spec", field, index))
     if spec.resource_claims:
         yield forbidden(("spec", "resourceClaims"), "static pods may not use ResourceClaims")
+
+
+def _may_need_api_server(volume: Volume) -> bool:
+    """Whether :func:`_volume` has anything to look at (most volumes are hostPath or
+    emptyDir: skipped without a generator)."""
+    return not (
+        volume.projected is None
+        and volume.secret is None
+        and volume.config_map is None
+        and volume.persistent_volume_claim is None
+        and volume.ephemeral is None
+    )
 
 
 def _volume(volume: Volume, path: FieldPath, *, used: bool) -> Iterator[Problem]:

@@ -26,6 +26,8 @@ from __future__ import annotations
 import operator
 from collections.abc import Iterator
 
+import msgspec
+
 from fastpod.manifest.field_errors import forbidden
 from fastpod.manifest.paths import FieldPath
 from fastpod.manifest.problems import Problem
@@ -53,8 +55,11 @@ def used_volume_names(spec: PodSpec) -> set[str]:
     """The volumes some container mounts or maps as a device: the ones a kubelet sets up."""
     used: set[str] = set()
     for container in [*(spec.init_containers or ()), *(spec.containers or ())]:
-        used.update(mount.name for mount in container.volume_mounts or () if mount.name)
-        used.update(_device_names(container.volume_devices))
+        for mount in container.volume_mounts or ():
+            if mount.name:
+                used.add(mount.name)
+        if container.volume_devices:
+            used.update(_device_names(container.volume_devices))
     return used
 
 
@@ -66,8 +71,11 @@ def _device_names(devices: list[Opaque] | None) -> Iterator[str]:
 
 def unprovided_volume_problems(pod: Pod) -> Iterator[Problem]:
     """Errors: a volume some container uses that fastpod cannot provide here."""
+    volumes = pod.spec.volumes
+    if not volumes:
+        return
     used = used_volume_names(pod.spec)
-    for index, volume in enumerate(pod.spec.volumes or ()):
+    for index, volume in enumerate(volumes):
         if volume.name in used:
             for field, reason in _unprovided(volume):
                 yield forbidden(("spec", "volumes", index, *field), reason)
@@ -75,25 +83,32 @@ def unprovided_volume_problems(pod: Pod) -> Iterator[Problem]:
 
 _OTHER_INDICES = [
     index
-    for index, kind in enumerate(VOLUME_SOURCES)
+    for index, kind in enumerate(VOLUME_SOURCES, start=1)
     if kind not in PROVIDED and kind not in NEEDS_API_SERVER
 ]
 _others = operator.itemgetter(*_OTHER_INDICES)
-"""The volume sources fastpod neither mounts nor leaves to the API server's rules."""
+"""The volume sources fastpod neither mounts nor leaves to the API server's rules, picked
+from a volume's ``astuple`` (its name first)."""
 
 
-def _unprovided(volume: Volume) -> Iterator[tuple[FieldPath, str]]:
+def _unprovided(volume: Volume) -> list[tuple[FieldPath, str]]:
     """Each part of the volume fastpod does not mount, by field (under the volume), and
     why; the kinds that need an API server are left to :mod:`.static_pod_rules`."""
-    sources = volume_sources(volume)
-    if _others(sources).count(None) != len(_OTHER_INDICES):  # rare: checked in C first
-        for kind, source in zip(VOLUME_SOURCES, sources, strict=True):
+    found: list[tuple[FieldPath, str]] = []
+    if _others(msgspec.structs.astuple(volume)).count(None) != len(_OTHER_INDICES):
+        # rare: checked in C first
+        for kind, source in zip(VOLUME_SOURCES, volume_sources(volume), strict=True):
             if source is None or kind in PROVIDED or kind in NEEDS_API_SERVER:
                 continue
-            yield (kind,), f"fastpod cannot mount {kind} volumes: {NOT_PROVIDED.get(kind, _PLUGIN)}"
+            found.append(
+                ((kind,), f"fastpod cannot mount {kind} volumes: {NOT_PROVIDED.get(kind, _PLUGIN)}")
+            )
     medium = volume.empty_dir.medium if volume.empty_dir is not None else None
     if medium and medium.startswith("HugePages"):
-        yield (
-            ("emptyDir", "medium"),
-            f"fastpod cannot mount emptyDir medium {medium}: it does not mount hugetlbfs",
+        found.append(
+            (
+                ("emptyDir", "medium"),
+                f"fastpod cannot mount emptyDir medium {medium}: it does not mount hugetlbfs",
+            )
         )
+    return found
