@@ -25,7 +25,7 @@ from fastpod import __version__, logs
 from fastpod.cluster.events import Occurrence
 from fastpod.cluster.mirror_reports import ReportedPods
 from fastpod.config.settings import Config
-from fastpod.ipc.channels import Inbox, Outbox
+from fastpod.ipc.channels import Inbox, Outbox, handle_each
 from fastpod.ipc.messages import (
     Message,
     PodEventReported,
@@ -99,16 +99,18 @@ class Cluster:
         """The workers' reports of their pods and their events; the supervisor's questions:
         this process is alive (whatever the API server does), its metrics, a static pod's
         mirror."""
-        for message in messages:
-            if self.reported.take(message):
-                continue
-            if isinstance(message, PodEventReported):
-                self.events.record(occurrence(message))
-            elif isinstance(message, StatusQuery):
-                metrics = recorder.snapshot() if message.metrics else None
-                mirror = b"" if message.pod_key is None else self.mirror_state(message.pod_key)
-                answer = StatusAnswer(message.token, "cluster", (), True, metrics, mirror)
-                self._supervisor.send([answer])
+        handle_each(messages, self._handle)
+
+    def _handle(self, message: Message) -> None:
+        if self.reported.take(message):
+            return
+        if isinstance(message, PodEventReported):
+            self.events.record(occurrence(message))
+        elif isinstance(message, StatusQuery):
+            metrics = recorder.snapshot() if message.metrics else None
+            mirror = b"" if message.pod_key is None else self.mirror_state(message.pod_key)
+            answer = StatusAnswer(message.token, "cluster", (), True, metrics, mirror)
+            self._supervisor.send([answer])
 
     def mirror_state(self, key: str) -> bytes:
         """``fastpod inspect``'s word on the mirror of the static pod ``key``, as JSON."""

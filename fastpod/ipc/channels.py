@@ -14,7 +14,7 @@ import collections
 import contextlib
 import os
 import struct
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import msgspec
 
@@ -33,6 +33,31 @@ def encode_frame(messages: Sequence[Message]) -> bytes:
     """One length-prefixed frame holding ``messages``."""
     body = _encoder.encode(messages)
     return _HEADER.pack(len(body)) + body
+
+
+def handle_each(messages: Iterable[Message], handle: Callable[[Message], None]) -> None:
+    """Hand each of ``messages`` to ``handle``, in order. One that raises costs only itself:
+    it is logged, naming it, and the rest of its batch is handled as if it were not there."""
+    for message in messages:
+        try:
+            handle(message)
+        except Exception as error:
+            logs.emit(
+                "message handling failed",
+                level="error",
+                message=describe(message),
+                error=repr(error),
+            )
+
+
+def describe(message: Message) -> str:
+    """The kind of ``message`` and what it is about (a pod or a source), never its body."""
+    about = getattr(message, "pod_key", None)
+    source = getattr(message, "source", None)
+    if about is None and source is not None:
+        about = f"{source.kind} {source.location}"
+    kind = type(message).__name__
+    return kind if about is None else logs.without_userinfo(f"{kind} {about}")
 
 
 class Inbox:
@@ -74,7 +99,8 @@ class Inbox:
                 try:
                     self._receive(messages)
                 except Exception as error:
-                    # a bug on one batch must not cut the peer off from every later one
+                    # a bug outside any one message (receivers use handle_each) must not
+                    # cut the peer off from every later batch
                     logs.emit("message handling failed", level="error", error=repr(error))
         except (asyncio.IncompleteReadError, ConnectionError):
             pass

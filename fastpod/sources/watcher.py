@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from fastpod import logs
 from fastpod.config.settings import Config
-from fastpod.ipc.channels import Inbox, Outbox
+from fastpod.ipc.channels import Inbox, Outbox, handle_each
 from fastpod.ipc.messages import (
     Barrier,
     ManifestChanged,
@@ -222,16 +222,18 @@ class Watcher:
         self._broadcast(Barrier(next(self._tokens), tuple(self.seen), resync))
 
     def _on_control(self, messages: list[Message]) -> None:
-        for message in messages:
-            if isinstance(message, Resync):
-                asyncio.get_running_loop().create_task(self._resync(message.shard))
-            elif isinstance(message, StatusQuery):
-                metrics = None
-                if message.metrics:
-                    queued = sum(outbox.pending for outbox in self.outboxes)
-                    gauges = [gauge("fastpod_queue_depth", queued, process="watcher")]
-                    metrics = recorder.snapshot(gauges)
-                self._supervisor.send([StatusAnswer(message.token, "watcher", (), True, metrics)])
+        handle_each(messages, self._control)
+
+    def _control(self, message: Message) -> None:
+        if isinstance(message, Resync):
+            asyncio.get_running_loop().create_task(self._resync(message.shard))
+        elif isinstance(message, StatusQuery):
+            metrics = None
+            if message.metrics:
+                queued = sum(outbox.pending for outbox in self.outboxes)
+                gauges = [gauge("fastpod_queue_depth", queued, process="watcher")]
+                metrics = recorder.snapshot(gauges)
+            self._supervisor.send([StatusAnswer(message.token, "watcher", (), True, metrics)])
 
     async def _resync(self, shard: int) -> None:
         """Send a restarted worker its whole shard again, then ask its peers for its claims."""

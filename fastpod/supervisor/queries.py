@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from fastpod.health import SYNC_LOOP, HealthProblem
-from fastpod.ipc.channels import Outbox
+from fastpod.ipc.channels import Outbox, handle_each
 from fastpod.ipc.messages import Message, StatusAnswer, StatusQuery
 
 ANSWER_TIMEOUT = 2.0
@@ -35,16 +35,18 @@ class Queries:
 
     def receive(self, messages: list[Message]) -> None:
         """The supervisor's inbox: answers from the children."""
-        for message in messages:
-            if not isinstance(message, StatusAnswer):
-                continue
-            entry = self._waiting.get(message.token)
-            if entry is None:
-                continue
-            done, answers, expected = entry
-            answers[message.process] = message
-            if len(answers) == expected and not done.done():
-                done.set_result(None)
+        handle_each(messages, self._answered)
+
+    def _answered(self, message: Message) -> None:
+        if not isinstance(message, StatusAnswer):
+            return
+        entry = self._waiting.get(message.token)
+        if entry is None:
+            return
+        done, answers, expected = entry
+        answers[message.process] = message
+        if len(answers) == expected and not done.done():
+            done.set_result(None)
 
     async def ask(
         self,

@@ -15,7 +15,7 @@ from typing import Any
 from fastpod import logs
 from fastpod.config.node import host_ip
 from fastpod.config.settings import Config
-from fastpod.ipc.channels import Inbox, Outbox
+from fastpod.ipc.channels import Inbox, Outbox, handle_each
 from fastpod.ipc.messages import (
     Barrier,
     BarrierPassed,
@@ -165,40 +165,43 @@ class Worker:
         await rotator.run()
 
     def receive(self, messages: list[Message]) -> None:
-        """Handle one batch from a peer, in order."""
+        """Handle one batch from a peer, in order; a message that fails costs only itself."""
         claims: list[PodClaim] = []
-        runtime = self.runner.runtime
-        for message in messages:
-            if isinstance(message, ManifestChanged):
-                claims.extend(self.decoder.changed(message))
-            elif isinstance(message, ManifestRemoved):
-                claims.extend(self.decoder.removed(message.source))
-            elif isinstance(message, RelistDone):
-                claims.extend(self.decoder.relist_done(complete=message.complete))
-                self._save_cache_soon()
-            elif isinstance(message, PodClaim):
-                self._own(message)
-            elif isinstance(message, SourcesHeld):
-                self._drop_unheld(message)
-            elif isinstance(message, Barrier):
-                self._route(claims)
-                claims = []
-                self._on_barrier(message)
-            elif isinstance(message, BarrierPassed) and self.gate.passed(message):
-                self._synced()
-            elif isinstance(message, StatusQuery) and message.health:
-                task = asyncio.get_running_loop().create_task(self._answer_health(message))
-                self._health_answers.add(task)
-                task.add_done_callback(self._health_answers.discard)
-            elif isinstance(message, StatusQuery):
-                self._supervisor.send([self._answer_status(message)])
-            elif isinstance(message, ReportAll) and self.cluster_reports is not None:
-                self.cluster_reports.resend()
-            elif isinstance(message, NodeRelisted) and isinstance(runtime, SharedRelist):
-                runtime.relisted(list(message.objects))
+        handle_each(messages, lambda message: self._handle(message, claims))
         self._route(claims)
         if self.gate.listed and self._surveying is None:
             self._surveying = self._spawn(self._survey())
+
+    def _handle(self, message: Message, claims: list[PodClaim]) -> None:
+        """Handle one message of a batch; the claims it decodes join ``claims``, routed
+        together at the end of the batch (or at a barrier)."""
+        if isinstance(message, ManifestChanged):
+            claims.extend(self.decoder.changed(message))
+        elif isinstance(message, ManifestRemoved):
+            claims.extend(self.decoder.removed(message.source))
+        elif isinstance(message, RelistDone):
+            claims.extend(self.decoder.relist_done(complete=message.complete))
+            self._save_cache_soon()
+        elif isinstance(message, PodClaim):
+            self._own(message)
+        elif isinstance(message, SourcesHeld):
+            self._drop_unheld(message)
+        elif isinstance(message, Barrier):
+            self._route(claims[:])
+            claims.clear()
+            self._on_barrier(message)
+        elif isinstance(message, BarrierPassed) and self.gate.passed(message):
+            self._synced()
+        elif isinstance(message, StatusQuery) and message.health:
+            task = asyncio.get_running_loop().create_task(self._answer_health(message))
+            self._health_answers.add(task)
+            task.add_done_callback(self._health_answers.discard)
+        elif isinstance(message, StatusQuery):
+            self._supervisor.send([self._answer_status(message)])
+        elif isinstance(message, ReportAll) and self.cluster_reports is not None:
+            self.cluster_reports.resend()
+        elif isinstance(message, NodeRelisted) and isinstance(self.runner.runtime, SharedRelist):
+            self.runner.runtime.relisted(list(message.objects))
 
     def _save_cache_soon(self) -> None:
         # Later, not now: a cold start's last pods are being added when its re-list ends.

@@ -15,8 +15,16 @@ from typing import Any
 import pytest
 import uvloop
 
-from fastpod.ipc.channels import Inbox, Outbox, encode_frame
-from fastpod.ipc.messages import Barrier, BarrierPassed, Message, RelistDone, Resync
+from fastpod.ipc.channels import Inbox, Outbox, describe, encode_frame, handle_each
+from fastpod.ipc.messages import (
+    Barrier,
+    BarrierPassed,
+    ManifestRemoved,
+    Message,
+    RelistDone,
+    Resync,
+)
+from fastpod.model import PodSource
 from tests.support.logs import LogCapture
 
 LOOPS = {"asyncio": asyncio.new_event_loop, "uvloop": uvloop.new_event_loop}
@@ -332,3 +340,28 @@ def test_a_malformed_frame_drops_that_connection_only_without_an_unhandled_error
         await inbox.close()
 
     assert run(scenario) == []
+
+
+def test_each_message_is_handled_and_one_that_raises_is_logged_by_name(
+    captured_logs: LogCapture,
+) -> None:
+    handled: list[Message] = []
+
+    def handle(message: Message) -> None:
+        if message == passed(2):
+            raise ValueError("boom")
+        handled.append(message)
+
+    handle_each([passed(1), passed(2), passed(3)], handle)
+
+    assert handled == [passed(1), passed(3)]
+    (failure,) = captured_logs.records("message handling failed")
+    assert (failure["message"], failure["level"]) == ("BarrierPassed", "error")
+    assert "boom" in failure["error"]
+
+
+def test_a_failed_message_about_a_url_is_named_without_its_password() -> None:
+    source = PodSource("http", "https://user:secret@example.test/pods.yaml")
+    described = describe(ManifestRemoved(source))
+    assert "secret" not in described
+    assert described.startswith("ManifestRemoved http https://")

@@ -113,6 +113,31 @@ def test_claims_for_its_own_shard_are_applied_by_the_worker_itself() -> None:
     run_worker(scenario)
 
 
+def test_a_message_that_fails_costs_only_itself_not_the_rest_of_its_batch(
+    captured_logs: LogCapture,
+) -> None:
+    """The manifests after it in the same batch are still claimed, and the log names it."""
+    broken = name_in_shard(0, 2, "broken")
+
+    async def scenario(worker: Worker) -> None:
+        decode = worker.decoder.changed
+
+        def failing(event: ManifestChanged) -> list[PodClaim]:
+            if event.source == manifest(broken):
+                raise RuntimeError("a bug in the decoder")
+            return decode(event)
+
+        worker.decoder.changed = failing  # type: ignore[method-assign]
+        worker.receive([changed(broken), changed(MINE)])
+
+        assert list(worker.desired.pods) == [pod_key(MINE)]
+
+    run_worker(scenario)
+    (failure,) = captured_logs.records("message handling failed")
+    assert failure["message"] == f"ManifestChanged file /x/{broken}.yaml"
+    assert "a bug in the decoder" in failure["error"]
+
+
 def test_claims_for_another_shard_are_queued_for_their_owner() -> None:
     async def scenario(worker: Worker) -> None:
         worker.receive([changed(THEIRS), changed(MINE)])
