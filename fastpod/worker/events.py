@@ -19,7 +19,9 @@ import msgspec
 
 from fastpod import logs
 from fastpod.metrics import recorder
+from fastpod.runtime.base import RuntimeCallError, RuntimeUnavailable
 from fastpod.status.types import rfc3339
+from fastpod.worker.streaks import QUIET_NOTE, Streaks
 
 EventType = Literal["Normal", "Warning"]
 RING_SIZE = 1024
@@ -48,6 +50,9 @@ class PodEvents:
         self._events: collections.deque[_Entry] = collections.deque(maxlen=size)
         self.forward: Forward | None = None
         """Where events go beyond the ring (the cluster process), with a kubeconfig."""
+        self.failures = Streaks()
+        """Each pod's streak of failed syncs and runtime calls, said once per cause: the
+        pod loop ends it when the pod syncs (:mod:`fastpod.worker.streaks`)."""
 
     def record(
         self,
@@ -103,8 +108,10 @@ class PodEvents:
             container if isinstance(container, str) else None,
         )
 
-    def runtime_failed(self, pod_key: str, error: Exception) -> None:
-        """A runtime call for the pod failed: the kubelet's ``FailedSync``, and counted."""
+    def runtime_failed(self, pod_key: str, error: RuntimeCallError) -> None:
+        """A runtime call for the pod failed: the kubelet's ``FailedSync``, and counted;
+        logged once per streak and cause (a runtime that is down fails every sync of every
+        pod until it is back)."""
         recorder.count("fastpod_runtime_call_errors_total")
         self.emit(
             pod_key,
@@ -113,5 +120,13 @@ class PodEvents:
             str(error),
             "Warning",
             level="error",
+            logged=self.failures.failed(pod_key, runtime_cause(error)),
             error=str(error),
+            note=QUIET_NOTE,
         )
+
+
+def runtime_cause(error: RuntimeCallError) -> str:
+    """What a failed runtime call says went wrong: a runtime that does not answer is one
+    cause whichever call met it; any other failure is its message."""
+    return "runtime unavailable" if isinstance(error, RuntimeUnavailable) else str(error)

@@ -40,7 +40,7 @@ from fastpod.worker.pod_network import PodNetwork
 from fastpod.worker.pod_state import PodState
 from fastpod.worker.prober import Prober
 from fastpod.worker.settings import WorkerSettings
-from fastpod.worker.sync_failures import QUIET_NOTE, SyncFailures
+from fastpod.worker.streaks import QUIET_NOTE, host_refusal
 from fastpod.worker.teardown import PodTeardown
 from fastpod.worker.wakeup import Wakeup
 
@@ -114,7 +114,6 @@ class PodRunner:
         self.starter = ContainerStarter(runtime, settings, self.state, self.hooks, self.network)
         self.teardown = PodTeardown(runtime, settings, self.state, self.hooks)
         self.prober = Prober(runtime, self.state.events, self.state.pod_address, self.hooks)
-        self.sync_failures = SyncFailures()
         self.loop_failures = LoopFailures()
         self.unknown_changes = 0
         """Counts what the runtime reported of pods no loop runs (and removals no loop
@@ -267,7 +266,7 @@ class PodRunner:
             self._unindex(loop)
             if self.loops.get(loop.key) is loop and loop.task is asyncio.current_task():
                 del self.loops[loop.key]
-                self.sync_failures.succeeded(loop.key)
+                self.state.events.failures.succeeded(loop.key)
                 self.starter.forget(loop.key)
 
     def _set_running(self, loop: PodLoop, pod: Pod | None) -> None:
@@ -371,7 +370,7 @@ class PodRunner:
             self.starter.log_links.repair(loop.key, containers)
             retry_at = await self._apply(loop, pod, actions, observed)
             loop.observed = _kept(observed)
-            if failures := self.sync_failures.succeeded(loop.key):
+            if failures := self.state.events.failures.succeeded(loop.key):
                 logs.emit("pod sync recovered", pod=loop.key, failures=failures)
             return retry_at
         except RuntimeCallError as error:
@@ -391,7 +390,7 @@ class PodRunner:
                 f"Error syncing pod: {error}",
                 "Warning",
                 level="error",
-                logged=self.sync_failures.failed(loop.key, error),
+                logged=self.state.events.failures.failed(loop.key, host_refusal(error)),
                 error=str(error),
                 path=error.filename,
                 errno=logs.errno_name(error),
