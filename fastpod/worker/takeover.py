@@ -41,7 +41,11 @@ from fastpod.takeover.plan import (
 )
 from fastpod.worker.adoptions import AdoptionRecords
 from fastpod.worker.desired import DesiredPods, PodChange
+from fastpod.worker.events import runtime_cause
 from fastpod.worker.pod_loop import PodRunner
+from fastpod.worker.streaks import Streaks, host_refusal
+
+RETRY_NOTE = "tried every resync period; further failures for the same reason are not logged"
 
 
 class Takeover:
@@ -72,6 +76,8 @@ class Takeover:
         self._api_pods = 0
         self._surveyed = asyncio.Event()
         self._watching: asyncio.Task[None] | None = None
+        self._failures = Streaks()
+        """By name, the streak of failed tries to take its foreign pod over."""
         """Looks again every resync period at the names refused (taking over off)."""
         self._images: dict[str, asyncio.Task[ImageDefaults | None]] = {}
         """Each image's defaults, asked once per settle however many pods name it."""
@@ -207,17 +213,28 @@ class Takeover:
                 reasons = [("", "no source wants this pod")]
                 decision = Decision("remove", foreign, reasons, foreign_grace(foreign))
                 await self._remove(decision)
-                return
+                break
             try:
                 decision = await self._decide(held.pod, foreign)
                 if decision.action == "adopt":
                     await self._adopt(key, held.pod, foreign, desired)
-                    return
+                    break
                 if await self._replace(key, decision):
-                    return
+                    break
             except (RuntimeCallError, OSError) as error:
-                logs.emit("foreign pod not taken over", level="error", pod=key, error=str(error))
+                # tried again every resync period: said once while the cause stays
+                cause = host_refusal(error) if isinstance(error, OSError) else runtime_cause(error)
+                if self._failures.failed(key, cause):
+                    logs.emit(
+                        "foreign pod not taken over",
+                        level="error",
+                        pod=key,
+                        error=str(error),
+                        note=RETRY_NOTE,
+                    )
             await asyncio.sleep(self.runner.settings.resync_period)
+        if failures := self._failures.succeeded(key):
+            logs.emit("foreign pod taken over", pod=key, failures=failures)
 
     async def _decide(self, pod: Pod, foreign: ForeignPod) -> Decision:
         """Compare what runs with what fastpod would run, as far as the runtime says: the

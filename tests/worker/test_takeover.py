@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -21,12 +22,13 @@ from fastpod.runtime.labels import CONTAINER_NAME, MANAGED_BY, POD_NAME, POD_NAM
 from fastpod.runtime.sandbox import SandboxSpec
 from fastpod.runtime.security import DEFAULT_SANDBOX, SandboxSecurity
 from fastpod.runtime.spec import CONTAINER_HASH, RESTART_COUNT, TERMINATION_GRACE, container_hash
-from fastpod.worker.adoptions import AdoptionRecords
+from fastpod.worker.adoptions import Adoption, AdoptionRecords
 from fastpod.worker.desired import DesiredPods
 from fastpod.worker.pod_loop import PodRunner
 from fastpod.worker.settings import WorkerSettings
 from fastpod.worker.takeover import Takeover
 from tests.support import FILE
+from tests.support.logs import LogCapture
 from tests.support.pods import pod_key
 from tests.support.worker import NOW, claim, eventually, run, shut_down
 
@@ -288,3 +290,37 @@ def test_a_record_follows_the_manifest_a_pod_was_adopted_for(settings: WorkerSet
             assert changed.fastpod_uid != record.fastpod_uid
 
     run(scenario)
+
+
+class RefusingRecords(AdoptionRecords):
+    """Adoption records the host refuses (a full disk) the first ``refusals`` times."""
+
+    def __init__(self, root_dir: str, refusals: int) -> None:
+        super().__init__(root_dir)
+        self.refusals = refusals
+
+    def save(self, pod: str, uid: str, fastpod_uid: str) -> Adoption:
+        if self.refusals:
+            self.refusals -= 1
+            raise OSError(errno.ENOSPC, "No space left on device", f"{self.directory}/x.json")
+        return super().save(pod, uid, fastpod_uid)
+
+
+def test_an_adoption_record_refused_at_every_resync_is_said_once_then_its_end(
+    settings: WorkerSettings, captured_logs: LogCapture
+) -> None:
+    async def scenario() -> None:
+        runtime = Witness()
+        plant(runtime, "web")
+        async with worker(runtime, settings) as taking:
+            taking.takeover.records = RefusingRecords(settings.root_dir, refusals=3)
+            taking.want("web")
+            await taking.start()
+            assert taking.uid("web") == KUBELET_UID
+
+    run(scenario)
+    (refused,) = captured_logs.records("foreign pod not taken over")
+    assert (refused["pod"], refused["level"]) == (pod_key("web"), "error")
+    assert "No space left on device" in refused["error"]
+    (taken,) = captured_logs.records("foreign pod taken over")
+    assert (taken["pod"], taken["failures"]) == (pod_key("web"), 3)
