@@ -136,19 +136,29 @@ class CriRuntime:
         return sandbox_id
 
     async def stop_pod_sandbox(self, sandbox_id: str) -> None:
+        """``StopPodSandbox``; a sandbox already removed (by another client, between a
+        listing and this call) is stopped: the CRI calls it idempotent, containerd 1.6
+        answers ``NOT_FOUND``."""
         runtime, _ = self._stubs()
         request = cri.StopPodSandboxRequest(pod_sandbox_id=sandbox_id)
         try:
-            await call("StopPodSandbox", runtime.StopPodSandbox, request)
+            await runtime.StopPodSandbox(request, timeout=CALL_TIMEOUT)
+        except grpc.aio.AioRpcError as error:
+            if error.code() != grpc.StatusCode.NOT_FOUND:
+                raise call_error("StopPodSandbox", error) from None
         finally:
             # its containers are stopped with it
             self._index.pod_changed(self._index.pod_of(sandbox_id) or "")
 
     async def remove_pod_sandbox(self, sandbox_id: str) -> None:
+        """``RemovePodSandbox``; one already gone is removed."""
         runtime, _ = self._stubs()
         request = cri.RemovePodSandboxRequest(pod_sandbox_id=sandbox_id)
         try:
-            await call("RemovePodSandbox", runtime.RemovePodSandbox, request)
+            await runtime.RemovePodSandbox(request, timeout=CALL_TIMEOUT)
+        except grpc.aio.AioRpcError as error:
+            if error.code() != grpc.StatusCode.NOT_FOUND:
+                raise call_error("RemovePodSandbox", error) from None
         finally:
             self._index.pod_changed(self._index.pod_of(sandbox_id) or "")
         self._sandboxes.pop(sandbox_id, None)
