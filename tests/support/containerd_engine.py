@@ -18,6 +18,8 @@ import pytest
 from cri_api.v1 import api_pb2 as cri_pb
 from cri_api.v1 import api_pb2_grpc as cri_grpc
 
+from tests.support.engine_lock import engines_held
+
 CONTAINERD_SOCKET = "/run/fastpod-containerd/containerd.sock"
 TARGET = f"unix://{CONTAINERD_SOCKET}"
 BUSYBOX = "fastpod.local/busybox:1.36"
@@ -122,8 +124,10 @@ def remove_all(client: Cri) -> None:
 @pytest.fixture
 def clean_containerd() -> Iterator[Cri]:
     """No fastpod pod sandbox in the private containerd before the test, none after it;
-    the test gets synchronous CRI stubs."""
-    with cri() as client:
+    the test gets synchronous CRI stubs. The machine's engine lock is held throughout: its
+    clearing would otherwise remove another run's engine test's pods in the middle of it
+    (whose calls then meet ``NOT_FOUND``), and theirs this test's."""
+    with engines_held(), cri() as client:
         try:
             client.runtime.Version(cri_pb.VersionRequest(), timeout=5)
         except grpc.RpcError as error:
