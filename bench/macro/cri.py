@@ -62,6 +62,7 @@ from bench.macro.cri_client import (
 from bench.macro.cri_relist import scenario_idle, scenario_relist
 from bench.macro.pipeline import Result
 from fastpod.runtime.labels import POD_UID
+from tests.support.engine_lock import engines_held
 
 FLOOR_POLL = 0.002
 """How often the floor's loop asks whether its container has died: the fastest a client
@@ -374,7 +375,9 @@ def main() -> None:
             await cri.close()
 
     try:
-        asyncio.run(run())
+        # it clears every fastpod pod in containerd and Docker: not under an engine test
+        with engines_held():
+            asyncio.run(run())
     except grpc.aio.AioRpcError as error:
         raise SystemExit(f"bench.macro.cri: {error.code().name}: {error.details()}") from None
     finally:
