@@ -109,7 +109,20 @@ class Listing:
         self._adopted.add(pod_uid)
 
     async def sandboxes(self, pod_uid: str | None) -> list[SandboxInfo]:
-        return [_sandbox_info(item) for item in await self._list("podsandbox", pod_uid)]
+        """fastpod's sandboxes (of one pod, or all). A pod's are each inspected, as
+        cri-dockerd's ``PodSandboxStatus`` reads them: the Engine's listing is a view it
+        updates only after telling of a death (Docker 20.10 still lists a sandbox whose
+        ``die`` event was sent as running), so the sync that event wakes would keep a dead
+        sandbox."""
+        listed = await self._list("podsandbox", pod_uid)
+        if pod_uid is None:
+            return [_sandbox_info(item) for item in listed]
+        states = await asyncio.gather(*(self._inspect_state(item.Id) for item in listed))
+        return [
+            msgspec.structs.replace(_sandbox_info(item), ready=state.Status == "running")
+            for item, state in zip(listed, states, strict=True)
+            if state is not None
+        ]
 
     async def containers(self, pod_uid: str | None) -> list[ContainerInfo]:
         listed = await self._list("container", pod_uid)
@@ -163,11 +176,20 @@ class Listing:
         return _listed.decode(payload)
 
     async def _inspect(self, container_id: str) -> ContainerInfo | None:
+        found = await self._inspected(container_id)
+        return None if found is None else _container_info(found)
+
+    async def _inspect_state(self, container_id: str) -> _State | None:
+        found = await self._inspected(container_id)
+        return None if found is None else found.State
+
+    async def _inspected(self, container_id: str) -> Inspected | None:
+        """The container's ``docker inspect``; None once it is gone."""
         path = f"/containers/{container_id}/json"
         status, payload = await self._engine.call("GET", path, ok=(200, 404))
         if status == 404:
             return None
-        return _container_info(inspected(payload))
+        return inspected(payload)
 
 
 def _container_info(item: Inspected) -> ContainerInfo:
