@@ -1,10 +1,10 @@
 """What the Docker Engine lists and inspects, read as the runtime seam's sandboxes and
 containers.
 
-fastpod's objects are found by label (its own, or an adopted pod's UID); a sandbox is
-read from the listing, a container from its ``docker inspect``, read again at each
-listing as the kubelet reads its statuses at each relist: the termination message of an
-exited one included.
+fastpod's objects are found by label (its own, or an adopted pod's UID); a pod's sandboxes
+and containers are read from their ``docker inspect`` at each listing, as the kubelet reads
+its statuses at each relist (the termination message of an exited container included);
+the node-wide listing of sandboxes reads the Engine's list alone.
 """
 
 from __future__ import annotations
