@@ -22,7 +22,6 @@ import uvloop
 
 from fastpod import logs
 from fastpod.api.connections import raise_open_files_limit
-from fastpod.cluster import process as cluster_process
 from fastpod.config.settings import Config
 from fastpod.ipc.channels import Inbox, Outbox
 from fastpod.ipc.messages import Resync
@@ -210,6 +209,9 @@ class Supervisor:
     def _start(self, child: Child, *, restarted: bool) -> None:
         context = _restart if restarted else _first_start
         if child.name == "cluster":
+            # deferred: only a node with a kubeconfig has a cluster process
+            from fastpod.cluster import process as cluster_process
+
             process: multiprocessing.process.BaseProcess = context.Process(
                 target=cluster_process.main,
                 args=(self.config, self.run_dir),

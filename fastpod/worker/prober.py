@@ -24,7 +24,6 @@ from fastpod.metrics import recorder
 from fastpod.model import Container, Pod, Probe
 from fastpod.probes import decisions
 from fastpod.probes.decisions import PROBE_KINDS, ContainerProbes, HandlerResult, ProbeKind
-from fastpod.probes.grpc_health import probe_grpc
 from fastpod.probes.http import HttpProbe, http_probe_request
 from fastpod.probes.netns import NamespaceError, NetworkNamespace
 from fastpod.probes.ports import PortError, resolve_port
@@ -231,6 +230,10 @@ class Prober:
             host = probe.tcp_socket.host or address
             return _handler_result(await probe_tcp(host, port, timeout, namespace))
         if probe.grpc is not None:
+            # deferred: grpc and protobuf would add tens of ms to every start of fastpod,
+            # and few pods have a grpc probe
+            from fastpod.probes.grpc_health import probe_grpc
+
             service = probe.grpc.service or ""
             port = probe.grpc.port or 0
             reply = await probe_grpc(address, port, service, timeout, namespace)
