@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from fastpod import __version__
 from fastpod.bench import command as bench_command
-from fastpod.client import commands as client_commands
+from fastpod.client import arguments as client_arguments
 from fastpod.config import options
 from fastpod.config.node import node_name
 from fastpod.config.settings import ConfigError
@@ -23,7 +23,7 @@ def _parser() -> argparse.ArgumentParser:
     # Every subcommand is registered here.
     _add_validate(commands)
     options.add_run_command(commands)
-    client_commands.add_commands(commands)
+    client_arguments.add_commands(commands)
     bench_command.add_command(commands)
     return parser
 
@@ -95,4 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _validate(arguments)
     if arguments.command == "bench":
         return bench_command.run(arguments)
+    # deferred: an HTTP client and kubectl's tables, which `fastpod run` does without
+    from fastpod.client import commands as client_commands
+
     return client_commands.run(arguments)

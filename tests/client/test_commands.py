@@ -18,7 +18,7 @@ from kubernetes.client import ApiClient, V1PodList
 
 from fastpod.api import discovery
 from fastpod.api.discovery import ApiRecord
-from fastpod.client import commands
+from fastpod.client import arguments, commands
 from tests.support.http_server import Reply, Server
 from tests.support.running import free_port
 
@@ -52,7 +52,7 @@ def api(server: Server) -> Server:
 def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fastpod")
     subcommands = parser.add_subparsers(dest="command", required=True)
-    commands.add_commands(subcommands)
+    arguments.add_commands(subcommands)
     return parser
 
 
@@ -389,9 +389,9 @@ def test_a_reader_that_goes_away_ends_the_command_quietly(api: Server, tmp_path:
     api.serve("/containerLogs/default/cache-node1/cache", Reply(body=b"output\n" * 100_000))
     program = (
         "import argparse, sys\n"
-        "from fastpod.client import commands\n"
+        "from fastpod.client import arguments, commands\n"
         "parser = argparse.ArgumentParser()\n"
-        "commands.add_commands(parser.add_subparsers(dest='command'))\n"
+        "arguments.add_commands(parser.add_subparsers(dest='command'))\n"
         "sys.exit(commands.run(parser.parse_args(sys.argv[1:])))\n"
     )
     argv = ["logs", "cache-node1", "--server", api.url(""), "--root-dir", str(tmp_path)]
