@@ -24,7 +24,9 @@ from collections.abc import Callable
 from fastpod import logs
 from fastpod.metrics import recorder
 from fastpod.runtime.base import RuntimeCallError
+from fastpod.worker.events import runtime_cause
 from fastpod.worker.pod_loop import PodRunner
+from fastpod.worker.streaks import Streaks
 
 HOUSEKEEPING_PERIOD = 2.0
 """Seconds between looks (the kubelet's ``housekeepingPeriod``)."""
@@ -56,6 +58,8 @@ class Housekeeping:
         self._changes_seen = -1
         self._swept_at = -math.inf
         self._unfinished = False
+        self._listing = Streaks()
+        """The failed listings in a row: a runtime that is down fails every tick (2 s)."""
 
     async def run(self) -> None:
         """Look every period until cancelled; the first look lists the runtime."""
@@ -81,9 +85,17 @@ class Housekeeping:
             sandboxes = await self.runner.runtime.list_pod_sandboxes()
         except RuntimeCallError as error:
             recorder.count("fastpod_runtime_call_errors_total")
-            logs.emit("orphans not listed", level="error", error=str(error))
+            if self._listing.failed("", runtime_cause(error)):
+                logs.emit(
+                    "orphans not listed",
+                    level="error",
+                    error=str(error),
+                    note="tried at every tick; not logged again for the same reason until it works",
+                )
             self._unfinished = True
             return False
+        if failures := self._listing.succeeded(""):
+            logs.emit("orphans listed again", failures=failures)
         removed = True
         for uid, key in {s.pod_uid: s.pod_key for s in sandboxes}.items():
             if not self._orphan(key, uid):

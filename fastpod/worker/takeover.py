@@ -45,6 +45,8 @@ from fastpod.worker.events import runtime_cause
 from fastpod.worker.pod_loop import PodRunner
 from fastpod.worker.streaks import Streaks, host_refusal
 
+LISTING = ""
+"""The subject of the foreign pods' listing among the names' streaks (no pod key is empty)."""
 RETRY_NOTE = "tried every resync period; further failures for the same reason are not logged"
 
 
@@ -77,7 +79,8 @@ class Takeover:
         self._surveyed = asyncio.Event()
         self._watching: asyncio.Task[None] | None = None
         self._failures = Streaks()
-        """By name, the streak of failed tries to take its foreign pod over."""
+        """By name, the streak of failed tries to take its foreign pod over; under
+        :data:`LISTING`, of failed listings of the foreign pods."""
         """Looks again every resync period at the names refused (taking over off)."""
         self._images: dict[str, asyncio.Task[ImageDefaults | None]] = {}
         """Each image's defaults, asked once per settle however many pods name it."""
@@ -110,13 +113,17 @@ class Takeover:
             except RuntimeCallError as error:
                 # no pod starts meanwhile; the health check says why (the runtime's ping)
                 recorder.count("fastpod_runtime_call_errors_total")
-                logs.emit(
-                    "runtime call failed",
-                    level="error",
-                    error=str(error),
-                    doing="listing the pods other agents left; no pod starts until it works",
-                )
+                if self._failures.failed(LISTING, runtime_cause(error)):
+                    logs.emit(
+                        "runtime call failed",
+                        level="error",
+                        error=str(error),
+                        doing="listing the pods other agents left; no pod starts until it works",
+                        note=RETRY_NOTE,
+                    )
                 await asyncio.sleep(self.runner.settings.resync_period)
+        if failures := self._failures.succeeded(LISTING):
+            logs.emit("foreign pods listed", failures=failures)
         adopted = set(self.aliases.values())
         for pod in every:
             if pod.uid in adopted:
@@ -197,8 +204,13 @@ class Takeover:
             try:
                 holding = {pod.key for pod in await self.runtime.list_foreign_pods()}
             except RuntimeCallError as error:
-                logs.emit("foreign pods not listed", level="error", error=str(error))
+                if self._failures.failed(LISTING, runtime_cause(error)):
+                    logs.emit(
+                        "foreign pods not listed", level="error", error=str(error), note=RETRY_NOTE
+                    )
                 continue
+            if failures := self._failures.succeeded(LISTING):
+                logs.emit("foreign pods listed", failures=failures)
             for key in self.runner.holds.refused():
                 if key not in holding:
                     logs.emit("pod name free", pod=key, reason="the foreign pod is gone")

@@ -7,7 +7,7 @@ import asyncio
 from dataclasses import replace
 
 from fastpod.model import Pod
-from fastpod.runtime.base import RuntimeCallError
+from fastpod.runtime.base import RuntimeCallError, RuntimeUnavailable, SandboxInfo
 from fastpod.runtime.fake import FakeRuntime
 from fastpod.worker.housekeeping import Housekeeping
 from fastpod.worker.pod_loop import PodRunner
@@ -228,3 +228,33 @@ def test_a_sweep_is_due_again_after_a_resync_period_whatever_happened(
         assert housekeeping.due()
 
     run(scenario)
+
+
+class DownRuntime(FakeRuntime):
+    """A runtime whose listings fail while ``down`` is set, as a daemon that is down."""
+
+    async def list_pod_sandboxes(self, pod_uid: str | None = None) -> list[SandboxInfo]:
+        if self.down is not None:
+            raise RuntimeUnavailable(self.down)
+        return await super().list_pod_sandboxes(pod_uid)
+
+
+def test_a_runtime_down_at_every_tick_is_said_once_and_its_return_once(
+    settings: WorkerSettings, captured_logs: LogCapture
+) -> None:
+    async def scenario() -> None:
+        runtime = DownRuntime()
+        async with runner_on(runtime, settings) as runner:
+            runtime.down = "connection refused"
+            housekeeping = Housekeeping(runner, never, everything, period=0.01)
+            task = asyncio.create_task(housekeeping.run())
+            await eventually(lambda: housekeeping.sweeps >= 4, "four failed listings")
+            runtime.down = None
+            await eventually(lambda: captured_logs.records("orphans listed again"), "its return")
+            task.cancel()
+
+    run(scenario)
+    (failure,) = captured_logs.records("orphans not listed")
+    assert "connection refused" in failure["error"]
+    (back,) = captured_logs.records("orphans listed again")
+    assert back["failures"] >= 4

@@ -15,7 +15,7 @@ from typing import Any
 
 from fastpod.config.settings import FakeLatencies
 from fastpod.model import Container, Pod
-from fastpod.runtime.base import ContainerInfo, SandboxInfo
+from fastpod.runtime.base import ContainerInfo, ForeignPod, RuntimeUnavailable, SandboxInfo
 from fastpod.runtime.created import CreatedContainer, Namespaces
 from fastpod.runtime.fake import FakeRuntime
 from fastpod.runtime.labels import CONTAINER_NAME, MANAGED_BY, POD_NAME, POD_NAMESPACE, POD_UID
@@ -324,3 +324,33 @@ def test_an_adoption_record_refused_at_every_resync_is_said_once_then_its_end(
     assert "No space left on device" in refused["error"]
     (taken,) = captured_logs.records("foreign pod taken over")
     assert (taken["pod"], taken["failures"]) == (pod_key("web"), 3)
+
+
+class DownAtFirst(Witness):
+    """A runtime that does not answer its first ``refusals`` listings of foreign pods."""
+
+    def __init__(self, refusals: int) -> None:
+        super().__init__()
+        self.refusals = refusals
+
+    async def list_foreign_pods(self) -> list[ForeignPod]:
+        if self.refusals:
+            self.refusals -= 1
+            raise RuntimeUnavailable("ListPodSandbox: connection refused")
+        return await super().list_foreign_pods()
+
+
+def test_a_survey_the_runtime_refuses_at_every_resync_is_said_once_then_its_end(
+    settings: WorkerSettings, captured_logs: LogCapture
+) -> None:
+    async def scenario() -> None:
+        runtime = DownAtFirst(refusals=3)
+        async with worker(runtime, settings) as surveying:
+            surveying.want("web")
+            await surveying.start()
+
+    run(scenario)
+    (failure,) = captured_logs.records("runtime call failed")
+    assert "connection refused" in failure["error"]
+    (listed,) = captured_logs.records("foreign pods listed")
+    assert listed["failures"] == 3
