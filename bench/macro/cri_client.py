@@ -21,7 +21,7 @@ from cri_api.v1 import api_pb2 as cri_pb
 from cri_api.v1 import api_pb2_grpc as cri_grpc
 
 from bench.macro.docker import BUSYBOX
-from bench.macro.pipeline import NODE, fastpod_command
+from bench.macro.pipeline import NODE, fastpod_command, fastpod_environment
 from fastpod.manifest.decode import decode_pod
 from fastpod.model import Pod, PodSource
 from fastpod.runtime.cri.configs import container_config, pod_log_directory, sandbox_config
@@ -288,6 +288,7 @@ class Fastpod:
                 *extra,
             ),
             stderr=self._log,
+            env=fastpod_environment(),
         )
 
     def processes(self) -> list[psutil.Process]:

@@ -22,7 +22,7 @@ from typing import Any
 import aiohttp
 import psutil
 
-from bench.macro.pipeline import fastpod_command
+from bench.macro.pipeline import fastpod_command, fastpod_environment
 
 BUSYBOX = "fastpod.local/busybox:1.36"
 PAUSE = "registry.k8s.io/pause:3.10"
@@ -138,6 +138,7 @@ class Fastpod:
                 os.path.join(root, "logs", "pods"),
             ),
             stderr=subprocess.DEVNULL,
+            env=fastpod_environment(),
         )
 
     def processes(self) -> list[psutil.Process]:
