@@ -36,6 +36,7 @@ from fastpod.worker.log_links import LogLinks
 from fastpod.worker.pod_network import HostsFileError, PodNetwork
 from fastpod.worker.pod_state import PodState
 from fastpod.worker.settings import WorkerSettings
+from fastpod.worker.streaks import Streaks
 
 ImageGot = Literal["present", "pulled"]
 """How a container's image came to be there: the kubelet's ``Pulled`` event says which."""
@@ -61,8 +62,8 @@ class ContainerStarter:
         self.hooks = hooks
         self.network = network
         self.log_links = LogLinks(state)
-        self._waits_said: dict[str, dict[str, str]] = {}
-        """By pod key and container, the reason a container waits that was last logged."""
+        self._waits: dict[str, Streaks] = {}
+        """By pod key, each container's streak of syncs it waited through, and why."""
 
     async def start(
         self,
@@ -142,7 +143,8 @@ class ContainerStarter:
                     f'Container image "{image}" already present on machine',
                     container=name,
                 )
-            self._waits_said.get(key, {}).pop(name, None)
+            if key in self._waits:
+                self._waits[key].succeeded(name)
             self.state.events.emit(
                 key,
                 "container created",
@@ -189,7 +191,7 @@ class ContainerStarter:
 
     def forget(self, key: str) -> None:
         """The pod is gone: nothing of it to say or repair again."""
-        self._waits_said.pop(key, None)
+        self._waits.pop(key, None)
         self.log_links.forget(key)
 
     def _waiting(self, key: str, name: str, observed: Observed, reason: str, message: str) -> None:
@@ -198,9 +200,7 @@ class ContainerStarter:
         (a full disk would log one per sync)."""
         observed.waiting[name] = reason
         observed.messages[name] = message
-        said = self._waits_said.setdefault(key, {})
-        logged = said.get(name) != message
-        said[name] = message
+        logged = self._waits.setdefault(key, Streaks()).failed(name, message)
         event = "container not configured" if reason == CONFIG_ERROR else "container not created"
         self.state.events.emit(
             key,

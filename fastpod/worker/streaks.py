@@ -2,11 +2,12 @@
 changed, are logged; the rest are only counted; the streak's end is said with its count.
 
 A failure that lasts is met again at every retry: a pod whose log directory is on a full
-disk (``ENOSPC``) or whose runtime is down fails every sync, a record the host will not
-write fails every resync period. A line per retry would bury the one that matters, so
-fastpod says each streak once, naming its cause, as it says the manifest URL's failures
-(:mod:`fastpod.sources.url`). A pod's ``FailedSync`` event is kept at every failure all
-the same, as the kubelet records one per failed sync.
+disk (``ENOSPC``) or whose runtime is down fails every sync, a container that cannot be
+created waits again at every sync, a record the host will not write fails every resync
+period. A line per retry would bury the one that matters, so fastpod says each streak
+once, naming its cause, as it says the manifest URL's failures (:mod:`fastpod.sources.url`).
+A pod's ``FailedSync`` event is kept at every failure all the same, as the kubelet records
+one per failed sync.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ QUIET_NOTE = "further failures of this pod for the same reason are not logged un
 
 
 class Streaks:
-    """By subject (a pod key), the reason of its current streak of failures and its count."""
+    """By subject (a pod key; a container's name, for the streaks of one pod's containers),
+    the reason of its current streak of failures and its count."""
 
     def __init__(self) -> None:
         self._streaks: dict[str, tuple[Hashable, int]] = {}
