@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 import msgspec
 
-from bench.macro.pipeline import Fastpod, Result, run_scenarios, write_dir
+from bench.macro.pipeline import Fastpod, Result, fastpod_environment, run_scenarios, write_dir
 from fastpod.manifest.decode import decode_pod
 from fastpod.model import PodSource
 
@@ -132,7 +132,9 @@ def scenario_cli(root: str) -> list[Result]:
     fastpod = started_fastpod(directory, port, 100)
     server = ["--server", f"http://127.0.0.1:{port}"]
     try:
-        figure = _median_command([sys.executable, "-m", "fastpod", "pods", *server], 10)
+        figure = _median_command(
+            [sys.executable, "-m", "fastpod", "pods", *server], 10, fastpod_environment()
+        )
     finally:
         fastpod.stop()
     floor = _median_command([sys.executable, "-c", "import urllib.request, json"], 10)
@@ -148,11 +150,13 @@ def scenario_cli(root: str) -> list[Result]:
     ]
 
 
-def _median_command(command: list[str], times: int) -> float:
+def _median_command(
+    command: list[str], times: int, environment: dict[str, str] | None = None
+) -> float:
     durations = []
     for _ in range(times):
         started = time.perf_counter()
-        subprocess.run(command, check=True, capture_output=True)
+        subprocess.run(command, check=True, capture_output=True, env=environment)
         durations.append(time.perf_counter() - started)
     return statistics.median(durations)
 
