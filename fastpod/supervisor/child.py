@@ -17,6 +17,7 @@ import uvloop
 
 from fastpod import logs
 from fastpod.config.settings import Config
+from fastpod.supervisor.collection import CycleCollection
 
 _PR_SET_PDEATHSIG = 1
 _M_MMAP_THRESHOLD = -3
@@ -83,5 +84,11 @@ def run_child(config: Config, name: str, body: Body) -> None:
 async def _main(body: Body) -> None:
     logs.emit("process started", pid=os.getpid())
     stop = asyncio.Event()
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
-    await body(stop)
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    collection = CycleCollection(loop)
+    collection.start()
+    try:
+        await body(stop)
+    finally:
+        collection.stop()

@@ -1,0 +1,74 @@
+"""When a child's cycle collector runs: on a short tick, over the objects made since the last.
+
+CPython counts a generation's size as allocations minus deallocations. A worker's pods
+churn balanced: each probe and resync makes a new future, timer handle and context and
+drops the old ones, so the count stays low while the young generation fills with whatever
+is still alive. Measured during 1,000 edits over 10,000 pods (2 workers, ``gc.callbacks``
+in every child, a young threshold of 20,000): young passes came every 2 to 20 s over 60,000
+to 150,000 live objects (futures, timer handles, contexts, probe requests), 40 to 110 ms of
+CPU each, and middle ones 120 to 150 ms; none found garbage. Each landed on an edit: the
+edit tail. With this tick, in the same run: the longest pass 26 to 30 ms (CPU, on a loaded
+machine) instead of 98 to 117, and less collection CPU in all (0.28 s against 0.39 s).
+
+Here a tick collects the young and middle generations every :data:`TICK` seconds, then
+freezes the survivors (``gc.freeze``: O(1), out of every later pass). A pass thus sees only
+what was made since the last tick and still lives, and a long-lived object is looked at
+once, not again at every middle and full pass while it lives. Acyclic objects are freed by
+their reference counts whether frozen or not; a cycle that becomes garbage only after its
+objects were frozen waits for a full pass over everything, made when the frozen objects grew
+by a quarter since the last one (CPython's own rule for full passes) and at most every
+:data:`FULL_INTERVAL` seconds, so that such garbage stays bounded and the pause is rare.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+
+TICK = 0.1
+"""Seconds between young passes: a pass then sees a tenth of a second of survivors."""
+
+FULL_INTERVAL = 600.0
+"""The shortest time between two full passes over every object (frozen ones included)."""
+
+REGROWTH = 1.25
+"""How much the frozen objects must have grown since the last full pass for another."""
+
+
+class CycleCollection:
+    """The ticks of one child's cycle collection, on its event loop."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._frozen_after_full = gc.get_freeze_count()
+        self._last_full = loop.time()
+        self._timer: asyncio.TimerHandle | None = None
+
+    def start(self) -> None:
+        """Collect and freeze every :data:`TICK` seconds from now on."""
+        self._timer = self._loop.call_later(TICK, self._tick)
+
+    def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _tick(self) -> None:
+        gc.collect(1)
+        gc.freeze()
+        now = self._loop.time()
+        # the interval first: counting the frozen objects walks all of them
+        if now - self._last_full >= FULL_INTERVAL and full_pass_due(
+            gc.get_freeze_count(), self._frozen_after_full
+        ):
+            gc.unfreeze()
+            gc.collect()
+            gc.freeze()
+            self._frozen_after_full = gc.get_freeze_count()
+            self._last_full = now
+        self._timer = self._loop.call_later(TICK, self._tick)
+
+
+def full_pass_due(frozen: int, frozen_after_full: int) -> bool:
+    """Whether the frozen objects grew enough to hold cyclic garbage worth a pass over all."""
+    return frozen > frozen_after_full * REGROWTH

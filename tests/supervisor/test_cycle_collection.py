@@ -1,0 +1,85 @@
+"""A child's cycle collection: young passes on a tick, survivors frozen, full passes rare."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import weakref
+from collections.abc import Iterator
+
+import pytest
+
+from fastpod.supervisor import collection
+from fastpod.supervisor.collection import (
+    REGROWTH,
+    TICK,
+    CycleCollection,
+    full_pass_due,
+)
+
+
+class Node:
+    """An object that can take part in a reference cycle."""
+
+    def __init__(self) -> None:
+        self.other: Node | None = None
+
+
+def cycle() -> tuple[Node, weakref.ref[Node]]:
+    first, second = Node(), Node()
+    first.other, second.other = second, first
+    return first, weakref.ref(first)
+
+
+@pytest.fixture(autouse=True)
+def unfrozen() -> Iterator[None]:
+    """Leave the test process's collector as it was: nothing frozen, automatic passes on."""
+    gc.disable()
+    yield
+    gc.unfreeze()
+    gc.enable()
+
+
+def run_ticks(ticks: int) -> None:
+    loop = asyncio.new_event_loop()
+    try:
+        ticking = CycleCollection(loop)
+        ticking.start()
+        loop.run_until_complete(asyncio.sleep(TICK * (ticks + 0.5)))
+        ticking.stop()
+    finally:
+        loop.close()
+
+
+def is_frozen(target: object) -> bool:
+    return gc.is_tracked(target) and not any(
+        each is target for generation in range(3) for each in gc.get_objects(generation)
+    )
+
+
+def test_a_tick_collects_a_dropped_cycle_and_freezes_what_lives() -> None:
+    kept, _ = cycle()
+    dropped, dropped_ref = cycle()
+    del dropped
+    run_ticks(1)
+    assert dropped_ref() is None
+    assert is_frozen(kept)
+
+
+def test_a_cycle_dropped_once_frozen_waits_for_the_full_pass(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    frozen, frozen_ref = cycle()
+    gc.freeze()
+    del frozen
+    run_ticks(1)
+    assert frozen_ref() is not None, "no full pass before the interval"
+    monkeypatch.setattr(collection, "FULL_INTERVAL", 0.0)
+    monkeypatch.setattr(collection, "REGROWTH", 0.0)
+    run_ticks(1)
+    assert frozen_ref() is None
+
+
+def test_a_full_pass_needs_a_quarter_more_frozen_objects() -> None:
+    assert full_pass_due(int(1000 * REGROWTH) + 1, 1000)
+    assert not full_pass_due(1000, 1000)
