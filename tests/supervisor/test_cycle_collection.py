@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -83,3 +83,41 @@ def test_a_cycle_dropped_once_frozen_waits_for_the_full_pass(
 def test_a_full_pass_needs_a_quarter_more_frozen_objects() -> None:
     assert full_pass_due(int(1000 * REGROWTH) + 1, 1000)
     assert not full_pass_due(1000, 1000)
+
+
+class SteppedLoop:
+    """An event loop's clock and timers, moved by hand."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def time(self) -> float:
+        return self.now
+
+    def call_later(self, delay: float, callback: Callable[[], None]) -> None:
+        """The test calls the ticks itself."""
+
+
+def test_the_frozen_objects_are_counted_once_an_interval_not_at_every_tick(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    counted = 0
+    count = gc.get_freeze_count
+
+    def counting() -> int:
+        nonlocal counted
+        counted += 1
+        return count()
+
+    monkeypatch.setattr(gc, "get_freeze_count", counting)
+    monkeypatch.setattr(collection, "REGROWTH", 1e9)  # counted, never due
+    gc.freeze()  # the imports, frozen first as a child freezes them
+    loop = SteppedLoop()
+    ticking = CycleCollection(loop)  # type: ignore[arg-type]
+    counted = 0
+    for _ in range(3):
+        loop.now += collection.FULL_INTERVAL
+        for _ in range(50):  # the ticks of an interval after which no full pass is due
+            ticking._tick()
+            loop.now += TICK
+    assert counted == 3
