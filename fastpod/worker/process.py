@@ -123,7 +123,9 @@ class Worker:
         for item in objects:
             parts[shard_of(item.pod_key, self.workers)].append(item)
         for peer, part in enumerate(parts):
-            if peer != self.index:
+            # a peer that has not taken the last frames (restarting) gets no more: they
+            # would pile up while it is down, and it lists the node itself meanwhile
+            if peer != self.index and not self._peers[peer].pending:
                 self._peers[peer].send([NodeRelisted(tuple(part))])
         return parts[self.index]
 

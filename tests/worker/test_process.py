@@ -180,6 +180,9 @@ def test_on_a_cri_runtime_worker_0_relists_the_node_for_each_worker_by_pod_key()
             assert leader._publish_relist([mine, theirs]) == [mine]
             assert queued(leader._peers[1]) == [[NodeRelisted((theirs,))]]
             assert queued(leader._peers[0]) == []
+            # worker 1 is not there to take it: the next relist is not piled up behind
+            assert leader._publish_relist([mine, theirs]) == [mine]
+            assert queued(leader._peers[1]) == [[NodeRelisted((theirs,))]]
 
             feed = follower.runner.runtime._feed  # type: ignore[attr-defined]
             follower.receive([NodeRelisted((theirs,))])
