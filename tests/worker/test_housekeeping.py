@@ -148,6 +148,25 @@ def test_a_failed_stop_is_tried_again_at_the_next_tick(
     assert len(captured_logs.records("orphan pod removed")) == 2
 
 
+def test_an_orphans_removal_ends_its_failure_streak_so_a_later_failure_is_said(
+    settings: WorkerSettings, captured_logs: LogCapture
+) -> None:
+    async def scenario() -> None:
+        runtime = StopRecordingRuntime()
+        await left_running(runtime, settings, pod("orphan"))
+        async with runner_on(runtime, settings) as runner:
+            for _ in range(2):  # the same name left behind twice, its first stop failing
+                runtime.failing.add("stop_pod_sandbox")
+                housekeeping = Housekeeping(runner, never, everything, period=0.01)
+                task = asyncio.create_task(housekeeping.run())
+                await eventually(lambda: not runtime.sandboxes, "the orphan gone")
+                task.cancel()
+                await left_running(runtime, settings, pod("orphan"))
+
+    run(scenario)
+    assert len(captured_logs.records("runtime call failed")) == 2
+
+
 def test_an_idle_tick_lists_nothing_until_the_runtime_reports_a_pod_no_loop_runs(
     settings: WorkerSettings, captured_logs: LogCapture
 ) -> None:
