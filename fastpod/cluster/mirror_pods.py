@@ -248,7 +248,8 @@ class MirrorPods:
         patch = mirrors.status_patch(mirror.get("status") or {}, static.status)
         if patch:
             await self._attempt(key, "patch mirror pod status", self._patch(key, uid, patch))
-        if self._retry_at.get(key) is None:
+        # marked again meanwhile (a failure, someone else's write): looked at once more
+        if key not in self._marked:
             self._posted[key] = (uid, static.status)
 
     async def _create(self, key: str, wanted: Object) -> None:
@@ -274,7 +275,8 @@ class MirrorPods:
     async def _patch(self, key: str, uid: str, patch: Object) -> None:
         meta = self.mirrors[key]["metadata"]
         answer = await self.client.patch_pod_status(meta["name"], meta["namespace"], uid, patch)
-        if _uid(answer) == uid and _uid(self.mirrors.get(key) or {}) == uid:
+        held = self.mirrors.get(key) or {}
+        if _uid(answer) == uid and _uid(held) == uid and not _newer(held, answer):
             self.mirrors[key] = answer
 
     async def _attempt(self, key: str, call: str, work: Any) -> bool:
