@@ -78,10 +78,10 @@ class Takeover:
         self._api_pods = 0
         self._surveyed = asyncio.Event()
         self._watching: asyncio.Task[None] | None = None
+        """Looks again every resync period at the names refused (taking over off)."""
         self._failures = Streaks()
         """By name, the streak of failed tries to take its foreign pod over; under
         :data:`LISTING`, of failed listings of the foreign pods."""
-        """Looks again every resync period at the names refused (taking over off)."""
         self._images: dict[str, asyncio.Task[ImageDefaults | None]] = {}
         """Each image's defaults, asked once per settle however many pods name it."""
 
@@ -199,22 +199,29 @@ class Takeover:
 
     async def _watch_refused(self) -> None:
         """Release a refused name once no foreign pod holds it any more."""
-        while self.runner.holds.refused():
-            await asyncio.sleep(self.runner.settings.resync_period)
-            try:
-                holding = {pod.key for pod in await self.runtime.list_foreign_pods()}
-            except RuntimeCallError as error:
-                if self._failures.failed(LISTING, runtime_cause(error)):
-                    logs.emit(
-                        "foreign pods not listed", level="error", error=str(error), note=RETRY_NOTE
-                    )
-                continue
-            if failures := self._failures.succeeded(LISTING):
-                logs.emit("foreign pods listed", failures=failures)
-            for key in self.runner.holds.refused():
-                if key not in holding:
-                    logs.emit("pod name free", pod=key, reason="the foreign pod is gone")
-                    self.runner.holds.release(key)
+        try:
+            while self.runner.holds.refused():
+                await asyncio.sleep(self.runner.settings.resync_period)
+                try:
+                    holding = {pod.key for pod in await self.runtime.list_foreign_pods()}
+                except RuntimeCallError as error:
+                    if self._failures.failed(LISTING, runtime_cause(error)):
+                        logs.emit(
+                            "foreign pods not listed",
+                            level="error",
+                            error=str(error),
+                            note=RETRY_NOTE,
+                        )
+                    continue
+                if failures := self._failures.succeeded(LISTING):
+                    logs.emit("foreign pods listed", failures=failures)
+                for key in self.runner.holds.refused():
+                    if key not in holding:
+                        logs.emit("pod name free", pod=key, reason="the foreign pod is gone")
+                        self.runner.holds.release(key)
+        finally:
+            # no name refused any more mid-streak: the next watch's first failure is said
+            self._failures.succeeded(LISTING)
 
     async def _take(self, key: str, foreign: ForeignPod, desired: DesiredPods) -> None:
         """Adopt ``foreign`` as the pod the sources want under ``key``, or replace it."""
