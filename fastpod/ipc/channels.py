@@ -14,6 +14,7 @@ import collections
 import contextlib
 import os
 import struct
+import traceback
 from collections.abc import Callable, Iterable, Sequence
 
 import msgspec
@@ -37,7 +38,8 @@ def encode_frame(messages: Sequence[Message]) -> bytes:
 
 def handle_each(messages: Iterable[Message], handle: Callable[[Message], None]) -> None:
     """Hand each of ``messages`` to ``handle``, in order. One that raises costs only itself:
-    it is logged, naming it, and the rest of its batch is handled as if it were not there."""
+    it is logged, naming it, with the traceback a bug needs, and the rest of its batch is
+    handled as if it were not there."""
     for message in messages:
         try:
             handle(message)
@@ -47,6 +49,7 @@ def handle_each(messages: Iterable[Message], handle: Callable[[Message], None]) 
                 level="error",
                 message=describe(message),
                 error=repr(error),
+                traceback="".join(traceback.format_exception(error)),
             )
 
 

@@ -358,6 +358,7 @@ def test_each_message_is_handled_and_one_that_raises_is_logged_by_name(
     (failure,) = captured_logs.records("message handling failed")
     assert (failure["message"], failure["level"]) == ("BarrierPassed", "error")
     assert "boom" in failure["error"]
+    assert 'raise ValueError("boom")' in failure["traceback"], "where the bug is"
 
 
 def test_a_failed_message_about_a_url_is_named_without_its_password() -> None:
