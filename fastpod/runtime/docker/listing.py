@@ -116,18 +116,18 @@ class Listing:
         sandbox."""
         listed = await self._list("podsandbox", pod_uid)
         if pod_uid is None:
-            return [_sandbox_info(item) for item in listed]
-        states = await asyncio.gather(*(self._inspect_state(item.Id) for item in listed))
+            return [_sandbox_info(item, item.State) for item in listed]
+        found = await asyncio.gather(*(self._inspect(item.Id) for item in listed))
         return [
-            msgspec.structs.replace(_sandbox_info(item), ready=state.Status == "running")
-            for item, state in zip(listed, states, strict=True)
-            if state is not None
+            _sandbox_info(item, inspected.State.Status)
+            for item, inspected in zip(listed, found, strict=True)
+            if inspected is not None
         ]
 
     async def containers(self, pod_uid: str | None) -> list[ContainerInfo]:
         listed = await self._list("container", pod_uid)
         found = await asyncio.gather(*(self._inspect(item.Id) for item in listed))
-        return [info for info in found if info is not None]
+        return [_container_info(item) for item in found if item is not None]
 
     async def foreign_pods(self) -> list[ForeignPod]:
         """One listing of every object with the kubelet's pod UID label, sandboxes and
@@ -136,7 +136,7 @@ class Listing:
         for item in await self._containers_json([POD_UID]):
             labels = item.Labels or {}
             if labels.get(SANDBOX_TYPE) == "podsandbox":
-                sandboxes.append(_sandbox_info(item))
+                sandboxes.append(_sandbox_info(item, item.State))
             elif labels.get(SANDBOX_TYPE) == "container":
                 joined = docker_labels(labels)
                 containers.append(
@@ -175,15 +175,7 @@ class Listing:
         _, payload = await self._engine.call("GET", f"/containers/json?all=1&filters={filters}")
         return _listed.decode(payload)
 
-    async def _inspect(self, container_id: str) -> ContainerInfo | None:
-        found = await self._inspected(container_id)
-        return None if found is None else _container_info(found)
-
-    async def _inspect_state(self, container_id: str) -> _State | None:
-        found = await self._inspected(container_id)
-        return None if found is None else found.State
-
-    async def _inspected(self, container_id: str) -> Inspected | None:
+    async def _inspect(self, container_id: str) -> Inspected | None:
         """The container's ``docker inspect``; None once it is gone."""
         path = f"/containers/{container_id}/json"
         status, payload = await self._engine.call("GET", path, ok=(200, 404))
@@ -229,10 +221,11 @@ def _container_info(item: Inspected) -> ContainerInfo:
     )
 
 
-def _sandbox_info(item: _Listed) -> SandboxInfo:
-    """A listed sandbox; the CRI's annotations cri-dockerd keeps as labels read as such."""
+def _sandbox_info(item: _Listed, status: str) -> SandboxInfo:
+    """A listed sandbox whose container's status is ``status`` (the listing's, or its
+    inspection's); the CRI's annotations cri-dockerd keeps as labels read as such."""
     labels = docker_labels(item.Labels or {})
-    return SandboxInfo(item.Id, labels, item.State == "running", item.Created, _attempt(item))
+    return SandboxInfo(item.Id, labels, status == "running", item.Created, _attempt(item))
 
 
 def _attempt(item: _Listed) -> int:
