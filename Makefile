@@ -13,10 +13,15 @@ run: $(STAMP) engine
 	$(BIN)/fastpod validate examples/manifests
 	$(BIN)/fastpod run --runtime docker --pod-manifest-path examples/manifests
 
-# The suite on 3.11 (engines included) and on the other Pythons at once: the engine tests
-# mostly wait on Docker and containerd, which leaves a core for the others.
+# The suite on 3.11 (engines included) with the other Pythons' run beside it: the engine
+# tests mostly wait on Docker and containerd, which leaves a core for them. Their output,
+# kept in .other-pythons.log, follows the 3.11 run's.
 test: $(STAMP) engine lint typecheck
-	$(MAKE) --no-print-directory -j2 --output-sync=line pytest-all other-pythons
+	@scripts/test-other-pythons > .other-pythons.log 2>&1 & others=$$!; \
+	$(BIN)/pytest; tests=$$?; \
+	wait $$others; others=$$?; \
+	cat .other-pythons.log; \
+	exit $$(( tests || others ))
 
 # A Docker Engine and fastpod's private containerd (installed and started if missing), with
 # the locally built images in both.
@@ -73,4 +78,4 @@ chaos: $(STAMP) engine
 	$(BIN)/python -m bench.chaos fuzz api-abuse --seed 1
 
 clean:
-	rm -rf $(VENV) .venv-3.* build *.egg-info
+	rm -rf $(VENV) .venv-3.* build *.egg-info .other-pythons.log
