@@ -198,8 +198,9 @@ class SharedRelist(Protocol):
         """List the node for every worker: ``publish`` sends each listing to the other
         workers and returns this worker's part of it."""
 
-    def follow_relist(self) -> None:
-        """Take the relists the leading worker sends; list alone only when none come."""
+    def follow_relist(self, mine: Callable[[ListedObject], bool]) -> None:
+        """Take the relists the leading worker sends; list alone only when none come, and
+        then keep only what is ``mine`` (the part the leader would have sent)."""
 
     def relisted(self, objects: list[ListedObject]) -> None:
         """The leading worker's latest relist: this worker's part of it."""

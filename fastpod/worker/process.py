@@ -108,7 +108,7 @@ class Worker:
             if index == 0:
                 runtime.lead_relist(self._publish_relist)
             else:
-                runtime.follow_relist()
+                runtime.follow_relist(self._owns_listed)
         self.cluster_reports: ClusterReports | None = None
         if config.kubeconfig is not None:
             cluster = Outbox(cluster_socket(run_dir))
@@ -116,6 +116,9 @@ class Worker:
             self.runner.on_sync = self.cluster_reports.mark
             events = ClusterEvents(self.runner, self.desired, cluster)
             self.runner.state.events.forward = events.forward
+
+    def _owns_listed(self, item: ListedObject) -> bool:
+        return shard_of(item.pod_key, self.workers) == self.index
 
     def _publish_relist(self, objects: list[ListedObject]) -> list[ListedObject]:
         """Send each other worker its part of the node's relist; return this worker's."""

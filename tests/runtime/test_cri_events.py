@@ -117,7 +117,8 @@ def served(
         await server.start()
         runtime = CriRuntime(f"unix://{socket}", str(tmp_path / "pods"), relist_period=0.05)
         if follow:
-            runtime.follow_relist()
+            # the other worker's part of the node: its pod "uid-other"
+            runtime.follow_relist(lambda item: item.pod_uid != "uid-other")
         events = runtime.events()
         assert isinstance(events, AsyncGenerator)
         try:
@@ -351,7 +352,7 @@ def test_a_following_worker_sees_the_leaders_relist_and_lists_nothing_itself(
             return []
 
         leader.lead_relist(publish)
-        follower.follow_relist()
+        follower.follow_relist(lambda item: True)
         leader_events = leader.events()
         assert isinstance(leader_events, AsyncGenerator)
         pending = asyncio.ensure_future(next_event(follower_events))
@@ -374,13 +375,20 @@ def test_a_following_worker_sees_the_leaders_relist_and_lists_nothing_itself(
 
 def test_a_follower_whose_leader_is_silent_lists_the_node_itself(tmp_path: Path) -> None:
     service = CountedListings()
-    service.containers = [container("uid-web", cri_pb.ContainerState.CONTAINER_RUNNING)]
+    running, exited = (
+        cri_pb.ContainerState.CONTAINER_RUNNING,
+        cri_pb.ContainerState.CONTAINER_EXITED,
+    )
+    service.containers = [container("uid-web", running), container("uid-other", running)]
 
     async def scenario(runtime: CriRuntime, events: AsyncIterator[RuntimeEvent]) -> None:
         pending = asyncio.ensure_future(next_event(events))
         await asyncio.sleep(0.3)  # past its patience: it listed the node itself
         assert service.listings >= 1
-        service.containers = [container("uid-web", cri_pb.ContainerState.CONTAINER_EXITED)]
+        service.containers = [container("uid-web", running), container("uid-other", exited)]
+        await asyncio.sleep(0.3)
+        assert not pending.done(), "the other worker's pod is the other worker's to see"
+        service.containers = [container("uid-web", exited), container("uid-other", exited)]
         assert await pending == RuntimeEvent("uid-web", "state changed")
 
     served(service, tmp_path, scenario, follow=True)

@@ -39,7 +39,9 @@ class RelistFeed:
         self._list_node = list_node
         """The whole node, listed by this process."""
         self._publish: Publish | None = None
-        self._following = False
+        self._mine: Callable[[ListedObject], bool] | None = None
+        """A follower's part of the node: its own listings keep only that, as the leader's
+        do, so that switching between the two reports no other worker's pods."""
         self._latest: list[ListedObject] | None = None
         """The leader's listing not taken yet (only the latest counts)."""
         self._arrived = asyncio.Event()
@@ -48,8 +50,8 @@ class RelistFeed:
     def lead(self, publish: Publish) -> None:
         self._publish = publish
 
-    def follow(self) -> None:
-        self._following = True
+    def follow(self, mine: Callable[[ListedObject], bool]) -> None:
+        self._mine = mine
 
     def received(self, objects: list[ListedObject]) -> None:
         self._latest = objects
@@ -58,7 +60,7 @@ class RelistFeed:
     async def next(self, period: float, *, first: bool) -> tuple[list[ListedObject], Source]:
         """The next relist: listed here after ``period`` (at once if ``first``), or the
         leader's next one, as soon as it comes."""
-        if not self._following:
+        if self._mine is None:
             if not first:
                 await asyncio.sleep(period)
             return await self._own(), "own"
@@ -75,4 +77,6 @@ class RelistFeed:
 
     async def _own(self) -> list[ListedObject]:
         objects = await self._list_node()
+        if self._mine is not None:
+            return [item for item in objects if self._mine(item)]
         return objects if self._publish is None else self._publish(objects)

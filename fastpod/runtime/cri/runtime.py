@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import json
 import math
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 
 import grpc
 from cri_api.v1 import api_pb2 as cri
@@ -399,8 +399,8 @@ class CriRuntime:
     def lead_relist(self, publish: Publish) -> None:
         self._feed.lead(publish)
 
-    def follow_relist(self) -> None:
-        self._feed.follow()
+    def follow_relist(self, mine: Callable[[ListedObject], bool]) -> None:
+        self._feed.follow(mine)
 
     def relisted(self, objects: list[ListedObject]) -> None:
         self._feed.received(objects)
