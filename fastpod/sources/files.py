@@ -207,7 +207,9 @@ class DirectorySource:
         keys, nothing kept. That needs the known files in the listing's order: a tick whose
         listing is new compares it as a dict and keeps its order. Anything else (a change, a
         ``stat`` that fails, an entry that is not a regular file) says no, and the caller
-        walks the directory entry by entry. ``has_symlinks`` stays as it was: a name cannot
+        walks the directory entry by entry (so a directory that keeps such an entry, a
+        subdirectory or a dangling symlink, is walked at every tick, at the cost of a re-list
+        before this pass existed). ``has_symlinks`` stays as it was: a name cannot
         turn into a symlink to the same inode, or back, without changing the inode's link
         count or name, and so its ctime.
         """
