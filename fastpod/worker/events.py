@@ -19,9 +19,9 @@ import msgspec
 
 from fastpod import logs
 from fastpod.metrics import recorder
-from fastpod.runtime.base import RuntimeCallError, RuntimeUnavailable
+from fastpod.runtime.base import RuntimeCallError
 from fastpod.status.types import rfc3339
-from fastpod.worker.streaks import QUIET_NOTE, Streaks
+from fastpod.worker.streaks import QUIET_NOTE, Streaks, runtime_cause
 
 EventType = Literal["Normal", "Warning"]
 RING_SIZE = 1024
@@ -124,9 +124,3 @@ class PodEvents:
             error=str(error),
             note=QUIET_NOTE,
         )
-
-
-def runtime_cause(error: RuntimeCallError) -> str:
-    """What a failed runtime call says went wrong: a runtime that does not answer is one
-    cause whichever call met it; any other failure is its message."""
-    return "runtime unavailable" if isinstance(error, RuntimeUnavailable) else str(error)

@@ -24,9 +24,8 @@ from collections.abc import Callable
 from fastpod import logs
 from fastpod.metrics import recorder
 from fastpod.runtime.base import RuntimeCallError
-from fastpod.worker.events import runtime_cause
 from fastpod.worker.pod_loop import PodRunner
-from fastpod.worker.streaks import Streaks
+from fastpod.worker.streaks import Streaks, runtime_cause
 
 HOUSEKEEPING_PERIOD = 2.0
 """Seconds between looks (the kubelet's ``housekeepingPeriod``)."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Hashable
 
 from fastpod.logs import errno_name
+from fastpod.runtime.base import RuntimeCallError, RuntimeUnavailable
 
 QUIET_NOTE = "further failures of this pod for the same reason are not logged until it syncs"
 
@@ -42,3 +43,9 @@ class Streaks:
 def host_refusal(error: OSError) -> tuple[str, str]:
     """The cause of a file the host refused: the errno by name and the path."""
     return errno_name(error), str(error.filename or "")
+
+
+def runtime_cause(error: RuntimeCallError) -> str:
+    """What a failed runtime call says went wrong: a runtime that does not answer is one
+    cause whichever call met it; any other failure is its message."""
+    return "runtime unavailable" if isinstance(error, RuntimeUnavailable) else str(error)

@@ -41,9 +41,8 @@ from fastpod.takeover.plan import (
 )
 from fastpod.worker.adoptions import AdoptionRecords
 from fastpod.worker.desired import DesiredPods, PodChange
-from fastpod.worker.events import runtime_cause
 from fastpod.worker.pod_loop import PodRunner
-from fastpod.worker.streaks import Streaks, host_refusal
+from fastpod.worker.streaks import Streaks, host_refusal, runtime_cause
 
 LISTING = ""
 """The subject of the foreign pods' listing among the names' streaks (no pod key is empty)."""
