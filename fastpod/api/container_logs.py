@@ -261,7 +261,9 @@ def container_logs_response(
         if container_running is not None and not container_running():
             return False
         files = log_files(pod_logs_dir, namespace, name, uid, container)
-        return choose_log(files, previous=False) == path
+        current = choose_log(files, previous=False)
+        # none while a CRI log is rotated (renamed away, not reopened yet): still ours
+        return current is None or current == path
 
     chunks = read_log(
         path,

@@ -479,6 +479,24 @@ def test_a_followed_log_streams_and_ends_when_the_container_restarts(tmp_path: P
     serve_logs(tmp_path, scenario)
 
 
+def test_a_followed_log_goes_on_while_its_file_is_rotated_away_and_not_yet_reopened(
+    tmp_path: Path,
+) -> None:
+    directory = container_dir(tmp_path)
+    (directory / "0.log").write_bytes(docker_line("before"))
+
+    async def scenario(client: Client, _: LogServer) -> None:
+        response = await client.get("/containerLogs/default/web-node1/web?follow=true")
+        assert await response.content.readexactly(7) == b"before\n"
+        # the kubelet's rotation of a CRI log: renamed, then the runtime reopens the path
+        (directory / "0.log").rename(directory / "0.log.20261203-120000")
+        await asyncio.sleep(0.5)  # polls that find no current file
+        (directory / "0.log").write_bytes(docker_line("after"))
+        assert await response.content.readexactly(6) == b"after\n"
+
+    serve_logs(tmp_path, scenario)
+
+
 def test_a_followed_log_ends_when_its_container_stops_running(tmp_path: Path) -> None:
     (container_dir(tmp_path) / "0.log").write_bytes(docker_line("done"))
 
