@@ -356,6 +356,13 @@ def test_a_manifest_directory_every_user_can_write_is_warned_about_at_start(
         fastpod.stop()
 
 
+def swap_symlink(path: Path, target: Path) -> None:
+    """Point the symlink ``path`` at ``target`` in one rename."""
+    staged = path.with_name(path.name + ".new")
+    staged.symlink_to(target)
+    staged.replace(path)
+
+
 def test_a_manifest_path_that_cannot_be_listed_keeps_its_pods(tmp_path: Path) -> None:
     """A symlink loop where the directory was: its pods run on, as the kubelet keeps them
     when it cannot stat the path, until it can be listed again."""
@@ -367,13 +374,13 @@ def test_a_manifest_path_that_cannot_be_listed_keeps_its_pods(tmp_path: Path) ->
     fastpod = start(path, relist="1")
     try:
         fastpod.wait_for(lambda: pod_key("web") in fastpod.desired())
-        path.unlink()
-        path.symlink_to(path)
+        # each swap in one rename: a path that does not exist at all is a directory with
+        # no manifests, as the kubelet takes it, and its pods would go
+        swap_symlink(path, path)
         fastpod.wait_for_event("manifest path unreadable", path=str(path))
         time.sleep(2)  # two listings that fail
         assert pod_key("web") in fastpod.desired()
-        path.unlink()
-        path.symlink_to(real)
+        swap_symlink(path, real)
         fastpod.wait_for_event("manifest path readable again")
         assert fastpod.events("pod removed") == []
     finally:
