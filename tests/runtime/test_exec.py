@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from fastpod.manifest.decode import decode_pod
 from fastpod.runtime.base import (
     MAX_EXEC_OUTPUT,
     ExecTimeout,
@@ -21,10 +20,7 @@ from fastpod.runtime.base import (
     RuntimeCallError,
     combined_output,
 )
-from fastpod.runtime.spec import PodContext, container_spec
-from tests.support import FILE
-from tests.support.engines import Engine, manifest
-from tests.support.pods import NODE
+from tests.support.engines import Engine, start_pod
 
 Scenario = Callable[[Runtime, str], Awaitable[None]]
 
@@ -57,13 +53,7 @@ def in_a_running_container(engine: Engine, tmp_path: Path, scenario: Scenario) -
     async def main() -> None:
         runtime = engine.adapter(str(tmp_path / "logs"))
         try:
-            pod = decode_pod(manifest("exec"), FILE, NODE).pod
-            assert pod.spec.containers is not None
-            context = PodContext("127.0.0.1", "127.0.0.1", str(tmp_path / "volumes"))
-            spec = container_spec(pod, pod.spec.containers[0], 0, "regular", context)
-            sandbox_id = await runtime.run_pod_sandbox(pod, 0)
-            container_id = await runtime.create_container(sandbox_id, pod, spec)
-            await runtime.start_container(container_id)
+            _, _, container_id = await start_pod(runtime, tmp_path, "exec")
             await scenario(runtime, container_id)
         finally:
             await runtime.close()

@@ -7,11 +7,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from fastpod.manifest.decode import decode_pod
-from fastpod.runtime.spec import PodContext, container_spec
-from tests.support import FILE
-from tests.support.engines import Engine, manifest
-from tests.support.pods import NODE
+from tests.support.engines import Engine, start_pod
 
 
 def test_stopping_and_removing_what_another_client_removed_first_succeeds(
@@ -20,13 +16,7 @@ def test_stopping_and_removing_what_another_client_removed_first_succeeds(
     async def main() -> None:
         runtime = engine.adapter(str(tmp_path / "logs"))
         try:
-            pod = decode_pod(manifest("gone"), FILE, NODE).pod
-            assert pod.spec.containers is not None
-            context = PodContext("127.0.0.1", "127.0.0.1", str(tmp_path / "volumes"))
-            spec = container_spec(pod, pod.spec.containers[0], 0, "regular", context)
-            sandbox_id = await runtime.run_pod_sandbox(pod, 0)
-            container_id = await runtime.create_container(sandbox_id, pod, spec)
-            await runtime.start_container(container_id)
+            pod, sandbox_id, container_id = await start_pod(runtime, tmp_path, "gone")
 
             engine.remove_all()  # the other client
             assert engine.everything() == set()

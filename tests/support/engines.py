@@ -29,10 +29,13 @@ from typing import Any, Literal
 import grpc
 from cri_api.v1 import api_pb2 as cri_pb
 
+from fastpod.manifest.decode import decode_pod
+from fastpod.model import Pod
 from fastpod.runtime.base import Runtime
 from fastpod.runtime.cri.runtime import CriRuntime
 from fastpod.runtime.docker.runtime import DockerRuntime
-from tests.support import containerd_engine, docker_engine
+from fastpod.runtime.spec import PodContext, container_spec
+from tests.support import FILE, containerd_engine, docker_engine
 from tests.support.pods import NODE
 from tests.support.running import RunningFastpod
 
@@ -602,3 +605,16 @@ def wait_until(condition: Callable[[], object], timeout: float = 20.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "condition not met in time"
         time.sleep(0.1)
+
+
+async def start_pod(runtime: Runtime, tmp_path: Path, name: str) -> tuple[Pod, str, str]:
+    """Run the busybox pod ``name`` (``sleep 3600``) through the adapter ``runtime``, its
+    volumes under ``tmp_path``: the pod, its sandbox's id and its container's."""
+    pod = decode_pod(manifest(name), FILE, NODE).pod
+    assert pod.spec.containers is not None
+    context = PodContext("127.0.0.1", "127.0.0.1", str(tmp_path / "volumes"))
+    spec = container_spec(pod, pod.spec.containers[0], 0, "regular", context)
+    sandbox_id = await runtime.run_pod_sandbox(pod, 0)
+    container_id = await runtime.create_container(sandbox_id, pod, spec)
+    await runtime.start_container(container_id)
+    return pod, sandbox_id, container_id
