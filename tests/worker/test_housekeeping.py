@@ -129,6 +129,14 @@ def test_a_stale_pod_under_a_name_a_loop_runs_is_an_orphan(
     run(scenario)
 
 
+async def sweep_until_gone(runner: PodRunner, runtime: FakeRuntime) -> None:
+    """Run housekeeping, every pod an orphan, until no sandbox is left."""
+    housekeeping = Housekeeping(runner, never, everything, period=0.01)
+    task = asyncio.create_task(housekeeping.run())
+    await eventually(lambda: not runtime.sandboxes, "the orphan gone")
+    task.cancel()
+
+
 def test_a_failed_stop_is_tried_again_at_the_next_tick(
     settings: WorkerSettings, captured_logs: LogCapture
 ) -> None:
@@ -137,10 +145,7 @@ def test_a_failed_stop_is_tried_again_at_the_next_tick(
         await left_running(runtime, settings, pod("orphan"))
         async with runner_on(runtime, settings) as runner:
             runtime.failing.add("stop_pod_sandbox")
-            housekeeping = Housekeeping(runner, never, everything, period=0.01)
-            task = asyncio.create_task(housekeeping.run())
-            await eventually(lambda: not runtime.sandboxes, "the orphan gone")
-            task.cancel()
+            await sweep_until_gone(runner, runtime)
         assert runtime.containers == {}
 
     run(scenario)
@@ -157,10 +162,7 @@ def test_an_orphans_removal_ends_its_failure_streak_so_a_later_failure_is_said(
         async with runner_on(runtime, settings) as runner:
             for _ in range(2):  # the same name left behind twice, its first stop failing
                 runtime.failing.add("stop_pod_sandbox")
-                housekeeping = Housekeeping(runner, never, everything, period=0.01)
-                task = asyncio.create_task(housekeeping.run())
-                await eventually(lambda: not runtime.sandboxes, "the orphan gone")
-                task.cancel()
+                await sweep_until_gone(runner, runtime)
                 await left_running(runtime, settings, pod("orphan"))
 
     run(scenario)
