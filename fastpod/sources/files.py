@@ -158,7 +158,9 @@ class DirectorySource:
         return changes
 
     def _scan(self) -> Iterator[FileChange]:
-        if self._unchanged():
+        # with no file known (the first listing) nothing can be unchanged: the check would
+        # only stat every file a second time
+        if self._keys and self._unchanged():
             self._readable()
             return
         present: set[str] = set()
