@@ -18,6 +18,7 @@ import msgspec
 
 from fastpod.manifest.honoured import REGISTRY, Honour, not_honoured
 from fastpod.manifest.paths import FieldPath, MapKey, render
+from fastpod.manifest.struct_info import struct_info
 from fastpod.model import Pod
 
 UNCLASSIFIED = not_honoured("fastpod does not know whether it honours this field")
@@ -67,8 +68,7 @@ def findings(pod: Pod) -> list[Finding]:
 def model_fields(struct: type[msgspec.Struct] = Pod, prefix: str = "") -> Iterator[ModelField]:
     """Every field under ``struct``, depth first in declaration order, through nested
     Structs, lists, dicts and unions."""
-    info = msgspec.inspect.type_info(struct)
-    assert isinstance(info, msgspec.inspect.StructType)
+    info = struct_info(struct)
     for field in info.fields:
         pattern = f"{prefix}.{field.encode_name}" if prefix else field.encode_name
         nested, many = _struct_in(field.type)
@@ -133,8 +133,7 @@ def _compiled(struct: type[msgspec.Struct], prefix: str) -> _Node | None:
     """The fields under ``struct`` the walk must look at: those that warn, and those
     leading to one that does; None when there is none."""
     kept, attributes = [], []
-    info = msgspec.inspect.type_info(struct)
-    assert isinstance(info, msgspec.inspect.StructType)
+    info = struct_info(struct)
     for field in info.fields:
         pattern = f"{prefix}.{field.encode_name}" if prefix else field.encode_name
         honour = honour_of(pattern) or UNCLASSIFIED

@@ -20,6 +20,7 @@ from typing import Any, NamedTuple, Union
 import msgspec
 
 from fastpod.manifest.paths import FieldPath, MapKey
+from fastpod.manifest.struct_info import struct_info
 
 
 class Schema(NamedTuple):
@@ -65,8 +66,7 @@ def _collect_unknown(raw: Any, schema: Schema, path: FieldPath, found: list[Fiel
 
 @cache
 def _schema(struct_type: type[msgspec.Struct]) -> Schema:
-    info = msgspec.inspect.type_info(struct_type)
-    assert isinstance(info, msgspec.inspect.StructType)
+    info = struct_info(struct_type)
     nested = ((field.encode_name, _nested(field.type)) for field in info.fields)
     return Schema(
         frozenset(field.encode_name for field in info.fields),
@@ -91,8 +91,7 @@ def _nested(field_type: msgspec.inspect.Type) -> Schema | None:
 def _strict(struct_type: type[msgspec.Struct]) -> type[msgspec.Struct]:
     """A Struct with the same JSON field names that refuses unknown ones, its fields typed
     as :func:`_mirror` says: the shape :func:`_collect_unknown` walks, nothing more."""
-    info = msgspec.inspect.type_info(struct_type)
-    assert isinstance(info, msgspec.inspect.StructType)
+    info = struct_info(struct_type)
     return msgspec.defstruct(
         f"Strict{struct_type.__name__}",
         [(field.name, _mirror(field.type), None) for field in info.fields],
