@@ -14,11 +14,13 @@ import msgspec
 
 from fastpod.manifest.defaults import apply_api_defaults, apply_static_pod_defaults
 from fastpod.manifest.documents import MAX_MANIFEST_BYTES, Document, SyntaxProblem, load_document
+from fastpod.manifest.fast_validation import certainly_valid
 from fastpod.manifest.hints import pod_hints
 from fastpod.manifest.lines import locate
 from fastpod.manifest.paths import FieldPath, from_msgspec
 from fastpod.manifest.problems import ManifestError, Problem
 from fastpod.manifest.unknown_fields import unknown_fields
+from fastpod.manifest.valid_shape import has_valid_shape
 from fastpod.manifest.validation import validate_pod
 from fastpod.model import Pod, PodSource
 
@@ -177,9 +179,15 @@ def _decode_item(
         message, _, where = str(error).partition(" - at `")
         path = (*prefix, *from_msgspec(where.rstrip("`")))
         raise _error(source, data, [Problem(path, message)]) from None
-    warnings = [
-        Problem((*prefix, *path), "unknown field, ignored") for path in unknown_fields(raw, Pod)
-    ]
+    # The valid shape (one C-level pass) also says that no field is unknown.
+    shaped = has_valid_shape(raw)
+    warnings = (
+        []
+        if shaped
+        else [
+            Problem((*prefix, *path), "unknown field, ignored") for path in unknown_fields(raw, Pod)
+        ]
+    )
     if not pod.metadata.name:
         raise _error(
             source,
@@ -188,7 +196,7 @@ def _decode_item(
         )
     apply_api_defaults(pod)
     apply_static_pod_defaults(pod, source, node_name)
-    problems = validate_pod(pod)
+    problems = [] if shaped and certainly_valid(pod) else validate_pod(pod)
     if problems:
         raise _error(source, data, [_prefixed(problem, prefix) for problem in problems])
     warnings.extend(_prefixed(problem, prefix) for problem in pod_hints(pod))
