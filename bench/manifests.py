@@ -26,31 +26,11 @@ spec:
     - --v={generation}
     image: registry.k8s.io/kube-scheduler:v1.29.{index_mod}
     imagePullPolicy: IfNotPresent
-    livenessProbe:
-      failureThreshold: 8
-      httpGet:
-        host: 127.0.0.1
-        path: /healthz
-        port: 10259
-        scheme: HTTPS
-      initialDelaySeconds: 10
-      periodSeconds: 10
-      timeoutSeconds: 15
-    name: kube-scheduler
+{liveness}    name: kube-scheduler
     resources:
       requests:
         cpu: 100m
-    startupProbe:
-      failureThreshold: 24
-      httpGet:
-        host: 127.0.0.1
-        path: /healthz
-        port: 10259
-        scheme: HTTPS
-      initialDelaySeconds: 10
-      periodSeconds: 10
-      timeoutSeconds: 15
-    volumeMounts:
+{startup}    volumeMounts:
     - mountPath: /etc/kubernetes/scheduler.conf
       name: kubeconfig
       readOnly: true
@@ -68,11 +48,44 @@ spec:
 status: {{}}
 """
 
+LIVENESS_PROBE = """\
+    livenessProbe:
+      failureThreshold: 8
+      httpGet:
+        host: 127.0.0.1
+        path: /healthz
+        port: 10259
+        scheme: HTTPS
+      initialDelaySeconds: 10
+      periodSeconds: 10
+      timeoutSeconds: 15
+"""
 
-def manifest(index: int, generation: int = 2) -> bytes:
-    """Manifest number ``index``; a different ``generation`` is an edit of the same pod."""
+STARTUP_PROBE = """\
+    startupProbe:
+      failureThreshold: 24
+      httpGet:
+        host: 127.0.0.1
+        path: /healthz
+        port: 10259
+        scheme: HTTPS
+      initialDelaySeconds: 10
+      periodSeconds: 10
+      timeoutSeconds: 15
+"""
+
+
+def manifest(index: int, generation: int = 2, *, probes: bool = True) -> bytes:
+    """Manifest number ``index``; a different ``generation`` is an edit of the same pod.
+    Without ``probes``, the pod has neither its liveness nor its startup probe."""
     name = f"scheduler-{index:05d}"
-    return TEMPLATE.format(name=name, index_mod=index % 10, generation=generation).encode()
+    return TEMPLATE.format(
+        name=name,
+        index_mod=index % 10,
+        generation=generation,
+        liveness=LIVENESS_PROBE if probes else "",
+        startup=STARTUP_PROBE if probes else "",
+    ).encode()
 
 
 def pod_key(index: int, node: str) -> str:
@@ -80,13 +93,13 @@ def pod_key(index: int, node: str) -> str:
     return f"kube-system/scheduler-{index:05d}-{node}"
 
 
-def write_manifests(directory: str, count: int) -> list[str]:
+def write_manifests(directory: str, count: int, *, probes: bool = True) -> list[str]:
     """Write ``count`` manifests into ``directory``; their paths."""
     os.makedirs(directory, exist_ok=True)
     paths = []
     for index in range(count):
         path = os.path.join(directory, f"scheduler-{index:05d}.yaml")
         with open(path, "wb") as file:
-            file.write(manifest(index))
+            file.write(manifest(index, probes=probes))
         paths.append(path)
     return paths
