@@ -42,7 +42,7 @@ from fastpod.worker.prober import Prober
 from fastpod.worker.settings import WorkerSettings
 from fastpod.worker.streaks import QUIET_NOTE, host_refusal
 from fastpod.worker.teardown import PodTeardown
-from fastpod.worker.wakeup import Wakeup
+from fastpod.worker.wakeup import AlarmClock, Wakeup
 
 _NOTHING: dict[str, str] = {}
 """The waiting reasons and messages of an observation without any: one dict for all pods,
@@ -118,6 +118,8 @@ class PodRunner:
         self.unknown_changes = 0
         """Counts what the runtime reported of pods no loop runs (and removals no loop
         carried out): housekeeping lists the runtime only when it has moved."""
+        self.alarms = AlarmClock()
+        """Wakes each sleeping loop at its resync or back-off time."""
         self.pacer = Pacer(held=hold_until_listed)
         """When the loops begin their syncs: a few per turn of the event loop, so the
         worker's manifest events never wait behind thousands of them
@@ -210,6 +212,7 @@ class PodRunner:
         for key in list(self.loops):
             self.prober.forget(key)
         await asyncio.gather(*tasks, return_exceptions=True)
+        self.alarms.stop()
 
     async def _turn(self) -> None:
         turn = self.pacer.turn()
@@ -336,10 +339,9 @@ class PodRunner:
             timeout = min(timeout, max(0.0, retry_at - time.time()))
         waiter = loop.wake.waiter()
         if not waiter.done():
-            # a timer that sets the alarm, not wait_for: cheaper for thousands of pods, and
-            # wait_for on Python 3.11 loses a cancellation that meets a set event
-            timer = asyncio.get_running_loop().call_later(timeout, loop.wake.set)
-            waiter.add_done_callback(lambda _: timer.cancel())
+            # the worker's clock sets the alarm, not wait_for: cheaper for thousands of
+            # pods, and wait_for on Python 3.11 loses a cancellation that meets a set event
+            self.alarms.ring_after(loop.wake, timeout)
         return waiter
 
     async def _sync(self, loop: PodLoop, pod: Pod) -> float | None:
