@@ -2,7 +2,9 @@
 
 The stream is filtered to containers with the kubelet's pod label (adopted pods' too) and
 followed again by itself after the daemon restarts; what was missed meanwhile is told as
-``RuntimeEvent(None)``: every pod syncs.
+``RuntimeEvent(None)``: every pod syncs. What the stream tells of each container is told
+first to the kept inspects (:mod:`~fastpod.runtime.docker.inspections`), which are kept
+only while it is followed.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import msgspec
 
 from fastpod.runtime.base import RuntimeEvent
 from fastpod.runtime.docker.engine import Engine
+from fastpod.runtime.docker.inspections import Inspections
 from fastpod.runtime.labels import POD_UID
 
 EVENTS_RETRY = 0.5
@@ -25,6 +28,7 @@ EVENTS_RETRY = 0.5
 
 
 class _Event(msgspec.Struct):
+    id: str = ""
     Type: str = ""
     Action: str = ""
     Actor: dict[str, Any] | None = None
@@ -33,7 +37,7 @@ class _Event(msgspec.Struct):
 _event = msgspec.json.Decoder(_Event)
 
 
-async def follow_events(engine: Engine) -> AsyncIterator[RuntimeEvent]:
+async def follow_events(engine: Engine, inspections: Inspections) -> AsyncIterator[RuntimeEvent]:
     """Each ``start``, ``die``, ``destroy`` and ``oom`` of a pod's container, as long as
     the caller reads."""
     filters = quote(
@@ -47,22 +51,30 @@ async def follow_events(engine: Engine) -> AsyncIterator[RuntimeEvent]:
         )
     )
     lost = False
-    while True:
-        try:
-            async with engine.session().get(
-                f"/events?filters={filters}", timeout=aiohttp.ClientTimeout(total=None)
-            ) as reply:
-                if lost:
-                    # anything may have happened while the stream was down
-                    yield RuntimeEvent(None, "events resumed")
-                    lost = False
-                async for line in reply.content:
-                    if not line.strip():
-                        continue
-                    event = _event.decode(line)
-                    attributes = (event.Actor or {}).get("Attributes") or {}
-                    yield RuntimeEvent(attributes.get(POD_UID), event.Action)
-        except (aiohttp.ClientError, OSError, TimeoutError, msgspec.DecodeError):
-            pass
-        lost = True
-        await asyncio.sleep(EVENTS_RETRY)
+    try:
+        while True:
+            try:
+                async with engine.session().get(
+                    f"/events?filters={filters}", timeout=aiohttp.ClientTimeout(total=None)
+                ) as reply:
+                    if lost:
+                        # anything may have happened while the stream was down
+                        yield RuntimeEvent(None, "events resumed")
+                        lost = False
+                    async for line in reply.content:
+                        if not line.strip():
+                            continue
+                        event = _event.decode(line)
+                        # an event shows that the Engine has subscribed the stream: the
+                        # headers come before it does
+                        inspections.following()
+                        inspections.changed(event.id, event.Action)
+                        attributes = (event.Actor or {}).get("Attributes") or {}
+                        yield RuntimeEvent(attributes.get(POD_UID), event.Action)
+            except (aiohttp.ClientError, OSError, TimeoutError, msgspec.DecodeError):
+                pass
+            inspections.lost()
+            lost = True
+            await asyncio.sleep(EVENTS_RETRY)
+    finally:
+        inspections.lost()

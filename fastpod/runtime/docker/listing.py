@@ -2,9 +2,11 @@
 containers.
 
 fastpod's objects are found by label (its own, or an adopted pod's UID); a pod's sandboxes
-and containers are read from their ``docker inspect`` at each listing, as the kubelet reads
-its statuses at each relist (the termination message of an exited container included);
-the node-wide listing of sandboxes reads the Engine's list alone.
+and containers, asked for together by its sync, come from one listing. They are read from
+their ``docker inspect`` at each listing, as the kubelet reads its statuses at each relist
+(the termination message of an exited container included), an unchanged container's from
+the inspect kept since (:mod:`~fastpod.runtime.docker.inspections`); the node-wide listing
+of sandboxes reads the Engine's list alone.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import json
+from collections.abc import Awaitable
 from urllib.parse import quote
 
 import msgspec
@@ -19,6 +22,8 @@ import msgspec
 from fastpod.runtime.base import ContainerInfo, ContainerState, ForeignPod, SandboxInfo
 from fastpod.runtime.docker.configs import SANDBOX_ID, SANDBOX_TYPE
 from fastpod.runtime.docker.engine import Engine
+from fastpod.runtime.docker.inspected import Inspected
+from fastpod.runtime.docker.inspections import Inspections
 from fastpod.runtime.foreign import (
     DOCKER_SANDBOX_ID,
     docker_labels,
@@ -27,54 +32,6 @@ from fastpod.runtime.foreign import (
 )
 from fastpod.runtime.labels import MANAGED_BY, POD_UID
 from fastpod.runtime.termination import termination_message, with_termination_message
-
-
-class _State(msgspec.Struct):
-    Status: str = ""
-    Pid: int = 0
-    ExitCode: int = 0
-    StartedAt: str = ""
-    FinishedAt: str = ""
-    OOMKilled: bool = False
-    Error: str = ""
-
-
-class _Config(msgspec.Struct):
-    Labels: dict[str, str] | None = None
-    Image: str = ""
-
-
-class _Mount(msgspec.Struct):
-    Source: str = ""
-    Destination: str = ""
-
-
-class _Network(msgspec.Struct):
-    IPAddress: str = ""
-    GlobalIPv6Address: str = ""
-
-
-class _NetworkSettings(_Network):
-    Networks: dict[str, _Network] | None = None
-
-
-class _HostConfig(msgspec.Struct):
-    NetworkMode: str = ""
-
-
-class Inspected(msgspec.Struct):
-    """The part of a container's ``docker inspect`` fastpod reads."""
-
-    Id: str
-    Created: str = ""
-    Image: str = ""
-    State: _State = msgspec.field(default_factory=_State)
-    Config: _Config = msgspec.field(default_factory=_Config)
-    LogPath: str = ""
-    ResolvConfPath: str = ""
-    Mounts: list[_Mount] | None = None
-    HostConfig: _HostConfig = msgspec.field(default_factory=_HostConfig)
-    NetworkSettings: _NetworkSettings = msgspec.field(default_factory=_NetworkSettings)
 
 
 class _Listed(msgspec.Struct):
@@ -87,23 +44,20 @@ class _Listed(msgspec.Struct):
     ImageID: str = ""
 
 
-_inspected = msgspec.json.Decoder(Inspected)
 _listed = msgspec.json.Decoder(list[_Listed])
-
-
-def inspected(payload: bytes) -> Inspected:
-    """A container's ``docker inspect`` answer."""
-    return _inspected.decode(payload)
 
 
 class Listing:
     """fastpod's sandboxes and containers on the Engine, and the pods adopted from another
     agent (theirs, without fastpod's label)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, inspections: Inspections) -> None:
         self._engine = engine
+        self._inspections = inspections
         self._adopted: set[str] = set()
         """The UIDs of the adopted pods."""
+        self._pods_listed: dict[str, asyncio.Future[list[_Listed]]] = {}
+        """By pod UID, the listing of the pod asked for in this turn of the event loop."""
 
     def adopt(self, pod_uid: str) -> None:
         self._adopted.add(pod_uid)
@@ -117,7 +71,7 @@ class Listing:
         listed = await self._list("podsandbox", pod_uid)
         if pod_uid is None:
             return [_sandbox_info(item, item.State) for item in listed]
-        found = await asyncio.gather(*(self._inspect(item.Id) for item in listed))
+        found = await asyncio.gather(*(self._current(item) for item in listed))
         return [
             _sandbox_info(item, inspected.State.Status)
             for item, inspected in zip(listed, found, strict=True)
@@ -126,8 +80,11 @@ class Listing:
 
     async def containers(self, pod_uid: str | None) -> list[ContainerInfo]:
         listed = await self._list("container", pod_uid)
-        found = await asyncio.gather(*(self._inspect(item.Id) for item in listed))
+        found = await asyncio.gather(*(self._current(item) for item in listed))
         return [_container_info(item) for item in found if item is not None]
+
+    def _current(self, item: _Listed) -> Awaitable[Inspected | None]:
+        return self._inspections.current(item.Id, item.State)
 
     async def foreign_pods(self) -> list[ForeignPod]:
         """One listing of every object with the kubelet's pod UID label, sandboxes and
@@ -154,12 +111,13 @@ class Listing:
 
     async def _list(self, kind: str, pod_uid: str | None) -> list[_Listed]:
         """fastpod's sandboxes or containers: its label, or an adopted pod's UID."""
-        labels = [f"{SANDBOX_TYPE}={kind}"]
         if pod_uid is not None:
-            labels.append(f"{POD_UID}={pod_uid}")
-            if pod_uid not in self._adopted:
-                labels.append(f"{MANAGED_BY}=true")
-            return await self._containers_json(labels)
+            return [
+                item
+                for item in await self._pod(pod_uid)
+                if (item.Labels or {}).get(SANDBOX_TYPE) == kind
+            ]
+        labels = [f"{SANDBOX_TYPE}={kind}"]
         if not self._adopted:
             return await self._containers_json([*labels, f"{MANAGED_BY}=true"])
         # Docker's label filters all apply at once: fastpod's or adopted is sorted out here
@@ -170,18 +128,32 @@ class Listing:
             or (item.Labels or {}).get(POD_UID) in self._adopted
         ]
 
+    def _pod(self, pod_uid: str) -> asyncio.Future[list[_Listed]]:
+        """Every sandbox and container of a pod, in one listing for the requests made in the
+        same turn of the event loop (a sync asks for both kinds at once): a later request
+        lists again, so none is answered from a listing older than itself."""
+        listing = self._pods_listed.get(pod_uid)
+        if listing is None:
+            labels = [f"{POD_UID}={pod_uid}"]
+            if pod_uid not in self._adopted:
+                labels.append(f"{MANAGED_BY}=true")
+            listing = asyncio.ensure_future(self._containers_json(labels))
+            # a requester cancelled alone does not cancel it for the others
+            listing.add_done_callback(_retrieved)
+            self._pods_listed[pod_uid] = listing
+            asyncio.get_running_loop().call_soon(self._pods_listed.pop, pod_uid, None)
+        return asyncio.shield(listing)
+
     async def _containers_json(self, labels: list[str]) -> list[_Listed]:
         filters = quote(json.dumps({"label": labels}))
         _, payload = await self._engine.call("GET", f"/containers/json?all=1&filters={filters}")
         return _listed.decode(payload)
 
-    async def _inspect(self, container_id: str) -> Inspected | None:
-        """The container's ``docker inspect``; None once it is gone."""
-        path = f"/containers/{container_id}/json"
-        status, payload = await self._engine.call("GET", path, ok=(200, 404))
-        if status == 404:
-            return None
-        return inspected(payload)
+
+def _retrieved(listing: asyncio.Future[list[_Listed]]) -> None:
+    """Mark a listing's failure as seen: its requesters, if any are left, raise it."""
+    if not listing.cancelled():
+        listing.exception()
 
 
 def _container_info(item: Inspected) -> ContainerInfo:

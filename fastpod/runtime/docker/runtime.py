@@ -37,7 +37,9 @@ from fastpod.runtime.docker.configs import container_config, sandbox_config
 from fastpod.runtime.docker.engine import Engine, message
 from fastpod.runtime.docker.events import follow_events
 from fastpod.runtime.docker.exec import exec_command
-from fastpod.runtime.docker.listing import Listing, inspected
+from fastpod.runtime.docker.inspected import Inspected, inspected
+from fastpod.runtime.docker.inspections import Inspections
+from fastpod.runtime.docker.listing import Listing
 from fastpod.runtime.sandbox import SandboxSpec, pod_own_sandbox
 from fastpod.runtime.security import DEFAULT_SANDBOX, ImageUser, SandboxSecurity
 from fastpod.runtime.spec import ContainerSpec, container_name, sandbox_name
@@ -59,7 +61,8 @@ class DockerRuntime:
         """The json-file driver's options each container gets (``max-size``, ``max-file``:
         :func:`~fastpod.runtime.logrotation.docker_log_options`); none: the daemon's."""
         self._engine = Engine(socket)
-        self._listing = Listing(self._engine)
+        self._inspections = Inspections(self._engine)
+        self._listing = Listing(self._engine, self._inspections)
 
     async def ping(self, timeout: float) -> None:
         try:
@@ -106,8 +109,7 @@ class DockerRuntime:
         content = dns.resolv_conf()
         if not content:
             return
-        _, payload = await self._engine.call("GET", f"/containers/{sandbox_id}/json")
-        path = inspected(payload).ResolvConfPath
+        path = (await self._inspect_container(sandbox_id)).ResolvConfPath
         if not path:
             raise RuntimeCallError("Docker names no resolv.conf for the sandbox")
         with open(path, "wb") as file:
@@ -202,16 +204,16 @@ class DockerRuntime:
                 raise ImageMissing(f"pulling {image}: {json.loads(line).get('error')}")
 
     async def container_log_path(self, container_id: str) -> str | None:
-        payload = await self._inspect(f"/containers/{container_id}/json")
-        return None if payload is None else inspected(payload).LogPath or None
+        item = await self._inspections.read(container_id)
+        return None if item is None else item.LogPath or None
 
     async def sandbox_ips(self, sandbox_id: str) -> tuple[str, ...]:
         """The pause container's addresses, as cri-dockerd's ``getIPs`` reads them (no
         network plugin here): none under the host's network, else Docker's own, IPv4 then
         IPv6, from the container's networks. A sandbox on the ``none`` network, as fastpod
-        makes them, has none."""
-        _, payload = await self._engine.call("GET", f"/containers/{sandbox_id}/json")
-        item = inspected(payload)
+        makes them, has none. Read from the inspect that found a new sandbox's
+        ``resolv.conf`` when it is kept (:mod:`~fastpod.runtime.docker.inspections`)."""
+        item = self._inspections.kept(sandbox_id) or await self._inspect_container(sandbox_id)
         if item.HostConfig.NetworkMode == "host":
             return ()
         settings = item.NetworkSettings
@@ -239,8 +241,16 @@ class DockerRuntime:
     ) -> ExecResult:
         return await exec_command(self._engine, container_id, command, timeout)
 
+    async def _inspect_container(self, container_id: str) -> Inspected:
+        """The container's inspect; a gone container is a failed call."""
+        item = await self._inspections.read(container_id)
+        if item is None:
+            path = f"/containers/{container_id}/json"
+            raise RuntimeCallError(f"GET {path}: 404 No such container: {container_id}")
+        return item
+
     def events(self) -> AsyncIterator[RuntimeEvent]:
-        return follow_events(self._engine)
+        return follow_events(self._engine, self._inspections)
 
     async def close(self) -> None:
         await self._engine.close()
