@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import time
 import weakref
 from collections.abc import Callable, Iterator
 
@@ -11,10 +12,13 @@ import pytest
 
 from fastpod.supervisor import collection
 from fastpod.supervisor.collection import (
+    PASS_BUDGET,
     REGROWTH,
+    SHORTEST_TICK,
     TICK,
     CycleCollection,
     full_pass_due,
+    next_interval,
 )
 
 
@@ -90,12 +94,14 @@ class SteppedLoop:
 
     def __init__(self) -> None:
         self.now = 0.0
+        self.delays: list[float] = []
 
     def time(self) -> float:
         return self.now
 
     def call_later(self, delay: float, callback: Callable[[], None]) -> None:
-        """The test calls the ticks itself."""
+        """The test calls the ticks itself; the delays asked for are noted."""
+        self.delays.append(delay)
 
 
 def test_the_frozen_objects_are_counted_once_an_interval_not_at_every_tick(
@@ -121,3 +127,29 @@ def test_the_frozen_objects_are_counted_once_an_interval_not_at_every_tick(
             ticking._tick()
             loop.now += TICK
     assert counted == 3
+
+
+def test_a_long_pass_brings_the_next_tick_sooner_in_proportion() -> None:
+    """A burst's survivors are then collected in several short passes, not one long one."""
+    assert next_interval(TICK, PASS_BUDGET * 4) == pytest.approx(TICK / 4)
+    assert next_interval(TICK, PASS_BUDGET * 1000) == SHORTEST_TICK
+
+
+def test_short_passes_bring_the_tick_back_to_its_quiet_period_step_by_step() -> None:
+    intervals = [SHORTEST_TICK]
+    while intervals[-1] < TICK:
+        intervals.append(next_interval(intervals[-1], PASS_BUDGET / 2))
+    assert len(intervals) > 2
+    assert intervals[-1] == TICK
+    assert next_interval(TICK, 0.0) == TICK
+
+
+def test_the_tick_after_a_long_pass_is_asked_for_sooner(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = iter([0.0, PASS_BUDGET * 4, 1.0, 1.0 + PASS_BUDGET / 2])
+    monkeypatch.setattr(time, "thread_time", lambda: next(clock))
+    loop = SteppedLoop()
+    ticking = CycleCollection(loop)  # type: ignore[arg-type]
+    ticking.start()
+    ticking._tick()  # a pass of four budgets
+    ticking._tick()  # a pass of half a budget
+    assert loop.delays == [TICK, pytest.approx(TICK / 4), pytest.approx(TICK / 2)]
