@@ -6,9 +6,12 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 
+import pytest
+
 from fastpod.model import Pod
 from fastpod.runtime.base import RuntimeCallError, RuntimeUnavailable, SandboxInfo
 from fastpod.runtime.fake import FakeRuntime
+from fastpod.worker import housekeeping as housekeeping_module
 from fastpod.worker.housekeeping import Housekeeping
 from fastpod.worker.pod_loop import PodRunner
 from fastpod.worker.settings import WorkerSettings
@@ -103,6 +106,54 @@ def test_only_unwanted_pods_of_the_shard_that_no_loop_runs_are_orphans(
 
     run(scenario)
     assert [r["pod"] for r in captured_logs.records("orphan pod removed")] == [pod_key("orphan")]
+
+
+def test_a_sweep_lets_the_event_loop_run_between_slices_of_sandboxes(
+    settings: WorkerSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A manifest event arriving during a sweep of thousands of sandboxes, none orphaned,
+    is handled between two slices, not after the whole walk."""
+    monkeypatch.setattr(housekeeping_module, "SWEEP_SLICE", 1)
+    pods = [pod("first"), pod("second"), pod("third")]
+
+    async def scenario() -> None:
+        runtime = FakeRuntime()
+        await left_running(runtime, settings, *pods)
+        async with runner_on(runtime, settings) as runner:
+            housekeeping = Housekeeping(runner, lambda key, uid: True, everything)
+            order: list[str] = []
+            listing = runtime.list_pod_sandboxes
+
+            async def listed_as_a_message_arrives(pod_uid: str | None = None) -> list[SandboxInfo]:
+                asyncio.get_running_loop().call_soon(order.append, "a message handled")
+                return await listing(pod_uid)
+
+            monkeypatch.setattr(runtime, "list_pod_sandboxes", listed_as_a_message_arrives)
+            assert await housekeeping.sweep()
+            order.append("the sweep done")
+            assert order == ["a message handled", "the sweep done"]
+
+    run(scenario)
+
+
+def test_the_orphans_of_every_slice_are_stopped(
+    settings: WorkerSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(housekeeping_module, "SWEEP_SLICE", 1)
+    wanted, first, second = pod("wanted"), pod("first"), pod("second")
+
+    async def scenario() -> None:
+        runtime = FakeRuntime()
+        await left_running(runtime, settings, first, wanted, second)
+        async with runner_on(runtime, settings) as runner:
+            housekeeping = Housekeeping(
+                runner, lambda key, uid: uid == wanted.metadata.uid, everything
+            )
+            assert await housekeeping.sweep()
+            left = {sandbox.pod_uid for sandbox in runtime.sandboxes.values()}
+            assert left == {wanted.metadata.uid}
+
+    run(scenario)
 
 
 def test_a_stale_pod_under_a_name_a_loop_runs_is_an_orphan(
