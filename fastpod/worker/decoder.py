@@ -8,7 +8,7 @@ file's pod changes name or the file goes, the old name is released with an empty
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import msgspec
@@ -142,11 +142,18 @@ class ManifestDecoder:
     def save_cache(self) -> None:
         """Write the parse cache, keeping the entries of the files held now."""
         if self.cache is not None:
-            self.cache.save(
-                entry_key(state.digest, source)
-                for source, state in self._sources.items()
-                if source.kind == "file" and state.claims and not state.stale
-            )
+            self.cache.save(self._held_entries())
+
+    def prepare_cache(self) -> bytes | None:
+        """The parse cache's new content (None if unchanged), for ``cache.write``."""
+        return None if self.cache is None else self.cache.prepare(self._held_entries())
+
+    def _held_entries(self) -> Iterator[str]:
+        return (
+            entry_key(state.digest, source)
+            for source, state in self._sources.items()
+            if source.kind == "file" and state.claims and not state.stale
+        )
 
     def _decode(self, event: ManifestChanged, digest: bytes) -> list[DecodedPod]:
         source = event.source

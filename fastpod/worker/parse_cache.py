@@ -100,8 +100,15 @@ class ParseCache:
 
         After a write the entries leave memory; a later write reads them back from the file.
         """
+        content = self.prepare(held)
+        if content is not None and (error := self.write(content)) is not None:
+            self.unwritten(error)
+
+    def prepare(self, held: Iterable[str]) -> bytes | None:
+        """What :meth:`save` would write, None if nothing changed. From now on the entries
+        are the file's: :meth:`write` it before the next :meth:`prepare` reads it back."""
         if not self._changed:
-            return
+            return None
         entries = {**self._read(), **self._entries} if self._on_disk else self._entries
         kept: dict[str, bytes] = {}
         size = 0
@@ -113,13 +120,26 @@ class ParseCache:
             if len(kept) >= MAX_ENTRIES or size > MAX_BYTES:
                 break
             kept[key] = encoded
-        try:
-            self._write(CacheFile(self.version, self.node_name, kept))
-        except OSError as error:
-            logs.emit("parse cache not written", level="warning", path=self.path, error=str(error))
         self._entries = {}
         self._on_disk = True
         self._changed = False
+        return _encode(CacheFile(self.version, self.node_name, kept))
+
+    def write(self, content: bytes) -> OSError | None:
+        """Replace the cache file with ``content`` (from :meth:`prepare`); the error if the
+        host refused. It logs nothing and touches nothing of this object's, so a thread can
+        do it: the write of a worker's thousands of entries takes tens to hundreds of
+        milliseconds of I/O, which its event loop must not wait for."""
+        try:
+            os.makedirs(os.path.dirname(self.path), mode=0o700, exist_ok=True)
+            replace_file(self.path, content, f"{self.path}.new", 0o600)
+        except OSError as error:
+            return error
+        return None
+
+    def unwritten(self, error: OSError) -> None:
+        """Say that the cache was not written, and why."""
+        logs.emit("parse cache not written", level="warning", path=self.path, error=str(error))
 
     def _read(self) -> dict[str, bytes]:
         try:
@@ -146,10 +166,6 @@ class ParseCache:
     def _ignored(self, reason: str) -> dict[str, bytes]:
         logs.emit("parse cache ignored", level="warning", path=self.path, reason=reason)
         return {}
-
-    def _write(self, cache: CacheFile) -> None:
-        os.makedirs(os.path.dirname(self.path), mode=0o700, exist_ok=True)
-        replace_file(self.path, _encode(cache), f"{self.path}.new", 0o600)
 
 
 def worker_cache_path(root_dir: str, index: int) -> str:

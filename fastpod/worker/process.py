@@ -76,6 +76,7 @@ class Worker:
             ParseCache(worker_cache_path(config.root_dir, index), config.node_name),
         )
         self._cache_save: asyncio.TimerHandle | None = None
+        self._cache_writing: asyncio.Future[OSError | None] | None = None
         self.desired = DesiredPods()
         self.runner = PodRunner(
             create_runtime(config),
@@ -140,6 +141,8 @@ class Worker:
         try:
             await stop.wait()
         finally:
+            if self._cache_writing is not None:
+                await self._cache_writing
             self.decoder.save_cache()
             events.cancel()
             rotation.cancel()
@@ -216,8 +219,26 @@ class Worker:
             )
 
     def _save_cache(self) -> None:
+        """Write the parse cache in a thread: its I/O (tens to hundreds of milliseconds for
+        thousands of entries) would hold every manifest event behind it. One write at a
+        time, since the next reads back what the last wrote."""
         self._cache_save = None
-        self.decoder.save_cache()
+        if self._cache_writing is not None:
+            self._save_cache_soon()
+            return
+        content = self.decoder.prepare_cache()
+        cache = self.decoder.cache
+        if content is None or cache is None:
+            return
+        loop = asyncio.get_running_loop()
+        self._cache_writing = loop.run_in_executor(None, cache.write, content)
+        self._cache_writing.add_done_callback(self._cache_written)
+
+    def _cache_written(self, writing: asyncio.Future[OSError | None]) -> None:
+        self._cache_writing = None
+        error = writing.result()
+        if error is not None and self.decoder.cache is not None:
+            self.decoder.cache.unwritten(error)
 
     async def _survey(self) -> None:
         """Before any pod starts: what other agents left, so none runs twice."""

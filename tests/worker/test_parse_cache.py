@@ -6,18 +6,25 @@ node; a truncated or foreign file is said in the log and ignored, never trusted.
 
 from __future__ import annotations
 
+import asyncio
+import shutil
+import tempfile
+import threading
 from pathlib import Path
 
 import pytest
 
-from fastpod.ipc.messages import ManifestChanged, PodClaim
+from fastpod.config.settings import Config
+from fastpod.ipc.messages import ManifestChanged, PodClaim, RelistDone
 from fastpod.model import PodSource
 from fastpod.worker import decoder as decoder_module
 from fastpod.worker.decoder import ManifestDecoder
 from fastpod.worker.parse_cache import ParseCache, worker_cache_path
+from fastpod.worker.process import Worker
 from tests.support import FILE
 from tests.support.logs import LogCapture
 from tests.support.pods import NODE, pod_manifest
+from tests.support.worker import eventually
 
 OTHER = PodSource("file", "/etc/kubernetes/manifests/other.yaml")
 WEB = pod_manifest("web")
@@ -177,3 +184,36 @@ def _digests(*bodies: bytes) -> list[bytes]:
     from fastpod.sources.files import digest_of
 
     return [digest_of(body) for body in bodies]
+
+
+def test_a_worker_writes_its_cache_outside_its_event_loop_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Thousands of entries take tens of milliseconds of I/O to write: no manifest event
+    waits behind them. What the thread wrote, the next start reads."""
+    config = Config(node_name=NODE, pod_manifest_path="/x", root_dir=str(tmp_path))
+    writers: list[int] = []
+    write = ParseCache.write
+
+    def noting_thread(cache: ParseCache, content: bytes) -> OSError | None:
+        writers.append(threading.get_ident())
+        return write(cache, content)
+
+    monkeypatch.setattr(ParseCache, "write", noting_thread)
+
+    async def scenario() -> None:
+        run_dir = tempfile.mkdtemp(dir="/tmp", prefix="fastpod-test-")
+        worker = Worker(config, 0, run_dir=run_dir)
+        try:
+            worker.receive([_event(FILE, WEB), RelistDone(complete=True)])
+            worker._save_cache()
+            await eventually(lambda: writers and worker._cache_writing is None, "the write")
+            assert writers != [threading.get_ident()]
+        finally:
+            await worker.runner.close()
+            shutil.rmtree(run_dir, ignore_errors=True)
+
+    asyncio.run(scenario())
+    warm = ManifestDecoder(NODE, cache=ParseCache(worker_cache_path(str(tmp_path), 0), NODE))
+    monkeypatch.setattr(decoder_module, "decode_pod", None)  # decoding would fail
+    assert pods(warm.changed(_event(FILE, WEB)))
