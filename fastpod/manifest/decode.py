@@ -50,7 +50,7 @@ def decode_pod(data: bytes, source: PodSource, node_name: str) -> DecodedPod:
             )
         )
     decoded = _decode_item(document.value, (), data, source, node_name)
-    return DecodedPod(decoded.pod, [*warnings, *decoded.warnings])
+    return DecodedPod(decoded.pod, [*warnings, *decoded.warnings]) if warnings else decoded
 
 
 def decode_pod_list(data: bytes, source: PodSource, node_name: str) -> list[DecodedPod]:
@@ -200,6 +200,8 @@ def _decode_item(
     if problems:
         raise _error(source, data, [_prefixed(problem, prefix) for problem in problems])
     warnings.extend(_prefixed(problem, prefix) for problem in pod_hints(pod))
+    if not warnings:  # the common case, at every decode
+        return DecodedPod(pod, warnings)
     return DecodedPod(pod, sorted(_located(warnings, data), key=_line_order))
 
 

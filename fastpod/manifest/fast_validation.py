@@ -14,6 +14,7 @@ tests run both on the corpus and on mutated manifests).
 from __future__ import annotations
 
 import functools
+import operator
 import re
 from collections.abc import Mapping
 
@@ -42,6 +43,8 @@ _PLAIN_QUANTITY = re.compile(r"(?:0|[1-9][0-9]{0,11})(?:\.[0-9]{1,3})?(?:[mkMGT]
 """A non-negative quantity far from every edge of ``ParseQuantity`` (matched whole)."""
 _HTTP_TOKEN = re.compile(r"[-!#$%&'*+.^_`|~0-9A-Za-z]+")
 """A header name (matched whole)."""
+_NAME = operator.attrgetter("name")
+_MOUNT_PATH = operator.attrgetter("mount_path")
 
 
 def certainly_valid(pod: Pod) -> bool:
@@ -65,43 +68,46 @@ def certainly_valid(pod: Pod) -> bool:
         return False
     if spec.node_selector and not _labels_ok(spec.node_selector):
         return False
-    volume_names: set[str] = set()
-    for volume in spec.volumes or ():
-        name = volume.name or ""
-        if dns1123_label(name) or name in volume_names:
-            return False
-        volume_names.add(name)
+    volumes = spec.volumes or ()
+    volume_names = set(map(_NAME, volumes))
+    if len(volume_names) != len(volumes) or any(map(dns1123_label, volume_names)):
+        return False
+    for volume in volumes:
         host_path, empty_dir = volume.host_path, volume.empty_dir
         if host_path is not None:
             path = host_path.path
-            if empty_dir is not None or not path or ".." in path.split("/"):
+            if empty_dir is not None or not path or (".." in path and ".." in path.split("/")):
                 return False
-        if empty_dir is not None and not is_plain_quantity(empty_dir.size_limit):
+        elif empty_dir is not None and not is_plain_quantity(empty_dir.size_limit):
             return False
     containers = [*(spec.init_containers or ()), *(spec.containers or ())]
-    if len({container.name for container in containers}) != len(containers):
+    container_names = set(map(_NAME, containers))
+    if len(container_names) != len(containers) or any(map(dns1123_label, container_names)):
         return False
     host_network = bool(spec.host_network)
     return all(_container_ok(container, volume_names, host_network) for container in containers)
 
 
 def _labels_ok(labels: Mapping[str, str]) -> bool:
-    return not any(qualified_name(key) or label_value(value) for key, value in labels.items())
+    return not any(map(qualified_name, labels)) and not any(map(label_value, labels.values()))
 
 
 def _annotations_ok(annotations: Mapping[str, str]) -> bool:
     """Keys that are qualified names and that no security rule reads (seccomp and AppArmor
     annotations take the precise path), within the size limit."""
-    return not any(
-        qualified_name(key) or "seccomp" in key or "apparmor" in key for key in annotations
-    ) and (
-        sum(map(len, annotations)) + sum(map(len, annotations.values())) <= ANNOTATIONS_MAX_BYTES
+    keys = "\0".join(annotations)
+    return (
+        "seccomp" not in keys
+        and "apparmor" not in keys
+        and not any(map(qualified_name, annotations))
+        and sum(map(len, annotations)) + sum(map(len, annotations.values()))
+        <= ANNOTATIONS_MAX_BYTES
     )
 
 
 def _container_ok(container: Container, volume_names: set[str], host_network: bool) -> bool:
-    image = container.image
-    if not container.name or dns1123_label(container.name) or not image or image != image.strip():
+    image = container.image  # the name: with the others'
+    if not image or image != image.strip():
         return False
     if container.ports:
         port_names = [port.name for port in container.ports if port.name]
@@ -111,9 +117,9 @@ def _container_ok(container: Container, volume_names: set[str], host_network: bo
             return False
     if container.volume_mounts:
         mounts = container.volume_mounts
-        if len({mount.mount_path for mount in mounts}) != len(mounts):
+        if len(set(map(_MOUNT_PATH, mounts))) != len(mounts):
             return False
-        if not volume_names.issuperset(mount.name for mount in mounts):
+        if not volume_names.issuperset(map(_NAME, mounts)):
             return False
     for variable in container.env or ():
         if environment_variable_name(variable.name or "") or (
@@ -134,16 +140,18 @@ def _container_ok(container: Container, volume_names: set[str], host_network: bo
 
 def _resources_ok(resources: ResourceRequirements) -> bool:
     """Plain quantities, and each request within its limit."""
-    limits, requests = resources.limits or {}, resources.requests or {}
-    if not all(map(is_plain_quantity, limits.values())) or not all(
-        map(is_plain_quantity, requests.values())
-    ):
+    limits, requests = resources.limits, resources.requests
+    if requests and not all(map(is_plain_quantity, requests.values())):
+        return False
+    if not limits:
+        return True
+    if not all(map(is_plain_quantity, limits.values())):
         return False
     try:
         return all(
             limit is requests[name] or parse_quantity(requests[name]) <= parse_quantity(limit)
             for name, limit in limits.items()
-            if name in requests
+            if requests and name in requests
         )
     except QuantityError:
         return False
