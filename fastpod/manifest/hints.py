@@ -41,13 +41,12 @@ def _container(container: Container, path: FieldPath) -> Iterator[Problem]:
             f"{container.image!r} is not a valid image reference: the runtime will refuse "
             "it (InvalidImageName)",
         )
-    for field in ("command", "args"):
-        words = getattr(container, field) or ()
-        if "${" in "\0".join(words):  # seldom: one C-level look at every word first
+    for field, words in (("command", container.command), ("args", container.args)):
+        if words and "${" in "\0".join(words):  # seldom: one C-level look at every word first
             for index, word in enumerate(words):
                 yield from _shell_variables(word, (*path, field, index))
     for index, variable in enumerate(container.env or ()):
-        if variable.value:
+        if variable.value and "${" in variable.value:
             yield from _shell_variables(variable.value, (*path, "env", index, "value"))
 
 
