@@ -139,7 +139,8 @@ ADDED_FIELDS: list[tuple[str, Any]] = [
 def precise_and_quick(raw: Any) -> tuple[list[str], bool] | None:
     """What the precise path reports (problems and unknown fields) and whether the quick
     path says "valid"; None when the values are no Pod with a name (the decode stops
-    before either)."""
+    before either). Asserts that values of the valid shape have no unknown field: the
+    decode skips the walk that names them on the shape alone."""
     try:
         pod = msgspec.convert(raw, Pod)
     except msgspec.ValidationError:
@@ -147,7 +148,9 @@ def precise_and_quick(raw: Any) -> tuple[list[str], bool] | None:
     if not pod.metadata.name:
         return None
     shaped = has_valid_shape(raw)
-    found = [f"unknown {path}" for path in unknown_fields(raw, Pod)]
+    unknown = unknown_fields(raw, Pod)
+    assert not (shaped and unknown), f"the valid shape took unknown fields {unknown}: {raw!r}"
+    found = [f"unknown {path}" for path in unknown]
     apply_api_defaults(pod)
     apply_static_pod_defaults(pod, SOURCE, NODE)
     found += [f"{problem.path}: {problem.message}" for problem in validate_pod(pod)]
