@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fastpod.manifest.decode import decode_pod
 from fastpod.manifest.defaults import (
@@ -205,6 +207,22 @@ def test_config_seen_keeps_a_non_utc_offset() -> None:
     """Go's layout writes a numeric offset for other zones."""
     when = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=2)))
     assert format_seen(when) == "2026-01-02T03:04:05.000000000+02:00"
+
+
+def _strftime_layout(when: datetime) -> str:
+    """The layout as strftime writes it: what every stamp must equal, however it is made."""
+    offset = when.strftime("%z")
+    zone = "Z" if offset in ("", "+0000") else f"{offset[:3]}:{offset[3:]}"
+    return f"{when.strftime('%Y-%m-%dT%H:%M:%S')}.{when.microsecond * 1000:09d}{zone}"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.datetimes(timezones=st.none() | st.just(UTC) | st.timezones())
+    | st.datetimes(min_value=datetime(1970, 1, 1), timezones=st.just(UTC))
+)
+def test_config_seen_is_written_as_strftime_writes_it_in_any_zone(when: datetime) -> None:
+    assert format_seen(when) == _strftime_layout(when)
 
 
 def test_zero_probe_timings_take_their_defaults_as_the_api_server_gives_them() -> None:
