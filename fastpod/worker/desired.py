@@ -18,6 +18,7 @@ from fastpod.manifest.defaults import CONFIG_SEEN, CONFIG_SOURCE, stamp_first_se
 from fastpod.manifest.not_honoured import warnings
 from fastpod.model import Pod, PodSource
 from fastpod.takeover.plan import with_uid
+from fastpod.worker.shared_strings import share_strings
 
 LOCAL_ANNOTATIONS = frozenset({CONFIG_SOURCE, CONFIG_SEEN, "kubernetes.io/config.mirror"})
 
@@ -94,6 +95,8 @@ class DesiredPods:
         if claim.pod is None:
             claims.pop(claim.source, None)
         else:
+            # held for as long as the pod is: one copy of the strings every pod repeats
+            share_strings(claim.pod)
             claims[claim.source] = claim.pod
         if not claims:
             del self._claims[key]

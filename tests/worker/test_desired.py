@@ -52,6 +52,21 @@ def test_a_new_claim_adds_its_pod_stamped_with_the_time_first_seen() -> None:
     assert desired.pods[pod_key("web")].source == FILE
 
 
+def test_pods_taken_hold_one_copy_of_the_strings_they_repeat() -> None:
+    desired = DesiredPods()
+    web, api = claim(FILE, "web"), claim(A_FILE, "api")
+    web_image = (pod_of(web).spec.containers or [])[0].image
+    api_image = (pod_of(api).spec.containers or [])[0].image
+    assert web_image == api_image
+    assert web_image is not api_image
+
+    desired.apply(web, NOW)
+    desired.apply(api, NOW)
+
+    held = [(desired.pods[pod_key(name)].pod.spec.containers or [])[0] for name in ("web", "api")]
+    assert held[0].image is held[1].image
+
+
 def test_the_same_claim_again_changes_nothing() -> None:
     desired = DesiredPods()
     web = claim(FILE, "web")
