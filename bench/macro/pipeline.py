@@ -355,6 +355,85 @@ def scenario_busy_edit(root: str) -> list[Result]:
     ]
 
 
+def scenario_pods_edit(root: str) -> list[Result]:
+    """Edits made while a client asks for ``/pods`` over and over (each worker walks its
+    5,000 pods' status for every answer), the start-up over: a manifest event must not
+    wait behind the walk."""
+    directory = write_dir(root, 10_000)
+    settle(directory)
+    port = _free_port()
+    fastpod = Fastpod(directory, 2, "--read-only-port", str(port))
+    asking = threading.Event()
+    answers: list[float] = []
+    try:
+        fastpod.wait_for_added(10_000)
+        time.sleep(POD_STARTS)
+        asker = threading.Thread(target=_ask_pods, args=(port, asking, answers), daemon=True)
+        asker.start()
+        while not answers:  # the walks have begun
+            time.sleep(0.01)
+        latencies = edit_latencies(fastpod, directory, BUSY_EDITS, first=2 * EDITS, pause=0.05)
+        asking.set()
+        asker.join()
+    finally:
+        fastpod.stop()
+    floor = _inotify_floor(root) * 1000
+    return [
+        Result(
+            f"edit during /pods walks, {name} of {BUSY_EDITS} ({len(answers)} walks)",
+            percentile(latencies, fraction) * 1000,
+            "ms",
+            "bare inotify: rename → event read",
+            floor,
+            target,
+        )
+        for name, fraction, target in (
+            ("p50", 0.5, "(informative)"),
+            ("max", 1.0, "<= the edit p99 (10 ms)"),
+        )
+    ] + [
+        Result(
+            f"/pods answer, 10,000 pods, median of {len(answers)}",
+            statistics.median(answers) * 1000,
+            "ms",
+            "(none)",
+            0.0,
+            "(informative)",
+        )
+    ]
+
+
+POD_STARTS = 10.0
+"""Seconds after the last ``pod added`` by which the pods have started (on the fake runtime,
+a loaded machine), so that pods-edit sees the walks and not the start-up."""
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _ask_pods(port: int, stop: threading.Event, answers: list[float]) -> None:
+    """GET /pods until ``stop``, noting how long each answer took."""
+    import http.client
+
+    while not stop.is_set():
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        began = time.perf_counter()
+        try:
+            connection.request("GET", "/pods")
+            connection.getresponse().read()
+            answers.append(time.perf_counter() - began)
+        except OSError:
+            time.sleep(0.1)  # not listening yet
+        finally:
+            connection.close()
+
+
 def scenario_start_turns(root: str) -> list[Result]:
     """In one process: the longest wait of a readable pipe while 5,000 pods start."""
     import uvloop
@@ -575,6 +654,7 @@ SCENARIOS: dict[str, Callable[[str], list[Result]]] = {
     "relist": scenario_relist,
     "edit": scenario_edit,
     "busy-edit": scenario_busy_edit,
+    "pods-edit": scenario_pods_edit,
     "start-turns": scenario_start_turns,
     "memory": scenario_memory,
     "memory-quiet": scenario_memory_quiet,
