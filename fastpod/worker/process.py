@@ -204,6 +204,9 @@ class Worker:
             task = asyncio.get_running_loop().create_task(self._answer_health(message))
             self._health_answers.add(task)
             task.add_done_callback(self._health_answers.discard)
+        elif isinstance(message, StatusQuery) and message.pods and message.pod_key is None:
+            # walked over several turns of the event loop, manifest events between them
+            self._spawn(self._answer_pods(message))
         elif isinstance(message, StatusQuery):
             self._supervisor.send([self._answer_status(message)])
         elif isinstance(message, ReportAll) and self.cluster_reports is not None:
@@ -318,14 +321,16 @@ class Worker:
         runtime_problem = await self.runtime_check.problem()
         self._supervisor.send([self._answer_status(query, runtime_problem)])
 
+    async def _answer_pods(self, query: StatusQuery) -> None:
+        """Answer ``/pods``'s question once every pod's status is encoded."""
+        pods = await reports.pods_document_in_turns(self.runner, self.desired)
+        self._supervisor.send([self._answer_status(query, pods=pods)])
+
     def _answer_status(
-        self, query: StatusQuery, runtime_problem: str | None = None
+        self, query: StatusQuery, runtime_problem: str | None = None, pods: bytes = b""
     ) -> StatusAnswer:
-        pods = b""
         if query.pod_key is not None:
             pods = reports.inspection_document(self.runner, self.desired, query.pod_key)
-        elif query.pods:
-            pods = reports.pods_document(self.runner, self.desired)
         metrics = None
         if query.metrics:
             queued = sum(peer.pending for peer in self._peers)

@@ -7,7 +7,9 @@ nothing is copied or kept up to date between queries, however many pods there ar
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Iterator
 
 import msgspec
 
@@ -60,20 +62,44 @@ def served_status(runner: PodRunner, pod: Pod, now: float) -> PodStatus:
     )
 
 
+POD_SLICE = 50
+"""Pods encoded in one turn of the event loop when ``/pods`` is answered (about 40 µs each
+on a loaded machine: 2 ms a turn)."""
+
+
 def pods_document(runner: PodRunner, desired: DesiredPods) -> bytes:
     """A JSON array of every pod this worker owns, with its live status.
 
     Encoded one pod at a time into one buffer: only one pod's status exists at a time, so
     answering for 10,000 pods does not leave megabytes of small objects behind.
     """
+    document = bytearray()
+    for _ in _encode_pods(runner, desired, document):
+        pass
+    return bytes(document)
+
+
+async def pods_document_in_turns(runner: PodRunner, desired: DesiredPods) -> bytes:
+    """:func:`pods_document`, :data:`POD_SLICE` pods a turn of the event loop: the walk of
+    5,000 pods' status takes some 200 ms of CPU, which a manifest event must not wait for.
+    The pods are those held when it begins; each one's status is read as it is encoded."""
+    document = bytearray()
+    for _ in _encode_pods(runner, desired, document):
+        await asyncio.sleep(0)
+    return bytes(document)
+
+
+def _encode_pods(runner: PodRunner, desired: DesiredPods, document: bytearray) -> Iterator[None]:
+    """Encode the document into ``document``, pausing (yielding) every :data:`POD_SLICE`."""
     now = time.time()
-    document = bytearray(b"[")
-    for index, held in enumerate(desired.pods.values()):
+    document += b"["
+    for index, held in enumerate(list(desired.pods.values())):
         if index:
             document += b","
+            if index % POD_SLICE == 0:
+                yield
         _encoder.encode_into(with_status(runner, held.pod, now), document, -1)
     document += b"]"
-    return bytes(document)
 
 
 def inspection_document(runner: PodRunner, desired: DesiredPods, pod_key: str) -> bytes:

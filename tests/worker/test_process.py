@@ -27,13 +27,15 @@ from fastpod.ipc.messages import (
     PodClaim,
     RelistDone,
     SourcesHeld,
+    StatusAnswer,
+    StatusQuery,
     shard_of,
 )
 from fastpod.model import PodSource
 from fastpod.runtime.base import ListedObject, SandboxInfo
 from fastpod.runtime.fake import FakeRuntime
 from fastpod.runtime.labels import POD_UID
-from fastpod.worker import process
+from fastpod.worker import process, reports
 from fastpod.worker.desired import PodChange
 from fastpod.worker.pod_loop import PodRunner
 from fastpod.worker.process import Worker
@@ -504,3 +506,28 @@ def test_a_rename_seen_new_name_first_is_no_duplicate(
     run_worker(scenario)
 
     assert captured_logs.records("duplicate pod name") == []
+
+
+def test_a_pods_walk_lets_the_event_loop_run_between_its_slices(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Walking 5,000 pods' status for ``/pods`` takes some 200 ms: a manifest event arriving
+    meanwhile is handled between two slices, not after the whole walk."""
+    monkeypatch.setattr(reports, "POD_SLICE", 1)
+    second = name_in_shard(0, 2, "second")
+
+    async def scenario(worker: Worker) -> None:
+        worker.receive([changed(MINE), changed(second)])
+        answered_before_the_message: list[bool] = []
+        worker.receive([StatusQuery(7, pods=True)])
+        asyncio.get_running_loop().call_soon(
+            lambda: answered_before_the_message.append(bool(worker._supervisor.pending))
+        )
+        await eventually(lambda: worker._supervisor.pending, "the answer")
+        assert answered_before_the_message == [False]
+        ((answer,),) = queued(worker._supervisor)
+        assert isinstance(answer, StatusAnswer)
+        names = [item["metadata"]["name"] for item in msgspec.json.decode(answer.pods)]
+        assert sorted(names) == sorted([f"{MINE}-node1", f"{second}-node1"])
+
+    run_worker(scenario)
