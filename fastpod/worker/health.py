@@ -12,7 +12,6 @@ the pod is no longer wanted.
 from __future__ import annotations
 
 import asyncio
-import functools
 import math
 import time
 import traceback
@@ -62,11 +61,15 @@ class LoopFailures:
 
     def __init__(self) -> None:
         self.errors: dict[str, str] = {}
+        self._on_end = self._ended
+        """One bound method for every loop's task: a callback made per task (a partial
+        holding the key) is a few hundred bytes a pod on a node of thousands."""
 
-    def watch(self, key: str, task: asyncio.Task[None]) -> None:
-        """Follow the new loop of pod ``key`` (which replaces any that failed before)."""
-        self.errors.pop(key, None)
-        task.add_done_callback(functools.partial(self._ended, key))
+    def watch(self, task: asyncio.Task[None]) -> None:
+        """Follow the new loop of the pod its task is named after (which replaces any loop
+        of that pod that failed before)."""
+        self.errors.pop(task.get_name(), None)
+        task.add_done_callback(self._on_end)
 
     def problems(self, wanted: Callable[[str], bool]) -> list[str]:
         """One line per failed loop whose pod is still ``wanted``."""
@@ -74,9 +77,10 @@ class LoopFailures:
             f"{key}: pod loop ended: {error}" for key, error in self.errors.items() if wanted(key)
         ]
 
-    def _ended(self, key: str, task: asyncio.Task[None]) -> None:
+    def _ended(self, task: asyncio.Task[None]) -> None:
         if task.cancelled() or (error := task.exception()) is None:
             return
+        key = task.get_name()
         self.errors[key] = f"{type(error).__name__}: {error}"
         logs.emit(
             "pod loop died",

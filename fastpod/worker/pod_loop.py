@@ -155,8 +155,10 @@ class PodRunner:
                 self.unknown_changes += 1
                 return
             loop = self.loops[key] = PodLoop(key, desired)
-            loop.task = asyncio.get_running_loop().create_task(self._run(loop))
-            self.loop_failures.watch(key, loop.task)
+            # named after its pod: the name is the key its failure is reported under (and
+            # no "Task-N" string of its own is made for it)
+            loop.task = asyncio.get_running_loop().create_task(self._run(loop), name=key)
+            self.loop_failures.watch(loop.task)
         else:
             loop.desired = desired
         loop.wake.set()
