@@ -93,6 +93,10 @@ _ODD_LINE_START = re.compile(rb"\n(?:---|\.\.\.|[|>:])")
 _ODD_COLON = re.compile(rb":(?:[,\]}]|(?<=[ \[{,]:))")
 """Colons YAML 1.1 refuses: a flow key with no value, a scalar opening with one."""
 
+_LONG_FIRST_LINE = re.compile(rb"[^\n]{1024}")
+_LONG_LINE = re.compile(rb"\n[^\n]{1024}")
+"""A line of 1024 bytes or more; each try starts at a line break and stops at the next."""
+
 # Each pattern opens with a literal byte, which the regex engine finds at C speed; one
 # pattern with alternatives, or opening with a set of bytes, is tried at every byte.
 
@@ -114,9 +118,16 @@ def in_doubt(data: bytes) -> bool:
         return True  # escapes: the two read some apart (\\n after \\, \\ before a line break)
     if (b"[" in data or b"{" in data) and _flow_across_lines(data):
         return True
-    if any(pattern.search(data) for pattern in _ENTRIES_AFTER_NODES):
+    # Each search only where its opening byte occurs: finding one byte costs a tenth of it.
+    if any(
+        end in data and pattern.search(data) is not None
+        for end, pattern in zip((b"'", b'"', b"]", b"}"), _ENTRIES_AFTER_NODES, strict=True)
+    ):
         return True
-    if any(pattern.search(data) for pattern in _ODD_BLOCK_HEADERS):
+    if any(
+        indicator in data and pattern.search(data) is not None
+        for indicator, pattern in zip((b"|", b">"), _ODD_BLOCK_HEADERS, strict=True)
+    ):
         return True
     if (b"!" in data or b"&" in data or b"*" in data) and any(
         pattern.search(data) for pattern in _PROPERTIES_AFTER_QUOTES
@@ -124,7 +135,9 @@ def in_doubt(data: bytes) -> bool:
         return True
     if _ODD_LINE_START.search(data) is not None or _ODD_COLON.search(data) is not None:
         return True
-    if len(data) >= 1024 and max(map(len, data.split(b"\n"))) >= 1024:
+    if len(data) >= 1024 and (
+        _LONG_FIRST_LINE.match(data) is not None or _LONG_LINE.search(data) is not None
+    ):
         return True  # a line that long might be a plain key, which libyaml refuses
     if _stray_flow_end(data):
         return True

@@ -106,6 +106,17 @@ def test_markers_properties_and_odd_bytes_go_to_libyaml(data: bytes) -> None:
     assert fast_load(data) is None
 
 
+@pytest.mark.parametrize("where", ["first", "middle", "last"])
+def test_a_line_of_1024_bytes_goes_to_libyaml_and_one_of_1023_does_not(where: str) -> None:
+    def document(length: int) -> bytes:
+        line = b"k: " + b"v" * (length - 3)
+        lines = {"first": [line, b"a: 1", b"b: 2"], "middle": [b"a: 1", line, b"b: 2"]}
+        return b"\n".join(lines.get(where, [b"a: 1", b"b: 2", line])) + b"\n"
+
+    assert in_doubt(document(1024))
+    assert not in_doubt(document(1023))
+
+
 def test_a_syntax_error_is_worded_by_libyaml_and_rapidyaml_prints_nothing(
     capfd: pytest.CaptureFixture[str],
 ) -> None:
