@@ -28,7 +28,6 @@ EVENTS_RETRY = 0.5
 
 
 class _Event(msgspec.Struct):
-    id: str = ""
     Type: str = ""
     Action: str = ""
     Actor: dict[str, Any] | None = None
@@ -68,8 +67,10 @@ async def follow_events(engine: Engine, inspections: Inspections) -> AsyncIterat
                         # an event shows that the Engine has subscribed the stream: the
                         # headers come before it does
                         inspections.following()
-                        inspections.changed(event.id, event.Action)
-                        attributes = (event.Actor or {}).get("Attributes") or {}
+                        actor = event.Actor or {}
+                        # Actor.ID, not the legacy id: API v1.52 (Docker 29) leaves that out
+                        inspections.changed(str(actor.get("ID") or ""), event.Action)
+                        attributes = actor.get("Attributes") or {}
                         yield RuntimeEvent(attributes.get(POD_UID), event.Action)
             except (aiohttp.ClientError, OSError, TimeoutError, msgspec.DecodeError):
                 pass
