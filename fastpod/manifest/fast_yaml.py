@@ -149,11 +149,28 @@ def in_doubt(data: bytes) -> bool:
         fragment.lstrip(b"+-.")[:3].lower() in _NOT_A_NUMBER for fragment in fragments
     ):
         return True
-    return any(
-        _doubtful_fragment(fragment, data)
-        for fragment in fragments
-        if fragment[0] in _CHECKED_STARTS
-    )
+    return _any_doubtful_fragment(fragments - _SAFE_FRAGMENTS, data)
+
+
+_SAFE_FRAGMENTS: set[bytes] = set()
+"""Fragments found safe whatever document holds them: manifests repeat most of theirs, so
+a set difference (in C) leaves only the few new ones to be looked at in Python."""
+
+_SAFE_FRAGMENTS_KEPT = 8192
+"""Names and paths make many fragments seen once: past this many, the set starts again."""
+
+
+def _any_doubtful_fragment(fragments: set[bytes], data: bytes) -> bool:
+    if len(_SAFE_FRAGMENTS) + len(fragments) > _SAFE_FRAGMENTS_KEPT:
+        _SAFE_FRAGMENTS.clear()
+    for fragment in fragments:
+        if fragment[0] in _CHECKED_STARTS:
+            if _doubtful_fragment(fragment, data):
+                return True
+            if _SAME_FLOAT.fullmatch(fragment) is not None:
+                continue  # safe here, but a doubt where it is also a key: depends on data
+        _SAFE_FRAGMENTS.add(fragment)
+    return False
 
 
 def _flow_across_lines(data: bytes) -> bool:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bench.manifests import manifest
 from fastpod.manifest import fast_yaml
@@ -115,6 +116,37 @@ def test_a_line_of_1024_bytes_goes_to_libyaml_and_one_of_1023_does_not(where: st
 
     assert in_doubt(document(1024))
     assert not in_doubt(document(1023))
+
+
+def _verdicts_alone(documents: list[bytes]) -> list[bool]:
+    verdicts = []
+    for data in documents:
+        fast_yaml._SAFE_FRAGMENTS.clear()
+        verdicts.append(in_doubt(data))
+    return verdicts
+
+
+def _verdicts_after_all(documents: list[bytes]) -> list[bool]:
+    for data in documents:
+        in_doubt(data)  # each leaves the fragments it found safe
+    return [in_doubt(data) for data in documents]
+
+
+@settings(max_examples=100, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(yaml_documents(), min_size=2, max_size=6))
+def test_fragments_safe_in_one_document_hide_no_doubt_in_another(documents: list[bytes]) -> None:
+    assert _verdicts_after_all(documents) == _verdicts_alone(documents)
+
+
+@needs_corpus
+def test_corpus_verdicts_do_not_depend_on_the_documents_read_before() -> None:
+    documents = [path.read_bytes() for path in corpus_files()] + [manifest(1), PLAIN]
+    assert _verdicts_after_all(documents) == _verdicts_alone(documents)
+
+
+def test_a_decimal_safe_as_a_value_is_doubted_where_it_is_also_a_key() -> None:
+    assert not in_doubt(b"a: 1.50\n")
+    assert in_doubt(b"1.50: a\nb: 1.50\n")
 
 
 def test_a_syntax_error_is_worded_by_libyaml_and_rapidyaml_prints_nothing(
