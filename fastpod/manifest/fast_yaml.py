@@ -146,9 +146,9 @@ def in_doubt(data: bytes) -> bool:
         return True
     lowered = data.lower()
     if (b"inf" in lowered or b"nan" in lowered) and any(
-        fragment.lstrip(b"+-.")[:3].lower() in _NOT_A_NUMBER for fragment in fragments
+        fragment.lstrip(b"'\"+-.")[:3].lower() in _NOT_A_NUMBER for fragment in fragments
     ):
-        return True
+        return True  # quoted too: rapidyaml writes a quoted key '.NaN' as .nan
     return _any_doubtful_fragment(fragments - _SAFE_FRAGMENTS, data)
 
 

@@ -92,6 +92,8 @@ def test_a_scalar_yaml_1_1_and_1_2_may_read_apart_goes_to_libyaml(value: bytes) 
         b"\xef\xbb\xbfa: 1\n",
         b"a: [b:, c]\n",
         b"1.50: a\n",
+        b"'.NaN': 1\n",
+        b'".Inf": 1\n',
         b"---   |\n# not a comment\n",
         b'a: "x\\\n\n  y"\n',
         b"- 'a' - b\n",
