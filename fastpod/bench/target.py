@@ -30,6 +30,10 @@ from fastpod.runtime.labels import POD_NAMESPACE
 
 NAMESPACE_PREFIX = "fastpod-bench-"
 CALL_TIMEOUT = 10.0
+
+REMOVAL_TIMEOUT_PER_POD = 1.0
+"""On top of a call's bound, the time one pod's removal may add: a loaded Docker Engine
+takes over 30 s to remove 200 pods, which a fixed bound reported as a failure."""
 T = TypeVar("T")
 
 
@@ -49,8 +53,14 @@ class Target:
         self.settings = settings
         self.name = settings.runtime
 
-    def _call(self, call: Awaitable[T]) -> T:
-        return event_loop.run(_bounded(call))
+    def _call(self, call: Awaitable[T], bound: float | None = None) -> T:
+        bound = CALL_TIMEOUT * 3 if bound is None else bound
+        try:
+            return event_loop.run(_bounded(call, bound))
+        except TimeoutError:
+            raise TargetError(
+                f"the {self.name} runtime did not answer within {bound:.0f} s"
+            ) from None
 
     def _adapter(self) -> Runtime:
         config = Config(
@@ -121,7 +131,12 @@ class Target:
         """Stop and remove every sandbox and container of ``namespace``; how many."""
         if self.settings.runtime == "fake":
             return 0
-        return self._call(self._remove(namespace))
+        containers, sandboxes = self._call(self._members(namespace))
+        self._call(
+            self._remove(containers, sandboxes),
+            bound=CALL_TIMEOUT * 3 + REMOVAL_TIMEOUT_PER_POD * len(sandboxes),
+        )
+        return len(containers) + len(sandboxes)
 
     async def _namespaces(self) -> set[str]:
         runtime = self._adapter()
@@ -133,19 +148,22 @@ class Target:
         labels = [item.labels for item in sandboxes] + [item.labels for item in containers]
         return {each.get(POD_NAMESPACE, "") for each in labels}
 
-    async def _remove(self, namespace: str) -> int:
+    async def _members(self, namespace: str) -> tuple[list[str], list[str]]:
+        """The ids of the containers and of the sandboxes of ``namespace``."""
         runtime = self._adapter()
         try:
-            containers = [
-                c
-                for c in await runtime.list_containers()
-                if c.labels.get(POD_NAMESPACE) == namespace
-            ]
-            sandboxes = [
-                s
-                for s in await runtime.list_pod_sandboxes()
-                if s.labels.get(POD_NAMESPACE) == namespace
-            ]
+            containers = await runtime.list_containers()
+            sandboxes = await runtime.list_pod_sandboxes()
+        finally:
+            await runtime.close()
+        return (
+            [c.id for c in containers if c.labels.get(POD_NAMESPACE) == namespace],
+            [s.id for s in sandboxes if s.labels.get(POD_NAMESPACE) == namespace],
+        )
+
+    async def _remove(self, containers: list[str], sandboxes: list[str]) -> None:
+        runtime = self._adapter()
+        try:
 
             async def remove_container(container_id: str) -> None:
                 with contextlib.suppress(RuntimeCallError):
@@ -159,11 +177,10 @@ class Target:
                 with contextlib.suppress(RuntimeCallError):
                     await runtime.remove_pod_sandbox(sandbox_id)
 
-            await asyncio.gather(*(remove_container(c.id) for c in containers))
-            await asyncio.gather(*(remove_sandbox(s.id) for s in sandboxes))
+            await asyncio.gather(*(remove_container(c) for c in containers))
+            await asyncio.gather(*(remove_sandbox(s) for s in sandboxes))
         finally:
             await runtime.close()
-        return len(containers) + len(sandboxes)
 
     def containers(self, namespace: str) -> list[ContainerInfo]:
         """Every container of ``namespace``, whatever its state, as fastpod lists them."""
@@ -270,5 +287,5 @@ def _listener(socket: str) -> psutil.Process | None:
     return None
 
 
-async def _bounded(call: Awaitable[T]) -> T:
-    return await asyncio.wait_for(call, CALL_TIMEOUT * 3)
+async def _bounded(call: Awaitable[T], bound: float) -> T:
+    return await asyncio.wait_for(call, bound)
