@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import copy
 import random
-from collections.abc import Iterator
-from typing import Any
+import typing
+from collections.abc import Collection, Iterator
+from typing import Any, Literal
 
 import msgspec
 import pytest
@@ -22,13 +23,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fastpod.manifest import valid_shape
+from fastpod.manifest.container_validation import ENV_FIELD_PATHS
 from fastpod.manifest.defaults import apply_api_defaults, apply_static_pod_defaults
 from fastpod.manifest.documents import Document, load_document
 from fastpod.manifest.fast_validation import certainly_valid, is_plain_quantity
 from fastpod.manifest.quantity import QuantityError, parse_quantity
 from fastpod.manifest.unknown_fields import unknown_fields
 from fastpod.manifest.valid_shape import PodShape, has_valid_shape
-from fastpod.manifest.validation import validate_pod
+from fastpod.manifest.validation import (
+    DNS_POLICIES,
+    HOST_PATH_TYPES,
+    RESTART_POLICIES,
+    validate_pod,
+)
 from fastpod.model import Pod, PodSource
 from tests.support.corpus import corpus_files
 
@@ -305,3 +312,31 @@ def _struct_in(field_type: msgspec.inspect.Type) -> type[msgspec.Struct] | None:
 
 def test_the_shape_knows_only_fields_the_model_knows() -> None:
     assert list(_shape_names(PodShape, Pod)) == []
+
+
+def _literal_values(shape: type[msgspec.Struct], field: str) -> set[object]:
+    """The values a Literal field of a shape accepts (None, for an optional one, left out)."""
+    annotation = typing.get_type_hints(shape)[field]
+    literals = (
+        [annotation]
+        if typing.get_origin(annotation) is Literal
+        else [arm for arm in typing.get_args(annotation) if typing.get_origin(arm) is Literal]
+    )
+    return {value for arm in literals for value in typing.get_args(arm)}
+
+
+@pytest.mark.parametrize(
+    ("shape", "field", "allowed"),
+    [
+        (valid_shape.FieldRefShape, "field_path", ENV_FIELD_PATHS),
+        (valid_shape.HostPathShape, "type", HOST_PATH_TYPES),
+        (valid_shape.SpecShape, "restart_policy", RESTART_POLICIES),
+        (valid_shape.SpecShape, "dns_policy", DNS_POLICIES),
+    ],
+)
+def test_a_shape_accepts_no_value_the_precise_rules_refuse(
+    shape: type[msgspec.Struct], field: str, allowed: Collection[str]
+) -> None:
+    values = _literal_values(shape, field)
+    assert values  # the field is a Literal, so the check below says something
+    assert values <= set(allowed)
