@@ -190,8 +190,13 @@ def test_a_pod_past_its_active_deadline_is_stopped_and_failed_as_the_kubelet_say
                 "DeadlineExceeded",
                 "Pod was active on the node longer than the specified deadline",
             )
+            # the status says Failed from the sync that decides to stop the pod, as the
+            # kubelet's does: the sandbox is stopped after its containers, in that sync
+            await eventually(
+                lambda: not any(sandbox.ready for sandbox in runtime.sandboxes.values()),
+                "the sandbox stopped",
+            )
             assert all(info.state == "exited" for info in runtime.containers.values())
-            assert not any(sandbox.ready for sandbox in runtime.sandboxes.values())
             await asyncio.sleep(0.2)  # several resyncs: nothing is started again
             assert all(info.state == "exited" for info in runtime.containers.values())
 
