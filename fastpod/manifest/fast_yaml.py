@@ -188,6 +188,8 @@ def _flow_across_lines(data: bytes) -> bool:
         line = data[data.rfind(b"\n", 0, at) + 1 : end]
         if line.count(b"[") + line.count(b"{") != line.count(b"]") + line.count(b"}"):
             return True
+        if b"#" in line:
+            return True  # libyaml ends a flow line at " #"; rapidyaml may read on in a scalar
         start = end
 
 

@@ -93,6 +93,7 @@ def test_a_scalar_yaml_1_1_and_1_2_may_read_apart_goes_to_libyaml(value: bytes) 
         b"a: [b:, c]\n",
         b"1.50: a\n",
         b"'.NaN': 1\n",
+        b'{k0: say "hi - , k1: say #hi"}\n',
         b'".Inf": 1\n',
         b"---   |\n# not a comment\n",
         b'a: "x\\\n\n  y"\n',
