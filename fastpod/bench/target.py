@@ -22,7 +22,13 @@ from fastpod.bench import event_loop
 from fastpod.bench.options import TargetSettings
 from fastpod.config.node import node_name
 from fastpod.config.settings import Config
-from fastpod.runtime.base import ContainerInfo, Runtime, RuntimeCallError, RuntimeUnavailable
+from fastpod.runtime.base import (
+    ContainerInfo,
+    Runtime,
+    RuntimeCallError,
+    RuntimeUnavailable,
+    SandboxInfo,
+)
 from fastpod.runtime.docker.engine import Engine
 from fastpod.runtime.factory import create_runtime
 from fastpod.runtime.fake import FAKE_VERSION
@@ -116,7 +122,9 @@ class Target:
         (a run that was killed) are removed."""
         if self.settings.runtime == "fake":
             return
-        namespaces = self._call(self._namespaces())
+        sandboxes, containers = self._call(self._listing())
+        labels = [item.labels for item in sandboxes] + [item.labels for item in containers]
+        namespaces = {each.get(POD_NAMESPACE, "") for each in labels}
         others = sorted(ns for ns in namespaces if not ns.startswith(NAMESPACE_PREFIX))
         if others:
             raise TargetError(
@@ -131,35 +139,22 @@ class Target:
         """Stop and remove every sandbox and container of ``namespace``; how many."""
         if self.settings.runtime == "fake":
             return 0
-        containers, sandboxes = self._call(self._members(namespace))
+        every_sandbox, every_container = self._call(self._listing())
+        containers = [c.id for c in every_container if c.labels.get(POD_NAMESPACE) == namespace]
+        sandboxes = [s.id for s in every_sandbox if s.labels.get(POD_NAMESPACE) == namespace]
         self._call(
             self._remove(containers, sandboxes),
             bound=CALL_TIMEOUT * 3 + REMOVAL_TIMEOUT_PER_POD * len(sandboxes),
         )
         return len(containers) + len(sandboxes)
 
-    async def _namespaces(self) -> set[str]:
+    async def _listing(self) -> tuple[list[SandboxInfo], list[ContainerInfo]]:
+        """Every sandbox and container that fastpod's adapter lists on the runtime."""
         runtime = self._adapter()
         try:
-            sandboxes = await runtime.list_pod_sandboxes()
-            containers = await runtime.list_containers()
+            return await runtime.list_pod_sandboxes(), await runtime.list_containers()
         finally:
             await runtime.close()
-        labels = [item.labels for item in sandboxes] + [item.labels for item in containers]
-        return {each.get(POD_NAMESPACE, "") for each in labels}
-
-    async def _members(self, namespace: str) -> tuple[list[str], list[str]]:
-        """The ids of the containers and of the sandboxes of ``namespace``."""
-        runtime = self._adapter()
-        try:
-            containers = await runtime.list_containers()
-            sandboxes = await runtime.list_pod_sandboxes()
-        finally:
-            await runtime.close()
-        return (
-            [c.id for c in containers if c.labels.get(POD_NAMESPACE) == namespace],
-            [s.id for s in sandboxes if s.labels.get(POD_NAMESPACE) == namespace],
-        )
 
     async def _remove(self, containers: list[str], sandboxes: list[str]) -> None:
         runtime = self._adapter()
