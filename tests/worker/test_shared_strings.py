@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import copy
 
+import pytest
+
+from fastpod.worker import shared_strings
 from fastpod.worker.shared_strings import share_strings
 from tests.support.worker import pod
 
@@ -32,3 +35,15 @@ def test_two_pods_hold_one_copy_of_their_equal_strings_and_stay_as_decoded() -> 
     second_key, second_value = next(iter(second.metadata.labels.items()))
     assert first_key is second_key
     assert first_value is second_value
+
+
+def test_the_table_starts_again_once_full_so_a_removed_pods_strings_can_go(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(shared_strings, "STRINGS_KEPT", 40)
+    shared_strings._table.clear()
+    share_strings(pod("web-0"))
+    one_pod = len(shared_strings._table)
+    for index in range(1, 50):
+        share_strings(pod(f"web-{index}"))
+    assert 0 < len(shared_strings._table) < 40 + one_pod
