@@ -36,6 +36,7 @@ class StreamingRuntime(cri_grpc.RuntimeServiceServicer):
     def __init__(self) -> None:
         self.streams: list[asyncio.Queue[cri_pb.ContainerEventResponse | grpc.StatusCode]] = []
         self.containers: list[cri_pb.Container] = []
+        self.sandboxes: list[cri_pb.PodSandbox] = []
         self.opened = asyncio.Event()
 
     async def Version(self, request: cri_pb.VersionRequest, context: Any) -> cri_pb.VersionResponse:
@@ -73,7 +74,7 @@ class StreamingRuntime(cri_grpc.RuntimeServiceServicer):
     async def ListPodSandbox(
         self, request: cri_pb.ListPodSandboxRequest, context: Any
     ) -> cri_pb.ListPodSandboxResponse:
-        return cri_pb.ListPodSandboxResponse()
+        return cri_pb.ListPodSandboxResponse(items=self.sandboxes)
 
     async def ListContainers(
         self, request: cri_pb.ListContainersRequest, context: Any
@@ -181,6 +182,33 @@ def test_without_an_event_stream_the_relist_reports_a_changed_container(tmp_path
         assert await pending == RuntimeEvent("uid-web", "state changed")
 
     served(service, tmp_path, scenario)
+
+
+def test_what_is_dead_in_the_first_relist_is_reported_with_its_pod(tmp_path: Path) -> None:
+    """A sandbox that died before the first relist (a follower's first comes after its pods
+    have started) is news all the same; what runs is not."""
+    service = EventlessRuntime()
+    service.sandboxes = [
+        cri_pb.PodSandbox(
+            id="sandbox-of-uid-web",
+            state=cri_pb.PodSandboxState.SANDBOX_NOTREADY,
+            labels={MANAGED_BY: "true", POD_UID: "uid-web"},
+        )
+    ]
+    service.containers = [
+        container("uid-web", cri_pb.ContainerState.CONTAINER_RUNNING),
+        container("uid-db", cri_pb.ContainerState.CONTAINER_RUNNING),
+    ]
+
+    async def scenario(runtime: CriRuntime, events: AsyncIterator[RuntimeEvent]) -> None:
+        assert await next_event(events) == RuntimeEvent("uid-web", "found not running")
+        pending = asyncio.ensure_future(next_event(events))
+        await asyncio.sleep(0.3)  # its own relists, past its patience: no more news
+        assert not pending.done()
+        pending.cancel()
+        await asyncio.gather(pending, return_exceptions=True)
+
+    served(service, tmp_path, scenario, follow=True)
 
 
 def test_a_container_the_relist_finds_is_asked_about_by_its_pods_sync(tmp_path: Path) -> None:

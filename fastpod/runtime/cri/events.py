@@ -185,10 +185,16 @@ class CriEvents:
             if self._event_stream:
                 period = max(period, EVENTED_RELIST_PERIOD)
             listed, listed_by = await self._feed.next(period, first=seen is None)
-            states = {i.id: (i.state, i.pod_uid) for i in self._keep(listed)}
+            kept = self._keep(listed)
+            states = {i.id: (i.state, i.pod_uid) for i in kept}
             if seen is None:
                 if lost:
                     self._report(None, "events resumed")
+                # the first listing is the baseline, yet what is dead in it may have died
+                # before it was taken (a follower's first comes a period after its pods
+                # start): the kubelet's first relist, too, reports every death it finds
+                for uid in {i.pod_uid for i in kept if not _alive(i)}:
+                    self._report(uid, "found not running")
             else:
                 changed = {uid for i, (state, uid) in states.items() if seen.get(i) != (state, uid)}
                 for gone in seen.keys() - states.keys():
@@ -204,3 +210,10 @@ class CriEvents:
     def close(self) -> None:
         """Stop watching processes."""
         self._exits.close()
+
+
+def _alive(item: ListedObject) -> bool:
+    """A ready sandbox or a running container."""
+    if item.sandbox_id:
+        return item.state == cri.ContainerState.CONTAINER_RUNNING
+    return item.state == cri.PodSandboxState.SANDBOX_READY
