@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import grpc
 from cri_api.v1 import api_pb2 as cri
 
 from fastpod.model import Container
@@ -465,9 +466,15 @@ def seen(engine: Engine, pod_name: str | None = None) -> list[Seen]:
             timeout=timeout,
         )
         for container in containers.containers:
-            status = client.runtime.ContainerStatus(
-                cri.ContainerStatusRequest(container_id=container.id), timeout=timeout
-            ).status
+            try:
+                status = client.runtime.ContainerStatus(
+                    cri.ContainerStatusRequest(container_id=container.id), timeout=timeout
+                ).status
+            except grpc.RpcError as error:
+                # removed between the listing and this question: it is not there to be seen
+                if error.code() == grpc.StatusCode.NOT_FOUND:
+                    continue
+                raise
             found.append(
                 Seen(
                     id=container.id,
