@@ -11,11 +11,13 @@ import asyncio
 import itertools
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+import msgspec
 
 from fastpod.health import SYNC_LOOP, HealthProblem
 from fastpod.ipc.channels import Outbox, handle_each
-from fastpod.ipc.messages import Message, StatusAnswer, StatusQuery
+from fastpod.ipc.messages import Message, PodsPart, StatusAnswer, StatusQuery
 
 ANSWER_TIMEOUT = 2.0
 """Seconds a child has to answer: a live event loop answers in milliseconds."""
@@ -25,28 +27,45 @@ PODS_TIMEOUT = 10.0
 while it is busy syncing them."""
 
 
+@dataclass(slots=True)
+class _Question:
+    """A question asked and not yet timed out: the answers so far, and the Pods parts of
+    those that have not answered yet (a ``pods`` question)."""
+
+    done: asyncio.Future[None]
+    expected: int
+    answers: dict[str, StatusAnswer] = field(default_factory=dict)
+    parts: dict[str, list[bytes]] = field(default_factory=dict)
+
+
 class Queries:
     """Asks processes (by name, through their outboxes) and matches answers to questions."""
 
     def __init__(self, outboxes: dict[str, Outbox]) -> None:
         self.outboxes = outboxes
         self._tokens = itertools.count(time.time_ns())
-        self._waiting: dict[int, tuple[asyncio.Future[None], dict[str, StatusAnswer], int]] = {}
+        self._waiting: dict[int, _Question] = {}
 
     def receive(self, messages: list[Message]) -> None:
         """The supervisor's inbox: answers from the children."""
         handle_each(messages, self._answered)
 
     def _answered(self, message: Message) -> None:
-        if not isinstance(message, StatusAnswer):
+        if not isinstance(message, StatusAnswer | PodsPart):
             return
-        entry = self._waiting.get(message.token)
-        if entry is None:
+        question = self._waiting.get(message.token)
+        if question is None:
+            return  # timed out: its parts and answers are no one's
+        if isinstance(message, PodsPart):
+            question.parts.setdefault(message.process, []).append(message.pods)
             return
-        done, answers, expected = entry
-        answers[message.process] = message
-        if len(answers) == expected and not done.done():
-            done.set_result(None)
+        parts = question.parts.pop(message.process, None)
+        if parts is not None:
+            pods = b"".join((b"[", b",".join(parts), b"]"))
+            message = msgspec.structs.replace(message, pods=pods)
+        question.answers[message.process] = message
+        if len(question.answers) == question.expected and not question.done.done():
+            question.done.set_result(None)
 
     async def ask(
         self,
@@ -58,21 +77,21 @@ class Queries:
         health: bool = False,
         timeout: float = ANSWER_TIMEOUT,
     ) -> dict[str, StatusAnswer]:
-        """The answers of the processes ``names`` that came within ``timeout``."""
+        """The answers of the processes ``names`` that came within ``timeout``; a worker's
+        Pods (``pods``) as one JSON array, its parts joined."""
         token = next(self._tokens)
-        done = asyncio.get_running_loop().create_future()
-        answers: dict[str, StatusAnswer] = {}
-        self._waiting[token] = (done, answers, len(names))
+        question = _Question(asyncio.get_running_loop().create_future(), len(names))
+        self._waiting[token] = question
         query = StatusQuery(token, pods, pod_key, metrics, health)
         for name in names:
             self.outboxes[name].send([query])
         try:
-            await asyncio.wait_for(asyncio.shield(done), timeout)
+            await asyncio.wait_for(asyncio.shield(question.done), timeout)
         except TimeoutError:
             pass
         finally:
             del self._waiting[token]
-        return answers
+        return question.answers
 
 
 @dataclass(frozen=True, slots=True)

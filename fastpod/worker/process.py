@@ -24,6 +24,7 @@ from fastpod.ipc.messages import (
     Message,
     NodeRelisted,
     PodClaim,
+    PodsPart,
     RelistDone,
     ReportAll,
     SourcesHeld,
@@ -322,13 +323,16 @@ class Worker:
         self._supervisor.send([self._answer_status(query, runtime_problem)])
 
     async def _answer_pods(self, query: StatusQuery) -> None:
-        """Answer ``/pods``'s question once every pod's status is encoded."""
-        pods = await reports.pods_document_in_turns(self.runner, self.desired)
-        self._supervisor.send([self._answer_status(query, pods=pods)])
+        """Answer ``/pods``'s question: every pod's status in parts as it is encoded, then
+        the answer, which ends them."""
+        async for part in reports.pods_in_parts(self.runner, self.desired):
+            self._supervisor.send([PodsPart(query.token, f"worker-{self.index}", part)])
+        self._supervisor.send([self._answer_status(query)])
 
     def _answer_status(
-        self, query: StatusQuery, runtime_problem: str | None = None, pods: bytes = b""
+        self, query: StatusQuery, runtime_problem: str | None = None
     ) -> StatusAnswer:
+        pods = b""
         if query.pod_key is not None:
             pods = reports.inspection_document(self.runner, self.desired, query.pod_key)
         metrics = None
